@@ -1,0 +1,14 @@
+//! detcd-core: the deterministic heart of detcd.
+//!
+//! Everything a member does lives here as pure, transport-agnostic code: the revisioned key space
+//! (`mvcc`), leases (`lease`), watchers (`watch`), and the replicated state machine that applies
+//! commands to them (`apply`). The core never touches sockets, real files, OS threads or the wall
+//! clock except through its seams, so the same code runs inside the madsim simulator (where a seed
+//! decides everything) and inside the real `detcd` server.
+
+pub mod api;
+pub mod clock;
+pub mod error;
+pub mod kv;
+
+pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! detcd-sim: the simulator's command line.
+
+fn main() {}

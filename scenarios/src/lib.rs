@@ -1,0 +1,1 @@
+//! detcd-scenarios: workloads x fault plans x checkers.

@@ -1,0 +1,1 @@
+//! detcd-sim: the deterministic cluster harness on madsim.

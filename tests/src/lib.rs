@@ -1,0 +1,1 @@
+//! detcd-tests: end-to-end tests across crates (real processes, real clients).

@@ -1,0 +1,97 @@
+//! Cluster membership and member status (etcd's `member list` and `endpoint status`).
+
+use super::Member;
+use crate::error::{Error, Result};
+use crate::raft::types::{MemberInfo, NodeId};
+use openraft::ServerState;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// One member as `member list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberSummary {
+    pub id: NodeId,
+    pub info: MemberInfo,
+    pub is_learner: bool,
+}
+
+/// What `endpoint status` shows for one member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberStatus {
+    pub id: NodeId,
+    pub name: String,
+    pub leader: Option<NodeId>,
+    pub is_leader: bool,
+    pub is_learner: bool,
+    pub raft_term: u64,
+    pub raft_index: u64,
+    pub raft_applied_index: u64,
+    pub revision: i64,
+    pub compact_revision: i64,
+    /// Size of the state machine's snapshot encoding, standing in for etcd's db size.
+    pub db_size: i64,
+}
+
+impl Member {
+    pub fn status(&self) -> MemberStatus {
+        let metrics = self.inner.raft.metrics().borrow().clone();
+        let state = self.inner.replica.lock();
+        MemberStatus {
+            id: self.id(),
+            name: self.inner.config.name.clone(),
+            leader: metrics.current_leader,
+            is_leader: metrics.state == ServerState::Leader,
+            is_learner: metrics.state == ServerState::Learner,
+            raft_term: metrics.current_term,
+            raft_index: metrics.last_log_index.unwrap_or(0),
+            raft_applied_index: metrics.last_applied.as_ref().map_or(0, |log_id| log_id.index()),
+            revision: state.machine.revision(),
+            compact_revision: state.machine.store().compact_revision(),
+            db_size: state.snapshot.as_ref().map_or(0, |(_, bytes)| bytes.len() as i64),
+        }
+    }
+
+    /// Every member of the current configuration, voters and learners.
+    pub fn member_list(&self) -> Vec<MemberSummary> {
+        let metrics = self.inner.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        membership
+            .nodes()
+            .map(|(id, info)| MemberSummary { id: *id, info: info.clone(), is_learner: !voters.contains(id) })
+            .collect()
+    }
+
+    pub(super) fn member_info(&self, id: NodeId) -> Option<MemberInfo> {
+        let metrics = self.inner.raft.metrics().borrow().clone();
+        metrics.membership_config.membership().get_node(&id).cloned()
+    }
+
+    /// Adds a learner (etcd `member add --learner`), waiting until it has caught up.
+    pub async fn add_learner(&self, id: NodeId, info: MemberInfo) -> Result<()> {
+        self.inner.raft.add_learner(id, info, true).await.map(|_| ()).map_err(membership_error)
+    }
+
+    /// Makes learners voters (etcd `member promote`).
+    pub async fn promote(&self, ids: BTreeSet<NodeId>) -> Result<()> {
+        let change = openraft::ChangeMembers::AddVoterIds(ids);
+        self.inner.raft.change_membership(change, false).await.map(|_| ()).map_err(membership_error)
+    }
+
+    /// Removes members from the cluster (etcd `member remove`).
+    pub async fn remove_members(&self, ids: BTreeSet<NodeId>) -> Result<()> {
+        let voters = openraft::ChangeMembers::RemoveVoters(ids.clone());
+        self.inner.raft.change_membership(voters, false).await.map_err(membership_error)?;
+        let nodes = openraft::ChangeMembers::RemoveNodes(ids);
+        self.inner.raft.change_membership(nodes, false).await.map(|_| ()).map_err(membership_error)
+    }
+}
+
+fn membership_error(error: impl std::fmt::Display) -> Error {
+    let text = error.to_string();
+    if text.contains("forward") || text.contains("leader") {
+        Error::NoLeader
+    } else {
+        Error::Other(text)
+    }
+}

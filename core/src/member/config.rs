@@ -1,0 +1,58 @@
+//! A member's settings: identity, raft timings, lease minimum, watch limits.
+
+use crate::raft::types::NodeId;
+use crate::watch::WatchConfig;
+use std::io;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct MemberConfig {
+    pub id: NodeId,
+    pub name: String,
+    pub cluster_id: u64,
+    /// etcd's `--heartbeat-interval` (default 100 ms).
+    pub heartbeat: Duration,
+    /// etcd's `--election-timeout` (default 1000 ms); raft draws each timeout from [e, 2e).
+    pub election_timeout: Duration,
+    /// Build a snapshot (and let the log be purged) after this many applied entries.
+    pub snapshot_entries: u64,
+    /// Entries kept in the log behind a snapshot, for followers that lag a little.
+    pub snapshot_catchup_entries: u64,
+    /// Smallest lease TTL in seconds; etcd derives it from the election timeout.
+    pub min_lease_ttl: i64,
+    /// How long a forwarded request or a proposal may take before the caller is told `Timeout`.
+    pub request_timeout: Duration,
+    pub watch: WatchConfig,
+}
+
+impl MemberConfig {
+    /// etcd's defaults for a member with this id and name.
+    pub fn new(id: NodeId, name: impl Into<String>) -> Self {
+        MemberConfig {
+            id,
+            name: name.into(),
+            cluster_id: 0x1000,
+            heartbeat: Duration::from_millis(100),
+            election_timeout: Duration::from_millis(1000),
+            snapshot_entries: 10_000,
+            snapshot_catchup_entries: 5_000,
+            min_lease_ttl: 2,
+            request_timeout: Duration::from_secs(5),
+            watch: WatchConfig::default(),
+        }
+    }
+
+    pub(super) fn raft_config(&self) -> io::Result<openraft::Config> {
+        let election = self.election_timeout.as_millis() as u64;
+        let config = openraft::Config {
+            cluster_name: format!("detcd-{:x}", self.cluster_id),
+            heartbeat_interval: self.heartbeat.as_millis() as u64,
+            election_timeout_min: election,
+            election_timeout_max: election * 2,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_entries),
+            max_in_snapshot_log_to_keep: self.snapshot_catchup_entries,
+            ..openraft::Config::default()
+        };
+        config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+    }
+}

@@ -1,0 +1,68 @@
+//! Requests one member serves for another: what a follower cannot do itself goes to the leader.
+//!
+//! Writes, linearizable reads and everything about lease deadlines need the leader. A follower
+//! forwards them once, to the member raft names as leader; if that member is not the leader
+//! either, the client is told (`NoLeader` / `LeaderChanged`) instead of being bounced around.
+
+use super::Member;
+use crate::api::{
+    LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
+    RangeRequest, RangeResponse,
+};
+use crate::apply::{Command, Response};
+use crate::error::Error;
+use crate::kv::LeaseId;
+use crate::raft::network::{PeerMessage, PeerReply};
+use crate::raft::types::NodeId;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum PeerRequest {
+    Propose(Command),
+    LinearizableRange(RangeRequest),
+    LeaseKeepAlive(LeaseId),
+    LeaseTimeToLive(LeaseTimeToLiveRequest),
+    LeaseLeases,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum PeerAnswer {
+    Applied(Response),
+    Range(RangeResponse),
+    KeepAlive(LeaseKeepAliveResponse),
+    TimeToLive(LeaseTimeToLiveResponse),
+    Leases(LeaseLeasesResponse),
+}
+
+pub type PeerResponse = Result<PeerAnswer, Error>;
+
+impl Member {
+    /// Serves a request a peer forwarded, as the leader. A member that is not the leader refuses
+    /// rather than forwarding again.
+    pub(super) async fn serve_forwarded(&self, request: PeerRequest) -> PeerResponse {
+        match request {
+            PeerRequest::Propose(command) => self.propose_here(command).await.map(PeerAnswer::Applied),
+            PeerRequest::LinearizableRange(range) => {
+                self.linearizable_range_here(&range).await.map(PeerAnswer::Range)
+            }
+            PeerRequest::LeaseKeepAlive(id) => self.keep_alive_here(id).await.map(PeerAnswer::KeepAlive),
+            PeerRequest::LeaseTimeToLive(req) => {
+                self.time_to_live_here(&req).await.map(PeerAnswer::TimeToLive)
+            }
+            PeerRequest::LeaseLeases => self.leases_here().await.map(PeerAnswer::Leases),
+        }
+    }
+
+    /// Sends `request` to `leader` and waits at most the request timeout.
+    pub(super) async fn forward(&self, leader: NodeId, request: PeerRequest) -> PeerResponse {
+        let info = self.member_info(leader).ok_or(Error::NoLeader)?;
+        let timeout = self.inner.config.request_timeout;
+        let call = self.inner.transport.call(leader, &info, PeerMessage::Forward(request), timeout);
+        match call.await {
+            Ok(PeerReply::Forward(response)) => response,
+            Ok(_) => Err(Error::Other("peer answered a different message".into())),
+            // The leader may have served it: the outcome is unknown.
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+}

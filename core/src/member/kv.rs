@@ -1,0 +1,135 @@
+//! The KV API on a member: proposals through raft, linearizable and serializable reads.
+
+use super::forward::{PeerAnswer, PeerRequest};
+use super::Member;
+use crate::api::{
+    CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest,
+    PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse,
+};
+use crate::apply::{Command, Response};
+use crate::error::{Error, Result};
+use crate::raft::types::NodeId;
+use crate::runtime::DetRuntime;
+use openraft::errors::{ClientWriteError, RaftError};
+use openraft::ReadPolicy;
+use openraft_rt::AsyncRuntime;
+
+impl Member {
+    pub async fn range(&self, request: RangeRequest) -> Result<RangeResponse> {
+        if request.serializable {
+            return self.local_range(&request);
+        }
+        match self.linearizable_range_here(&request).await {
+            Err(Error::NoLeader) => match self.leader() {
+                Some(leader) if leader != self.id() => {
+                    match self.forward(leader, PeerRequest::LinearizableRange(request)).await? {
+                        PeerAnswer::Range(response) => Ok(response),
+                        _ => Err(Error::Other("unexpected answer to a range".into())),
+                    }
+                }
+                _ => Err(Error::NoLeader),
+            },
+            other => other,
+        }
+    }
+
+    pub async fn put(&self, request: PutRequest) -> Result<PutResponse> {
+        match self.propose(Command::Put(request)).await? {
+            Response::Put(response) => Ok(response),
+            _ => Err(unexpected()),
+        }
+    }
+
+    pub async fn delete_range(&self, request: DeleteRangeRequest) -> Result<DeleteRangeResponse> {
+        match self.propose(Command::DeleteRange(request)).await? {
+            Response::DeleteRange(response) => Ok(response),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// A txn goes through the log even when it only reads: its compares must see the latest state.
+    pub async fn txn(&self, request: TxnRequest) -> Result<TxnResponse> {
+        match self.propose(Command::Txn(request)).await? {
+            Response::Txn(response) => Ok(response),
+            _ => Err(unexpected()),
+        }
+    }
+
+    pub async fn compact(&self, request: CompactionRequest) -> Result<CompactionResponse> {
+        match self.propose(Command::Compact(request)).await? {
+            Response::Compact(response) => Ok(response),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Proposes `command` through raft, forwarding to the leader when this member is not it.
+    pub async fn propose(&self, command: Command) -> Result<Response> {
+        match self.propose_here(command.clone()).await {
+            Err(Error::NoLeader) => match self.leader() {
+                Some(leader) if leader != self.id() => {
+                    match self.forward(leader, PeerRequest::Propose(command)).await? {
+                        PeerAnswer::Applied(response) => Ok(self.stamp(response)),
+                        _ => Err(unexpected()),
+                    }
+                }
+                _ => Err(Error::NoLeader),
+            },
+            other => other,
+        }
+    }
+
+    /// Proposes on this member; `NoLeader` when it is not the leader (nothing was appended).
+    pub(super) async fn propose_here(&self, command: Command) -> Result<Response> {
+        let proposal = self.inner.raft.client_write(command);
+        let timeout = self.inner.config.request_timeout;
+        let written = match DetRuntime::timeout(timeout, proposal).await {
+            Ok(written) => written,
+            Err(_) => return Err(Error::Timeout),
+        };
+        match written {
+            Ok(reply) => reply.data.map(|response| self.stamp(response)),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(Error::NoLeader),
+            // Appended, then discarded from this log: another leader may still commit it.
+            Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(_))) => Err(Error::LeaderChanged),
+            Err(RaftError::Fatal(fatal)) => Err(Error::Other(format!("raft stopped: {fatal}"))),
+            Err(RaftError::APIError(other)) => Err(Error::Other(other.to_string())),
+        }
+    }
+
+    /// Reads after a read index on this member, which must be the leader.
+    pub(super) async fn linearizable_range_here(&self, request: &RangeRequest) -> Result<RangeResponse> {
+        let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
+        let timeout = self.inner.config.request_timeout;
+        match DetRuntime::timeout(timeout, read).await {
+            Err(_) => Err(Error::Timeout),
+            Ok(Ok(_)) => self.local_range(request),
+            // Not the leader: the caller may forward. Otherwise leadership could not be confirmed.
+            Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
+            Ok(Err(_)) => Err(Error::Timeout),
+        }
+    }
+
+    /// Reads this member's replica as it is now.
+    pub fn local_range(&self, request: &RangeRequest) -> Result<RangeResponse> {
+        let state = self.inner.replica.lock();
+        let mut response = state.machine.range(request)?;
+        response.header = self.header(state.machine.revision());
+        Ok(response)
+    }
+
+    /// Puts this member's identity and term into a response the state machine produced.
+    pub(super) fn stamp(&self, mut response: Response) -> Response {
+        let revision = response.header().revision;
+        *response.header_mut() = self.header(revision);
+        response
+    }
+
+    /// The member raft currently believes leads, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.inner.raft.metrics().borrow().current_leader
+    }
+}
+
+fn unexpected() -> Error {
+    Error::Other("the state machine answered a different request".into())
+}

@@ -1,0 +1,148 @@
+//! A member: one node of a detcd cluster, serving the etcd API over the replicated core.
+//!
+//! Everything a member does with a client request lives here, transport-agnostic: a write is
+//! proposed to raft (a follower forwards it to the leader), a linearizable read waits for a read
+//! index on the leader, a serializable read is served from the local replica, watch streams are fed
+//! from the replica's watcher hub, leases are counted down by the leader on its own `Clock`. The
+//! server's gRPC layer and the simulator's network only carry these calls.
+//!
+//! Invariants: a response never claims an outcome the member does not know (a forward or a
+//! proposal that may still commit ends in `Timeout` or `LeaderChanged`, which clients must treat as
+//! "unknown"); response headers carry this member's id and the term it served in; nothing here
+//! reads the wall clock (time comes from `runtime::NodeClock`).
+
+mod cluster;
+mod config;
+mod forward;
+mod kv;
+mod lease;
+mod watch;
+
+pub use cluster::{MemberStatus, MemberSummary};
+pub use config::MemberConfig;
+pub use forward::{PeerAnswer, PeerRequest, PeerResponse};
+pub use watch::WatchStream;
+
+use crate::kv::ResponseHeader;
+use crate::lease::ExpiryTracker;
+use crate::raft::log_store::LogStore;
+use crate::raft::network::{Network, PeerMessage, PeerReply, PeerTransport};
+use crate::raft::state_machine::{Replica, ReplicaStateMachine};
+use crate::raft::types::*;
+use crate::storage::wal::{Wal, WalOptions};
+use crate::storage::{Disk, SnapshotFiles};
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+/// One running member. Cheap to clone; clones share the member.
+#[derive(Clone)]
+pub struct Member {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: MemberConfig,
+    raft: Raft,
+    replica: Arc<Replica>,
+    transport: Arc<dyn PeerTransport>,
+    /// Leader-local lease deadlines; empty (and ignored) while this member is not the leader.
+    expiry: Mutex<ExpiryTracker>,
+}
+
+impl Member {
+    /// Starts a member on `disk`: recovers its WAL and newest snapshot (refusing to start if the
+    /// WAL is damaged before its tail), then joins raft.
+    pub async fn start(
+        config: MemberConfig,
+        disk: Arc<dyn Disk>,
+        transport: Arc<dyn PeerTransport>,
+    ) -> io::Result<Member> {
+        let wal = Wal::open(disk.clone(), WalOptions { dir: "wal".into(), ..WalOptions::default() })
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let snapshots = SnapshotFiles::new(disk, "snap", 2);
+        let replica = Replica::open(snapshots, config.min_lease_ttl, config.watch.clone())?;
+        let raft_config = Arc::new(config.raft_config()?);
+        let network = Network::new(transport.clone());
+        let state_machine = ReplicaStateMachine(replica.clone());
+        let raft = Raft::new(config.id, raft_config, network, LogStore::new(wal), state_machine)
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let inner = Inner { config, raft, replica, transport, expiry: Mutex::new(ExpiryTracker::new()) };
+        let member = Member { inner: Arc::new(inner) };
+        member.spawn_background();
+        Ok(member)
+    }
+
+    /// Makes these members the cluster's first voters. Call on one member of a new cluster only;
+    /// a cluster that already has a membership ignores it.
+    pub async fn bootstrap(&self, members: BTreeMap<NodeId, MemberInfo>) -> io::Result<()> {
+        if self.inner.raft.is_initialized().await.map_err(io::Error::other)? {
+            return Ok(());
+        }
+        match self.inner.raft.initialize(members).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(io::Error::other(error.to_string())),
+        }
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.inner.config.id
+    }
+
+    pub fn raft(&self) -> &Raft {
+        &self.inner.raft
+    }
+
+    pub fn replica(&self) -> &Arc<Replica> {
+        &self.inner.replica
+    }
+
+    pub fn config(&self) -> &MemberConfig {
+        &self.inner.config
+    }
+
+    /// Stops raft; the member's tasks end. Its disk stays as it is.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.raft.shutdown().await;
+    }
+
+    /// A response header for something served now at `revision`.
+    fn header(&self, revision: i64) -> ResponseHeader {
+        let term = self.inner.raft.metrics().borrow().current_term;
+        ResponseHeader {
+            cluster_id: self.inner.config.cluster_id,
+            member_id: self.inner.config.id,
+            revision,
+            raft_term: term,
+        }
+    }
+
+    /// Serves one message from a peer.
+    pub async fn handle_peer(&self, message: PeerMessage) -> PeerReply {
+        let raft = &self.inner.raft;
+        match message {
+            PeerMessage::AppendEntries(rpc) => {
+                PeerReply::AppendEntries(raft.append_entries(rpc).await.map_err(|e| e.to_string()))
+            }
+            PeerMessage::Vote(rpc) => PeerReply::Vote(raft.vote(rpc).await.map_err(|e| e.to_string())),
+            PeerMessage::PreVote(rpc) => {
+                PeerReply::Vote(raft.pre_vote(rpc).await.map_err(|e| e.to_string()))
+            }
+            PeerMessage::Snapshot { vote, meta, data } => {
+                let snapshot = Snapshot { meta, snapshot: std::io::Cursor::new(data) };
+                let installed = raft.install_full_snapshot(vote, snapshot).await;
+                PeerReply::Snapshot(installed.map_err(|e| e.to_string()))
+            }
+            PeerMessage::Forward(request) => PeerReply::Forward(self.serve_forwarded(request).await),
+        }
+    }
+
+    fn spawn_background(&self) {
+        let member = self.clone();
+        madsim::task::spawn(async move { member.run_lease_expiry().await });
+        let member = self.clone();
+        madsim::task::spawn(async move { member.run_watch_sync().await });
+    }
+}

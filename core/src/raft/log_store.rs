@@ -1,0 +1,132 @@
+//! openraft's log storage on the write-ahead log.
+//!
+//! Raft's entries, vote and committed marker are encoded (postcard) into WAL records. The
+//! durability contract openraft relies on is kept here: an append's `IOFlushed` callback fires only
+//! after the WAL's fsync returned, and a vote is acknowledged only once synced. A failed fsync
+//! poisons the WAL (see `storage::wal`), so every later call fails and the member must restart and
+//! recover from what is really on disk — it never acknowledges bytes that may be gone.
+
+use super::types::*;
+use crate::storage::wal::{Entry as WalEntry, Purged, Wal};
+use crate::storage::StorageError;
+use bytes::Bytes;
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::alias::LogIdOf;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt::Debug;
+use std::io;
+use std::ops::RangeBounds;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The raft log of one member, backed by its WAL. Clones share the log.
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    wal: Arc<Mutex<Wal>>,
+}
+
+impl LogStore {
+    pub fn new(wal: Wal) -> Self {
+        LogStore { wal: Arc::new(Mutex::new(wal)) }
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> io::Result<Bytes> {
+    postcard::to_allocvec(value).map(Bytes::from).map_err(io::Error::other)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn storage_error(error: StorageError) -> io::Error {
+    io::Error::other(error.to_string())
+}
+
+fn to_wal_entry(entry: &Entry) -> io::Result<WalEntry> {
+    let log_id = entry.log_id();
+    Ok(WalEntry { index: log_id.index(), term: log_id.committed_leader_id().term, payload: encode(entry)? })
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        let wal = self.wal.lock().await;
+        wal.state().entries.range(range).map(|(_, entry)| decode(&entry.payload)).collect()
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        let wal = self.wal.lock().await;
+        wal.state().vote.as_deref().map(decode).transpose()
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        let wal = self.wal.lock().await;
+        let state = wal.state();
+        let last_purged: Option<LogId> =
+            state.purged.as_ref().map(|purged| decode(&purged.log_id)).transpose()?;
+        let last_entry = state.entries.values().next_back();
+        let last: Option<LogId> = match last_entry {
+            Some(entry) => Some(decode::<Entry>(&entry.payload)?.log_id()),
+            None => last_purged.clone(),
+        };
+        Ok(LogState { last_purged_log_id: last_purged, last_log_id: last })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        let mut wal = self.wal.lock().await;
+        wal.save_vote(encode(vote)?).map_err(storage_error)?;
+        wal.sync().await.map_err(storage_error)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogIdOf<TypeConfig>>) -> Result<(), io::Error> {
+        // Not synced on its own: losing it only means re-deriving the commit point after restart.
+        let mut wal = self.wal.lock().await;
+        let encoded = committed.as_ref().map(encode).transpose()?;
+        wal.save_committed(encoded).map_err(storage_error)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogIdOf<TypeConfig>>, io::Error> {
+        let wal = self.wal.lock().await;
+        wal.state().committed.as_deref().map(decode).transpose()
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry>,
+    {
+        let records: Vec<WalEntry> = entries.into_iter().map(|e| to_wal_entry(&e)).collect::<io::Result<_>>()?;
+        let mut wal = self.wal.lock().await;
+        wal.append_entries(records).map_err(storage_error)?;
+        let synced = wal.sync().await.map_err(storage_error);
+        let report = synced.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string()));
+        callback.io_completed(report);
+        synced
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let since = last_log_id.map_or(0, |log_id| log_id.index() + 1);
+        let mut wal = self.wal.lock().await;
+        wal.truncate(since).map_err(storage_error)?;
+        wal.sync().await.map_err(storage_error)
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        let purged = Purged { index: log_id.index(), log_id: encode(&log_id)? };
+        let mut wal = self.wal.lock().await;
+        wal.purge(purged).map_err(storage_error)?;
+        wal.sync().await.map_err(storage_error)
+    }
+}

@@ -12,6 +12,7 @@
 //!
 //! The response header carries the store's current revision, even for a historical read.
 
+use super::check::check_range;
 use super::history::Version;
 use super::store::Store;
 use crate::api::{RangeRequest, RangeResponse, SortOrder, SortTarget};
@@ -22,6 +23,7 @@ use std::cmp::Ordering;
 impl Store {
     /// Serves a range read at the request's revision (0 = current).
     pub fn range(&self, request: &RangeRequest) -> Result<RangeResponse> {
+        check_range(request)?;
         let revision = self.check_read_revision(request.revision)?;
         Ok(self.range_at(request, revision))
     }

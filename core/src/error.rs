@@ -36,6 +36,9 @@ pub enum Error {
     KeyNotFound,
     #[error("etcdserver: too large lease TTL")]
     LeaseTtlTooLarge,
+    /// A lease keep-alive reached a member that is not counting leases down (not the leader).
+    #[error("etcdserver: not a primary lessor")]
+    NotPrimary,
     #[error("etcdserver: no leader")]
     NoLeader,
     #[error("etcdserver: leader changed")]

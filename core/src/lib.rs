@@ -7,9 +7,12 @@
 //! decides everything) and inside the real `detcd` server.
 
 pub mod api;
+pub mod apply;
 pub mod clock;
 pub mod error;
 pub mod kv;
+pub mod lease;
+pub mod mvcc;
 pub mod runtime;
 
 pub use error::{Error, Result};

@@ -1,0 +1,18 @@
+//! The replicated state machine: commands from the raft log in, responses and events out.
+//!
+//! - [`command`]: the [`Command`] enum (everything that goes through the log), the [`Response`]
+//!   enum, and the size check every command passes before it changes anything;
+//! - [`state_machine`]: [`StateMachine`] = MVCC store + lessor + last applied index, with one
+//!   write entry point, [`StateMachine::apply`], and the read paths;
+//! - [`snapshot`]: the whole state as bytes and back, exactly.
+//!
+//! Determinism: `apply` is a pure function of (state, command). It reads no clock (lease expiry
+//! arrives as a `LeaseRevoke` command the leader proposed), iterates only ordered maps, and a
+//! refused command leaves the store, its revision and every lease untouched.
+
+pub mod command;
+pub mod snapshot;
+pub mod state_machine;
+
+pub use command::{Command, Response, MAX_REQUEST_BYTES};
+pub use state_machine::StateMachine;

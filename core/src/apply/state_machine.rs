@@ -1,0 +1,160 @@
+//! [`StateMachine`]: the MVCC store, the lessor and the last applied log index, changed only by
+//! [`StateMachine::apply`].
+//!
+//! Invariants:
+//! - `apply` is deterministic: the same state and command give the same response, events and
+//!   next state on every replica;
+//! - a refused command changes nothing but `applied_index` (the log entry was consumed);
+//! - every change to the key space is reflected in the lessor's attachments before `apply`
+//!   returns (the events drive it);
+//! - response headers carry the store revision after the command; the node layer fills cluster,
+//!   member and term.
+
+use super::command::{Command, Response, MAX_REQUEST_BYTES};
+use crate::api::{
+    LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeResponse,
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
+};
+use crate::error::{Error, Result};
+use crate::kv::{Event, KeyRange, LeaseId, ResponseHeader};
+use crate::lease::{ExpiryTracker, Lessor, DEFAULT_MIN_TTL};
+use crate::mvcc::Store;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The replicated state of one member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateMachine {
+    pub(super) store: Store,
+    pub(super) lessor: Lessor,
+    pub(super) applied_index: u64,
+}
+
+impl Default for StateMachine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StateMachine {
+    pub fn new() -> Self {
+        Self::with_min_ttl(DEFAULT_MIN_TTL)
+    }
+
+    /// A fresh state machine whose leases last at least `min_ttl` seconds.
+    pub fn with_min_ttl(min_ttl: i64) -> Self {
+        StateMachine { store: Store::new(), lessor: Lessor::new(min_ttl), applied_index: 0 }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn lessor(&self) -> &Lessor {
+        &self.lessor
+    }
+
+    /// The index of the last log entry applied.
+    pub fn applied_index(&self) -> u64 {
+        self.applied_index
+    }
+
+    /// The store's current revision.
+    pub fn revision(&self) -> i64 {
+        self.store.revision()
+    }
+
+    fn header(&self) -> ResponseHeader {
+        ResponseHeader { revision: self.store.revision(), ..ResponseHeader::default() }
+    }
+
+    /// Applies the log entry at `index`: the response (or why the command was refused) and the
+    /// events it made, in order, with `prev_kv` filled.
+    pub fn apply(&mut self, index: u64, command: &Command) -> (Result<Response>, Vec<Event>) {
+        self.applied_index = index;
+        if command.encoded_len() > MAX_REQUEST_BYTES {
+            return (Err(Error::RequestTooLarge), Vec::new());
+        }
+        match self.execute(command) {
+            Ok((response, events)) => {
+                self.lessor.apply_events(&events);
+                (Ok(response), events)
+            }
+            Err(error) => (Err(error), Vec::new()),
+        }
+    }
+
+    fn execute(&mut self, command: &Command) -> Result<(Response, Vec<Event>)> {
+        let (store, lessor) = (&mut self.store, &mut self.lessor);
+        Ok(match command {
+            Command::Noop => (Response::Noop(self.header()), Vec::new()),
+            Command::Range(r) => (Response::Range(store.range(r)?), Vec::new()),
+            Command::Put(r) => store.put(r, lessor).map(|(r, e)| (Response::Put(r), e))?,
+            Command::DeleteRange(r) => {
+                store.delete_range(r).map(|(r, e)| (Response::DeleteRange(r), e))?
+            }
+            Command::Txn(r) => store.txn(r, lessor).map(|(r, e)| (Response::Txn(r), e))?,
+            Command::Compact(r) => (Response::Compact(store.compact(r.revision)?), Vec::new()),
+            Command::LeaseGrant(r) => (Response::LeaseGrant(self.grant(r)?), Vec::new()),
+            Command::LeaseRevoke(r) => {
+                let keys = lessor.revoke(r.id)?;
+                let events = store.delete_keys(&keys);
+                (Response::LeaseRevoke(LeaseRevokeResponse { header: self.header() }), events)
+            }
+        })
+    }
+
+    fn grant(&mut self, request: &LeaseGrantRequest) -> Result<LeaseGrantResponse> {
+        let (id, ttl) = self.lessor.grant(request)?;
+        Ok(LeaseGrantResponse { header: self.header(), id, ttl })
+    }
+
+    /// A range read served from this member's state (linearizable once the caller waited for a
+    /// read index, possibly stale when `serializable`).
+    pub fn range(&self, request: &RangeRequest) -> Result<RangeResponse> {
+        self.store.range(request)
+    }
+
+    /// Every event of `range` in `from..=to`; see [`Store::events`].
+    pub fn events(&self, range: &KeyRange, from: i64, to: i64) -> Result<Vec<Event>> {
+        self.store.events(range, from, to)
+    }
+
+    /// See [`Store::hash_kv`].
+    pub fn hash_kv(&self, revision: i64) -> Result<(u32, i64)> {
+        self.store.hash_kv(revision)
+    }
+
+    /// etcd's `LeaseTimeToLive`. The remaining TTL comes from the leader's `expiry` tracker at
+    /// `now`; a member that is not counting answers the granted TTL. An unknown lease answers
+    /// `ttl = -1`, as etcd does.
+    pub fn lease_time_to_live(
+        &self,
+        request: &LeaseTimeToLiveRequest,
+        expiry: &ExpiryTracker,
+        now: Duration,
+    ) -> LeaseTimeToLiveResponse {
+        let header = self.header();
+        let Some(lease) = self.lessor.lookup(request.id) else {
+            return LeaseTimeToLiveResponse {
+                header,
+                id: request.id,
+                ttl: -1,
+                ..Default::default()
+            };
+        };
+        let ttl = expiry.remaining(lease.id, now).unwrap_or(lease.ttl);
+        let keys = if request.keys { lease.keys.iter().cloned().collect() } else { Vec::new() };
+        LeaseTimeToLiveResponse { header, id: lease.id, ttl, granted_ttl: lease.ttl, keys }
+    }
+
+    /// etcd's `LeaseLeases`: every lease id, ascending.
+    pub fn lease_leases(&self) -> LeaseLeasesResponse {
+        LeaseLeasesResponse { header: self.header(), leases: self.lessor.ids() }
+    }
+
+    /// Whether `lease` exists.
+    pub fn lease_exists(&self, lease: LeaseId) -> bool {
+        self.lessor.lookup(lease).is_some()
+    }
+}

@@ -1,0 +1,124 @@
+//! Request checks that need no state: what etcd refuses before a request ever reaches raft.
+//!
+//! - an empty key anywhere (range, put, delete, compare) -> `EmptyKey`;
+//! - `ignore_value` with a value -> `ValueProvided`, `ignore_lease` with a lease -> `LeaseProvided`;
+//! - a txn level with more than `MAX_TXN_OPS` compares or ops in a branch -> `TooManyOps`; a
+//!   nested txn gets what is left of the budget (etcd's `maxTxnOps - opc`);
+//! - a key written twice in one branch -> `DuplicateKey`: two puts of one key, or a put inside a
+//!   delete range, across nesting. Puts in the `success` and `failure` branch of one nested txn
+//!   may share a key (only one branch runs), and delete ranges may overlap each other (etcd's
+//!   `checkIntervals`).
+
+use crate::api::{Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest};
+use crate::error::{Error, Result};
+use crate::kv::KeyRange;
+use std::collections::BTreeSet;
+
+/// etcd's default `--max-txn-ops`.
+pub const MAX_TXN_OPS: usize = 128;
+
+pub fn check_range(r: &RangeRequest) -> Result<()> {
+    non_empty(&r.key)
+}
+
+pub fn check_put(r: &PutRequest) -> Result<()> {
+    non_empty(&r.key)?;
+    if r.ignore_value && !r.value.is_empty() {
+        return Err(Error::ValueProvided);
+    }
+    if r.ignore_lease && r.lease != 0 {
+        return Err(Error::LeaseProvided);
+    }
+    Ok(())
+}
+
+pub fn check_delete(r: &DeleteRangeRequest) -> Result<()> {
+    non_empty(&r.key)
+}
+
+pub fn check_compare(c: &Compare) -> Result<()> {
+    non_empty(&c.key)
+}
+
+/// Checks a whole txn: sizes, keys and duplicate writes in each branch.
+pub fn check_txn(txn: &TxnRequest) -> Result<()> {
+    check_txn_shape(txn, MAX_TXN_OPS)?;
+    check_intervals(&txn.success)?;
+    check_intervals(&txn.failure)?;
+    Ok(())
+}
+
+fn check_txn_shape(txn: &TxnRequest, budget: usize) -> Result<()> {
+    let ops = txn.compare.len().max(txn.success.len()).max(txn.failure.len());
+    if ops > budget {
+        return Err(Error::TooManyOps);
+    }
+    txn.compare.iter().try_for_each(check_compare)?;
+    for op in txn.success.iter().chain(&txn.failure) {
+        match op {
+            RequestOp::Range(r) => check_range(r)?,
+            RequestOp::Put(r) => check_put(r)?,
+            RequestOp::DeleteRange(r) => check_delete(r)?,
+            RequestOp::Txn(t) => check_txn_shape(t, budget - ops)?,
+        }
+    }
+    Ok(())
+}
+
+/// The keys one branch puts and the ranges it deletes, for the duplicate check.
+#[derive(Default)]
+struct Writes {
+    puts: BTreeSet<Vec<u8>>,
+    deletes: Vec<KeyRange>,
+}
+
+impl Writes {
+    fn deletes_cover(&self, key: &[u8]) -> bool {
+        self.deletes.iter().any(|d| d.contains(key))
+    }
+}
+
+fn check_intervals(ops: &[RequestOp]) -> Result<Writes> {
+    let mut writes = Writes::default();
+    for op in ops {
+        if let RequestOp::DeleteRange(d) = op {
+            writes.deletes.push(KeyRange { key: d.key.clone(), range_end: d.range_end.clone() });
+        }
+    }
+    for op in ops {
+        let RequestOp::Txn(txn) = op else { continue };
+        let then = check_intervals(&txn.success)?;
+        let otherwise = check_intervals(&txn.failure)?;
+        for key in &then.puts {
+            if writes.puts.contains(key) || writes.deletes_cover(key) {
+                return Err(Error::DuplicateKey);
+            }
+            writes.puts.insert(key.clone());
+        }
+        for key in &otherwise.puts {
+            let clash = writes.puts.contains(key) && !then.puts.contains(key);
+            if clash || writes.deletes_cover(key) {
+                return Err(Error::DuplicateKey);
+            }
+            writes.puts.insert(key.clone());
+        }
+        // Later children and this level's puts must also stay clear of these deletes.
+        writes.deletes.extend(then.deletes);
+        writes.deletes.extend(otherwise.deletes);
+    }
+    for op in ops {
+        let RequestOp::Put(put) = op else { continue };
+        if writes.puts.contains(&put.key) || writes.deletes_cover(&put.key) {
+            return Err(Error::DuplicateKey);
+        }
+        writes.puts.insert(put.key.clone());
+    }
+    Ok(writes)
+}
+
+fn non_empty(key: &[u8]) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::EmptyKey);
+    }
+    Ok(())
+}

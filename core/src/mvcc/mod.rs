@@ -1,0 +1,28 @@
+//! The MVCC key space: every key's history, addressed by revision, with etcd's semantics.
+//!
+//! - [`history`]: one key's versions (generations of put ... put, delete);
+//! - [`store`]: the ordered key index, the current and compacted revisions, and the writer that
+//!   lands all changes of one request at one revision;
+//! - [`check`]: request checks that need no state (empty key, too many ops, duplicate keys);
+//! - [`range`]: range reads (limit, count, sort, filters, historical revisions);
+//! - [`write`]: put, delete range and txn, all-or-nothing;
+//! - [`compact`]: compaction and its contract;
+//! - [`events`]: the changes between two revisions, for watch catch-up;
+//! - [`hash`]: `hash_kv`, to compare members.
+//!
+//! Invariants kept by the whole module: the revision starts at 1 and rises by exactly one per
+//! write that changed something; all changes of one write share that revision; a refused write
+//! changes nothing; nothing here reads a clock, spawns a thread or depends on hash order.
+
+pub mod check;
+pub mod compact;
+pub mod events;
+pub mod hash;
+pub mod history;
+pub mod range;
+pub mod store;
+pub mod write;
+
+pub use check::MAX_TXN_OPS;
+pub use store::Store;
+pub use write::{compare_kv, LeaseLookup};

@@ -1,0 +1,188 @@
+//! The revisioned key space: an ordered index from key to that key's history.
+//!
+//! The store is one `BTreeMap<key, KeyHistory>` plus two counters. A write never copies the world:
+//! it appends one [`Version`] to each key it changes, all at the next revision.
+//!
+//! Invariants:
+//! - `revision` starts at 1 on a fresh store and rises by exactly one per write that changed
+//!   something; a write that changes nothing (deleting an absent key, a txn whose branch only
+//!   reads) leaves it alone;
+//! - every stored version has `revision <= self.revision`;
+//! - `compact_revision <= revision`; reads below `compact_revision` are refused, and the history
+//!   keeps everything a read at or above it needs (see [`KeyHistory::compact`]);
+//! - a failed write changed nothing: every check runs before the first change is made.
+
+use super::history::{KeyHistory, Live, Version};
+use crate::error::{Error, Result};
+use crate::kv::{Event, EventType, KeyRange, KeyValue, LeaseId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// The MVCC key space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Store {
+    pub(super) index: BTreeMap<Vec<u8>, KeyHistory>,
+    /// The revision of the last write that changed something (1 on a fresh store).
+    pub(super) revision: i64,
+    /// The revision of the last compaction (0 = never compacted).
+    pub(super) compact_revision: i64,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Store { index: BTreeMap::new(), revision: 1, compact_revision: 0 }
+    }
+
+    /// The current revision: that of the last write that changed something.
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    /// The revision of the last compaction, 0 if never compacted.
+    pub fn compact_revision(&self) -> i64 {
+        self.compact_revision
+    }
+
+    /// Number of keys that exist now.
+    pub fn len(&self) -> usize {
+        self.index.values().filter(|h| h.current().is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The key as it is now, if it exists.
+    pub fn get(&self, key: &[u8]) -> Option<KeyValue> {
+        self.index.get(key)?.current()?.key_value(key)
+    }
+
+    /// Resolves a requested read revision (<= 0 = current) and refuses ones the store cannot
+    /// serve: below the compaction point or above the current revision.
+    pub fn check_read_revision(&self, revision: i64) -> Result<i64> {
+        if revision <= 0 {
+            return Ok(self.revision);
+        }
+        if revision > self.revision {
+            return Err(Error::FutureRevision);
+        }
+        if revision < self.compact_revision {
+            return Err(Error::Compacted { compact_revision: self.compact_revision });
+        }
+        Ok(revision)
+    }
+
+    /// Every stored key inside `range`, with its history, in key order.
+    pub(super) fn histories<'a>(
+        &'a self,
+        range: &KeyRange,
+    ) -> Box<dyn Iterator<Item = (&'a Vec<u8>, &'a KeyHistory)> + 'a> {
+        if range.is_single() {
+            return Box::new(self.index.get_key_value(&range.key).into_iter());
+        }
+        let start = Bound::Included(range.key.clone());
+        if range.range_end == [0] {
+            return Box::new(self.index.range((start, Bound::Unbounded)));
+        }
+        // BTreeMap::range panics on an inverted range; etcd answers it with nothing.
+        if range.range_end <= range.key {
+            return Box::new(std::iter::empty());
+        }
+        Box::new(self.index.range((start, Bound::Excluded(range.range_end.clone()))))
+    }
+
+    /// The keys inside `range` that existed at `revision` (already checked), in key order.
+    pub fn live_at<'a>(
+        &'a self,
+        range: &KeyRange,
+        revision: i64,
+    ) -> impl Iterator<Item = (&'a Vec<u8>, &'a Version)> + 'a {
+        self.histories(range).filter_map(move |(key, h)| Some((key, h.live_at(revision)?)))
+    }
+
+    /// Starts a write at the next revision.
+    pub(super) fn writer(&mut self) -> Writer<'_> {
+        let revision = self.revision + 1;
+        Writer { store: self, revision, events: Vec::new() }
+    }
+}
+
+/// A write in progress: every change it makes lands at one revision, `store.revision + 1`.
+///
+/// Callers validate first and change second; nothing a `Writer` does can fail. `finish` raises
+/// the store's revision only if some change was made.
+pub(super) struct Writer<'a> {
+    pub(super) store: &'a mut Store,
+    pub(super) revision: i64,
+    pub(super) events: Vec<Event>,
+}
+
+impl Writer<'_> {
+    /// The revision reads inside this write see: the new one once something changed, so a txn
+    /// reads its own earlier writes, as etcd's does.
+    pub(super) fn read_revision(&self) -> i64 {
+        if self.events.is_empty() {
+            self.store.revision
+        } else {
+            self.revision
+        }
+    }
+
+    fn next_sub(&self) -> u32 {
+        self.events.len() as u32
+    }
+
+    /// Puts `value` under `key` with `lease`; returns the previous pair.
+    pub(super) fn put(&mut self, key: &[u8], value: Vec<u8>, lease: LeaseId) -> Option<KeyValue> {
+        let (revision, sub) = (self.revision, self.next_sub());
+        let history = match self.store.index.get_mut(key) {
+            Some(history) => history,
+            None => self.store.index.entry(key.to_vec()).or_default(),
+        };
+        let prev = history.current().and_then(|v| v.key_value(key));
+        let (create_revision, version) = match &prev {
+            Some(p) => (p.create_revision, p.version + 1),
+            None => (revision, 1),
+        };
+        let live = Live { create_revision, version, lease, value };
+        let version = Version { revision, sub, live: Some(live) };
+        let kv = version.key_value(key);
+        history.push(version);
+        let kv = kv.unwrap_or_default();
+        self.events.push(Event { kind: EventType::Put, kv, prev_kv: prev.clone() });
+        prev
+    }
+
+    /// Deletes `key` if it exists; returns the deleted pair.
+    pub(super) fn delete(&mut self, key: &[u8]) -> Option<KeyValue> {
+        let (revision, sub) = (self.revision, self.next_sub());
+        let history = self.store.index.get_mut(key)?;
+        let prev = history.current()?.key_value(key)?;
+        history.push(Version { revision, sub, live: None });
+        let kv = KeyValue { key: key.to_vec(), mod_revision: revision, ..KeyValue::default() };
+        self.events.push(Event { kind: EventType::Delete, kv, prev_kv: Some(prev.clone()) });
+        Some(prev)
+    }
+
+    /// Deletes every key inside `range` that exists now; returns the deleted pairs in key order.
+    pub(super) fn delete_range(&mut self, range: &KeyRange) -> Vec<KeyValue> {
+        let read = self.read_revision();
+        let keys: Vec<Vec<u8>> = self.store.live_at(range, read).map(|(k, _)| k.clone()).collect();
+        keys.iter().filter_map(|key| self.delete(key)).collect()
+    }
+
+    /// Ends the write: the store moves to the new revision if anything changed.
+    pub(super) fn finish(self) -> Vec<Event> {
+        if !self.events.is_empty() {
+            self.store.revision = self.revision;
+        }
+        self.events
+    }
+}

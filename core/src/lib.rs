@@ -14,5 +14,6 @@ pub mod kv;
 pub mod lease;
 pub mod mvcc;
 pub mod runtime;
+pub mod watch;
 
 pub use error::{Error, Result};

@@ -10,5 +10,6 @@ pub mod api;
 pub mod clock;
 pub mod error;
 pub mod kv;
+pub mod storage;
 
 pub use error::{Error, Result};

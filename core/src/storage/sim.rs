@@ -409,3 +409,144 @@ fn drop_if_unreachable(state: &mut State, inode: Inode) {
         state.files.remove(&inode);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+
+    fn disk() -> SimDisk {
+        SimDisk::new(7, SimDiskFaults::default())
+    }
+
+    #[test]
+    fn a_crash_keeps_synced_bytes_and_drops_unsynced_ones() {
+        let disk = disk();
+        disk.create("d/f").unwrap();
+        disk.append("d/f", b"synced").unwrap();
+        block_on(disk.sync("d/f")).unwrap();
+        block_on(disk.sync_dir("d")).unwrap();
+        disk.append("d/f", b"+lost").unwrap();
+        assert_eq!(disk.read("d/f").unwrap(), b"synced+lost");
+        disk.crash();
+        assert_eq!(disk.read("d/f").unwrap(), b"synced");
+    }
+
+    #[test]
+    fn names_are_durable_only_after_a_directory_sync() {
+        let disk = disk();
+        disk.create("d/kept").unwrap();
+        block_on(disk.sync_dir("d")).unwrap();
+        disk.create("d/new").unwrap();
+        block_on(disk.sync("d/new")).unwrap();
+        disk.rename("d/kept", "d/renamed").unwrap();
+        disk.crash();
+        assert_eq!(disk.list("d").unwrap(), vec!["kept".to_string()]);
+
+        disk.remove("d/kept").unwrap();
+        disk.crash();
+        assert_eq!(disk.list("d").unwrap(), vec!["kept".to_string()], "unsynced remove undone");
+    }
+
+    #[test]
+    fn a_synced_rename_replaces_the_target() {
+        let disk = disk();
+        disk.create("a").unwrap();
+        disk.append("a", b"old").unwrap();
+        disk.create("tmp").unwrap();
+        disk.append("tmp", b"new").unwrap();
+        block_on(disk.sync("tmp")).unwrap();
+        block_on(disk.sync_dir("")).unwrap();
+        disk.rename("tmp", "a").unwrap();
+        block_on(disk.sync_dir("")).unwrap();
+        disk.crash();
+        assert_eq!(disk.list("").unwrap(), vec!["a".to_string()]);
+        assert_eq!(disk.read("a").unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_torn_crash_keeps_a_prefix_of_the_unsynced_writes() {
+        let faults = SimDiskFaults { torn_write_probability: 1.0, ..SimDiskFaults::default() };
+        let mut seen_partial = false;
+        for seed in 0..50 {
+            let disk = SimDisk::new(seed, faults.clone());
+            disk.create("f").unwrap();
+            disk.append("f", b"base").unwrap();
+            block_on(disk.sync("f")).unwrap();
+            block_on(disk.sync_dir("")).unwrap();
+            disk.append("f", b"0123456789").unwrap();
+            disk.append("f", b"abcdefghij").unwrap();
+            disk.crash();
+            let after = disk.read("f").unwrap();
+            let full = b"base0123456789abcdefghij";
+            assert!(after.len() >= 4 && full.starts_with(&after), "seed {seed}: {after:?}");
+            seen_partial |= after.len() > 4 && after.len() < full.len();
+        }
+        assert!(seen_partial);
+    }
+
+    #[test]
+    fn a_failed_fsync_makes_nothing_durable() {
+        let faults = SimDiskFaults { fsync_error_probability: 1.0, ..SimDiskFaults::default() };
+        let disk = SimDisk::new(1, faults);
+        disk.create("f").unwrap();
+        disk.append("f", b"data").unwrap();
+        assert!(block_on(disk.sync("f")).is_err());
+        assert!(block_on(disk.sync_dir("")).is_err());
+        disk.set_faults(SimDiskFaults::default());
+        block_on(disk.sync_dir("")).unwrap();
+        disk.crash();
+        assert_eq!(disk.read("f").unwrap(), b"");
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_faults() {
+        let faults = SimDiskFaults {
+            fsync_error_probability: 0.5,
+            torn_write_probability: 0.5,
+            ..SimDiskFaults::default()
+        };
+        let run = |seed| {
+            let disk = SimDisk::new(seed, faults.clone());
+            let mut outcome = Vec::new();
+            disk.create("f").unwrap();
+            for round in 0..20u8 {
+                disk.append("f", &[round; 8]).unwrap();
+                outcome.push(block_on(disk.sync("f")).is_ok() as u8);
+                let _ = block_on(disk.sync_dir(""));
+            }
+            disk.crash();
+            outcome.extend(disk.read("f").unwrap_or_default());
+            outcome
+        };
+        assert_eq!(run(3), run(3));
+        assert_ne!(run(3), run(4));
+    }
+
+    #[madsim::test]
+    async fn fsync_takes_its_latency() {
+        let latency = Duration::from_millis(20);
+        let faults = SimDiskFaults { fsync_latency: latency..=latency, ..SimDiskFaults::default() };
+        let disk = SimDisk::new(1, faults);
+        disk.create("f").unwrap();
+        let start = madsim::time::Instant::now();
+        disk.sync("f").await.unwrap();
+        assert!(start.elapsed() >= latency);
+    }
+
+    #[madsim::test]
+    async fn an_fsync_interrupted_by_a_crash_has_no_effect() {
+        let latency = Duration::from_millis(20);
+        let faults = SimDiskFaults { fsync_latency: latency..=latency, ..SimDiskFaults::default() };
+        let disk = SimDisk::new(1, faults);
+        disk.create("f").unwrap();
+        disk.append("f", b"data").unwrap();
+        let syncing = disk.clone();
+        let sync = madsim::task::spawn(async move { syncing.sync("f").await });
+        madsim::time::sleep(Duration::from_millis(5)).await;
+        disk.crash();
+        assert!(sync.await.unwrap().is_err());
+        assert!(disk.read("f").is_err(), "the name was never synced");
+    }
+}

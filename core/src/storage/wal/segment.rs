@@ -110,3 +110,81 @@ fn read_frame(rest: &[u8]) -> Result<(Frame, usize), Stop> {
     let frame = decode_body(body).map_err(Stop::Damaged)?;
     Ok((frame, end))
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::storage::wal::record::{encode, Entry, Record};
+
+    /// Two entry records, and the length of the first.
+    fn two_entries() -> (Vec<u8>, usize) {
+        let mut bytes = Vec::new();
+        let mut first_len = 0;
+        for index in 1..=2 {
+            let entry = Entry { index, term: 1, payload: Bytes::from(vec![index as u8; 20]) };
+            encode(&Frame::Record(Record::Entry(entry)), &mut bytes);
+            if index == 1 {
+                first_len = bytes.len();
+            }
+        }
+        (bytes, first_len)
+    }
+
+    #[test]
+    fn segment_names_round_trip_and_others_are_ignored() {
+        assert_eq!(parse_segment_name(&segment_name(0x2a)), Some(0x2a));
+        assert_eq!(parse_segment_name("snap.tmp"), None);
+        assert_eq!(parse_segment_name("2a.wal"), None);
+    }
+
+    #[test]
+    fn every_prefix_of_a_record_is_a_torn_tail() {
+        let (bytes, first_len) = two_entries();
+        for cut in first_len + 1..bytes.len() {
+            let scanned = scan(&bytes[..cut]);
+            assert_eq!(scanned.frames.len(), 1, "cut at {cut}");
+            assert!(
+                matches!(scanned.end, ScanEnd::Torn { offset, .. } if offset == first_len as u64),
+                "cut at {cut}: {:?}",
+                scanned.end
+            );
+        }
+        assert_eq!(scan(&bytes).end, ScanEnd::Clean);
+    }
+
+    #[test]
+    fn a_zero_filled_tail_is_torn() {
+        let (mut bytes, _) = two_entries();
+        let len = bytes.len() as u64;
+        bytes.extend_from_slice(&[0; 100]);
+        let scanned = scan(&bytes);
+        assert_eq!(scanned.frames.len(), 2);
+        assert!(matches!(scanned.end, ScanEnd::Torn { offset, .. } if offset == len));
+    }
+
+    #[test]
+    fn damage_with_data_after_it_is_not_torn() {
+        let (bytes, first_len) = two_entries();
+        for at in 0..first_len {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x40;
+            let scanned = scan(&damaged);
+            assert!(
+                matches!(scanned.end, ScanEnd::Damaged { offset: 0, .. }),
+                "byte {at}: {:?}",
+                scanned.end
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_last_body_is_torn() {
+        let (mut bytes, first_len) = two_entries();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let scanned = scan(&bytes);
+        assert!(matches!(scanned.end, ScanEnd::Torn { offset, .. } if offset == first_len as u64));
+    }
+}

@@ -14,6 +14,9 @@
 //!    [`StorageError::Corrupt`] naming the file and offset. Acknowledged entries are never dropped
 //!    silently.
 //! 5. A last segment left empty (created but its header never made it) gets a fresh header.
+//! 6. Before returning, the last segment and the directory are fsynced: what recovery reports is
+//!    durable, even if the previous process wrote it without syncing and exited (openraft treats
+//!    the log it reads at startup as flushed).
 
 use std::sync::Arc;
 
@@ -63,6 +66,9 @@ pub async fn recover(disk: &Arc<dyn Disk>, dir: &str) -> Result<Recovered, Stora
             last.len = write_header(disk, dir, last.seq, &state).await?;
         }
     }
+    let last_path = join(dir, &segment_name(last_seq));
+    disk.sync(&last_path).await.map_err(StorageError::io("fsync", &last_path))?;
+    disk.sync_dir(dir).await.map_err(StorageError::io("fsync dir", dir))?;
     Ok(Recovered { state, segments })
 }
 

@@ -180,6 +180,32 @@ mod storage_wal {
     }
 
     #[test]
+    fn a_purge_that_would_leave_a_hole_is_refused() {
+        let (_, disk) = sim_disk();
+        let mut wal = open(&disk, &WalOptions::default()).unwrap();
+        wal.append_entries(entries(10..=12, 1)).unwrap();
+        let hole = wal.purge(Purged { index: 5, log_id: Bytes::new() });
+        assert!(matches!(hole, Err(StorageError::Invalid(_))), "{hole:?}");
+        wal.purge(Purged { index: 9, log_id: Bytes::new() }).unwrap();
+        block_on(wal.sync()).unwrap();
+        drop(wal);
+        assert_eq!(indexes(&open(&disk, &WalOptions::default()).unwrap()), vec![10, 11, 12]);
+    }
+
+    #[test]
+    fn the_wal_and_its_futures_can_cross_threads() {
+        fn assert_send<T: Send>(_: &T) {}
+        let (_, disk) = sim_disk();
+        let open_future = Wal::open(disk.clone(), WalOptions::default());
+        assert_send(&open_future);
+        let mut wal = block_on(open_future).unwrap();
+        assert_send(&wal);
+        assert_send(&wal.sync());
+        let snapshots = SnapshotFiles::new(disk, "snap", 1);
+        assert_send(&snapshots.save(1, b""));
+    }
+
+    #[test]
     fn a_crash_keeps_synced_records_and_drops_unsynced_ones() {
         let (sim, disk) = sim_disk();
         let options = small_segments();

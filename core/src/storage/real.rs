@@ -25,6 +25,10 @@ impl RealDisk {
     pub fn open(root: impl Into<PathBuf>) -> io::Result<RealDisk> {
         let root = root.into();
         fs::create_dir_all(&root)?;
+        // Make the data directory's own entry durable, in case it was just created.
+        if let Some(parent) = root.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            File::open(parent)?.sync_all()?;
+        }
         Ok(RealDisk { root })
     }
 

@@ -84,6 +84,9 @@ impl Wal {
     ) -> Result<(), StorageError> {
         self.check_poisoned()?;
         let records: Vec<Record> = records.into_iter().collect();
+        if records.is_empty() {
+            return Ok(());
+        }
         self.validate(&records)?;
         let mut bytes = Vec::new();
         for record in &records {
@@ -275,10 +278,15 @@ impl Shape {
                     _ => Ok(()),
                 }
             }
-            Record::Purge(purged) => match self.purged {
-                Some(current) if purged.index < current => {
+            Record::Purge(purged) => match (self.purged, self.first) {
+                (Some(current), _) if purged.index < current => {
                     Err(format!("purge to {} is below the purge point {current}", purged.index))
                 }
+                // Recovery insists that the first entry follows the purge point.
+                (_, Some(first)) if purged.index + 1 < first => Err(format!(
+                    "purge to {} leaves a hole before the first entry {first}",
+                    purged.index
+                )),
                 _ => Ok(()),
             },
             _ => Ok(()),

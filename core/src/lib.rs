@@ -14,6 +14,7 @@ pub mod kv;
 pub mod lease;
 pub mod mvcc;
 pub mod runtime;
+pub mod storage;
 pub mod watch;
 
 pub use error::{Error, Result};

@@ -1,0 +1,415 @@
+//! The storage layer end to end: the WAL and snapshot files on the simulated and the real disk.
+//!
+//! Every behaviour test takes an `Arc<dyn Disk>` and runs on both disks, so the real disk is held
+//! to the same contract as the simulated one. Crash tests need the simulated disk's power failure.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use detcd_core::storage::{
+    Disk, Entry, Purged, RealDisk, Record, SimDisk, SimDiskFaults, SnapshotFiles, StorageError,
+    Wal, WalOptions,
+};
+use futures::executor::block_on;
+
+fn entry(index: u64, term: u64) -> Entry {
+    Entry { index, term, payload: Bytes::from(format!("entry {index} of term {term}")) }
+}
+
+fn entries(range: std::ops::RangeInclusive<u64>, term: u64) -> Vec<Entry> {
+    range.map(|index| entry(index, term)).collect()
+}
+
+fn indexes(wal: &Wal) -> Vec<u64> {
+    wal.state().entries.keys().copied().collect()
+}
+
+fn small_segments() -> WalOptions {
+    WalOptions { segment_size: 256, ..WalOptions::default() }
+}
+
+fn open(disk: &Arc<dyn Disk>, options: &WalOptions) -> Result<Wal, StorageError> {
+    block_on(Wal::open(disk.clone(), options.clone()))
+}
+
+fn sim_disk() -> (SimDisk, Arc<dyn Disk>) {
+    let sim = SimDisk::new(11, SimDiskFaults::default());
+    let disk: Arc<dyn Disk> = Arc::new(sim.clone());
+    (sim, disk)
+}
+
+/// A real disk in a fresh temporary directory, removed on drop.
+struct TempDisk {
+    disk: Arc<dyn Disk>,
+    root: std::path::PathBuf,
+}
+
+impl TempDisk {
+    fn new(name: &str) -> TempDisk {
+        let unique = format!("detcd-storage-{name}-{}", std::process::id());
+        let root = std::env::temp_dir().join(unique);
+        let _ = std::fs::remove_dir_all(&root);
+        let disk: Arc<dyn Disk> = Arc::new(RealDisk::open(&root).expect("temp dir"));
+        TempDisk { disk, root }
+    }
+}
+
+impl Drop for TempDisk {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Runs `check` on a simulated disk and on a real one.
+fn on_both_disks(name: &str, check: impl Fn(Arc<dyn Disk>)) {
+    check(sim_disk().1);
+    let temp = TempDisk::new(name);
+    check(temp.disk.clone());
+}
+
+mod storage_wal {
+    use super::*;
+
+    #[test]
+    fn written_records_read_back_after_reopen() {
+        on_both_disks("reopen", |disk| {
+            let options = small_segments();
+            let mut wal = open(&disk, &options).unwrap();
+            assert_eq!(wal.state().entries.len(), 0);
+            wal.save_vote(Bytes::from_static(b"vote t1")).unwrap();
+            wal.append_entries(entries(1..=30, 1)).unwrap();
+            wal.save_committed(Some(Bytes::from_static(b"c20"))).unwrap();
+            block_on(wal.sync()).unwrap();
+            assert!(wal.segment_seqs().len() > 1, "small segments roll");
+            let written = wal.state().clone();
+            drop(wal);
+
+            let wal = open(&disk, &options).unwrap();
+            assert_eq!(wal.state(), &written);
+            assert_eq!(wal.state().entries[&7], entry(7, 1));
+            assert_eq!(wal.state().vote.as_deref(), Some(&b"vote t1"[..]));
+            assert_eq!(wal.state().committed.as_deref(), Some(&b"c20"[..]));
+        });
+    }
+
+    #[test]
+    fn conflict_truncation_replaces_the_tail() {
+        on_both_disks("truncate", |disk| {
+            let options = small_segments();
+            let mut wal = open(&disk, &options).unwrap();
+            wal.append_entries(entries(1..=20, 1)).unwrap();
+            block_on(wal.sync()).unwrap();
+            wal.truncate(8).unwrap();
+            wal.append_entries(entries(8..=12, 2)).unwrap();
+            block_on(wal.sync()).unwrap();
+            assert_eq!(indexes(&wal), (1..=12).collect::<Vec<_>>());
+            drop(wal);
+
+            let mut wal = open(&disk, &options).unwrap();
+            assert_eq!(indexes(&wal), (1..=12).collect::<Vec<_>>());
+            assert_eq!(wal.state().entries[&7].term, 1);
+            assert_eq!(wal.state().entries[&8].term, 2);
+            wal.truncate(0).unwrap();
+            block_on(wal.sync()).unwrap();
+            drop(wal);
+            assert!(open(&disk, &options).unwrap().state().entries.is_empty());
+        });
+    }
+
+    #[test]
+    fn purge_deletes_old_segments_but_keeps_the_vote_and_later_entries() {
+        on_both_disks("purge", |disk| {
+            let options = small_segments();
+            let mut wal = open(&disk, &options).unwrap();
+            wal.save_vote(Bytes::from_static(b"old vote")).unwrap();
+            wal.save_committed(Some(Bytes::from_static(b"c"))).unwrap();
+            for batch in 0..10 {
+                wal.append_entries(entries(batch * 5 + 1..=batch * 5 + 5, 1)).unwrap();
+                block_on(wal.sync()).unwrap();
+            }
+            let segments_before = wal.segment_seqs();
+            let purged = Purged { index: 40, log_id: Bytes::from_static(b"1-40") };
+            wal.purge(purged.clone()).unwrap();
+            block_on(wal.sync()).unwrap();
+            let segments_after = wal.segment_seqs();
+            assert!(segments_after.len() < segments_before.len());
+            assert!(segments_after[0] > segments_before[0]);
+            assert_eq!(indexes(&wal), (41..=50).collect::<Vec<_>>());
+            drop(wal);
+
+            let mut wal = open(&disk, &options).unwrap();
+            assert_eq!(indexes(&wal), (41..=50).collect::<Vec<_>>());
+            assert_eq!(wal.state().purged, Some(purged));
+            assert_eq!(wal.state().vote.as_deref(), Some(&b"old vote"[..]));
+            assert_eq!(wal.state().committed.as_deref(), Some(&b"c"[..]));
+            wal.append_entries([entry(51, 2)]).unwrap();
+            block_on(wal.sync()).unwrap();
+        });
+    }
+
+    #[test]
+    fn purge_past_the_last_entry_empties_the_log() {
+        on_both_disks("purge-all", |disk| {
+            let options = small_segments();
+            let mut wal = open(&disk, &options).unwrap();
+            wal.append_entries(entries(1..=5, 1)).unwrap();
+            wal.purge(Purged { index: 100, log_id: Bytes::from_static(b"snapshot") }).unwrap();
+            wal.append_entries([entry(101, 3)]).unwrap();
+            block_on(wal.sync()).unwrap();
+            drop(wal);
+            assert_eq!(indexes(&open(&disk, &options).unwrap()), vec![101]);
+        });
+    }
+
+    #[test]
+    fn holes_are_refused_without_poisoning() {
+        on_both_disks("holes", |disk| {
+            let mut wal = open(&disk, &WalOptions::default()).unwrap();
+            wal.append_entries(entries(1..=3, 1)).unwrap();
+            let hole = wal.append_entries([entry(5, 1)]);
+            assert!(matches!(hole, Err(StorageError::Invalid(_))), "{hole:?}");
+            let partly_bad = wal.append_entries([entry(4, 1), entry(6, 1)]);
+            assert!(matches!(partly_bad, Err(StorageError::Invalid(_))));
+            assert_eq!(indexes(&wal), vec![1, 2, 3], "a refused batch writes nothing");
+            wal.purge(Purged { index: 2, log_id: Bytes::new() }).unwrap();
+            let backwards = wal.purge(Purged { index: 1, log_id: Bytes::new() });
+            assert!(matches!(backwards, Err(StorageError::Invalid(_))));
+            wal.append_entries([entry(4, 1)]).unwrap();
+            block_on(wal.sync()).unwrap();
+        });
+    }
+
+    #[test]
+    fn a_purge_that_would_leave_a_hole_is_refused() {
+        let (_, disk) = sim_disk();
+        let mut wal = open(&disk, &WalOptions::default()).unwrap();
+        wal.append_entries(entries(10..=12, 1)).unwrap();
+        let hole = wal.purge(Purged { index: 5, log_id: Bytes::new() });
+        assert!(matches!(hole, Err(StorageError::Invalid(_))), "{hole:?}");
+        wal.purge(Purged { index: 9, log_id: Bytes::new() }).unwrap();
+        block_on(wal.sync()).unwrap();
+        drop(wal);
+        assert_eq!(indexes(&open(&disk, &WalOptions::default()).unwrap()), vec![10, 11, 12]);
+    }
+
+    #[test]
+    fn the_wal_and_its_futures_can_cross_threads() {
+        fn assert_send<T: Send>(_: &T) {}
+        let (_, disk) = sim_disk();
+        let open_future = Wal::open(disk.clone(), WalOptions::default());
+        assert_send(&open_future);
+        let mut wal = block_on(open_future).unwrap();
+        assert_send(&wal);
+        assert_send(&wal.sync());
+        let snapshots = SnapshotFiles::new(disk, "snap", 1);
+        assert_send(&snapshots.save(1, b""));
+    }
+
+    #[test]
+    fn a_crash_keeps_synced_records_and_drops_unsynced_ones() {
+        let (sim, disk) = sim_disk();
+        let options = small_segments();
+        let mut wal = open(&disk, &options).unwrap();
+        wal.append_entries(entries(1..=10, 1)).unwrap();
+        block_on(wal.sync()).unwrap();
+        wal.append_entries(entries(11..=12, 1)).unwrap();
+        wal.save_vote(Bytes::from_static(b"unsynced vote")).unwrap();
+        drop(wal);
+        sim.crash();
+        let wal = open(&disk, &options).unwrap();
+        assert_eq!(indexes(&wal), (1..=10).collect::<Vec<_>>());
+        assert_eq!(wal.state().vote, None);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_off_and_the_log_stays_usable() {
+        let options = small_segments();
+        let torn = SimDiskFaults { torn_write_probability: 1.0, ..SimDiskFaults::default() };
+        let mut cut = 0;
+        for seed in 0..40 {
+            let sim = SimDisk::new(seed, torn.clone());
+            let disk: Arc<dyn Disk> = Arc::new(sim.clone());
+            let mut wal = open(&disk, &options).unwrap();
+            wal.append_entries(entries(1..=3, 1)).unwrap();
+            block_on(wal.sync()).unwrap();
+            wal.append_entries(entries(4..=6, 1)).unwrap();
+            drop(wal);
+            sim.crash();
+
+            let mut wal = open(&disk, &options).unwrap();
+            let recovered = indexes(&wal);
+            assert!(recovered.starts_with(&[1, 2, 3]) && recovered.len() <= 6, "{recovered:?}");
+            cut += usize::from(recovered.len() < 6);
+            let next = recovered.len() as u64 + 1;
+            wal.append_entries([entry(next, 2)]).unwrap();
+            block_on(wal.sync()).unwrap();
+            drop(wal);
+            let wal = open(&disk, &options).unwrap();
+            assert_eq!(wal.state().entries[&next].term, 2, "seed {seed}");
+        }
+        assert!(cut > 0);
+    }
+
+    #[test]
+    fn a_damaged_record_before_the_tail_refuses_to_start() {
+        let (sim, disk) = sim_disk();
+        let options = WalOptions::default();
+        let mut wal = open(&disk, &options).unwrap();
+        wal.append_entries(entries(1..=5, 1)).unwrap();
+        block_on(wal.sync()).unwrap();
+        drop(wal);
+        let path = "wal/0000000000000000.wal";
+        let len = sim.durable_bytes(path).unwrap().len() as u64;
+        sim.corrupt_byte(path, len / 2).unwrap();
+
+        let err = open(&disk, &options).unwrap_err();
+        let StorageError::Corrupt { path: bad_path, offset, .. } = &err else {
+            panic!("expected corruption, got {err}");
+        };
+        assert_eq!(bad_path, path);
+        assert!(*offset > 0 && *offset <= len / 2, "offset {offset}");
+        assert!(err.to_string().contains(path), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_older_segment_refuses_to_start() {
+        let (sim, disk) = sim_disk();
+        let options = small_segments();
+        let mut wal = open(&disk, &options).unwrap();
+        for index in 1..=40 {
+            wal.append_entries([entry(index, 1)]).unwrap();
+            block_on(wal.sync()).unwrap();
+        }
+        drop(wal);
+        let first = "wal/0000000000000000.wal";
+        let len = sim.durable_bytes(first).unwrap().len() as u64;
+        sim.corrupt_byte(first, len - 1).unwrap();
+        let err = open(&disk, &options).unwrap_err();
+        assert!(matches!(&err, StorageError::Corrupt { path, .. } if path == first), "{err}");
+    }
+
+    #[test]
+    fn a_missing_middle_segment_refuses_to_start() {
+        let (_, disk) = sim_disk();
+        let options = small_segments();
+        let mut wal = open(&disk, &options).unwrap();
+        for index in 1..=40 {
+            wal.append_entries([entry(index, 1)]).unwrap();
+            block_on(wal.sync()).unwrap();
+        }
+        assert!(wal.segment_seqs().len() >= 3);
+        drop(wal);
+        disk.remove("wal/0000000000000001.wal").unwrap();
+        let err = open(&disk, &options).unwrap_err();
+        assert!(err.to_string().contains("0000000000000001.wal"), "{err}");
+    }
+
+    #[test]
+    fn an_fsync_error_surfaces_and_poisons_the_writer() {
+        let (sim, disk) = sim_disk();
+        let options = WalOptions::default();
+        let mut wal = open(&disk, &options).unwrap();
+        wal.append_entries(entries(1..=2, 1)).unwrap();
+        block_on(wal.sync()).unwrap();
+
+        sim.set_faults(SimDiskFaults { fsync_error_probability: 1.0, ..SimDiskFaults::default() });
+        wal.append_entries([entry(3, 1)]).unwrap();
+        let failed = block_on(wal.sync());
+        assert!(matches!(failed, Err(StorageError::Io { op: "fsync", .. })), "{failed:?}");
+
+        sim.set_faults(SimDiskFaults::default());
+        assert!(matches!(block_on(wal.sync()), Err(StorageError::Poisoned(_))));
+        assert!(matches!(wal.append_entries([entry(4, 1)]), Err(StorageError::Poisoned(_))));
+        drop(wal);
+
+        sim.crash();
+        let wal = open(&disk, &options).unwrap();
+        assert_eq!(indexes(&wal), vec![1, 2], "the entry whose fsync failed was never durable");
+    }
+
+    #[test]
+    fn a_crash_during_a_roll_loses_nothing_synced() {
+        let (sim, disk) = sim_disk();
+        let options = small_segments();
+        let mut wal = open(&disk, &options).unwrap();
+        let mut synced = 0;
+        for index in 1..=40 {
+            wal.append_entries([entry(index, 1)]).unwrap();
+            if index % 3 == 0 {
+                block_on(wal.sync()).unwrap();
+                synced = index;
+            }
+        }
+        drop(wal);
+        sim.crash();
+        let wal = open(&disk, &options).unwrap();
+        assert_eq!(indexes(&wal), (1..=synced).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn write_is_append_then_sync() {
+        let (sim, disk) = sim_disk();
+        let mut wal = open(&disk, &WalOptions::default()).unwrap();
+        block_on(wal.write([Record::Entry(entry(1, 1)), Record::Vote(Bytes::from_static(b"v"))]))
+            .unwrap();
+        drop(wal);
+        sim.crash();
+        let wal = open(&disk, &WalOptions::default()).unwrap();
+        assert_eq!(indexes(&wal), vec![1]);
+        assert!(wal.state().vote.is_some());
+    }
+}
+
+mod storage_snapshot {
+    use super::*;
+
+    #[test]
+    fn the_latest_snapshot_reads_back_and_only_keep_are_kept() {
+        on_both_disks("snapshots", |disk| {
+            let snapshots = SnapshotFiles::new(disk.clone(), "snap", 2);
+            assert_eq!(snapshots.load_latest().unwrap(), None);
+            for id in [10, 20, 30] {
+                block_on(snapshots.save(id, format!("state at {id}").as_bytes())).unwrap();
+            }
+            assert_eq!(snapshots.list().unwrap(), vec![20, 30]);
+            assert_eq!(snapshots.load_latest().unwrap(), Some((30, b"state at 30".to_vec())));
+            assert_eq!(snapshots.load(20).unwrap(), b"state at 20");
+        });
+    }
+
+    #[test]
+    fn a_saved_snapshot_survives_a_crash_and_a_stray_temp_file_is_ignored() {
+        let (sim, disk) = sim_disk();
+        let snapshots = SnapshotFiles::new(disk.clone(), "snap", 3);
+        block_on(snapshots.save(1, b"one")).unwrap();
+        disk.create("snap/snap.tmp").unwrap();
+        disk.append("snap/snap.tmp", b"half a snapshot").unwrap();
+        sim.crash();
+        assert_eq!(snapshots.load_latest().unwrap(), Some((1, b"one".to_vec())));
+        block_on(snapshots.save(2, b"two")).unwrap();
+        sim.crash();
+        assert_eq!(snapshots.list().unwrap(), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_damaged_snapshot_is_an_error_naming_the_file() {
+        let (sim, disk) = sim_disk();
+        let snapshots = SnapshotFiles::new(disk, "snap", 3);
+        block_on(snapshots.save(5, b"some state")).unwrap();
+        let path = "snap/0000000000000005.snap";
+        sim.corrupt_byte(path, 25).unwrap();
+        let err = snapshots.load_latest().unwrap_err();
+        assert!(matches!(&err, StorageError::Corrupt { path: p, .. } if p == path), "{err}");
+    }
+
+    #[test]
+    fn an_fsync_error_fails_the_save() {
+        let (sim, disk) = sim_disk();
+        let snapshots = SnapshotFiles::new(disk, "snap", 3);
+        sim.set_faults(SimDiskFaults { fsync_error_probability: 1.0, ..SimDiskFaults::default() });
+        assert!(block_on(snapshots.save(1, b"x")).is_err());
+        sim.set_faults(SimDiskFaults::default());
+        sim.crash();
+        assert_eq!(snapshots.load_latest().unwrap(), None);
+    }
+}

@@ -64,6 +64,21 @@ impl Response {
     }
 }
 
+impl Response {
+    pub fn header_mut(&mut self) -> &mut ResponseHeader {
+        match self {
+            Response::Noop(h) => h,
+            Response::Range(r) => &mut r.header,
+            Response::Put(r) => &mut r.header,
+            Response::DeleteRange(r) => &mut r.header,
+            Response::Txn(r) => &mut r.header,
+            Response::Compact(r) => &mut r.header,
+            Response::LeaseGrant(r) => &mut r.header,
+            Response::LeaseRevoke(r) => &mut r.header,
+        }
+    }
+}
+
 impl Command {
     /// About how many bytes this command's request takes on the wire.
     pub fn encoded_len(&self) -> usize {

@@ -34,7 +34,7 @@ pub struct MemberStatus {
 
 impl Member {
     pub fn status(&self) -> MemberStatus {
-        let metrics = self.inner.raft.metrics().borrow().clone();
+        let metrics = self.metrics();
         let state = self.inner.replica.lock();
         MemberStatus {
             id: self.id(),
@@ -53,7 +53,7 @@ impl Member {
 
     /// Every member of the current configuration, voters and learners.
     pub fn member_list(&self) -> Vec<MemberSummary> {
-        let metrics = self.inner.raft.metrics().borrow().clone();
+        let metrics = self.metrics();
         let membership = metrics.membership_config.membership();
         let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
         membership
@@ -63,7 +63,7 @@ impl Member {
     }
 
     pub(super) fn member_info(&self, id: NodeId) -> Option<MemberInfo> {
-        let metrics = self.inner.raft.metrics().borrow().clone();
+        let metrics = self.metrics();
         metrics.membership_config.membership().get_node(&id).cloned()
     }
 

@@ -23,6 +23,8 @@ pub struct MemberConfig {
     /// How long a forwarded request or a proposal may take before the caller is told `Timeout`.
     pub request_timeout: Duration,
     pub watch: WatchConfig,
+    /// How often `progress_notify` watchers hear the current revision (etcd: 10 minutes).
+    pub progress_notify_interval: Duration,
 }
 
 impl MemberConfig {
@@ -39,6 +41,7 @@ impl MemberConfig {
             min_lease_ttl: 2,
             request_timeout: Duration::from_secs(5),
             watch: WatchConfig::default(),
+            progress_notify_interval: Duration::from_secs(600),
         }
     }
 

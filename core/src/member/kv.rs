@@ -126,7 +126,7 @@ impl Member {
 
     /// The member raft currently believes leads, if any.
     pub fn leader(&self) -> Option<NodeId> {
-        self.inner.raft.metrics().borrow().current_leader
+        self.with_metrics(|m| m.current_leader)
     }
 }
 

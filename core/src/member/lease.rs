@@ -98,7 +98,7 @@ impl Member {
         self.confirm_leadership().await?;
         let state = self.inner.replica.lock();
         let expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
-        let mut response = state.machine.lease_time_to_live(request, &expiry, NodeClock.now())?;
+        let mut response = state.machine.lease_time_to_live(request, &expiry, NodeClock.now());
         response.header = self.header(state.machine.revision());
         Ok(response)
     }
@@ -142,6 +142,6 @@ impl Member {
     }
 
     pub(super) fn is_running(&self) -> bool {
-        self.inner.raft.metrics().borrow().running_state.is_ok()
+        self.with_metrics(|m| m.running_state.is_ok())
     }
 }

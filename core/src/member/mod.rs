@@ -16,11 +16,13 @@ mod config;
 mod forward;
 mod kv;
 mod lease;
+mod serve;
 mod watch;
 
 pub use cluster::{MemberStatus, MemberSummary};
 pub use config::MemberConfig;
 pub use forward::{PeerAnswer, PeerRequest, PeerResponse};
+pub use serve::{ClientRequest, ClientResponse};
 pub use watch::WatchStream;
 
 use crate::kv::ResponseHeader;
@@ -31,6 +33,7 @@ use crate::raft::state_machine::{Replica, ReplicaStateMachine};
 use crate::raft::types::*;
 use crate::storage::wal::{Wal, WalOptions};
 use crate::storage::{Disk, SnapshotFiles};
+use openraft_rt::WatchReceiver;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -108,9 +111,20 @@ impl Member {
         let _ = self.inner.raft.shutdown().await;
     }
 
+    /// A copy of raft's current metrics (leader, term, indexes, membership).
+    pub fn metrics(&self) -> RaftMetrics {
+        self.with_metrics(RaftMetrics::clone)
+    }
+
+    fn with_metrics<T>(&self, read: impl FnOnce(&RaftMetrics) -> T) -> T {
+        let receiver = self.inner.raft.metrics();
+        let metrics = receiver.borrow_watched();
+        read(&metrics)
+    }
+
     /// A response header for something served now at `revision`.
     fn header(&self, revision: i64) -> ResponseHeader {
-        let term = self.inner.raft.metrics().borrow().current_term;
+        let term = self.with_metrics(|m| m.current_term);
         ResponseHeader {
             cluster_id: self.inner.config.cluster_id,
             member_id: self.inner.config.id,

@@ -11,8 +11,7 @@ use crate::runtime::DetRuntime;
 use openraft_rt::AsyncRuntime;
 use std::time::Duration;
 
-/// How often unsynced watchers are caught up and progress notifications go out (etcd: 100 ms
-/// for sync; progress notify every 10 minutes by default, here configurable via `WatchConfig`).
+/// How often unsynced watchers are caught up (etcd: every 100 ms).
 const SYNC_INTERVAL: Duration = Duration::from_millis(100);
 
 /// One client's watch stream on one member.
@@ -30,13 +29,15 @@ impl Member {
 
     pub(super) async fn run_watch_sync(&self) {
         let mut ticks: u64 = 0;
+        let interval = self.inner.config.progress_notify_interval;
+        let progress_ticks = (interval.as_millis() / SYNC_INTERVAL.as_millis()).max(1) as u64;
         while self.is_running() {
             DetRuntime::sleep(SYNC_INTERVAL).await;
             ticks += 1;
             let mut state = self.inner.replica.lock();
             let ReplicaState { machine, hub, .. } = &mut *state;
             hub.sync(&MachineHistory(machine));
-            if ticks % hub.config().progress_ticks.max(1) == 0 {
+            if ticks % progress_ticks == 0 {
                 hub.tick_progress(&MachineHistory(machine));
             }
             drop(state);

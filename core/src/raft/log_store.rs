@@ -10,7 +10,6 @@ use super::types::*;
 use crate::storage::wal::{Entry as WalEntry, Purged, Wal};
 use crate::storage::StorageError;
 use bytes::Bytes;
-use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::alias::LogIdOf;
 use serde::de::DeserializeOwned;
@@ -46,7 +45,7 @@ fn storage_error(error: StorageError) -> io::Error {
 }
 
 fn to_wal_entry(entry: &Entry) -> io::Result<WalEntry> {
-    let log_id = entry.log_id();
+    let log_id = entry.log_id.clone();
     Ok(WalEntry { index: log_id.index(), term: log_id.committed_leader_id().term, payload: encode(entry)? })
 }
 
@@ -75,7 +74,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             state.purged.as_ref().map(|purged| decode(&purged.log_id)).transpose()?;
         let last_entry = state.entries.values().next_back();
         let last: Option<LogId> = match last_entry {
-            Some(entry) => Some(decode::<Entry>(&entry.payload)?.log_id()),
+            Some(entry) => Some(decode::<Entry>(&entry.payload)?.log_id.clone()),
             None => last_purged.clone(),
         };
         Ok(LogState { last_purged_log_id: last_purged, last_log_id: last })

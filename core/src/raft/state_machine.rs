@@ -11,7 +11,7 @@
 //! re-applies the log after it. Applying is deterministic, so re-applying gives the same state.
 
 use super::types::*;
-use crate::apply::{Command, Response, StateMachine};
+use crate::apply::{Command, StateMachine};
 use crate::error::Error;
 use crate::kv::{Event, KeyRange};
 use crate::storage::SnapshotFiles;
@@ -22,9 +22,6 @@ use openraft::{EntryPayload as Payload, OptionalSend};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// What applying one log entry produced for the client that proposed it.
-pub type CommandOutcome = Result<Response, Error>;
 
 /// Everything a member's replicated state consists of, plus the watchers reading it.
 #[derive(Debug)]
@@ -149,26 +146,20 @@ impl ReplicaStateMachine {
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for ReplicaStateMachine {
+    type SnapshotData = SnapshotData;
+
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let image = {
             let state = self.0.lock();
             let meta = SnapshotMeta {
                 last_log_id: state.last_applied.clone(),
                 last_membership: state.membership.clone(),
-                snapshot_id: snapshot_id(&state.last_applied),
             };
             SnapshotImage { meta, machine: state.machine.snapshot() }
         };
         let bytes = self.save_image(&image).await?;
         self.0.lock().snapshot = Some((image.meta.clone(), bytes.clone()));
         Ok(Snapshot { meta: image.meta, snapshot: std::io::Cursor::new(bytes) })
-    }
-}
-
-fn snapshot_id(last_applied: &Option<LogId>) -> String {
-    match last_applied {
-        Some(log_id) => format!("{}-{}", log_id.committed_leader_id().term, log_id.index()),
-        None => "0-0".to_string(),
     }
 }
 

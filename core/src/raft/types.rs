@@ -28,10 +28,31 @@ openraft::declare_raft_types!(
     /// detcd's raft types.
     pub TypeConfig:
         D = crate::apply::Command,
-        R = crate::apply::CommandOutcome,
+        R = CommandOutcome,
         Node = MemberInfo,
         AsyncRuntime = DetRuntime,
 );
+
+/// What applying one log entry produced for the client that proposed it: the etcd response, or
+/// the etcd error that refused the command (which then changed nothing).
+pub type CommandOutcome = Result<crate::apply::Response, crate::error::Error>;
+
+/// openraft logs entries by their `Display`; a short description keeps logs readable.
+impl fmt::Display for crate::apply::Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::apply::Command::*;
+        match self {
+            Noop => write!(f, "noop"),
+            Range(r) => write!(f, "range {}", String::from_utf8_lossy(&r.key)),
+            Put(r) => write!(f, "put {}", String::from_utf8_lossy(&r.key)),
+            DeleteRange(r) => write!(f, "delete {}", String::from_utf8_lossy(&r.key)),
+            Txn(r) => write!(f, "txn ({} compares)", r.compare.len()),
+            Compact(r) => write!(f, "compact {}", r.revision),
+            LeaseGrant(r) => write!(f, "lease grant ttl={}", r.ttl),
+            LeaseRevoke(r) => write!(f, "lease revoke {:x}", r.id),
+        }
+    }
+}
 
 /// A member id (etcd's member id).
 pub type NodeId = u64;

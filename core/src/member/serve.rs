@@ -1,0 +1,75 @@
+//! One entry point for every unary client request, so transports only carry values.
+//!
+//! The simulator's network and the server's gRPC handlers both turn what arrives into a
+//! `ClientRequest` and send back the `ClientResponse` this returns; neither interprets anything.
+
+use super::{Member, MemberStatus, MemberSummary};
+use crate::api::*;
+use crate::error::Result;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClientRequest {
+    Range(RangeRequest),
+    Put(PutRequest),
+    DeleteRange(DeleteRangeRequest),
+    Txn(TxnRequest),
+    Compact(CompactionRequest),
+    LeaseGrant(LeaseGrantRequest),
+    LeaseRevoke(LeaseRevokeRequest),
+    LeaseKeepAlive(LeaseKeepAliveRequest),
+    LeaseTimeToLive(LeaseTimeToLiveRequest),
+    LeaseLeases,
+    Status,
+    MemberList,
+    /// etcd's HashKV: the key space's hash at a revision (0 = current).
+    HashKv { revision: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClientResponse {
+    Range(RangeResponse),
+    Put(PutResponse),
+    DeleteRange(DeleteRangeResponse),
+    Txn(TxnResponse),
+    Compact(CompactionResponse),
+    LeaseGrant(LeaseGrantResponse),
+    LeaseRevoke(LeaseRevokeResponse),
+    LeaseKeepAlive(LeaseKeepAliveResponse),
+    LeaseTimeToLive(LeaseTimeToLiveResponse),
+    LeaseLeases(LeaseLeasesResponse),
+    Status(MemberStatus),
+    MemberList(Vec<MemberSummary>),
+    HashKv { hash: u32, compact_revision: i64, revision: i64 },
+}
+
+impl Member {
+    /// Serves one unary client request.
+    pub async fn serve(&self, request: ClientRequest) -> Result<ClientResponse> {
+        use ClientRequest as Q;
+        use ClientResponse as A;
+        Ok(match request {
+            Q::Range(r) => A::Range(self.range(r).await?),
+            Q::Put(r) => A::Put(self.put(r).await?),
+            Q::DeleteRange(r) => A::DeleteRange(self.delete_range(r).await?),
+            Q::Txn(r) => A::Txn(self.txn(r).await?),
+            Q::Compact(r) => A::Compact(self.compact(r).await?),
+            Q::LeaseGrant(r) => A::LeaseGrant(self.lease_grant(r).await?),
+            Q::LeaseRevoke(r) => A::LeaseRevoke(self.lease_revoke(r).await?),
+            Q::LeaseKeepAlive(r) => A::LeaseKeepAlive(self.lease_keep_alive(r.id).await?),
+            Q::LeaseTimeToLive(r) => A::LeaseTimeToLive(self.lease_time_to_live(r).await?),
+            Q::LeaseLeases => A::LeaseLeases(self.lease_leases().await?),
+            Q::Status => A::Status(self.status()),
+            Q::MemberList => A::MemberList(self.member_list()),
+            Q::HashKv { revision } => self.hash_kv(revision)?,
+        })
+    }
+
+    /// The hash of this member's key space at `revision` (0 = its current revision).
+    pub fn hash_kv(&self, revision: i64) -> Result<ClientResponse> {
+        let state = self.inner.replica.lock();
+        let at = if revision == 0 { state.machine.revision() } else { revision };
+        let (hash, compact_revision) = state.machine.hash_kv(at)?;
+        Ok(ClientResponse::HashKv { hash, compact_revision, revision: at })
+    }
+}

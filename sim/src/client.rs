@@ -1,0 +1,87 @@
+//! A client in the simulator: its own madsim node, talking to members over the network.
+//!
+//! It knows the members' addresses, sticks to one until that one cannot help (no leader known,
+//! unreachable), then tries the next. Its outcomes are three-valued, as a history needs them: a
+//! request that got an answer is `Ok` or a definite failure; a request whose fate the client
+//! cannot know (timed out after sending, the leader changed under it) is `Unknown`.
+
+use crate::transport::{client_addr, ClientCall};
+use detcd_core::member::{ClientRequest, ClientResponse};
+use detcd_core::raft::types::NodeId;
+use detcd_core::Error;
+use madsim::net::Endpoint;
+use std::time::Duration;
+
+/// How a request ended, from the client's point of view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Ok(ClientResponse),
+    /// The cluster refused; nothing changed.
+    Failed(Error),
+    /// It may or may not have taken effect (and may still take effect later).
+    Unknown(String),
+}
+
+impl Outcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok(_))
+    }
+}
+
+pub struct SimClient {
+    endpoint: Endpoint,
+    members: Vec<NodeId>,
+    current: usize,
+    /// Per attempt.
+    pub timeout: Duration,
+}
+
+/// Errors after which the request certainly did not take effect and another member may help.
+fn retryable(error: &Error) -> bool {
+    matches!(error, Error::NoLeader)
+}
+
+/// Errors that leave the outcome open.
+fn indeterminate(error: &Error) -> bool {
+    matches!(error, Error::Timeout | Error::LeaderChanged)
+}
+
+impl SimClient {
+    /// A client of these members. Must be called on the client's own node.
+    pub async fn connect(members: Vec<NodeId>) -> std::io::Result<SimClient> {
+        let endpoint = Endpoint::bind("0.0.0.0:0").await?;
+        Ok(SimClient { endpoint, members, current: 0, timeout: Duration::from_secs(3) })
+    }
+
+    /// Sends `request`, moving through the members on refusals that are safe to retry.
+    pub async fn call(&mut self, request: ClientRequest) -> Outcome {
+        let mut last_refusal = Error::NoLeader;
+        for _ in 0..self.members.len() {
+            let member = self.members[self.current % self.members.len()];
+            let call = ClientCall(request.clone());
+            match self.endpoint.call_timeout(client_addr(member), call, self.timeout).await {
+                Ok(Ok(response)) => return Outcome::Ok(response),
+                Ok(Err(error)) if retryable(&error) => last_refusal = error,
+                Ok(Err(error)) if indeterminate(&error) => return Outcome::Unknown(error.to_string()),
+                Ok(Err(error)) => return Outcome::Failed(error),
+                Err(error) if is_read(&request) => last_refusal = Error::Other(error.to_string()),
+                Err(error) => return Outcome::Unknown(error.to_string()),
+            }
+            self.current += 1;
+        }
+        Outcome::Failed(last_refusal)
+    }
+}
+
+/// Requests that change nothing may be retried elsewhere even when their fate is unknown.
+fn is_read(request: &ClientRequest) -> bool {
+    matches!(
+        request,
+        ClientRequest::Range(_)
+            | ClientRequest::LeaseTimeToLive(_)
+            | ClientRequest::LeaseLeases
+            | ClientRequest::Status
+            | ClientRequest::MemberList
+            | ClientRequest::HashKv { .. }
+    )
+}

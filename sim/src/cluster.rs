@@ -1,0 +1,209 @@
+//! A simulated detcd cluster: members on madsim nodes, each with a disk that survives crashes.
+//!
+//! The harness owns every member's `SimDisk`; a node's tasks only borrow it. Crashing a member
+//! kills its node's tasks and makes its disk lose what was not fsynced (optionally tearing the last
+//! write); restarting re-runs the member's start-up, which recovers from that disk. Member ids are
+//! 1..=n and member 1 bootstraps the cluster on its very first start.
+
+use crate::transport::{self, member_info, member_ip, SimPeerTransport};
+use detcd_core::member::{Member, MemberConfig};
+use detcd_core::raft::types::{MemberInfo, NodeId};
+use detcd_core::storage::{Disk, SimDisk, SimDiskFaults};
+use madsim::runtime::{Handle, NodeHandle};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What a member's node is doing now.
+#[derive(Clone)]
+pub enum MemberSlot {
+    Down,
+    Running(Member),
+    /// Start-up refused (e.g. a WAL damaged before its tail); the text says why.
+    Failed(String),
+}
+
+/// One member of a simulated cluster, as the harness sees it.
+pub struct SimMember {
+    pub id: NodeId,
+    pub node: NodeHandle,
+    pub disk: Arc<SimDisk>,
+    pub slot: Arc<Mutex<MemberSlot>>,
+}
+
+/// Knobs for building a cluster.
+#[derive(Clone)]
+pub struct ClusterOptions {
+    pub members: usize,
+    pub disk_faults: SimDiskFaults,
+    /// Adjusts each member's configuration (timings, snapshot thresholds, ...).
+    pub configure: fn(&mut MemberConfig),
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions { members: 3, disk_faults: SimDiskFaults::default(), configure: |_| {} }
+    }
+}
+
+pub struct Cluster {
+    pub members: BTreeMap<NodeId, SimMember>,
+    options: ClusterOptions,
+    handle: Handle,
+}
+
+impl Cluster {
+    /// Starts `options.members` members; member 1 bootstraps them as the first voters.
+    pub fn start(options: ClusterOptions) -> Cluster {
+        let handle = Handle::current();
+        let voters: BTreeMap<NodeId, MemberInfo> =
+            (1..=options.members as NodeId).map(|id| (id, member_info(id))).collect();
+        let mut cluster = Cluster { members: BTreeMap::new(), options, handle };
+        for id in voters.keys().copied() {
+            let bootstrap = (id == 1).then(|| voters.clone());
+            cluster.add_node(id, bootstrap);
+        }
+        cluster
+    }
+
+    /// Creates the node of member `id` (which starts at once); `bootstrap` makes it initialize the
+    /// cluster with those voters on its first start.
+    pub fn add_node(&mut self, id: NodeId, bootstrap: Option<BTreeMap<NodeId, MemberInfo>>) {
+        let disk_seed = madsim::rand::random::<u64>();
+        let disk = Arc::new(SimDisk::new(disk_seed, self.options.disk_faults.clone()));
+        let slot = Arc::new(Mutex::new(MemberSlot::Down));
+        let boot = Boot {
+            id,
+            disk: disk.clone(),
+            slot: slot.clone(),
+            configure: self.options.configure,
+            bootstrap: bootstrap.map(Arc::new),
+            first_start: Arc::new(AtomicBool::new(true)),
+        };
+        let node = self
+            .handle
+            .create_node()
+            .name(format!("n{id}"))
+            .ip(member_ip(id))
+            .init(move || boot.clone().run())
+            .build();
+        self.members.insert(id, SimMember { id, node, disk, slot });
+    }
+
+    /// The running instance of member `id`, if it is up.
+    pub fn member(&self, id: NodeId) -> Option<Member> {
+        match &*self.members.get(&id)?.slot.lock().ok()? {
+            MemberSlot::Running(member) => Some(member.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn slot(&self, id: NodeId) -> Option<MemberSlot> {
+        self.members.get(&id).and_then(|m| m.slot.lock().ok().map(|s| s.clone()))
+    }
+
+    pub fn ids(&self) -> Vec<NodeId> {
+        self.members.keys().copied().collect()
+    }
+
+    /// Kills member `id` at once: its tasks stop and its disk loses unsynced bytes.
+    pub fn crash(&self, id: NodeId) {
+        let Some(member) = self.members.get(&id) else { return };
+        self.handle.kill(member.node.id());
+        member.disk.crash();
+        if let Ok(mut slot) = member.slot.lock() {
+            *slot = MemberSlot::Down;
+        }
+    }
+
+    /// Starts member `id` again from its disk.
+    pub fn restart(&self, id: NodeId) {
+        if let Some(member) = self.members.get(&id) {
+            self.handle.restart(member.node.id());
+        }
+    }
+
+    /// The member every running member agrees leads, once they all do.
+    pub fn agreed_leader(&self) -> Option<NodeId> {
+        let mut leaders = self.ids().into_iter().filter_map(|id| self.member(id)).map(|m| m.leader());
+        let first = leaders.next()??;
+        leaders.all(|leader| leader == Some(first)).then_some(first)
+    }
+
+    /// Waits (virtual time) until the running members agree on a leader.
+    pub async fn wait_for_leader(&self, limit: Duration) -> Option<NodeId> {
+        let step = Duration::from_millis(50);
+        let mut waited = Duration::ZERO;
+        while waited < limit {
+            if let Some(leader) = self.agreed_leader() {
+                return Some(leader);
+            }
+            madsim::time::sleep(step).await;
+            waited += step;
+        }
+        None
+    }
+
+    /// Cuts member `id` off from everyone (both directions, raft and clients).
+    pub fn isolate(&self, id: NodeId) {
+        if let Some(member) = self.members.get(&id) {
+            madsim::net::NetSim::current().clog_node(member.node.id());
+        }
+    }
+
+    /// Reconnects member `id`.
+    pub fn rejoin(&self, id: NodeId) {
+        if let Some(member) = self.members.get(&id) {
+            madsim::net::NetSim::current().unclog_node(member.node.id());
+        }
+    }
+
+    pub fn disk(&self, id: NodeId) -> Option<Arc<dyn Disk>> {
+        self.members.get(&id).map(|m| m.disk.clone() as Arc<dyn Disk>)
+    }
+}
+
+/// Everything a member's node needs to (re)start.
+#[derive(Clone)]
+struct Boot {
+    id: NodeId,
+    disk: Arc<SimDisk>,
+    slot: Arc<Mutex<MemberSlot>>,
+    configure: fn(&mut MemberConfig),
+    bootstrap: Option<Arc<BTreeMap<NodeId, MemberInfo>>>,
+    first_start: Arc<AtomicBool>,
+}
+
+impl Boot {
+    async fn run(self) {
+        match self.start().await {
+            Ok(member) => {
+                self.set(MemberSlot::Running(member.clone()));
+                if let Err(error) = transport::serve(member).await {
+                    self.set(MemberSlot::Failed(format!("serving failed: {error}")));
+                }
+            }
+            Err(error) => self.set(MemberSlot::Failed(error)),
+        }
+    }
+
+    async fn start(&self) -> Result<Member, String> {
+        let mut config = MemberConfig::new(self.id, format!("n{}", self.id));
+        (self.configure)(&mut config);
+        let transport = SimPeerTransport::bind().await.map_err(|e| e.to_string())?;
+        let disk: Arc<dyn Disk> = self.disk.clone();
+        let member = Member::start(config, disk, Arc::new(transport)).await.map_err(|e| e.to_string())?;
+        let first = self.first_start.swap(false, Ordering::SeqCst);
+        if let (true, Some(voters)) = (first, &self.bootstrap) {
+            member.bootstrap((**voters).clone()).await.map_err(|e| e.to_string())?;
+        }
+        Ok(member)
+    }
+
+    fn set(&self, state: MemberSlot) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = state;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Peer and client traffic over madsim's simulated network.
+//!
+//! Messages travel as typed values (madsim does not serialize), so the simulator exercises the
+//! members' logic, not protobuf; wire compatibility is the server's tests' job. Each member
+//! listens on `PEER_PORT` for peers and `CLIENT_PORT` for clients at its own simulated address.
+
+use detcd_core::member::{ClientRequest, ClientResponse, Member};
+use detcd_core::raft::network::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
+use detcd_core::raft::types::{MemberInfo, NodeId};
+use madsim::net::rpc::Request;
+use madsim::net::Endpoint;
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+pub const PEER_PORT: u16 = 2380;
+pub const CLIENT_PORT: u16 = 2379;
+
+/// The simulated address of member `id` (ids start at 1).
+pub fn member_ip(id: NodeId) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, (id >> 8) as u8, id as u8))
+}
+
+pub fn peer_addr(id: NodeId) -> SocketAddr {
+    SocketAddr::new(member_ip(id), PEER_PORT)
+}
+
+pub fn client_addr(id: NodeId) -> SocketAddr {
+    SocketAddr::new(member_ip(id), CLIENT_PORT)
+}
+
+/// What raft knows about member `id` in the simulator.
+pub fn member_info(id: NodeId) -> MemberInfo {
+    MemberInfo {
+        name: format!("n{id}"),
+        peer_urls: vec![peer_addr(id).to_string()],
+        client_urls: vec![client_addr(id).to_string()],
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PeerCall(pub PeerMessage);
+
+impl Request for PeerCall {
+    type Response = PeerReply;
+    const ID: u64 = 0xdec0_0001;
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClientCall(pub ClientRequest);
+
+impl Request for ClientCall {
+    type Response = Result<ClientResponse, detcd_core::Error>;
+    const ID: u64 = 0xdec0_0002;
+}
+
+/// A member's way to its peers: madsim RPC to the address in their `MemberInfo`.
+pub struct SimPeerTransport {
+    endpoint: Endpoint,
+}
+
+impl SimPeerTransport {
+    pub async fn bind() -> io::Result<Self> {
+        Ok(SimPeerTransport { endpoint: Endpoint::bind("0.0.0.0:0").await? })
+    }
+}
+
+impl PeerTransport for SimPeerTransport {
+    fn call(
+        &self,
+        _target: NodeId,
+        target_info: &MemberInfo,
+        message: PeerMessage,
+        timeout: Duration,
+    ) -> BoxFuture<'static, io::Result<PeerReply>> {
+        let endpoint = self.endpoint.clone();
+        let address = target_info.peer_urls.first().and_then(|url| url.parse::<SocketAddr>().ok());
+        Box::pin(async move {
+            let address = address.ok_or_else(|| io::Error::other("member has no peer address"))?;
+            endpoint.call_timeout(address, PeerCall(message), timeout).await
+        })
+    }
+}
+
+/// Serves peers and clients of `member` on its simulated address until the node dies.
+pub async fn serve(member: Member) -> io::Result<()> {
+    let id = member.id();
+    let peers = Endpoint::bind(peer_addr(id)).await?;
+    let peer_member = member.clone();
+    peers.add_rpc_handler(move |PeerCall(message)| {
+        let member = peer_member.clone();
+        async move { member.handle_peer(message).await }
+    });
+    let clients = Endpoint::bind(client_addr(id)).await?;
+    clients.add_rpc_handler(move |ClientCall(request)| {
+        let member = member.clone();
+        async move { member.serve(request).await }
+    });
+    // The handlers run on their own tasks; the endpoints must stay bound.
+    std::future::pending::<()>().await;
+    drop((peers, clients));
+    Ok(())
+}

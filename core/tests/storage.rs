@@ -251,6 +251,52 @@ mod storage_wal {
     }
 
     #[test]
+    fn garbage_after_the_last_record_is_cut_on_any_disk() {
+        let segment = "wal/0000000000000000.wal";
+        on_both_disks("garbage-tail", |disk| {
+            let options = WalOptions::default();
+            let mut wal = open(&disk, &options).unwrap();
+            wal.append_entries(entries(1..=2, 1)).unwrap();
+            block_on(wal.sync()).unwrap();
+            let two_len = disk.file_len(segment).unwrap() as usize;
+            wal.append_entries([entry(3, 1)]).unwrap();
+            block_on(wal.sync()).unwrap();
+            let good_len = disk.file_len(segment).unwrap();
+            drop(wal);
+            // Half of a copy of the last record, as a crash mid-append leaves it.
+            let bytes = disk.read(segment).unwrap();
+            let last_record = &bytes[two_len..];
+            disk.append(segment, &last_record[..last_record.len() / 2]).unwrap();
+            let mut wal = open(&disk, &options).unwrap();
+            assert_eq!(indexes(&wal), vec![1, 2, 3]);
+            assert_eq!(disk.file_len(segment).unwrap(), good_len);
+            // A zero-filled tail too.
+            wal.append_entries([entry(4, 1)]).unwrap();
+            block_on(wal.sync()).unwrap();
+            drop(wal);
+            disk.append(segment, &[0; 64]).unwrap();
+            let wal = open(&disk, &options).unwrap();
+            assert_eq!(indexes(&wal), vec![1, 2, 3, 4]);
+        });
+    }
+
+    #[test]
+    fn damage_before_the_tail_refuses_to_start_on_any_disk() {
+        let segment = "wal/0000000000000000.wal";
+        on_both_disks("damage", |disk| {
+            let options = WalOptions::default();
+            let mut wal = open(&disk, &options).unwrap();
+            wal.append_entries(entries(1..=5, 1)).unwrap();
+            block_on(wal.sync()).unwrap();
+            drop(wal);
+            let len = disk.file_len(segment).unwrap();
+            disk.write_at(segment, len / 2, b"\xff\xff\xff").unwrap();
+            let err = open(&disk, &options).unwrap_err();
+            assert!(matches!(&err, StorageError::Corrupt { path, .. } if path == segment), "{err}");
+        });
+    }
+
+    #[test]
     fn a_damaged_record_before_the_tail_refuses_to_start() {
         let (sim, disk) = sim_disk();
         let options = WalOptions::default();

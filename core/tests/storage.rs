@@ -406,6 +406,45 @@ mod storage_wal {
     }
 }
 
+mod storage_wal_latency {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn slow_disk() -> (SimDisk, Arc<dyn Disk>) {
+        let latency = Duration::from_millis(10);
+        let faults = SimDiskFaults { fsync_latency: latency..=latency, ..SimDiskFaults::default() };
+        let sim = SimDisk::new(5, faults);
+        let disk: Arc<dyn Disk> = Arc::new(sim.clone());
+        (sim, disk)
+    }
+
+    #[madsim::test]
+    async fn sync_returns_only_after_the_fsync_latency() {
+        let (_, disk) = slow_disk();
+        let mut wal = Wal::open(disk, WalOptions::default()).await.unwrap();
+        wal.append_entries(entries(1..=3, 1)).unwrap();
+        let start = madsim::time::Instant::now();
+        wal.sync().await.unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(10));
+    }
+
+    #[madsim::test]
+    async fn a_crash_during_sync_fails_it_and_loses_only_unacknowledged_entries() {
+        let (sim, disk) = slow_disk();
+        let mut wal = Wal::open(disk.clone(), WalOptions::default()).await.unwrap();
+        wal.append_entries(entries(1..=3, 1)).unwrap();
+        wal.sync().await.unwrap();
+        wal.append_entries(entries(4..=5, 1)).unwrap();
+        let syncing = madsim::task::spawn(async move { wal.sync().await });
+        madsim::time::sleep(Duration::from_millis(2)).await;
+        sim.crash();
+        assert!(syncing.await.unwrap().is_err(), "an interrupted fsync never acknowledges");
+        let wal = Wal::open(disk, WalOptions::default()).await.unwrap();
+        assert_eq!(indexes(&wal), vec![1, 2, 3]);
+    }
+}
+
 mod storage_snapshot {
     use super::*;
 

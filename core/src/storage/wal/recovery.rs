@@ -166,7 +166,7 @@ pub async fn write_header(
 ) -> Result<u64, StorageError> {
     let path = join(dir, &segment_name(seq));
     let mut bytes = Vec::new();
-    encode(&Frame::Header(state.header(seq)), &mut bytes);
+    encode(&Frame::Header(state.header(seq)), &mut bytes).map_err(StorageError::Invalid)?;
     disk.append(&path, &bytes).map_err(StorageError::io("append", &path))?;
     disk.sync(&path).await.map_err(StorageError::io("fsync", &path))?;
     Ok(bytes.len() as u64)

@@ -90,7 +90,7 @@ impl Wal {
         self.validate(&records)?;
         let mut bytes = Vec::new();
         for record in &records {
-            encode(&Frame::Record(record.clone()), &mut bytes);
+            encode(&Frame::Record(record.clone()), &mut bytes).map_err(StorageError::Invalid)?;
         }
         let path = self.active_path();
         if let Err(err) = self.disk.append(&path, &bytes) {

@@ -109,7 +109,9 @@ mod storage_wal {
             assert_eq!(indexes(&wal), (1..=12).collect::<Vec<_>>());
             assert_eq!(wal.state().entries[&7].term, 1);
             assert_eq!(wal.state().entries[&8].term, 2);
-            wal.truncate(0).unwrap();
+            wal.truncate_after(Some(10)).unwrap();
+            assert_eq!(indexes(&wal), (1..=10).collect::<Vec<_>>());
+            wal.truncate_after(None).unwrap();
             block_on(wal.sync()).unwrap();
             drop(wal);
             assert!(open(&disk, &options).unwrap().state().entries.is_empty());

@@ -136,6 +136,12 @@ impl Wal {
         self.append([Record::Truncate { since }])
     }
 
+    /// Keeps entries up to `last_kept` and removes the rest (`None`: all of them) — openraft's
+    /// `truncate_after` (see [`Wal::append`]).
+    pub fn truncate_after(&mut self, last_kept: Option<u64>) -> Result<(), StorageError> {
+        self.truncate(last_kept.map_or(0, |index| index.saturating_add(1)))
+    }
+
     /// Removes every entry up to `purged.index`; the segments holding only such entries are
     /// deleted by a later [`Wal::sync`] (see [`Wal::append`]).
     pub fn purge(&mut self, purged: Purged) -> Result<(), StorageError> {

@@ -478,6 +478,38 @@ mod storage_snapshot {
         assert_eq!(snapshots.list().unwrap(), vec![1, 2]);
     }
 
+    /// A crash at any moment of a save leaves the old snapshot or the new one, never damage.
+    #[madsim::test]
+    async fn a_crash_mid_save_leaves_the_old_or_the_new_snapshot() {
+        use std::time::Duration;
+        let latency = Duration::from_millis(4);
+        let faults = SimDiskFaults {
+            fsync_latency: latency..=latency,
+            torn_write_probability: 1.0,
+            ..SimDiskFaults::default()
+        };
+        let mut outcomes = std::collections::BTreeSet::new();
+        // The last crash point comes long after the save: it must then always be the new one.
+        for crash_after_ms in (0..14).chain([200]) {
+            let sim = SimDisk::new(crash_after_ms, faults.clone());
+            let snapshots = SnapshotFiles::new(Arc::new(sim.clone()), "snap", 1);
+            snapshots.save(1, b"old state").await.unwrap();
+            let saving = snapshots.clone();
+            let save = madsim::task::spawn(async move { saving.save(2, b"new state").await });
+            madsim::time::sleep(Duration::from_millis(crash_after_ms)).await;
+            sim.crash();
+            let saved = save.await.unwrap().is_ok();
+            let latest = snapshots.load_latest().unwrap();
+            match latest.as_ref().map(|(id, data)| (*id, data.as_slice())) {
+                Some((1, b"old state")) => assert!(!saved, "a finished save must survive"),
+                Some((2, b"new state")) => {}
+                other => panic!("crash after {crash_after_ms} ms left {other:?}"),
+            }
+            outcomes.insert(latest.map(|(id, _)| id));
+        }
+        assert_eq!(outcomes.len(), 2, "both outcomes seen: {outcomes:?}");
+    }
+
     #[test]
     fn a_damaged_snapshot_is_an_error_naming_the_file() {
         let (sim, disk) = sim_disk();

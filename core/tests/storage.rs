@@ -109,7 +109,9 @@ mod storage_wal {
             assert_eq!(indexes(&wal), (1..=12).collect::<Vec<_>>());
             assert_eq!(wal.state().entries[&7].term, 1);
             assert_eq!(wal.state().entries[&8].term, 2);
-            wal.truncate(0).unwrap();
+            wal.truncate_after(Some(10)).unwrap();
+            assert_eq!(indexes(&wal), (1..=10).collect::<Vec<_>>());
+            wal.truncate_after(None).unwrap();
             block_on(wal.sync()).unwrap();
             drop(wal);
             assert!(open(&disk, &options).unwrap().state().entries.is_empty());
@@ -251,6 +253,52 @@ mod storage_wal {
     }
 
     #[test]
+    fn garbage_after_the_last_record_is_cut_on_any_disk() {
+        let segment = "wal/0000000000000000.wal";
+        on_both_disks("garbage-tail", |disk| {
+            let options = WalOptions::default();
+            let mut wal = open(&disk, &options).unwrap();
+            wal.append_entries(entries(1..=2, 1)).unwrap();
+            block_on(wal.sync()).unwrap();
+            let two_len = disk.file_len(segment).unwrap() as usize;
+            wal.append_entries([entry(3, 1)]).unwrap();
+            block_on(wal.sync()).unwrap();
+            let good_len = disk.file_len(segment).unwrap();
+            drop(wal);
+            // Half of a copy of the last record, as a crash mid-append leaves it.
+            let bytes = disk.read(segment).unwrap();
+            let last_record = &bytes[two_len..];
+            disk.append(segment, &last_record[..last_record.len() / 2]).unwrap();
+            let mut wal = open(&disk, &options).unwrap();
+            assert_eq!(indexes(&wal), vec![1, 2, 3]);
+            assert_eq!(disk.file_len(segment).unwrap(), good_len);
+            // A zero-filled tail too.
+            wal.append_entries([entry(4, 1)]).unwrap();
+            block_on(wal.sync()).unwrap();
+            drop(wal);
+            disk.append(segment, &[0; 64]).unwrap();
+            let wal = open(&disk, &options).unwrap();
+            assert_eq!(indexes(&wal), vec![1, 2, 3, 4]);
+        });
+    }
+
+    #[test]
+    fn damage_before_the_tail_refuses_to_start_on_any_disk() {
+        let segment = "wal/0000000000000000.wal";
+        on_both_disks("damage", |disk| {
+            let options = WalOptions::default();
+            let mut wal = open(&disk, &options).unwrap();
+            wal.append_entries(entries(1..=5, 1)).unwrap();
+            block_on(wal.sync()).unwrap();
+            drop(wal);
+            let len = disk.file_len(segment).unwrap();
+            disk.write_at(segment, len / 2, b"\xff\xff\xff").unwrap();
+            let err = open(&disk, &options).unwrap_err();
+            assert!(matches!(&err, StorageError::Corrupt { path, .. } if path == segment), "{err}");
+        });
+    }
+
+    #[test]
     fn a_damaged_record_before_the_tail_refuses_to_start() {
         let (sim, disk) = sim_disk();
         let options = WalOptions::default();
@@ -360,6 +408,45 @@ mod storage_wal {
     }
 }
 
+mod storage_wal_latency {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn slow_disk() -> (SimDisk, Arc<dyn Disk>) {
+        let latency = Duration::from_millis(10);
+        let faults = SimDiskFaults { fsync_latency: latency..=latency, ..SimDiskFaults::default() };
+        let sim = SimDisk::new(5, faults);
+        let disk: Arc<dyn Disk> = Arc::new(sim.clone());
+        (sim, disk)
+    }
+
+    #[madsim::test]
+    async fn sync_returns_only_after_the_fsync_latency() {
+        let (_, disk) = slow_disk();
+        let mut wal = Wal::open(disk, WalOptions::default()).await.unwrap();
+        wal.append_entries(entries(1..=3, 1)).unwrap();
+        let start = madsim::time::Instant::now();
+        wal.sync().await.unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(10));
+    }
+
+    #[madsim::test]
+    async fn a_crash_during_sync_fails_it_and_loses_only_unacknowledged_entries() {
+        let (sim, disk) = slow_disk();
+        let mut wal = Wal::open(disk.clone(), WalOptions::default()).await.unwrap();
+        wal.append_entries(entries(1..=3, 1)).unwrap();
+        wal.sync().await.unwrap();
+        wal.append_entries(entries(4..=5, 1)).unwrap();
+        let syncing = madsim::task::spawn(async move { wal.sync().await });
+        madsim::time::sleep(Duration::from_millis(2)).await;
+        sim.crash();
+        assert!(syncing.await.unwrap().is_err(), "an interrupted fsync never acknowledges");
+        let wal = Wal::open(disk, WalOptions::default()).await.unwrap();
+        assert_eq!(indexes(&wal), vec![1, 2, 3]);
+    }
+}
+
 mod storage_snapshot {
     use super::*;
 
@@ -389,6 +476,38 @@ mod storage_snapshot {
         block_on(snapshots.save(2, b"two")).unwrap();
         sim.crash();
         assert_eq!(snapshots.list().unwrap(), vec![1, 2]);
+    }
+
+    /// A crash at any moment of a save leaves the old snapshot or the new one, never damage.
+    #[madsim::test]
+    async fn a_crash_mid_save_leaves_the_old_or_the_new_snapshot() {
+        use std::time::Duration;
+        let latency = Duration::from_millis(4);
+        let faults = SimDiskFaults {
+            fsync_latency: latency..=latency,
+            torn_write_probability: 1.0,
+            ..SimDiskFaults::default()
+        };
+        let mut outcomes = std::collections::BTreeSet::new();
+        // The last crash point comes long after the save: it must then always be the new one.
+        for crash_after_ms in (0..14).chain([200]) {
+            let sim = SimDisk::new(crash_after_ms, faults.clone());
+            let snapshots = SnapshotFiles::new(Arc::new(sim.clone()), "snap", 1);
+            snapshots.save(1, b"old state").await.unwrap();
+            let saving = snapshots.clone();
+            let save = madsim::task::spawn(async move { saving.save(2, b"new state").await });
+            madsim::time::sleep(Duration::from_millis(crash_after_ms)).await;
+            sim.crash();
+            let saved = save.await.unwrap().is_ok();
+            let latest = snapshots.load_latest().unwrap();
+            match latest.as_ref().map(|(id, data)| (*id, data.as_slice())) {
+                Some((1, b"old state")) => assert!(!saved, "a finished save must survive"),
+                Some((2, b"new state")) => {}
+                other => panic!("crash after {crash_after_ms} ms left {other:?}"),
+            }
+            outcomes.insert(latest.map(|(id, _)| id));
+        }
+        assert_eq!(outcomes.len(), 2, "both outcomes seen: {outcomes:?}");
     }
 
     #[test]

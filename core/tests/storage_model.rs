@@ -177,7 +177,8 @@ fn run(seed: u64, ops: &[Op]) -> Result<(), TestCaseError> {
                 expected.all_durable(now);
             }
             Op::FailingSync => {
-                sim.set_faults(SimDiskFaults { fsync_error_probability: 1.0, ..faults.clone() });
+                // Half the fsyncs fail: sometimes the records', sometimes a roll's or a purge's.
+                sim.set_faults(SimDiskFaults { fsync_error_probability: 0.5, ..faults.clone() });
                 let _ = block_on(wal.sync());
                 sim.set_faults(faults.clone());
                 // Poisoned or not, restart from what is on disk.
@@ -228,8 +229,6 @@ fn crash_and_check(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
     #[test]
     fn storage_wal_recovers_exactly_a_synced_prefix(seed in any::<u64>(), ops in prop::collection::vec(op(), 1..60)) {
         run(seed, &ops)?;

@@ -80,9 +80,16 @@ const KIND_COMMITTED: u8 = 4;
 const KIND_TRUNCATE: u8 = 5;
 const KIND_PURGE: u8 = 6;
 
-/// Appends the framed bytes of `frame` (header + body) to `out`.
-pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
+/// The largest body a record can have: its length must fit the header's `u32`.
+pub const MAX_BODY_LEN: usize = u32::MAX as usize;
+
+/// Appends the framed bytes of `frame` (header + body) to `out`; refuses a body too large to frame.
+pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), String> {
     let body = encode_body(frame);
+    // Any field too long for its u32 length prefix makes the whole body too long as well.
+    if body.len() > MAX_BODY_LEN {
+        return Err(format!("record of {} bytes exceeds the limit of {MAX_BODY_LEN}", body.len()));
+    }
     let mut header = [0u8; HEADER_LEN];
     header[0..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
     header[4..8].copy_from_slice(&crc32fast::hash(&body).to_le_bytes());
@@ -90,6 +97,7 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
     header[8..12].copy_from_slice(&header_crc.to_le_bytes());
     out.extend_from_slice(&header);
     out.extend_from_slice(&body);
+    Ok(())
 }
 
 fn encode_body(frame: &Frame) -> Vec<u8> {
@@ -286,7 +294,7 @@ mod tests {
     fn every_record_kind_round_trips() {
         for frame in all_frames() {
             let mut bytes = Vec::new();
-            encode(&frame, &mut bytes);
+            encode(&frame, &mut bytes).unwrap();
             let header = decode_header(bytes.first_chunk().expect("header")).expect("valid header");
             assert_eq!(header.body_len, bytes.len() - HEADER_LEN);
             assert_eq!(decode_body(&bytes[HEADER_LEN..]), Ok(frame));
@@ -296,7 +304,7 @@ mod tests {
     #[test]
     fn a_flipped_header_bit_fails_the_header_checksum() {
         let mut bytes = Vec::new();
-        encode(&Frame::Record(Record::Truncate { since: 1 }), &mut bytes);
+        encode(&Frame::Record(Record::Truncate { since: 1 }), &mut bytes).unwrap();
         for bit in 0..HEADER_LEN * 8 {
             let mut damaged = bytes.clone();
             damaged[bit / 8] ^= 1 << (bit % 8);

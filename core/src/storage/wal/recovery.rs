@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use super::record::{encode, Frame};
+use super::record::{encode, Frame, Record};
 use super::segment::{parse_segment_name, scan, segment_name, ScanEnd};
 use super::state::WalState;
 use crate::storage::disk::{join, Disk};
@@ -86,7 +86,8 @@ fn list_segments(disk: &Arc<dyn Disk>, dir: &str) -> Result<Vec<u64>, StorageErr
     Ok(seqs)
 }
 
-/// Replays one segment into `state` (seeded by the first header seen).
+/// Replays one segment into `state` (seeded by the first header seen), cutting a torn tail off
+/// the last segment once the records before it have been accepted.
 async fn replay_segment(
     disk: &Arc<dyn Disk>,
     dir: &str,
@@ -97,46 +98,56 @@ async fn replay_segment(
     let path = join(dir, &segment_name(seq));
     let bytes = disk.read(&path).map_err(StorageError::io("read", &path))?;
     let scanned = scan(&bytes);
-    let len = match scanned.end {
-        ScanEnd::Clean => bytes.len() as u64,
-        ScanEnd::Torn { offset, .. } if is_last => {
-            cut_tail(disk, &path, offset).await?;
-            offset
-        }
+    let (len, torn) = match scanned.end {
+        ScanEnd::Clean => (bytes.len() as u64, false),
+        ScanEnd::Torn { offset, .. } if is_last => (offset, true),
         ScanEnd::Torn { offset, reason } | ScanEnd::Damaged { offset, reason } => {
             return Err(StorageError::corrupt(&path, offset, reason));
         }
     };
-    let mut info = SegmentInfo { seq, max_index: None, len };
-    let mut frames = scanned.frames.into_iter();
-    match frames.next() {
-        None if is_last => return Ok(info),
-        None => return Err(StorageError::corrupt(&path, 0, "segment has no header")),
+    let max_index = replay_frames(&path, seq, is_last, scanned.frames, state)?;
+    if torn {
+        cut_tail(disk, &path, len).await?;
+    }
+    Ok(SegmentInfo { seq, max_index, len })
+}
+
+/// Applies a segment's frames to `state`; returns the highest entry index among them.
+fn replay_frames(
+    path: &str,
+    seq: u64,
+    is_last: bool,
+    frames: Vec<(u64, Frame)>,
+    state: &mut Option<WalState>,
+) -> Result<Option<u64>, StorageError> {
+    let mut frames = frames.into_iter();
+    let state = match frames.next() {
+        // Created by a roll whose header never became durable: nothing was acknowledged in it.
+        None if is_last => return Ok(None),
+        None => return Err(StorageError::corrupt(path, 0, "segment has no header")),
         Some((_, Frame::Header(header))) if header.seq == seq => {
-            state.get_or_insert_with(|| WalState::from_header(&header));
+            state.get_or_insert_with(|| WalState::from_header(&header))
         }
         Some((offset, _)) => {
             return Err(StorageError::corrupt(
-                &path,
+                path,
                 offset,
                 "segment does not start with its header",
-            ))
+            ));
         }
-    }
-    let Some(state) = state.as_mut() else {
-        return Err(StorageError::corrupt(&path, 0, "segment has no header"));
     };
+    let mut max_index = None;
     for (offset, frame) in frames {
         let Frame::Record(record) = frame else {
-            return Err(StorageError::corrupt(&path, offset, "segment header in mid-segment"));
+            return Err(StorageError::corrupt(path, offset, "segment header in mid-segment"));
         };
-        state.check(&record).map_err(|reason| StorageError::corrupt(&path, offset, reason))?;
-        if let super::record::Record::Entry(entry) = &record {
-            info.max_index = info.max_index.max(Some(entry.index));
+        state.check(&record).map_err(|reason| StorageError::corrupt(path, offset, reason))?;
+        if let Record::Entry(entry) = &record {
+            max_index = max_index.max(Some(entry.index));
         }
         state.apply(record);
     }
-    Ok(info)
+    Ok(max_index)
 }
 
 /// Cuts a torn tail off `path` and makes the cut durable before anything is appended after it.
@@ -166,7 +177,7 @@ pub async fn write_header(
 ) -> Result<u64, StorageError> {
     let path = join(dir, &segment_name(seq));
     let mut bytes = Vec::new();
-    encode(&Frame::Header(state.header(seq)), &mut bytes);
+    encode(&Frame::Header(state.header(seq)), &mut bytes).map_err(StorageError::Invalid)?;
     disk.append(&path, &bytes).map_err(StorageError::io("append", &path))?;
     disk.sync(&path).await.map_err(StorageError::io("fsync", &path))?;
     Ok(bytes.len() as u64)

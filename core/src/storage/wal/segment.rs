@@ -124,7 +124,7 @@ mod tests {
         let mut first_len = 0;
         for index in 1..=2 {
             let entry = Entry { index, term: 1, payload: Bytes::from(vec![index as u8; 20]) };
-            encode(&Frame::Record(Record::Entry(entry)), &mut bytes);
+            encode(&Frame::Record(Record::Entry(entry)), &mut bytes).unwrap();
             if index == 1 {
                 first_len = bytes.len();
             }

@@ -90,7 +90,7 @@ impl Wal {
         self.validate(&records)?;
         let mut bytes = Vec::new();
         for record in &records {
-            encode(&Frame::Record(record.clone()), &mut bytes);
+            encode(&Frame::Record(record.clone()), &mut bytes).map_err(StorageError::Invalid)?;
         }
         let path = self.active_path();
         if let Err(err) = self.disk.append(&path, &bytes) {
@@ -134,6 +134,12 @@ impl Wal {
     /// Removes every entry with `index >= since` (see [`Wal::append`]).
     pub fn truncate(&mut self, since: u64) -> Result<(), StorageError> {
         self.append([Record::Truncate { since }])
+    }
+
+    /// Keeps entries up to `last_kept` and removes the rest (`None`: all of them) — openraft's
+    /// `truncate_after` (see [`Wal::append`]).
+    pub fn truncate_after(&mut self, last_kept: Option<u64>) -> Result<(), StorageError> {
+        self.truncate(last_kept.map_or(0, |index| index.saturating_add(1)))
     }
 
     /// Removes every entry up to `purged.index`; the segments holding only such entries are

@@ -499,3 +499,45 @@ fn closing_a_stream_drops_its_watchers() {
     assert_eq!(f.hub.next_response(other), None);
     assert_eq!(f.received(), lines(&["#0 @0 created", "#0 @1 put:a=1@1"]));
 }
+
+/// A view of a store that hides its newest revisions: the hub was notified before the store
+/// caught up.
+struct Lagging<'a> {
+    store: &'a MemoryHistory,
+    visible: i64,
+}
+
+impl EventHistory for Lagging<'_> {
+    fn current_revision(&self) -> i64 {
+        self.visible
+    }
+
+    fn compact_revision(&self) -> i64 {
+        self.store.compact_revision()
+    }
+
+    fn events(
+        &self,
+        range: &detcd_core::kv::KeyRange,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Event>, detcd_core::Error> {
+        self.store.events(range, from, to.min(self.visible))
+    }
+}
+
+#[test]
+fn a_store_behind_the_hub_makes_catch_up_wait_not_skip() {
+    let mut f = Fixture::new();
+    f.put("a", "1");
+    f.put("a", "2");
+    f.put("a", "3");
+    // The hub knows revision 3; the store it reads from only shows revision 2 yet.
+    let lagging = Lagging { store: &f.history, visible: 2 };
+    f.hub.create(f.stream, WatchCreateRequest::key("a", 1), &lagging);
+    assert_eq!(f.hub.watcher_synced(f.stream, 0), Some(false));
+    assert_eq!(f.received(), lines(&["#0 @3 created", "#0 @2 put:a=1@1 put:a=2@2"]));
+    f.sync(); // the store shows revision 3 now
+    f.put("a", "4");
+    assert_eq!(f.received(), lines(&["#0 @3 put:a=3@3", "#0 @4 put:a=4@4"]));
+}

@@ -385,6 +385,9 @@ impl WatchHub {
             if to < next {
                 return; // The store is behind what the hub was notified of; wait for it.
             }
+            if !self.has_room(who.stream) {
+                return; // Nothing would fit: do not read history for nothing.
+            }
             let events = match history.events(&range, next, to) {
                 Ok(events) => events,
                 Err(Error::Compacted { compact_revision }) => {
@@ -469,6 +472,14 @@ impl WatchHub {
         if !owner.watchers.is_empty() {
             owner.push(response(INVALID_WATCH_ID, revision));
         }
+    }
+
+    /// Whether `stream`'s outbox can take at least one more event.
+    fn has_room(&self, stream: StreamId) -> bool {
+        self.streams.get(&stream).is_some_and(|owner| {
+            let pending = owner.pending_events();
+            pending == 0 || pending < self.config.max_pending_events
+        })
     }
 
     fn push(&mut self, stream: StreamId, reply: WatchResponse) {

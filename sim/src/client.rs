@@ -62,10 +62,16 @@ impl SimClient {
             match self.endpoint.call_timeout(client_addr(member), call, self.timeout).await {
                 Ok(Ok(response)) => return Outcome::Ok(response),
                 Ok(Err(error)) if retryable(&error) => last_refusal = error,
-                Ok(Err(error)) if indeterminate(&error) => return Outcome::Unknown(error.to_string()),
+                Ok(Err(error)) if indeterminate(&error) => {
+                    return Outcome::Unknown(error.to_string())
+                }
                 Ok(Err(error)) => return Outcome::Failed(error),
                 Err(error) if is_read(&request) => last_refusal = Error::Other(error.to_string()),
-                Err(error) => return Outcome::Unknown(error.to_string()),
+                Err(error) => {
+                    // Sent, maybe served: unknown. The next request tries another member.
+                    self.current += 1;
+                    return Outcome::Unknown(error.to_string());
+                }
             }
             self.current += 1;
         }

@@ -124,11 +124,13 @@ impl Cluster {
         }
     }
 
-    /// The member every running member agrees leads, once they all do.
+    /// The member every running member agrees leads, once they all do and it is running.
     pub fn agreed_leader(&self) -> Option<NodeId> {
-        let mut leaders = self.ids().into_iter().filter_map(|id| self.member(id)).map(|m| m.leader());
+        let mut leaders =
+            self.ids().into_iter().filter_map(|id| self.member(id)).map(|m| m.leader());
         let first = leaders.next()??;
-        leaders.all(|leader| leader == Some(first)).then_some(first)
+        let agreed = leaders.all(|leader| leader == Some(first));
+        (agreed && self.member(first).is_some()).then_some(first)
     }
 
     /// Waits (virtual time) until the running members agree on a leader.
@@ -193,7 +195,8 @@ impl Boot {
         (self.configure)(&mut config);
         let transport = SimPeerTransport::bind().await.map_err(|e| e.to_string())?;
         let disk: Arc<dyn Disk> = self.disk.clone();
-        let member = Member::start(config, disk, Arc::new(transport)).await.map_err(|e| e.to_string())?;
+        let member =
+            Member::start(config, disk, Arc::new(transport)).await.map_err(|e| e.to_string())?;
         let first = self.first_start.swap(false, Ordering::SeqCst);
         if let (true, Some(voters)) = (first, &self.bootstrap) {
             member.bootstrap((**voters).clone()).await.map_err(|e| e.to_string())?;

@@ -21,7 +21,8 @@ where
     F::Output: Send + 'static,
 {
     let run = std::thread::spawn(move || {
-        let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+        let runtime =
+            madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
         runtime.block_on(scenario())
     });
     match run.join() {

@@ -12,6 +12,7 @@ use detcd_sim::cluster::{Cluster, ClusterOptions, MemberSlot};
 use detcd_sim::{check_determinism, run_seed};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const SEEDS: std::ops::Range<u64> = 0..3;
@@ -23,8 +24,11 @@ where
     F: std::future::Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
+    static CLIENTS: AtomicU32 = AtomicU32::new(0);
+    let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
+    let ip = IpAddr::V4(Ipv4Addr::new(10, 9, (n >> 8) as u8, n as u8 + 1));
     let handle = madsim::runtime::Handle::current();
-    let node = handle.create_node().name("client").ip(IpAddr::V4(Ipv4Addr::new(10, 9, 0, 1))).build();
+    let node = handle.create_node().name(format!("client{n}")).ip(ip).build();
     node.spawn(async move {
         let client = SimClient::connect(ids).await.expect("client endpoint");
         body(client).await
@@ -128,11 +132,13 @@ async fn leader_crash() {
     let cluster = cluster(3);
     let first = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
     let ids = cluster.ids();
-    let before = on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "a", 10).await }).await;
+    let before =
+        on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "a", 10).await }).await;
     cluster.crash(first);
     let second = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("re-election");
     assert_ne!(first, second, "the crashed leader cannot lead");
-    let after = on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "b", 10).await }).await;
+    let after =
+        on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "b", 10).await }).await;
     assert!(!after.is_empty(), "the surviving majority accepts writes");
     cluster.restart(first);
     madsim::time::sleep(Duration::from_secs(3)).await;
@@ -152,14 +158,20 @@ async fn follower_restart() {
     let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
     let follower = cluster.ids().into_iter().find(|id| *id != leader).expect("a follower");
     let ids = cluster.ids();
-    let acked = on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "f", 10).await }).await;
+    let acked =
+        on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "f", 10).await }).await;
     cluster.crash(follower);
-    let more = on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "g", 10).await }).await;
+    let more =
+        on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "g", 10).await }).await;
     cluster.restart(follower);
     madsim::time::sleep(Duration::from_secs(3)).await;
     let member = cluster.member(follower).expect("restarted follower runs");
     let expected = (acked.len() + more.len()) as i64 + 1;
-    assert_eq!(member.status().revision, expected, "the follower caught up from its disk and the leader");
+    assert_eq!(
+        member.status().revision,
+        expected,
+        "the follower caught up from its disk and the leader"
+    );
 }
 
 #[test]
@@ -173,7 +185,8 @@ async fn whole_cluster_restart() {
     let cluster = cluster(3);
     cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
     let ids = cluster.ids();
-    let acked = on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "w", 15).await }).await;
+    let acked =
+        on_client(ids.clone(), |mut c| async move { write_keys(&mut c, "w", 15).await }).await;
     for id in cluster.ids() {
         cluster.crash(id);
     }
@@ -181,7 +194,8 @@ async fn whole_cluster_restart() {
         cluster.restart(id);
     }
     cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader after restart");
-    let revision = on_client(ids, move |mut c| async move { assert_present(&mut c, &acked).await }).await;
+    let revision =
+        on_client(ids, move |mut c| async move { assert_present(&mut c, &acked).await }).await;
     assert!(revision >= 16, "revisions never go backwards across a full restart");
 }
 
@@ -198,7 +212,8 @@ fn small_snapshots(config: &mut detcd_core::member::MemberConfig) {
 }
 
 async fn snapshot_catch_up() {
-    let cluster = Cluster::start(ClusterOptions { configure: small_snapshots, ..ClusterOptions::default() });
+    let cluster =
+        Cluster::start(ClusterOptions { configure: small_snapshots, ..ClusterOptions::default() });
     let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
     let lagging = cluster.ids().into_iter().find(|id| *id != leader).expect("a follower");
     cluster.isolate(lagging);
@@ -234,15 +249,28 @@ async fn crashes_with_torn_tails() {
     let mut acked = Vec::new();
     for round in 0..3 {
         let prefix = format!("t{round}-");
-        acked.extend(on_client(ids.clone(), move |mut c| async move { write_keys(&mut c, &prefix, 8).await }).await);
+        acked.extend(
+            on_client(
+                ids.clone(),
+                move |mut c| async move { write_keys(&mut c, &prefix, 8).await },
+            )
+            .await,
+        );
         let victim = ids[round % ids.len()];
         cluster.crash(victim);
         madsim::time::sleep(Duration::from_millis(300)).await;
         cluster.restart(victim);
         cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader after crash");
     }
+    madsim::time::sleep(Duration::from_secs(2)).await;
     for id in cluster.ids() {
-        assert!(matches!(cluster.slot(id), Some(MemberSlot::Running(_))), "n{id} recovered its torn WAL");
+        match cluster.slot(id) {
+            Some(MemberSlot::Running(_)) => {}
+            Some(MemberSlot::Failed(reason)) => {
+                panic!("n{id} did not recover its torn WAL: {reason}")
+            }
+            _ => panic!("n{id} is not running after its restart"),
+        }
     }
     on_client(ids, move |mut c| async move { assert_present(&mut c, &acked).await }).await;
 }
@@ -287,7 +315,8 @@ async fn membership_under_load() {
     let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
     cluster.add_node(4, None);
     let writer_ids = vec![1, 2, 3, 4];
-    let writes = on_client(writer_ids.clone(), |mut c| async move { write_keys(&mut c, "m", 30).await });
+    let writes =
+        on_client(writer_ids.clone(), |mut c| async move { write_keys(&mut c, "m", 30).await });
     let member = cluster.member(leader).expect("leader");
     let change = async {
         member.add_learner(4, detcd_sim::transport::member_info(4)).await.expect("add learner");
@@ -313,7 +342,10 @@ async fn membership_under_load() {
     assert!(!outcome.is_ok(), "a removed member must not serve writes, got {outcome:?}");
 }
 
-async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+async fn futures_join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
     futures::future::join(a, b).await
 }
 

@@ -58,7 +58,11 @@ impl Member {
         let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
         membership
             .nodes()
-            .map(|(id, info)| MemberSummary { id: *id, info: info.clone(), is_learner: !voters.contains(id) })
+            .map(|(id, info)| MemberSummary {
+                id: *id,
+                info: info.clone(),
+                is_learner: !voters.contains(id),
+            })
             .collect()
     }
 

@@ -41,11 +41,15 @@ impl Member {
     /// rather than forwarding again.
     pub(super) async fn serve_forwarded(&self, request: PeerRequest) -> PeerResponse {
         match request {
-            PeerRequest::Propose(command) => self.propose_here(command).await.map(PeerAnswer::Applied),
+            PeerRequest::Propose(command) => {
+                self.propose_here(command).await.map(PeerAnswer::Applied)
+            }
             PeerRequest::LinearizableRange(range) => {
                 self.linearizable_range_here(&range).await.map(PeerAnswer::Range)
             }
-            PeerRequest::LeaseKeepAlive(id) => self.keep_alive_here(id).await.map(PeerAnswer::KeepAlive),
+            PeerRequest::LeaseKeepAlive(id) => {
+                self.keep_alive_here(id).await.map(PeerAnswer::KeepAlive)
+            }
             PeerRequest::LeaseTimeToLive(req) => {
                 self.time_to_live_here(&req).await.map(PeerAnswer::TimeToLive)
             }

@@ -90,14 +90,19 @@ impl Member {
             Ok(reply) => reply.data.map(|response| self.stamp(response)),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(Error::NoLeader),
             // Appended, then discarded from this log: another leader may still commit it.
-            Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(_))) => Err(Error::LeaderChanged),
+            Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(_))) => {
+                Err(Error::LeaderChanged)
+            }
             Err(RaftError::Fatal(fatal)) => Err(Error::Other(format!("raft stopped: {fatal}"))),
             Err(RaftError::APIError(other)) => Err(Error::Other(other.to_string())),
         }
     }
 
     /// Reads after a read index on this member, which must be the leader.
-    pub(super) async fn linearizable_range_here(&self, request: &RangeRequest) -> Result<RangeResponse> {
+    pub(super) async fn linearizable_range_here(
+        &self,
+        request: &RangeRequest,
+    ) -> Result<RangeResponse> {
         let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
         let timeout = self.inner.config.request_timeout;
         match DetRuntime::timeout(timeout, read).await {

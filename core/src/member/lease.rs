@@ -41,20 +41,27 @@ impl Member {
     /// Resets the lease's countdown on the leader and returns its TTL.
     pub async fn lease_keep_alive(&self, id: LeaseId) -> Result<LeaseKeepAliveResponse> {
         match self.keep_alive_here(id).await {
-            Err(Error::NoLeader) => match self.forward_to_leader(PeerRequest::LeaseKeepAlive(id)).await? {
-                PeerAnswer::KeepAlive(response) => Ok(response),
-                _ => Err(Error::Other("unexpected answer to a keep-alive".into())),
-            },
+            Err(Error::NoLeader) => {
+                match self.forward_to_leader(PeerRequest::LeaseKeepAlive(id)).await? {
+                    PeerAnswer::KeepAlive(response) => Ok(response),
+                    _ => Err(Error::Other("unexpected answer to a keep-alive".into())),
+                }
+            }
             other => other,
         }
     }
 
-    pub async fn lease_time_to_live(&self, request: LeaseTimeToLiveRequest) -> Result<LeaseTimeToLiveResponse> {
+    pub async fn lease_time_to_live(
+        &self,
+        request: LeaseTimeToLiveRequest,
+    ) -> Result<LeaseTimeToLiveResponse> {
         match self.time_to_live_here(&request).await {
-            Err(Error::NoLeader) => match self.forward_to_leader(PeerRequest::LeaseTimeToLive(request)).await? {
-                PeerAnswer::TimeToLive(response) => Ok(response),
-                _ => Err(Error::Other("unexpected answer to time-to-live".into())),
-            },
+            Err(Error::NoLeader) => {
+                match self.forward_to_leader(PeerRequest::LeaseTimeToLive(request)).await? {
+                    PeerAnswer::TimeToLive(response) => Ok(response),
+                    _ => Err(Error::Other("unexpected answer to time-to-live".into())),
+                }
+            }
             other => other,
         }
     }
@@ -94,7 +101,10 @@ impl Member {
         Ok(LeaseKeepAliveResponse { header: self.header(state.machine.revision()), id, ttl })
     }
 
-    pub(super) async fn time_to_live_here(&self, request: &LeaseTimeToLiveRequest) -> Result<LeaseTimeToLiveResponse> {
+    pub(super) async fn time_to_live_here(
+        &self,
+        request: &LeaseTimeToLiveRequest,
+    ) -> Result<LeaseTimeToLiveResponse> {
         self.confirm_leadership().await?;
         let state = self.inner.replica.lock();
         let expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());

@@ -61,9 +61,10 @@ impl Member {
         disk: Arc<dyn Disk>,
         transport: Arc<dyn PeerTransport>,
     ) -> io::Result<Member> {
-        let wal = Wal::open(disk.clone(), WalOptions { dir: "wal".into(), ..WalOptions::default() })
-            .await
-            .map_err(|e| io::Error::other(e.to_string()))?;
+        let wal =
+            Wal::open(disk.clone(), WalOptions { dir: "wal".into(), ..WalOptions::default() })
+                .await
+                .map_err(|e| io::Error::other(e.to_string()))?;
         let snapshots = SnapshotFiles::new(disk, "snap", 2);
         let replica = Replica::open(snapshots, config.min_lease_ttl, config.watch.clone())?;
         let raft_config = Arc::new(config.raft_config()?);
@@ -72,7 +73,8 @@ impl Member {
         let raft = Raft::new(config.id, raft_config, network, LogStore::new(wal), state_machine)
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;
-        let inner = Inner { config, raft, replica, transport, expiry: Mutex::new(ExpiryTracker::new()) };
+        let inner =
+            Inner { config, raft, replica, transport, expiry: Mutex::new(ExpiryTracker::new()) };
         let member = Member { inner: Arc::new(inner) };
         member.spawn_background();
         Ok(member)
@@ -140,7 +142,9 @@ impl Member {
             PeerMessage::AppendEntries(rpc) => {
                 PeerReply::AppendEntries(raft.append_entries(rpc).await.map_err(|e| e.to_string()))
             }
-            PeerMessage::Vote(rpc) => PeerReply::Vote(raft.vote(rpc).await.map_err(|e| e.to_string())),
+            PeerMessage::Vote(rpc) => {
+                PeerReply::Vote(raft.vote(rpc).await.map_err(|e| e.to_string()))
+            }
             PeerMessage::PreVote(rpc) => {
                 PeerReply::Vote(raft.pre_vote(rpc).await.map_err(|e| e.to_string()))
             }
@@ -149,7 +153,9 @@ impl Member {
                 let installed = raft.install_full_snapshot(vote, snapshot).await;
                 PeerReply::Snapshot(installed.map_err(|e| e.to_string()))
             }
-            PeerMessage::Forward(request) => PeerReply::Forward(self.serve_forwarded(request).await),
+            PeerMessage::Forward(request) => {
+                PeerReply::Forward(self.serve_forwarded(request).await)
+            }
         }
     }
 

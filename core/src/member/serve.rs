@@ -23,7 +23,9 @@ pub enum ClientRequest {
     Status,
     MemberList,
     /// etcd's HashKV: the key space's hash at a revision (0 = current).
-    HashKv { revision: i64 },
+    HashKv {
+        revision: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@
 
 use super::Member;
 use crate::raft::state_machine::{MachineHistory, ReplicaState};
-use crate::watch::{StreamId, WatchRequest, WatchResponse};
 use crate::runtime::DetRuntime;
+use crate::watch::{StreamId, WatchRequest, WatchResponse};
 use openraft_rt::AsyncRuntime;
 use std::time::Duration;
 

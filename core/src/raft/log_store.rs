@@ -10,8 +10,8 @@ use super::types::*;
 use crate::storage::wal::{Entry as WalEntry, Purged, Wal};
 use crate::storage::StorageError;
 use bytes::Bytes;
-use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::alias::LogIdOf;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Debug;
@@ -46,7 +46,11 @@ fn storage_error(error: StorageError) -> io::Error {
 
 fn to_wal_entry(entry: &Entry) -> io::Result<WalEntry> {
     let log_id = entry.log_id.clone();
-    Ok(WalEntry { index: log_id.index(), term: log_id.committed_leader_id().term, payload: encode(entry)? })
+    Ok(WalEntry {
+        index: log_id.index(),
+        term: log_id.committed_leader_id().term,
+        payload: encode(entry)?,
+    })
 }
 
 impl RaftLogReader<TypeConfig> for LogStore {
@@ -90,7 +94,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         wal.sync().await.map_err(storage_error)
     }
 
-    async fn save_committed(&mut self, committed: Option<LogIdOf<TypeConfig>>) -> Result<(), io::Error> {
+    async fn save_committed(
+        &mut self,
+        committed: Option<LogIdOf<TypeConfig>>,
+    ) -> Result<(), io::Error> {
         // Not synced on its own: losing it only means re-deriving the commit point after restart.
         let mut wal = self.wal.lock().await;
         let encoded = committed.as_ref().map(encode).transpose()?;
@@ -102,15 +109,21 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         wal.state().committed.as_deref().map(decode).transpose()
     }
 
-    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
     where
         I: IntoIterator<Item = Entry>,
     {
-        let records: Vec<WalEntry> = entries.into_iter().map(|e| to_wal_entry(&e)).collect::<io::Result<_>>()?;
+        let records: Vec<WalEntry> =
+            entries.into_iter().map(|e| to_wal_entry(&e)).collect::<io::Result<_>>()?;
         let mut wal = self.wal.lock().await;
         wal.append_entries(records).map_err(storage_error)?;
         let synced = wal.sync().await.map_err(storage_error);
-        let report = synced.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string()));
+        let report =
+            synced.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string()));
         callback.io_completed(report);
         synced
     }

@@ -25,7 +25,11 @@ pub enum PeerMessage {
     AppendEntries(AppendEntriesRequest),
     Vote(VoteRequest),
     PreVote(VoteRequest),
-    Snapshot { vote: Vote, meta: SnapshotMeta, data: Vec<u8> },
+    Snapshot {
+        vote: Vote,
+        meta: SnapshotMeta,
+        data: Vec<u8>,
+    },
     /// A client request served on behalf of another member (usually: a write sent to a follower).
     Forward(PeerRequest),
 }
@@ -94,7 +98,11 @@ fn unexpected_reply() -> Unreachable<TypeConfig> {
 }
 
 impl PeerConnection {
-    async fn call(&self, message: PeerMessage, ttl: Duration) -> Result<PeerReply, Unreachable<TypeConfig>> {
+    async fn call(
+        &self,
+        message: PeerMessage,
+        ttl: Duration,
+    ) -> Result<PeerReply, Unreachable<TypeConfig>> {
         let call = self.transport.call(self.target, &self.info, message, ttl);
         call.await.map_err(unreachable)
     }
@@ -114,14 +122,22 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         }
     }
 
-    async fn vote(&mut self, rpc: VoteRequest, option: RPCOption) -> Result<VoteResponse, RpcError> {
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest,
+        option: RPCOption,
+    ) -> Result<VoteResponse, RpcError> {
         match self.call(PeerMessage::Vote(rpc), option.hard_ttl()).await? {
             PeerReply::Vote(reply) => Ok(reply.map_err(remote_failure)?),
             _ => Err(unexpected_reply().into()),
         }
     }
 
-    async fn pre_vote(&mut self, rpc: VoteRequest, option: RPCOption) -> Result<VoteResponse, RpcError> {
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest,
+        option: RPCOption,
+    ) -> Result<VoteResponse, RpcError> {
         match self.call(PeerMessage::PreVote(rpc), option.hard_ttl()).await? {
             PeerReply::Vote(reply) => Ok(reply.map_err(remote_failure)?),
             _ => Err(unexpected_reply().into()),

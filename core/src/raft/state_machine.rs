@@ -52,7 +52,11 @@ struct SnapshotImage {
 
 impl Replica {
     /// The replica of a member whose snapshots live in `snapshots`, restored from the newest one.
-    pub fn open(snapshots: SnapshotFiles, min_lease_ttl: i64, watch: WatchConfig) -> io::Result<Arc<Self>> {
+    pub fn open(
+        snapshots: SnapshotFiles,
+        min_lease_ttl: i64,
+        watch: WatchConfig,
+    ) -> io::Result<Arc<Self>> {
         let mut state = ReplicaState {
             machine: StateMachine::with_min_ttl(min_lease_ttl),
             hub: WatchHub::new(watch),
@@ -65,7 +69,11 @@ impl Replica {
             let image: SnapshotImage = decode(&bytes)?;
             restore_into(&mut state, &image, bytes)?;
         }
-        Ok(Arc::new(Replica { state: Mutex::new(state), changed: tokio::sync::Notify::new(), snapshots }))
+        Ok(Arc::new(Replica {
+            state: Mutex::new(state),
+            changed: tokio::sync::Notify::new(),
+            snapshots,
+        }))
     }
 
     /// The replicated state, locked. Never hold the guard across an await.
@@ -80,8 +88,8 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
 }
 
 fn restore_into(state: &mut ReplicaState, image: &SnapshotImage, bytes: Vec<u8>) -> io::Result<()> {
-    state.machine =
-        StateMachine::restore(&image.machine).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    state.machine = StateMachine::restore(&image.machine)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     state.last_applied = image.meta.last_log_id.clone();
     state.membership = image.meta.last_membership.clone();
     state.snapshot = Some((image.meta.clone(), bytes));
@@ -122,7 +130,8 @@ impl ReplicaStateMachine {
             Payload::Blank => Command::Noop,
             Payload::Normal(command) => command.clone(),
             Payload::Membership(membership) => {
-                state.membership = StoredMembership::new(Some(entry.log_id.clone()), membership.clone());
+                state.membership =
+                    StoredMembership::new(Some(entry.log_id.clone()), membership.clone());
                 Command::Noop
             }
         };
@@ -190,11 +199,18 @@ impl RaftStateMachine<TypeConfig> for ReplicaStateMachine {
         self.clone()
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotData) -> Result<(), io::Error> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: SnapshotData,
+    ) -> Result<(), io::Error> {
         let bytes = snapshot.into_inner();
         let image: SnapshotImage = decode(&bytes)?;
         if image.meta.last_log_id != meta.last_log_id {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "snapshot meta does not match its data"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "snapshot meta does not match its data",
+            ));
         }
         self.save_image(&image).await?;
         restore_into(&mut self.0.lock(), &image, bytes)?;

@@ -4,14 +4,17 @@
 //! members' logic, not protobuf; wire compatibility is the server's tests' job. Each member
 //! listens on `PEER_PORT` for peers and `CLIENT_PORT` for clients at its own simulated address.
 
-use detcd_core::member::{ClientRequest, ClientResponse, Member};
+use detcd_core::member::{ClientRequest, ClientResponse, Member, WatchStream};
 use detcd_core::raft::network::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
 use detcd_core::raft::types::{MemberInfo, NodeId};
+use detcd_core::watch::{WatchRequest, WatchResponse};
 use madsim::net::rpc::Request;
 use madsim::net::Endpoint;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const PEER_PORT: u16 = 2380;
@@ -55,6 +58,88 @@ impl Request for ClientCall {
     const ID: u64 = 0xdec0_0002;
 }
 
+/// A watch stream over the simulated network: open it, send requests on it, and long-poll for
+/// responses (a real etcd watch is one bidirectional gRPC stream; here the same conversation is
+/// carried by small calls, so a partition still cuts it).
+#[derive(Debug, Serialize, Deserialize)]
+pub enum WatchCall {
+    Open,
+    Send {
+        stream: u64,
+        request: WatchRequest,
+    },
+    /// Waits until the stream has responses.
+    Recv {
+        stream: u64,
+    },
+    Close {
+        stream: u64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum WatchReply {
+    Opened {
+        stream: u64,
+    },
+    Sent,
+    Responses(Vec<WatchResponse>),
+    Closed,
+    /// The member does not know this stream (it restarted, or the stream was closed).
+    UnknownStream,
+}
+
+impl Request for WatchCall {
+    type Response = WatchReply;
+    const ID: u64 = 0xdec0_0003;
+}
+
+/// The watch streams a member serves to remote clients, by number.
+#[derive(Clone, Default)]
+struct WatchStreams {
+    streams: Arc<Mutex<BTreeMap<u64, Arc<WatchStream>>>>,
+    next: Arc<Mutex<u64>>,
+}
+
+impl WatchStreams {
+    fn get(&self, stream: u64) -> Option<Arc<WatchStream>> {
+        self.streams.lock().ok()?.get(&stream).cloned()
+    }
+
+    async fn serve(&self, member: &Member, call: WatchCall) -> WatchReply {
+        match call {
+            WatchCall::Open => {
+                let Ok(mut next) = self.next.lock() else { return WatchReply::UnknownStream };
+                *next += 1;
+                let id = *next;
+                if let Ok(mut streams) = self.streams.lock() {
+                    streams.insert(id, Arc::new(member.watch()));
+                }
+                WatchReply::Opened { stream: id }
+            }
+            WatchCall::Send { stream, request } => match self.get(stream) {
+                Some(watch) => {
+                    watch.send(request);
+                    WatchReply::Sent
+                }
+                None => WatchReply::UnknownStream,
+            },
+            WatchCall::Recv { stream } => match self.get(stream) {
+                Some(watch) => WatchReply::Responses(watch.recv().await),
+                None => WatchReply::UnknownStream,
+            },
+            WatchCall::Close { stream } => {
+                let removed = self.streams.lock().ok().and_then(|mut s| s.remove(&stream));
+                if removed.is_some() {
+                    WatchReply::Closed
+                } else {
+                    WatchReply::UnknownStream
+                }
+            }
+        }
+    }
+}
+
 /// A member's way to its peers: madsim RPC to the address in their `MemberInfo`.
 pub struct SimPeerTransport {
     endpoint: Endpoint,
@@ -93,6 +178,12 @@ pub async fn serve(member: Member) -> io::Result<()> {
         async move { member.handle_peer(message).await }
     });
     let clients = Endpoint::bind(client_addr(id)).await?;
+    let watches = WatchStreams::default();
+    let watch_member = member.clone();
+    clients.add_rpc_handler(move |call: WatchCall| {
+        let (member, watches) = (watch_member.clone(), watches.clone());
+        async move { watches.serve(&member, call).await }
+    });
     clients.add_rpc_handler(move |ClientCall(request)| {
         let member = member.clone();
         async move { member.serve(request).await }

@@ -37,7 +37,7 @@ impl Member {
             let mut state = self.inner.replica.lock();
             let ReplicaState { machine, hub, .. } = &mut *state;
             hub.sync(&MachineHistory(machine));
-            if ticks % progress_ticks == 0 {
+            if ticks.is_multiple_of(progress_ticks) {
                 hub.tick_progress(&MachineHistory(machine));
             }
             drop(state);

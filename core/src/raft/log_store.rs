@@ -45,7 +45,7 @@ fn storage_error(error: StorageError) -> io::Error {
 }
 
 fn to_wal_entry(entry: &Entry) -> io::Result<WalEntry> {
-    let log_id = entry.log_id.clone();
+    let log_id = entry.log_id;
     Ok(WalEntry {
         index: log_id.index(),
         term: log_id.committed_leader_id().term,
@@ -78,8 +78,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             state.purged.as_ref().map(|purged| decode(&purged.log_id)).transpose()?;
         let last_entry = state.entries.values().next_back();
         let last: Option<LogId> = match last_entry {
-            Some(entry) => Some(decode::<Entry>(&entry.payload)?.log_id.clone()),
-            None => last_purged.clone(),
+            Some(entry) => Some(decode::<Entry>(&entry.payload)?.log_id),
+            None => last_purged,
         };
         Ok(LogState { last_purged_log_id: last_purged, last_log_id: last })
     }

@@ -90,7 +90,7 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
 fn restore_into(state: &mut ReplicaState, image: &SnapshotImage, bytes: Vec<u8>) -> io::Result<()> {
     state.machine = StateMachine::restore(&image.machine)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    state.last_applied = image.meta.last_log_id.clone();
+    state.last_applied = image.meta.last_log_id;
     state.membership = image.meta.last_membership.clone();
     state.snapshot = Some((image.meta.clone(), bytes));
     // Watchers may have missed revisions the snapshot jumped over: the hub catches them up from
@@ -125,13 +125,12 @@ impl ReplicaStateMachine {
     fn apply_entry(&self, entry: &Entry) -> CommandOutcome {
         let mut state = self.0.lock();
         let index = entry.log_id.index();
-        state.last_applied = Some(entry.log_id.clone());
+        state.last_applied = Some(entry.log_id);
         let command = match &entry.payload {
             Payload::Blank => Command::Noop,
             Payload::Normal(command) => command.clone(),
             Payload::Membership(membership) => {
-                state.membership =
-                    StoredMembership::new(Some(entry.log_id.clone()), membership.clone());
+                state.membership = StoredMembership::new(Some(entry.log_id), membership.clone());
                 Command::Noop
             }
         };
@@ -161,7 +160,7 @@ impl RaftSnapshotBuilder<TypeConfig> for ReplicaStateMachine {
         let image = {
             let state = self.0.lock();
             let meta = SnapshotMeta {
-                last_log_id: state.last_applied.clone(),
+                last_log_id: state.last_applied,
                 last_membership: state.membership.clone(),
             };
             SnapshotImage { meta, machine: state.machine.snapshot() }
@@ -178,7 +177,7 @@ impl RaftStateMachine<TypeConfig> for ReplicaStateMachine {
 
     async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
         let state = self.0.lock();
-        Ok((state.last_applied.clone(), state.membership.clone()))
+        Ok((state.last_applied, state.membership.clone()))
     }
 
     async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>

@@ -35,6 +35,7 @@
 
 pub mod cli;
 pub mod edn;
+pub mod generate;
 pub mod history;
 pub mod jsonl;
 pub mod linearizability;

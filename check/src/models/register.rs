@@ -99,4 +99,8 @@ impl Model for Register {
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_))
     }
+
+    fn describe_state(&self, state: &String) -> String {
+        state.clone()
+    }
 }

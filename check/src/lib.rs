@@ -5,7 +5,7 @@
 //!
 //! - [`history`]: the operation/history model; [`jsonl`] and [`edn`] load it.
 //! - [`linearizability`]: the search, with [`models`] `register`, `kv` and `etcd`.
-//! - [`cli`]: what `detcd-sim check` runs.
+//! - [`cli`]: what `detcd-sim check` runs; [`generate`]: linearizable histories for tests and benches.
 //! - Safety checkers for the client recipes: [`bank`], [`lock`], [`rwlock`], [`barrier`],
 //!   [`queue`], [`election`], [`watch`], [`lease`]; all return a [`verdict::SafetyVerdict`].
 //!
@@ -33,10 +33,19 @@
 //! taken effect. Model-specific shapes are documented in [`models::register`], [`models::kv`] and
 //! [`models::etcd`]. Jepsen EDN histories are imported by [`edn`].
 
+pub mod bank;
+pub mod barrier;
 pub mod cli;
 pub mod edn;
+pub mod election;
 pub mod generate;
 pub mod history;
 pub mod jsonl;
+pub mod lease;
 pub mod linearizability;
+pub mod lock;
 pub mod models;
+pub mod queue;
+pub mod rwlock;
+pub mod verdict;
+pub mod watch;

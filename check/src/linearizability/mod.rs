@@ -1,0 +1,248 @@
+//! Linearizability checking: is there one total order of the operations, consistent with their
+//! real-time order, in which a sequential model explains every outcome?
+//!
+//! [`check`] decodes the history with a [`Model`], drops unknown-outcome operations that cannot
+//! change the state, splits the rest into independent partitions when the model allows
+//! (P-compositionality), and runs the [`search`] on each, optionally on OS threads. The verdict is
+//! one of linearizable, not linearizable (with a [`Violation`] explaining it) or unknown (the
+//! [`Budget`] ran out).
+
+pub mod bitset;
+pub mod model;
+pub mod search;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+pub use model::{partition_by_key, Model};
+pub use search::Budget;
+use search::{Entry, SearchResult};
+
+use crate::history::History;
+
+/// How to run a check.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub budget: Budget,
+    /// Check partitions on OS threads. Must be off inside a simulation (madsim refuses threads):
+    /// then every partition is checked on the calling thread.
+    pub parallel: bool,
+}
+
+/// The verdict on a history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    Linearizable,
+    NotLinearizable(Box<Violation>),
+    Unknown,
+}
+
+/// Why a history is not linearizable, in data a report can draw. Operation numbers are indices
+/// into the history's `ops`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Violation {
+    /// The partition (key) that failed, if the model partitions.
+    pub partition: Option<String>,
+    /// The longest partial linearization found: operations in order, with the state after each.
+    pub longest: Vec<Step>,
+    /// The model state at the end of the longest partial linearization.
+    pub state: String,
+    /// The completed operation with the earliest return that the longest partial linearization
+    /// could not take in: the search got stuck on it.
+    pub stuck: usize,
+    /// The smallest window that cannot be linearised: the stuck operation and every operation
+    /// not yet linearised that overlaps it in time.
+    pub window: Vec<usize>,
+    /// A plain-language explanation.
+    pub message: String,
+}
+
+/// One operation of a partial linearization and the state after it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    pub op: usize,
+    pub state: String,
+}
+
+/// Why a history could not be checked at all.
+#[derive(Debug, thiserror::Error)]
+#[error("operation #{index} ({description}): {message}")]
+pub struct DecodeError {
+    pub index: usize,
+    pub description: String,
+    pub message: String,
+}
+
+/// Checks `history` against `model`.
+pub fn check<M: Model>(
+    model: &M,
+    history: &History,
+    options: Options,
+) -> Result<Verdict, DecodeError> {
+    let mut decoded = Vec::with_capacity(history.ops.len());
+    for (index, op) in history.ops.iter().enumerate() {
+        let typed = model.decode(op).map_err(|message| DecodeError {
+            index,
+            description: op.describe(),
+            message,
+        })?;
+        decoded.push(typed);
+    }
+    let parts: Vec<(Option<String>, Vec<usize>)> = model
+        .partition(history)
+        .into_iter()
+        .map(|(label, ops)| {
+            let relevant = ops
+                .into_iter()
+                .filter(|&i| !(history.ops[i].is_unknown() && model.is_read_only(&decoded[i])))
+                .collect();
+            (label, relevant)
+        })
+        .collect();
+    let cancel = AtomicBool::new(false);
+    let run = |part: &(Option<String>, Vec<usize>)| -> Verdict {
+        check_part(model, history, &decoded, part, options.budget, &cancel)
+    };
+    let verdicts: Vec<Verdict> = if options.parallel && parts.len() > 1 {
+        run_parallel(&parts, &run, &cancel)
+    } else {
+        let mut verdicts = Vec::new();
+        for part in &parts {
+            let verdict = run(part);
+            let failed = matches!(verdict, Verdict::NotLinearizable(_));
+            verdicts.push(verdict);
+            if failed {
+                break;
+            }
+        }
+        verdicts
+    };
+    Ok(combine(verdicts))
+}
+
+/// A violation anywhere wins; else unknown anywhere; else linearizable.
+fn combine(verdicts: Vec<Verdict>) -> Verdict {
+    let mut result = Verdict::Linearizable;
+    for verdict in verdicts {
+        match verdict {
+            Verdict::NotLinearizable(_) => return verdict,
+            Verdict::Unknown => result = Verdict::Unknown,
+            Verdict::Linearizable => {}
+        }
+    }
+    result
+}
+
+fn run_parallel<F>(
+    parts: &[(Option<String>, Vec<usize>)],
+    run: &F,
+    cancel: &AtomicBool,
+) -> Vec<Verdict>
+where
+    F: Fn(&(Option<String>, Vec<usize>)) -> Verdict + Sync,
+{
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(parts.len());
+    // Largest partitions first, so one big partition does not start last.
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].1.len()));
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let slot = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&part) = order.get(slot) else { break };
+                let verdict = run(&parts[part]);
+                if matches!(verdict, Verdict::NotLinearizable(_)) {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+                if let Ok(mut results) = results.lock() {
+                    results.push((part, verdict));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    // Report the first failing partition in partition order, whatever thread finished first.
+    results.sort_by_key(|(part, _)| *part);
+    results.into_iter().map(|(_, verdict)| verdict).collect()
+}
+
+fn check_part<M: Model>(
+    model: &M,
+    history: &History,
+    decoded: &[M::Op],
+    (label, ops): &(Option<String>, Vec<usize>),
+    budget: Budget,
+    cancel: &AtomicBool,
+) -> Verdict {
+    let entries: Vec<Entry<'_, M::Op>> = ops
+        .iter()
+        .map(|&i| Entry { op: &decoded[i], call: history.ops[i].call, ret: history.ops[i].ret })
+        .collect();
+    match search::search(model, &entries, budget, cancel) {
+        SearchResult::Linearizable => Verdict::Linearizable,
+        SearchResult::Unknown => Verdict::Unknown,
+        SearchResult::NotLinearizable { longest, state } => {
+            let longest: Vec<usize> = longest.into_iter().map(|local| ops[local]).collect();
+            Verdict::NotLinearizable(Box::new(explain(
+                model, history, decoded, label, ops, longest, state,
+            )))
+        }
+    }
+}
+
+/// Builds the [`Violation`] from the longest partial linearization.
+fn explain<M: Model>(
+    model: &M,
+    history: &History,
+    decoded: &[M::Op],
+    label: &Option<String>,
+    ops: &[usize],
+    longest: Vec<usize>,
+    state: M::State,
+) -> Violation {
+    let mut steps = Vec::with_capacity(longest.len());
+    let mut replay = model.init();
+    for &op in &longest {
+        // Replaying the search's own choices; a refusal would be a model bug, shown as is.
+        replay = model.step(&replay, &decoded[op]).unwrap_or(replay);
+        steps.push(Step { op, state: model.describe_state(&replay) });
+    }
+    let done: std::collections::HashSet<usize> = longest.iter().copied().collect();
+    let stuck = ops
+        .iter()
+        .copied()
+        .filter(|i| !done.contains(i) && history.ops[*i].ret.is_some())
+        .min_by(|a, b| {
+            history.ops[*a].ret.unwrap_or(0.0).total_cmp(&history.ops[*b].ret.unwrap_or(0.0))
+        })
+        .unwrap_or(0);
+    let window: Vec<usize> = ops
+        .iter()
+        .copied()
+        .filter(|i| {
+            !done.contains(i) && (*i == stuck || history.ops[*i].overlaps(&history.ops[stuck]))
+        })
+        .collect();
+    let state_text = model.describe_state(&state);
+    let where_ = label.as_ref().map(|k| format!("key {k}: ")).unwrap_or_default();
+    let message = format!(
+        "{where_}after linearizing {} operation(s) the state is {state_text}; operation #{stuck} ({}) \
+         cannot be linearized in any order with the {} operation(s) concurrent with it",
+        steps.len(),
+        history.ops[stuck].describe(),
+        window.len().saturating_sub(1),
+    );
+    Violation {
+        partition: label.clone(),
+        longest: steps,
+        state: state_text,
+        stuck,
+        window,
+        message,
+    }
+}

@@ -1,0 +1,63 @@
+//! What a sequential specification looks like to the linearizability checker.
+//!
+//! A model decodes each recorded [`Operation`] into its own typed form once, then the search asks
+//! it, again and again, whether that operation (with the outcome the client saw) can happen in a
+//! given state, and what the state is afterwards. States are values (`Clone + Eq + Hash`) so the
+//! search can memoise `(linearised set, state)` pairs it has already explored.
+//!
+//! Invariants a model must keep:
+//! - `step` is a pure function of its arguments (the search calls it in any order, many times).
+//! - For an operation with an unknown outcome, `step` must accept it (it returns `Some`): the
+//!   operation's effect is applied as the state dictates. The search never needs to linearise
+//!   such an operation, which covers "it never took effect".
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use crate::history::{History, Operation};
+
+/// A sequential specification the linearizability search checks a history against.
+pub trait Model: Sync {
+    /// The state of the specified object; hashed and compared to memoise the search.
+    type State: Clone + Eq + Hash + Debug + Send;
+    /// One operation with its outcome, decoded from an [`Operation`].
+    type Op: Debug + Send + Sync;
+
+    /// The model's name, as given on the command line.
+    fn name(&self) -> &'static str;
+
+    /// Decodes one operation, or says plainly what is wrong with it.
+    fn decode(&self, op: &Operation) -> Result<Self::Op, String>;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// The state after `op`, or `None` when `op` with its recorded outcome cannot happen in
+    /// `state`.
+    fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// True when the operation never changes the state: such operations with an unknown
+    /// outcome constrain nothing and are dropped before the search.
+    fn is_read_only(&self, op: &Self::Op) -> bool;
+
+    /// Splits the history into independent parts (P-compositionality): the whole history is
+    /// linearizable iff every part is. Returns operation indices per part, with a label for
+    /// each part. The default is one part.
+    fn partition(&self, history: &History) -> Vec<(Option<String>, Vec<usize>)> {
+        vec![(None, (0..history.ops.len()).collect())]
+    }
+
+    /// A short description of a state for explanations.
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+}
+
+/// Partitions by the operations' `key` field; used by models whose keys are independent.
+pub fn partition_by_key(history: &History) -> Vec<(Option<String>, Vec<usize>)> {
+    let mut parts: std::collections::BTreeMap<Option<String>, Vec<usize>> = Default::default();
+    for (index, op) in history.ops.iter().enumerate() {
+        parts.entry(op.key.clone()).or_default().push(index);
+    }
+    parts.into_iter().collect()
+}

@@ -1,0 +1,218 @@
+//! The Wing & Gong / Lowe search for a linearization of one partition.
+//!
+//! Events (calls and returns) are kept in time order in a doubly linked list. Walking it, a call
+//! is a candidate to linearise next: if the model accepts it, the call and its return are
+//! *lifted* out of the list and the walk restarts from the head. Reaching a return whose call was
+//! not linearised means the current prefix is wrong: the last choice is undone (*unlifted*,
+//! which restores the list in O(1)) and the walk goes on after it. Each (linearised set, state)
+//! pair is explored at most once: a cache of them prunes the search (Lowe's memoisation).
+//!
+//! Ties in time order put calls before returns, so operations that touch at one instant count as
+//! concurrent (the permissive reading). Operations with unknown outcome have no return event:
+//! they may be linearised anywhere after their call, or never; the search succeeds once every
+//! operation with a known outcome is linearised.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::bitset::{fx_hash, zobrist, Bitset, IdentityHasher};
+use super::model::Model;
+
+/// Limits on one search, so a pathological history yields "unknown" instead of running forever.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Budget {
+    /// Give up after this many search steps (per partition).
+    pub max_steps: Option<u64>,
+    /// Give up at this instant.
+    pub deadline: Option<Instant>,
+}
+
+/// One operation as the search sees it: decoded, with call and optional return time.
+pub struct Entry<'a, O> {
+    pub op: &'a O,
+    pub call: f64,
+    pub ret: Option<f64>,
+}
+
+/// The result of searching one partition.
+#[derive(Debug)]
+pub enum SearchResult<S> {
+    Linearizable,
+    /// No linearization exists; `longest` is the longest linearised prefix seen (local operation
+    /// indices in order) and `state` the model's state after it.
+    NotLinearizable {
+        longest: Vec<usize>,
+        state: S,
+    },
+    /// The budget ran out (or another partition already failed).
+    Unknown,
+}
+
+const HEAD: usize = 0;
+const NIL: usize = usize::MAX;
+
+/// The event list: node 0 is the head sentinel, nodes 1.. are events.
+struct Events {
+    next: Vec<usize>,
+    prev: Vec<usize>,
+    /// The operation of each node.
+    op: Vec<usize>,
+    /// For a call node, its return node (or NIL); for a return node, NIL.
+    ret: Vec<usize>,
+    is_call: Vec<bool>,
+}
+
+impl Events {
+    fn new<O>(entries: &[Entry<'_, O>]) -> Events {
+        let mut timeline: Vec<(f64, bool, usize)> = Vec::with_capacity(entries.len() * 2);
+        for (index, entry) in entries.iter().enumerate() {
+            timeline.push((entry.call, true, index));
+            if let Some(ret) = entry.ret {
+                timeline.push((ret, false, index));
+            }
+        }
+        // Calls before returns at equal times; then by operation for determinism.
+        timeline.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let nodes = timeline.len() + 1;
+        let mut events = Events {
+            next: (1..=nodes).map(|n| if n == nodes { NIL } else { n }).collect(),
+            prev: (0..nodes).map(|n| if n == 0 { NIL } else { n - 1 }).collect(),
+            op: vec![NIL; nodes],
+            ret: vec![NIL; nodes],
+            is_call: vec![false; nodes],
+        };
+        let mut call_node = vec![NIL; entries.len()];
+        for (position, &(_, is_call, op)) in timeline.iter().enumerate() {
+            let node = position + 1;
+            events.op[node] = op;
+            events.is_call[node] = is_call;
+            if is_call {
+                call_node[op] = node;
+            } else {
+                events.ret[call_node[op]] = node;
+            }
+        }
+        events
+    }
+
+    fn unlink(&mut self, node: usize) {
+        let (prev, next) = (self.prev[node], self.next[node]);
+        self.next[prev] = next;
+        if next != NIL {
+            self.prev[next] = prev;
+        }
+    }
+
+    fn relink(&mut self, node: usize) {
+        let (prev, next) = (self.prev[node], self.next[node]);
+        self.next[prev] = node;
+        if next != NIL {
+            self.prev[next] = node;
+        }
+    }
+
+    /// Removes a call and its return from the list.
+    fn lift(&mut self, call: usize) {
+        self.unlink(call);
+        if self.ret[call] != NIL {
+            self.unlink(self.ret[call]);
+        }
+    }
+
+    /// Undoes [`Events::lift`] (must be the most recent lift not yet undone).
+    fn unlift(&mut self, call: usize) {
+        if self.ret[call] != NIL {
+            self.relink(self.ret[call]);
+        }
+        self.relink(call);
+    }
+}
+
+/// The memo of explored (linearised set, state) pairs.
+struct Cache<S> {
+    buckets: HashMap<u64, Vec<(Bitset, S)>, BuildHasherDefault<IdentityHasher>>,
+}
+
+impl<S: Eq + Clone> Cache<S> {
+    /// Records the pair; false when it was seen before.
+    fn insert(&mut self, hash: u64, bits: &Bitset, state: &S) -> bool {
+        let bucket = self.buckets.entry(hash).or_default();
+        if bucket.iter().any(|(b, s)| b == bits && s == state) {
+            return false;
+        }
+        bucket.push((bits.clone(), state.clone()));
+        true
+    }
+}
+
+/// Searches for a linearization of `entries` under `model`.
+pub fn search<M: Model>(
+    model: &M,
+    entries: &[Entry<'_, M::Op>],
+    budget: Budget,
+    cancel: &AtomicBool,
+) -> SearchResult<M::State> {
+    let mut events = Events::new(entries);
+    let mut remaining = entries.iter().filter(|e| e.ret.is_some()).count();
+    let mut state = model.init();
+    let mut bits = Bitset::new(entries.len());
+    let mut bits_hash = 0u64;
+    let mut cache = Cache { buckets: HashMap::default() };
+    let mut stack: Vec<(usize, M::State)> = Vec::new();
+    let mut longest: Vec<usize> = Vec::new();
+    let mut longest_state = state.clone();
+    let mut steps: u64 = 0;
+    let mut entry = events.next[HEAD];
+    while remaining > 0 && entry != NIL {
+        steps += 1;
+        if steps & 1023 == 0 && out_of_budget(steps, budget, cancel) {
+            return SearchResult::Unknown;
+        }
+        let op = events.op[entry];
+        if !events.is_call[entry] {
+            // A return whose call is not linearised: undo the last choice.
+            let Some((call, previous)) = stack.pop() else {
+                return SearchResult::NotLinearizable { longest, state: longest_state };
+            };
+            let undone = events.op[call];
+            bits.clear(undone);
+            bits_hash ^= zobrist(undone);
+            state = previous;
+            events.unlift(call);
+            if entries[undone].ret.is_some() {
+                remaining += 1;
+            }
+            entry = events.next[call];
+            continue;
+        }
+        if let Some(next_state) = model.step(&state, entries[op].op) {
+            bits.set(op);
+            let hash = bits_hash ^ zobrist(op) ^ fx_hash(&next_state).rotate_left(17);
+            if cache.insert(hash, &bits, &next_state) {
+                bits_hash ^= zobrist(op);
+                stack.push((entry, std::mem::replace(&mut state, next_state)));
+                events.lift(entry);
+                if entries[op].ret.is_some() {
+                    remaining -= 1;
+                }
+                if stack.len() > longest.len() {
+                    longest = stack.iter().map(|(node, _)| events.op[*node]).collect();
+                    longest_state = state.clone();
+                }
+                entry = events.next[HEAD];
+                continue;
+            }
+            bits.clear(op);
+        }
+        entry = events.next[entry];
+    }
+    SearchResult::Linearizable
+}
+
+fn out_of_budget(steps: u64, budget: Budget, cancel: &AtomicBool) -> bool {
+    cancel.load(Ordering::Relaxed)
+        || budget.max_steps.is_some_and(|max| steps >= max)
+        || budget.deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}

@@ -1,0 +1,145 @@
+//! `kv`: independent string-keyed registers with get / put / append (and cas), checked per key.
+//!
+//! Every operation names its key in the `key` field; a missing key reads as `null`.
+//!
+//! | `f` | `input` | `output` |
+//! |---|---|---|
+//! | `get` (or `read`) | (ignored) | the value, or `null` if absent |
+//! | `put` (or `write`) | the value | (ignored) |
+//! | `append` | a string to append (to `""` if absent) | (ignored) |
+//! | `cas` | `[expected, new]` | `true` / `false` as for `register` |
+//!
+//! ```text
+//! {"client":0,"call":0,"return":1,"f":"put","key":"x","input":"a"}
+//! {"client":1,"call":0,"return":2,"f":"append","key":"x","input":"b"}
+//! {"client":2,"call":3,"return":4,"f":"get","key":"x","output":"ab"}
+//! ```
+//!
+//! The state is a map from key to value, so the model is also correct when checked as one
+//! partition; by default it partitions by key (P-compositionality).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::register::{canonical, cas_outcome, cas_pair};
+use crate::history::{History, Operation};
+use crate::linearizability::{partition_by_key, Model};
+
+/// The key-value model; `partitioned: false` checks all keys as one object (slower; for
+/// comparisons and tests).
+#[derive(Clone, Copy, Debug)]
+pub struct Kv {
+    pub partitioned: bool,
+}
+
+impl Default for Kv {
+    fn default() -> Self {
+        Kv { partitioned: true }
+    }
+}
+
+/// A value: `None` = absent.
+type Slot = Option<String>;
+
+#[derive(Debug)]
+pub enum KvAction {
+    /// The value read (canonical JSON; `None` when the outcome is unknown).
+    Get(Option<Slot>),
+    Put(String),
+    Append(String),
+    Cas {
+        expected: String,
+        new: String,
+        swapped: Option<bool>,
+    },
+}
+
+#[derive(Debug)]
+pub struct KvOp {
+    pub key: String,
+    pub action: KvAction,
+}
+
+impl Model for Kv {
+    type State = BTreeMap<String, String>;
+    type Op = KvOp;
+
+    fn name(&self) -> &'static str {
+        "kv"
+    }
+
+    fn decode(&self, op: &Operation) -> Result<KvOp, String> {
+        let key = op.key.clone().ok_or("kv operations need a `key`")?;
+        let action = match op.f.as_str() {
+            "get" | "read" => KvAction::Get((!op.is_unknown()).then(|| match &op.output {
+                Value::Null => None,
+                other => Some(text(other)),
+            })),
+            "put" | "write" => KvAction::Put(text(&op.input)),
+            "append" => KvAction::Append(text(&op.input)),
+            "cas" => {
+                let Value::Array(pair) = &op.input else {
+                    return Err(cas_pair(&op.input).err().unwrap_or_default());
+                };
+                let (expected, new) = match pair.as_slice() {
+                    [expected, new] => (text(expected), text(new)),
+                    _ => {
+                        return Err(format!("cas input must be [expected, new], got {}", op.input))
+                    }
+                };
+                KvAction::Cas { expected, new, swapped: cas_outcome(op)? }
+            }
+            other => return Err(format!("kv has no operation {other:?} (get, put, append, cas)")),
+        };
+        Ok(KvOp { key, action })
+    }
+
+    fn init(&self) -> Self::State {
+        BTreeMap::new()
+    }
+
+    fn step(&self, state: &Self::State, op: &KvOp) -> Option<Self::State> {
+        let current = state.get(&op.key);
+        let with = |value: String| {
+            let mut next = state.clone();
+            next.insert(op.key.clone(), value);
+            Some(next)
+        };
+        match &op.action {
+            KvAction::Get(None) => Some(state.clone()),
+            KvAction::Get(Some(read)) => (read.as_ref() == current).then(|| state.clone()),
+            KvAction::Put(value) => with(value.clone()),
+            KvAction::Append(suffix) => with(format!("{}{suffix}", current.map_or("", |v| v))),
+            KvAction::Cas { expected, new, swapped } => {
+                let matches = current.map_or("null", |v| v) == expected;
+                match swapped {
+                    Some(swapped) if *swapped != matches => None,
+                    _ if matches => with(new.clone()),
+                    _ => Some(state.clone()),
+                }
+            }
+        }
+    }
+
+    fn is_read_only(&self, op: &KvOp) -> bool {
+        matches!(op.action, KvAction::Get(_))
+    }
+
+    fn partition(&self, history: &History) -> Vec<(Option<String>, Vec<usize>)> {
+        if self.partitioned {
+            partition_by_key(history)
+        } else {
+            vec![(None, (0..history.ops.len()).collect())]
+        }
+    }
+}
+
+/// Values are stored as plain text: strings as themselves (so `append` concatenates), other JSON
+/// as canonical text.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => canonical(other),
+    }
+}

@@ -1,0 +1,5 @@
+//! Sequential specifications for the linearizability checker.
+
+pub mod etcd;
+pub mod kv;
+pub mod register;

@@ -1,0 +1,140 @@
+//! Queue and priority queue: nothing lost, nothing delivered twice, FIFO (within a priority).
+//!
+//! Input ([`QueueHistory`]): enqueue calls (value, priority, call, return; `ret: None` = unknown
+//! outcome), dequeue calls (the value received; `value: None` with a return = unknown or empty),
+//! and the values still in the queue at the end (the simulator reads them after the run).
+//! Values must be unique per enqueue (the workload makes them so).
+//!
+//! Rules (records: enqueue indices `e`, dequeue indices `d` as stated):
+//! - `duplicate`: a value delivered twice (records: the two dequeues).
+//! - `phantom`: a value delivered or remaining that was never enqueued (records: the dequeue).
+//! - `lost`: an acknowledged enqueue neither delivered nor remaining (records: the enqueue).
+//! - `fifo`: within one priority, A's enqueue returned before B's was called, yet B was
+//!   delivered (dequeue returned) before A's dequeue was called, or while A remained to the end
+//!   (records: enqueue A, enqueue B).
+//! - `priority`: B was delivered while A, with a strictly more urgent (lower) priority, was
+//!   surely in the queue: enqueued before B's dequeue call, dequeued only after it returned
+//!   (records: enqueue A, enqueue B).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::verdict::{end, finding, Finding, SafetyVerdict};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct QueueHistory {
+    pub enqueues: Vec<Enqueue>,
+    pub dequeues: Vec<Dequeue>,
+    #[serde(default)]
+    pub remaining: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Enqueue {
+    pub client: u64,
+    pub value: String,
+    /// Lower is more urgent; plain queues use 0.
+    #[serde(default)]
+    pub priority: u32,
+    pub call: f64,
+    pub ret: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Dequeue {
+    pub client: u64,
+    pub value: Option<String>,
+    pub call: f64,
+    pub ret: Option<f64>,
+}
+
+/// Checks a queue history.
+pub fn check(history: &QueueHistory) -> SafetyVerdict {
+    let enqueued: BTreeMap<&str, usize> =
+        history.enqueues.iter().enumerate().map(|(i, e)| (e.value.as_str(), i)).collect();
+    let mut findings: Vec<Finding> = Vec::new();
+    // Which dequeue delivered each enqueue.
+    let mut delivered: BTreeMap<usize, usize> = BTreeMap::new();
+    for (d, dequeue) in history.dequeues.iter().enumerate() {
+        let (Some(value), Some(_)) = (&dequeue.value, dequeue.ret) else { continue };
+        let Some(&e) = enqueued.get(value.as_str()) else {
+            findings.push(finding(
+                "phantom",
+                vec![d],
+                format!("client {} dequeued {value:?}, never enqueued", dequeue.client),
+            ));
+            continue;
+        };
+        if let Some(&first) = delivered.get(&e) {
+            findings.push(finding(
+                "duplicate",
+                vec![first, d],
+                format!(
+                    "{value:?} was delivered twice: to client {} and client {}",
+                    history.dequeues[first].client, dequeue.client
+                ),
+            ));
+            continue;
+        }
+        delivered.insert(e, d);
+    }
+    let remaining: BTreeSet<&str> = history.remaining.iter().map(String::as_str).collect();
+    for value in &remaining {
+        if !enqueued.contains_key(value) {
+            findings.push(finding(
+                "phantom",
+                vec![],
+                format!("{value:?} remained in the queue but was never enqueued"),
+            ));
+        }
+    }
+    for (e, enqueue) in history.enqueues.iter().enumerate() {
+        if enqueue.ret.is_some()
+            && !delivered.contains_key(&e)
+            && !remaining.contains(enqueue.value.as_str())
+        {
+            findings.push(finding(
+                "lost",
+                vec![e],
+                format!("client {}'s enqueue of {:?} (acknowledged t={}) was never delivered and is not in the queue", enqueue.client, enqueue.value, end(enqueue.ret)),
+            ));
+        }
+    }
+    findings.extend(order(history, &delivered));
+    SafetyVerdict::from_findings(findings)
+}
+
+/// FIFO within a priority and priority order across them.
+fn order(history: &QueueHistory, delivered: &BTreeMap<usize, usize>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let dequeue_of = |e: usize| delivered.get(&e).map(|&d| &history.dequeues[d]);
+    for (a, ea) in history.enqueues.iter().enumerate() {
+        let Some(a_done) = ea.ret else { continue };
+        let a_taken_from = dequeue_of(a).map_or(f64::INFINITY, |d| d.call);
+        for (b, eb) in history.enqueues.iter().enumerate() {
+            let Some(db) = dequeue_of(b) else { continue };
+            let b_out = end(db.ret);
+            if ea.priority == eb.priority && a_done < eb.call && b_out < a_taken_from {
+                findings.push(finding(
+                    "fifo",
+                    vec![a, b],
+                    format!(
+                        "{:?} (enqueued by t={a_done}) was still queued when the later {:?} was delivered at t={b_out}",
+                        ea.value, eb.value
+                    ),
+                ));
+            } else if ea.priority < eb.priority && a_done < db.call && b_out < a_taken_from {
+                findings.push(finding(
+                    "priority",
+                    vec![a, b],
+                    format!(
+                        "{:?} (priority {}) was delivered at t={b_out} while {:?} (priority {}) waited",
+                        eb.value, eb.priority, ea.value, ea.priority
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}

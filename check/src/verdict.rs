@@ -1,0 +1,64 @@
+//! The structured verdict every safety checker returns.
+//!
+//! A verdict is either `ok` or a list of findings; each finding names the records involved (as
+//! indices into the checker's input lists, documented per checker) and explains in plain words
+//! what is wrong, so a report can both draw and say it.
+
+use serde::Serialize;
+
+/// One thing a checker found wrong.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// What rule was broken, e.g. `mutual_exclusion`, `lost_update`.
+    pub rule: &'static str,
+    /// The records involved (indices into the checker's input; see each checker).
+    pub records: Vec<usize>,
+    /// A plain-language explanation with times and values.
+    pub message: String,
+}
+
+/// The outcome of a safety check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "verdict", content = "findings", rename_all = "snake_case")]
+pub enum SafetyVerdict {
+    Ok,
+    Violation(Vec<Finding>),
+}
+
+impl SafetyVerdict {
+    /// `Ok` when nothing was found.
+    pub fn from_findings(findings: Vec<Finding>) -> SafetyVerdict {
+        if findings.is_empty() {
+            SafetyVerdict::Ok
+        } else {
+            SafetyVerdict::Violation(findings)
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        matches!(self, SafetyVerdict::Ok)
+    }
+
+    /// The findings (empty when ok).
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            SafetyVerdict::Ok => &[],
+            SafetyVerdict::Violation(findings) => findings,
+        }
+    }
+
+    /// True when some finding broke `rule`.
+    pub fn broke(&self, rule: &str) -> bool {
+        self.findings().iter().any(|f| f.rule == rule)
+    }
+}
+
+/// Builds a finding.
+pub fn finding(rule: &'static str, records: Vec<usize>, message: String) -> Finding {
+    Finding { rule, records, message }
+}
+
+/// An interval end that may be unknown or never: `None` = still open at the end of the run.
+pub fn end(time: Option<f64>) -> f64 {
+    time.unwrap_or(f64::INFINITY)
+}

@@ -1,0 +1,354 @@
+//! Hand-written histories for every model: linearizable ones (including tricky unknown
+//! outcomes) and violations, plus generated histories (proptest).
+
+use detcd_check::generate::{self, Shape};
+use detcd_check::history::History;
+use detcd_check::jsonl;
+use detcd_check::linearizability::{check, Budget, Model, Options, Verdict};
+use detcd_check::models::{etcd::Etcd, kv::Kv, register::Register};
+use proptest::prelude::*;
+
+fn history(text: &str) -> History {
+    jsonl::parse("test", text).expect("valid test history")
+}
+
+fn verdict<M: Model>(model: &M, text: &str) -> Verdict {
+    check(model, &history(text), Options::default()).expect("decodable history")
+}
+
+fn linearizable<M: Model>(model: &M, text: &str) -> bool {
+    match verdict(model, text) {
+        Verdict::Linearizable => true,
+        Verdict::NotLinearizable(_) => false,
+        Verdict::Unknown => panic!("no budget was set"),
+    }
+}
+
+// ---- register ----
+
+#[test]
+fn register_sequential_ok() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"write","input":1}
+{"client":0,"call":2,"return":3,"f":"read","output":1}
+{"client":0,"call":4,"return":5,"f":"cas","input":[1,2],"output":true}
+{"client":0,"call":6,"return":7,"f":"cas","input":[1,3],"output":false}
+{"client":0,"call":8,"return":9,"f":"read","output":2}
+"#;
+    assert!(linearizable(&Register, h));
+}
+
+#[test]
+fn register_initial_read_is_null() {
+    assert!(linearizable(
+        &Register,
+        r#"{"client":0,"call":0,"return":1,"f":"read","output":null}"#
+    ));
+    assert!(!linearizable(&Register, r#"{"client":0,"call":0,"return":1,"f":"read","output":0}"#));
+}
+
+#[test]
+fn register_stale_read_is_caught() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"write","input":1}
+{"client":1,"call":2,"return":3,"f":"write","input":2}
+{"client":2,"call":4,"return":5,"f":"read","output":1}
+"#;
+    let Verdict::NotLinearizable(violation) = verdict(&Register, h) else {
+        panic!("stale read passed")
+    };
+    assert_eq!(violation.stuck, 2);
+    assert_eq!(violation.longest.iter().map(|s| s.op).collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(violation.state, "2");
+    assert_eq!(violation.window, vec![2]);
+}
+
+#[test]
+fn register_concurrent_reads_may_see_either_order() {
+    // The write overlaps both reads: one sees the old value, one the new; fine in either order.
+    let h = r#"
+{"client":0,"call":0,"return":10,"f":"write","input":1}
+{"client":1,"call":1,"return":2,"f":"read","output":1}
+{"client":2,"call":3,"return":4,"f":"read","output":null}
+"#;
+    // read null after a read of 1 (real-time ordered) is not possible.
+    assert!(!linearizable(&Register, h));
+    let h = r#"
+{"client":0,"call":0,"return":10,"f":"write","input":1}
+{"client":1,"call":1,"return":2,"f":"read","output":null}
+{"client":2,"call":3,"return":4,"f":"read","output":1}
+"#;
+    assert!(linearizable(&Register, h));
+}
+
+#[test]
+fn register_unknown_write_may_take_effect_late() {
+    // The unknown write of 2 was called at 0.5; a read long after sees it.
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"write","input":1}
+{"client":1,"call":0.5,"return":null,"f":"write","input":2}
+{"client":2,"call":2,"return":3,"f":"read","output":1}
+{"client":2,"call":100,"return":101,"f":"read","output":2}
+"#;
+    assert!(linearizable(&Register, h));
+}
+
+#[test]
+fn register_unknown_write_may_never_happen() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"write","input":1}
+{"client":1,"call":0.5,"return":null,"f":"write","input":2}
+{"client":2,"call":2,"return":3,"f":"read","output":1}
+{"client":2,"call":100,"return":101,"f":"read","output":1}
+"#;
+    assert!(linearizable(&Register, h));
+}
+
+#[test]
+fn register_unknown_write_cannot_take_effect_before_its_call() {
+    let h = r#"
+{"client":2,"call":0,"return":1,"f":"read","output":2}
+{"client":1,"call":5,"return":null,"f":"write","input":2}
+"#;
+    assert!(!linearizable(&Register, h));
+}
+
+#[test]
+fn register_unknown_write_takes_effect_once() {
+    // Seen, then overwritten, then seen again: a single unknown write cannot explain it.
+    let h = r#"
+{"client":1,"call":0,"return":null,"f":"write","input":2}
+{"client":2,"call":1,"return":2,"f":"read","output":2}
+{"client":0,"call":3,"return":4,"f":"write","input":1}
+{"client":2,"call":5,"return":6,"f":"read","output":2}
+"#;
+    assert!(!linearizable(&Register, h));
+}
+
+#[test]
+fn register_failed_cas_is_a_read() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"write","input":1}
+{"client":1,"call":2,"return":3,"f":"cas","input":[1,2],"output":false}
+"#;
+    assert!(!linearizable(&Register, h), "cas on 1 with value 1 cannot fail");
+}
+
+#[test]
+fn register_unknown_cas_may_or_may_not_swap() {
+    let swapped = r#"
+{"client":0,"call":0,"return":1,"f":"write","input":1}
+{"client":1,"call":2,"return":null,"f":"cas","input":[1,2]}
+{"client":2,"call":3,"return":4,"f":"read","output":2}
+"#;
+    let not_swapped = swapped.replace(r#""output":2"#, r#""output":1"#);
+    assert!(linearizable(&Register, swapped));
+    assert!(linearizable(&Register, &not_swapped));
+}
+
+// ---- kv ----
+
+#[test]
+fn kv_append_order_must_match() {
+    let ok = r#"
+{"client":0,"call":0,"return":5,"f":"append","key":"x","input":"a"}
+{"client":1,"call":1,"return":6,"f":"append","key":"x","input":"b"}
+{"client":2,"call":7,"return":8,"f":"get","key":"x","output":"ba"}
+{"client":2,"call":9,"return":10,"f":"get","key":"y","output":null}
+"#;
+    assert!(linearizable(&Kv::default(), ok));
+    assert!(linearizable(&Kv { partitioned: false }, ok));
+    let lost = ok.replace(r#""output":"ba""#, r#""output":"b""#);
+    assert!(!linearizable(&Kv::default(), &lost), "an acknowledged append was lost");
+}
+
+#[test]
+fn kv_keys_are_independent() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"put","key":"x","input":"1"}
+{"client":0,"call":2,"return":3,"f":"put","key":"y","input":"2"}
+{"client":1,"call":4,"return":5,"f":"get","key":"x","output":"1"}
+{"client":1,"call":6,"return":7,"f":"get","key":"y","output":"1"}
+"#;
+    let Verdict::NotLinearizable(violation) = verdict(&Kv::default(), h) else { panic!("passed") };
+    assert_eq!(violation.partition.as_deref(), Some("y"));
+    assert_eq!(violation.stuck, 3);
+}
+
+#[test]
+fn kv_read_of_unknown_put() {
+    let h = r#"
+{"client":0,"call":0,"return":null,"f":"put","key":"x","input":"v"}
+{"client":1,"call":10,"return":11,"f":"get","key":"x","output":"v"}
+{"client":1,"call":12,"return":13,"f":"get","key":"x","output":"v"}
+"#;
+    assert!(linearizable(&Kv::default(), h));
+}
+
+#[test]
+fn kv_parallel_and_serial_agree() {
+    let mut random = rand_source(7);
+    let shape = Shape { clients: 20, ops: 600, keys: 6, window: 10.0, unknown: 0.05 };
+    let mut h = generate::kv(shape, &mut random);
+    let serial = Options { parallel: false, ..Options::default() };
+    let parallel = Options { parallel: true, ..Options::default() };
+    assert_eq!(check(&Kv::default(), &h, serial).unwrap(), Verdict::Linearizable);
+    assert_eq!(check(&Kv::default(), &h, parallel).unwrap(), Verdict::Linearizable);
+    generate::corrupt_read(&mut h, 300);
+    let a = check(&Kv::default(), &h, serial).unwrap();
+    let b = check(&Kv::default(), &h, parallel).unwrap();
+    assert!(matches!(a, Verdict::NotLinearizable(_)));
+    assert_eq!(a, b, "the same partition is reported whatever the threads do");
+}
+
+// ---- budget ----
+
+#[test]
+fn budget_gives_unknown() {
+    let mut random = rand_source(3);
+    let shape = Shape { clients: 30, ops: 1500, keys: 1, window: 40.0, unknown: 0.0 };
+    let mut h = generate::kv(shape, &mut random);
+    generate::corrupt_read(&mut h, 1400);
+    let options =
+        Options { budget: Budget { max_steps: Some(2000), deadline: None }, parallel: false };
+    assert_eq!(check(&Kv::default(), &h, options).unwrap(), Verdict::Unknown);
+}
+
+// ---- etcd ----
+
+#[test]
+fn etcd_revisions_and_txn() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"put","input":{"key":"a","value":"1"},"output":{"revision":2}}
+{"client":1,"call":2,"return":3,"f":"txn","input":{"compare":[{"key":"a","target":"mod","result":"equal","value":2}],"success":[{"put":{"key":"a","value":"2"}},{"put":{"key":"b","value":"x"}}],"failure":[{"range":{"key":"a"}}]},"output":{"revision":3,"succeeded":true,"results":[{},{}]}}
+{"client":0,"call":4,"return":5,"f":"range","input":{"key":"a","range_end":"c"},"output":{"revision":3,"kvs":[{"key":"a","value":"2","create_revision":2,"mod_revision":3,"version":2},{"key":"b","value":"x","create_revision":3,"mod_revision":3,"version":1}],"count":2}}
+{"client":1,"call":6,"return":7,"f":"delete","input":{"key":"zzz"},"output":{"revision":3,"deleted":0}}
+{"client":1,"call":8,"return":9,"f":"txn","input":{"compare":[{"key":"a","target":"value","result":"equal","value":"1"}],"success":[],"failure":[{"range":{"key":"a"}}]},"output":{"revision":3,"succeeded":false,"results":[{"kvs":[{"key":"a","value":"2"}]}]}}
+{"client":1,"call":10,"return":11,"f":"delete","input":{"key":"a","range_end":"\u0000"},"output":{"revision":4,"deleted":2}}
+"#;
+    assert!(linearizable(&Etcd, h));
+}
+
+#[test]
+fn etcd_header_revision_is_checked() {
+    // The put produced revision 2; a later read claiming revision 1 is a stale read.
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"put","input":{"key":"a","value":"1"},"output":{"revision":2}}
+{"client":1,"call":2,"return":3,"f":"range","input":{"key":"b"},"output":{"revision":1,"kvs":[]}}
+"#;
+    assert!(!linearizable(&Etcd, h));
+    // Two puts cannot both produce revision 2.
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"put","input":{"key":"a","value":"1"},"output":{"revision":2}}
+{"client":1,"call":0,"return":1,"f":"put","input":{"key":"b","value":"1"},"output":{"revision":2}}
+"#;
+    assert!(!linearizable(&Etcd, h));
+}
+
+#[test]
+fn etcd_txn_that_should_have_failed() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"put","input":{"key":"lock","value":"a"},"output":{"revision":2}}
+{"client":1,"call":2,"return":3,"f":"txn","input":{"compare":[{"key":"lock","target":"create","result":"equal","value":0}],"success":[{"put":{"key":"lock","value":"b"}}],"failure":[]},"output":{"revision":3,"succeeded":true,"results":[{}]}}
+"#;
+    assert!(!linearizable(&Etcd, h));
+}
+
+#[test]
+fn etcd_lease_revoke_deletes_attached_keys() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"lease_grant","input":{"id":7,"ttl":5},"output":{"revision":1}}
+{"client":0,"call":2,"return":3,"f":"put","input":{"key":"a","value":"1","lease":7},"output":{"revision":2}}
+{"client":0,"call":4,"return":5,"f":"put","input":{"key":"b","value":"1"},"output":{"revision":3}}
+{"client":1,"call":6,"return":7,"f":"lease_revoke","input":{"id":7},"output":{"revision":4}}
+{"client":1,"call":8,"return":9,"f":"range","input":{"key":"a","range_end":"z"},"output":{"revision":4,"kvs":[{"key":"b","value":"1"}]}}
+{"client":1,"call":10,"return":11,"f":"put","input":{"key":"c","value":"1","lease":7},"output":{"error":"etcdserver: requested lease not found"}}
+"#;
+    assert!(linearizable(&Etcd, h));
+    let kept = h.replace(
+        r#"[{"key":"b","value":"1"}]"#,
+        r#"[{"key":"a","value":"1"},{"key":"b","value":"1"}]"#,
+    );
+    assert!(!linearizable(&Etcd, &kept), "a key of a revoked lease survived");
+    let wrongly_missing = r#"
+{"client":0,"call":0,"return":1,"f":"lease_grant","input":{"id":7,"ttl":5},"output":{}}
+{"client":0,"call":2,"return":3,"f":"put","input":{"key":"a","value":"1","lease":7},"output":{"error":"etcdserver: requested lease not found"}}
+"#;
+    assert!(!linearizable(&Etcd, wrongly_missing));
+}
+
+#[test]
+fn etcd_unknown_put_seen_late() {
+    let h = r#"
+{"client":0,"call":0,"return":null,"f":"put","input":{"key":"a","value":"1"}}
+{"client":1,"call":5,"return":6,"f":"range","input":{"key":"a"},"output":{"revision":1,"kvs":[]}}
+{"client":1,"call":7,"return":8,"f":"range","input":{"key":"a"},"output":{"revision":2,"kvs":[{"key":"a","value":"1","version":1}]}}
+"#;
+    assert!(linearizable(&Etcd, h));
+}
+
+#[test]
+fn decode_errors_name_the_operation() {
+    let h = history(r#"{"client":0,"call":0,"return":1,"f":"frobnicate"}"#);
+    let error = check(&Register, &h, Options::default()).unwrap_err();
+    assert!(error.to_string().contains("frobnicate"), "{error}");
+}
+
+// ---- generated ----
+
+fn rand_source(seed: u64) -> impl FnMut() -> u64 {
+    use rand::{RngCore, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    move || rng.next_u64()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_register_histories_are_linearizable(seed: u64, clients in 1usize..8, window in 0.5f64..6.0) {
+        let shape = Shape { clients, ops: 120, keys: 1, window, unknown: 0.1 };
+        let h = generate::register(shape, &mut rand_source(seed));
+        prop_assert_eq!(check(&Register, &h, Options::default()).unwrap(), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn corrupted_register_histories_are_not(seed: u64, clients in 1usize..8, window in 0.5f64..6.0, at in 0usize..120) {
+        let shape = Shape { clients, ops: 120, keys: 1, window, unknown: 0.1 };
+        let mut h = generate::register(shape, &mut rand_source(seed));
+        prop_assume!(generate::corrupt_read(&mut h, at).is_some());
+        prop_assert!(matches!(check(&Register, &h, Options::default()).unwrap(), Verdict::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn generated_kv_histories_are_linearizable(seed: u64, clients in 1usize..12, keys in 1usize..5, window in 0.5f64..8.0) {
+        let shape = Shape { clients, ops: 200, keys, window, unknown: 0.1 };
+        let h = generate::kv(shape, &mut rand_source(seed));
+        prop_assert_eq!(check(&Kv::default(), &h, Options::default()).unwrap(), Verdict::Linearizable);
+        prop_assert_eq!(check(&Kv { partitioned: false }, &h, Options::default()).unwrap(), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn corrupted_kv_histories_are_not(seed: u64, clients in 1usize..7, keys in 1usize..5, at in 0usize..150) {
+        // Few unknown outcomes: proving a violation must try every subset of them, in every order.
+        let shape = Shape { clients, ops: 150, keys, window: 3.0, unknown: 0.02 };
+        let mut h = generate::kv(shape, &mut rand_source(seed));
+        prop_assume!(generate::corrupt_read(&mut h, at).is_some());
+        prop_assert!(matches!(check(&Kv::default(), &h, Options::default()).unwrap(), Verdict::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn generated_etcd_histories_are_linearizable(seed: u64, clients in 1usize..8, keys in 1usize..4, window in 0.5f64..5.0) {
+        let shape = Shape { clients, ops: 120, keys, window, unknown: 0.1 };
+        let h = generate::etcd(shape, &mut rand_source(seed));
+        prop_assert_eq!(check(&Etcd, &h, Options::default()).unwrap(), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn corrupted_etcd_histories_are_not(seed: u64, clients in 1usize..8, keys in 1usize..4, at in 0usize..120) {
+        let shape = Shape { clients, ops: 120, keys, window: 3.0, unknown: 0.1 };
+        let mut h = generate::etcd(shape, &mut rand_source(seed));
+        prop_assume!(generate::corrupt_read(&mut h, at).is_some());
+        prop_assert!(matches!(check(&Etcd, &h, Options::default()).unwrap(), Verdict::NotLinearizable(_)));
+    }
+}

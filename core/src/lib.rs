@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod buggify;
 pub mod clock;
 pub mod error;
 pub mod kv;

@@ -6,10 +6,13 @@
 //! 1..=n and member 1 bootstraps the cluster on its very first start.
 
 use crate::transport::{self, member_info, member_ip, SimPeerTransport};
-use detcd_core::member::{Member, MemberConfig};
+use detcd_core::member::{Member, MemberConfig, MemberObserver};
+use detcd_core::raft::types::TypeConfig;
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::storage::{Disk, SimDisk, SimDiskFaults};
 use madsim::runtime::{Handle, NodeHandle};
+use openraft::metrics::RaftServerMetrics;
+use openraft_rt::WatchReceiver;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,6 +35,31 @@ pub struct SimMember {
     pub slot: Arc<Mutex<MemberSlot>>,
 }
 
+/// What happens to members, as the harness sees it (for the trace and the invariants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterEvent {
+    Started {
+        member: NodeId,
+    },
+    /// Start-up refused.
+    Failed {
+        member: NodeId,
+        reason: String,
+    },
+    Crashed {
+        member: NodeId,
+    },
+    /// Raft's view on `member` changed.
+    Role {
+        member: NodeId,
+        role: String,
+        term: u64,
+        leader: Option<NodeId>,
+    },
+}
+
+pub type ClusterListener = Arc<dyn Fn(ClusterEvent) + Send + Sync>;
+
 /// Knobs for building a cluster.
 #[derive(Clone)]
 pub struct ClusterOptions {
@@ -39,11 +67,21 @@ pub struct ClusterOptions {
     pub disk_faults: SimDiskFaults,
     /// Adjusts each member's configuration (timings, snapshot thresholds, ...).
     pub configure: fn(&mut MemberConfig),
+    /// Told about every applied entry on every member.
+    pub observer: Option<MemberObserver>,
+    /// Told about starts, crashes and role changes.
+    pub listener: Option<ClusterListener>,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { members: 3, disk_faults: SimDiskFaults::default(), configure: |_| {} }
+        ClusterOptions {
+            members: 3,
+            disk_faults: SimDiskFaults::default(),
+            configure: |_| {},
+            observer: None,
+            listener: None,
+        }
     }
 }
 
@@ -78,6 +116,8 @@ impl Cluster {
             disk: disk.clone(),
             slot: slot.clone(),
             configure: self.options.configure,
+            observer: self.options.observer.clone(),
+            listener: self.options.listener.clone(),
             bootstrap: bootstrap.map(Arc::new),
             first_start: Arc::new(AtomicBool::new(true)),
         };
@@ -114,6 +154,9 @@ impl Cluster {
         member.disk.crash();
         if let Ok(mut slot) = member.slot.lock() {
             *slot = MemberSlot::Down;
+        }
+        if let Some(listener) = &self.options.listener {
+            listener(ClusterEvent::Crashed { member: id });
         }
     }
 
@@ -173,6 +216,8 @@ struct Boot {
     disk: Arc<SimDisk>,
     slot: Arc<Mutex<MemberSlot>>,
     configure: fn(&mut MemberConfig),
+    observer: Option<MemberObserver>,
+    listener: Option<ClusterListener>,
     bootstrap: Option<Arc<BTreeMap<NodeId, MemberInfo>>>,
     first_start: Arc<AtomicBool>,
 }
@@ -182,17 +227,31 @@ impl Boot {
         match self.start().await {
             Ok(member) => {
                 self.set(MemberSlot::Running(member.clone()));
+                self.tell(ClusterEvent::Started { member: self.id });
+                if let Some(listener) = self.listener.clone() {
+                    madsim::task::spawn(watch_roles(member.clone(), listener));
+                }
                 if let Err(error) = transport::serve(member).await {
                     self.set(MemberSlot::Failed(format!("serving failed: {error}")));
                 }
             }
-            Err(error) => self.set(MemberSlot::Failed(error)),
+            Err(error) => {
+                self.tell(ClusterEvent::Failed { member: self.id, reason: error.clone() });
+                self.set(MemberSlot::Failed(error));
+            }
+        }
+    }
+
+    fn tell(&self, event: ClusterEvent) {
+        if let Some(listener) = &self.listener {
+            listener(event);
         }
     }
 
     async fn start(&self) -> Result<Member, String> {
         let mut config = MemberConfig::new(self.id, format!("n{}", self.id));
         (self.configure)(&mut config);
+        config.observer = self.observer.clone();
         let transport = SimPeerTransport::bind().await.map_err(|e| e.to_string())?;
         let disk: Arc<dyn Disk> = self.disk.clone();
         let member =
@@ -209,4 +268,27 @@ impl Boot {
             *slot = state;
         }
     }
+}
+
+/// Reports every change of a member's role, term or known leader until the member stops.
+async fn watch_roles(member: Member, listener: ClusterListener) {
+    // Server metrics change only with vote, role, leader and membership: cheap to follow.
+    let mut metrics = member.raft().server_metrics();
+    let mut last: Option<(String, u64, Option<NodeId>)> = None;
+    loop {
+        let now = view(&metrics.borrow_watched());
+        if last.as_ref() != Some(&now) {
+            let (role, term, leader) = now.clone();
+            listener(ClusterEvent::Role { member: member.id(), role, term, leader });
+            last = Some(now);
+        }
+        if metrics.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+fn view(metrics: &RaftServerMetrics<TypeConfig>) -> (String, u64, Option<NodeId>) {
+    let term = metrics.vote.leader_id().term;
+    (format!("{:?}", metrics.state).to_lowercase(), term, metrics.current_leader)
 }

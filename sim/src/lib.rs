@@ -10,7 +10,21 @@ pub mod client;
 #[cfg(madsim)]
 pub mod cluster;
 #[cfg(madsim)]
+pub mod faults;
+#[cfg(madsim)]
+pub mod history;
+#[cfg(madsim)]
+pub mod invariants;
+#[cfg(madsim)]
+pub mod plan;
+#[cfg(madsim)]
+pub mod run;
+#[cfg(madsim)]
+pub mod trace;
+#[cfg(madsim)]
 pub mod transport;
+#[cfg(madsim)]
+pub mod workload;
 
 /// Runs `scenario` as one simulation with this seed, on a fresh thread (madsim seeds the thread's
 /// hashing and OS randomness per run), and returns its result.
@@ -43,4 +57,79 @@ where
     F::Output: Send,
 {
     madsim::runtime::Runtime::check_determinism(seed, madsim::Config::default(), scenario)
+}
+
+/// Runs one simulation of `config` with `workload`, on a fresh thread seeded with `config.seed`.
+#[cfg(madsim)]
+pub fn simulate(
+    config: run::RunConfig,
+    workload: std::sync::Arc<dyn workload::Workload>,
+) -> run::RunResult {
+    let seed = config.seed;
+    let thread = std::thread::spawn(move || {
+        let runtime =
+            madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+        runtime.block_on(run::simulate(config, workload))
+    });
+    match thread.join() {
+        Ok(result) => result,
+        Err(panic) => {
+            eprintln!("seed {seed} panicked");
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
+#[cfg(madsim)]
+type Pending = (run::RunConfig, std::sync::Arc<dyn workload::Workload>);
+
+#[cfg(madsim)]
+static PENDING: std::sync::Mutex<std::collections::BTreeMap<u64, Pending>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+#[cfg(madsim)]
+fn pending_run() -> futures::future::BoxFuture<'static, run::RunResult> {
+    // Evaluated before madsim enters its runtime; the seed is only known inside.
+    Box::pin(async {
+        let seed = madsim::runtime::Handle::current().seed();
+        let pending = PENDING.lock().ok().and_then(|runs| runs.get(&seed).cloned());
+        let (config, workload) = pending.expect("a run registered for this seed");
+        run::simulate(config, workload).await
+    })
+}
+
+/// Runs `config` three times: once plainly, then twice under madsim's determinism check (which
+/// fails at the first random draw that differs); then compares the traces line by line. Returns
+/// the result, or where the runs first differ.
+#[cfg(madsim)]
+pub fn check_run_determinism(
+    config: run::RunConfig,
+    workload: std::sync::Arc<dyn workload::Workload>,
+) -> Result<run::RunResult, String> {
+    let seed = config.seed;
+    let first = simulate(config.clone(), workload.clone());
+    if let Ok(mut runs) = PENDING.lock() {
+        runs.insert(seed, (config, workload));
+    }
+    let checked = std::panic::catch_unwind(|| {
+        madsim::runtime::Runtime::check_determinism(seed, madsim::Config::default(), pending_run)
+    });
+    if let Ok(mut runs) = PENDING.lock() {
+        runs.remove(&seed);
+    }
+    let second = checked.map_err(|_| format!("seed {seed}: madsim's determinism check failed"))?;
+    match first.trace.iter().zip(&second.trace).position(|(a, b)| a != b) {
+        Some(line) => Err(format!(
+            "seed {seed}: traces differ at line {}:\n  first:  {}\n  second: {}",
+            line + 1,
+            first.trace[line],
+            second.trace[line]
+        )),
+        None if first.trace.len() != second.trace.len() => Err(format!(
+            "seed {seed}: traces differ in length ({} vs {})",
+            first.trace.len(),
+            second.trace.len()
+        )),
+        None => Ok(first),
+    }
 }

@@ -3,7 +3,26 @@
 use crate::raft::types::NodeId;
 use crate::watch::WatchConfig;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Something a member reports as it happens, for a harness that checks invariants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberEvent {
+    /// The member applied the entry at `index` (from `term`); `digest` identifies the command,
+    /// `revision` is the store revision after it.
+    Applied { member: NodeId, index: u64, term: u64, digest: u64, revision: i64 },
+}
+
+/// Receives a member's events. Called inline while applying: it must be quick and must not block.
+#[derive(Clone)]
+pub struct MemberObserver(pub Arc<dyn Fn(MemberEvent) + Send + Sync>);
+
+impl std::fmt::Debug for MemberObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemberObserver")
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct MemberConfig {
@@ -25,6 +44,8 @@ pub struct MemberConfig {
     pub watch: WatchConfig,
     /// How often `progress_notify` watchers hear the current revision (etcd: 10 minutes).
     pub progress_notify_interval: Duration,
+    /// Told about every applied entry (the simulator's invariant checks); none in production.
+    pub observer: Option<MemberObserver>,
 }
 
 impl MemberConfig {
@@ -42,6 +63,7 @@ impl MemberConfig {
             request_timeout: Duration::from_secs(5),
             watch: WatchConfig::default(),
             progress_notify_interval: Duration::from_secs(600),
+            observer: None,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::api::{
     LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
 use crate::apply::{Command, Response};
+use crate::buggify::{self, Site};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kv::LeaseId;
@@ -125,6 +126,9 @@ impl Member {
     pub(super) async fn run_lease_expiry(&self) {
         while self.is_running() {
             DetRuntime::sleep(EXPIRY_CHECK).await;
+            if buggify::fires(Site::ForceSnapshot) {
+                let _ = self.inner.raft.trigger().snapshot().await;
+            }
             let expired = self.expired_leases();
             for id in expired {
                 // A failed revoke (leadership lost, lease already gone) is retried by whoever leads.

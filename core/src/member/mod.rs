@@ -20,7 +20,7 @@ mod serve;
 mod watch;
 
 pub use cluster::{MemberStatus, MemberSummary};
-pub use config::MemberConfig;
+pub use config::{MemberConfig, MemberEvent, MemberObserver};
 pub use forward::{PeerAnswer, PeerRequest, PeerResponse};
 pub use serve::{ClientRequest, ClientResponse};
 pub use watch::WatchStream;
@@ -67,9 +67,13 @@ impl Member {
                 .map_err(|e| io::Error::other(e.to_string()))?;
         let snapshots = SnapshotFiles::new(disk, "snap", 2);
         let replica = Replica::open(snapshots, config.min_lease_ttl, config.watch.clone())?;
+        let state_machine = ReplicaStateMachine {
+            replica: replica.clone(),
+            member: config.id,
+            observer: config.observer.clone(),
+        };
         let raft_config = Arc::new(config.raft_config()?);
         let network = Network::new(transport.clone());
-        let state_machine = ReplicaStateMachine(replica.clone());
         let raft = Raft::new(config.id, raft_config, network, LogStore::new(wal), state_machine)
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;

@@ -7,17 +7,21 @@
 //! recover from what is really on disk — it never acknowledges bytes that may be gone.
 
 use super::types::*;
+use crate::buggify::{self, Site};
+use crate::runtime::DetRuntime;
 use crate::storage::wal::{Entry as WalEntry, Purged, Wal};
 use crate::storage::StorageError;
 use bytes::Bytes;
 use openraft::alias::LogIdOf;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft_rt::AsyncRuntime;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Debug;
 use std::io;
 use std::ops::RangeBounds;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
 
 /// The raft log of one member, backed by its WAL. Clones share the log.
@@ -121,6 +125,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             entries.into_iter().map(|e| to_wal_entry(&e)).collect::<io::Result<_>>()?;
         let mut wal = self.wal.lock().await;
         wal.append_entries(records).map_err(storage_error)?;
+        if buggify::fires(Site::SlowDisk) {
+            DetRuntime::sleep(Duration::from_millis(50)).await;
+        }
         let synced = wal.sync().await.map_err(storage_error);
         let report =
             synced.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string()));

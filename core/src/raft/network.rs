@@ -7,6 +7,7 @@
 //! which then retries with back-off; it never fabricates a reply.
 
 use super::types::*;
+use crate::buggify::{self, Site};
 use crate::member::PeerRequest;
 use crate::member::PeerResponse;
 use openraft::errors::{ReplicationClosed, Unreachable};
@@ -103,6 +104,13 @@ impl PeerConnection {
         message: PeerMessage,
         ttl: Duration,
     ) -> Result<PeerReply, Unreachable<TypeConfig>> {
+        if buggify::fires(Site::DropPeerMessage) {
+            return Err(unreachable(io::Error::other("message dropped (buggify)")));
+        }
+        if buggify::fires(Site::DuplicatePeerMessage) {
+            let copy = self.transport.call(self.target, &self.info, message.clone(), ttl);
+            let _ = copy.await;
+        }
         let call = self.transport.call(self.target, &self.info, message, ttl);
         call.await.map_err(unreachable)
     }

@@ -12,16 +12,21 @@
 
 use super::types::*;
 use crate::apply::{Command, StateMachine};
+use crate::buggify::{self, Site};
 use crate::error::Error;
 use crate::kv::{Event, KeyRange};
+use crate::member::{MemberEvent, MemberObserver};
+use crate::runtime::DetRuntime;
 use crate::storage::SnapshotFiles;
 use crate::watch::{EventHistory, WatchConfig, WatchHub};
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload as Payload, OptionalSend};
+use openraft_rt::AsyncRuntime;
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Everything a member's replicated state consists of, plus the watchers reading it.
 #[derive(Debug)]
@@ -83,6 +88,14 @@ impl Replica {
     }
 }
 
+/// A stable fingerprint of a command (FNV-1a over its encoding), to compare what members applied.
+fn digest_of(command: &Command) -> u64 {
+    let bytes = postcard::to_allocvec(command).unwrap_or_default();
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+        (hash ^ *byte as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     postcard::from_bytes(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
@@ -119,11 +132,15 @@ impl EventHistory for MachineHistory<'_> {
 
 /// openraft's handle on a replica.
 #[derive(Debug, Clone)]
-pub struct ReplicaStateMachine(pub Arc<Replica>);
+pub struct ReplicaStateMachine {
+    pub replica: Arc<Replica>,
+    pub member: NodeId,
+    pub observer: Option<MemberObserver>,
+}
 
 impl ReplicaStateMachine {
     fn apply_entry(&self, entry: &Entry) -> CommandOutcome {
-        let mut state = self.0.lock();
+        let mut state = self.replica.lock();
         let index = entry.log_id.index();
         state.last_applied = Some(entry.log_id);
         let command = match &entry.payload {
@@ -135,6 +152,17 @@ impl ReplicaStateMachine {
             }
         };
         let (outcome, events) = state.machine.apply(index, &command);
+        if let Some(observer) = &self.observer {
+            let (term, digest) = (entry.log_id.committed_leader_id().term, digest_of(&command));
+            let revision = state.machine.revision();
+            (observer.0)(MemberEvent::Applied {
+                member: self.member,
+                index,
+                term,
+                digest,
+                revision,
+            });
+        }
         if !events.is_empty() {
             state.hub.notify(&events);
         }
@@ -148,7 +176,11 @@ impl ReplicaStateMachine {
     async fn save_image(&self, image: &SnapshotImage) -> io::Result<Vec<u8>> {
         let bytes = postcard::to_allocvec(image).map_err(io::Error::other)?;
         let id = image.meta.last_log_id.as_ref().map_or(0, |log_id| log_id.index());
-        self.0.snapshots.save(id, &bytes).await.map_err(|e| io::Error::other(e.to_string()))?;
+        self.replica
+            .snapshots
+            .save(id, &bytes)
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?;
         Ok(bytes)
     }
 }
@@ -158,7 +190,7 @@ impl RaftSnapshotBuilder<TypeConfig> for ReplicaStateMachine {
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let image = {
-            let state = self.0.lock();
+            let state = self.replica.lock();
             let meta = SnapshotMeta {
                 last_log_id: state.last_applied,
                 last_membership: state.membership.clone(),
@@ -166,7 +198,7 @@ impl RaftSnapshotBuilder<TypeConfig> for ReplicaStateMachine {
             SnapshotImage { meta, machine: state.machine.snapshot() }
         };
         let bytes = self.save_image(&image).await?;
-        self.0.lock().snapshot = Some((image.meta.clone(), bytes.clone()));
+        self.replica.lock().snapshot = Some((image.meta.clone(), bytes.clone()));
         Ok(Snapshot { meta: image.meta, snapshot: std::io::Cursor::new(bytes) })
     }
 }
@@ -176,7 +208,7 @@ impl RaftStateMachine<TypeConfig> for ReplicaStateMachine {
     type SnapshotBuilder = Self;
 
     async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
-        let state = self.0.lock();
+        let state = self.replica.lock();
         Ok((state.last_applied, state.membership.clone()))
     }
 
@@ -184,13 +216,16 @@ impl RaftStateMachine<TypeConfig> for ReplicaStateMachine {
     where
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
+        if buggify::fires(Site::ApplyDelay) {
+            DetRuntime::sleep(Duration::from_millis(20)).await;
+        }
         while let Some((entry, responder)) = entries.try_next().await? {
             let outcome = self.apply_entry(&entry);
             if let Some(responder) = responder {
                 responder.send(outcome);
             }
         }
-        self.0.changed.notify_waiters();
+        self.replica.changed.notify_waiters();
         Ok(())
     }
 
@@ -212,13 +247,13 @@ impl RaftStateMachine<TypeConfig> for ReplicaStateMachine {
             ));
         }
         self.save_image(&image).await?;
-        restore_into(&mut self.0.lock(), &image, bytes)?;
-        self.0.changed.notify_waiters();
+        restore_into(&mut self.replica.lock(), &image, bytes)?;
+        self.replica.changed.notify_waiters();
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        let state = self.0.lock();
+        let state = self.replica.lock();
         Ok(state.snapshot.as_ref().map(|(meta, bytes)| Snapshot {
             meta: meta.clone(),
             snapshot: std::io::Cursor::new(bytes.clone()),

@@ -1,0 +1,78 @@
+//! Recording client operations as a history the checkers read (`detcd_check::history`).
+//!
+//! Each operation is stamped with virtual time at invocation and at completion; an operation whose
+//! outcome the client cannot know is completed as unknown (`return: null`), never as failed. Each
+//! invocation and completion also goes into the trace.
+
+use crate::trace;
+use detcd_check::history::Operation;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+/// The shared history of a run; clones share it.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    ops: Arc<Mutex<Vec<Operation>>>,
+}
+
+/// An operation that was invoked and has not completed yet.
+#[must_use = "complete the operation (ok, failed or unknown)"]
+pub struct Pending {
+    index: usize,
+}
+
+impl Recorder {
+    fn with<T>(&self, f: impl FnOnce(&mut Vec<Operation>) -> T) -> T {
+        f(&mut self.ops.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Records the invocation of `f` by `client` now.
+    pub fn invoke(&self, client: u64, f: &str, key: Option<&str>, input: Value) -> Pending {
+        trace::event(&format!("c{client}"), format_args!("{f} {}", compact(&input)));
+        let operation = Operation {
+            client,
+            call: trace::now().as_secs_f64(),
+            ret: None,
+            f: f.to_string(),
+            key: key.map(str::to_string),
+            input,
+            output: Value::Null,
+        };
+        self.with(|ops| {
+            ops.push(operation);
+            Pending { index: ops.len() - 1 }
+        })
+    }
+
+    /// The operation completed with `output` (a success, or a definite failure: `{"error": ...}`).
+    pub fn complete(&self, pending: Pending, output: Value) {
+        let now = trace::now().as_secs_f64();
+        let client = self.with(|ops| {
+            let op = &mut ops[pending.index];
+            op.ret = Some(now);
+            op.output = output.clone();
+            op.client
+        });
+        trace::event(&format!("c{client}"), format_args!("  -> {}", compact(&output)));
+    }
+
+    /// The client cannot know whether the operation took effect.
+    pub fn unknown(&self, pending: Pending, why: &str) {
+        let client = self.with(|ops| ops[pending.index].client);
+        trace::event(&format!("c{client}"), format_args!("  -> unknown ({why})"));
+    }
+
+    /// Every operation so far, in invocation order.
+    pub fn operations(&self) -> Vec<Operation> {
+        self.with(|ops| ops.clone())
+    }
+}
+
+fn compact(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 120 {
+        format!("{}...", &text[..text.char_indices().nth(117).map_or(text.len(), |(i, _)| i)])
+    } else {
+        text
+    }
+}

@@ -1,0 +1,288 @@
+//! One simulated run: a cluster, its clients, a fault plan, then heal, liveness and final checks.
+//!
+//! Phases: *chaos* (clients run their workload while the plan's faults fire), *heal* (every fault
+//! undone, crashed members restarted), *liveness* (a fresh client must get a write and a
+//! linearizable read through within `heal_limit`, else the run fails with a liveness violation),
+//! *settle* (members at equal revisions must have equal key-space hashes). The invariants are
+//! checked all along. Everything is decided by `seed`: the same config gives the same trace.
+
+use crate::client::{Outcome, SimClient};
+use crate::cluster::{Cluster, ClusterEvent, ClusterOptions};
+use crate::history::Recorder;
+use crate::invariants::Invariants;
+use crate::plan::FaultPlan;
+use crate::trace;
+use crate::workload::{ClientContext, Workload};
+use detcd_check::history::Operation;
+use detcd_core::api::{PutRequest, RangeRequest};
+use detcd_core::member::{ClientRequest, ClientResponse, MemberConfig, MemberObserver};
+use detcd_core::raft::types::NodeId;
+use detcd_core::{buggify, runtime::node_clock};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything that defines a run (with the workload).
+#[derive(Clone)]
+pub struct RunConfig {
+    pub seed: u64,
+    pub members: usize,
+    pub clients: usize,
+    pub chaos: Duration,
+    /// After healing, a write and a read must succeed within this long.
+    pub heal_limit: Duration,
+    pub plan: FaultPlan,
+    pub buggify: bool,
+    /// Print trace lines as they happen.
+    pub echo_trace: bool,
+    pub configure: fn(&mut MemberConfig),
+}
+
+impl RunConfig {
+    pub fn new(seed: u64) -> Self {
+        RunConfig {
+            seed,
+            members: 3,
+            clients: 4,
+            chaos: Duration::from_secs(10),
+            heal_limit: Duration::from_secs(20),
+            plan: FaultPlan::default(),
+            buggify: false,
+            echo_trace: false,
+            configure: |_| {},
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub seed: u64,
+    pub trace: Vec<String>,
+    pub trace_hash: u64,
+    pub history: Vec<Operation>,
+    /// Invariant, liveness and convergence violations, with virtual times.
+    pub violations: Vec<String>,
+    /// How long after healing the cluster served again (None: it did not, see violations).
+    pub recovery: Option<Duration>,
+    /// The faults that fired, as the trace says them.
+    pub faults: Vec<String>,
+    pub buggify_sites: Vec<String>,
+    pub max_term: u64,
+    pub sim_time: Duration,
+}
+
+/// Builds the cluster with the run's invariant checks and trace wired in.
+fn start_cluster(config: &RunConfig, invariants: &Invariants) -> Cluster {
+    let observed = invariants.clone();
+    let observer = MemberObserver(Arc::new(move |event| observed.observe(event)));
+    let listened = invariants.clone();
+    let listener = Arc::new(move |event: ClusterEvent| on_cluster_event(&listened, event));
+    Cluster::start(ClusterOptions {
+        members: config.members,
+        configure: config.configure,
+        observer: Some(observer),
+        listener: Some(listener),
+        ..ClusterOptions::default()
+    })
+}
+
+fn on_cluster_event(invariants: &Invariants, event: ClusterEvent) {
+    match event {
+        ClusterEvent::Started { member } => trace::event(&format!("n{member}"), "started"),
+        ClusterEvent::Failed { member, reason } => {
+            trace::event(&format!("n{member}"), format_args!("failed to start: {reason}"))
+        }
+        ClusterEvent::Crashed { member } => invariants.restarted(member),
+        ClusterEvent::Role { member, role, term, leader } => {
+            let leader = leader.map_or("-".to_string(), |id| format!("n{id}"));
+            trace::event(&format!("n{member}"), format_args!("{role} term={term} leader={leader}"));
+            if role == "leader" {
+                invariants.leader(member, term);
+            }
+        }
+    }
+}
+
+fn client_ip(index: u64) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 1, (index >> 8) as u8, index as u8))
+}
+
+/// Runs the whole simulation; call inside a madsim runtime seeded with `config.seed`.
+pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResult {
+    node_clock::clear_skews();
+    buggify::reset(config.buggify);
+    trace::start(config.echo_trace);
+    trace::event(
+        "sim",
+        format_args!(
+            "seed={} members={} clients={} workload={}",
+            config.seed,
+            config.members,
+            config.clients,
+            workload.name()
+        ),
+    );
+    let invariants = Invariants::default();
+    let mut cluster = start_cluster(&config, &invariants);
+    let recorder = Recorder::default();
+    let (client_nodes, tasks) = spawn_clients(&config, &cluster, &recorder, workload);
+    let faults = drive_faults(&config, &mut cluster, &client_nodes).await;
+    trace::event("sim", cluster.heal_all(&client_nodes));
+    let recovery = check_liveness(&cluster, config.heal_limit, &invariants).await;
+    futures::future::join_all(tasks).await;
+    check_convergence(&cluster, &invariants).await;
+    finish(config, invariants, recorder, faults, recovery)
+}
+
+fn finish(
+    config: RunConfig,
+    invariants: Invariants,
+    recorder: Recorder,
+    faults: Vec<String>,
+    recovery: Option<Duration>,
+) -> RunResult {
+    let sim_time = trace::now();
+    let buggify_sites =
+        buggify::active_sites().into_iter().map(|site| site.name().to_string()).collect();
+    let trace = trace::finish();
+    RunResult {
+        seed: config.seed,
+        trace_hash: trace::hash(&trace),
+        trace,
+        history: recorder.operations(),
+        violations: invariants.violations(),
+        recovery,
+        faults,
+        buggify_sites,
+        max_term: invariants.max_term(),
+        sim_time,
+    }
+}
+
+type ClientTasks = Vec<madsim::task::JoinHandle<()>>;
+
+fn spawn_clients(
+    config: &RunConfig,
+    cluster: &Cluster,
+    recorder: &Recorder,
+    workload: Arc<dyn Workload>,
+) -> (Vec<madsim::task::NodeId>, ClientTasks) {
+    let handle = madsim::runtime::Handle::current();
+    let members = cluster.ids();
+    let until = config.chaos;
+    let mut nodes = Vec::new();
+    let mut tasks = Vec::new();
+    for index in 1..=config.clients as u64 {
+        let node = handle.create_node().name(format!("c{index}")).ip(client_ip(index)).build();
+        nodes.push(node.id());
+        let rng = ChaCha8Rng::seed_from_u64(config.seed ^ (index << 32));
+        let (members, recorder, workload) = (members.clone(), recorder.clone(), workload.clone());
+        tasks.push(node.spawn(async move {
+            let Ok(client) = SimClient::connect(members).await else { return };
+            let ctx = ClientContext { index, client, recorder, rng, until };
+            workload.client(ctx).await;
+        }));
+    }
+    (nodes, tasks)
+}
+
+async fn drive_faults(
+    config: &RunConfig,
+    cluster: &mut Cluster,
+    clients: &[madsim::task::NodeId],
+) -> Vec<String> {
+    let mut applied = Vec::new();
+    for scheduled in &config.plan.faults {
+        let at = Duration::from_millis(scheduled.at_ms).min(config.chaos);
+        let now = trace::now();
+        if at > now {
+            madsim::time::sleep(at - now).await;
+        }
+        if let Some(text) = cluster.apply(&scheduled.fault, clients) {
+            trace::event("sim", format_args!("fault: {text}"));
+            applied.push(format!("{text}@{:.1}s", trace::now().as_secs_f64()));
+        }
+    }
+    let now = trace::now();
+    if config.chaos > now {
+        madsim::time::sleep(config.chaos - now).await;
+    }
+    applied
+}
+
+/// After healing: a fresh client must get a write and a linearizable read through in time.
+async fn check_liveness(
+    cluster: &Cluster,
+    limit: Duration,
+    invariants: &Invariants,
+) -> Option<Duration> {
+    let handle = madsim::runtime::Handle::current();
+    let node = handle.create_node().name("probe").ip(client_ip(250 << 8)).build();
+    let members = cluster.ids();
+    let healed_at = trace::now();
+    let probe = node.spawn(async move { probe(members, healed_at + limit).await });
+    let served = probe.await.unwrap_or(false);
+    let took = trace::now() - healed_at;
+    if served {
+        trace::event(
+            "sim",
+            format_args!("liveness: write and read served {:.3}s after heal", took.as_secs_f64()),
+        );
+        Some(took)
+    } else {
+        invariants.report(format!(
+            "liveness: no write and linearizable read within {limit:?} after heal"
+        ));
+        None
+    }
+}
+
+async fn probe(members: Vec<NodeId>, deadline: Duration) -> bool {
+    let Ok(mut client) = SimClient::connect(members).await else { return false };
+    client.timeout = Duration::from_secs(1);
+    let put = ClientRequest::Put(PutRequest {
+        key: b"__liveness".to_vec(),
+        value: b"ok".to_vec(),
+        ..Default::default()
+    });
+    let read =
+        ClientRequest::Range(RangeRequest { key: b"__liveness".to_vec(), ..Default::default() });
+    while trace::now() < deadline {
+        if client.call(put.clone()).await.is_ok() {
+            if let Outcome::Ok(ClientResponse::Range(range)) = client.call(read.clone()).await {
+                if range.kvs.len() == 1 {
+                    return true;
+                }
+            }
+        }
+        madsim::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Once quiet: members at the same revision must hold the same key space.
+async fn check_convergence(cluster: &Cluster, invariants: &Invariants) {
+    madsim::time::sleep(Duration::from_secs(2)).await;
+    let running: Vec<_> = cluster.ids().into_iter().filter_map(|id| cluster.member(id)).collect();
+    let Some(revision) = running.iter().map(|m| m.status().revision).min() else { return };
+    let mut hashes = Vec::new();
+    for member in &running {
+        if let Ok(ClientResponse::HashKv { hash, .. }) = member.hash_kv(revision) {
+            hashes.push((member.id(), hash));
+        }
+    }
+    if let Some(&(first_id, first)) = hashes.first() {
+        for &(id, hash) in &hashes[1..] {
+            if hash != first {
+                invariants.report(format!("n{id} and n{first_id} differ at revision {revision}: {hash:08x} vs {first:08x}"));
+            }
+        }
+    }
+    trace::event(
+        "sim",
+        format_args!("settled: {} members compared at revision {revision}", hashes.len()),
+    );
+}

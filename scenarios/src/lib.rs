@@ -1,1 +1,21 @@
-//! detcd-scenarios: workloads x fault plans x checkers.
+//! detcd-scenarios: workloads x fault plans x checkers, and what the `detcd-sim` command runs.
+//!
+//! A scenario is a workload (what clients do), a fault plan or swarm mix (what goes wrong, derived
+//! from the seed with `rand_chacha`), and the checkers that judge the recorded history. Running a
+//! scenario for a seed is deterministic: the same seed and options give the same trace, history and
+//! verdicts. Everything that runs clusters exists only in the `--cfg madsim` build.
+
+#[cfg(madsim)]
+pub mod artifacts;
+#[cfg(madsim)]
+pub mod bank;
+#[cfg(madsim)]
+pub mod catalog;
+#[cfg(madsim)]
+pub mod kv;
+#[cfg(madsim)]
+pub mod runner;
+#[cfg(madsim)]
+pub mod scenario;
+#[cfg(madsim)]
+pub mod sweep;

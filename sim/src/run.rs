@@ -127,9 +127,12 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     );
     let invariants = Invariants::default();
     let mut cluster = start_cluster(&config, &invariants);
+    set_up(&cluster, workload.clone()).await;
+    let chaos_start = trace::now();
+    trace::event("sim", "chaos begins");
     let recorder = Recorder::default();
-    let (client_nodes, tasks) = spawn_clients(&config, &cluster, &recorder, workload);
-    let faults = drive_faults(&config, &mut cluster, &client_nodes).await;
+    let (client_nodes, tasks) = spawn_clients(&config, &cluster, &recorder, workload, chaos_start);
+    let faults = drive_faults(&config, &mut cluster, &client_nodes, chaos_start).await;
     trace::event("sim", cluster.heal_all(&client_nodes));
     let recovery = check_liveness(&cluster, config.heal_limit, &invariants).await;
     futures::future::join_all(tasks).await;
@@ -162,6 +165,20 @@ fn finish(
     }
 }
 
+/// Runs the workload's setup from its own client node once a leader is known.
+async fn set_up(cluster: &Cluster, workload: Arc<dyn Workload>) {
+    cluster.wait_for_leader(Duration::from_secs(30)).await;
+    let handle = madsim::runtime::Handle::current();
+    let node = handle.create_node().name("setup").ip(client_ip(251 << 8)).build();
+    let members = cluster.ids();
+    let setup = node.spawn(async move {
+        if let Ok(client) = SimClient::connect(members).await {
+            workload.setup(client).await;
+        }
+    });
+    let _ = setup.await;
+}
+
 type ClientTasks = Vec<madsim::task::JoinHandle<()>>;
 
 fn spawn_clients(
@@ -169,10 +186,11 @@ fn spawn_clients(
     cluster: &Cluster,
     recorder: &Recorder,
     workload: Arc<dyn Workload>,
+    chaos_start: Duration,
 ) -> (Vec<madsim::task::NodeId>, ClientTasks) {
     let handle = madsim::runtime::Handle::current();
     let members = cluster.ids();
-    let until = config.chaos;
+    let until = chaos_start + config.chaos;
     let mut nodes = Vec::new();
     let mut tasks = Vec::new();
     for index in 1..=config.clients as u64 {
@@ -193,10 +211,12 @@ async fn drive_faults(
     config: &RunConfig,
     cluster: &mut Cluster,
     clients: &[madsim::task::NodeId],
+    chaos_start: Duration,
 ) -> Vec<String> {
     let mut applied = Vec::new();
+    let chaos_end = chaos_start + config.chaos;
     for scheduled in &config.plan.faults {
-        let at = Duration::from_millis(scheduled.at_ms).min(config.chaos);
+        let at = chaos_start + Duration::from_millis(scheduled.at_ms).min(config.chaos);
         let now = trace::now();
         if at > now {
             madsim::time::sleep(at - now).await;
@@ -207,8 +227,8 @@ async fn drive_faults(
         }
     }
     let now = trace::now();
-    if config.chaos > now {
-        madsim::time::sleep(config.chaos - now).await;
+    if chaos_end > now {
+        madsim::time::sleep(chaos_end - now).await;
     }
     applied
 }

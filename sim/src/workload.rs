@@ -36,6 +36,11 @@ impl ClientContext {
 
 pub trait Workload: Send + Sync + 'static {
     fn name(&self) -> &str;
+    /// Prepares the key space before the chaos phase (e.g. initial balances), on a healthy
+    /// cluster; not recorded in the history.
+    fn setup(&self, _client: SimClient) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
     /// The client task for `ctx.index`.
     fn client(&self, ctx: ClientContext) -> BoxFuture<'static, ()>;
 }

@@ -1,0 +1,169 @@
+//! detcd-sim: the simulator's command line (`cargo sim <command>`).
+//!
+//! `check` judges recorded histories and works in any build; everything that runs clusters needs
+//! the `--cfg madsim` build, which `cargo sim` selects.
+
+use clap::{Args, Parser, Subcommand};
+use detcd_check::cli::{check_files, ModelName};
+
+#[derive(Parser)]
+#[command(name = "detcd-sim", about = "detcd's deterministic simulator", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the scenarios.
+    List,
+    /// Run one scenario for one seed; print a summary; write trace, history and result.
+    Run(RunArgs),
+    /// Run the same seed again with full tracing (RUST_LOG-style filter) to the terminal.
+    Replay(ReplayArgs),
+    /// Run many seeds (in parallel, optionally one shard of them) and summarise.
+    Sweep(SweepArgs),
+    /// Combine the reports of sweep shards into one summary.
+    Merge(MergeArgs),
+    /// Check recorded histories for linearizability.
+    Check(CheckArgs),
+}
+
+/// Options shared by run, replay and sweep.
+#[derive(Args, Clone, Debug)]
+pub struct ShapeArgs {
+    /// Cluster size (1 to 7).
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// Number of clients.
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// Chaos phase length in simulated seconds.
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Faults per ten simulated seconds.
+    #[arg(long)]
+    pub intensity: Option<f64>,
+    /// Fault families, comma separated: partition,crash,pause,clock,disk,network,membership.
+    #[arg(long, value_delimiter = ',')]
+    pub faults: Option<Vec<String>>,
+    /// Run without faults.
+    #[arg(long)]
+    pub no_faults: bool,
+    /// Switch on the core's fault-injection sites (buggify).
+    #[arg(long)]
+    pub buggify: bool,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario name (see `list`) or `swarm`.
+    pub scenario: String,
+    #[arg(long)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+    /// Run twice and fail on the first difference (madsim's check plus the trace comparison).
+    #[arg(long)]
+    pub check_determinism: bool,
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    pub scenario: String,
+    #[arg(long)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+    /// tracing filter for the core's own logs, e.g. `openraft=debug,detcd_core=trace`.
+    #[arg(long, default_value = "warn")]
+    pub log: String,
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// Scenarios to sweep (default: every scenario).
+    pub scenarios: Vec<String>,
+    /// Seed range, e.g. `0..1000`.
+    #[arg(long, default_value = "0..100")]
+    pub seeds: String,
+    /// Seeds run at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// `K/N`: run only shard K (0-based) of N.
+    #[arg(long, default_value = "0/1")]
+    pub shard: String,
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Write the sweep report (for `merge`) to this file.
+    #[arg(long)]
+    pub report: Option<String>,
+    /// Print throughput figures (seeds/min, simulated-to-real time) as a benchmark.
+    #[arg(long)]
+    pub bench: bool,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Sweep report files written with `sweep --report`.
+    #[arg(required = true)]
+    pub reports: Vec<String>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// History files: JSON Lines, or Jepsen EDN when the name ends in `.edn`.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// The model to check against: register, kv or etcd.
+    #[arg(long, value_parser = ["register", "kv", "etcd"])]
+    model: String,
+    /// Give up on a file after this many milliseconds (verdict: unknown).
+    #[arg(long)]
+    budget_ms: Option<u64>,
+}
+
+#[cfg(madsim)]
+mod commands;
+
+fn main() {
+    let status = match Cli::parse().command {
+        Command::Check(args) => check(args),
+        #[cfg(madsim)]
+        Command::List => commands::list(),
+        #[cfg(madsim)]
+        Command::Run(args) => commands::run(args),
+        #[cfg(madsim)]
+        Command::Replay(args) => commands::replay(args),
+        #[cfg(madsim)]
+        Command::Sweep(args) => commands::sweep(args),
+        #[cfg(madsim)]
+        Command::Merge(args) => commands::merge(args),
+        #[cfg(not(madsim))]
+        _ => {
+            eprintln!(
+                "this command runs simulations: use the simulator build, `cargo sim <command>`"
+            );
+            2
+        }
+    };
+    std::process::exit(status);
+}
+
+fn check(args: CheckArgs) -> i32 {
+    let model: ModelName = match args.model.parse() {
+        Ok(model) => model,
+        Err(error) => {
+            eprintln!("{error}");
+            return 2;
+        }
+    };
+    let budget = args.budget_ms.map(std::time::Duration::from_millis);
+    let output = check_files(&args.files, model, budget);
+    for line in output.lines {
+        println!("{line}");
+    }
+    output.status
+}

@@ -1,0 +1,215 @@
+//! Running one scenario for one seed: derive the run from the seed, simulate, judge.
+//!
+//! Every scenario-level choice (cluster size and client count in swarm mode, the fault plan) is
+//! drawn from a `ChaCha8Rng` seeded by the seed alone; the simulation itself is seeded by the same
+//! seed. So `run <scenario> --seed N` with the same flags always does the same thing, and a
+//! failing run prints the exact command that replays it.
+
+use crate::catalog;
+use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
+use detcd_sim::plan::{FaultMix, FaultPlan};
+use detcd_sim::run::{RunConfig, RunResult};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::time::Duration;
+
+/// A finished scenario run and its verdicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioRun {
+    /// What was asked for (`swarm` stays `swarm`).
+    pub requested: String,
+    /// What actually ran.
+    pub scenario: String,
+    pub seed: u64,
+    pub members: usize,
+    pub clients: usize,
+    pub chaos_secs: f64,
+    pub buggify: bool,
+    pub plan: FaultPlan,
+    pub options: ScenarioOptions,
+    pub verdicts: Vec<CheckerVerdict>,
+    pub passed: bool,
+    pub ops: usize,
+    pub faults: Vec<String>,
+    pub trace_hash: String,
+    pub sim_secs: f64,
+    pub real_secs: f64,
+    #[serde(skip)]
+    pub result: Option<RunResult>,
+}
+
+/// The concrete shape of a run, decided from the seed and the options.
+struct Shape {
+    scenario: Box<dyn Scenario>,
+    config: RunConfig,
+}
+
+fn scenario_rng(seed: u64, name: &str) -> ChaCha8Rng {
+    let salt = name.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    ChaCha8Rng::seed_from_u64(seed ^ salt.rotate_left(17))
+}
+
+fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape, String> {
+    let mut rng = scenario_rng(seed, requested);
+    let swarm = requested == "swarm";
+    let scenario = if swarm {
+        let all = catalog::all();
+        let index = rng.gen_range(0..all.len());
+        all.into_iter().nth(index).ok_or("empty catalog")?
+    } else {
+        catalog::find(requested).ok_or_else(|| {
+            format!("unknown scenario '{requested}'; known: {}", catalog::names().join(", "))
+        })?
+    };
+    let mut config = RunConfig::new(seed);
+    config.members = options.members.unwrap_or(if swarm {
+        [1, 3, 3, 3, 5, 5, 7][rng.gen_range(0..7)]
+    } else {
+        3
+    });
+    config.clients = options.clients.unwrap_or(if swarm { rng.gen_range(1..=12) } else { 4 });
+    config.chaos = options.duration.unwrap_or(Duration::from_secs(10));
+    config.buggify = options.buggify || (swarm && rng.gen_bool(0.5));
+    if !(1..=7).contains(&config.members) {
+        return Err(format!("--nodes must be 1 to 7, not {}", config.members));
+    }
+    config.plan = plan(&mut rng, &config, options, swarm);
+    Ok(Shape { scenario, config })
+}
+
+fn plan(
+    rng: &mut ChaCha8Rng,
+    config: &RunConfig,
+    options: &ScenarioOptions,
+    swarm: bool,
+) -> FaultPlan {
+    if let Some(plan) = &options.plan {
+        return plan.clone();
+    }
+    if options.no_faults {
+        return FaultPlan::default();
+    }
+    let mut mix = if swarm { FaultMix::swarm(rng) } else { FaultMix::default() };
+    if let Some(kinds) = &options.faults {
+        mix.kinds = kinds.clone();
+    }
+    if let Some(intensity) = options.intensity {
+        mix.intensity = intensity;
+    }
+    let members: Vec<u64> = (1..=config.members as u64).collect();
+    FaultPlan::generate(rng, &members, config.chaos.as_millis() as u64, &mix)
+}
+
+/// How to run: print the trace live, and/or run it again to prove it deterministic.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
+    pub echo: bool,
+    pub check_determinism: bool,
+}
+
+/// Runs `requested` (a scenario name or `swarm`) for `seed`.
+pub fn run(
+    requested: &str,
+    seed: u64,
+    options: &ScenarioOptions,
+    mode: Mode,
+) -> Result<ScenarioRun, String> {
+    let Shape { scenario, mut config } = shape(requested, seed, options)?;
+    config.echo_trace = mode.echo;
+    let started = std::time::Instant::now();
+    let workload = scenario.workload(options);
+    let result = if mode.check_determinism {
+        detcd_sim::check_run_determinism(config.clone(), workload)?
+    } else {
+        detcd_sim::simulate(config.clone(), workload)
+    };
+    let mut verdicts = scenario.check(&result, options);
+    verdicts.push(invariants_verdict(&result));
+    let passed = verdicts.iter().all(|v| !v.failed());
+    Ok(ScenarioRun {
+        requested: requested.to_string(),
+        scenario: scenario.name().to_string(),
+        seed,
+        members: config.members,
+        clients: config.clients,
+        chaos_secs: config.chaos.as_secs_f64(),
+        buggify: config.buggify,
+        plan: config.plan,
+        options: options.clone(),
+        verdicts,
+        passed,
+        ops: result.history.len(),
+        faults: result.faults.clone(),
+        trace_hash: format!("{:016x}", result.trace_hash),
+        sim_secs: result.sim_time.as_secs_f64(),
+        real_secs: started.elapsed().as_secs_f64(),
+        result: Some(result),
+    })
+}
+
+/// What the simulator itself saw: raft invariants, liveness after healing, convergence.
+fn invariants_verdict(result: &RunResult) -> CheckerVerdict {
+    let ok = result.violations.is_empty();
+    let summary = if ok { "ok".to_string() } else { format!("VIOLATED: {}", result.violations[0]) };
+    CheckerVerdict {
+        checker: "raft invariants".into(),
+        ok: Some(ok),
+        seconds: 0.0,
+        summary,
+        details: serde_json::json!(result.violations),
+    }
+}
+
+/// The command that replays this run exactly.
+pub fn replay_command(run: &ScenarioRun) -> String {
+    let mut command = format!("cargo sim run {} --seed {}", run.requested, run.seed);
+    let options = &run.options;
+    if let Some(members) = options.members {
+        command += &format!(" --nodes {members}");
+    }
+    if let Some(clients) = options.clients {
+        command += &format!(" --clients {clients}");
+    }
+    if let Some(duration) = options.duration {
+        command += &format!(" --duration {}", duration.as_secs_f64());
+    }
+    if let Some(intensity) = options.intensity {
+        command += &format!(" --intensity {intensity}");
+    }
+    if let Some(kinds) = &options.faults {
+        let names: Vec<String> = kinds
+            .iter()
+            .map(|k| {
+                serde_json::to_value(k)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            })
+            .collect();
+        command += &format!(" --faults {}", names.join(","));
+    }
+    if options.no_faults {
+        command += " --no-faults";
+    }
+    if options.buggify {
+        command += " --buggify";
+    }
+    command
+}
+
+/// The short terminal summary of a run.
+pub fn summary(run: &ScenarioRun) -> Vec<String> {
+    let faults = if run.faults.is_empty() { "none".to_string() } else { run.faults.join(", ") };
+    let buggify = if run.buggify { " buggify" } else { "" };
+    let head = format!(
+        "{} seed={} nodes={} clients={} sim={:.1}s ops={}{buggify} faults=[{faults}]",
+        run.scenario, run.seed, run.members, run.clients, run.sim_secs, run.ops
+    );
+    let verdicts: Vec<String> =
+        run.verdicts.iter().map(|v| format!("{}: {}", v.checker, v.summary)).collect();
+    let mut lines = vec![head];
+    lines.extend(verdicts);
+    lines.push(format!("trace {} ({:.2}s real)", run.trace_hash, run.real_secs));
+    lines
+}

@@ -1,0 +1,55 @@
+//! What a scenario is, the options a user can set, and the verdicts checkers return.
+
+use detcd_sim::plan::{FaultKind, FaultPlan};
+use detcd_sim::run::RunResult;
+use detcd_sim::workload::Workload;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A workload, the faults around it, and its checkers.
+pub trait Scenario: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn description(&self) -> &'static str;
+    fn workload(&self, options: &ScenarioOptions) -> Arc<dyn Workload>;
+    /// Judges a finished run (its history and what the simulator saw).
+    fn check(&self, result: &RunResult, options: &ScenarioOptions) -> Vec<CheckerVerdict>;
+}
+
+/// What the user may set on the command line; `None` = the scenario's or the seed's choice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioOptions {
+    pub members: Option<usize>,
+    pub clients: Option<usize>,
+    /// Length of the chaos phase.
+    pub duration: Option<Duration>,
+    /// Faults per ten simulated seconds.
+    pub intensity: Option<f64>,
+    /// Fault families to draw from (default: partition, crash, pause, clock).
+    pub faults: Option<BTreeSet<FaultKind>>,
+    /// No faults at all.
+    pub no_faults: bool,
+    pub buggify: bool,
+    /// Replay exactly this plan instead of drawing one from the seed.
+    pub plan: Option<FaultPlan>,
+}
+
+/// One checker's judgement of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckerVerdict {
+    pub checker: String,
+    /// `Some(true)` ok, `Some(false)` violated, `None` unknown (budget exhausted).
+    pub ok: Option<bool>,
+    pub seconds: f64,
+    /// One line: "ok (1412 ops, 0.21s)", or what is wrong.
+    pub summary: String,
+    /// The checker's full output (violation windows, findings) for reports.
+    pub details: serde_json::Value,
+}
+
+impl CheckerVerdict {
+    pub fn failed(&self) -> bool {
+        self.ok != Some(true)
+    }
+}

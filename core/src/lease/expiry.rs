@@ -105,7 +105,7 @@ impl ExpiryTracker {
         for (_, id) in &due {
             if let Some(c) = self.countdowns.get_mut(id) {
                 c.expired = true;
-                c.deadline = now + REVOKE_RETRY;
+                c.deadline = now.saturating_add(REVOKE_RETRY);
             }
         }
         due.into_iter().map(|(_, id)| id).collect()

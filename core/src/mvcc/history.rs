@@ -14,6 +14,7 @@
 
 use crate::kv::{KeyValue, LeaseId};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 /// The stored fields of a live version (the key itself lives in the index, once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,10 +50,11 @@ impl Version {
     }
 }
 
-/// Every retained version of one key, oldest first.
+/// Every retained version of one key, oldest first. Most keys have one retained version (after
+/// compaction, or never overwritten), so one is kept inline with no allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyHistory {
-    pub versions: Vec<Version>,
+    pub versions: SmallVec<[Version; 1]>,
 }
 
 impl KeyHistory {

@@ -69,7 +69,9 @@ impl StateMachine {
     }
 
     /// Applies the log entry at `index`: the response (or why the command was refused) and the
-    /// events it made, in order, with `prev_kv` filled.
+    /// events it made, in order, with `prev_kv` filled (a watch hub strips it for watchers that
+    /// did not ask). The caller applies each log index once, in order; `applied_index` follows
+    /// it even when the command is refused.
     pub fn apply(&mut self, index: u64, command: &Command) -> (Result<Response>, Vec<Event>) {
         self.applied_index = index;
         if command.encoded_len() > MAX_REQUEST_BYTES {

@@ -25,8 +25,6 @@ pub const REVOKE_RETRY: Duration = Duration::from_secs(3);
 struct Countdown {
     /// When the lease runs out.
     deadline: Duration,
-    /// Granted TTL, in seconds.
-    ttl: i64,
     /// Already reported as expired: cannot be renewed any more.
     expired: bool,
 }
@@ -127,5 +125,5 @@ impl ExpiryTracker {
 
 fn countdown(now: Duration, ttl: i64) -> Countdown {
     let ttl_duration = Duration::from_secs(ttl.max(0) as u64);
-    Countdown { deadline: now.saturating_add(ttl_duration), ttl, expired: false }
+    Countdown { deadline: now.saturating_add(ttl_duration), expired: false }
 }

@@ -28,6 +28,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone)]
 struct Change {
     revision: i64,
+    /// Position among the changes of its revision.
+    sub: u32,
     key: Vec<u8>,
     /// `None` for a delete.
     kv: Option<KeyValue>,
@@ -45,6 +47,10 @@ struct Model {
 impl Model {
     fn new() -> Self {
         Model { log: Vec::new(), revision: 1, compacted: 0, leases: BTreeMap::new() }
+    }
+
+    fn sub(&self, revision: i64) -> u32 {
+        self.log.iter().filter(|c| c.revision == revision).count() as u32
     }
 
     fn header(&self) -> ResponseHeader {
@@ -155,13 +161,15 @@ impl Model {
             value,
             lease,
         };
-        self.log.push(Change { revision, key: key.to_vec(), kv: Some(kv.clone()) });
+        let sub = self.sub(revision);
+        self.log.push(Change { revision, sub, key: key.to_vec(), kv: Some(kv.clone()) });
         Event { kind: EventType::Put, kv, prev_kv: prev }
     }
 
     fn do_delete(&mut self, revision: i64, key: &[u8]) -> Option<Event> {
         let prev = self.get_at(key, revision)?;
-        self.log.push(Change { revision, key: key.to_vec(), kv: None });
+        let sub = self.sub(revision);
+        self.log.push(Change { revision, sub, key: key.to_vec(), kv: None });
         let kv = KeyValue { key: key.to_vec(), mod_revision: revision, ..Default::default() };
         Some(Event { kind: EventType::Delete, kv, prev_kv: Some(prev) })
     }
@@ -647,12 +655,7 @@ fn model_hash(model: &Model, revision: i64) -> Result<(u32, i64)> {
         hasher.update(&key);
         for ch in visible {
             hasher.update(&ch.revision.to_le_bytes());
-            let sub = model
-                .log
-                .iter()
-                .filter(|o| o.revision == ch.revision)
-                .position(|o| o.key == ch.key)
-                .unwrap_or(0) as u32;
+            let sub = ch.sub;
             hasher.update(&sub.to_le_bytes());
             match &ch.kv {
                 None => hasher.update(&[0]),
@@ -672,11 +675,11 @@ fn model_hash(model: &Model, revision: i64) -> Result<(u32, i64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn state_machine_matches_the_naive_model(
-        commands in prop::collection::vec(command(), 1..40),
+        commands in prop::collection::vec(command(), 1..60),
         probes in prop::collection::vec(range_request(), 1..4),
     ) {
         let mut machine = StateMachine::new();

@@ -7,7 +7,9 @@
 //! - a key written twice in one branch -> `DuplicateKey`: two puts of one key, or a put inside a
 //!   delete range, across nesting. Puts in the `success` and `failure` branch of one nested txn
 //!   may share a key (only one branch runs), and delete ranges may overlap each other (etcd's
-//!   `checkIntervals`).
+//!   `checkIntervals`). Like etcd's, the check does not compare an earlier nested txn's puts with
+//!   a later nested txn's deletes, so one txn can put a key and then delete it; the store
+//!   handles two changes of one key at one revision.
 
 use crate::api::{Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest};
 use crate::error::{Error, Result};
@@ -161,6 +163,10 @@ mod tests {
         // ... but a put in the else branch still clashes with an earlier sibling's put.
         let sibling = nested(vec![put("a")], vec![]);
         assert_eq!(check(vec![sibling, nested(vec![], vec![put("a")])]), Err(Error::DuplicateKey));
+        // etcd's hole, kept for compatibility: an earlier child's put is not checked against a
+        // later child's delete.
+        let later = nested(vec![del("a", "")], vec![]);
+        assert_eq!(check(vec![nested(vec![put("a")], vec![]), later]), Ok(()));
         // The top-level branches are checked separately.
         let txn = TxnRequest { compare: vec![], success: vec![put("a")], failure: vec![put("a")] };
         assert_eq!(check_txn(&txn), Ok(()));

@@ -3,7 +3,8 @@
 //! `events(range, from, to)` returns every change to a key of `range` made at a revision in
 //! `from..=to`, ordered by revision and, within one revision (one txn), in the order applied.
 //! Each event carries `prev_kv`: the key's version just before the change, `None` when the key
-//! did not exist. A delete's `kv` holds the key and the deleting revision only.
+//! did not exist. (In the one case where a txn changes a key twice - a nested put, then a later
+//! nested delete - the delete's `prev_kv` is that put.) A delete's `kv` holds the key and the deleting revision only.
 //!
 //! Compaction contract: after `compact(c)`, every event at a revision `>= c` is available with
 //! its `prev_kv`; `from < c` fails with `Compacted { compact_revision: c }`. `to` above the current

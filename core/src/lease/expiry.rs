@@ -11,6 +11,14 @@
 //!   early because leadership moved (it may live up to one TTL longer instead, like etcd);
 //! - an expired lease cannot be renewed; it is reported by `expired` again every
 //!   [`REVOKE_RETRY`] until its revoke is applied, in case a revoke command was lost.
+//!
+//! How a node drives it (all times from the node's `Clock`):
+//! - on becoming leader: `promote(machine.lessor(), now)`; on losing leadership: `demote()`;
+//! - after applying log entries: `sync(machine.lessor(), now)` (new leases start counting,
+//!   revoked ones are dropped);
+//! - on a keep-alive request: `renew(machine.lessor(), id, now)` -> the TTL to answer with;
+//! - on every tick: for each id in `expired(now)`, propose `Command::LeaseRevoke { id }`;
+//! - for `LeaseTimeToLive`: `StateMachine::lease_time_to_live(request, &tracker, now)`.
 
 use super::lessor::Lessor;
 use crate::error::{Error, Result};

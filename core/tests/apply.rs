@@ -196,3 +196,13 @@ fn events_at_the_compaction_revision_keep_their_prev_kv() {
     assert_eq!(machine.events(&all, 5, 5).map(|e| e.len()), Ok(1));
     assert_eq!(machine.store().len(), 1);
 }
+
+#[test]
+fn deeply_nested_txns_are_refused_without_recursing_deeply() {
+    let mut txn = TxnRequest { success: vec![put_op("k".into())], ..Default::default() };
+    for _ in 0..5_000 {
+        txn = TxnRequest { success: vec![RequestOp::Txn(txn)], ..Default::default() };
+    }
+    let mut machine = StateMachine::new();
+    assert_eq!(refused(&mut machine, &Command::Txn(txn)), Error::TooManyOps);
+}

@@ -1,12 +1,12 @@
 //! The revisioned key space: an ordered index from key to that key's history.
 //!
 //! The store is one `BTreeMap<key, KeyHistory>` plus two counters. A write never copies the world:
-//! it appends one [`Version`] to each key it changes, all at the next revision.
+//! it appends a [`Version`] to the history of each key it changes, all at the next revision.
 //!
 //! Layout is chosen for cache misses, which dominate at a million keys: a [`Key`] keeps up to 24
-//! bytes inline (no pointer to chase while the tree compares keys), and a key's newest version
-//! lives inline in its history (see [`KeyHistory`]), so reading a key touches one tree node and
-//! its value's bytes.
+//! bytes inline (no pointer to chase while the tree compares keys), and a key with a single
+//! retained version (most keys, once compacted) keeps it inline in the tree node (see
+//! [`KeyHistory`]), so reading such a key touches one tree node and its value's bytes.
 //!
 //! Invariants:
 //! - `revision` starts at 1 on a fresh store and rises by exactly one per write that changed

@@ -163,7 +163,7 @@ fn seeded() -> StateMachine {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn bad_input_never_panics_and_refusals_change_nothing(commands in prop::collection::vec(command(), 1..12)) {

@@ -675,7 +675,7 @@ fn model_hash(model: &Model, revision: i64) -> Result<(u32, i64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn state_machine_matches_the_naive_model(

@@ -495,4 +495,6 @@ scripts!(
     events,
     compaction,
     errors,
+    recipes_on_kv,
+    watch_from,
 );

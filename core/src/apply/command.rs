@@ -3,17 +3,23 @@
 //! Reads normally do not go through the log (a member serves them after a read index), but
 //! `Command::Range` exists so a client can ask for a read ordered by the log itself.
 //!
-//! Size limit: etcd refuses a request whose encoding exceeds `--max-request-bytes` (1.5 MiB by
+//! Checks before anything changes, in etcd's order: first the stateless request checks etcd's
+//! gRPC layer makes ([`Command::validate`]: empty keys, op counts, duplicate keys, ...), then the
+//! size limit: etcd refuses a request whose encoding exceeds `--max-request-bytes` (1.5 MiB by
 //! default) with `RequestTooLarge`. [`Command::encoded_len`] measures a command the way protobuf
 //! would, roughly: every byte string with a few bytes of framing, every number as 8 bytes. It is
-//! cheap (no encoding) and deterministic, which is what the check needs.
+//! cheap (no encoding) and deterministic, which is what the check needs. Validating first also
+//! bounds txn nesting (each level spends op budget) before anything else recurses into it.
+//! A node may call `validate` and `check_size` before proposing; `apply` calls them again.
 
 use crate::api::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse, PutRequest,
     PutResponse, RangeRequest, RangeResponse, RequestOp, TxnRequest, TxnResponse,
 };
+use crate::error::{Error, Result};
 use crate::kv::ResponseHeader;
+use crate::mvcc::check::{check_delete, check_put, check_range, check_txn};
 use serde::{Deserialize, Serialize};
 
 /// etcd's default `--max-request-bytes`: 1.5 MiB.
@@ -80,6 +86,26 @@ impl Response {
 }
 
 impl Command {
+    /// The stateless checks etcd makes before a request reaches raft.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Command::Range(r) => check_range(r),
+            Command::Put(r) => check_put(r),
+            Command::DeleteRange(r) => check_delete(r),
+            Command::Txn(t) => check_txn(t),
+            Command::Noop | Command::Compact(_) => Ok(()),
+            Command::LeaseGrant(_) | Command::LeaseRevoke(_) => Ok(()),
+        }
+    }
+
+    /// Refuses a command larger than [`MAX_REQUEST_BYTES`]. Call after [`Command::validate`].
+    pub fn check_size(&self) -> Result<()> {
+        if self.encoded_len() > MAX_REQUEST_BYTES {
+            return Err(Error::RequestTooLarge);
+        }
+        Ok(())
+    }
+
     /// About how many bytes this command's request takes on the wire.
     pub fn encoded_len(&self) -> usize {
         match self {

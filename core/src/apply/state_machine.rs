@@ -10,12 +10,12 @@
 //! - response headers carry the store revision after the command; the node layer fills cluster,
 //!   member and term.
 
-use super::command::{Command, Response, MAX_REQUEST_BYTES};
+use super::command::{Command, Response};
 use crate::api::{
     LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeResponse,
     LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kv::{Event, KeyRange, LeaseId, ResponseHeader};
 use crate::lease::{ExpiryTracker, Lessor, DEFAULT_MIN_TTL};
 use crate::mvcc::Store;
@@ -69,11 +69,13 @@ impl StateMachine {
     }
 
     /// Applies the log entry at `index`: the response (or why the command was refused) and the
-    /// events it made, in order, with `prev_kv` filled.
+    /// events it made, in order, with `prev_kv` filled (a watch hub strips it for watchers that
+    /// did not ask). The caller applies each log index once, in order; `applied_index` follows
+    /// it even when the command is refused.
     pub fn apply(&mut self, index: u64, command: &Command) -> (Result<Response>, Vec<Event>) {
         self.applied_index = index;
-        if command.encoded_len() > MAX_REQUEST_BYTES {
-            return (Err(Error::RequestTooLarge), Vec::new());
+        if let Err(error) = command.validate().and_then(|()| command.check_size()) {
+            return (Err(error), Vec::new());
         }
         match self.execute(command) {
             Ok((response, events)) => {

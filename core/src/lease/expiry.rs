@@ -11,6 +11,14 @@
 //!   early because leadership moved (it may live up to one TTL longer instead, like etcd);
 //! - an expired lease cannot be renewed; it is reported by `expired` again every
 //!   [`REVOKE_RETRY`] until its revoke is applied, in case a revoke command was lost.
+//!
+//! How a node drives it (all times from the node's `Clock`):
+//! - on becoming leader: `promote(machine.lessor(), now)`; on losing leadership: `demote()`;
+//! - after applying log entries: `sync(machine.lessor(), now)` (new leases start counting,
+//!   revoked ones are dropped);
+//! - on a keep-alive request: `renew(machine.lessor(), id, now)` -> the TTL to answer with;
+//! - on every tick: for each id in `expired(now)`, propose `Command::LeaseRevoke { id }`;
+//! - for `LeaseTimeToLive`: `StateMachine::lease_time_to_live(request, &tracker, now)`.
 
 use super::lessor::Lessor;
 use crate::error::{Error, Result};
@@ -25,8 +33,6 @@ pub const REVOKE_RETRY: Duration = Duration::from_secs(3);
 struct Countdown {
     /// When the lease runs out.
     deadline: Duration,
-    /// Granted TTL, in seconds.
-    ttl: i64,
     /// Already reported as expired: cannot be renewed any more.
     expired: bool,
 }
@@ -105,7 +111,7 @@ impl ExpiryTracker {
         for (_, id) in &due {
             if let Some(c) = self.countdowns.get_mut(id) {
                 c.expired = true;
-                c.deadline = now + REVOKE_RETRY;
+                c.deadline = now.saturating_add(REVOKE_RETRY);
             }
         }
         due.into_iter().map(|(_, id)| id).collect()
@@ -127,5 +133,5 @@ impl ExpiryTracker {
 
 fn countdown(now: Duration, ttl: i64) -> Countdown {
     let ttl_duration = Duration::from_secs(ttl.max(0) as u64);
-    Countdown { deadline: now.saturating_add(ttl_duration), ttl, expired: false }
+    Countdown { deadline: now.saturating_add(ttl_duration), expired: false }
 }

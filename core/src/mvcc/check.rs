@@ -7,7 +7,9 @@
 //! - a key written twice in one branch -> `DuplicateKey`: two puts of one key, or a put inside a
 //!   delete range, across nesting. Puts in the `success` and `failure` branch of one nested txn
 //!   may share a key (only one branch runs), and delete ranges may overlap each other (etcd's
-//!   `checkIntervals`).
+//!   `checkIntervals`). Like etcd's, the check does not compare an earlier nested txn's puts with
+//!   a later nested txn's deletes, so one txn can put a key and then delete it; the store
+//!   handles two changes of one key at one revision.
 
 use crate::api::{Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest};
 use crate::error::{Error, Result};
@@ -121,4 +123,68 @@ fn non_empty(key: &[u8]) -> Result<()> {
         return Err(Error::EmptyKey);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(key: &str) -> RequestOp {
+        RequestOp::Put(PutRequest { key: key.into(), ..Default::default() })
+    }
+
+    fn del(key: &str, end: &str) -> RequestOp {
+        RequestOp::DeleteRange(DeleteRangeRequest {
+            key: key.into(),
+            range_end: end.into(),
+            prev_kv: false,
+        })
+    }
+
+    fn nested(success: Vec<RequestOp>, failure: Vec<RequestOp>) -> RequestOp {
+        RequestOp::Txn(TxnRequest { compare: vec![], success, failure })
+    }
+
+    fn check(success: Vec<RequestOp>) -> Result<()> {
+        check_txn(&TxnRequest { compare: vec![], success, failure: vec![] })
+    }
+
+    #[test]
+    fn duplicate_writes_follow_etcds_check_intervals() {
+        assert_eq!(check(vec![put("a"), put("a")]), Err(Error::DuplicateKey));
+        assert_eq!(check(vec![del("a", "c"), put("b")]), Err(Error::DuplicateKey));
+        assert_eq!(check(vec![put("b"), del("a", "c")]), Err(Error::DuplicateKey));
+        // A delete in an earlier nested txn clashes with a put in a later one.
+        let first = nested(vec![del("a", "c")], vec![]);
+        assert_eq!(check(vec![first, nested(vec![put("b")], vec![])]), Err(Error::DuplicateKey));
+        // then/else of one nested txn exclude each other; overlapping deletes are fine.
+        assert_eq!(check(vec![nested(vec![put("a")], vec![put("a")])]), Ok(()));
+        assert_eq!(check(vec![del("a", "c"), del("b", "d"), put("e")]), Ok(()));
+        // ... but a put in the else branch still clashes with an earlier sibling's put.
+        let sibling = nested(vec![put("a")], vec![]);
+        assert_eq!(check(vec![sibling, nested(vec![], vec![put("a")])]), Err(Error::DuplicateKey));
+        // etcd's hole, kept for compatibility: an earlier child's put is not checked against a
+        // later child's delete.
+        let later = nested(vec![del("a", "")], vec![]);
+        assert_eq!(check(vec![nested(vec![put("a")], vec![]), later]), Ok(()));
+        // The top-level branches are checked separately.
+        let txn = TxnRequest { compare: vec![], success: vec![put("a")], failure: vec![put("a")] };
+        assert_eq!(check_txn(&txn), Ok(()));
+    }
+
+    #[test]
+    fn stateless_checks_refuse_malformed_ops() {
+        let empty = RequestOp::Range(RangeRequest::default());
+        assert_eq!(check(vec![empty]), Err(Error::EmptyKey));
+        let value = PutRequest {
+            key: "k".into(),
+            value: "v".into(),
+            ignore_value: true,
+            ..Default::default()
+        };
+        assert_eq!(check(vec![RequestOp::Put(value)]), Err(Error::ValueProvided));
+        let lease =
+            PutRequest { key: "k".into(), lease: 3, ignore_lease: true, ..Default::default() };
+        assert_eq!(check(vec![RequestOp::Put(lease)]), Err(Error::LeaseProvided));
+    }
 }

@@ -3,8 +3,8 @@
 //! `compact(rev)` refuses `rev <= compact_revision` (`Compacted`, nothing to do) and
 //! `rev > revision` (`FutureRevision`). Otherwise, for every key it keeps the versions after
 //! `rev`, the newest version at or before `rev` when it is live, and - for a key changed exactly
-//! at `rev` - that change and the version before it. A key whose newest version at `rev` is an
-//! older tombstone disappears entirely.
+//! at `rev` - those changes and the version before them. A key whose newest version at `rev` is
+//! an older tombstone disappears entirely.
 //!
 //! The contract that follows, for reads and for [`Store::events`]:
 //! - a range read at any revision `>= rev` answers exactly as before the compaction;

@@ -3,11 +3,15 @@
 //! `events(range, from, to)` returns every change to a key of `range` made at a revision in
 //! `from..=to`, ordered by revision and, within one revision (one txn), in the order applied.
 //! Each event carries `prev_kv`: the key's version just before the change, `None` when the key
-//! did not exist. A delete's `kv` holds the key and the deleting revision only.
+//! did not exist. (In the one case where a txn changes a key twice - a nested put, then a later
+//! nested delete - the delete's `prev_kv` is that put.) A delete's `kv` holds the key and the deleting revision only.
 //!
 //! Compaction contract: after `compact(c)`, every event at a revision `>= c` is available with
 //! its `prev_kv`; `from < c` fails with `Compacted { compact_revision: c }`. `to` above the current
 //! revision is clamped to it (a watcher asks for "everything up to now"); `from > to` is empty.
+//!
+//! Cost: one binary search per stored key of the range, then a sort of what was found; fine for
+//! catch-up, not meant as the live path (live watchers are fed from `apply`'s events).
 
 use super::history::Version;
 use super::store::Store;

@@ -5,8 +5,9 @@
 //! with a tombstone. The history stores each change as a [`Version`] at its revision.
 //!
 //! Invariants:
-//! - versions are strictly increasing in `(revision, sub)`; a key changes at most once per
-//!   revision (a txn may not write one key twice), so `revision` alone is strictly increasing;
+//! - versions are strictly increasing in `(revision, sub)`. A key usually changes at most once
+//!   per revision, but not always: etcd's duplicate-key check lets one nested txn put a key and a
+//!   later sibling nested txn delete it, so both changes land at one revision, in that order;
 //! - a tombstone is never followed by another tombstone and never opens a history that has
 //!   nothing before it, except after compaction trimmed the older versions;
 //! - the live version at revision `r` is the newest version with `revision <= r`, if it is not a
@@ -14,6 +15,7 @@
 
 use crate::kv::{KeyValue, LeaseId};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 /// The stored fields of a live version (the key itself lives in the index, once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,10 +51,11 @@ impl Version {
     }
 }
 
-/// Every retained version of one key, oldest first.
+/// Every retained version of one key, oldest first. Most keys have one retained version (after
+/// compaction, or never overwritten), so one is kept inline with no allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyHistory {
-    pub versions: Vec<Version>,
+    pub versions: SmallVec<[Version; 1]>,
 }
 
 impl KeyHistory {
@@ -74,26 +77,24 @@ impl KeyHistory {
 
     /// Appends a change; the caller guarantees `revision` is newer than every stored version.
     pub fn push(&mut self, version: Version) {
-        debug_assert!(self.versions.last().is_none_or(|v| v.revision < version.revision));
+        debug_assert!(self
+            .versions
+            .last()
+            .is_none_or(|v| (v.revision, v.sub) < (version.revision, version.sub)));
         self.versions.push(version);
     }
 
-    /// Drops what a compaction at `revision` no longer needs. Keeps every version after
-    /// `revision`, the newest version at or before it if that one is live or was made exactly at
-    /// `revision`, and - when that newest version was made exactly at `revision` - the one
-    /// before it, so the events of revision `revision` still carry their `prev_kv`.
-    /// Returns whether anything is left.
+    /// Drops what a compaction at `revision` no longer needs. Keeps every version made at or
+    /// after `revision` plus the one just before the first of them, so the events of revision
+    /// `revision` still carry their `prev_kv`; a key not changed at `revision` keeps its newest
+    /// older version only if it is live. Returns whether anything is left.
     pub fn compact(&mut self, revision: i64) -> bool {
-        let Some(newest) = self.index_at(revision) else {
-            return !self.versions.is_empty();
-        };
-        let at_revision = self.versions[newest].revision == revision;
-        let keep_from = if at_revision {
-            newest.saturating_sub(1)
-        } else if self.versions[newest].live.is_some() {
-            newest
-        } else {
-            newest + 1
+        let first_at = self.versions.partition_point(|v| v.revision < revision);
+        let changed_at = self.versions.get(first_at).is_some_and(|v| v.revision == revision);
+        let keep_from = match first_at.checked_sub(1) {
+            None => 0,
+            Some(newest) if changed_at || self.versions[newest].live.is_some() => newest,
+            Some(newest) => newest + 1,
         };
         self.versions.drain(..keep_from);
         !self.versions.is_empty()

@@ -46,7 +46,7 @@ impl Store {
             // rest only need counting.
             let wanted = !plain || limit.is_none_or(|l| kvs.len() <= l);
             if wanted && passes_filters(request, version) {
-                kvs.push(to_key_value(key, version, request.keys_only));
+                kvs.push(version.key_value(key).unwrap_or_default());
             }
         }
         sort(&mut kvs, request.sort_order, request.sort_target);
@@ -57,16 +57,12 @@ impl Store {
                 more = true;
             }
         }
+        // After sorting: a sort by value must still see the values.
+        if request.keys_only {
+            kvs.iter_mut().for_each(|kv| kv.value.clear());
+        }
         RangeResponse { header, kvs, more, count }
     }
-}
-
-fn to_key_value(key: &[u8], version: &Version, keys_only: bool) -> KeyValue {
-    let mut kv = version.key_value(key).unwrap_or_default();
-    if keys_only {
-        kv.value = Vec::new();
-    }
-    kv
 }
 
 fn has_filters(r: &RangeRequest) -> bool {

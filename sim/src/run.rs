@@ -134,8 +134,11 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     let (client_nodes, tasks) = spawn_clients(&config, &cluster, &recorder, workload, chaos_start);
     let faults = drive_faults(&config, &mut cluster, &client_nodes, chaos_start).await;
     trace::event("sim", cluster.heal_all(&client_nodes));
-    let recovery = check_liveness(&cluster, config.heal_limit, &invariants).await;
+    let healed_at = trace::now();
+    // The clients' last operations finish first: the probe's write must not land inside their
+    // history (the checkers would see a revision nobody in it made).
     futures::future::join_all(tasks).await;
+    let recovery = check_liveness(&cluster, healed_at, config.heal_limit, &invariants).await;
     check_convergence(&cluster, &invariants).await;
     finish(config, invariants, recorder, faults, recovery)
 }
@@ -236,13 +239,13 @@ async fn drive_faults(
 /// After healing: a fresh client must get a write and a linearizable read through in time.
 async fn check_liveness(
     cluster: &Cluster,
+    healed_at: Duration,
     limit: Duration,
     invariants: &Invariants,
 ) -> Option<Duration> {
     let handle = madsim::runtime::Handle::current();
     let node = handle.create_node().name("probe").ip(client_ip(250 << 8)).build();
     let members = cluster.ids();
-    let healed_at = trace::now();
     let probe = node.spawn(async move { probe(members, healed_at + limit).await });
     let served = probe.await.unwrap_or(false);
     let took = trace::now() - healed_at;

@@ -10,6 +10,8 @@ pub mod artifacts;
 #[cfg(madsim)]
 pub mod bank;
 #[cfg(madsim)]
+pub mod bench;
+#[cfg(madsim)]
 pub mod catalog;
 #[cfg(madsim)]
 pub mod kv;

@@ -1,15 +1,16 @@
 //! Replication, specified as runs of whole simulated clusters (issue: openraft over the core).
 //!
-//! Each test runs on several seeds; every acknowledged write must survive whatever the test does
+//! Each test runs on several seeds, each twice under madsim's determinism check; every
+//! acknowledged write must survive whatever the test does
 //! to the cluster, and revisions seen by a reader never go backwards.
 #![cfg(madsim)]
 
 use detcd_core::api::{PutRequest, RangeRequest};
 use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
+use detcd_sim::check_determinism;
 use detcd_sim::client::{Outcome, SimClient};
 use detcd_sim::cluster::{Cluster, ClusterOptions, MemberSlot};
-use detcd_sim::{check_determinism, run_seed};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -117,14 +118,14 @@ async fn elected_and_replicated(members: usize) {
 #[test]
 fn three_members_elect_a_leader_and_replicate_writes() {
     for seed in SEEDS {
-        run_seed(seed, || elected_and_replicated(3));
+        check_determinism(seed, || elected_and_replicated(3));
     }
 }
 
 #[test]
 fn five_members_elect_a_leader_and_replicate_writes() {
     for seed in SEEDS {
-        run_seed(seed, || elected_and_replicated(5));
+        check_determinism(seed, || elected_and_replicated(5));
     }
 }
 
@@ -149,7 +150,7 @@ async fn leader_crash() {
 #[test]
 fn a_crashed_leader_is_replaced_and_loses_no_acknowledged_write() {
     for seed in SEEDS {
-        run_seed(seed, leader_crash);
+        check_determinism(seed, leader_crash);
     }
 }
 
@@ -177,7 +178,7 @@ async fn follower_restart() {
 #[test]
 fn a_follower_restarts_from_its_disk_and_catches_up() {
     for seed in SEEDS {
-        run_seed(seed, follower_restart);
+        check_determinism(seed, follower_restart);
     }
 }
 
@@ -202,7 +203,7 @@ async fn whole_cluster_restart() {
 #[test]
 fn the_whole_cluster_crashes_and_restarts_without_losing_acknowledged_writes() {
     for seed in SEEDS {
-        run_seed(seed, whole_cluster_restart);
+        check_determinism(seed, whole_cluster_restart);
     }
 }
 
@@ -232,7 +233,7 @@ async fn snapshot_catch_up() {
 #[test]
 fn a_member_cut_off_past_log_compaction_catches_up_by_snapshot() {
     for seed in SEEDS {
-        run_seed(seed, snapshot_catch_up);
+        check_determinism(seed, snapshot_catch_up);
     }
 }
 
@@ -278,7 +279,7 @@ async fn crashes_with_torn_tails() {
 #[test]
 fn unsynced_loss_and_torn_tails_on_crash_lose_no_acknowledged_write() {
     for seed in SEEDS {
-        run_seed(seed, crashes_with_torn_tails);
+        check_determinism(seed, crashes_with_torn_tails);
     }
 }
 
@@ -304,7 +305,7 @@ async fn corrupted_middle_record() -> String {
 #[test]
 fn a_corrupted_middle_record_makes_recovery_fail_loudly() {
     for seed in SEEDS {
-        let reason = run_seed(seed, corrupted_middle_record);
+        let reason = check_determinism(seed, corrupted_middle_record);
         assert!(reason.contains("wal/"), "the error names the file: {reason}");
         assert!(reason.contains("offset"), "the error names the offset: {reason}");
     }
@@ -352,7 +353,7 @@ async fn futures_join<A: std::future::Future, B: std::future::Future>(
 #[test]
 fn membership_changes_under_load_and_a_removed_member_stops_serving() {
     for seed in SEEDS {
-        run_seed(seed, membership_under_load);
+        check_determinism(seed, membership_under_load);
     }
 }
 
@@ -361,4 +362,144 @@ fn replication_runs_are_deterministic() {
     for seed in 0..2 {
         check_determinism(seed, leader_crash);
     }
+}
+
+fn grant(id: i64, ttl: i64) -> ClientRequest {
+    ClientRequest::LeaseGrant(detcd_core::api::LeaseGrantRequest { ttl, id })
+}
+
+fn put_with_lease(key: &str, lease: i64) -> ClientRequest {
+    ClientRequest::Put(PutRequest {
+        key: key.into(),
+        value: b"v".to_vec(),
+        lease,
+        ..Default::default()
+    })
+}
+
+fn keep_alive(id: i64) -> ClientRequest {
+    ClientRequest::LeaseKeepAlive(detcd_core::api::LeaseKeepAliveRequest { id })
+}
+
+async fn present(client: &mut SimClient, key: &str) -> bool {
+    match read_with_retry(client, get(key, false)).await {
+        ClientResponse::Range(range) => !range.kvs.is_empty(),
+        _ => panic!("not a range response"),
+    }
+}
+
+/// A lease nobody keeps alive expires on the leader's clock, and its keys go with it.
+async fn lease_expiry() -> (bool, bool, i64) {
+    let cluster = cluster(3);
+    cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
+    on_client(cluster.ids(), |mut c| async move {
+        assert!(c.call(grant(7, 3)).await.is_ok(), "grant");
+        assert!(c.call(put_with_lease("leased", 7)).await.is_ok(), "put with lease");
+        let before = present(&mut c, "leased").await;
+        madsim::time::sleep(Duration::from_secs(5)).await;
+        let after = present(&mut c, "leased").await;
+        let ttl = match read_with_retry(&mut c, ClientRequest::LeaseTimeToLive(Default::default()))
+            .await
+        {
+            ClientResponse::LeaseTimeToLive(response) => response.ttl,
+            _ => panic!("not a time-to-live response"),
+        };
+        (before, after, ttl)
+    })
+    .await
+}
+
+#[test]
+fn an_unrenewed_lease_expires_on_the_leader_and_deletes_its_keys() {
+    for seed in SEEDS {
+        let (before, after, ttl) = check_determinism(seed, lease_expiry);
+        assert!(before, "the key exists while the lease lives");
+        assert!(!after, "3 s TTL + 0.5 s check + 3 s revoke retry: gone after 5 s");
+        assert_eq!(ttl, -1, "an expired lease reports ttl -1");
+    }
+}
+
+/// Keep-alives reach whoever leads; a new leader gives every lease its full TTL back, so a kept
+/// lease survives the failover even though the old leader's countdown is lost.
+async fn keep_alive_across_failover() -> Vec<bool> {
+    let cluster = cluster(3);
+    let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
+    let ids = cluster.ids();
+    let client = on_client_spawn(ids, |mut c| async move {
+        assert!(c.call(grant(9, 4)).await.is_ok(), "grant");
+        assert!(c.call(put_with_lease("kept", 9)).await.is_ok(), "put with lease");
+        let mut seen = Vec::new();
+        for _ in 0..12 {
+            let _ = c.call(keep_alive(9)).await;
+            madsim::time::sleep(Duration::from_secs(1)).await;
+            if let Outcome::Ok(ClientResponse::Range(range)) = c.call(get("kept", true)).await {
+                seen.push(!range.kvs.is_empty());
+            }
+        }
+        seen
+    });
+    madsim::time::sleep(Duration::from_secs(3)).await;
+    cluster.crash(leader);
+    cluster.wait_for_leader(ELECTION_LIMIT).await.expect("re-election");
+    client.await.expect("client")
+}
+
+#[test]
+fn a_kept_alive_lease_survives_leader_failover() {
+    for seed in SEEDS {
+        let seen = check_determinism(seed, keep_alive_across_failover);
+        assert!(seen.len() >= 8, "enough observations: {seen:?}");
+        assert!(seen.iter().all(|present| *present), "the kept-alive key never vanished: {seen:?}");
+    }
+}
+
+/// Followers' clocks running fast do not expire leases: only the leader counts.
+
+async fn followers_with_fast_clocks() -> bool {
+    let cluster = cluster(3);
+    let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
+    for id in cluster.ids().into_iter().filter(|id| *id != leader) {
+        let node = cluster.members[&id].node.id();
+        detcd_core::runtime::node_clock::set_skew(
+            node,
+            detcd_core::runtime::ClockSkew { offset_nanos: 0, rate: 4.0 },
+        );
+    }
+    on_client(cluster.ids(), |mut c| async move {
+        assert!(c.call(grant(11, 6)).await.is_ok(), "grant");
+        assert!(c.call(put_with_lease("slow", 11)).await.is_ok(), "put");
+        // 3 s of true time = 12 s on the followers' clocks, twice the TTL.
+        madsim::time::sleep(Duration::from_secs(3)).await;
+        present(&mut c, "slow").await
+    })
+    .await
+}
+
+#[test]
+fn fast_follower_clocks_do_not_expire_leases() {
+    for seed in SEEDS {
+        assert!(
+            check_determinism(seed, followers_with_fast_clocks),
+            "the lease outlived the followers' fast clocks"
+        );
+    }
+}
+
+fn on_client_spawn<F, T>(
+    ids: Vec<NodeId>,
+    body: impl FnOnce(SimClient) -> F + Send + 'static,
+) -> madsim::task::JoinHandle<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    static SPAWNED: AtomicU32 = AtomicU32::new(0);
+    let n = SPAWNED.fetch_add(1, Ordering::Relaxed);
+    let ip = IpAddr::V4(Ipv4Addr::new(10, 8, (n >> 8) as u8, n as u8 + 1));
+    let node =
+        madsim::runtime::Handle::current().create_node().name(format!("spawned{n}")).ip(ip).build();
+    node.spawn(async move {
+        let client = SimClient::connect(ids).await.expect("client endpoint");
+        body(client).await
+    })
 }

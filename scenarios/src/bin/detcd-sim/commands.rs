@@ -1,6 +1,6 @@
 //! The simulator commands of `detcd-sim` (only in the `--cfg madsim` build).
 
-use super::{MergeArgs, ReplayArgs, RunArgs, ShapeArgs, SweepArgs};
+use super::{BenchArgs, MergeArgs, ReplayArgs, RunArgs, ShapeArgs, SweepArgs};
 use detcd_scenarios::runner::{self, Mode};
 use detcd_scenarios::scenario::ScenarioOptions;
 use detcd_scenarios::sweep::{self, SweepReport, SweepRequest, CORPUS};
@@ -221,4 +221,23 @@ pub fn merge(args: MergeArgs) -> i32 {
 fn usage(message: &str) -> i32 {
     eprintln!("detcd-sim: {message}");
     2
+}
+
+pub fn bench(args: BenchArgs) -> i32 {
+    let raft = detcd_scenarios::bench::raft(3, 10);
+    println!(
+        "raft: 3 members, 8 writers: {:.0} acknowledged writes per simulated second, simulated/real {:.0}x",
+        raft.writes_per_sim_second, raft.sim_to_real
+    );
+    let standard = detcd_scenarios::bench::standard(args.seeds, args.jobs);
+    println!(
+        "standard run (3 members, 8 clients, 10 s, partition + leader crash, kv + linearizability check): \
+         {} seeds on {} jobs: {:.0} seeds/min, simulated/real {:.0}x per core, checking {:.0}% of the time, {} failing",
+        standard.seeds, args.jobs, standard.seeds_per_minute, standard.sim_to_real_per_core, standard.check_share * 100.0, standard.failures
+    );
+    if standard.failures == 0 {
+        0
+    } else {
+        1
+    }
 }

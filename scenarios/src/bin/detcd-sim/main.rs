@@ -27,6 +27,18 @@ enum Command {
     Merge(MergeArgs),
     /// Check recorded histories for linearizability.
     Check(CheckArgs),
+    /// Measure the simulator: raft writes per simulated second, seeds per minute of the standard run.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Seeds of the standard run (3 members, 8 clients, 10 s, one partition, one leader crash).
+    #[arg(long, default_value_t = 200)]
+    pub seeds: u64,
+    /// Threads running seeds at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
 }
 
 /// Options shared by run, replay and sweep.
@@ -141,6 +153,8 @@ fn main() {
         Command::Sweep(args) => commands::sweep(args),
         #[cfg(madsim)]
         Command::Merge(args) => commands::merge(args),
+        #[cfg(madsim)]
+        Command::Bench(args) => commands::bench(args),
         #[cfg(not(madsim))]
         _ => {
             eprintln!(

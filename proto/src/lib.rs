@@ -35,4 +35,5 @@ pub mod detcdpeerpb {
     tonic::include_proto!("detcdpeerpb");
 }
 
+pub mod client;
 pub mod convert;

@@ -5,12 +5,14 @@
 //! not define is refused with a `ConvertError` naming the field, never a panic. Names say the
 //! direction: `*_from_proto` builds a domain value, `*_to_proto` builds a message.
 
+mod error;
 mod kv;
 mod lease;
 mod maintenance;
 mod txn;
 mod watch;
 
+pub use error::*;
 pub use kv::*;
 pub use lease::*;
 pub use maintenance::*;

@@ -1,12 +1,13 @@
 //! Start-up and shutdown: flags -> member -> listeners, then serve until SIGINT/SIGTERM.
 //!
 //! Order matters for etcd tooling: every listener is bound before anything is announced, and
-//! "ready to serve client requests" is logged only once the member knows a leader (etcd logs it
-//! after publishing itself through raft), so scripts that wait for that line can send requests.
+//! "ready to serve client requests" is logged only once the member has published its client URLs
+//! through raft (as etcd does), so scripts that wait for that line find a cluster with a leader
+//! and a complete member list.
 
 use crate::flags::{url_list, ClusterState, Flags};
 use crate::identity::{cluster_id, member_id, InitialCluster};
-use crate::peer::{GrpcPeerTransport, PeerService};
+use crate::peer::{publish_until_done, GrpcPeerTransport, PeerService};
 use crate::services::*;
 use crate::urls::socket_addr;
 use detcd_core::member::{Member, MemberConfig};
@@ -122,7 +123,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
         info!(address = %local(&listener), "listening for metrics");
         tokio::spawn(serve_http(member.clone(), listener));
     }
-    tokio::spawn(announce_when_ready(member.clone()));
+    tokio::spawn(announce_when_ready(member.clone(), url_list(&flags.advertise_client_urls)));
 
     wait_for_signal().await;
     info!("received shutdown signal, stopping");
@@ -200,18 +201,18 @@ message_limits!(
     MaintenanceServer<MaintenanceService>
 );
 
-/// Logs etcd's readiness lines once the member knows a leader.
-async fn announce_when_ready(member: Member) {
-    loop {
-        let status = member.status();
-        if let Some(leader) = status.leader {
-            info!(leader = %format!("{leader:x}"), term = status.raft_term, "published local member to cluster through raft");
-            info!("enabled capabilities for version 3.4");
-            info!("ready to serve client requests");
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Publishes this member's client URLs through raft, then logs etcd's readiness lines.
+async fn announce_when_ready(member: Member, client_urls: Vec<String>) {
+    publish_until_done(&member, client_urls.clone()).await;
+    let status = member.status();
+    info!(
+        leader = %format!("{:x}", status.leader.unwrap_or(0)),
+        term = status.raft_term,
+        client_urls = ?client_urls,
+        "published local member to cluster through raft"
+    );
+    info!("enabled capabilities for version 3.4");
+    info!("ready to serve client requests");
 }
 
 async fn wait_for_signal() {

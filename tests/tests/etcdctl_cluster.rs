@@ -8,8 +8,15 @@ fn three_members_list_each_other_and_elect_one_leader() {
     let cluster = Cluster::start(3);
     let e = &cluster.endpoints();
     let members = ok(e, &["member", "list", "-w", "table"]);
-    for name in ["infra1", "infra2", "infra3"] {
-        assert!(members.contains(&format!("| started | {name} |")), "{members}");
+    for node in &cluster.nodes {
+        // Every member published its client URL through raft before it said it was ready.
+        let row = format!(
+            "| started | {} | http://127.0.0.1:{} | http://{} |",
+            node.name,
+            node.peer_port,
+            node.endpoint()
+        );
+        assert!(members.contains(&row), "no {row} in\n{members}");
     }
     let status = ok(e, &["endpoint", "status", "-w", "table"]);
     assert_eq!(status.matches("|      true |").count(), 1, "exactly one leader:\n{status}");

@@ -16,6 +16,7 @@ mod config;
 mod forward;
 mod kv;
 mod lease;
+mod publish;
 mod serve;
 mod watch;
 

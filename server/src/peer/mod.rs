@@ -4,8 +4,10 @@
 //! implements the core's `PeerTransport`; the server side hands each message to `Member::handle_peer`.
 
 mod codec;
+mod publish;
 mod service;
 mod transport;
 
+pub use publish::publish_until_done;
 pub use service::PeerService;
 pub use transport::GrpcPeerTransport;

@@ -1,8 +1,11 @@
-//! The server side of the peer service: decode, `Member::handle_peer`, encode.
+//! The server side of the peer service: decode, call the member (`handle_peer` or
+//! `publish_client_urls`), encode.
 
 use super::codec::{decode, encode};
 use detcd_core::member::Member;
 use detcd_core::raft::network::PeerMessage;
+use detcd_core::raft::types::NodeId;
+use detcd_core::Error;
 use detcd_proto::detcdpeerpb::peer_server::Peer;
 use detcd_proto::detcdpeerpb::PeerFrame;
 use tonic::{Request, Response, Status};
@@ -23,6 +26,14 @@ impl Peer for PeerService {
         let message: PeerMessage = decode(&request.into_inner().payload)
             .map_err(|e| Status::invalid_argument(format!("undecodable peer message: {e}")))?;
         let reply = self.member.handle_peer(message).await;
+        let payload = encode(&reply).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(PeerFrame { payload }))
+    }
+
+    async fn publish(&self, request: Request<PeerFrame>) -> Result<Response<PeerFrame>, Status> {
+        let (id, client_urls): (NodeId, Vec<String>) = decode(&request.into_inner().payload)
+            .map_err(|e| Status::invalid_argument(format!("undecodable publish request: {e}")))?;
+        let reply: Result<(), Error> = self.member.publish_client_urls(id, client_urls).await;
         let payload = encode(&reply).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(PeerFrame { payload }))
     }

@@ -42,20 +42,7 @@ fn watch_prints_puts_and_deletes() {
     ok(e, &["put", "stock1", "100"]);
     ok(e, &["put", "stock2", "200"]);
     ok(e, &["del", "stock1"]);
-    let mut watch = etcdctl::command(e, &["watch", "stock", "--prefix", "--rev=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("etcdctl watch starts");
-    let stdout = watch.stdout.take().expect("piped stdout");
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let (mut watch, received) = spawn_lines(e, &["watch", "stock", "--prefix", "--rev=1"]);
     // A DELETE prints the key and an empty value line.
     let expected = ["PUT", "stock1", "100", "PUT", "stock2", "200", "DELETE", "stock1", ""];
     let mut seen = Vec::new();
@@ -153,4 +140,54 @@ fn health_answers_over_http_on_the_client_port() {
     // etcdctl prints the health line on stderr.
     let health = etcdctl::run(&cluster.endpoints(), &["endpoint", "health"]);
     assert!(health.ok && health.stderr.contains("is healthy"), "{health:?}");
+}
+
+/// The seed guide's distributed lock: a second `etcdctl lock` waits until the first holder is
+/// interrupted (which revokes its session), then gets the lock under a different key.
+#[test]
+fn lock_is_handed_over_when_the_holder_is_interrupted() {
+    let cluster = Cluster::start(1);
+    let e = &cluster.endpoints();
+    let (mut first, first_lines) = spawn_lines(e, &["lock", "mutex"]);
+    let first_key = first_lines.recv_timeout(Duration::from_secs(10)).expect("first holds");
+    assert!(first_key.starts_with("mutex/"), "{first_key}");
+    let (mut second, second_lines) = spawn_lines(e, &["lock", "mutex"]);
+    assert!(
+        second_lines.recv_timeout(Duration::from_secs(2)).is_err(),
+        "the second locker must wait while the first holds the lock"
+    );
+    interrupt(&first);
+    let _ = first.wait();
+    let second_key = second_lines.recv_timeout(Duration::from_secs(10)).expect("second holds");
+    assert!(second_key.starts_with("mutex/") && second_key != first_key, "{second_key}");
+    interrupt(&second);
+    let _ = second.wait();
+}
+
+/// Starts etcdctl and hands its stdout over line by line.
+fn spawn_lines(e: &str, args: &[&str]) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut child = etcdctl::command(e, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("etcdctl starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, received)
+}
+
+/// SIGINT, as Ctrl-C in the seed guide's terminal: etcdctl closes its session on the way out.
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
 }

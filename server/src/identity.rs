@@ -1,10 +1,10 @@
 //! Who the members of a cluster are: ids, names and URLs from `--initial-cluster`.
 //!
 //! Ids must be the same on every member without talking, so they are derived, as etcd derives
-//! them, by hashing: a member's id from its name and the cluster token, the cluster id from the
-//! token and the sorted member ids. A 64-bit FNV-1a hash keeps that dependency-free and stable
-//! across builds (never `std`'s randomly seeded hasher). Id 0 means "none" in etcd, so it is
-//! never produced.
+//! them, by hashing: a member's id from its peer URLs and the cluster token (so `member add`,
+//! which carries only peer URLs, and the added member itself compute the same id), the cluster id
+//! from the token. A 64-bit FNV-1a hash keeps that dependency-free and stable across builds
+//! (never `std`'s randomly seeded hasher). Id 0 means "none" in etcd, so it is never produced.
 
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use std::collections::BTreeMap;
@@ -34,38 +34,37 @@ impl InitialCluster {
         Ok(InitialCluster { peers })
     }
 
-    /// The first voters: every member with its id and what raft knows about it. Client URLs are
-    /// known only for this member (`own_name`); the others' stay empty until they are published.
-    pub fn voters(
-        &self,
-        token: &str,
-        own_name: &str,
-        own_client_urls: &[String],
-    ) -> BTreeMap<NodeId, MemberInfo> {
+    /// The first voters: every member with its id, name and peer URLs. Every member that
+    /// bootstraps must propose exactly this map (raft keeps whichever copy won, and copies must
+    /// not differ), so client URLs, which only their own member knows, stay empty here and are
+    /// published through raft once the cluster runs.
+    pub fn voters(&self, token: &str) -> BTreeMap<NodeId, MemberInfo> {
         self.peers
             .iter()
             .map(|(name, peer_urls)| {
-                let client_urls =
-                    if name == own_name { own_client_urls.to_vec() } else { Vec::new() };
-                let info =
-                    MemberInfo { name: name.clone(), peer_urls: peer_urls.clone(), client_urls };
-                (member_id(name, token), info)
+                let info = MemberInfo {
+                    name: name.clone(),
+                    peer_urls: peer_urls.clone(),
+                    client_urls: Vec::new(),
+                };
+                (member_id(peer_urls, token), info)
             })
             .collect()
     }
 }
 
-/// A member's id: a hash of its name and the cluster token.
-pub fn member_id(name: &str, token: &str) -> NodeId {
-    nonzero(fnv1a(&[name.as_bytes(), token.as_bytes()]))
+/// A member's id: a hash of its (sorted) peer URLs and the cluster token.
+pub fn member_id(peer_urls: &[String], token: &str) -> NodeId {
+    let mut urls = peer_urls.to_vec();
+    urls.sort();
+    let mut parts: Vec<&[u8]> = urls.iter().map(|u| u.as_bytes()).collect();
+    parts.push(token.as_bytes());
+    nonzero(fnv1a(&parts))
 }
 
-/// The cluster's id: a hash of the token and the (sorted) ids of its first members.
-pub fn cluster_id(token: &str, ids: impl IntoIterator<Item = NodeId>) -> u64 {
-    let mut parts: Vec<Vec<u8>> = vec![token.as_bytes().to_vec()];
-    parts.extend(ids.into_iter().map(|id| id.to_be_bytes().to_vec()));
-    let borrowed: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    nonzero(fnv1a(&borrowed))
+/// The cluster's id: a hash of the token (the same on members that joined later).
+pub fn cluster_id(token: &str) -> u64 {
+    nonzero(fnv1a(&[b"cluster", token.as_bytes()]))
 }
 
 /// FNV-1a over the parts, with a separator byte between them so ("ab","c") != ("a","bc").
@@ -97,10 +96,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_depend_on_name_and_token_only() {
-        assert_eq!(member_id("infra1", "t"), member_id("infra1", "t"));
-        assert_ne!(member_id("infra1", "t"), member_id("infra2", "t"));
-        assert_ne!(member_id("infra1", "t"), member_id("infra1", "u"));
+    fn ids_depend_on_peer_urls_and_token_only() {
+        let a = vec!["http://a:1".to_string(), "http://b:1".to_string()];
+        let b = vec!["http://b:1".to_string(), "http://a:1".to_string()];
+        assert_eq!(member_id(&a, "t"), member_id(&b, "t"));
+        assert_ne!(member_id(&a, "t"), member_id(&a[..1], "t"));
+        assert_ne!(member_id(&a, "t"), member_id(&a, "u"));
     }
 
     #[test]
@@ -108,9 +109,10 @@ mod tests {
         let cluster =
             InitialCluster::parse("a=http://127.0.0.1:1,b=http://127.0.0.1:2").expect("parses");
         assert_eq!(cluster.peers.len(), 2);
-        let voters = cluster.voters("t", "a", &["http://127.0.0.1:9".into()]);
-        assert_eq!(voters[&member_id("a", "t")].client_urls, vec!["http://127.0.0.1:9"]);
-        assert!(voters[&member_id("b", "t")].client_urls.is_empty());
+        let voters = cluster.voters("t");
+        let a = member_id(&["http://127.0.0.1:1".to_string()], "t");
+        assert_eq!(voters[&a].name, "a");
+        assert!(voters.values().all(|info| info.client_urls.is_empty()));
         assert!(InitialCluster::parse("nonsense").is_err());
         assert!(InitialCluster::parse("").is_err());
     }

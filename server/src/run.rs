@@ -50,14 +50,21 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     }
     let token = &flags.initial_cluster_token;
     let cluster = InitialCluster::parse(&flags.initial_cluster())?;
-    if !cluster.peers.contains_key(&flags.name) {
-        return Err(format!("--initial-cluster has no member named {:?} (--name)", flags.name));
+    let peer_urls = url_list(&flags.initial_advertise_peer_urls);
+    let mut listed = cluster.peers.get(&flags.name).cloned().unwrap_or_default();
+    let mut advertised = peer_urls.clone();
+    listed.sort();
+    advertised.sort();
+    if listed != advertised {
+        return Err(format!(
+            "--initial-cluster has no member {:?} with --initial-advertise-peer-urls {}",
+            flags.name, flags.initial_advertise_peer_urls
+        ));
     }
-    let client_urls = url_list(&flags.advertise_client_urls);
-    let voters = cluster.voters(token, &flags.name, &client_urls);
-    let id = member_id(&flags.name, token);
+    let voters = cluster.voters(token);
+    let id = member_id(&peer_urls, token);
     let mut config = MemberConfig::new(id, flags.name.clone());
-    config.cluster_id = cluster_id(token, voters.keys().copied());
+    config.cluster_id = cluster_id(token);
     config.heartbeat = Duration::from_millis(flags.heartbeat_interval);
     config.election_timeout = Duration::from_millis(flags.election_timeout);
     config.snapshot_entries = flags.snapshot_count.max(1);
@@ -117,7 +124,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     }
     for listener in client_listeners {
         info!(address = %local(&listener), "listening for client requests");
-        tokio::spawn(serve_clients(member.clone(), listener));
+        tokio::spawn(serve_clients(member.clone(), flags.initial_cluster_token.clone(), listener));
     }
     for listener in metrics_listeners {
         info!(address = %local(&listener), "listening for metrics");
@@ -149,12 +156,12 @@ async fn serve_peers(member: Member, listener: TcpListener) {
 }
 
 /// etcd's gRPC services and the HTTP endpoints, on one port.
-async fn serve_clients(member: Member, listener: TcpListener) {
+async fn serve_clients(member: Member, token: String, listener: TcpListener) {
     let routes = Routes::from(crate::http::router(member.clone()))
         .add_service(limit(KvServer::new(KvService::new(member.clone()))))
         .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))
         .add_service(limit(LeaseServer::new(LeaseService::new(member.clone()))))
-        .add_service(limit(ClusterServer::new(ClusterService::new(member.clone()))))
+        .add_service(limit(ClusterServer::new(ClusterService::new(member.clone(), token.clone()))))
         .add_service(limit(MaintenanceServer::new(MaintenanceService::new(member.clone()))))
         .add_service(LockServer::new(LockService))
         .add_service(ElectionServer::new(ElectionService));

@@ -79,6 +79,12 @@ impl Node {
     }
 
     fn spawn(&mut self, initial_cluster: &str) {
+        self.spawn_in_state(initial_cluster, "new");
+    }
+
+    /// `state` is `--initial-cluster-state`: `new`, or `existing` for a member added to a running
+    /// cluster with `member add`.
+    fn spawn_in_state(&mut self, initial_cluster: &str, state: &str) {
         self.starts += 1;
         self.log = self.data_dir.with_extension(format!("log.{}", self.starts));
         let log = fs::File::create(&self.log).expect("create log");
@@ -90,7 +96,7 @@ impl Node {
             .arg(format!("--listen-peer-urls={}", self.peer_url()))
             .arg(format!("--initial-advertise-peer-urls={}", self.peer_url()))
             .arg(format!("--initial-cluster={initial_cluster}"))
-            .args(["--initial-cluster-state", "new", "--initial-cluster-token", "detcd-tests"])
+            .args(["--initial-cluster-state", state, "--initial-cluster-token", "detcd-tests"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -135,18 +141,10 @@ impl Cluster {
     /// Starts `size` members and waits until each is ready.
     pub fn start(size: usize) -> Cluster {
         let dir = scratch_dir();
-        let nodes = (1..=size)
-            .map(|i| Node {
-                name: format!("infra{i}"),
-                client_port: free_port(),
-                peer_port: free_port(),
-                data_dir: dir.join(format!("infra{i}.detcd")),
-                log: PathBuf::new(),
-                process: None,
-                starts: 0,
-            })
-            .collect();
-        let mut cluster = Cluster { nodes, dir };
+        let mut cluster = Cluster { nodes: Vec::new(), dir };
+        for _ in 0..size {
+            cluster.plan_node();
+        }
         let initial = cluster.initial_cluster();
         for node in &mut cluster.nodes {
             node.spawn(&initial);
@@ -155,6 +153,35 @@ impl Cluster {
             node.wait_ready();
         }
         cluster
+    }
+
+    /// Adds a member that is not running yet (`infra<n>`, fresh ports); returns its index.
+    pub fn plan_node(&mut self) -> usize {
+        let i = self.nodes.len() + 1;
+        self.nodes.push(Node {
+            name: format!("infra{i}"),
+            client_port: free_port(),
+            peer_port: free_port(),
+            data_dir: self.dir.join(format!("infra{i}.detcd")),
+            log: PathBuf::new(),
+            process: None,
+            starts: 0,
+        });
+        i - 1
+    }
+
+    /// Starts planned member `index` as a member joining the running cluster (after
+    /// `etcdctl member add`) and waits until it is ready.
+    pub fn start_joining(&mut self, index: usize) {
+        let initial = self.initial_cluster();
+        let node = &mut self.nodes[index];
+        node.spawn_in_state(&initial, "existing");
+        node.wait_ready();
+    }
+
+    /// The peer URL of member `index` (what `member add --peer-urls` takes).
+    pub fn peer_url(&self, index: usize) -> String {
+        self.nodes[index].peer_url()
     }
 
     fn initial_cluster(&self) -> String {

@@ -11,6 +11,7 @@
 //! "unknown"); response headers carry this member's id and the term it served in; nothing here
 //! reads the wall clock (time comes from `runtime::NodeClock`).
 
+mod admit;
 mod cluster;
 mod config;
 mod forward;

@@ -1,9 +1,11 @@
-//! Publishing a member's client URLs through raft (etcd's "published local member to cluster").
+//! Publishing a member's name and client URLs through raft (etcd's "published local member to
+//! cluster").
 //!
-//! A member knows its own client URLs; the others learn them only from the replicated membership,
+//! A member knows its own name and client URLs; the others learn them only from the replicated
+//! membership (a member added by `member add` is listed with peer URLs only until it publishes),
 //! which is what `member list` shows. Only the leader can change the membership, so a member that
 //! is not the leader asks the leader to publish for it (the server carries that request over its
-//! peer service). Invariant: only the client URLs change; peer URLs and voter sets stay as they
+//! peer service). Invariant: only the name and client URLs change; peer URLs and voter sets stay as they
 //! are, so the change cannot split the cluster.
 
 use super::Member;
@@ -12,16 +14,22 @@ use crate::raft::types::NodeId;
 use std::collections::BTreeMap;
 
 impl Member {
-    /// Records `client_urls` as member `id`'s client URLs. Leader only: elsewhere `NoLeader`.
-    pub async fn publish_client_urls(&self, id: NodeId, client_urls: Vec<String>) -> Result<()> {
+    /// Records member `id`'s name and client URLs. Leader only: elsewhere `NoLeader`.
+    pub async fn publish_attributes(
+        &self,
+        id: NodeId,
+        name: String,
+        client_urls: Vec<String>,
+    ) -> Result<()> {
         let mut info =
             self.member_info(id).ok_or_else(|| Error::Other("member not found".into()))?;
-        if info.client_urls == client_urls {
+        if info.name == name && info.client_urls == client_urls {
             return Ok(());
         }
         if self.leader() != Some(self.id()) {
             return Err(Error::NoLeader);
         }
+        info.name = name;
         info.client_urls = client_urls;
         let change = openraft::ChangeMembers::SetNodes(BTreeMap::from([(id, info)]));
         match self.inner.raft.change_membership(change, false).await {
@@ -31,8 +39,9 @@ impl Member {
         }
     }
 
-    /// Whether the replicated membership already shows these client URLs for member `id`.
-    pub fn is_published(&self, id: NodeId, client_urls: &[String]) -> bool {
-        self.member_info(id).is_some_and(|info| info.client_urls == client_urls)
+    /// Whether the replicated membership already shows this name and these client URLs for `id`.
+    pub fn is_published(&self, id: NodeId, name: &str, client_urls: &[String]) -> bool {
+        self.member_info(id)
+            .is_some_and(|info| info.name == name && info.client_urls == client_urls)
     }
 }

@@ -1,5 +1,5 @@
 //! The server side of the peer service: decode, call the member (`handle_peer` or
-//! `publish_client_urls`), encode.
+//! `publish_attributes`), encode.
 
 use super::codec::{decode, encode};
 use detcd_core::member::Member;
@@ -31,9 +31,11 @@ impl Peer for PeerService {
     }
 
     async fn publish(&self, request: Request<PeerFrame>) -> Result<Response<PeerFrame>, Status> {
-        let (id, client_urls): (NodeId, Vec<String>) = decode(&request.into_inner().payload)
-            .map_err(|e| Status::invalid_argument(format!("undecodable publish request: {e}")))?;
-        let reply: Result<(), Error> = self.member.publish_client_urls(id, client_urls).await;
+        let (id, name, client_urls): (NodeId, String, Vec<String>) =
+            decode(&request.into_inner().payload).map_err(|e| {
+                Status::invalid_argument(format!("undecodable publish request: {e}"))
+            })?;
+        let reply: Result<(), Error> = self.member.publish_attributes(id, name, client_urls).await;
         let payload = encode(&reply).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(PeerFrame { payload }))
     }

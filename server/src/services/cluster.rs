@@ -1,9 +1,14 @@
-//! etcd's `Cluster` service: MemberList, MemberRemove and MemberPromote over the member's
-//! membership calls. MemberAdd and MemberUpdate answer `Unimplemented` (see their comments).
+//! etcd's `Cluster` service: MemberList, MemberAdd, MemberRemove and MemberPromote over the
+//! member's membership calls. MemberUpdate answers `Unimplemented` (see its comment).
+//!
+//! MemberAdd derives the new member's id from its peer URLs and the cluster token, as the new
+//! member will itself when it starts (see `identity`); its name stays empty until it publishes.
 
 use super::header_now;
+use crate::identity::member_id;
 use crate::status::{status_of, unimplemented};
-use detcd_core::member::Member;
+use detcd_core::member::{Member, MemberSummary};
+use detcd_core::raft::types::MemberInfo;
 use detcd_proto::convert::{member_list_response_to_proto, member_to_proto};
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::cluster_server::Cluster;
@@ -12,11 +17,13 @@ use tonic::{Request, Response, Status};
 
 pub struct ClusterService {
     member: Member,
+    /// `--initial-cluster-token`, from which member ids are derived.
+    token: String,
 }
 
 impl ClusterService {
-    pub fn new(member: Member) -> Self {
-        ClusterService { member }
+    pub fn new(member: Member, token: String) -> Self {
+        ClusterService { member, token }
     }
 
     fn members(&self) -> Vec<pb::Member> {
@@ -26,13 +33,24 @@ impl ClusterService {
 
 #[tonic::async_trait]
 impl Cluster for ClusterService {
-    /// detcd derives a member's id from its name, which MemberAdd does not carry, and the core
-    /// has no "add a member that has not started yet" call (its `add_learner` waits for catch-up).
     async fn member_add(
         &self,
-        _request: Request<pb::MemberAddRequest>,
+        request: Request<pb::MemberAddRequest>,
     ) -> Result<Response<pb::MemberAddResponse>, Status> {
-        Err(unimplemented("Cluster.MemberAdd"))
+        let request = request.into_inner();
+        let id = member_id(&request.peer_ur_ls, &self.token);
+        let info = MemberInfo {
+            name: String::new(),
+            peer_urls: request.peer_ur_ls,
+            client_urls: Vec::new(),
+        };
+        let added = MemberSummary { id, info: info.clone(), is_learner: request.is_learner };
+        self.member.admit_member(id, info, request.is_learner).await.map_err(status_of)?;
+        Ok(Response::new(pb::MemberAddResponse {
+            header: super::proto_header(&self.member),
+            member: Some(member_to_proto(added)),
+            members: self.members(),
+        }))
     }
 
     async fn member_remove(

@@ -1,6 +1,35 @@
-//! detcd: an etcd v3 gRPC server on the detcd core (not yet implemented).
+//! `detcd`: an etcd v3 compatible server on the detcd core.
+//!
+//! Takes etcd's flags (see `flags`), serves etcd's gRPC API to clients such as `etcdctl` and its
+//! peer protocol to the other members, and keeps its state under `--data-dir`. Any start-up
+//! failure — a bad or unsupported flag, a busy port, a damaged data directory — ends the process
+//! with one line on stderr and exit code 1, never a panic.
+
+mod flags;
+mod http;
+mod identity;
+mod logging;
+mod peer;
+mod run;
+mod services;
+mod status;
+mod urls;
+
+use clap::Parser;
 
 fn main() {
-    eprintln!("detcd: the server is not implemented yet (see issue 9)");
-    std::process::exit(2);
+    let flags = flags::Flags::parse();
+    logging::init(&flags.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => fail(&format!("cannot start the async runtime: {error}")),
+    };
+    if let Err(reason) = runtime.block_on(run::run(flags)) {
+        fail(&reason);
+    }
+}
+
+fn fail(reason: &str) -> ! {
+    eprintln!("detcd: {reason}");
+    std::process::exit(1);
 }

@@ -11,11 +11,13 @@
 //! "unknown"); response headers carry this member's id and the term it served in; nothing here
 //! reads the wall clock (time comes from `runtime::NodeClock`).
 
+mod admit;
 mod cluster;
 mod config;
 mod forward;
 mod kv;
 mod lease;
+mod publish;
 mod serve;
 mod watch;
 

@@ -1,0 +1,36 @@
+//! Admitting a member that has not started yet (etcd's `member add`).
+//!
+//! etcd answers MemberAdd as soon as the membership change is committed; the new member starts
+//! afterwards with `--initial-cluster-state existing` and catches up. So, unlike `add_learner`,
+//! this does not wait for the new member: it adds it as a learner without blocking and, unless it
+//! is to stay a learner, makes it a voter at once (as etcd does, the cluster then needs it running
+//! to keep the larger quorum). Leader only: elsewhere `NoLeader`.
+
+use super::Member;
+use crate::error::{Error, Result};
+use crate::raft::types::{MemberInfo, NodeId, TypeConfig};
+use openraft::errors::{ClientWriteError, RaftError};
+use std::collections::BTreeSet;
+
+impl Member {
+    pub async fn admit_member(&self, id: NodeId, info: MemberInfo, is_learner: bool) -> Result<()> {
+        if self.member_info(id).is_some() {
+            return Err(Error::Other("member ID already exist".into()));
+        }
+        let raft = &self.inner.raft;
+        raft.add_learner(id, info, false).await.map_err(admission_error)?;
+        if !is_learner {
+            let voters = openraft::ChangeMembers::AddVoterIds(BTreeSet::from([id]));
+            raft.change_membership(voters, false).await.map_err(admission_error)?;
+        }
+        Ok(())
+    }
+}
+
+fn admission_error(error: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Error {
+    if error.forward_to_leader().is_some() {
+        Error::NoLeader
+    } else {
+        Error::Other(error.to_string())
+    }
+}

@@ -1,0 +1,39 @@
+//! etcd v3's wire protocol for detcd: the messages and services generated from etcd's own
+//! `.proto` files (see `proto/PROVENANCE.md`), detcd's peer service, and conversions between the
+//! protobuf messages and detcd-core's domain types.
+//!
+//! Both the `detcd` server and detcd's gRPC client use this crate, so they agree on the wire
+//! format by construction. The generated modules keep etcd's package names.
+
+#[allow(clippy::all)]
+pub mod mvccpb {
+    tonic::include_proto!("mvccpb");
+}
+
+#[allow(clippy::all)]
+pub mod authpb {
+    tonic::include_proto!("authpb");
+}
+
+#[allow(clippy::all)]
+pub mod etcdserverpb {
+    tonic::include_proto!("etcdserverpb");
+}
+
+#[allow(clippy::all)]
+pub mod v3lockpb {
+    tonic::include_proto!("v3lockpb");
+}
+
+#[allow(clippy::all)]
+pub mod v3electionpb {
+    tonic::include_proto!("v3electionpb");
+}
+
+#[allow(clippy::all)]
+pub mod detcdpeerpb {
+    tonic::include_proto!("detcdpeerpb");
+}
+
+pub mod client;
+pub mod convert;

@@ -1,0 +1,190 @@
+//! etcd's command-line flags, with etcd's names, meanings and `ETCD_*` environment variables.
+//!
+//! Deployment scripts written for etcd 3.4 should start detcd unchanged. Flags detcd accepts but
+//! has no use for (quotas, auto-compaction, logging knobs) are parsed and ignored; flags whose
+//! meaning detcd cannot honour (TLS, auth, discovery) stop start-up with a one-line error naming
+//! the flag, because silently running without TLS or auth would be worse than not running.
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "detcd", version, about = "an etcd v3 compatible server on the detcd core")]
+pub struct Flags {
+    /// Human-readable name for this member.
+    #[arg(long, env = "ETCD_NAME", default_value = "default")]
+    pub name: String,
+    /// Path to the data directory (default: ./<name>.detcd).
+    #[arg(long, env = "ETCD_DATA_DIR")]
+    pub data_dir: Option<String>,
+    /// URLs to listen on for client traffic (comma-separated).
+    #[arg(long, env = "ETCD_LISTEN_CLIENT_URLS", default_value = "http://127.0.0.1:2379")]
+    pub listen_client_urls: String,
+    /// This member's client URLs to advertise to the rest of the cluster.
+    #[arg(long, env = "ETCD_ADVERTISE_CLIENT_URLS", default_value = "http://127.0.0.1:2379")]
+    pub advertise_client_urls: String,
+    /// URLs to listen on for peer traffic.
+    #[arg(long, env = "ETCD_LISTEN_PEER_URLS", default_value = "http://127.0.0.1:2380")]
+    pub listen_peer_urls: String,
+    /// This member's peer URLs to advertise to the rest of the cluster.
+    #[arg(long, env = "ETCD_INITIAL_ADVERTISE_PEER_URLS", default_value = "http://127.0.0.1:2380")]
+    pub initial_advertise_peer_urls: String,
+    /// Initial cluster configuration for bootstrapping: name=peer-url,... (default: this member).
+    #[arg(long, env = "ETCD_INITIAL_CLUSTER")]
+    pub initial_cluster: Option<String>,
+    /// `new` for a member of a new cluster, `existing` to join a running one.
+    #[arg(long, env = "ETCD_INITIAL_CLUSTER_STATE", default_value = "new")]
+    pub initial_cluster_state: ClusterState,
+    /// Initial cluster token: members of different clusters get different ids.
+    #[arg(long, env = "ETCD_INITIAL_CLUSTER_TOKEN", default_value = "etcd-cluster")]
+    pub initial_cluster_token: String,
+    /// Time (in milliseconds) of a heartbeat interval.
+    #[arg(long, env = "ETCD_HEARTBEAT_INTERVAL", default_value_t = 100)]
+    pub heartbeat_interval: u64,
+    /// Time (in milliseconds) for an election to time out.
+    #[arg(long, env = "ETCD_ELECTION_TIMEOUT", default_value_t = 1000)]
+    pub election_timeout: u64,
+    /// Number of committed transactions to trigger a snapshot.
+    #[arg(long, env = "ETCD_SNAPSHOT_COUNT", default_value_t = 100_000)]
+    pub snapshot_count: u64,
+    /// Extra URLs serving /metrics and /health (the client URLs serve them too).
+    #[arg(long, env = "ETCD_LISTEN_METRICS_URLS")]
+    pub listen_metrics_urls: Option<String>,
+    /// Log level: debug, info, warn, error.
+    #[arg(long, env = "ETCD_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    #[command(flatten)]
+    pub ignored: IgnoredFlags,
+    #[command(flatten)]
+    pub unsupported: UnsupportedFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClusterState {
+    New,
+    Existing,
+}
+
+/// Accepted for compatibility with etcd deployment scripts; they change nothing in detcd.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IgnoredFlags {
+    #[arg(long, env = "ETCD_QUOTA_BACKEND_BYTES", hide = true)]
+    pub quota_backend_bytes: Option<String>,
+    #[arg(long, env = "ETCD_AUTO_COMPACTION_MODE", hide = true)]
+    pub auto_compaction_mode: Option<String>,
+    #[arg(long, env = "ETCD_AUTO_COMPACTION_RETENTION", hide = true)]
+    pub auto_compaction_retention: Option<String>,
+    #[arg(long, env = "ETCD_STRICT_RECONFIG_CHECK", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub strict_reconfig_check: Option<String>,
+    #[arg(long, env = "ETCD_MAX_CONCURRENT_STREAMS", hide = true)]
+    pub max_concurrent_streams: Option<String>,
+    #[arg(long, env = "ETCD_LOGGER", hide = true)]
+    pub logger: Option<String>,
+    #[arg(long, env = "ETCD_LOG_OUTPUTS", hide = true)]
+    pub log_outputs: Option<String>,
+    #[arg(long, env = "ETCD_MAX_SNAPSHOTS", hide = true)]
+    pub max_snapshots: Option<String>,
+    #[arg(long, env = "ETCD_MAX_WALS", hide = true)]
+    pub max_wals: Option<String>,
+    #[arg(long, env = "ETCD_MAX_REQUEST_BYTES", hide = true)]
+    pub max_request_bytes: Option<String>,
+    #[arg(long, env = "ETCD_ENABLE_V2", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub enable_v2: Option<String>,
+    #[arg(long, env = "ETCD_ENABLE_PPROF", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub enable_pprof: Option<String>,
+    #[arg(long, env = "ETCD_METRICS", hide = true)]
+    pub metrics: Option<String>,
+    #[arg(long, env = "ETCD_DEBUG", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub debug: Option<String>,
+    #[arg(long, env = "ETCD_WAL_DIR", hide = true)]
+    pub wal_dir: Option<String>,
+    #[arg(long, env = "ETCD_GRPC_KEEPALIVE_MIN_TIME", hide = true)]
+    pub grpc_keepalive_min_time: Option<String>,
+    #[arg(long, env = "ETCD_GRPC_KEEPALIVE_INTERVAL", hide = true)]
+    pub grpc_keepalive_interval: Option<String>,
+    #[arg(long, env = "ETCD_GRPC_KEEPALIVE_TIMEOUT", hide = true)]
+    pub grpc_keepalive_timeout: Option<String>,
+}
+
+/// Flags whose meaning detcd cannot honour: given any of them, detcd refuses to start.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UnsupportedFlags {
+    #[arg(long, env = "ETCD_CERT_FILE", hide = true)]
+    pub cert_file: Option<String>,
+    #[arg(long, env = "ETCD_KEY_FILE", hide = true)]
+    pub key_file: Option<String>,
+    #[arg(long, env = "ETCD_TRUSTED_CA_FILE", hide = true)]
+    pub trusted_ca_file: Option<String>,
+    #[arg(long, env = "ETCD_CLIENT_CERT_AUTH", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub client_cert_auth: Option<String>,
+    #[arg(long, env = "ETCD_AUTO_TLS", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub auto_tls: Option<String>,
+    #[arg(long, env = "ETCD_PEER_CERT_FILE", hide = true)]
+    pub peer_cert_file: Option<String>,
+    #[arg(long, env = "ETCD_PEER_KEY_FILE", hide = true)]
+    pub peer_key_file: Option<String>,
+    #[arg(long, env = "ETCD_PEER_TRUSTED_CA_FILE", hide = true)]
+    pub peer_trusted_ca_file: Option<String>,
+    #[arg(long, env = "ETCD_PEER_CLIENT_CERT_AUTH", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub peer_client_cert_auth: Option<String>,
+    #[arg(long, env = "ETCD_PEER_AUTO_TLS", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub peer_auto_tls: Option<String>,
+    #[arg(long, env = "ETCD_AUTH_TOKEN", hide = true)]
+    pub auth_token: Option<String>,
+    #[arg(long, env = "ETCD_DISCOVERY", hide = true)]
+    pub discovery: Option<String>,
+    #[arg(long, env = "ETCD_DISCOVERY_SRV", hide = true)]
+    pub discovery_srv: Option<String>,
+    #[arg(long, env = "ETCD_FORCE_NEW_CLUSTER", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub force_new_cluster: Option<String>,
+    #[arg(long, env = "ETCD_PROXY", hide = true)]
+    pub proxy: Option<String>,
+}
+
+impl UnsupportedFlags {
+    /// The first unsupported flag that was given, with why detcd cannot honour it.
+    pub fn first_given(&self) -> Option<(&'static str, &'static str)> {
+        let tls = "TLS is not implemented";
+        let given = [
+            (self.cert_file.is_some(), "--cert-file", tls),
+            (self.key_file.is_some(), "--key-file", tls),
+            (self.trusted_ca_file.is_some(), "--trusted-ca-file", tls),
+            (is_true(&self.client_cert_auth), "--client-cert-auth", tls),
+            (is_true(&self.auto_tls), "--auto-tls", tls),
+            (self.peer_cert_file.is_some(), "--peer-cert-file", tls),
+            (self.peer_key_file.is_some(), "--peer-key-file", tls),
+            (self.peer_trusted_ca_file.is_some(), "--peer-trusted-ca-file", tls),
+            (is_true(&self.peer_client_cert_auth), "--peer-client-cert-auth", tls),
+            (is_true(&self.peer_auto_tls), "--peer-auto-tls", tls),
+            (self.auth_token.is_some(), "--auth-token", "auth is not implemented"),
+            (self.discovery.is_some(), "--discovery", "discovery is not implemented"),
+            (self.discovery_srv.is_some(), "--discovery-srv", "discovery is not implemented"),
+            (is_true(&self.force_new_cluster), "--force-new-cluster", "not implemented"),
+            (self.proxy.is_some(), "--proxy", "proxy mode is not implemented"),
+        ];
+        given.into_iter().find(|(set, _, _)| *set).map(|(_, flag, why)| (flag, why))
+    }
+}
+
+/// A boolean flag given as `--flag`, `--flag=true` or `--flag=1`; `false` counts as not given.
+fn is_true(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !matches!(v, "false" | "0" | ""))
+}
+
+impl Flags {
+    pub fn data_dir(&self) -> String {
+        self.data_dir.clone().unwrap_or_else(|| format!("{}.detcd", self.name))
+    }
+
+    /// `--initial-cluster`, or this member alone when it was not given (etcd's default).
+    pub fn initial_cluster(&self) -> String {
+        self.initial_cluster
+            .clone()
+            .unwrap_or_else(|| format!("{}={}", self.name, self.initial_advertise_peer_urls))
+    }
+}
+
+/// Splits a comma-separated URL list, dropping empty items.
+pub fn url_list(urls: &str) -> Vec<String> {
+    urls.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect()
+}

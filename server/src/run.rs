@@ -1,0 +1,246 @@
+//! Start-up and shutdown: flags -> member -> listeners, then serve until SIGINT/SIGTERM.
+//!
+//! Order matters for etcd tooling: every listener is bound before anything is announced, and
+//! "ready to serve client requests" is logged only once the member has published its client URLs
+//! through raft (as etcd does), so scripts that wait for that line find a cluster with a leader
+//! and a complete member list.
+
+use crate::flags::{url_list, ClusterState, Flags};
+use crate::identity::{cluster_id, member_id, InitialCluster};
+use crate::peer::{publish_until_done, GrpcPeerTransport, PeerService};
+use crate::services::*;
+use crate::urls::socket_addr;
+use detcd_core::member::{Member, MemberConfig};
+use detcd_core::storage::RealDisk;
+use detcd_proto::detcdpeerpb::peer_server::PeerServer;
+use detcd_proto::etcdserverpb::cluster_server::ClusterServer;
+use detcd_proto::etcdserverpb::kv_server::KvServer;
+use detcd_proto::etcdserverpb::lease_server::LeaseServer;
+use detcd_proto::etcdserverpb::maintenance_server::MaintenanceServer;
+use detcd_proto::etcdserverpb::watch_server::WatchServer;
+use detcd_proto::v3electionpb::election_server::ElectionServer;
+use detcd_proto::v3lockpb::lock_server::LockServer;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tracing::{info, warn};
+
+/// Largest gRPC message accepted or sent (etcd: 1.5 MiB requests plus gRPC overhead; peers carry
+/// snapshots, so they get more).
+const CLIENT_MESSAGE_LIMIT: usize = 2 * 1024 * 1024 + 512 * 1024;
+const PEER_MESSAGE_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// Everything start-up derives from the flags before touching the disk or the network.
+struct Plan {
+    config: MemberConfig,
+    data_dir: String,
+    voters: Option<std::collections::BTreeMap<u64, detcd_core::raft::types::MemberInfo>>,
+    client_addrs: Vec<SocketAddr>,
+    peer_addrs: Vec<SocketAddr>,
+    metrics_addrs: Vec<SocketAddr>,
+}
+
+fn plan(flags: &Flags) -> Result<Plan, String> {
+    if let Some((flag, why)) = flags.unsupported.first_given() {
+        return Err(format!("{flag} is not supported: {why}"));
+    }
+    let token = &flags.initial_cluster_token;
+    let cluster = InitialCluster::parse(&flags.initial_cluster())?;
+    let peer_urls = url_list(&flags.initial_advertise_peer_urls);
+    let mut listed = cluster.peers.get(&flags.name).cloned().unwrap_or_default();
+    let mut advertised = peer_urls.clone();
+    listed.sort();
+    advertised.sort();
+    if listed != advertised {
+        return Err(format!(
+            "--initial-cluster has no member {:?} with --initial-advertise-peer-urls {}",
+            flags.name, flags.initial_advertise_peer_urls
+        ));
+    }
+    let voters = cluster.voters(token);
+    let id = member_id(&peer_urls, token);
+    let mut config = MemberConfig::new(id, flags.name.clone());
+    config.cluster_id = cluster_id(token);
+    config.heartbeat = Duration::from_millis(flags.heartbeat_interval);
+    config.election_timeout = Duration::from_millis(flags.election_timeout);
+    config.snapshot_entries = flags.snapshot_count.max(1);
+    // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds.
+    config.min_lease_ttl = (flags.election_timeout * 3).div_ceil(2000).max(1) as i64;
+    let addrs = |flag: &str, urls: &str| -> Result<Vec<SocketAddr>, String> {
+        url_list(urls).iter().map(|url| socket_addr(flag, url)).collect()
+    };
+    Ok(Plan {
+        config,
+        data_dir: flags.data_dir(),
+        voters: (flags.initial_cluster_state == ClusterState::New).then_some(voters),
+        client_addrs: addrs("--listen-client-urls", &flags.listen_client_urls)?,
+        peer_addrs: addrs("--listen-peer-urls", &flags.listen_peer_urls)?,
+        metrics_addrs: addrs(
+            "--listen-metrics-urls",
+            flags.listen_metrics_urls.as_deref().unwrap_or(""),
+        )?,
+    })
+}
+
+async fn bind_all(addrs: &[SocketAddr], what: &str) -> Result<Vec<TcpListener>, String> {
+    let mut listeners = Vec::new();
+    for addr in addrs {
+        let listener =
+            TcpListener::bind(addr).await.map_err(|e| format!("listen on {what} {addr}: {e}"))?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// Runs the server until a shutdown signal; `Err` is a one-line reason start-up failed.
+pub async fn run(flags: Flags) -> Result<(), String> {
+    let plan = plan(&flags)?;
+    let peer_listeners = bind_all(&plan.peer_addrs, "peer URL").await?;
+    let client_listeners = bind_all(&plan.client_addrs, "client URL").await?;
+    let metrics_listeners = bind_all(&plan.metrics_addrs, "metrics URL").await?;
+
+    let id = plan.config.id;
+    info!(name = %flags.name, id = %format!("{id:x}"), data_dir = %plan.data_dir, "starting detcd member");
+    let disk =
+        RealDisk::open(&plan.data_dir).map_err(|e| format!("--data-dir {}: {e}", plan.data_dir))?;
+    let transport = Arc::new(GrpcPeerTransport::new());
+    let member = Member::start(plan.config, Arc::new(disk), transport)
+        .await
+        .map_err(|e| format!("cannot start member from {}: {e}", plan.data_dir))?;
+
+    for listener in peer_listeners {
+        info!(address = %local(&listener), "listening for peers");
+        tokio::spawn(serve_peers(member.clone(), listener));
+    }
+    if let Some(voters) = plan.voters {
+        if let Err(error) = member.bootstrap(voters).await {
+            // Another member bootstrapped first; ours is the same configuration.
+            warn!(%error, "bootstrap skipped");
+        }
+    }
+    for listener in client_listeners {
+        info!(address = %local(&listener), "listening for client requests");
+        tokio::spawn(serve_clients(member.clone(), flags.initial_cluster_token.clone(), listener));
+    }
+    for listener in metrics_listeners {
+        info!(address = %local(&listener), "listening for metrics");
+        tokio::spawn(serve_http(member.clone(), listener));
+    }
+    tokio::spawn(announce_when_ready(member.clone(), url_list(&flags.advertise_client_urls)));
+
+    wait_for_signal().await;
+    info!("received shutdown signal, stopping");
+    member.shutdown().await;
+    Ok(())
+}
+
+fn local(listener: &TcpListener) -> String {
+    listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
+}
+
+async fn serve_peers(member: Member, listener: TcpListener) {
+    let service = PeerServer::new(PeerService::new(member))
+        .max_decoding_message_size(PEER_MESSAGE_LIMIT)
+        .max_encoding_message_size(PEER_MESSAGE_LIMIT);
+    let served = Server::builder()
+        .add_service(service)
+        .serve_with_incoming(TcpListenerStream::new(listener))
+        .await;
+    if let Err(error) = served {
+        warn!(%error, "peer server stopped");
+    }
+}
+
+/// etcd's gRPC services and the HTTP endpoints, on one port.
+async fn serve_clients(member: Member, token: String, listener: TcpListener) {
+    let routes = Routes::from(crate::http::router(member.clone()))
+        .add_service(limit(KvServer::new(KvService::new(member.clone()))))
+        .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))
+        .add_service(limit(LeaseServer::new(LeaseService::new(member.clone()))))
+        .add_service(limit(ClusterServer::new(ClusterService::new(member.clone(), token.clone()))))
+        .add_service(limit(MaintenanceServer::new(MaintenanceService::new(member.clone()))))
+        .add_service(LockServer::new(LockService))
+        .add_service(ElectionServer::new(ElectionService));
+    let served = Server::builder()
+        .accept_http1(true)
+        .add_routes(routes)
+        .serve_with_incoming(TcpListenerStream::new(listener))
+        .await;
+    if let Err(error) = served {
+        warn!(%error, "client server stopped");
+    }
+}
+
+async fn serve_http(member: Member, listener: TcpListener) {
+    if let Err(error) = axum::serve(listener, crate::http::router(member)).await {
+        warn!(%error, "metrics server stopped");
+    }
+}
+
+/// Applies detcd's message size limits to a generated service.
+fn limit<S: MessageLimits>(service: S) -> S {
+    service.limits(CLIENT_MESSAGE_LIMIT)
+}
+
+trait MessageLimits {
+    fn limits(self, bytes: usize) -> Self;
+}
+
+macro_rules! message_limits {
+    ($($server:ident<$service:ty>),*) => {$(
+        impl MessageLimits for $server<$service> {
+            fn limits(self, bytes: usize) -> Self {
+                self.max_decoding_message_size(bytes).max_encoding_message_size(bytes)
+            }
+        }
+    )*};
+}
+
+message_limits!(
+    KvServer<KvService>,
+    WatchServer<WatchService>,
+    LeaseServer<LeaseService>,
+    ClusterServer<ClusterService>,
+    MaintenanceServer<MaintenanceService>
+);
+
+/// Publishes this member's client URLs through raft, then logs etcd's readiness lines.
+async fn announce_when_ready(member: Member, client_urls: Vec<String>) {
+    publish_until_done(&member, client_urls.clone()).await;
+    let status = member.status();
+    info!(
+        leader = %format!("{:x}", status.leader.unwrap_or(0)),
+        term = status.raft_term,
+        client_urls = ?client_urls,
+        "published local member to cluster through raft"
+    );
+    info!("enabled capabilities for version 3.4");
+    info!("ready to serve client requests");
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

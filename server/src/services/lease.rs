@@ -1,0 +1,107 @@
+//! etcd's `Lease` service: Grant, Revoke, the KeepAlive stream, TimeToLive, Leases.
+
+use super::serve;
+use crate::status::mismatched;
+use detcd_core::api::LeaseKeepAliveResponse;
+use detcd_core::member::{ClientRequest as Q, ClientResponse as A, Member};
+use detcd_core::Error;
+use detcd_proto::convert::*;
+use detcd_proto::etcdserverpb as pb;
+use detcd_proto::etcdserverpb::lease_server::Lease;
+use std::pin::Pin;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+pub struct LeaseService {
+    member: Member,
+}
+
+impl LeaseService {
+    pub fn new(member: Member) -> Self {
+        LeaseService { member }
+    }
+}
+
+#[tonic::async_trait]
+impl Lease for LeaseService {
+    async fn lease_grant(
+        &self,
+        request: Request<pb::LeaseGrantRequest>,
+    ) -> Result<Response<pb::LeaseGrantResponse>, Status> {
+        let request = lease_grant_request_from_proto(request.into_inner());
+        match serve(&self.member, Q::LeaseGrant(request)).await? {
+            A::LeaseGrant(r) => Ok(Response::new(lease_grant_response_to_proto(r))),
+            _ => Err(mismatched("LeaseGrant")),
+        }
+    }
+
+    async fn lease_revoke(
+        &self,
+        request: Request<pb::LeaseRevokeRequest>,
+    ) -> Result<Response<pb::LeaseRevokeResponse>, Status> {
+        let request = lease_revoke_request_from_proto(request.into_inner());
+        match serve(&self.member, Q::LeaseRevoke(request)).await? {
+            A::LeaseRevoke(r) => Ok(Response::new(lease_revoke_response_to_proto(r))),
+            _ => Err(mismatched("LeaseRevoke")),
+        }
+    }
+
+    type LeaseKeepAliveStream =
+        Pin<Box<dyn Stream<Item = Result<pb::LeaseKeepAliveResponse, Status>> + Send>>;
+
+    async fn lease_keep_alive(
+        &self,
+        request: Request<Streaming<pb::LeaseKeepAliveRequest>>,
+    ) -> Result<Response<Self::LeaseKeepAliveStream>, Status> {
+        let mut incoming = request.into_inner();
+        let member = self.member.clone();
+        let (outbox, responses) = mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = incoming.next().await {
+                let request = lease_keep_alive_request_from_proto(message);
+                let id = request.id;
+                let answer = match member.serve(Q::LeaseKeepAlive(request)).await {
+                    Ok(A::LeaseKeepAlive(r)) => Ok(lease_keep_alive_response_to_proto(r)),
+                    Ok(_) => Err(mismatched("LeaseKeepAlive")),
+                    // etcd's wire protocol: a keep-alive for a lease that is gone answers TTL 0
+                    // (clients print "expired or revoked"), not an error.
+                    Err(Error::LeaseNotFound) => {
+                        Ok(lease_keep_alive_response_to_proto(LeaseKeepAliveResponse {
+                            header: super::header_now(&member),
+                            id,
+                            ttl: 0,
+                        }))
+                    }
+                    Err(error) => Err(crate::status::status_of(error)),
+                };
+                if outbox.send(answer).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(responses))))
+    }
+
+    async fn lease_time_to_live(
+        &self,
+        request: Request<pb::LeaseTimeToLiveRequest>,
+    ) -> Result<Response<pb::LeaseTimeToLiveResponse>, Status> {
+        let request = lease_time_to_live_request_from_proto(request.into_inner());
+        match serve(&self.member, Q::LeaseTimeToLive(request)).await? {
+            A::LeaseTimeToLive(r) => Ok(Response::new(lease_time_to_live_response_to_proto(r))),
+            _ => Err(mismatched("LeaseTimeToLive")),
+        }
+    }
+
+    async fn lease_leases(
+        &self,
+        _request: Request<pb::LeaseLeasesRequest>,
+    ) -> Result<Response<pb::LeaseLeasesResponse>, Status> {
+        match serve(&self.member, Q::LeaseLeases).await? {
+            A::LeaseLeases(r) => Ok(Response::new(lease_leases_response_to_proto(r))),
+            _ => Err(mismatched("LeaseLeases")),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! detcd errors as the gRPC statuses etcd answers with.
+//!
+//! etcd's clients recognise an error by its gRPC code *and* its message text (etcdctl prints the
+//! text), so the code for each error is the one etcd's `rpctypes` gives it and the message is the
+//! core error's `Display`, which is etcd's wording.
+
+use detcd_core::Error;
+use detcd_proto::convert::ConvertError;
+use tonic::{Code, Status};
+
+pub fn status_of(error: Error) -> Status {
+    let code = match &error {
+        Error::Compacted { .. } | Error::FutureRevision | Error::LeaseTtlTooLarge => {
+            Code::OutOfRange
+        }
+        Error::LeaseNotFound => Code::NotFound,
+        Error::LeaseExists | Error::NotPrimary => Code::FailedPrecondition,
+        Error::EmptyKey
+        | Error::DuplicateKey
+        | Error::TooManyOps
+        | Error::RequestTooLarge
+        | Error::ValueProvided
+        | Error::LeaseProvided
+        | Error::KeyNotFound => Code::InvalidArgument,
+        Error::NoLeader | Error::LeaderChanged | Error::Timeout => Code::Unavailable,
+        Error::Other(_) => Code::Unknown,
+    };
+    Status::new(code, error.to_string())
+}
+
+pub fn invalid(error: ConvertError) -> Status {
+    Status::invalid_argument(error.to_string())
+}
+
+/// The answer of every method detcd does not serve yet: names it, so a client knows what is missing.
+pub fn unimplemented(method: &str) -> Status {
+    Status::unimplemented(format!("detcd does not implement {method} yet"))
+}
+
+/// A core response of the wrong kind: a bug in the core, reported instead of a panic.
+pub fn mismatched(method: &str) -> Status {
+    Status::internal(format!("detcd: the member answered {method} with another response kind"))
+}

@@ -1,0 +1,34 @@
+//! `detcd`'s command line: etcd's flags and environment variables; refusals are one line.
+
+use detcd_tests::cluster::detcd_binary;
+use std::process::Command;
+
+#[test]
+fn an_unsupported_flag_stops_start_up_with_one_line_naming_it() {
+    let output =
+        Command::new(detcd_binary()).args(["--cert-file", "server.crt"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr, "detcd: --cert-file is not supported: TLS is not implemented\n");
+}
+
+#[test]
+fn flags_also_come_from_etcd_environment_variables() {
+    let output =
+        Command::new(detcd_binary()).env("ETCD_CLIENT_CERT_AUTH", "true").output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--client-cert-auth is not supported"), "{stderr}");
+}
+
+#[test]
+fn a_name_missing_from_the_initial_cluster_is_refused() {
+    let output = Command::new(detcd_binary())
+        .args(["--name", "x", "--initial-cluster", "y=http://127.0.0.1:1"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--initial-cluster has no member \"x\""), "{stderr}");
+}

@@ -98,6 +98,11 @@ impl Member {
         self.confirm_leadership().await?;
         let state = self.inner.replica.lock();
         let mut expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
+        if !expiry.is_primary() {
+            // Leadership was just confirmed, but the countdown loop has not noticed yet: take over
+            // now (every lease gets its full TTL), so a keep-alive right after an election works.
+            expiry.promote(state.machine.lessor(), NodeClock.now());
+        }
         let ttl = expiry.renew(state.machine.lessor(), id, NodeClock.now())?;
         Ok(LeaseKeepAliveResponse { header: self.header(state.machine.revision()), id, ttl })
     }

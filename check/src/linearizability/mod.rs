@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-pub use model::{partition_by_key, Model};
+pub use model::{partition_by_key, Model, Next};
 pub use search::Budget;
 use search::{Entry, SearchResult};
 
@@ -209,7 +209,7 @@ fn explain<M: Model>(
     let mut replay = model.init();
     for &op in &longest {
         // Replaying the search's own choices; a refusal would be a model bug, shown as is.
-        replay = model.step(&replay, &decoded[op]).unwrap_or(replay);
+        replay = model.step(&replay, &decoded[op]).resolve(&replay).unwrap_or(replay);
         steps.push(Step { op, state: model.describe_state(&replay) });
     }
     let done: std::collections::HashSet<usize> = longest.iter().copied().collect();

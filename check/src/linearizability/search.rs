@@ -14,11 +14,12 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::bitset::{fx_hash, zobrist, Bitset, IdentityHasher};
-use super::model::Model;
+use super::model::{Model, Next};
 
 /// Limits on one search, so a pathological history yields "unknown" instead of running forever.
 #[derive(Clone, Copy, Debug, Default)]
@@ -130,19 +131,48 @@ impl Events {
     }
 }
 
-/// The memo of explored (linearised set, state) pairs.
+/// The memo of explored (linearised set, state) pairs. Sets live in one flat arena and entries
+/// chain per hash, so a new entry costs no allocation beyond amortised growth; states are shared
+/// with the search (`Rc`), not copied.
 struct Cache<S> {
-    buckets: HashMap<u64, Vec<(Bitset, S)>, BuildHasherDefault<IdentityHasher>>,
+    heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
+    /// Per entry: the next entry with the same hash (or u32::MAX).
+    chain: Vec<u32>,
+    words: usize,
+    sets: Vec<u64>,
+    states: Vec<Rc<S>>,
 }
 
-impl<S: Eq + Clone> Cache<S> {
-    /// Records the pair; false when it was seen before.
-    fn insert(&mut self, hash: u64, bits: &Bitset, state: &S) -> bool {
-        let bucket = self.buckets.entry(hash).or_default();
-        if bucket.iter().any(|(b, s)| b == bits && s == state) {
-            return false;
+impl<S: Eq> Cache<S> {
+    fn new(words: usize) -> Self {
+        Cache {
+            heads: HashMap::default(),
+            chain: Vec::new(),
+            words,
+            sets: Vec::new(),
+            states: Vec::new(),
         }
-        bucket.push((bits.clone(), state.clone()));
+    }
+
+    /// Records the pair; false when it was seen before.
+    fn insert(&mut self, hash: u64, bits: &Bitset, state: &Rc<S>) -> bool {
+        let mut entry = self.heads.get(&hash).copied().unwrap_or(u32::MAX);
+        let head = entry;
+        while entry != u32::MAX {
+            let e = entry as usize;
+            let set = &self.sets[e * self.words..(e + 1) * self.words];
+            if set == bits.words()
+                && (Rc::ptr_eq(&self.states[e], state) || *self.states[e] == **state)
+            {
+                return false;
+            }
+            entry = self.chain[e];
+        }
+        let index = self.states.len() as u32;
+        self.chain.push(head);
+        self.sets.extend_from_slice(bits.words());
+        self.states.push(Rc::clone(state));
+        self.heads.insert(hash, index);
         true
     }
 }
@@ -156,13 +186,15 @@ pub fn search<M: Model>(
 ) -> SearchResult<M::State> {
     let mut events = Events::new(entries);
     let mut remaining = entries.iter().filter(|e| e.ret.is_some()).count();
-    let mut state = model.init();
+    let mut state = Rc::new(model.init());
     let mut bits = Bitset::new(entries.len());
     let mut bits_hash = 0u64;
-    let mut cache = Cache { buckets: HashMap::default() };
-    let mut stack: Vec<(usize, M::State)> = Vec::new();
+    let mut state_hash = fx_hash(&*state);
+    let mut cache = Cache::new(bits.words().len());
+    // Each choice: its call node, and the state and state hash before it.
+    let mut stack: Vec<(usize, Rc<M::State>, u64)> = Vec::new();
     let mut longest: Vec<usize> = Vec::new();
-    let mut longest_state = state.clone();
+    let mut longest_state = Rc::clone(&state);
     let mut steps: u64 = 0;
     let mut entry = events.next[HEAD];
     while remaining > 0 && entry != NIL {
@@ -173,13 +205,16 @@ pub fn search<M: Model>(
         let op = events.op[entry];
         if !events.is_call[entry] {
             // A return whose call is not linearised: undo the last choice.
-            let Some((call, previous)) = stack.pop() else {
-                return SearchResult::NotLinearizable { longest, state: longest_state };
+            let Some((call, previous, previous_hash)) = stack.pop() else {
+                let state =
+                    Rc::try_unwrap(longest_state).unwrap_or_else(|shared| (*shared).clone());
+                return SearchResult::NotLinearizable { longest, state };
             };
             let undone = events.op[call];
             bits.clear(undone);
             bits_hash ^= zobrist(undone);
             state = previous;
+            state_hash = previous_hash;
             events.unlift(call);
             if entries[undone].ret.is_some() {
                 remaining += 1;
@@ -187,19 +222,28 @@ pub fn search<M: Model>(
             entry = events.next[call];
             continue;
         }
-        if let Some(next_state) = model.step(&state, entries[op].op) {
+        let next = match model.step(&state, entries[op].op) {
+            Next::Illegal => None,
+            Next::Same => Some((Rc::clone(&state), state_hash)),
+            Next::To(next) => {
+                let hash = fx_hash(&next);
+                Some((Rc::new(next), hash))
+            }
+        };
+        if let Some((next_state, next_hash)) = next {
             bits.set(op);
-            let hash = bits_hash ^ zobrist(op) ^ fx_hash(&next_state).rotate_left(17);
+            let hash = bits_hash ^ zobrist(op) ^ next_hash.rotate_left(17);
             if cache.insert(hash, &bits, &next_state) {
                 bits_hash ^= zobrist(op);
-                stack.push((entry, std::mem::replace(&mut state, next_state)));
+                let previous = std::mem::replace(&mut state, next_state);
+                stack.push((entry, previous, std::mem::replace(&mut state_hash, next_hash)));
                 events.lift(entry);
                 if entries[op].ret.is_some() {
                     remaining -= 1;
                 }
                 if stack.len() > longest.len() {
-                    longest = stack.iter().map(|(node, _)| events.op[*node]).collect();
-                    longest_state = state.clone();
+                    longest = stack.iter().map(|(node, _, _)| events.op[*node]).collect();
+                    longest_state = Rc::clone(&state);
                 }
                 entry = events.next[HEAD];
                 continue;

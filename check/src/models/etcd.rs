@@ -48,7 +48,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use crate::history::Operation;
-use crate::linearizability::Model;
+use crate::linearizability::{Model, Next};
 
 /// The etcd model.
 #[derive(Clone, Copy, Debug, Default)]
@@ -185,22 +185,36 @@ impl Model for Etcd {
         Store { revision: 1, kvs: BTreeMap::new(), leases: BTreeSet::new() }
     }
 
-    fn step(&self, state: &Store, op: &EtcdOp) -> Option<Store> {
+    fn step(&self, state: &Store, op: &EtcdOp) -> Next<Store> {
         match &op.outcome {
-            Outcome::Error { lease_missing: false } => Some(state.clone()),
+            Outcome::Error { lease_missing: false } => Next::Same,
             Outcome::Error { lease_missing: true } => {
-                missing_lease(state, &op.request).then(|| state.clone())
+                Next::same_if(missing_lease(state, &op.request))
             }
             Outcome::Unknown => {
                 // A request that would fail (a missing lease) fails without effect.
                 let mut next = state.clone();
-                Some(if apply(&mut next, &op.request, None) { next } else { state.clone() })
+                if apply(&mut next, &op.request, None) && next != *state {
+                    Next::To(next)
+                } else {
+                    Next::Same
+                }
             }
             Outcome::Ok { revision, expect } => {
+                let revision_ok = |r: i64| revision.is_none_or(|seen| seen == r);
+                if let Request::Range(range) = &op.request {
+                    // Reads change nothing: judge them without copying the store.
+                    return Next::same_if(
+                        revision_ok(state.revision) && check_range(state, range, expect),
+                    );
+                }
                 let mut next = state.clone();
-                let ok = apply(&mut next, &op.request, Some(expect))
-                    && revision.is_none_or(|r| r == next.revision);
-                ok.then_some(next)
+                let ok = apply(&mut next, &op.request, Some(expect)) && revision_ok(next.revision);
+                match ok {
+                    false => Next::Illegal,
+                    true if next == *state => Next::Same,
+                    true => Next::To(next),
+                }
             }
         }
     }

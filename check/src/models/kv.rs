@@ -19,12 +19,14 @@
 //! partition; by default it partitions by key (P-compositionality).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::register::{canonical, cas_outcome, cas_pair};
 use crate::history::{History, Operation};
-use crate::linearizability::{partition_by_key, Model};
+use crate::linearizability::bitset::fx_hash;
+use crate::linearizability::{partition_by_key, Model, Next};
 
 /// The key-value model; `partitioned: false` checks all keys as one object (slower; for
 /// comparisons and tests).
@@ -42,27 +44,59 @@ impl Default for Kv {
 /// A value: `None` = absent.
 type Slot = Option<String>;
 
+/// A stored text: shared (cloning a state copies no bytes) with its hash computed once (hashing
+/// a state reads no bytes). Appends make values long, so both matter for the search's speed.
+#[derive(Clone, Debug)]
+pub struct Text {
+    hash: u64,
+    text: Arc<str>,
+}
+
+impl Text {
+    fn new(text: String) -> Text {
+        Text { hash: fx_hash(&text), text: text.into() }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.hash == other.hash && (Arc::ptr_eq(&self.text, &other.text) || self.text == other.text)
+    }
+}
+
+impl Eq for Text {}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 #[derive(Debug)]
 pub enum KvAction {
     /// The value read (canonical JSON; `None` when the outcome is unknown).
     Get(Option<Slot>),
-    Put(String),
+    Put(Text),
     Append(String),
     Cas {
         expected: String,
-        new: String,
+        new: Text,
         swapped: Option<bool>,
     },
 }
 
 #[derive(Debug)]
 pub struct KvOp {
-    pub key: String,
+    pub key: Arc<str>,
     pub action: KvAction,
 }
 
 impl Model for Kv {
-    type State = BTreeMap<String, String>;
+    type State = BTreeMap<Arc<str>, Text>;
     type Op = KvOp;
 
     fn name(&self) -> &'static str {
@@ -70,13 +104,13 @@ impl Model for Kv {
     }
 
     fn decode(&self, op: &Operation) -> Result<KvOp, String> {
-        let key = op.key.clone().ok_or("kv operations need a `key`")?;
+        let key: Arc<str> = op.key.as_deref().ok_or("kv operations need a `key`")?.into();
         let action = match op.f.as_str() {
             "get" | "read" => KvAction::Get((!op.is_unknown()).then(|| match &op.output {
                 Value::Null => None,
                 other => Some(text(other)),
             })),
-            "put" | "write" => KvAction::Put(text(&op.input)),
+            "put" | "write" => KvAction::Put(Text::new(text(&op.input))),
             "append" => KvAction::Append(text(&op.input)),
             "cas" => {
                 let Value::Array(pair) = &op.input else {
@@ -88,7 +122,7 @@ impl Model for Kv {
                         return Err(format!("cas input must be [expected, new], got {}", op.input))
                     }
                 };
-                KvAction::Cas { expected, new, swapped: cas_outcome(op)? }
+                KvAction::Cas { expected, new: Text::new(new), swapped: cas_outcome(op)? }
             }
             other => return Err(format!("kv has no operation {other:?} (get, put, append, cas)")),
         };
@@ -99,24 +133,26 @@ impl Model for Kv {
         BTreeMap::new()
     }
 
-    fn step(&self, state: &Self::State, op: &KvOp) -> Option<Self::State> {
-        let current = state.get(&op.key);
-        let with = |value: String| {
+    fn step(&self, state: &Self::State, op: &KvOp) -> Next<Self::State> {
+        let current = state.get(&op.key).map(Text::as_str);
+        let with = |value: Text| {
             let mut next = state.clone();
             next.insert(op.key.clone(), value);
-            Some(next)
+            Next::To(next)
         };
         match &op.action {
-            KvAction::Get(None) => Some(state.clone()),
-            KvAction::Get(Some(read)) => (read.as_ref() == current).then(|| state.clone()),
+            KvAction::Get(None) => Next::Same,
+            KvAction::Get(Some(read)) => Next::same_if(read.as_deref() == current),
             KvAction::Put(value) => with(value.clone()),
-            KvAction::Append(suffix) => with(format!("{}{suffix}", current.map_or("", |v| v))),
+            KvAction::Append(suffix) => {
+                with(Text::new(format!("{}{suffix}", current.unwrap_or(""))))
+            }
             KvAction::Cas { expected, new, swapped } => {
                 let matches = current.map_or("null", |v| v) == expected;
                 match swapped {
-                    Some(swapped) if *swapped != matches => None,
+                    Some(swapped) if *swapped != matches => Next::Illegal,
                     _ if matches => with(new.clone()),
-                    _ => Some(state.clone()),
+                    _ => Next::Same,
                 }
             }
         }

@@ -352,3 +352,21 @@ proptest! {
         prop_assert!(matches!(check(&Etcd, &h, Options::default()).unwrap(), Verdict::NotLinearizable(_)));
     }
 }
+
+#[test]
+fn etcd_range_options() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"put","input":{"key":"a","value":"1"},"output":{"revision":2}}
+{"client":0,"call":2,"return":3,"f":"put","input":{"key":"b","value":"2"},"output":{"revision":3}}
+{"client":1,"call":4,"return":5,"f":"range","input":{"key":"a","range_end":"\u0000","limit":1},"output":{"revision":3,"kvs":[{"key":"a","value":"1"}],"count":2}}
+{"client":1,"call":6,"return":7,"f":"range","input":{"key":"a","range_end":"c","keys_only":true},"output":{"revision":3,"kvs":[{"key":"a","value":""},{"key":"b","value":""}]}}
+{"client":1,"call":8,"return":9,"f":"range","input":{"key":"a","revision":2},"output":{"revision":3,"kvs":[]}}
+{"client":1,"call":10,"return":11,"f":"put","input":{"key":"a","value":"3","prev_kv":true},"output":{"revision":4,"prev_kv":{"key":"a","value":"1","version":1}}}
+"#;
+    assert!(linearizable(&Etcd, h));
+    let wrong_count = h.replace(r#""count":2"#, r#""count":1"#);
+    assert!(!linearizable(&Etcd, &wrong_count));
+    let wrong_prev =
+        h.replace(r#""prev_kv":{"key":"a","value":"1","version":1}"#, r#""prev_kv":null"#);
+    assert!(!linearizable(&Etcd, &wrong_prev));
+}

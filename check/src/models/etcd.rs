@@ -16,7 +16,7 @@
 //!
 //! | `f` | `input` | `output` |
 //! |---|---|---|
-//! | `range` | `{"key", "range_end"?, "limit"?}` | `{"revision", "kvs": [kv...], "count"?}` |
+//! | `range` | `{"key", "range_end"?, "limit"?, "keys_only"?, "revision"?, "serializable"?}` | `{"revision", "kvs": [kv...], "count"?}` |
 //! | `put` | `{"key", "value", "lease"?, "prev_kv"?: bool}` | `{"revision", "prev_kv"?: kv or null}` |
 //! | `delete` | `{"key", "range_end"?}` | `{"revision", "deleted"?}` |
 //! | `txn` | `{"compare": [cmp...], "success": [req...], "failure": [req...]}` | `{"revision", "succeeded"?, "results"?: [resp...]}` |
@@ -26,6 +26,9 @@
 //!
 //! - `kv` = `{"key", "value", "create_revision"?, "mod_revision"?, "version"?, "lease"?}`; a kv in
 //!   an output is compared on the fields it has.
+//! - Historical (`revision` > 0) and `serializable` ranges are accepted without judging their
+//!   result (the model keeps no old versions; serializable reads may be stale by design); `count`
+//!   is the number of matching keys, `kvs` is cut to `limit`.
 //! - `range_end` follows etcd: half-open end; `"\u0000"` = every key >= `key`.
 //! - `cmp` = `{"key", "range_end"?, "target": "version"|"create"|"mod"|"value"|"lease",
 //!   "result": "equal"|"not_equal"|"greater"|"less", "value": number or string}`; a missing key
@@ -73,7 +76,7 @@ pub struct Store {
 }
 
 /// A kv as expected by an output: only the fields it has are checked.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct KvExpect {
     pub key: String,
     pub value: Option<String>,
@@ -88,6 +91,11 @@ pub struct Range {
     pub key: String,
     pub range_end: Option<String>,
     pub limit: Option<usize>,
+    /// A historical (`revision` > 0) or `serializable` read: its result is not judged (the model
+    /// keeps no old versions, and a serializable read may be stale by design).
+    pub unchecked: bool,
+    /// `keys_only`: values are not compared.
+    pub keys_only: bool,
 }
 
 #[derive(Debug)]
@@ -336,13 +344,20 @@ fn execute(
 }
 
 fn check_range(store: &Store, range: &Range, expect: &Expect) -> bool {
+    if range.unchecked {
+        return true;
+    }
     let found: Vec<(&String, &KeyValue)> = matching(store, range).collect();
     if expect.count.is_some_and(|c| c != found.len() as i64) {
         return false;
     }
     let Some(kvs) = &expect.kvs else { return true };
     let returned = range.limit.filter(|&l| l > 0).map_or(found.len(), |l| l.min(found.len()));
-    kvs.len() == returned && kvs.iter().zip(&found).all(|(e, (k, kv))| kv_matches(k, kv, e))
+    kvs.len() == returned
+        && kvs.iter().zip(&found).all(|(e, (k, kv))| {
+            kv_matches(k, kv, e)
+                || (range.keys_only && kv_matches(k, kv, &KvExpect { value: None, ..e.clone() }))
+        })
 }
 
 fn matching<'a>(
@@ -449,6 +464,9 @@ fn decode_range(input: &Value) -> Result<Range, String> {
         key: text(input, "key")?.ok_or("missing key")?,
         range_end: text(input, "range_end")?,
         limit: int(input, "limit")?.map(|l| l.max(0) as usize),
+        unchecked: int(input, "revision")?.unwrap_or(0) > 0
+            || input.get("serializable").and_then(Value::as_bool).unwrap_or(false),
+        keys_only: input.get("keys_only").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 

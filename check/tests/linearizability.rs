@@ -370,3 +370,94 @@ fn etcd_range_options() {
         h.replace(r#""prev_kv":{"key":"a","value":"1","version":1}"#, r#""prev_kv":null"#);
     assert!(!linearizable(&Etcd, &wrong_prev));
 }
+
+// ---- differential: the search against brute force on small random histories ----
+
+/// Tries every order consistent with real time; unknown operations may also never happen.
+fn brute_force<M: Model>(model: &M, h: &History) -> bool {
+    let ops: Vec<M::Op> = h.ops.iter().map(|op| model.decode(op).unwrap()).collect();
+    fn go<M: Model>(
+        model: &M,
+        h: &History,
+        ops: &[M::Op],
+        done: &mut Vec<bool>,
+        state: &M::State,
+    ) -> bool {
+        let open: Vec<usize> = (0..ops.len()).filter(|&i| !done[i]).collect();
+        if open.iter().all(|&i| h.ops[i].is_unknown()) {
+            return true;
+        }
+        let first_return = open.iter().filter_map(|&i| h.ops[i].ret).fold(f64::INFINITY, f64::min);
+        for &i in &open {
+            if h.ops[i].call > first_return {
+                continue;
+            }
+            if let Some(next) = model.step(state, &ops[i]).resolve(state) {
+                done[i] = true;
+                let found = go(model, h, ops, done, &next);
+                done[i] = false;
+                if found {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    go(model, h, &ops, &mut vec![false; ops.len()], &model.init())
+}
+
+fn arbitrary_register_history() -> impl Strategy<Value = History> {
+    let op = (0u8..3, 0i64..3, 0i64..3, 0u32..12, 1u32..6, 0u8..6);
+    proptest::collection::vec(op, 1..8).prop_map(|ops| {
+        let ops = ops
+            .into_iter()
+            .enumerate()
+            .map(|(client, (kind, a, b, call, length, unknown))| {
+                let ret = (unknown != 0).then_some((call + length) as f64);
+                let (f, input, output) = match kind {
+                    0 => ("read", serde_json::Value::Null, serde_json::json!(a)),
+                    1 => ("write", serde_json::json!(a), serde_json::Value::Null),
+                    _ => ("cas", serde_json::json!([a, b]), serde_json::json!(call % 2 == 0)),
+                };
+                detcd_check::history::Operation {
+                    client: client as u64,
+                    call: call as f64,
+                    ret,
+                    f: f.to_string(),
+                    key: None,
+                    input,
+                    output,
+                }
+            })
+            .collect();
+        History::new(ops)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn search_agrees_with_brute_force(h in arbitrary_register_history()) {
+        let expected = brute_force(&Register, &h);
+        let verdict = check(&Register, &h, Options::default()).unwrap();
+        prop_assert_eq!(verdict == Verdict::Linearizable, expected, "{:#?}", h);
+    }
+}
+
+#[test]
+fn differential_histories_cover_both_verdicts() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = arbitrary_register_history();
+    let (mut yes, mut no) = (0, 0);
+    for _ in 0..300 {
+        let h = strategy.new_tree(&mut runner).unwrap().current();
+        if brute_force(&Register, &h) {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    assert!(yes > 30 && no > 30, "linearizable {yes}, not {no}");
+}

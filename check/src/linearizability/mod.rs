@@ -22,6 +22,9 @@ use search::{Entry, SearchResult};
 
 use crate::history::History;
 
+/// Below this many operations a history is checked on the calling thread even when `parallel`.
+pub const PARALLEL_MIN_OPS: usize = 1000;
+
 /// How to run a check.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
@@ -106,7 +109,9 @@ pub fn check<M: Model>(
     let run = |part: &(Option<String>, Vec<usize>)| -> Verdict {
         check_part(model, history, &decoded, part, options.budget, &cancel)
     };
-    let verdicts: Vec<Verdict> = if options.parallel && parts.len() > 1 {
+    // Threads pay off only when there is enough work to share.
+    let worth_threads = parts.len() > 1 && history.ops.len() >= PARALLEL_MIN_OPS;
+    let verdicts: Vec<Verdict> = if options.parallel && worth_threads {
         run_parallel(&parts, &run, &cancel)
     } else {
         let mut verdicts = Vec::new();

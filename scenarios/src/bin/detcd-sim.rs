@@ -1,5 +1,7 @@
 //! detcd-sim: the simulator's command line.
 
+use std::io::Write;
+
 use clap::{Args, Parser, Subcommand};
 use detcd_check::cli::{check_files, ModelName};
 
@@ -46,8 +48,12 @@ fn check(args: CheckArgs) -> i32 {
     };
     let budget = args.budget_ms.map(std::time::Duration::from_millis);
     let output = check_files(&args.files, model, budget);
+    // Write errors (a closed pipe, as in `| head`) must not panic: the status still tells.
+    let mut stdout = std::io::stdout().lock();
     for line in output.lines {
-        println!("{line}");
+        if writeln!(stdout, "{line}").is_err() {
+            break;
+        }
     }
     output.status
 }

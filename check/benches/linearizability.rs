@@ -95,13 +95,20 @@ fn porcupine(dir: &str) {
         return;
     }
     let started = Instant::now();
+    let cpu_started = thread_cpu();
     let mut verdicts = Vec::new();
     for (number, history) in &histories {
         let verdict = check(&Register, history, Options::default());
         verdicts.push(format!("{number}:{}", matches!(verdict, Ok(Verdict::Linearizable))));
     }
     let elapsed = started.elapsed();
-    println!("porcupine jepsen etcd logs: {} histories in {:.3} ms", histories.len(), ms(elapsed));
+    let cpu =
+        thread_cpu().zip(cpu_started).map_or(0.0, |(end, start)| ms(end.saturating_sub(start)));
+    println!(
+        "porcupine jepsen etcd logs: {} histories in {:.3} ms (cpu {cpu:.3} ms)",
+        histories.len(),
+        ms(elapsed)
+    );
     println!("  verdicts (number:linearizable): {}", verdicts.join(" "));
 }
 
@@ -127,11 +134,14 @@ fn bench<M: Model>(name: &str, model: &M, history: &History, parallel: bool) {
     }
     let options = Options { parallel, ..Options::default() };
     let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
     let mut verdict = String::new();
     for _ in 0..RUNS {
         let started = Instant::now();
+        let cpu_started = thread_cpu();
         let result = check(model, history, options);
         times.push(started.elapsed());
+        cpu_times.push(thread_cpu().zip(cpu_started).map(|(end, start)| end.saturating_sub(start)));
         verdict = match result {
             Ok(Verdict::Linearizable) => "linearizable".into(),
             Ok(Verdict::NotLinearizable(_)) => "not linearizable".into(),
@@ -140,13 +150,26 @@ fn bench<M: Model>(name: &str, model: &M, history: &History, parallel: bool) {
         };
     }
     times.sort();
+    cpu_times.sort();
     let median: Duration = times[RUNS / 2];
+    // CPU time of this thread: what the check costs when the machine is shared (serial runs only).
+    let cpu = match cpu_times[RUNS / 2] {
+        Some(cpu) if !parallel => format!("cpu {:>9.3} ms", ms(cpu)),
+        _ => " ".repeat(16),
+    };
     println!(
-        "{name:<50} {:>4} ops  median {:>9.3} ms  min {:>9.3} ms  ({verdict})",
+        "{name:<50} {:>4} ops  median {:>9.3} ms  min {:>9.3} ms  {cpu}  ({verdict})",
         history.len(),
         ms(median),
         ms(times[0])
     );
+}
+
+/// This thread's CPU time (Linux), so figures stay honest on a busy machine.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 fn ms(d: Duration) -> f64 {

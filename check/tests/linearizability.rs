@@ -461,3 +461,16 @@ fn differential_histories_cover_both_verdicts() {
     }
     assert!(yes > 30 && no > 30, "linearizable {yes}, not {no}");
 }
+
+#[test]
+fn kv_missing_key_reads_as_null_or_empty() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"get","key":"x","output":null}
+{"client":0,"call":2,"return":3,"f":"get","key":"x","output":""}
+{"client":0,"call":4,"return":5,"f":"append","key":"x","input":"a"}
+{"client":0,"call":6,"return":7,"f":"get","key":"x","output":"a"}
+"#;
+    assert!(linearizable(&Kv::default(), h));
+    let stale = h.replace(r#""output":"a""#, r#""output":"""#);
+    assert!(!linearizable(&Kv::default(), &stale));
+}

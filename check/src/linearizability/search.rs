@@ -156,23 +156,30 @@ impl<S: Eq> Cache<S> {
 
     /// Records the pair; false when it was seen before.
     fn insert(&mut self, hash: u64, bits: &Bitset, state: &Rc<S>) -> bool {
-        let mut entry = self.heads.get(&hash).copied().unwrap_or(u32::MAX);
-        let head = entry;
-        while entry != u32::MAX {
-            let e = entry as usize;
-            let set = &self.sets[e * self.words..(e + 1) * self.words];
-            if set == bits.words()
-                && (Rc::ptr_eq(&self.states[e], state) || *self.states[e] == **state)
-            {
-                return false;
-            }
-            entry = self.chain[e];
-        }
         let index = self.states.len() as u32;
+        let head = match self.heads.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index);
+                u32::MAX
+            }
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                let mut entry = *slot.get();
+                while entry != u32::MAX {
+                    let e = entry as usize;
+                    let set = &self.sets[e * self.words..(e + 1) * self.words];
+                    let same_state =
+                        Rc::ptr_eq(&self.states[e], state) || *self.states[e] == **state;
+                    if set == bits.words() && same_state {
+                        return false;
+                    }
+                    entry = self.chain[e];
+                }
+                std::mem::replace(slot.get_mut(), index)
+            }
+        };
         self.chain.push(head);
         self.sets.extend_from_slice(bits.words());
         self.states.push(Rc::clone(state));
-        self.heads.insert(hash, index);
         true
     }
 }

@@ -10,6 +10,7 @@
 pub mod bitset;
 pub mod model;
 pub mod search;
+pub mod shrink;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -49,15 +50,16 @@ pub enum Verdict {
 pub struct Violation {
     /// The partition (key) that failed, if the model partitions.
     pub partition: Option<String>,
-    /// The longest partial linearization found: operations in order, with the state after each.
+    /// The longest partial linearization of the shortest failing prefix: operations in order,
+    /// with the state after each.
     pub longest: Vec<Step>,
     /// The model state at the end of the longest partial linearization.
     pub state: String,
-    /// The completed operation with the earliest return that the longest partial linearization
-    /// could not take in: the search got stuck on it.
+    /// The operation whose completion makes the history non-linearizable: the shortest prefix
+    /// of the history that cannot be linearized ends with its return (see [`shrink`]).
     pub stuck: usize,
     /// The smallest window that cannot be linearised: the stuck operation and every operation
-    /// not yet linearised that overlaps it in time.
+    /// of that prefix, not in the longest partial linearization, that overlaps it in time.
     pub window: Vec<usize>,
     /// A plain-language explanation.
     pub message: String,
@@ -192,15 +194,45 @@ fn check_part<M: Model>(
         SearchResult::Linearizable => Verdict::Linearizable,
         SearchResult::Unknown => Verdict::Unknown,
         SearchResult::NotLinearizable { longest, state } => {
-            let longest: Vec<usize> = longest.into_iter().map(|local| ops[local]).collect();
-            Verdict::NotLinearizable(Box::new(explain(
-                model, history, decoded, label, ops, longest, state,
-            )))
+            // Shrinking costs a few more searches; bound them so an explanation never hangs.
+            let shrink_budget = Budget {
+                max_steps: Some(budget.max_steps.unwrap_or(SHRINK_MAX_STEPS).min(SHRINK_MAX_STEPS)),
+                ..budget
+            };
+            let violation = match shrink::shortest_failing_prefix(
+                model,
+                history,
+                decoded,
+                ops,
+                shrink_budget,
+                cancel,
+            ) {
+                Some(shrunk) => explain(
+                    model,
+                    history,
+                    decoded,
+                    label,
+                    &shrunk.prefix,
+                    shrunk.longest,
+                    shrunk.state,
+                    Some(shrunk.stuck),
+                ),
+                None => {
+                    let longest = longest.into_iter().map(|local| ops[local]).collect();
+                    explain(model, history, decoded, label, ops, longest, state, None)
+                }
+            };
+            Verdict::NotLinearizable(Box::new(violation))
         }
     }
 }
 
-/// Builds the [`Violation`] from the longest partial linearization.
+/// The step budget of each search that shrinks a violation.
+const SHRINK_MAX_STEPS: u64 = 2_000_000;
+
+/// Builds the [`Violation`] from the longest partial linearization of `ops`; `stuck` is the
+/// operation to blame when known (from shrinking), else the earliest completion left out.
+#[allow(clippy::too_many_arguments)]
 fn explain<M: Model>(
     model: &M,
     history: &History,
@@ -209,6 +241,7 @@ fn explain<M: Model>(
     ops: &[usize],
     longest: Vec<usize>,
     state: M::State,
+    stuck: Option<usize>,
 ) -> Violation {
     let mut steps = Vec::with_capacity(longest.len());
     let mut replay = model.init();
@@ -218,14 +251,15 @@ fn explain<M: Model>(
         steps.push(Step { op, state: model.describe_state(&replay) });
     }
     let done: std::collections::HashSet<usize> = longest.iter().copied().collect();
-    let stuck = ops
-        .iter()
-        .copied()
-        .filter(|i| !done.contains(i) && history.ops[*i].ret.is_some())
-        .min_by(|a, b| {
-            history.ops[*a].ret.unwrap_or(0.0).total_cmp(&history.ops[*b].ret.unwrap_or(0.0))
-        })
-        .unwrap_or(0);
+    let stuck = stuck.unwrap_or_else(|| {
+        ops.iter()
+            .copied()
+            .filter(|i| !done.contains(i) && history.ops[*i].ret.is_some())
+            .min_by(|a, b| {
+                history.ops[*a].ret.unwrap_or(0.0).total_cmp(&history.ops[*b].ret.unwrap_or(0.0))
+            })
+            .unwrap_or(0)
+    });
     let window: Vec<usize> = ops
         .iter()
         .copied()
@@ -236,10 +270,11 @@ fn explain<M: Model>(
     let state_text = model.describe_state(&state);
     let where_ = label.as_ref().map(|k| format!("key {k}: ")).unwrap_or_default();
     let message = format!(
-        "{where_}after linearizing {} operation(s) the state is {state_text}; operation #{stuck} ({}) \
-         cannot be linearized in any order with the {} operation(s) concurrent with it",
-        steps.len(),
+        "{where_}the history up to the return of operation #{stuck} ({}) is already not linearizable: \
+         after linearizing {} operation(s) the state is {state_text}, and #{stuck} cannot be \
+         linearized in any order with the {} operation(s) concurrent with it",
         history.ops[stuck].describe(),
+        steps.len(),
         window.len().saturating_sub(1),
     );
     Violation {

@@ -227,8 +227,8 @@ fn check_part<M: Model>(
     }
 }
 
-/// The step budget of each search that shrinks a violation.
-const SHRINK_MAX_STEPS: u64 = 2_000_000;
+/// The step budget of all the searches that shrink one violation together.
+const SHRINK_MAX_STEPS: u64 = 1_000_000;
 
 /// Builds the [`Violation`] from the longest partial linearization of `ops`; `stuck` is the
 /// operation to blame when known (from shrinking), else the earliest completion left out.

@@ -191,8 +191,35 @@ pub fn search<M: Model>(
     budget: Budget,
     cancel: &AtomicBool,
 ) -> SearchResult<M::State> {
+    search_counting(model, entries, budget, cancel, &mut 0)
+}
+
+/// [`search`], adding the steps it took to `spent`.
+pub fn search_counting<M: Model>(
+    model: &M,
+    entries: &[Entry<'_, M::Op>],
+    budget: Budget,
+    cancel: &AtomicBool,
+    spent: &mut u64,
+) -> SearchResult<M::State> {
+    let mut steps: u64 = 0;
+    let result = run(model, entries, budget, cancel, &mut steps);
+    *spent += steps;
+    result
+}
+
+fn run<M: Model>(
+    model: &M,
+    entries: &[Entry<'_, M::Op>],
+    budget: Budget,
+    cancel: &AtomicBool,
+    steps: &mut u64,
+) -> SearchResult<M::State> {
     let mut events = Events::new(entries);
     let mut remaining = entries.iter().filter(|e| e.ret.is_some()).count();
+    // Known reads: see `backtrack` below.
+    let greedy: Vec<bool> =
+        entries.iter().map(|e| e.ret.is_some() && model.is_read_only(e.op)).collect();
     let mut state = Rc::new(model.init());
     let mut bits = Bitset::new(entries.len());
     let mut bits_hash = 0u64;
@@ -202,16 +229,58 @@ pub fn search<M: Model>(
     let mut stack: Vec<(usize, Rc<M::State>, u64)> = Vec::new();
     let mut longest: Vec<usize> = Vec::new();
     let mut longest_state = Rc::clone(&state);
-    let mut steps: u64 = 0;
     let mut entry = events.next[HEAD];
     while remaining > 0 && entry != NIL {
-        steps += 1;
-        if steps & 1023 == 0 && out_of_budget(steps, budget, cancel) {
+        *steps += 1;
+        if *steps & 1023 == 0 && out_of_budget(*steps, budget, cancel) {
             return SearchResult::Unknown;
         }
         let op = events.op[entry];
-        if !events.is_call[entry] {
-            // A return whose call is not linearised: undo the last choice.
+        // A return whose call is not linearised means the current prefix is wrong.
+        let mut backtrack = !events.is_call[entry];
+        if !backtrack {
+            let next = match model.step(&state, entries[op].op) {
+                Next::Illegal => None,
+                Next::Same => Some((Rc::clone(&state), state_hash)),
+                Next::To(next) => {
+                    let hash = fx_hash(&next);
+                    Some((Rc::new(next), hash))
+                }
+            };
+            if let Some((next_state, next_hash)) = next {
+                bits.set(op);
+                let hash = bits_hash ^ zobrist(op) ^ next_hash.rotate_left(17);
+                if cache.insert(hash, &bits, &next_state) {
+                    bits_hash ^= zobrist(op);
+                    let previous = std::mem::replace(&mut state, next_state);
+                    stack.push((entry, previous, std::mem::replace(&mut state_hash, next_hash)));
+                    events.lift(entry);
+                    if entries[op].ret.is_some() {
+                        remaining -= 1;
+                    }
+                    if stack.len() > longest.len() {
+                        longest = stack.iter().map(|(node, _, _)| events.op[*node]).collect();
+                        longest_state = Rc::clone(&state);
+                    }
+                    entry = events.next[HEAD];
+                    continue;
+                }
+                bits.clear(op);
+                // A known read legal here whose continuation already failed: the whole prefix
+                // fails (see below).
+                backtrack = greedy[op];
+            }
+        }
+        if !backtrack {
+            entry = events.next[entry];
+            continue;
+        }
+        // Undo choices. A known read that is legal after a prefix can be moved to right after
+        // it in any linearization extending that prefix (it changes no state, everything that
+        // must precede it is already in the prefix, and moving it earlier breaks no real-time
+        // order). So when its continuation fails, the prefix itself fails: keep undoing until
+        // a choice that is not such a read.
+        loop {
             let Some((call, previous, previous_hash)) = stack.pop() else {
                 let state =
                     Rc::try_unwrap(longest_state).unwrap_or_else(|shared| (*shared).clone());
@@ -227,37 +296,10 @@ pub fn search<M: Model>(
                 remaining += 1;
             }
             entry = events.next[call];
-            continue;
-        }
-        let next = match model.step(&state, entries[op].op) {
-            Next::Illegal => None,
-            Next::Same => Some((Rc::clone(&state), state_hash)),
-            Next::To(next) => {
-                let hash = fx_hash(&next);
-                Some((Rc::new(next), hash))
+            if !greedy[undone] {
+                break;
             }
-        };
-        if let Some((next_state, next_hash)) = next {
-            bits.set(op);
-            let hash = bits_hash ^ zobrist(op) ^ next_hash.rotate_left(17);
-            if cache.insert(hash, &bits, &next_state) {
-                bits_hash ^= zobrist(op);
-                let previous = std::mem::replace(&mut state, next_state);
-                stack.push((entry, previous, std::mem::replace(&mut state_hash, next_hash)));
-                events.lift(entry);
-                if entries[op].ret.is_some() {
-                    remaining -= 1;
-                }
-                if stack.len() > longest.len() {
-                    longest = stack.iter().map(|(node, _, _)| events.op[*node]).collect();
-                    longest_state = Rc::clone(&state);
-                }
-                entry = events.next[HEAD];
-                continue;
-            }
-            bits.clear(op);
         }
-        entry = events.next[entry];
     }
     SearchResult::Linearizable
 }

@@ -27,7 +27,8 @@ pub struct Shrunk<S> {
 }
 
 /// Finds the shortest failing prefix of partition `ops`, or `None` when the budget runs out
-/// (the caller then explains with the whole partition's search).
+/// (the caller then explains with the whole partition's search). `budget.max_steps` bounds all
+/// the searches together.
 pub fn shortest_failing_prefix<M: Model>(
     model: &M,
     history: &History,
@@ -42,16 +43,21 @@ pub fn shortest_failing_prefix<M: Model>(
         history.ops[a].ret.unwrap_or(0.0).total_cmp(&history.ops[b].ret.unwrap_or(0.0))
     });
     let (mut low, mut high) = (0, completions.len().checked_sub(1)?);
+    let mut spent = 0u64;
     while low < high {
         let middle = (low + high) / 2;
-        match attempt(model, history, decoded, ops, completions[middle], budget, cancel)? {
+        let left =
+            Budget { max_steps: budget.max_steps.map(|m| m.saturating_sub(spent)), ..budget };
+        match attempt(model, history, decoded, ops, completions[middle], left, cancel, &mut spent)?
+        {
             (SearchResult::NotLinearizable { .. }, _) => high = middle,
             (SearchResult::Linearizable, _) => low = middle + 1,
             (SearchResult::Unknown, _) => return None,
         }
     }
     let stuck = completions[high];
-    match attempt(model, history, decoded, ops, stuck, budget, cancel)? {
+    let left = Budget { max_steps: budget.max_steps.map(|m| m.saturating_sub(spent)), ..budget };
+    match attempt(model, history, decoded, ops, stuck, left, cancel, &mut spent)? {
         (SearchResult::NotLinearizable { longest, state }, prefix) => {
             let longest = longest.into_iter().map(|local| prefix[local]).collect();
             Some(Shrunk { stuck, prefix, longest, state })
@@ -61,6 +67,7 @@ pub fn shortest_failing_prefix<M: Model>(
 }
 
 /// Searches the prefix up to `last`'s return; returns the result and the prefix's operations.
+#[allow(clippy::too_many_arguments)]
 fn attempt<M: Model>(
     model: &M,
     history: &History,
@@ -69,7 +76,11 @@ fn attempt<M: Model>(
     last: usize,
     budget: Budget,
     cancel: &AtomicBool,
+    spent: &mut u64,
 ) -> Option<(SearchResult<M::State>, Vec<usize>)> {
+    if budget.max_steps == Some(0) {
+        return None;
+    }
     let cut = history.ops[last].ret?;
     let prefix: Vec<usize> = ops.iter().copied().filter(|&i| history.ops[i].call <= cut).collect();
     let late = |i: usize| history.ops[i].ret.is_some_and(|r| r > cut);
@@ -92,5 +103,5 @@ fn attempt<M: Model>(
         };
         entries.push(entry);
     }
-    Some((search::search(model, &entries, budget, cancel), prefix))
+    Some((search::search_counting(model, &entries, budget, cancel, spent), prefix))
 }

@@ -498,3 +498,45 @@ fn violation_is_shrunk_to_the_first_impossible_completion() {
         violation.message
     );
 }
+
+fn arbitrary_kv_history() -> impl Strategy<Value = History> {
+    let op = (0u8..3, 0u8..2, 0u8..3, 0u32..12, 1u32..6, 0u8..6);
+    proptest::collection::vec(op, 1..8).prop_map(|ops| {
+        let ops = ops
+            .into_iter()
+            .enumerate()
+            .map(|(client, (kind, key, value, call, length, unknown))| {
+                let ret = (unknown != 0).then_some((call + length) as f64);
+                let text = ["", "a", "ab"][value as usize];
+                let (f, input, output) = match kind {
+                    0 => ("get", serde_json::Value::Null, serde_json::json!(text)),
+                    1 => ("put", serde_json::json!(text), serde_json::Value::Null),
+                    _ => ("append", serde_json::json!("b"), serde_json::Value::Null),
+                };
+                detcd_check::history::Operation {
+                    client: client as u64,
+                    call: call as f64,
+                    ret,
+                    f: f.to_string(),
+                    key: Some(format!("k{key}")),
+                    input,
+                    output,
+                }
+            })
+            .collect();
+        History::new(ops)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn kv_search_agrees_with_brute_force_split_or_not(h in arbitrary_kv_history()) {
+        let expected = brute_force(&Kv { partitioned: false }, &h);
+        for model in [Kv::default(), Kv { partitioned: false }] {
+            let verdict = check(&model, &h, Options::default()).unwrap();
+            prop_assert_eq!(verdict == Verdict::Linearizable, expected, "{:?} {:#?}", model, h);
+        }
+    }
+}

@@ -5,7 +5,14 @@
 //! change the state, splits the rest into independent partitions when the model allows
 //! (P-compositionality), and runs the [`search`] on each, optionally on OS threads. The verdict is
 //! one of linearizable, not linearizable (with a [`Violation`] explaining it) or unknown (the
-//! [`Budget`] ran out).
+//! [`Budget`] ran out). A violation is [`shrink`]ed to the shortest failing prefix of its
+//! partition, so it blames the first completion no order can explain.
+//!
+//! `Options::parallel` runs partitions on OS threads (std::thread::scope), and only for
+//! histories of at least [`PARALLEL_MIN_OPS`] operations; with it off (as inside a madsim
+//! simulation, which refuses threads) everything runs on the calling thread. Inside a
+//! simulation prefer `Budget::max_steps` to a deadline (virtual time does not move while the
+//! checker runs).
 
 pub mod bitset;
 pub mod model;

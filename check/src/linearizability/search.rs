@@ -7,6 +7,10 @@
 //! which restores the list in O(1)) and the walk goes on after it. Each (linearised set, state)
 //! pair is explored at most once: a cache of them prunes the search (Lowe's memoisation).
 //!
+//! One pruning beyond Lowe's: a read with a known outcome (the model says it never changes the
+//! state) that is legal after a prefix is taken at once, and if everything after it fails, the
+//! prefix fails: any linearization extending the prefix could have taken the read right there.
+//!
 //! Ties in time order put calls before returns, so operations that touch at one instant count as
 //! concurrent (the permissive reading). Operations with unknown outcome have no return event:
 //! they may be linearised anywhere after their call, or never; the search succeeds once every

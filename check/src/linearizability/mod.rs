@@ -21,6 +21,7 @@ pub mod shrink;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -115,26 +116,60 @@ pub fn check<M: Model>(
         })
         .collect();
     let cancel = AtomicBool::new(false);
-    let run = |part: &(Option<String>, Vec<usize>)| -> Verdict {
-        check_part(model, history, &decoded, part, options.budget, &cancel)
+    let run = |part: &(Option<String>, Vec<usize>), budget: Budget| -> Verdict {
+        check_part(model, history, &decoded, part, budget, &cancel)
     };
     // Threads pay off only when there is enough work to share.
     let worth_threads = parts.len() > 1 && history.ops.len() >= PARALLEL_MIN_OPS;
     let verdicts: Vec<Verdict> = if options.parallel && worth_threads {
-        run_parallel(&parts, &run, &cancel)
+        run_parallel(&parts, &|part| run(part, options.budget), &cancel)
     } else {
-        let mut verdicts = Vec::new();
-        for part in &parts {
-            let verdict = run(part);
-            let failed = matches!(verdict, Verdict::NotLinearizable(_));
-            verdicts.push(verdict);
-            if failed {
-                break;
-            }
-        }
-        verdicts
+        run_serial(&parts, &run, options.budget)
     };
     Ok(combine(verdicts))
+}
+
+/// The first step budget of the serial path's rounds.
+const SERIAL_FIRST_STEPS: u64 = 20_000;
+
+/// Checks partitions on this thread in rounds of growing step budgets (x4 each round): a
+/// partition that is cheap to refute is found before an expensive one is finished, as the
+/// parallel path finds it. Re-running costs at most a third more than one run with the final
+/// budget. A partition still unknown under the caller's own budget is unknown.
+fn run_serial<F>(parts: &[(Option<String>, Vec<usize>)], run: &F, budget: Budget) -> Vec<Verdict>
+where
+    F: Fn(&(Option<String>, Vec<usize>), Budget) -> Verdict,
+{
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; parts.len()];
+    let mut limit = SERIAL_FIRST_STEPS;
+    loop {
+        let capped = budget.max_steps.is_some_and(|max| max <= limit);
+        let round = Budget {
+            max_steps: Some(budget.max_steps.map_or(limit, |max| max.min(limit))),
+            ..budget
+        };
+        let mut open = false;
+        for (part, verdict) in parts.iter().zip(verdicts.iter_mut()) {
+            if verdict.is_some() {
+                continue;
+            }
+            match run(part, round) {
+                Verdict::Unknown
+                    if !capped && !budget.deadline.is_some_and(|d| Instant::now() >= d) =>
+                {
+                    open = true
+                }
+                Verdict::NotLinearizable(violation) => {
+                    return vec![Verdict::NotLinearizable(violation)]
+                }
+                other => *verdict = Some(other),
+            }
+        }
+        if !open {
+            return verdicts.into_iter().map(|v| v.unwrap_or(Verdict::Unknown)).collect();
+        }
+        limit = limit.saturating_mul(4);
+    }
 }
 
 /// A violation anywhere wins; else unknown anywhere; else linearizable.
@@ -202,10 +237,8 @@ fn check_part<M: Model>(
         SearchResult::Unknown => Verdict::Unknown,
         SearchResult::NotLinearizable { longest, state } => {
             // Shrinking costs a few more searches; bound them so an explanation never hangs.
-            let shrink_budget = Budget {
-                max_steps: Some(budget.max_steps.unwrap_or(SHRINK_MAX_STEPS).min(SHRINK_MAX_STEPS)),
-                ..budget
-            };
+            // (Its own cap, not the search's: the serial path's early rounds are small.)
+            let shrink_budget = Budget { max_steps: Some(SHRINK_MAX_STEPS), ..budget };
             let violation = match shrink::shortest_failing_prefix(
                 model,
                 history,

@@ -155,7 +155,7 @@ where
             }
             match run(part, round) {
                 Verdict::Unknown
-                    if !capped && !budget.deadline.is_some_and(|d| Instant::now() >= d) =>
+                    if !capped && budget.deadline.is_none_or(|d| Instant::now() < d) =>
                 {
                     open = true
                 }

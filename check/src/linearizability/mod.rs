@@ -143,10 +143,16 @@ where
     let mut verdicts: Vec<Option<Verdict>> = vec![None; parts.len()];
     let mut limit = SERIAL_FIRST_STEPS;
     loop {
-        let capped = budget.max_steps.is_some_and(|max| max <= limit);
-        let round = Budget {
-            max_steps: Some(budget.max_steps.map_or(limit, |max| max.min(limit))),
-            ..budget
+        // A lone open partition has nothing to race: give it the caller's budget at once.
+        let alone = verdicts.iter().filter(|v| v.is_none()).count() == 1;
+        let capped = alone || budget.max_steps.is_some_and(|max| max <= limit);
+        let round = if alone {
+            budget
+        } else {
+            Budget {
+                max_steps: Some(budget.max_steps.map_or(limit, |max| max.min(limit))),
+                ..budget
+            }
         };
         let mut open = false;
         for (part, verdict) in parts.iter().zip(verdicts.iter_mut()) {

@@ -2,9 +2,14 @@
 //! a 50-client key-value history of about 3,400 events checked per key, and a 10-client one
 //! checked as a single partition; plus register and etcd histories. Run with
 //! `cargo bench -p detcd-check`.
+//!
+//! With `PORCUPINE_DATA=<dir>` it also times porcupine's own test histories (its `test_data/`
+//! folder: `kv/c10-ok.txt` ... as Jepsen-style EDN, `jepsen/etcd_NNN.log` as Jepsen log lines),
+//! so the figures compare with porcupine's on the very same inputs.
 
 use std::time::{Duration, Instant};
 
+use detcd_check::edn::{self, Workload};
 use detcd_check::generate::{self, Shape};
 use detcd_check::history::History;
 use detcd_check::linearizability::{check, Model, Options, Verdict};
@@ -51,16 +56,92 @@ fn main() {
     let mut corrupted = generate::kv(kv50, &mut seeded(1));
     generate::corrupt_read(&mut corrupted, 1200);
     bench("kv, 50 clients, one corrupted read", &Kv::default(), &corrupted, true);
+    if let Ok(dir) = std::env::var("PORCUPINE_DATA") {
+        porcupine(&dir);
+    }
+}
+
+/// Porcupine's test histories, checked the way its tests check them.
+fn porcupine(dir: &str) {
+    for name in ["c10-ok", "c10-bad", "c50-ok", "c50-bad"] {
+        let path = format!("{dir}/kv/{name}.txt");
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let history = match edn::parse_workload(&path, &text, Workload::KeyValue) {
+            Ok(history) => history,
+            Err(error) => return println!("{error}"),
+        };
+        bench(&format!("porcupine {name}, per key"), &Kv::default(), &history, true);
+        bench(&format!("porcupine {name}, per key, 1 thread"), &Kv::default(), &history, false);
+        // Porcupine checks only the 10-client history as one partition.
+        if name.starts_with("c10") {
+            bench(
+                &format!("porcupine {name}, one partition"),
+                &Kv { partitioned: false },
+                &history,
+                false,
+            );
+        }
+    }
+    let mut histories = Vec::new();
+    for number in 0..=102 {
+        let path = format!("{dir}/jepsen/etcd_{number:03}.log");
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        match edn::parse_workload(&path, &jepsen_log_to_edn(&text), Workload::Register) {
+            Ok(history) => histories.push((number, history)),
+            Err(error) => println!("{error}"),
+        }
+    }
+    if histories.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    let cpu_started = thread_cpu();
+    let mut verdicts = Vec::new();
+    for (number, history) in &histories {
+        let verdict = check(&Register, history, Options::default());
+        verdicts.push(format!("{number}:{}", matches!(verdict, Ok(Verdict::Linearizable))));
+    }
+    let elapsed = started.elapsed();
+    let cpu =
+        thread_cpu().zip(cpu_started).map_or(0.0, |(end, start)| ms(end.saturating_sub(start)));
+    println!(
+        "porcupine jepsen etcd logs: {} histories in {:.3} ms (cpu {cpu:.3} ms)",
+        histories.len(),
+        ms(elapsed)
+    );
+    println!("  verdicts (number:linearizable): {}", verdicts.join(" "));
+}
+
+/// `INFO  jepsen.util - 3\t:ok\t:cas\t[1 2]` -> `{:process 3, :type :ok, :f :cas, :value [1 2]}`.
+fn jepsen_log_to_edn(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let Some(rest) = line.split("jepsen.util - ").nth(1) else { continue };
+        let fields: Vec<&str> = rest.split('\t').collect();
+        if let [process, kind, f, value] = fields.as_slice() {
+            out.push_str(&format!(
+                "{{:process {process}, :type {kind}, :f {f}, :value {value}}}\n"
+            ));
+        }
+    }
+    out
 }
 
 fn bench<M: Model>(name: &str, model: &M, history: &History, parallel: bool) {
+    // `BENCH_FILTER=text` runs only the benches whose name contains it.
+    if std::env::var("BENCH_FILTER").is_ok_and(|filter| !name.contains(&filter)) {
+        return;
+    }
     let options = Options { parallel, ..Options::default() };
     let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
     let mut verdict = String::new();
     for _ in 0..RUNS {
         let started = Instant::now();
+        let cpu_started = thread_cpu();
         let result = check(model, history, options);
         times.push(started.elapsed());
+        cpu_times.push(thread_cpu().zip(cpu_started).map(|(end, start)| end.saturating_sub(start)));
         verdict = match result {
             Ok(Verdict::Linearizable) => "linearizable".into(),
             Ok(Verdict::NotLinearizable(_)) => "not linearizable".into(),
@@ -69,13 +150,26 @@ fn bench<M: Model>(name: &str, model: &M, history: &History, parallel: bool) {
         };
     }
     times.sort();
+    cpu_times.sort();
     let median: Duration = times[RUNS / 2];
+    // CPU time of this thread: what the check costs when the machine is shared (serial runs only).
+    let cpu = match cpu_times[RUNS / 2] {
+        Some(cpu) if !parallel => format!("cpu {:>9.3} ms", ms(cpu)),
+        _ => " ".repeat(16),
+    };
     println!(
-        "{name:<50} {:>4} ops  median {:>9.3} ms  min {:>9.3} ms  ({verdict})",
+        "{name:<50} {:>4} ops  median {:>9.3} ms  min {:>9.3} ms  {cpu}  ({verdict})",
         history.len(),
         ms(median),
         ms(times[0])
     );
+}
+
+/// This thread's CPU time (Linux), so figures stay honest on a busy machine.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 fn ms(d: Duration) -> f64 {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::history::{History, Operation};
-use crate::linearizability::{self, Model, Options, Verdict};
+use crate::linearizability::{self, Model, Next, Options, Verdict};
 use crate::verdict::{finding, Finding, SafetyVerdict};
 
 /// The bank as a sequential specification.
@@ -66,16 +66,16 @@ impl Model for BankModel {
         self.initial.clone()
     }
 
-    fn step(&self, state: &Self::State, op: &BankOp) -> Option<Self::State> {
+    fn step(&self, state: &Self::State, op: &BankOp) -> Next<Self::State> {
         match op {
-            BankOp::Read(None) => Some(state.clone()),
-            BankOp::Read(Some(seen)) => (seen == state).then(|| state.clone()),
-            BankOp::Transfer { applied: Some(false), .. } => Some(state.clone()),
+            BankOp::Read(None) => Next::Same,
+            BankOp::Read(Some(seen)) => Next::same_if(seen == state),
+            BankOp::Transfer { applied: Some(false), .. } => Next::Same,
             BankOp::Transfer { from, to, amount, .. } => {
                 let mut next = state.clone();
                 *next.entry(from.clone()).or_default() -= amount;
                 *next.entry(to.clone()).or_default() += amount;
-                Some(next)
+                Next::To(next)
             }
         }
     }

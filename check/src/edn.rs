@@ -19,8 +19,9 @@
 //! - register workload: `:read` -> `read` with output = the `:ok` value; `:write v` -> `write`
 //!   with input `v`; `:cas [a b]` -> `cas` with input `[a, b]` and output `true` on `:ok`,
 //!   `false` on `:fail`.
-//! - key-value workload (Jepsen's `independent` tuples, `:value [k v]`): the same per key, with
-//!   `key` = `k`; `:read`/`:write`/`:append` become `get`/`put`/`append`.
+//! - key-value workload (Jepsen's `independent` tuples, `:value [k v]`, or a separate `:key k`
+//!   with a plain `:value`): the same per key, with `key` = `k`; `:read`/`:write`/`:append`
+//!   become `get`/`put`/`append` (`:get`/`:put` stay as they are).
 //! - `:fail` of anything but `:cas` drops the operation (it had no effect); `:info`, or an
 //!   invocation never completed, gives `return: null`.
 //!
@@ -159,8 +160,19 @@ fn convert(
     workload: Workload,
 ) -> Result<Option<Operation>, String> {
     let f = keyword(invoke, "f").ok_or("operation has no :f keyword")?;
-    let (key, invoked) = split(get(invoke, "value"), workload)?;
-    let (_, returned) = split(get(done, "value"), workload)?;
+    let (key, invoked, returned) = match (workload, get(invoke, "key")) {
+        // Keyed maps (`:key "k", :value v`), as porcupine's key-value histories are written.
+        (Workload::KeyValue, Some(key)) => (
+            Some(text_of(key)),
+            to_json(get(invoke, "value").unwrap_or(&Edn::Nil)),
+            to_json(get(done, "value").unwrap_or(&Edn::Nil)),
+        ),
+        _ => {
+            let (key, invoked) = split(get(invoke, "value"), workload)?;
+            let (_, returned) = split(get(done, "value"), workload)?;
+            (key, invoked, returned)
+        }
+    };
     let client = u64::try_from(process).map_err(|_| format!("negative :process {process}"))?;
     let ret = (outcome != Outcome::Info).then_some(ret as f64);
     let name = |register: &str, kv: &str| {
@@ -186,14 +198,18 @@ fn split(value: Option<&Edn>, workload: Workload) -> Result<(Option<String>, Val
         Workload::Register => Ok((None, to_json(value))),
         Workload::KeyValue => match value {
             Edn::Vector(pair) | Edn::List(pair) if pair.len() == 2 => {
-                let key = match to_json(&pair[0]) {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                Ok((Some(key), to_json(&pair[1])))
+                Ok((Some(text_of(&pair[0])), to_json(&pair[1])))
             }
             _ => Err(format!("key-value workload expects :value [key value], got {value}")),
         },
+    }
+}
+
+/// A key as text: strings and keywords as themselves, anything else as JSON.
+fn text_of(value: &Edn) -> String {
+    match to_json(value) {
+        Value::String(s) => s,
+        other => other.to_string(),
     }
 }
 

@@ -45,7 +45,13 @@ impl Operation {
     pub fn describe(&self) -> String {
         let key = self.key.as_deref().map(|k| format!(" {k}")).unwrap_or_default();
         let input = if self.input.is_null() { String::new() } else { format!(" {}", self.input) };
-        let output = if self.is_unknown() { "?".to_string() } else { self.output.to_string() };
+        let output = match (&self.ret, &self.output) {
+            (None, _) => "?".to_string(),
+            (Some(_), serde_json::Value::Null) if !self.f.contains("read") && self.f != "get" => {
+                "ok".to_string()
+            }
+            (Some(_), output) => output.to_string(),
+        };
         format!("client {} {}{key}{input} -> {output}", self.client, self.f)
     }
 

@@ -33,6 +33,34 @@
 //! taken effect. Model-specific shapes are documented in [`models::register`], [`models::kv`] and
 //! [`models::etcd`]. Jepsen EDN histories are imported by [`edn`].
 
+//!
+//! # Safety checker inputs (JSON)
+//!
+//! Each checker takes plain structs that deserialise from JSON (field docs in each module);
+//! findings' `records` index into the lists below. Times are on the history's clock.
+//!
+//! ```text
+//! bank:     initial {"a":100,"b":100} + a history of transfer/read operations (see bank)
+//! lock:     {"holds":[{"client":1,"token":5,"acquired":1.0,"released":null,"lease_expired":3.0}],
+//!            "writes":[{"client":2,"token":7,"read":10,"wrote":11,"time":5.0}],"initial":10,"fenced":true}
+//! rwlock:   [{"client":1,"kind":"read","revision":1,"acquired":0.0,"released":2.0}, ...]
+//! barrier:  {"held":[{"put":1.0,"deleted":5.0}],"waits":[{"client":2,"call":2.0,"ret":5.1}]}
+//! double:   {"n":2,"participants":[{"client":1,"enter":{"call":0,"ret":2.1},"leave":{"call":3,"ret":4.1}}]}
+//! queue:    {"enqueues":[{"client":1,"value":"a","priority":0,"call":0,"ret":1}],
+//!            "dequeues":[{"client":3,"value":"a","call":4,"ret":5}],"remaining":[]}
+//! election: [{"election":"e","client":1,"revision":3,"elected":0.0,"ended":2.0}, ...]
+//! watch:    {"committed":[{"revision":2,"key":"a","kind":"put","value":"1","prev_value":null}],
+//!            "watchers":[{"key":"a","range_end":"c","start_revision":2,"prev_kv":true,
+//!              "received":[{"type":"events","events":[...]},{"type":"progress","revision":4},
+//!                          {"type":"resume","start_revision":5},{"type":"canceled","compact_revision":null}]}]}
+//! lease:    {"bound":2.0,"leases":[{"id":1,"ttl":5.0,"granted":0.0,"keepalives":[4.0],
+//!            "revoke_called":null,"keys":["k"],"attached":1.0}],
+//!            "reads":[{"key":"k","call":6.0,"ret":6.1,"present":true}]}
+//! ```
+//!
+//! Every checker returns a [`verdict::SafetyVerdict`]: `{"verdict":"ok"}` or
+//! `{"verdict":"violation","findings":[{"rule":"lost_update","records":[1],"message":"..."}]}`.
+
 pub mod bank;
 pub mod barrier;
 pub mod cli;

@@ -12,7 +12,8 @@
 //! - `gap`: committed events in range were skipped (including across a resumption).
 //! - `phantom`: an event that was never committed, or with a different value or type.
 //! - `atomic`: the events of one revision were split across responses.
-//! - `prev_kv`: with `prev_kv` asked, the previous value differs from the committed one.
+//! - `prev_kv`: with `prev_kv` asked, the previous value differs from the committed one;
+//!   without it, a previous value came anyway (etcd sends none).
 //! - `progress`: a progress notification at revision R while an event <= R in range was not yet
 //!   received.
 //!
@@ -213,7 +214,16 @@ impl<'a> Walk<'a> {
                 ),
             );
         }
-        if watcher.prev_kv && event.prev_value != committed.prev_value {
+        if !watcher.prev_kv && event.prev_value.is_some() {
+            self.report(
+                "prev_kv",
+                m,
+                format!(
+                    "{}@{} came with a prev value though prev_kv was not asked",
+                    event.key, event.revision
+                ),
+            );
+        } else if watcher.prev_kv && event.prev_value != committed.prev_value {
             self.report(
                 "prev_kv",
                 m,

@@ -303,7 +303,7 @@ fn rand_source(seed: u64) -> impl FnMut() -> u64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
     fn generated_register_histories_are_linearizable(seed: u64, clients in 1usize..8, window in 0.5f64..6.0) {
@@ -350,5 +350,193 @@ proptest! {
         let mut h = generate::etcd(shape, &mut rand_source(seed));
         prop_assume!(generate::corrupt_read(&mut h, at).is_some());
         prop_assert!(matches!(check(&Etcd, &h, Options::default()).unwrap(), Verdict::NotLinearizable(_)));
+    }
+}
+
+#[test]
+fn etcd_range_options() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"put","input":{"key":"a","value":"1"},"output":{"revision":2}}
+{"client":0,"call":2,"return":3,"f":"put","input":{"key":"b","value":"2"},"output":{"revision":3}}
+{"client":1,"call":4,"return":5,"f":"range","input":{"key":"a","range_end":"\u0000","limit":1},"output":{"revision":3,"kvs":[{"key":"a","value":"1"}],"count":2}}
+{"client":1,"call":6,"return":7,"f":"range","input":{"key":"a","range_end":"c","keys_only":true},"output":{"revision":3,"kvs":[{"key":"a","value":""},{"key":"b","value":""}]}}
+{"client":1,"call":8,"return":9,"f":"range","input":{"key":"a","revision":2},"output":{"revision":3,"kvs":[]}}
+{"client":1,"call":10,"return":11,"f":"put","input":{"key":"a","value":"3","prev_kv":true},"output":{"revision":4,"prev_kv":{"key":"a","value":"1","version":1}}}
+"#;
+    assert!(linearizable(&Etcd, h));
+    let wrong_count = h.replace(r#""count":2"#, r#""count":1"#);
+    assert!(!linearizable(&Etcd, &wrong_count));
+    let wrong_prev =
+        h.replace(r#""prev_kv":{"key":"a","value":"1","version":1}"#, r#""prev_kv":null"#);
+    assert!(!linearizable(&Etcd, &wrong_prev));
+}
+
+// ---- differential: the search against brute force on small random histories ----
+
+/// Tries every order consistent with real time; unknown operations may also never happen.
+fn brute_force<M: Model>(model: &M, h: &History) -> bool {
+    let ops: Vec<M::Op> = h.ops.iter().map(|op| model.decode(op).unwrap()).collect();
+    fn go<M: Model>(
+        model: &M,
+        h: &History,
+        ops: &[M::Op],
+        done: &mut Vec<bool>,
+        state: &M::State,
+    ) -> bool {
+        let open: Vec<usize> = (0..ops.len()).filter(|&i| !done[i]).collect();
+        if open.iter().all(|&i| h.ops[i].is_unknown()) {
+            return true;
+        }
+        let first_return = open.iter().filter_map(|&i| h.ops[i].ret).fold(f64::INFINITY, f64::min);
+        for &i in &open {
+            if h.ops[i].call > first_return {
+                continue;
+            }
+            if let Some(next) = model.step(state, &ops[i]).resolve(state) {
+                done[i] = true;
+                let found = go(model, h, ops, done, &next);
+                done[i] = false;
+                if found {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    go(model, h, &ops, &mut vec![false; ops.len()], &model.init())
+}
+
+fn arbitrary_register_history() -> impl Strategy<Value = History> {
+    let op = (0u8..3, 0i64..3, 0i64..3, 0u32..12, 1u32..6, 0u8..6);
+    proptest::collection::vec(op, 1..8).prop_map(|ops| {
+        let ops = ops
+            .into_iter()
+            .enumerate()
+            .map(|(client, (kind, a, b, call, length, unknown))| {
+                let ret = (unknown != 0).then_some((call + length) as f64);
+                let (f, input, output) = match kind {
+                    0 => ("read", serde_json::Value::Null, serde_json::json!(a)),
+                    1 => ("write", serde_json::json!(a), serde_json::Value::Null),
+                    _ => ("cas", serde_json::json!([a, b]), serde_json::json!(call % 2 == 0)),
+                };
+                detcd_check::history::Operation {
+                    client: client as u64,
+                    call: call as f64,
+                    ret,
+                    f: f.to_string(),
+                    key: None,
+                    input,
+                    output,
+                }
+            })
+            .collect();
+        History::new(ops)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn search_agrees_with_brute_force(h in arbitrary_register_history()) {
+        let expected = brute_force(&Register, &h);
+        let verdict = check(&Register, &h, Options::default()).unwrap();
+        prop_assert_eq!(verdict == Verdict::Linearizable, expected, "{:#?}", h);
+    }
+}
+
+#[test]
+fn differential_histories_cover_both_verdicts() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = arbitrary_register_history();
+    let (mut yes, mut no) = (0, 0);
+    for _ in 0..300 {
+        let h = strategy.new_tree(&mut runner).unwrap().current();
+        if brute_force(&Register, &h) {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    assert!(yes > 30 && no > 30, "linearizable {yes}, not {no}");
+}
+
+#[test]
+fn kv_missing_key_reads_as_null_or_empty() {
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"get","key":"x","output":null}
+{"client":0,"call":2,"return":3,"f":"get","key":"x","output":""}
+{"client":0,"call":4,"return":5,"f":"append","key":"x","input":"a"}
+{"client":0,"call":6,"return":7,"f":"get","key":"x","output":"a"}
+"#;
+    assert!(linearizable(&Kv::default(), h));
+    let stale = h.replace(r#""output":"a""#, r#""output":"""#);
+    assert!(!linearizable(&Kv::default(), &stale));
+}
+
+#[test]
+fn violation_is_shrunk_to_the_first_impossible_completion() {
+    // The stale read (#2) is the first completion no order explains; later reads of the stale
+    // value make the whole history fail too, but the explanation must blame #2.
+    let h = r#"
+{"client":0,"call":0,"return":1,"f":"write","input":1}
+{"client":1,"call":2,"return":3,"f":"write","input":2}
+{"client":2,"call":4,"return":6,"f":"read","output":1}
+{"client":0,"call":5,"return":7,"f":"write","input":3}
+{"client":1,"call":8,"return":9,"f":"read","output":1}
+{"client":2,"call":10,"return":11,"f":"read","output":3}
+"#;
+    let Verdict::NotLinearizable(violation) = verdict(&Register, h) else { panic!("passed") };
+    assert_eq!(violation.stuck, 2, "{violation:#?}");
+    assert_eq!(violation.window, vec![2], "the write of 3 is concurrent but linearizable");
+    let order: Vec<usize> = violation.longest.iter().map(|s| s.op).collect();
+    assert_eq!(&order[..2], &[0, 1], "{order:?}");
+    assert!(
+        violation.message.contains("up to the return of operation #2"),
+        "{}",
+        violation.message
+    );
+}
+
+fn arbitrary_kv_history() -> impl Strategy<Value = History> {
+    let op = (0u8..3, 0u8..2, 0u8..3, 0u32..12, 1u32..6, 0u8..6);
+    proptest::collection::vec(op, 1..8).prop_map(|ops| {
+        let ops = ops
+            .into_iter()
+            .enumerate()
+            .map(|(client, (kind, key, value, call, length, unknown))| {
+                let ret = (unknown != 0).then_some((call + length) as f64);
+                let text = ["", "a", "ab"][value as usize];
+                let (f, input, output) = match kind {
+                    0 => ("get", serde_json::Value::Null, serde_json::json!(text)),
+                    1 => ("put", serde_json::json!(text), serde_json::Value::Null),
+                    _ => ("append", serde_json::json!("b"), serde_json::Value::Null),
+                };
+                detcd_check::history::Operation {
+                    client: client as u64,
+                    call: call as f64,
+                    ret,
+                    f: f.to_string(),
+                    key: Some(format!("k{key}")),
+                    input,
+                    output,
+                }
+            })
+            .collect();
+        History::new(ops)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn kv_search_agrees_with_brute_force_split_or_not(h in arbitrary_kv_history()) {
+        let expected = brute_force(&Kv { partitioned: false }, &h);
+        for model in [Kv::default(), Kv { partitioned: false }] {
+            let verdict = check(&model, &h, Options::default()).unwrap();
+            prop_assert_eq!(verdict == Verdict::Linearizable, expected, "{:?} {:#?}", model, h);
+        }
     }
 }

@@ -374,6 +374,13 @@ fn watch_violations() {
         {"type": "events", "events": [ev(2, "a", "put", Some("1"), Some("0"))]}
     ]));
     assert_broke(&watch::check(&wrong_prev), "prev_kv");
+    let mut unasked = watcher(
+        json!([{"type": "events", "events": [ev(3, "a", "put", Some("2"), Some("1")), ev(3, "b", "put", Some("x"), None)]}]),
+    );
+    unasked.watchers[0].start_revision = 3;
+    assert_ok(&watch::check(&unasked));
+    unasked.watchers[0].prev_kv = false;
+    assert_broke(&watch::check(&unasked), "prev_kv");
     let phantom = watcher(json!([
         {"type": "events", "events": [ev(2, "a", "put", Some("9"), None)]}
     ]));

@@ -21,6 +21,10 @@ impl Bitset {
         self.words[index / 64] &= !(1 << (index % 64));
     }
 
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     pub fn contains(&self, index: usize) -> bool {
         self.words[index / 64] & (1 << (index % 64)) != 0
     }

@@ -5,22 +5,34 @@
 //! change the state, splits the rest into independent partitions when the model allows
 //! (P-compositionality), and runs the [`search`] on each, optionally on OS threads. The verdict is
 //! one of linearizable, not linearizable (with a [`Violation`] explaining it) or unknown (the
-//! [`Budget`] ran out).
+//! [`Budget`] ran out). A violation is [`shrink`]ed to the shortest failing prefix of its
+//! partition, so it blames the first completion no order can explain.
+//!
+//! `Options::parallel` runs partitions on OS threads (std::thread::scope), and only for
+//! histories of at least [`PARALLEL_MIN_OPS`] operations; with it off (as inside a madsim
+//! simulation, which refuses threads) everything runs on the calling thread. Inside a
+//! simulation prefer `Budget::max_steps` to a deadline (virtual time does not move while the
+//! checker runs).
 
 pub mod bitset;
 pub mod model;
 pub mod search;
+pub mod shrink;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use serde::Serialize;
 
-pub use model::{partition_by_key, Model};
+pub use model::{partition_by_key, Model, Next};
 pub use search::Budget;
 use search::{Entry, SearchResult};
 
 use crate::history::History;
+
+/// Below this many operations a history is checked on the calling thread even when `parallel`.
+pub const PARALLEL_MIN_OPS: usize = 1000;
 
 /// How to run a check.
 #[derive(Clone, Copy, Debug, Default)]
@@ -46,15 +58,16 @@ pub enum Verdict {
 pub struct Violation {
     /// The partition (key) that failed, if the model partitions.
     pub partition: Option<String>,
-    /// The longest partial linearization found: operations in order, with the state after each.
+    /// The longest partial linearization of the shortest failing prefix: operations in order,
+    /// with the state after each.
     pub longest: Vec<Step>,
     /// The model state at the end of the longest partial linearization.
     pub state: String,
-    /// The completed operation with the earliest return that the longest partial linearization
-    /// could not take in: the search got stuck on it.
+    /// The operation whose completion makes the history non-linearizable: the shortest prefix
+    /// of the history that cannot be linearized ends with its return (see [`shrink`]).
     pub stuck: usize,
     /// The smallest window that cannot be linearised: the stuck operation and every operation
-    /// not yet linearised that overlaps it in time.
+    /// of that prefix, not in the longest partial linearization, that overlaps it in time.
     pub window: Vec<usize>,
     /// A plain-language explanation.
     pub message: String,
@@ -103,24 +116,66 @@ pub fn check<M: Model>(
         })
         .collect();
     let cancel = AtomicBool::new(false);
-    let run = |part: &(Option<String>, Vec<usize>)| -> Verdict {
-        check_part(model, history, &decoded, part, options.budget, &cancel)
+    let run = |part: &(Option<String>, Vec<usize>), budget: Budget| -> Verdict {
+        check_part(model, history, &decoded, part, budget, &cancel)
     };
-    let verdicts: Vec<Verdict> = if options.parallel && parts.len() > 1 {
-        run_parallel(&parts, &run, &cancel)
+    // Threads pay off only when there is enough work to share.
+    let worth_threads = parts.len() > 1 && history.ops.len() >= PARALLEL_MIN_OPS;
+    let verdicts: Vec<Verdict> = if options.parallel && worth_threads {
+        run_parallel(&parts, &|part| run(part, options.budget), &cancel)
     } else {
-        let mut verdicts = Vec::new();
-        for part in &parts {
-            let verdict = run(part);
-            let failed = matches!(verdict, Verdict::NotLinearizable(_));
-            verdicts.push(verdict);
-            if failed {
-                break;
-            }
-        }
-        verdicts
+        run_serial(&parts, &run, options.budget)
     };
     Ok(combine(verdicts))
+}
+
+/// The first step budget of the serial path's rounds.
+const SERIAL_FIRST_STEPS: u64 = 20_000;
+
+/// Checks partitions on this thread in rounds of growing step budgets (x4 each round): a
+/// partition that is cheap to refute is found before an expensive one is finished, as the
+/// parallel path finds it. Re-running costs at most a third more than one run with the final
+/// budget. A partition still unknown under the caller's own budget is unknown.
+fn run_serial<F>(parts: &[(Option<String>, Vec<usize>)], run: &F, budget: Budget) -> Vec<Verdict>
+where
+    F: Fn(&(Option<String>, Vec<usize>), Budget) -> Verdict,
+{
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; parts.len()];
+    let mut limit = SERIAL_FIRST_STEPS;
+    loop {
+        // A lone open partition has nothing to race: give it the caller's budget at once.
+        let alone = verdicts.iter().filter(|v| v.is_none()).count() == 1;
+        let capped = alone || budget.max_steps.is_some_and(|max| max <= limit);
+        let round = if alone {
+            budget
+        } else {
+            Budget {
+                max_steps: Some(budget.max_steps.map_or(limit, |max| max.min(limit))),
+                ..budget
+            }
+        };
+        let mut open = false;
+        for (part, verdict) in parts.iter().zip(verdicts.iter_mut()) {
+            if verdict.is_some() {
+                continue;
+            }
+            match run(part, round) {
+                Verdict::Unknown
+                    if !capped && budget.deadline.is_none_or(|d| Instant::now() < d) =>
+                {
+                    open = true
+                }
+                Verdict::NotLinearizable(violation) => {
+                    return vec![Verdict::NotLinearizable(violation)]
+                }
+                other => *verdict = Some(other),
+            }
+        }
+        if !open {
+            return verdicts.into_iter().map(|v| v.unwrap_or(Verdict::Unknown)).collect();
+        }
+        limit = limit.saturating_mul(4);
+    }
 }
 
 /// A violation anywhere wins; else unknown anywhere; else linearizable.
@@ -187,15 +242,43 @@ fn check_part<M: Model>(
         SearchResult::Linearizable => Verdict::Linearizable,
         SearchResult::Unknown => Verdict::Unknown,
         SearchResult::NotLinearizable { longest, state } => {
-            let longest: Vec<usize> = longest.into_iter().map(|local| ops[local]).collect();
-            Verdict::NotLinearizable(Box::new(explain(
-                model, history, decoded, label, ops, longest, state,
-            )))
+            // Shrinking costs a few more searches; bound them so an explanation never hangs.
+            // (Its own cap, not the search's: the serial path's early rounds are small.)
+            let shrink_budget = Budget { max_steps: Some(SHRINK_MAX_STEPS), ..budget };
+            let violation = match shrink::shortest_failing_prefix(
+                model,
+                history,
+                decoded,
+                ops,
+                shrink_budget,
+                cancel,
+            ) {
+                Some(shrunk) => explain(
+                    model,
+                    history,
+                    decoded,
+                    label,
+                    &shrunk.prefix,
+                    shrunk.longest,
+                    shrunk.state,
+                    Some(shrunk.stuck),
+                ),
+                None => {
+                    let longest = longest.into_iter().map(|local| ops[local]).collect();
+                    explain(model, history, decoded, label, ops, longest, state, None)
+                }
+            };
+            Verdict::NotLinearizable(Box::new(violation))
         }
     }
 }
 
-/// Builds the [`Violation`] from the longest partial linearization.
+/// The step budget of all the searches that shrink one violation together.
+const SHRINK_MAX_STEPS: u64 = 1_000_000;
+
+/// Builds the [`Violation`] from the longest partial linearization of `ops`; `stuck` is the
+/// operation to blame when known (from shrinking), else the earliest completion left out.
+#[allow(clippy::too_many_arguments)]
 fn explain<M: Model>(
     model: &M,
     history: &History,
@@ -204,23 +287,25 @@ fn explain<M: Model>(
     ops: &[usize],
     longest: Vec<usize>,
     state: M::State,
+    stuck: Option<usize>,
 ) -> Violation {
     let mut steps = Vec::with_capacity(longest.len());
     let mut replay = model.init();
     for &op in &longest {
         // Replaying the search's own choices; a refusal would be a model bug, shown as is.
-        replay = model.step(&replay, &decoded[op]).unwrap_or(replay);
+        replay = model.step(&replay, &decoded[op]).resolve(&replay).unwrap_or(replay);
         steps.push(Step { op, state: model.describe_state(&replay) });
     }
     let done: std::collections::HashSet<usize> = longest.iter().copied().collect();
-    let stuck = ops
-        .iter()
-        .copied()
-        .filter(|i| !done.contains(i) && history.ops[*i].ret.is_some())
-        .min_by(|a, b| {
-            history.ops[*a].ret.unwrap_or(0.0).total_cmp(&history.ops[*b].ret.unwrap_or(0.0))
-        })
-        .unwrap_or(0);
+    let stuck = stuck.unwrap_or_else(|| {
+        ops.iter()
+            .copied()
+            .filter(|i| !done.contains(i) && history.ops[*i].ret.is_some())
+            .min_by(|a, b| {
+                history.ops[*a].ret.unwrap_or(0.0).total_cmp(&history.ops[*b].ret.unwrap_or(0.0))
+            })
+            .unwrap_or(0)
+    });
     let window: Vec<usize> = ops
         .iter()
         .copied()
@@ -231,10 +316,11 @@ fn explain<M: Model>(
     let state_text = model.describe_state(&state);
     let where_ = label.as_ref().map(|k| format!("key {k}: ")).unwrap_or_default();
     let message = format!(
-        "{where_}after linearizing {} operation(s) the state is {state_text}; operation #{stuck} ({}) \
-         cannot be linearized in any order with the {} operation(s) concurrent with it",
-        steps.len(),
+        "{where_}the history up to the return of operation #{stuck} ({}) is already not linearizable: \
+         after linearizing {} operation(s) the state is {state_text}, and #{stuck} cannot be \
+         linearized in any order with the {} operation(s) concurrent with it",
         history.ops[stuck].describe(),
+        steps.len(),
         window.len().saturating_sub(1),
     );
     Violation {

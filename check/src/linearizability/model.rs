@@ -32,9 +32,8 @@ pub trait Model: Sync {
     /// The state before any operation.
     fn init(&self) -> Self::State;
 
-    /// The state after `op`, or `None` when `op` with its recorded outcome cannot happen in
-    /// `state`.
-    fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+    /// What `op`, with its recorded outcome, does in `state`.
+    fn step(&self, state: &Self::State, op: &Self::Op) -> Next<Self::State>;
 
     /// True when the operation never changes the state: such operations with an unknown
     /// outcome constrain nothing and are dropped before the search.
@@ -50,6 +49,41 @@ pub trait Model: Sync {
     /// A short description of a state for explanations.
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
+    }
+}
+
+/// The result of one model step. `Same` spares the search a clone for operations that leave the
+/// state as it is (reads, failed compares), which are most of a typical history.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next<S> {
+    /// The operation, with its recorded outcome, cannot happen in this state.
+    Illegal,
+    /// It can, and leaves the state unchanged.
+    Same,
+    /// It can, and this is the new state.
+    To(S),
+}
+
+impl<S> Next<S> {
+    /// `Same` when `legal`, else `Illegal`.
+    pub fn same_if(legal: bool) -> Next<S> {
+        if legal {
+            Next::Same
+        } else {
+            Next::Illegal
+        }
+    }
+
+    /// The state after the step, given the state before (`None` when illegal).
+    pub fn resolve(self, before: &S) -> Option<S>
+    where
+        S: Clone,
+    {
+        match self {
+            Next::Illegal => None,
+            Next::Same => Some(before.clone()),
+            Next::To(state) => Some(state),
+        }
     }
 }
 

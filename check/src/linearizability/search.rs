@@ -7,6 +7,10 @@
 //! which restores the list in O(1)) and the walk goes on after it. Each (linearised set, state)
 //! pair is explored at most once: a cache of them prunes the search (Lowe's memoisation).
 //!
+//! One pruning beyond Lowe's: a read with a known outcome (the model says it never changes the
+//! state) that is legal after a prefix is taken at once, and if everything after it fails, the
+//! prefix fails: any linearization extending the prefix could have taken the read right there.
+//!
 //! Ties in time order put calls before returns, so operations that touch at one instant count as
 //! concurrent (the permissive reading). Operations with unknown outcome have no return event:
 //! they may be linearised anywhere after their call, or never; the search succeeds once every
@@ -14,11 +18,12 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::bitset::{fx_hash, zobrist, Bitset, IdentityHasher};
-use super::model::Model;
+use super::model::{Model, Next};
 
 /// Limits on one search, so a pathological history yields "unknown" instead of running forever.
 #[derive(Clone, Copy, Debug, Default)]
@@ -130,19 +135,55 @@ impl Events {
     }
 }
 
-/// The memo of explored (linearised set, state) pairs.
+/// The memo of explored (linearised set, state) pairs. Sets live in one flat arena and entries
+/// chain per hash, so a new entry costs no allocation beyond amortised growth; states are shared
+/// with the search (`Rc`), not copied.
 struct Cache<S> {
-    buckets: HashMap<u64, Vec<(Bitset, S)>, BuildHasherDefault<IdentityHasher>>,
+    heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
+    /// Per entry: the next entry with the same hash (or u32::MAX).
+    chain: Vec<u32>,
+    words: usize,
+    sets: Vec<u64>,
+    states: Vec<Rc<S>>,
 }
 
-impl<S: Eq + Clone> Cache<S> {
-    /// Records the pair; false when it was seen before.
-    fn insert(&mut self, hash: u64, bits: &Bitset, state: &S) -> bool {
-        let bucket = self.buckets.entry(hash).or_default();
-        if bucket.iter().any(|(b, s)| b == bits && s == state) {
-            return false;
+impl<S: Eq> Cache<S> {
+    fn new(words: usize) -> Self {
+        Cache {
+            heads: HashMap::default(),
+            chain: Vec::new(),
+            words,
+            sets: Vec::new(),
+            states: Vec::new(),
         }
-        bucket.push((bits.clone(), state.clone()));
+    }
+
+    /// Records the pair; false when it was seen before.
+    fn insert(&mut self, hash: u64, bits: &Bitset, state: &Rc<S>) -> bool {
+        let index = self.states.len() as u32;
+        let head = match self.heads.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index);
+                u32::MAX
+            }
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                let mut entry = *slot.get();
+                while entry != u32::MAX {
+                    let e = entry as usize;
+                    let set = &self.sets[e * self.words..(e + 1) * self.words];
+                    let same_state =
+                        Rc::ptr_eq(&self.states[e], state) || *self.states[e] == **state;
+                    if set == bits.words() && same_state {
+                        return false;
+                    }
+                    entry = self.chain[e];
+                }
+                std::mem::replace(slot.get_mut(), index)
+            }
+        };
+        self.chain.push(head);
+        self.sets.extend_from_slice(bits.words());
+        self.states.push(Rc::clone(state));
         true
     }
 }
@@ -154,59 +195,115 @@ pub fn search<M: Model>(
     budget: Budget,
     cancel: &AtomicBool,
 ) -> SearchResult<M::State> {
+    search_counting(model, entries, budget, cancel, &mut 0)
+}
+
+/// [`search`], adding the steps it took to `spent`.
+pub fn search_counting<M: Model>(
+    model: &M,
+    entries: &[Entry<'_, M::Op>],
+    budget: Budget,
+    cancel: &AtomicBool,
+    spent: &mut u64,
+) -> SearchResult<M::State> {
+    let mut steps: u64 = 0;
+    let result = run(model, entries, budget, cancel, &mut steps);
+    *spent += steps;
+    result
+}
+
+fn run<M: Model>(
+    model: &M,
+    entries: &[Entry<'_, M::Op>],
+    budget: Budget,
+    cancel: &AtomicBool,
+    steps: &mut u64,
+) -> SearchResult<M::State> {
     let mut events = Events::new(entries);
     let mut remaining = entries.iter().filter(|e| e.ret.is_some()).count();
-    let mut state = model.init();
+    // Known reads: see `backtrack` below.
+    let greedy: Vec<bool> =
+        entries.iter().map(|e| e.ret.is_some() && model.is_read_only(e.op)).collect();
+    let mut state = Rc::new(model.init());
     let mut bits = Bitset::new(entries.len());
     let mut bits_hash = 0u64;
-    let mut cache = Cache { buckets: HashMap::default() };
-    let mut stack: Vec<(usize, M::State)> = Vec::new();
+    let mut state_hash = fx_hash(&*state);
+    let mut cache = Cache::new(bits.words().len());
+    // Each choice: its call node, and the state and state hash before it.
+    let mut stack: Vec<(usize, Rc<M::State>, u64)> = Vec::new();
     let mut longest: Vec<usize> = Vec::new();
-    let mut longest_state = state.clone();
-    let mut steps: u64 = 0;
+    let mut longest_state = Rc::clone(&state);
     let mut entry = events.next[HEAD];
     while remaining > 0 && entry != NIL {
-        steps += 1;
-        if steps & 1023 == 0 && out_of_budget(steps, budget, cancel) {
+        *steps += 1;
+        if *steps & 1023 == 0 && out_of_budget(*steps, budget, cancel) {
             return SearchResult::Unknown;
         }
         let op = events.op[entry];
-        if !events.is_call[entry] {
-            // A return whose call is not linearised: undo the last choice.
-            let Some((call, previous)) = stack.pop() else {
-                return SearchResult::NotLinearizable { longest, state: longest_state };
+        // A return whose call is not linearised means the current prefix is wrong.
+        let mut backtrack = !events.is_call[entry];
+        if !backtrack {
+            let next = match model.step(&state, entries[op].op) {
+                Next::Illegal => None,
+                Next::Same => Some((Rc::clone(&state), state_hash)),
+                Next::To(next) => {
+                    let hash = fx_hash(&next);
+                    Some((Rc::new(next), hash))
+                }
+            };
+            if let Some((next_state, next_hash)) = next {
+                bits.set(op);
+                let hash = bits_hash ^ zobrist(op) ^ next_hash.rotate_left(17);
+                if cache.insert(hash, &bits, &next_state) {
+                    bits_hash ^= zobrist(op);
+                    let previous = std::mem::replace(&mut state, next_state);
+                    stack.push((entry, previous, std::mem::replace(&mut state_hash, next_hash)));
+                    events.lift(entry);
+                    if entries[op].ret.is_some() {
+                        remaining -= 1;
+                    }
+                    if stack.len() > longest.len() {
+                        longest = stack.iter().map(|(node, _, _)| events.op[*node]).collect();
+                        longest_state = Rc::clone(&state);
+                    }
+                    entry = events.next[HEAD];
+                    continue;
+                }
+                bits.clear(op);
+                // A known read legal here whose continuation already failed: the whole prefix
+                // fails (see below).
+                backtrack = greedy[op];
+            }
+        }
+        if !backtrack {
+            entry = events.next[entry];
+            continue;
+        }
+        // Undo choices. A known read that is legal after a prefix can be moved to right after
+        // it in any linearization extending that prefix (it changes no state, everything that
+        // must precede it is already in the prefix, and moving it earlier breaks no real-time
+        // order). So when its continuation fails, the prefix itself fails: keep undoing until
+        // a choice that is not such a read.
+        loop {
+            let Some((call, previous, previous_hash)) = stack.pop() else {
+                let state =
+                    Rc::try_unwrap(longest_state).unwrap_or_else(|shared| (*shared).clone());
+                return SearchResult::NotLinearizable { longest, state };
             };
             let undone = events.op[call];
             bits.clear(undone);
             bits_hash ^= zobrist(undone);
             state = previous;
+            state_hash = previous_hash;
             events.unlift(call);
             if entries[undone].ret.is_some() {
                 remaining += 1;
             }
             entry = events.next[call];
-            continue;
-        }
-        if let Some(next_state) = model.step(&state, entries[op].op) {
-            bits.set(op);
-            let hash = bits_hash ^ zobrist(op) ^ fx_hash(&next_state).rotate_left(17);
-            if cache.insert(hash, &bits, &next_state) {
-                bits_hash ^= zobrist(op);
-                stack.push((entry, std::mem::replace(&mut state, next_state)));
-                events.lift(entry);
-                if entries[op].ret.is_some() {
-                    remaining -= 1;
-                }
-                if stack.len() > longest.len() {
-                    longest = stack.iter().map(|(node, _)| events.op[*node]).collect();
-                    longest_state = state.clone();
-                }
-                entry = events.next[HEAD];
-                continue;
+            if !greedy[undone] {
+                break;
             }
-            bits.clear(op);
         }
-        entry = events.next[entry];
     }
     SearchResult::Linearizable
 }

@@ -16,7 +16,7 @@
 //!
 //! | `f` | `input` | `output` |
 //! |---|---|---|
-//! | `range` | `{"key", "range_end"?, "limit"?}` | `{"revision", "kvs": [kv...], "count"?}` |
+//! | `range` | `{"key", "range_end"?, "limit"?, "keys_only"?, "revision"?, "serializable"?}` | `{"revision", "kvs": [kv...], "count"?}` |
 //! | `put` | `{"key", "value", "lease"?, "prev_kv"?: bool}` | `{"revision", "prev_kv"?: kv or null}` |
 //! | `delete` | `{"key", "range_end"?}` | `{"revision", "deleted"?}` |
 //! | `txn` | `{"compare": [cmp...], "success": [req...], "failure": [req...]}` | `{"revision", "succeeded"?, "results"?: [resp...]}` |
@@ -26,6 +26,9 @@
 //!
 //! - `kv` = `{"key", "value", "create_revision"?, "mod_revision"?, "version"?, "lease"?}`; a kv in
 //!   an output is compared on the fields it has.
+//! - Historical (`revision` > 0) and `serializable` ranges are accepted without judging their
+//!   result (the model keeps no old versions; serializable reads may be stale by design); `count`
+//!   is the number of matching keys, `kvs` is cut to `limit`.
 //! - `range_end` follows etcd: half-open end; `"\u0000"` = every key >= `key`.
 //! - `cmp` = `{"key", "range_end"?, "target": "version"|"create"|"mod"|"value"|"lease",
 //!   "result": "equal"|"not_equal"|"greater"|"less", "value": number or string}`; a missing key
@@ -48,7 +51,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use crate::history::Operation;
-use crate::linearizability::Model;
+use crate::linearizability::{Model, Next};
 
 /// The etcd model.
 #[derive(Clone, Copy, Debug, Default)]
@@ -73,7 +76,7 @@ pub struct Store {
 }
 
 /// A kv as expected by an output: only the fields it has are checked.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct KvExpect {
     pub key: String,
     pub value: Option<String>,
@@ -88,6 +91,11 @@ pub struct Range {
     pub key: String,
     pub range_end: Option<String>,
     pub limit: Option<usize>,
+    /// A historical (`revision` > 0) or `serializable` read: its result is not judged (the model
+    /// keeps no old versions, and a serializable read may be stale by design).
+    pub unchecked: bool,
+    /// `keys_only`: values are not compared.
+    pub keys_only: bool,
 }
 
 #[derive(Debug)]
@@ -185,22 +193,36 @@ impl Model for Etcd {
         Store { revision: 1, kvs: BTreeMap::new(), leases: BTreeSet::new() }
     }
 
-    fn step(&self, state: &Store, op: &EtcdOp) -> Option<Store> {
+    fn step(&self, state: &Store, op: &EtcdOp) -> Next<Store> {
         match &op.outcome {
-            Outcome::Error { lease_missing: false } => Some(state.clone()),
+            Outcome::Error { lease_missing: false } => Next::Same,
             Outcome::Error { lease_missing: true } => {
-                missing_lease(state, &op.request).then(|| state.clone())
+                Next::same_if(missing_lease(state, &op.request))
             }
             Outcome::Unknown => {
                 // A request that would fail (a missing lease) fails without effect.
                 let mut next = state.clone();
-                Some(if apply(&mut next, &op.request, None) { next } else { state.clone() })
+                if apply(&mut next, &op.request, None) && next != *state {
+                    Next::To(next)
+                } else {
+                    Next::Same
+                }
             }
             Outcome::Ok { revision, expect } => {
+                let revision_ok = |r: i64| revision.is_none_or(|seen| seen == r);
+                if let Request::Range(range) = &op.request {
+                    // Reads change nothing: judge them without copying the store.
+                    return Next::same_if(
+                        revision_ok(state.revision) && check_range(state, range, expect),
+                    );
+                }
                 let mut next = state.clone();
-                let ok = apply(&mut next, &op.request, Some(expect))
-                    && revision.is_none_or(|r| r == next.revision);
-                ok.then_some(next)
+                let ok = apply(&mut next, &op.request, Some(expect)) && revision_ok(next.revision);
+                match ok {
+                    false => Next::Illegal,
+                    true if next == *state => Next::Same,
+                    true => Next::To(next),
+                }
             }
         }
     }
@@ -322,13 +344,20 @@ fn execute(
 }
 
 fn check_range(store: &Store, range: &Range, expect: &Expect) -> bool {
+    if range.unchecked {
+        return true;
+    }
     let found: Vec<(&String, &KeyValue)> = matching(store, range).collect();
     if expect.count.is_some_and(|c| c != found.len() as i64) {
         return false;
     }
     let Some(kvs) = &expect.kvs else { return true };
     let returned = range.limit.filter(|&l| l > 0).map_or(found.len(), |l| l.min(found.len()));
-    kvs.len() == returned && kvs.iter().zip(&found).all(|(e, (k, kv))| kv_matches(k, kv, e))
+    kvs.len() == returned
+        && kvs.iter().zip(&found).all(|(e, (k, kv))| {
+            kv_matches(k, kv, e)
+                || (range.keys_only && kv_matches(k, kv, &KvExpect { value: None, ..e.clone() }))
+        })
 }
 
 fn matching<'a>(
@@ -435,6 +464,9 @@ fn decode_range(input: &Value) -> Result<Range, String> {
         key: text(input, "key")?.ok_or("missing key")?,
         range_end: text(input, "range_end")?,
         limit: int(input, "limit")?.map(|l| l.max(0) as usize),
+        unchecked: int(input, "revision")?.unwrap_or(0) > 0
+            || input.get("serializable").and_then(Value::as_bool).unwrap_or(false),
+        keys_only: input.get("keys_only").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 

@@ -18,7 +18,7 @@
 use serde_json::Value;
 
 use crate::history::Operation;
-use crate::linearizability::Model;
+use crate::linearizability::{Model, Next};
 
 /// The register model.
 #[derive(Clone, Copy, Debug, Default)]
@@ -80,17 +80,17 @@ impl Model for Register {
         "null".to_string()
     }
 
-    fn step(&self, state: &String, op: &RegisterOp) -> Option<String> {
+    fn step(&self, state: &String, op: &RegisterOp) -> Next<String> {
         match op {
-            RegisterOp::Read(None) => Some(state.clone()),
-            RegisterOp::Read(Some(value)) => (value == state).then(|| state.clone()),
-            RegisterOp::Write(value) => Some(value.clone()),
+            RegisterOp::Read(None) => Next::Same,
+            RegisterOp::Read(Some(value)) => Next::same_if(value == state),
+            RegisterOp::Write(value) => Next::To(value.clone()),
             RegisterOp::Cas { expected, new, swapped } => {
                 let matches = expected == state;
                 match swapped {
-                    Some(swapped) if *swapped != matches => None,
-                    _ if matches => Some(new.clone()),
-                    _ => Some(state.clone()),
+                    Some(swapped) if *swapped != matches => Next::Illegal,
+                    _ if matches => Next::To(new.clone()),
+                    _ => Next::Same,
                 }
             }
         }

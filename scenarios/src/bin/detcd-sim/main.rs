@@ -4,6 +4,7 @@
 //! the `--cfg madsim` build, which `cargo sim` selects.
 
 use clap::{Args, Parser, Subcommand};
+use std::io::Write;
 use detcd_check::cli::{check_files, ModelName};
 
 #[derive(Parser)]
@@ -176,8 +177,12 @@ fn check(args: CheckArgs) -> i32 {
     };
     let budget = args.budget_ms.map(std::time::Duration::from_millis);
     let output = check_files(&args.files, model, budget);
+    // Write errors (a closed pipe, as in `| head`) must not panic: the status still tells.
+    let mut stdout = std::io::stdout().lock();
     for line in output.lines {
-        println!("{line}");
+        if writeln!(stdout, "{line}").is_err() {
+            break;
+        }
     }
     output.status
 }

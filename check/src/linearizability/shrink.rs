@@ -1,0 +1,107 @@
+//! Shrinking a violation to the shortest prefix of the history that is already not
+//! linearizable, so the explanation points at the first completion that no order can explain.
+//!
+//! The prefix up to time `T` holds every operation called by `T`; those that returned after `T`
+//! get an unknown outcome (at `T` nobody knew it yet). If a history is linearizable, so is each of
+//! its prefixes: its completed operations precede every operation called after `T`, and pending
+//! ones may be dropped. So "prefix up to the k-th completion is not linearizable" is monotone in
+//! k, and a binary search over completions finds the first one that breaks it.
+
+use std::sync::atomic::AtomicBool;
+
+use serde_json::Value;
+
+use super::model::Model;
+use super::search::{self, Budget, Entry, SearchResult};
+use crate::history::History;
+
+/// The shortest failing prefix: it ends with `stuck`'s return.
+pub struct Shrunk<S> {
+    /// The operation whose completion makes the prefix non-linearizable.
+    pub stuck: usize,
+    /// The operations of the prefix.
+    pub prefix: Vec<usize>,
+    /// The longest partial linearization of the prefix (history indices) and the state after it.
+    pub longest: Vec<usize>,
+    pub state: S,
+}
+
+/// Finds the shortest failing prefix of partition `ops`, or `None` when the budget runs out
+/// (the caller then explains with the whole partition's search). `budget.max_steps` bounds all
+/// the searches together.
+pub fn shortest_failing_prefix<M: Model>(
+    model: &M,
+    history: &History,
+    decoded: &[M::Op],
+    ops: &[usize],
+    budget: Budget,
+    cancel: &AtomicBool,
+) -> Option<Shrunk<M::State>> {
+    let mut completions: Vec<usize> =
+        ops.iter().copied().filter(|&i| history.ops[i].ret.is_some()).collect();
+    completions.sort_by(|&a, &b| {
+        history.ops[a].ret.unwrap_or(0.0).total_cmp(&history.ops[b].ret.unwrap_or(0.0))
+    });
+    let (mut low, mut high) = (0, completions.len().checked_sub(1)?);
+    let mut spent = 0u64;
+    while low < high {
+        let middle = (low + high) / 2;
+        let left =
+            Budget { max_steps: budget.max_steps.map(|m| m.saturating_sub(spent)), ..budget };
+        match attempt(model, history, decoded, ops, completions[middle], left, cancel, &mut spent)?
+        {
+            (SearchResult::NotLinearizable { .. }, _) => high = middle,
+            (SearchResult::Linearizable, _) => low = middle + 1,
+            (SearchResult::Unknown, _) => return None,
+        }
+    }
+    let stuck = completions[high];
+    let left = Budget { max_steps: budget.max_steps.map(|m| m.saturating_sub(spent)), ..budget };
+    match attempt(model, history, decoded, ops, stuck, left, cancel, &mut spent)? {
+        (SearchResult::NotLinearizable { longest, state }, prefix) => {
+            let longest = longest.into_iter().map(|local| prefix[local]).collect();
+            Some(Shrunk { stuck, prefix, longest, state })
+        }
+        _ => None,
+    }
+}
+
+/// Searches the prefix up to `last`'s return; returns the result and the prefix's operations.
+#[allow(clippy::too_many_arguments)]
+fn attempt<M: Model>(
+    model: &M,
+    history: &History,
+    decoded: &[M::Op],
+    ops: &[usize],
+    last: usize,
+    budget: Budget,
+    cancel: &AtomicBool,
+    spent: &mut u64,
+) -> Option<(SearchResult<M::State>, Vec<usize>)> {
+    if budget.max_steps == Some(0) {
+        return None;
+    }
+    let cut = history.ops[last].ret?;
+    let prefix: Vec<usize> = ops.iter().copied().filter(|&i| history.ops[i].call <= cut).collect();
+    let late = |i: usize| history.ops[i].ret.is_some_and(|r| r > cut);
+    // Operations still running at the cut: same request, outcome unknown.
+    let mut pending = Vec::new();
+    for &i in prefix.iter().filter(|&&i| late(i)) {
+        let mut op = history.ops[i].clone();
+        op.ret = None;
+        op.output = Value::Null;
+        pending.push(model.decode(&op).ok()?);
+    }
+    let mut pending_ops = pending.iter();
+    let mut entries = Vec::with_capacity(prefix.len());
+    for &i in &prefix {
+        let call = history.ops[i].call;
+        let entry = if late(i) {
+            Entry { op: pending_ops.next()?, call, ret: None }
+        } else {
+            Entry { op: &decoded[i], call, ret: history.ops[i].ret }
+        };
+        entries.push(entry);
+    }
+    Some((search::search_counting(model, &entries, budget, cancel, spent), prefix))
+}

@@ -10,6 +10,8 @@ pub mod client;
 #[cfg(madsim)]
 pub mod cluster;
 #[cfg(madsim)]
+pub mod etcd_client;
+#[cfg(madsim)]
 pub mod transport;
 
 /// Runs `scenario` as one simulation with this seed, on a fresh thread (madsim seeds the thread's

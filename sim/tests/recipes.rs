@@ -30,9 +30,9 @@ use std::time::Duration;
 const SEEDS: std::ops::Range<u64> = 0..3;
 const ELECTION_LIMIT: Duration = Duration::from_secs(15);
 /// Session TTL in the fault scenarios (seconds): short, so a pause can outlive it.
-const TTL: i64 = 5;
+const TTL: i64 = 10;
 /// Clients stop starting operations after this many virtual seconds.
-const WORK_UNTIL: f64 = 24.0;
+const WORK_UNTIL: f64 = 36.0;
 
 /// Virtual seconds since the simulation started.
 fn now() -> f64 {
@@ -196,7 +196,7 @@ async fn lock_client(client: SimEtcdClient, me: u64, run: Shared<LockRun>) {
 
 /// Pauses client 0's node while it holds the lock, for longer than its TTL.
 async fn pause_a_holder(node: madsim::task::NodeId, run: Shared<LockRun>) {
-    sleep_ms(14_000).await;
+    sleep_ms(16_000).await;
     while run.lock().unwrap().holding != Some(0) {
         if now() > WORK_UNTIL - 2.0 {
             return;
@@ -301,7 +301,7 @@ async fn bad_input() -> Vec<String> {
         let revoke = detcd_core::api::LeaseRevokeRequest { id: doomed.lease() };
         client.lease_revoke(revoke).await.unwrap();
         let mut mutex = Mutex::new(&doomed, "revoked").unwrap();
-        errors.push(mutex.lock().await.err().expect("lock on a revoked lease").to_string());
+        errors.push(mutex.lock().await.expect_err("lock on a revoked lease").to_string());
         let done = madsim::time::timeout(Duration::from_secs(30), doomed.done()).await;
         assert!(done.is_ok(), "the session notices its lease is gone");
         errors
@@ -315,4 +315,243 @@ fn bad_input_gets_clear_errors() {
     assert!(errors[0].contains("mutex prefix") && errors[0].contains("empty"), "{}", errors[0]);
     assert!(errors[1].contains("count"), "{}", errors[1]);
     assert!(errors[2].contains("session expired"), "{}", errors[2]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RWMutex: writers exclude everyone, strict FIFO.
+
+use detcd_check::rwlock::{Kind, RwHold};
+
+async fn rw_client(client: SimEtcdClient, me: u64, run: Shared<Vec<RwHold>>) {
+    while now() < WORK_UNTIL {
+        let session = session(&client, TTL).await;
+        let mut rw = RwMutex::new(&session, "rw").expect("valid prefix");
+        while now() < WORK_UNTIL && !session.is_done() {
+            let kind = if thread_rng().gen_bool(0.4) { Kind::Write } else { Kind::Read };
+            let locked = match kind {
+                Kind::Write => rw.write_lock().await,
+                Kind::Read => rw.read_lock().await,
+            };
+            let Ok(revision) = locked else {
+                sleep_ms(200).await;
+                continue;
+            };
+            let acquired = Some(now());
+            jitter(50, 300).await;
+            let released = Some(now());
+            let _ = rw.unlock().await;
+            run.lock().unwrap().push(RwHold { client: me, kind, revision, acquired, released });
+            jitter(0, 200).await;
+        }
+        let _ = session.close().await;
+    }
+}
+
+async fn rwmutex_under_faults() -> Vec<RwHold> {
+    let cluster = cluster().await;
+    let run: Shared<Vec<RwHold>> = Arc::default();
+    let clients: Vec<_> = (0..5u64)
+        .map(|me| {
+            let run = run.clone();
+            spawn_client(&client_node(), cluster.ids(), move |c| rw_client(c, me, run))
+        })
+        .collect();
+    futures::join!(faults(&cluster), futures::future::join_all(clients));
+    let holds = run.lock().unwrap().clone();
+    holds
+}
+
+#[test]
+fn rwmutex_is_exclusive_for_writers_and_fifo_under_faults() {
+    for seed in SEEDS {
+        let holds = run_seed(seed, rwmutex_under_faults);
+        let writes = holds.iter().filter(|h| h.kind == Kind::Write).count();
+        assert!(writes >= 5 && holds.len() - writes >= 5, "seed {seed}: too little work");
+        assert_ok("rwlock", &detcd_check::rwlock::check(&holds));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Election: one leader at a time, increasing revisions; observers see leaders in order.
+
+use detcd_check::election::Leadership;
+
+async fn candidate(client: SimEtcdClient, me: u64, run: Shared<Vec<Leadership>>) {
+    while now() < WORK_UNTIL {
+        let session = session(&client, TTL).await;
+        let mut election = Election::new(&session, "election").expect("valid prefix");
+        let Ok(revision) = election.campaign(format!("c{me}")).await else {
+            sleep_ms(200).await;
+            continue;
+        };
+        let elected = now();
+        jitter(100, 400).await;
+        let _ = election.proclaim(format!("c{me}-again")).await;
+        jitter(100, 400).await;
+        let ended = Some(now());
+        let _ = election.resign().await;
+        let term = Leadership { election: "election".into(), client: me, revision, elected, ended };
+        run.lock().unwrap().push(term);
+        let _ = session.close().await;
+    }
+}
+
+/// Observes leaders until the work is over; returns their key create revisions in order.
+async fn observer(client: SimEtcdClient) -> Vec<i64> {
+    let session = session(&client, 60).await;
+    let election = Election::new(&session, "election").expect("valid prefix");
+    let mut observe = election.observe();
+    let mut seen = Vec::new();
+    while now() < WORK_UNTIL {
+        if let Ok(Ok(leader)) = madsim::time::timeout(Duration::from_secs(2), observe.next()).await
+        {
+            seen.push(leader.create_revision);
+        }
+    }
+    seen
+}
+
+async fn election_under_faults() -> (Vec<Leadership>, Vec<i64>) {
+    let cluster = cluster().await;
+    let run: Shared<Vec<Leadership>> = Arc::default();
+    let candidates: Vec<_> = (0..4u64)
+        .map(|me| {
+            let run = run.clone();
+            spawn_client(&client_node(), cluster.ids(), move |c| candidate(c, me, run))
+        })
+        .collect();
+    let watching = spawn_client(&client_node(), cluster.ids(), observer);
+    let (_, _, observed) =
+        futures::join!(faults(&cluster), futures::future::join_all(candidates), watching);
+    let terms = run.lock().unwrap().clone();
+    (terms, observed.expect("observer task"))
+}
+
+#[test]
+fn election_has_one_leader_at_a_time_under_faults() {
+    for seed in SEEDS {
+        let (terms, observed) = run_seed(seed, election_under_faults);
+        assert!(terms.len() >= 10, "seed {seed}: only {} terms", terms.len());
+        assert_ok("election", &detcd_check::election::check(&terms));
+        assert!(observed.len() >= 5, "seed {seed}: the observer saw {} leaders", observed.len());
+        assert!(observed.windows(2).all(|w| w[0] <= w[1]), "observed leaders out of order");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Barrier and double barrier.
+
+use detcd_check::barrier::{BarrierHistory, Call, DoubleBarrierHistory, Held, Participant, Wait};
+
+async fn barrier_holder(client: SimEtcdClient, run: Shared<BarrierHistory>) {
+    let barrier = Barrier::new(&client, "gate").expect("valid key");
+    while now() < WORK_UNTIL {
+        if barrier.hold().await.is_err() {
+            // Maybe up, maybe not: take it down and start again.
+            let _ = barrier.release().await;
+            continue;
+        }
+        let put = now();
+        jitter(1_000, 3_000).await;
+        let deleted = Some(now());
+        let _ = barrier.release().await;
+        run.lock().unwrap().held.push(Held { put, deleted });
+        jitter(200, 1_000).await;
+    }
+}
+
+async fn barrier_waiter(client: SimEtcdClient, me: u64, run: Shared<BarrierHistory>) {
+    let barrier = Barrier::new(&client, "gate").expect("valid key");
+    while now() < WORK_UNTIL {
+        let call = now();
+        let ret = barrier.wait().await.ok().map(|_| now());
+        run.lock().unwrap().waits.push(Wait { client: me, call, ret });
+        jitter(0, 500).await;
+    }
+}
+
+async fn barrier_under_faults() -> BarrierHistory {
+    let cluster = cluster().await;
+    let run: Shared<BarrierHistory> = Arc::default();
+    let mut tasks = vec![spawn_client(&client_node(), cluster.ids(), {
+        let run = run.clone();
+        move |c| barrier_holder(c, run)
+    })];
+    for me in 1..4u64 {
+        let run = run.clone();
+        tasks
+            .push(spawn_client(&client_node(), cluster.ids(), move |c| barrier_waiter(c, me, run)));
+    }
+    futures::join!(faults(&cluster), futures::future::join_all(tasks));
+    let history = run.lock().unwrap().clone();
+    history
+}
+
+#[test]
+fn barrier_waits_hold_while_the_barrier_is_up_under_faults() {
+    for seed in SEEDS {
+        let history = run_seed(seed, barrier_under_faults);
+        assert!(
+            history.held.len() >= 5 && history.waits.len() >= 10,
+            "seed {seed}: too little work"
+        );
+        assert_ok("barrier", &detcd_check::barrier::check_barrier(&history));
+    }
+}
+
+const PARTICIPANTS: usize = 3;
+const ROUNDS: usize = 6;
+
+/// One participant through every round; a fourth participant per round must be turned away.
+async fn double_barrier_participant(
+    client: SimEtcdClient,
+    me: u64,
+    rounds: Shared<Vec<Vec<Participant>>>,
+) {
+    for round in 0..ROUNDS {
+        let session = session(&client, TTL).await;
+        let key = format!("double/{round}");
+        let mut barrier = DoubleBarrier::new(&session, &key, PARTICIPANTS).expect("valid barrier");
+        let call = now();
+        if barrier.enter().await.is_err() {
+            let _ = session.close().await;
+            continue;
+        }
+        let enter = Call { call, ret: Some(now()) };
+        jitter(100, 800).await;
+        let call = now();
+        let left = barrier.leave().await.is_ok().then(now);
+        let participant = Participant { client: me, enter, leave: Some(Call { call, ret: left }) };
+        rounds.lock().unwrap()[round].push(participant);
+        let _ = session.close().await;
+    }
+}
+
+async fn double_barrier_under_faults() -> Vec<Vec<Participant>> {
+    let cluster = cluster().await;
+    let rounds: Shared<Vec<Vec<Participant>>> = Arc::new(StdMutex::new(vec![vec![]; ROUNDS]));
+    let tasks: Vec<_> = (0..PARTICIPANTS as u64 + 1)
+        .map(|me| {
+            let rounds = rounds.clone();
+            spawn_client(&client_node(), cluster.ids(), move |c| {
+                double_barrier_participant(c, me, rounds)
+            })
+        })
+        .collect();
+    futures::join!(faults(&cluster), futures::future::join_all(tasks));
+    let rounds = rounds.lock().unwrap().clone();
+    rounds
+}
+
+#[test]
+fn double_barrier_lets_exactly_n_in_and_out_together_under_faults() {
+    for seed in SEEDS {
+        let rounds = run_seed(seed, double_barrier_under_faults);
+        let complete = rounds.iter().filter(|r| r.len() == PARTICIPANTS).count();
+        assert!(complete >= ROUNDS / 2, "seed {seed}: only {complete} complete rounds");
+        for participants in rounds {
+            let history = DoubleBarrierHistory { n: PARTICIPANTS, participants };
+            assert_ok("double barrier", &detcd_check::barrier::check_double_barrier(&history));
+        }
+    }
 }

@@ -555,3 +555,330 @@ fn double_barrier_lets_exactly_n_in_and_out_together_under_faults() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Queue and priority queue: nothing lost, nothing twice, FIFO within a priority, priority order.
+
+use detcd_check::queue::{Dequeue, Enqueue, QueueHistory};
+
+const STOP: &str = "stop";
+const PRODUCERS: u64 = 2;
+const CONSUMERS: u64 = 2;
+
+/// Either queue, so one workload drives both.
+enum AnyQueue {
+    Plain(Queue<SimEtcdClient>),
+    Priority(PriorityQueue<SimEtcdClient>),
+}
+
+impl AnyQueue {
+    fn new(client: &SimEtcdClient, priority: bool) -> Self {
+        if priority {
+            AnyQueue::Priority(PriorityQueue::new(client, "pq").expect("valid prefix"))
+        } else {
+            AnyQueue::Plain(Queue::new(client, "queue").expect("valid prefix"))
+        }
+    }
+
+    async fn enqueue(&self, value: &str, priority: u32) -> Result<Vec<u8>, RecipeError> {
+        match self {
+            AnyQueue::Plain(queue) => queue.enqueue(value).await,
+            AnyQueue::Priority(queue) => queue.enqueue(value, priority).await,
+        }
+    }
+
+    async fn dequeue(&self) -> Result<Vec<u8>, RecipeError> {
+        match self {
+            AnyQueue::Plain(queue) => queue.dequeue().await,
+            AnyQueue::Priority(queue) => queue.dequeue().await,
+        }
+    }
+}
+
+async fn producer(client: SimEtcdClient, me: u64, priority: bool, run: Shared<QueueHistory>) {
+    let queue = AnyQueue::new(&client, priority);
+    let mut i = 0;
+    while now() < WORK_UNTIL {
+        let value = format!("p{me}-{i}");
+        let level = if priority { thread_rng().gen_range(0..3) } else { 0 };
+        let call = now();
+        let ret = match queue.enqueue(&value, level).await {
+            Ok(_) => Some(now()),
+            Err(error) if error.is_unknown() => None,
+            // Certainly not enqueued: leave it out of the history.
+            Err(_) => continue,
+        };
+        let enqueue = Enqueue { client: me, value, priority: level, call, ret };
+        run.lock().unwrap().enqueues.push(enqueue);
+        i += 1;
+        jitter(50, 400).await;
+    }
+}
+
+async fn consumer(client: SimEtcdClient, me: u64, priority: bool, run: Shared<QueueHistory>) {
+    let queue = AnyQueue::new(&client, priority);
+    loop {
+        let call = now();
+        let dequeue = match queue.dequeue().await {
+            Ok(value) if value == STOP.as_bytes() => return,
+            Ok(value) => {
+                let value = Some(String::from_utf8(value).expect("utf-8 value"));
+                Dequeue { client: me, value, call, ret: Some(now()) }
+            }
+            Err(_) => Dequeue { client: me, value: None, call, ret: None },
+        };
+        run.lock().unwrap().dequeues.push(dequeue);
+        jitter(50, 500).await;
+    }
+}
+
+/// After the producers stop: one stop marker per consumer (last priority, so they come last),
+/// then whatever is left in the queue.
+async fn drain(client: SimEtcdClient, priority: bool) -> Vec<String> {
+    let queue = AnyQueue::new(&client, priority);
+    for _ in 0..CONSUMERS {
+        while queue.enqueue(STOP, 9).await.is_err() {}
+    }
+    sleep_ms(10_000).await;
+    let prefix = if priority { "pq/" } else { "queue/" };
+    let request = detcd_core::client::ops::get_prefix(prefix.as_bytes());
+    let left = client.range(request).await.expect("final read");
+    left.kvs
+        .into_iter()
+        .map(|kv| String::from_utf8(kv.value).expect("utf-8"))
+        .filter(|v| v != STOP)
+        .collect()
+}
+
+async fn queue_under_faults(priority: bool) -> QueueHistory {
+    let cluster = cluster().await;
+    let run: Shared<QueueHistory> = Arc::default();
+    let mut producers = Vec::new();
+    for me in 0..PRODUCERS {
+        let run = run.clone();
+        producers.push(spawn_client(&client_node(), cluster.ids(), move |c| {
+            producer(c, me, priority, run)
+        }));
+    }
+    let mut consumers = Vec::new();
+    for me in PRODUCERS..PRODUCERS + CONSUMERS {
+        let run = run.clone();
+        consumers.push(spawn_client(&client_node(), cluster.ids(), move |c| {
+            consumer(c, me, priority, run)
+        }));
+    }
+    futures::join!(faults(&cluster), futures::future::join_all(producers));
+    let remaining = on_client(cluster.ids(), move |c| drain(c, priority)).await;
+    futures::future::join_all(consumers).await;
+    let mut history = run.lock().unwrap().clone();
+    history.remaining = remaining;
+    history
+}
+
+fn check_queue(seed: u64, history: &QueueHistory) {
+    let delivered = history.dequeues.iter().filter(|d| d.value.is_some()).count();
+    assert!(delivered >= 20, "seed {seed}: only {delivered} values delivered");
+    assert_ok("queue", &detcd_check::queue::check(history));
+}
+
+#[test]
+fn queue_loses_and_duplicates_nothing_and_is_fifo_under_faults() {
+    for seed in SEEDS {
+        check_queue(seed, &run_seed(seed, || queue_under_faults(false)));
+    }
+}
+
+#[test]
+fn priority_queue_serves_urgent_first_and_fifo_within_a_priority_under_faults() {
+    for seed in SEEDS {
+        check_queue(seed, &run_seed(seed, || queue_under_faults(true)));
+    }
+}
+
+#[test]
+fn priority_queue_keys_have_etcds_format() {
+    let key = run_seed(0, || async {
+        let cluster = cluster().await;
+        on_client(cluster.ids(), |client| async move {
+            let queue = PriorityQueue::new(&client, "test_queue").unwrap();
+            queue.enqueue("v", 5).await.unwrap()
+        })
+        .await
+    });
+    assert_eq!(String::from_utf8(key).unwrap(), "test_queue/00005/0000000000000000");
+}
+
+#[test]
+fn dequeue_whose_wait_fell_behind_a_compaction_gets_etcds_error() {
+    for seed in SEEDS {
+        let error = run_seed(seed, dequeue_on_a_compacted_queue);
+        assert!(error.contains("required revision has been compacted"), "seed {seed}: {error}");
+    }
+}
+
+/// A dequeuer waits on an empty queue through member 1; member 1 is cut off while the others
+/// write and compact, so the waiter's resumed watch starts below the compaction.
+async fn dequeue_on_a_compacted_queue() -> String {
+    let cluster = cluster().await;
+    let waiter = spawn_client(&client_node(), vec![1, 2, 3], |client| async move {
+        let queue = Queue::new(&client, "compacted").expect("valid prefix");
+        match queue.dequeue().await {
+            Ok(value) => format!("dequeued {value:?}"),
+            Err(error) => error.to_string(),
+        }
+    });
+    sleep_ms(1_000).await;
+    cluster.isolate(1);
+    on_client(vec![2, 3], |client| async move {
+        loop {
+            let mut revision = 0;
+            for i in 0..5 {
+                let put = detcd_core::client::ops::put(format!("other{i}").as_bytes(), b"x", 0);
+                if let Ok(response) = client.put(put).await {
+                    revision = response.header.revision;
+                }
+            }
+            let compact = detcd_core::api::CompactionRequest { revision, physical: false };
+            if revision > 0 && client.compact(compact).await.is_ok() {
+                return;
+            }
+            sleep_ms(500).await;
+        }
+    })
+    .await;
+    let error = madsim::time::timeout(Duration::from_secs(30), waiter).await;
+    cluster.rejoin(1);
+    match error {
+        Ok(Ok(error)) => error,
+        _ => "the dequeue kept waiting".into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// STM: the seed's bank transfer, checked for atomicity (sum) and linearizability.
+
+use detcd_check::history::{History, Operation};
+use detcd_core::recipes::stm::{self, Isolation};
+
+const ACCOUNTS: [&str; 5] = ["a", "b", "c", "d", "e"];
+const INITIAL_BALANCE: i64 = 100;
+
+async fn open_accounts(client: SimEtcdClient) {
+    for account in ACCOUNTS {
+        let balance = INITIAL_BALANCE.to_string();
+        let put = detcd_core::client::ops::put(
+            format!("bank/{account}").as_bytes(),
+            balance.as_bytes(),
+            0,
+        );
+        while client.put(put.clone()).await.is_err() {
+            sleep_ms(200).await;
+        }
+    }
+}
+
+async fn bank_client(client: SimEtcdClient, me: u64, run: Shared<Vec<Operation>>) {
+    let isolation =
+        [Isolation::SerializableSnapshot, Isolation::Serializable, Isolation::RepeatableReads]
+            [me as usize % 3];
+    while now() < WORK_UNTIL {
+        let op = if thread_rng().gen_bool(0.3) {
+            read_balances(&client, me).await
+        } else {
+            transfer(&client, me, isolation).await
+        };
+        if let Some(op) = op {
+            run.lock().unwrap().push(op);
+        }
+        jitter(0, 200).await;
+    }
+}
+
+/// Every balance in one linearizable read.
+async fn read_balances(client: &SimEtcdClient, me: u64) -> Option<Operation> {
+    let call = now();
+    let request = detcd_core::client::ops::get_prefix(b"bank/");
+    let response = client.range(request).await.ok()?;
+    let balances: serde_json::Map<String, serde_json::Value> = response
+        .kvs
+        .iter()
+        .map(|kv| {
+            let account = String::from_utf8_lossy(&kv.key["bank/".len()..]).to_string();
+            let balance: i64 = String::from_utf8_lossy(&kv.value).parse().expect("a number");
+            (account, balance.into())
+        })
+        .collect();
+    Some(operation(me, call, Some(now()), "read", serde_json::Value::Null, balances.into()))
+}
+
+async fn transfer(client: &SimEtcdClient, me: u64, isolation: Isolation) -> Option<Operation> {
+    let mut rng = thread_rng();
+    let from = ACCOUNTS[rng.gen_range(0..ACCOUNTS.len())];
+    let to = ACCOUNTS[rng.gen_range(0..ACCOUNTS.len())];
+    if from == to {
+        return None;
+    }
+    let amount = rng.gen_range(1..40);
+    let input = serde_json::json!({ "from": from, "to": to, "amount": amount });
+    let call = now();
+    let (from_key, to_key) = (format!("bank/{from}"), format!("bank/{to}"));
+    match stm::transfer(client, isolation, &from_key, &to_key, amount).await {
+        Ok(applied) => Some(operation(me, call, Some(now()), "transfer", input, applied.into())),
+        Err(error) if error.is_unknown() => {
+            Some(operation(me, call, None, "transfer", input, serde_json::Value::Null))
+        }
+        // A definite failure changed nothing.
+        Err(_) => None,
+    }
+}
+
+fn operation(
+    client: u64,
+    call: f64,
+    ret: Option<f64>,
+    f: &str,
+    input: serde_json::Value,
+    output: serde_json::Value,
+) -> Operation {
+    Operation { client, call, ret, f: f.into(), key: None, input, output }
+}
+
+async fn bank_under_faults() -> Vec<Operation> {
+    let cluster = cluster().await;
+    on_client(cluster.ids(), open_accounts).await;
+    let run: Shared<Vec<Operation>> = Arc::default();
+    let clients: Vec<_> = (0..5u64)
+        .map(|me| {
+            let run = run.clone();
+            spawn_client(&client_node(), cluster.ids(), move |c| bank_client(c, me, run))
+        })
+        .collect();
+    futures::join!(faults(&cluster), futures::future::join_all(clients));
+    let ops = run.lock().unwrap().clone();
+    ops
+}
+
+#[test]
+fn stm_bank_transfers_keep_the_total_and_are_linearizable_under_faults() {
+    let initial: std::collections::BTreeMap<String, i64> =
+        ACCOUNTS.iter().map(|a| (a.to_string(), INITIAL_BALANCE)).collect();
+    for seed in SEEDS {
+        let ops = run_seed(seed, bank_under_faults);
+        let transfers = ops.iter().filter(|op| op.f == "transfer").count();
+        assert!(transfers >= 20 && ops.len() - transfers >= 10, "seed {seed}: too little work");
+        let options = detcd_check::linearizability::Options {
+            budget: detcd_check::linearizability::Budget {
+                max_steps: Some(20_000_000),
+                deadline: None,
+            },
+            parallel: false,
+        };
+        let verdict = detcd_check::bank::check(&initial, &History::new(ops), options);
+        assert_ok("bank", &verdict.expect("a well-formed history"));
+    }
+}
+
+#[test]
+fn recipe_runs_are_deterministic() {
+    detcd_sim::check_determinism(7, mutex_under_faults);
+}

@@ -882,3 +882,150 @@ fn stm_bank_transfers_keep_the_total_and_are_linearizable_under_faults() {
 fn recipe_runs_are_deterministic() {
     detcd_sim::check_determinism(7, mutex_under_faults);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Client trait itself, and the recipes' documented answers.
+
+use detcd_core::api::{LeaseTimeToLiveRequest, PutRequest};
+use detcd_core::client::{ops, Watcher};
+use detcd_core::kv::EventType;
+use detcd_core::watch::{
+    WatchCancelRequest, WatchCreateRequest, WatchProgressRequest, WatchRequest,
+};
+
+async fn client_api() {
+    let cluster = cluster().await;
+    on_client(cluster.ids(), |client| async move {
+        let members = client.member_list().await.expect("member list");
+        assert_eq!(members.len(), 3);
+        let status = client.status().await.expect("status");
+        assert!(status.leader.is_some(), "status names the leader");
+        // Watch: create, an event, a progress notification, cancel.
+        let mut watcher = client.watch().await.expect("watch stream");
+        let create = WatchCreateRequest::key("w", 0);
+        watcher.send(WatchRequest::Create(create)).await.expect("create");
+        let created = watcher.recv().await.expect("created");
+        assert!(created.created);
+        let put = PutRequest { key: b"w".to_vec(), value: b"1".to_vec(), ..Default::default() };
+        let revision = client.put(put).await.expect("put").header.revision;
+        let event = watcher.recv().await.expect("event");
+        assert_eq!(event.events.len(), 1);
+        assert_eq!(event.events[0].kind, EventType::Put);
+        assert_eq!(event.events[0].revision(), revision);
+        watcher.send(WatchRequest::Progress(WatchProgressRequest {})).await.expect("progress");
+        let progress = watcher.recv().await.expect("progress answer");
+        assert!(progress.is_progress() && progress.header.revision >= revision);
+        let cancel = WatchCancelRequest { watch_id: created.watch_id };
+        watcher.send(WatchRequest::Cancel(cancel)).await.expect("cancel");
+        assert!(watcher.recv().await.expect("canceled").canceled);
+        // Maintenance and leases.
+        let hash = client.hash_kv(0).await.expect("hash kv");
+        assert_eq!(hash.revision, revision);
+        let session = session(&client, 30).await;
+        let leases = client.lease_leases().await.expect("leases").leases;
+        assert!(leases.contains(&session.lease()));
+        let ttl = LeaseTimeToLiveRequest { id: session.lease(), keys: true };
+        assert!(client.lease_time_to_live(ttl).await.expect("ttl").ttl > 0);
+        // Errors carry etcd's text.
+        let missing = client.lease_revoke(detcd_core::api::LeaseRevokeRequest { id: 12345 }).await;
+        assert_eq!(missing.unwrap_err().to_string(), "etcdserver: requested lease not found");
+        session.close().await.expect("close revokes");
+        let ttl = LeaseTimeToLiveRequest { id: session.lease(), keys: false };
+        assert_eq!(client.lease_time_to_live(ttl).await.expect("ttl").ttl, -1);
+    })
+    .await
+}
+
+#[test]
+fn the_client_trait_covers_kv_watch_lease_cluster_and_maintenance() {
+    run_seed(3, client_api);
+}
+
+async fn documented_answers() {
+    let cluster = cluster().await;
+    on_client(cluster.ids(), |client| async move {
+        let (a, b) = (session(&client, 60).await, session(&client, 60).await);
+        let mut held = Mutex::new(&a, "mutex").unwrap();
+        held.lock().await.expect("free lock");
+        assert_eq!(held.key(), format!("mutex/{:x}", a.lease()).as_bytes());
+        let mut other = Mutex::new(&b, "mutex").unwrap();
+        let refused = other.try_lock().await.expect_err("held by a");
+        assert_eq!(refused.to_string(), "mutex: Locked by another session");
+        let keys = client.range(ops::get_prefix(b"mutex/")).await.unwrap();
+        assert_eq!(keys.kvs.len(), 1, "a failed try-lock leaves no key");
+        // The fencing compare holds for the owner only.
+        let fenced =
+            detcd_core::api::TxnRequest { compare: vec![held.is_owner()], ..Default::default() };
+        assert!(client.txn(fenced).await.unwrap().succeeded);
+        held.unlock().await.unwrap();
+        other.try_lock().await.expect("free now");
+        other.unlock().await.unwrap();
+        // Election errors.
+        let mut election = Election::new(&a, "leaders").unwrap();
+        assert_eq!(election.leader().await.unwrap_err().to_string(), "election: no leader");
+        assert_eq!(election.proclaim("x").await.unwrap_err().to_string(), "election: not leader");
+        election.campaign("first").await.unwrap();
+        election.proclaim("second").await.unwrap();
+        assert_eq!(election.leader().await.unwrap().value, b"second");
+        election.resign().await.unwrap();
+        // Barrier: a second hold is refused; wait returns at once when it is down.
+        let barrier = Barrier::new(&client, "gate").unwrap();
+        barrier.hold().await.unwrap();
+        assert_eq!(barrier.hold().await.unwrap_err().to_string(), "key already exists");
+        barrier.release().await.unwrap();
+        barrier.wait().await.unwrap();
+        // A double barrier for one enters and leaves alone.
+        let mut alone = DoubleBarrier::new(&a, "solo", 1).unwrap();
+        alone.enter().await.unwrap();
+        alone.leave().await.unwrap();
+        // STM at every isolation level.
+        for isolation in [
+            Isolation::SerializableSnapshot,
+            Isolation::Serializable,
+            Isolation::RepeatableReads,
+            Isolation::ReadCommitted,
+        ] {
+            client.put(ops::put(b"x", b"10", 0)).await.unwrap();
+            assert!(stm::transfer(&client, isolation, "x", "y", 4).await.unwrap());
+            assert!(!stm::transfer(&client, isolation, "x", "y", 400).await.unwrap());
+        }
+    })
+    .await
+}
+
+#[test]
+fn recipes_give_etcds_documented_answers() {
+    run_seed(4, documented_answers);
+}
+
+/// A client paused past its TTL comes back to a finished session whose keys are gone.
+async fn paused_past_ttl() {
+    let cluster = cluster().await;
+    let node = client_node();
+    let id = node.id();
+    let (ready, holding) = futures::channel::oneshot::channel();
+    let task = spawn_client(&node, cluster.ids(), move |client| async move {
+        let session = Session::with_ttl(client.clone(), 3).await.unwrap();
+        let mut mutex = Mutex::new(&session, "paused").unwrap();
+        mutex.lock().await.unwrap();
+        ready.send(()).unwrap();
+        let done = madsim::time::timeout(Duration::from_secs(20), session.done()).await;
+        assert!(done.is_ok(), "the keep-alive notices the lost lease");
+        let error = mutex.lock().await.unwrap_err().to_string();
+        assert!(error.contains("session expired"), "{error}");
+        let keys = client.range(ops::get_prefix(b"paused/")).await.unwrap();
+        assert!(keys.kvs.is_empty(), "the expired lease took the lock key with it");
+    });
+    holding.await.unwrap();
+    Handle::current().pause(id);
+    sleep_ms(10_000).await;
+    Handle::current().resume(id);
+    task.await.unwrap();
+}
+
+#[test]
+fn a_session_paused_past_its_ttl_is_done_and_its_keys_are_gone() {
+    for seed in SEEDS {
+        run_seed(seed, paused_past_ttl);
+    }
+}

@@ -124,14 +124,14 @@ impl<C: Client> Mutex<C> {
     }
 }
 
-/// Whether no key under `prefix` was created before `revision`.
+/// Whether the oldest key under `prefix` is the one created at `revision`. (Not a count with a
+/// revision filter: etcd's `count` ignores the min/max revision filters.)
 async fn is_oldest<C: Client>(client: &C, prefix: &[u8], revision: i64) -> RecipeResult<bool> {
     let mut request = ops::get_prefix_by_create(prefix);
     request.limit = 1;
-    request.max_create_revision = revision - 1;
-    request.count_only = true;
+    request.keys_only = true;
     let response = super::retry::idempotent(|| client.range(request.clone())).await?;
-    Ok(response.count == 0)
+    Ok(response.kvs.first().is_none_or(|oldest| oldest.create_revision == revision))
 }
 
 /// `prefix` as a directory: non-empty, with a trailing `/`.

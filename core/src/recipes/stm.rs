@@ -42,11 +42,16 @@ pub struct Stm<C: Client> {
     client: C,
     isolation: Isolation,
     /// Each read key with what it held (None = absent) when first read.
-    reads: BTreeMap<Vec<u8>, Option<KeyValue>>,
+    reads: ReadSet,
     /// Buffered writes; None = delete.
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: WriteSet,
     snapshot: Option<i64>,
 }
+
+/// Each read key with what it held (None = absent) when first read.
+type ReadSet = BTreeMap<Vec<u8>, Option<KeyValue>>;
+/// Buffered writes; None = delete.
+type WriteSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 pub type StmFuture<'a, T> = Pin<Box<dyn Future<Output = RecipeResult<T>> + Send + 'a>>;
 
@@ -105,28 +110,33 @@ impl<C: Client> Stm<C> {
         }
         Ok(response.kvs.into_iter().next())
     }
+}
 
-    /// The commit: guards by isolation level, then every buffered write.
-    fn commit_txn(&self) -> TxnRequest {
-        let mut compare: Vec<Compare> = Vec::new();
-        if self.isolation != Isolation::ReadCommitted {
-            for (key, kv) in &self.reads {
-                let seen = kv.as_ref().map_or(0, |kv| kv.mod_revision);
-                compare.push(ops::compare(key, CompareTarget::Mod(seen), CompareResult::Equal));
-            }
+/// The commit of one attempt: guards by isolation level, then every buffered write.
+fn commit_request(
+    isolation: Isolation,
+    reads: &ReadSet,
+    writes: &WriteSet,
+    snapshot: Option<i64>,
+) -> TxnRequest {
+    let mut compare: Vec<Compare> = Vec::new();
+    if isolation != Isolation::ReadCommitted {
+        for (key, kv) in reads {
+            let seen = kv.as_ref().map_or(0, |kv| kv.mod_revision);
+            compare.push(ops::compare(key, CompareTarget::Mod(seen), CompareResult::Equal));
         }
-        if let (Isolation::SerializableSnapshot, Some(snapshot)) = (self.isolation, self.snapshot) {
-            for key in self.writes.keys().filter(|key| !self.reads.contains_key(*key)) {
-                let newer = CompareTarget::Mod(snapshot + 1);
-                compare.push(ops::compare(key, newer, CompareResult::Less));
-            }
-        }
-        let success = self.writes.iter().map(|(key, write)| match write {
-            Some(value) => RequestOp::Put(ops::put(key, value, 0)),
-            None => RequestOp::DeleteRange(ops::delete(key)),
-        });
-        TxnRequest { compare, success: success.collect(), failure: vec![] }
     }
+    if let (Isolation::SerializableSnapshot, Some(snapshot)) = (isolation, snapshot) {
+        for key in writes.keys().filter(|key| !reads.contains_key(*key)) {
+            let newer = CompareTarget::Mod(snapshot + 1);
+            compare.push(ops::compare(key, newer, CompareResult::Less));
+        }
+    }
+    let success = writes.iter().map(|(key, write)| match write {
+        Some(value) => RequestOp::Put(ops::put(key, value, 0)),
+        None => RequestOp::DeleteRange(ops::delete(key)),
+    });
+    TxnRequest { compare, success: success.collect(), failure: vec![] }
 }
 
 /// Runs `apply` as a transaction at `isolation`, retrying on conflict; returns its result.
@@ -141,7 +151,7 @@ where
         if stm.writes.is_empty() && isolation == Isolation::ReadCommitted {
             return Ok(result);
         }
-        let txn = stm.commit_txn();
+        let txn = commit_request(isolation, &stm.reads, &stm.writes, stm.snapshot);
         if retry::once(|| client.txn(txn.clone())).await?.succeeded {
             return Ok(result);
         }
@@ -180,4 +190,63 @@ fn balance(value: Option<Vec<u8>>) -> RecipeResult<i64> {
     let Some(value) = value else { return Ok(0) };
     let parsed = std::str::from_utf8(&value).ok().and_then(|s| s.parse::<i64>().ok());
     parsed.ok_or(RecipeError::InvalidArgument { what: "balance", why: "not a decimal number" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(key: &str, mod_revision: i64) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            mod_revision,
+            create_revision: 1,
+            version: 1,
+            ..Default::default()
+        }
+    }
+
+    /// Read `a` (at mod 5) and `missing` (absent); write `a` and the unread `b`.
+    fn attempt() -> (ReadSet, WriteSet) {
+        let reads = [(b"a".to_vec(), Some(kv("a", 5))), (b"missing".to_vec(), None)].into();
+        let writes = [(b"a".to_vec(), Some(b"1".to_vec())), (b"b".to_vec(), None)].into();
+        (reads, writes)
+    }
+
+    fn guards(isolation: Isolation) -> Vec<(String, CompareTarget, CompareResult)> {
+        let (reads, writes) = attempt();
+        let txn = commit_request(isolation, &reads, &writes, Some(7));
+        assert_eq!(txn.success.len(), 2, "every write commits");
+        let key = |c: &Compare| String::from_utf8(c.key.clone()).unwrap();
+        txn.compare.iter().map(|c| (key(c), c.target.clone(), c.result)).collect()
+    }
+
+    #[test]
+    fn read_committed_checks_nothing() {
+        assert!(guards(Isolation::ReadCommitted).is_empty());
+    }
+
+    #[test]
+    fn repeatable_and_serializable_reads_check_the_read_set() {
+        let expected = vec![
+            ("a".to_string(), CompareTarget::Mod(5), CompareResult::Equal),
+            ("missing".to_string(), CompareTarget::Mod(0), CompareResult::Equal),
+        ];
+        assert_eq!(guards(Isolation::RepeatableReads), expected);
+        assert_eq!(guards(Isolation::Serializable), expected);
+    }
+
+    #[test]
+    fn serializable_snapshot_also_checks_unread_writes_against_the_snapshot() {
+        let guards = guards(Isolation::SerializableSnapshot);
+        assert_eq!(guards.len(), 3);
+        assert_eq!(guards[2], ("b".to_string(), CompareTarget::Mod(8), CompareResult::Less));
+    }
+
+    #[test]
+    fn balances_are_decimal_and_absent_accounts_are_empty() {
+        assert_eq!(balance(None).unwrap(), 0);
+        assert_eq!(balance(Some(b"42".to_vec())).unwrap(), 42);
+        assert!(balance(Some(b"x".to_vec())).is_err());
+    }
 }

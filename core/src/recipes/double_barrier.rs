@@ -1,13 +1,16 @@
 //! DoubleBarrier: `count` participants enter together and leave together.
 //!
 //! Keys: each participant's `key/waiters/<lease hex>` under its session's lease, and `key/ready`
-//! (no lease) that the `count`-th participant puts to open the barrier. `enter` creates the own
-//! waiter key; if that makes `count` waiters it puts `ready`, otherwise it waits for `ready` to be
-//! put. A participant that finds more than `count` waiters takes its key back and fails with
-//! `barrier: too many clients`, so no more than `count` ever get in. `leave` deletes waiter keys
-//! in a fixed order: the lowest waiter (by key) leaves last; every other waiter deletes its key
-//! and waits for the lowest one's deletion; the lowest waits for the highest remaining key until
-//! it is alone, then deletes its key and `ready`.
+//! (no lease) that the `count`-th participant puts to open the barrier, holding the create
+//! revision of its own key: the *cut-off* of the round. `enter` creates the own waiter key; if
+//! that makes `count` waiters it puts `ready`, otherwise it waits for `ready` to be put. A
+//! participant that finds more than `count` older waiters, or whose key is newer than the cut-off
+//! (the round began without it; counting keys alone would let it in once a member of the round
+//! has started to leave), takes its key back and fails with `barrier: too many clients`, so no
+//! more than `count` are ever inside. `leave` deletes waiter keys in a fixed order: the lowest
+//! waiter (by key) leaves last; every other waiter deletes its key and waits for the lowest one's
+//! deletion; the lowest waits for the highest remaining key until it is alone, then deletes its
+//! key and `ready`.
 //!
 //! Unknown outcomes: the waiter key is created idempotently; deletes are guarded; a dropped
 //! `enter` deletes its waiter key, and the lease removes it in any case.
@@ -17,9 +20,9 @@ use super::mutex::directory;
 use super::own_key::{self, PendingKey};
 use super::session::Session;
 use super::{retry, wait};
-use crate::api::{RequestOp, SortOrder, SortTarget, TxnRequest};
+use crate::api::{RequestOp, ResponseOp, SortOrder, SortTarget, TxnRequest};
 use crate::client::{ops, Client};
-use crate::kv::{EventType, KeyRange};
+use crate::kv::{EventType, KeyRange, KeyValue};
 
 pub struct DoubleBarrier<C: Client> {
     session: Session<C>,
@@ -57,25 +60,48 @@ impl<C: Client> DoubleBarrier<C> {
         let created = own_key::create(&self.session, &key, b"").await?;
         let client = self.session.client().clone();
         let pending = PendingKey::new(client.clone(), key.clone(), created.revision);
-        let request = ops::get_prefix(&self.waiters);
-        let response = retry::idempotent(|| client.range(request.clone())).await?;
-        let inside =
-            response.kvs.iter().filter(|kv| kv.create_revision <= created.revision).count();
-        if inside > self.count {
+        let (waiters, ready) = self.look(&client).await?;
+        let inside = waiters.iter().filter(|kv| kv.create_revision <= created.revision).count();
+        if inside > self.count || ready.as_ref().is_some_and(|r| cutoff(r) < created.revision) {
             return Err(RecipeError::TooManyClients); // `pending` takes the key back.
         }
-        if inside == self.count {
-            let open = ops::put(&self.ready, b"", 0);
+        if ready.is_none() && inside == self.count {
+            // The value is the cut-off: the newest key that belongs to this round.
+            let open = ops::put(&self.ready, created.revision.to_string().as_bytes(), 0);
             retry::idempotent(|| client.put(open.clone())).await?;
-        } else {
+        } else if ready.is_none() {
             // `ready` is put after the last participant's key, which is newer than this one.
             let ready = KeyRange::single(self.ready.clone());
             let from = created.revision + 1;
-            wait::first_event(&client, ready, from, |e| e.kind == EventType::Put).await?;
+            let opened =
+                wait::first_event(&client, ready, from, |e| e.kind == EventType::Put).await?;
+            if cutoff(&opened.kv) < created.revision {
+                return Err(RecipeError::TooManyClients);
+            }
         }
         pending.disarm();
         self.revision = Some(created.revision);
         Ok(())
+    }
+
+    /// The waiter keys and the `ready` key, read at one revision.
+    async fn look(&self, client: &C) -> RecipeResult<(Vec<KeyValue>, Option<KeyValue>)> {
+        let txn = TxnRequest {
+            compare: vec![],
+            success: vec![
+                RequestOp::Range(ops::get_prefix(&self.waiters)),
+                RequestOp::Range(ops::get(&self.ready)),
+            ],
+            failure: vec![],
+        };
+        let response = retry::idempotent(|| client.txn(txn.clone())).await?;
+        let mut ranges = response.responses.into_iter().map(|op| match op {
+            ResponseOp::Range(range) => range.kvs,
+            _ => Vec::new(),
+        });
+        let waiters = ranges.next().unwrap_or_default();
+        let ready = ranges.next().and_then(|kvs| kvs.into_iter().next());
+        Ok((waiters, ready))
     }
 
     /// Waits until every participant has left.
@@ -123,4 +149,10 @@ impl<C: Client> DoubleBarrier<C> {
         retry::idempotent(|| client.txn(txn.clone())).await?;
         Ok(())
     }
+}
+
+/// The create revision of the last waiter key of the round `ready` opened.
+fn cutoff(ready: &KeyValue) -> i64 {
+    let parsed = std::str::from_utf8(&ready.value).ok().and_then(|v| v.parse().ok());
+    parsed.unwrap_or(ready.create_revision)
 }

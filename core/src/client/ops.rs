@@ -49,8 +49,3 @@ pub fn first_range_kv(response: &TxnResponse) -> Option<&KeyValue> {
         _ => None,
     }
 }
-
-/// The revision a txn's first put was applied at (its header revision).
-pub fn txn_revision(response: &TxnResponse) -> i64 {
-    response.header.revision
-}

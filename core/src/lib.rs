@@ -9,6 +9,7 @@
 pub mod api;
 pub mod apply;
 pub mod buggify;
+pub mod client;
 pub mod clock;
 pub mod error;
 pub mod kv;
@@ -16,6 +17,7 @@ pub mod lease;
 pub mod member;
 pub mod mvcc;
 pub mod raft;
+pub mod recipes;
 pub mod runtime;
 pub mod storage;
 pub mod watch;

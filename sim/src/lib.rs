@@ -22,6 +22,8 @@ pub mod run;
 #[cfg(madsim)]
 pub mod trace;
 #[cfg(madsim)]
+pub mod etcd_client;
+#[cfg(madsim)]
 pub mod transport;
 #[cfg(madsim)]
 pub mod workload;

@@ -1,0 +1,299 @@
+//! The `Client` trait over the simulated network: what recipes use inside the simulator.
+//!
+//! Unary calls carry `ClientRequest`s to a member (`transport::ClientCall`) with the same
+//! discipline as `client::SimClient`: stay with one member until it cannot help, move on after a
+//! refusal that certainly changed nothing (`no leader`), and report a write whose answer never
+//! came as an unknown outcome (reads, which change nothing, are simply tried on the next member).
+//! Clones share the endpoint and the choice of member, so a session's keep-alive task and the
+//! recipe calls of one client move together.
+//!
+//! A watch stream is `transport::WatchCall`s to one member: open, send, and long-polling `Recv`.
+//! A `Recv` that gets no answer within `watch_timeout` (the member crashed, was cut off, or simply
+//! had nothing to say) marks the stream broken: responses the member handed to a lost reply are
+//! gone, so the only safe continuation is a new stream from the revision after the last event
+//! seen, which is what `recipes::wait` does.
+
+use crate::transport::{client_addr, ClientCall, WatchCall, WatchReply};
+use detcd_core::api::*;
+use detcd_core::client::{Client, ClientError, ClientResult, HashKvResponse, Watcher};
+use detcd_core::member::{ClientRequest, ClientResponse, MemberStatus, MemberSummary};
+use detcd_core::raft::types::NodeId;
+use detcd_core::watch::{WatchRequest, WatchResponse};
+use detcd_core::Error;
+use madsim::net::Endpoint;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A simulated etcd client. Cheap to clone; clones share one endpoint.
+#[derive(Clone)]
+pub struct SimEtcdClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Endpoint,
+    members: Vec<NodeId>,
+    current: AtomicUsize,
+    /// Per unary attempt.
+    timeout: Duration,
+    /// How long one watch `Recv` may stay silent before the stream counts as broken.
+    watch_timeout: Duration,
+}
+
+impl SimEtcdClient {
+    /// A client of these members. Must be called on the client's own node.
+    pub async fn connect(members: Vec<NodeId>) -> std::io::Result<Self> {
+        Self::with_timeouts(members, Duration::from_secs(3), Duration::from_secs(5)).await
+    }
+
+    pub async fn with_timeouts(
+        members: Vec<NodeId>,
+        timeout: Duration,
+        watch_timeout: Duration,
+    ) -> std::io::Result<Self> {
+        let endpoint = Endpoint::bind("0.0.0.0:0").await?;
+        let current = AtomicUsize::new(0);
+        let inner = Inner { endpoint, members, current, timeout, watch_timeout };
+        Ok(SimEtcdClient { inner: Arc::new(inner) })
+    }
+
+    fn member(&self) -> SocketAddr {
+        let members = &self.inner.members;
+        client_addr(members[self.inner.current.load(Ordering::SeqCst) % members.len()])
+    }
+
+    /// Moves to the next member (after one could not help).
+    fn next_member(&self) {
+        self.inner.current.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Sends one request, trying each member at most once.
+    pub async fn call(&self, request: ClientRequest) -> ClientResult<ClientResponse> {
+        let mut last = ClientError::Unavailable("no member to ask".into());
+        for _ in 0..self.inner.members.len() {
+            let call = ClientCall(request.clone());
+            let answer = self.inner.endpoint.call_timeout(self.member(), call, self.inner.timeout);
+            match answer.await {
+                Ok(Ok(response)) => return Ok(response),
+                Ok(Err(error)) if another_member_may_help(&error) => last = error.into(),
+                Ok(Err(error)) if leaves_outcome_open(&error) => {
+                    self.next_member();
+                    return Err(ClientError::Unknown(error.to_string()));
+                }
+                Ok(Err(error)) => return Err(error.into()),
+                Err(error) if is_read(&request) => {
+                    last = ClientError::Unavailable(error.to_string())
+                }
+                Err(error) => {
+                    self.next_member();
+                    return Err(ClientError::Unknown(error.to_string()));
+                }
+            }
+            self.next_member();
+        }
+        Err(last)
+    }
+}
+
+/// Refusals after which nothing changed and another member may do better.
+fn another_member_may_help(error: &Error) -> bool {
+    matches!(error, Error::NoLeader | Error::NotPrimary)
+}
+
+/// Errors that leave the outcome open.
+fn leaves_outcome_open(error: &Error) -> bool {
+    matches!(error, Error::Timeout | Error::LeaderChanged)
+}
+
+/// Requests that change nothing, so losing their answer loses nothing.
+fn is_read(request: &ClientRequest) -> bool {
+    match request {
+        ClientRequest::Range(_)
+        | ClientRequest::LeaseTimeToLive(_)
+        | ClientRequest::LeaseLeases
+        | ClientRequest::Status
+        | ClientRequest::MemberList
+        | ClientRequest::HashKv { .. } => true,
+        ClientRequest::Txn(txn) => is_read_only(txn),
+        _ => false,
+    }
+}
+
+fn is_read_only(txn: &TxnRequest) -> bool {
+    let reads = |ops: &[RequestOp]| {
+        ops.iter().all(|op| match op {
+            RequestOp::Range(_) => true,
+            RequestOp::Txn(inner) => is_read_only(inner),
+            _ => false,
+        })
+    };
+    reads(&txn.success) && reads(&txn.failure)
+}
+
+/// The answer of the expected kind, or a protocol error (which a correct member never causes).
+macro_rules! expect {
+    ($answer:expr, $kind:path) => {
+        match $answer? {
+            $kind(response) => Ok(response),
+            other => Err(ClientError::Etcd(Error::Other(format!("unexpected answer {other:?}")))),
+        }
+    };
+}
+
+impl Client for SimEtcdClient {
+    type Watcher = SimWatcher;
+
+    async fn range(&self, request: RangeRequest) -> ClientResult<RangeResponse> {
+        expect!(self.call(ClientRequest::Range(request)).await, ClientResponse::Range)
+    }
+
+    async fn put(&self, request: PutRequest) -> ClientResult<PutResponse> {
+        expect!(self.call(ClientRequest::Put(request)).await, ClientResponse::Put)
+    }
+
+    async fn delete_range(&self, request: DeleteRangeRequest) -> ClientResult<DeleteRangeResponse> {
+        expect!(self.call(ClientRequest::DeleteRange(request)).await, ClientResponse::DeleteRange)
+    }
+
+    async fn txn(&self, request: TxnRequest) -> ClientResult<TxnResponse> {
+        expect!(self.call(ClientRequest::Txn(request)).await, ClientResponse::Txn)
+    }
+
+    async fn compact(&self, request: CompactionRequest) -> ClientResult<CompactionResponse> {
+        expect!(self.call(ClientRequest::Compact(request)).await, ClientResponse::Compact)
+    }
+
+    async fn watch(&self) -> ClientResult<SimWatcher> {
+        for _ in 0..self.inner.members.len() {
+            let member = self.member();
+            let opened =
+                self.inner.endpoint.call_timeout(member, WatchCall::Open, self.inner.timeout).await;
+            if let Ok(WatchReply::Opened { stream }) = opened {
+                return Ok(SimWatcher {
+                    client: self.clone(),
+                    member,
+                    stream,
+                    buffered: VecDeque::new(),
+                    broken: false,
+                });
+            }
+            self.next_member();
+        }
+        Err(ClientError::Unavailable("no member opened a watch stream".into()))
+    }
+
+    async fn lease_grant(&self, request: LeaseGrantRequest) -> ClientResult<LeaseGrantResponse> {
+        expect!(self.call(ClientRequest::LeaseGrant(request)).await, ClientResponse::LeaseGrant)
+    }
+
+    async fn lease_revoke(&self, request: LeaseRevokeRequest) -> ClientResult<LeaseRevokeResponse> {
+        expect!(self.call(ClientRequest::LeaseRevoke(request)).await, ClientResponse::LeaseRevoke)
+    }
+
+    async fn lease_keep_alive(
+        &self,
+        request: LeaseKeepAliveRequest,
+    ) -> ClientResult<LeaseKeepAliveResponse> {
+        let answer = self.call(ClientRequest::LeaseKeepAlive(request)).await;
+        expect!(answer, ClientResponse::LeaseKeepAlive)
+    }
+
+    async fn lease_time_to_live(
+        &self,
+        request: LeaseTimeToLiveRequest,
+    ) -> ClientResult<LeaseTimeToLiveResponse> {
+        let answer = self.call(ClientRequest::LeaseTimeToLive(request)).await;
+        expect!(answer, ClientResponse::LeaseTimeToLive)
+    }
+
+    async fn lease_leases(&self) -> ClientResult<LeaseLeasesResponse> {
+        expect!(self.call(ClientRequest::LeaseLeases).await, ClientResponse::LeaseLeases)
+    }
+
+    async fn member_list(&self) -> ClientResult<Vec<MemberSummary>> {
+        expect!(self.call(ClientRequest::MemberList).await, ClientResponse::MemberList)
+    }
+
+    async fn status(&self) -> ClientResult<MemberStatus> {
+        expect!(self.call(ClientRequest::Status).await, ClientResponse::Status)
+    }
+
+    async fn hash_kv(&self, revision: i64) -> ClientResult<HashKvResponse> {
+        match self.call(ClientRequest::HashKv { revision }).await? {
+            ClientResponse::HashKv { hash, compact_revision, revision } => {
+                Ok(HashKvResponse { hash, compact_revision, revision })
+            }
+            other => Err(ClientError::Etcd(Error::Other(format!("unexpected answer {other:?}")))),
+        }
+    }
+}
+
+/// One watch stream on one member.
+pub struct SimWatcher {
+    client: SimEtcdClient,
+    member: SocketAddr,
+    stream: u64,
+    buffered: VecDeque<WatchResponse>,
+    broken: bool,
+}
+
+impl SimWatcher {
+    /// Marks the stream unusable; the next stream is opened on another member.
+    fn break_off(&mut self, why: String) -> ClientError {
+        if !self.broken {
+            self.broken = true;
+            self.client.next_member();
+        }
+        ClientError::Unavailable(format!("watch stream lost: {why}"))
+    }
+
+    async fn exchange(&mut self, call: WatchCall, timeout: Duration) -> ClientResult<WatchReply> {
+        if self.broken {
+            return Err(ClientError::Unavailable("watch stream lost".into()));
+        }
+        let endpoint = &self.client.inner.endpoint;
+        match endpoint.call_timeout(self.member, call, timeout).await {
+            Ok(WatchReply::UnknownStream) => Err(self.break_off("member forgot the stream".into())),
+            Ok(reply) => Ok(reply),
+            Err(error) => Err(self.break_off(error.to_string())),
+        }
+    }
+}
+
+impl Watcher for SimWatcher {
+    async fn send(&mut self, request: WatchRequest) -> ClientResult<()> {
+        let call = WatchCall::Send { stream: self.stream, request };
+        self.exchange(call, self.client.inner.timeout).await.map(|_| ())
+    }
+
+    async fn recv(&mut self) -> ClientResult<WatchResponse> {
+        loop {
+            if let Some(response) = self.buffered.pop_front() {
+                return Ok(response);
+            }
+            let call = WatchCall::Recv { stream: self.stream };
+            if let WatchReply::Responses(responses) =
+                self.exchange(call, self.client.inner.watch_timeout).await?
+            {
+                self.buffered.extend(responses);
+            }
+        }
+    }
+}
+
+impl Drop for SimWatcher {
+    fn drop(&mut self) {
+        if madsim::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let (endpoint, member, stream) =
+            (self.client.inner.endpoint.clone(), self.member, self.stream);
+        let timeout = self.client.inner.timeout;
+        madsim::task::spawn(async move {
+            let _ = endpoint.call_timeout(member, WatchCall::Close { stream }, timeout).await;
+        });
+    }
+}

@@ -15,6 +15,7 @@ pub mod kv;
 pub mod lease;
 pub mod member;
 pub mod mvcc;
+pub mod plant;
 pub mod raft;
 pub mod runtime;
 pub mod storage;

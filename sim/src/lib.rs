@@ -10,6 +10,8 @@ pub mod client;
 #[cfg(madsim)]
 pub mod cluster;
 #[cfg(madsim)]
+pub mod committed;
+#[cfg(madsim)]
 pub mod faults;
 #[cfg(madsim)]
 pub mod history;
@@ -23,6 +25,8 @@ pub mod run;
 pub mod trace;
 #[cfg(madsim)]
 pub mod transport;
+#[cfg(madsim)]
+pub mod watch_client;
 #[cfg(madsim)]
 pub mod workload;
 

@@ -16,6 +16,7 @@ pub mod kv;
 pub mod lease;
 pub mod member;
 pub mod mvcc;
+pub mod plant;
 pub mod raft;
 pub mod recipes;
 pub mod runtime;

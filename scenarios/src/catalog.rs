@@ -2,11 +2,19 @@
 
 use crate::bank::BankScenario;
 use crate::kv::{KvScenario, RegisterScenario};
+use crate::lease::LeaseScenario;
 use crate::scenario::Scenario;
+use crate::watch::WatchScenario;
 
 /// Every scenario, in the order `list` shows them.
 pub fn all() -> Vec<Box<dyn Scenario>> {
-    vec![Box::new(BankScenario), Box::new(KvScenario), Box::new(RegisterScenario)]
+    vec![
+        Box::new(BankScenario),
+        Box::new(KvScenario),
+        Box::new(RegisterScenario),
+        Box::new(WatchScenario),
+        Box::new(LeaseScenario),
+    ]
 }
 
 /// The scenario called `name`, if there is one. `swarm` is resolved by the runner.

@@ -16,8 +16,12 @@ pub mod catalog;
 #[cfg(madsim)]
 pub mod kv;
 #[cfg(madsim)]
+pub mod lease;
+#[cfg(madsim)]
 pub mod runner;
 #[cfg(madsim)]
 pub mod scenario;
 #[cfg(madsim)]
 pub mod sweep;
+#[cfg(madsim)]
+pub mod watch;

@@ -7,6 +7,7 @@
 
 use crate::catalog;
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
+use detcd_core::plant::Bug;
 use detcd_sim::plan::{FaultMix, FaultPlan};
 use detcd_sim::run::{RunConfig, RunResult};
 use rand::{Rng, SeedableRng};
@@ -74,6 +75,8 @@ fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape,
     if !(1..=7).contains(&config.members) {
         return Err(format!("--nodes must be 1 to 7, not {}", config.members));
     }
+    config.record_events = scenario.records_events();
+    config.plant = options.plant.as_deref().map(Bug::parse).transpose()?;
     config.plan = plan(&mut rng, &config, options, swarm);
     Ok(Shape { scenario, config })
 }
@@ -195,6 +198,9 @@ pub fn replay_command(run: &ScenarioRun) -> String {
     if options.buggify {
         command += " --buggify";
     }
+    if let Some(bug) = &options.plant {
+        command += &format!(" --plant {bug}");
+    }
     command
 }
 
@@ -202,8 +208,9 @@ pub fn replay_command(run: &ScenarioRun) -> String {
 pub fn summary(run: &ScenarioRun) -> Vec<String> {
     let faults = if run.faults.is_empty() { "none".to_string() } else { run.faults.join(", ") };
     let buggify = if run.buggify { " buggify" } else { "" };
+    let plant = run.options.plant.as_ref().map_or(String::new(), |bug| format!(" plant={bug}"));
     let head = format!(
-        "{} seed={} nodes={} clients={} sim={:.1}s ops={}{buggify} faults=[{faults}]",
+        "{} seed={} nodes={} clients={} sim={:.1}s ops={}{buggify}{plant} faults=[{faults}]",
         run.scenario, run.seed, run.members, run.clients, run.sim_secs, run.ops
     );
     let verdicts: Vec<String> =

@@ -13,6 +13,10 @@ pub trait Scenario: Send + Sync {
     fn name(&self) -> &'static str;
     fn description(&self) -> &'static str;
     fn workload(&self, options: &ScenarioOptions) -> Arc<dyn Workload>;
+    /// Whether the run must read the committed event history from the members (watch checks).
+    fn records_events(&self) -> bool {
+        false
+    }
     /// Judges a finished run (its history and what the simulator saw).
     fn check(&self, result: &RunResult, options: &ScenarioOptions) -> Vec<CheckerVerdict>;
 }
@@ -31,6 +35,9 @@ pub struct ScenarioOptions {
     /// No faults at all.
     pub no_faults: bool,
     pub buggify: bool,
+    /// A planted bug's name (`detcd_core::plant::Bug::name`), switched on for the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plant: Option<String>,
     /// Replay exactly this plan instead of drawing one from the seed.
     pub plan: Option<FaultPlan>,
 }

@@ -10,6 +10,8 @@ pub mod client;
 #[cfg(madsim)]
 pub mod cluster;
 #[cfg(madsim)]
+pub mod committed;
+#[cfg(madsim)]
 pub mod faults;
 #[cfg(madsim)]
 pub mod history;
@@ -25,6 +27,8 @@ pub mod trace;
 pub mod etcd_client;
 #[cfg(madsim)]
 pub mod transport;
+#[cfg(madsim)]
+pub mod watch_client;
 #[cfg(madsim)]
 pub mod workload;
 

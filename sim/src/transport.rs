@@ -110,7 +110,9 @@ impl WatchStreams {
         match call {
             WatchCall::Open => {
                 let Ok(mut next) = self.next.lock() else { return WatchReply::UnknownStream };
-                *next += 1;
+                // Never reuse a number across restarts (the map starts empty again): a client
+                // still polling its old stream must hear `UnknownStream`, not someone else's.
+                *next = (*next + 1).max(crate::trace::now().as_nanos() as u64);
                 let id = *next;
                 if let Ok(mut streams) = self.streams.lock() {
                     streams.insert(id, Arc::new(member.watch()));

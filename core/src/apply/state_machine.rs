@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::kv::{Event, KeyRange, LeaseId, ResponseHeader};
 use crate::lease::{ExpiryTracker, Lessor, DEFAULT_MIN_TTL};
 use crate::mvcc::Store;
+use crate::plant::{self, Bug};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -99,7 +100,8 @@ impl StateMachine {
             Command::Compact(r) => (Response::Compact(store.compact(r.revision)?), Vec::new()),
             Command::LeaseGrant(r) => (Response::LeaseGrant(self.grant(r)?), Vec::new()),
             Command::LeaseRevoke(r) => {
-                let keys = lessor.revoke(r.id)?;
+                let mut keys = lessor.revoke(r.id)?;
+                keys.truncate(if plant::active(Bug::PartialRevoke) { 1 } else { keys.len() });
                 let events = store.delete_keys(&keys);
                 (Response::LeaseRevoke(LeaseRevokeResponse { header: self.header() }), events)
             }

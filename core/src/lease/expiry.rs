@@ -23,6 +23,7 @@
 use super::lessor::Lessor;
 use crate::error::{Error, Result};
 use crate::kv::LeaseId;
+use crate::plant::{self, Bug};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -58,6 +59,9 @@ impl ExpiryTracker {
         self.primary = true;
         self.countdowns.clear();
         self.sync(lessor, now);
+        if plant::active(Bug::NoLeaseRefresh) {
+            self.countdowns.values_mut().for_each(|c| c.deadline = now);
+        }
     }
 
     /// Stops counting (leadership lost).

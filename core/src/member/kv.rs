@@ -8,6 +8,7 @@ use crate::api::{
 };
 use crate::apply::{Command, Response};
 use crate::error::{Error, Result};
+use crate::plant::{self, Bug};
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
 use openraft::errors::{ClientWriteError, RaftError};
@@ -103,6 +104,9 @@ impl Member {
         &self,
         request: &RangeRequest,
     ) -> Result<RangeResponse> {
+        if plant::active(Bug::StaleRead) {
+            return self.local_range(request);
+        }
         let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
         let timeout = self.inner.config.request_timeout;
         match DetRuntime::timeout(timeout, read).await {

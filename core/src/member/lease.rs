@@ -16,6 +16,7 @@ use crate::buggify::{self, Site};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kv::LeaseId;
+use crate::plant::{self, Bug};
 use crate::runtime::{DetRuntime, NodeClock};
 use openraft::ReadPolicy;
 use openraft_rt::AsyncRuntime;
@@ -95,7 +96,10 @@ impl Member {
     }
 
     pub(super) async fn keep_alive_here(&self, id: LeaseId) -> Result<LeaseKeepAliveResponse> {
-        self.confirm_leadership().await?;
+        let trusts_itself = self.leader() == Some(self.id());
+        if !(plant::active(Bug::UnconfirmedKeepAlive) && trusts_itself) {
+            self.confirm_leadership().await?;
+        }
         let state = self.inner.replica.lock();
         let mut expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
         if !expiry.is_primary() {
@@ -137,13 +141,18 @@ impl Member {
             let expired = self.expired_leases();
             for id in expired {
                 // A failed revoke (leadership lost, lease already gone) is retried by whoever leads.
-                let _ = self.propose_here(Command::LeaseRevoke(LeaseRevokeRequest { id })).await;
+                let revoke = Command::LeaseRevoke(LeaseRevokeRequest { id });
+                if plant::active(Bug::FollowerLeaseExpiry) {
+                    let _ = self.propose(revoke).await;
+                } else {
+                    let _ = self.propose_here(revoke).await;
+                }
             }
         }
     }
 
     fn expired_leases(&self) -> Vec<LeaseId> {
-        let leads = self.leader() == Some(self.id());
+        let leads = self.leader() == Some(self.id()) || plant::active(Bug::FollowerLeaseExpiry);
         let state = self.inner.replica.lock();
         let mut expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
         let now = NodeClock.now();

@@ -21,6 +21,7 @@ use crate::api::{
 };
 use crate::error::{Error, Result};
 use crate::kv::{Event, KeyRange, KeyValue, LeaseId, ResponseHeader};
+use crate::plant::{self, Bug};
 use std::cmp::Ordering;
 
 /// What the store needs to know about leases to accept a put: whether one exists.
@@ -208,6 +209,7 @@ fn execute_txn(writer: &mut Writer<'_>, txn: &TxnRequest, path: &Path) -> TxnRes
                 let revision = if r.revision > 0 { r.revision } else { writer.read_revision() };
                 ResponseOp::Range(writer.store.range_at(r, revision))
             }
+            RequestOp::Put(_) if torn(writer) => ResponseOp::Put(PutResponse::default()),
             RequestOp::Put(r) => ResponseOp::Put(execute_put(writer, r)),
             RequestOp::DeleteRange(r) => ResponseOp::DeleteRange(execute_delete(writer, r)),
             RequestOp::Txn(t) => match nested.next() {
@@ -218,6 +220,11 @@ fn execute_txn(writer: &mut Writer<'_>, txn: &TxnRequest, path: &Path) -> TxnRes
         responses.push(response);
     }
     TxnResponse { header: ResponseHeader::default(), succeeded: path.succeeded, responses }
+}
+
+/// The planted `torn-txn` bug: on every fourth revision, a txn's writes after its first are lost.
+fn torn(writer: &Writer<'_>) -> bool {
+    plant::active(Bug::TornTxn) && !writer.events.is_empty() && writer.revision % 4 == 0
 }
 
 /// Puts the final revision into the header of a txn response and of every response inside it.

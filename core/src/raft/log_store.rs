@@ -8,6 +8,7 @@
 
 use super::types::*;
 use crate::buggify::{self, Site};
+use crate::plant::{self, Bug};
 use crate::runtime::DetRuntime;
 use crate::storage::wal::{Entry as WalEntry, Purged, Wal};
 use crate::storage::StorageError;
@@ -128,7 +129,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         if buggify::fires(Site::SlowDisk) {
             DetRuntime::sleep(Duration::from_millis(50)).await;
         }
-        let synced = wal.sync().await.map_err(storage_error);
+        let synced = if plant::active(Bug::AckBeforeDurable) {
+            Ok(())
+        } else {
+            wal.sync().await.map_err(storage_error)
+        };
         let report =
             synced.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string()));
         callback.io_completed(report);

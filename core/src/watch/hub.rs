@@ -38,7 +38,8 @@ use super::history::EventHistory;
 use super::stream::Stream;
 use super::watcher::{response, Watcher, WatcherRef};
 use crate::error::Error;
-use crate::kv::{Event, KeyRange};
+use crate::kv::{Event, EventType, KeyRange};
+use crate::plant::{self, Bug};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Limits of a hub. The defaults are etcd's where etcd has one.
@@ -209,7 +210,11 @@ impl WatchHub {
             return;
         }
         self.revision = revision;
-        let events: Vec<&Event> = events.iter().filter(|e| e.revision() == revision).collect();
+        let events: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.revision() == revision)
+            .filter(|e| !(plant::active(Bug::LostDeleteEvent) && e.kind == EventType::Delete))
+            .collect();
         for (who, matched) in self.matches(&events) {
             self.deliver_live(who, revision, matched);
         }
@@ -388,7 +393,8 @@ impl WatchHub {
             if !self.has_room(who.stream) {
                 return; // Nothing would fit: do not read history for nothing.
             }
-            let events = match history.events(&range, next, to) {
+            let from = if plant::active(Bug::WatchSkip) { next + 1 } else { next };
+            let events = match history.events(&range, from, to) {
                 Ok(events) => events,
                 Err(Error::Compacted { compact_revision }) => {
                     self.cancel_compacted(who, compact_revision);

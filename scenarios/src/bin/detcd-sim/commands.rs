@@ -1,6 +1,7 @@
 //! The simulator commands of `detcd-sim` (only in the `--cfg madsim` build).
 
-use super::{BenchArgs, MergeArgs, ReplayArgs, RunArgs, ShapeArgs, SweepArgs};
+use super::{BenchArgs, ListArgs, MergeArgs, ReplayArgs, RunArgs, ShapeArgs, SweepArgs};
+use detcd_core::plant::Bug;
 use detcd_scenarios::runner::{self, Mode};
 use detcd_scenarios::scenario::ScenarioOptions;
 use detcd_scenarios::sweep::{self, SweepReport, SweepRequest, CORPUS};
@@ -9,14 +10,20 @@ use detcd_sim::plan::FaultKind;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-pub fn list() -> i32 {
-    for scenario in catalog::all() {
-        println!("{:<16} {}", scenario.name(), scenario.description());
+pub fn list(args: ListArgs) -> i32 {
+    if !args.plants {
+        for scenario in catalog::all() {
+            println!("{:<16} {}", scenario.name(), scenario.description());
+        }
+        println!(
+            "{:<16} a random scenario, cluster size, client count and fault mix per seed",
+            "swarm"
+        );
+        println!("\nplanted bugs (--plant <bug>):");
     }
-    println!(
-        "{:<16} a random scenario, cluster size, client count and fault mix per seed",
-        "swarm"
-    );
+    for bug in Bug::ALL {
+        println!("{:<24} {}", bug.name(), bug.description());
+    }
     0
 }
 
@@ -32,6 +39,7 @@ fn options(shape: &ShapeArgs) -> Result<ScenarioOptions, String> {
             return Err(format!("--duration must be between 0 and 3600 seconds, not {duration}"));
         }
     }
+    let plant = shape.plant.as_deref().map(Bug::parse).transpose()?;
     Ok(ScenarioOptions {
         members: shape.nodes,
         clients: shape.clients,
@@ -40,6 +48,7 @@ fn options(shape: &ShapeArgs) -> Result<ScenarioOptions, String> {
         faults,
         no_faults: shape.no_faults,
         buggify: shape.buggify,
+        plant: plant.map(|bug| bug.name().to_string()),
         plan: None,
     })
 }

@@ -16,8 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the scenarios.
-    List,
+    /// List the scenarios (and the bugs `--plant` can switch on).
+    List(ListArgs),
     /// Run one scenario for one seed; print a summary; write trace, history and result.
     Run(RunArgs),
     /// Run the same seed again with full tracing (RUST_LOG-style filter) to the terminal.
@@ -66,6 +66,16 @@ pub struct ShapeArgs {
     /// Switch on the core's fault-injection sites (buggify).
     #[arg(long)]
     pub buggify: bool,
+    /// Plant a known bug in the core for the run (see `list --plants`).
+    #[arg(long)]
+    pub plant: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// List only the bugs `--plant` can switch on.
+    #[arg(long)]
+    pub plants: bool,
 }
 
 #[derive(Args)]
@@ -145,7 +155,7 @@ fn main() {
     let status = match Cli::parse().command {
         Command::Check(args) => check(args),
         #[cfg(madsim)]
-        Command::List => commands::list(),
+        Command::List(args) => commands::list(args),
         #[cfg(madsim)]
         Command::Run(args) => commands::run(args),
         #[cfg(madsim)]

@@ -1,0 +1,150 @@
+//! Planted bugs: real classes of consensus, storage, lease and watch bugs that the simulator can
+//! switch on, one per run, to prove that its scenarios and checkers catch them.
+//!
+//! Each bug has one site in the core, a line that asks `active(Bug::X)`. The switch is per thread
+//! (one simulation per thread), set by the simulator at the start of a run like `buggify::reset`.
+//!
+//! Invariants: with no bug planted every site behaves exactly as the code without the site;
+//! outside the simulator (`--cfg madsim` off) `active` is the constant `false`, so the server
+//! build carries no planted behaviour at all.
+
+/// The bugs that can be planted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bug {
+    /// Linearizable reads are served from the local replica without a read index, so a follower
+    /// (or a deposed leader) answers from a state that may be behind.
+    StaleRead,
+    /// A log append is acknowledged to raft before the WAL fsync: a crash loses entries the
+    /// member already counted toward a commit.
+    AckBeforeDurable,
+    /// Followers count leases down on their own clocks (which never see keep-alives) and
+    /// propose revokes, so a kept-alive lease expires.
+    FollowerLeaseExpiry,
+    /// A new leader does not give leases their full TTL back: it treats every lease as due.
+    NoLeaseRefresh,
+    /// A keep-alive is acknowledged without confirming leadership, so a deposed leader renews
+    /// leases the real leader is counting down.
+    UnconfirmedKeepAlive,
+    /// A lease revoke (or expiry) deletes only the first of the lease's keys; the rest outlive it.
+    PartialRevoke,
+    /// Watch catch-up from history starts one revision late, skipping that revision's events.
+    WatchSkip,
+    /// Live watch delivery drops delete events (catch-up from history still has them).
+    LostDeleteEvent,
+    /// A txn that writes several keys loses its later writes now and then (every fourth
+    /// revision), as if applied half.
+    TornTxn,
+    /// A write that changes nothing (a failed txn, a delete of nothing) still raises the revision.
+    RevisionSkip,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 10] = [
+        Bug::StaleRead,
+        Bug::AckBeforeDurable,
+        Bug::FollowerLeaseExpiry,
+        Bug::NoLeaseRefresh,
+        Bug::UnconfirmedKeepAlive,
+        Bug::PartialRevoke,
+        Bug::WatchSkip,
+        Bug::LostDeleteEvent,
+        Bug::TornTxn,
+        Bug::RevisionSkip,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::StaleRead => "stale-read",
+            Bug::AckBeforeDurable => "ack-before-durable",
+            Bug::FollowerLeaseExpiry => "follower-lease-expiry",
+            Bug::NoLeaseRefresh => "no-lease-refresh",
+            Bug::UnconfirmedKeepAlive => "unconfirmed-keepalive",
+            Bug::PartialRevoke => "partial-revoke",
+            Bug::WatchSkip => "watch-skip",
+            Bug::LostDeleteEvent => "lost-delete-event",
+            Bug::TornTxn => "torn-txn",
+            Bug::RevisionSkip => "revision-skip",
+        }
+    }
+
+    /// One line for `detcd-sim list --plants`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Bug::StaleRead => "linearizable reads served locally without a read index",
+            Bug::AckBeforeDurable => "log appends acknowledged before the WAL fsync",
+            Bug::FollowerLeaseExpiry => "followers expire leases on their own clocks",
+            Bug::NoLeaseRefresh => "a new leader does not give leases their full TTL back",
+            Bug::UnconfirmedKeepAlive => "keep-alives answered without confirming leadership",
+            Bug::PartialRevoke => "a lease revoke deletes only the first of its keys",
+            Bug::WatchSkip => "watch catch-up skips the first revision it owes",
+            Bug::LostDeleteEvent => "live watch delivery drops delete events",
+            Bug::TornTxn => "multi-write txns sometimes lose their later writes",
+            Bug::RevisionSkip => "a write that changes nothing raises the revision",
+        }
+    }
+
+    /// The bug called `name`, or an error naming every known bug.
+    pub fn parse(name: &str) -> Result<Bug, String> {
+        Bug::ALL.into_iter().find(|bug| bug.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = Bug::ALL.iter().map(|bug| bug.name()).collect();
+            format!("unknown planted bug '{name}'; known: {}", known.join(", "))
+        })
+    }
+}
+
+#[cfg(madsim)]
+mod simulated {
+    use super::Bug;
+    use std::cell::Cell;
+
+    thread_local! {
+        // One simulation per thread: per-thread state is per-run state.
+        static PLANTED: Cell<Option<Bug>> = const { Cell::new(None) };
+    }
+
+    pub fn set(bug: Option<Bug>) {
+        PLANTED.with(|planted| planted.set(bug));
+    }
+
+    pub fn active(bug: Bug) -> bool {
+        PLANTED.with(|planted| planted.get() == Some(bug))
+    }
+}
+
+/// Plants `bug` (or none) for the run on this thread.
+#[cfg(madsim)]
+pub fn set(bug: Option<Bug>) {
+    simulated::set(bug)
+}
+
+/// Whether `bug` is planted in this run.
+#[cfg(madsim)]
+pub fn active(bug: Bug) -> bool {
+    simulated::active(bug)
+}
+
+#[cfg(not(madsim))]
+#[inline(always)]
+pub fn active(_bug: Bug) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bug;
+
+    #[test]
+    fn names_round_trip() {
+        for bug in Bug::ALL {
+            assert_eq!(Bug::parse(bug.name()), Ok(bug));
+        }
+        let error = Bug::parse("nope").unwrap_err();
+        assert!(error.contains("stale-read") && error.contains("revision-skip"));
+    }
+
+    #[cfg(not(madsim))]
+    #[test]
+    fn never_active_outside_the_simulator() {
+        assert!(Bug::ALL.into_iter().all(|bug| !super::active(bug)));
+    }
+}

@@ -59,6 +59,9 @@ pub fn render(report: &RunReport) -> String {
         }
     }
     timeline(&mut out, report);
+    for violation in report.verdicts.iter().filter_map(|v| v.violation.as_ref()) {
+        linearization_table(&mut out, report, violation);
+    }
     let _ = write!(
         out,
         "<div id=\"tip\"></div><script type=\"application/json\" id=\"report-data\">{}</script><script>{JS}</script></body></html>",
@@ -151,12 +154,10 @@ fn violation_section(
         write!(out, "<section id=\"violation\"><h2>Violation: {}</h2>", escape(&verdict.checker));
     let _ =
         write!(out, "<div class=\"explain\" id=\"explanation\">{}</div>", escape(&v.explanation));
-    let partition =
-        v.partition.as_deref().map(|p| format!("key {}: ", escape(p))).unwrap_or_default();
-    let _ = write!(out, "<div class=\"meta\">{partition}checker: {}</div>", escape(&v.message));
+    let _ = write!(out, "<div class=\"meta\">checker: {}</div>", escape(&v.message));
     let _ = write!(
         out,
-        "<div class=\"meta\">The window the checker could not linearise, {:.3}s to {:.3}s: red outlines; the thick one is the operation the search got stuck on. Blue numbers: the longest partial linearisation ({} operations; its last steps), in order.</div>",
+        "<div class=\"meta\">The window the checker could not linearise, {:.3}s to {:.3}s: red outlines; the thick one is the operation the search got stuck on. Blue numbers: the last steps of the longest partial linearisation ({} operations), in order.</div>",
         v.from, v.to, v.linearized
     );
     let _ = write!(out, "<div class=\"scroll\">{}</div>", svg::detail(report, v));
@@ -167,8 +168,12 @@ fn violation_section(
         let class = if v.stuck == Some(op.index) { "stuck-row" } else { "window-row" };
         op_row(out, op, class, "");
     }
-    out.push_str("</table>");
-    let _ = write!(out, "<h2>Partial linearisation (last {} of {} steps)</h2><table id=\"linearization-table\"><tr><th>step</th>{OP_HEAD}<th>state after</th></tr>", v.steps.len(), v.linearized);
+    out.push_str("</table></section>");
+}
+
+/// The partial linearisation as a table, folded away (it is long; the drawing shows its end).
+fn linearization_table(out: &mut String, report: &RunReport, v: &ViolationView) {
+    let _ = write!(out, "<details id=\"linearization\"><summary><b>Partial linearisation</b> (last {} of {} steps, with the state after each)</summary><table id=\"linearization-table\"><tr><th>step</th>{OP_HEAD}<th>state after</th></tr>", v.steps.len(), v.linearized);
     for step in &v.steps {
         let Some(op) = report.ops.get(step.op) else { continue };
         let mut row = String::new();
@@ -179,7 +184,7 @@ fn violation_section(
         );
         out.push_str(&row);
     }
-    let _ = write!(out, "</table><div class=\"meta\">state at the end: <span class=\"mono\">{}</span></div></section>", escape(&v.state));
+    let _ = write!(out, "</table><div class=\"meta\">state at the end: <span class=\"mono\">{}</span></div></details>", escape(&v.state));
 }
 
 fn findings(out: &mut String, report: &RunReport, verdict: &VerdictView) {

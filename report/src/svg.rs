@@ -20,6 +20,8 @@ const AXIS: f64 = 26.0;
 const FAULT_ROW: f64 = 15.0;
 const NODE_LANE: f64 = 22.0;
 const CLIENT_LANE: f64 = 18.0;
+/// How many of the partial linearisation's last steps the detail drawing numbers.
+const PATH_STEPS: usize = 12;
 
 /// Maps virtual time to x.
 #[derive(Clone, Copy)]
@@ -396,8 +398,11 @@ fn linearization(
     scale: Scale,
     client_y: &BTreeMap<u64, f64>,
 ) {
-    let points: Vec<(usize, f64, f64, &OpBar)> = path_points(violation, report)
-        .into_iter()
+    let all = path_points(violation, report);
+    // The last steps only: they lead up to the stuck operation; more would hide the bars.
+    let points: Vec<(usize, f64, f64, &OpBar)> = all[all.len().saturating_sub(PATH_STEPS)..]
+        .iter()
+        .copied()
         .filter(|(_, at, _)| *at >= scale.from && *at <= scale.to)
         .filter_map(|(n, at, op)| Some((n, scale.x(at), client_y.get(&op.client)? + 13.0, op)))
         .collect();

@@ -32,7 +32,7 @@ fn run_chromium(profile: &Path, extra: &[String], page: &Path) -> std::process::
             "--disable-sync",
             "--enable-logging=stderr",
             "--v=0",
-            "--window-size=1400,900",
+            "--window-size=1400,1500",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)

@@ -152,11 +152,15 @@ impl Search<'_> {
 
     fn shorter_chaos(&mut self, best: &mut ReplayPlan) {
         while best.chaos_secs > 0.5 && self.runs < self.budget {
-            let chaos_secs = (best.chaos_secs / 2.0).max(0.5);
-            let limit = (chaos_secs * 1000.0) as u64;
-            let mut candidate = ReplayPlan { chaos_secs, ..best.clone() };
-            candidate.plan.faults.retain(|f| f.at_ms <= limit);
-            if !self.attempt(best, candidate) {
+            if !self.attempt(best, with_chaos(best, best.chaos_secs / 2.0)) {
+                break;
+            }
+        }
+        // The failure may need every fault: cut only the quiet tail after the last one.
+        while self.runs < self.budget {
+            let last = best.plan.faults.iter().map(|f| f.at_ms).max().unwrap_or(0) as f64 / 1000.0;
+            let tail = best.chaos_secs - last;
+            if tail < 0.2 || !self.attempt(best, with_chaos(best, last + tail / 2.0)) {
                 break;
             }
         }
@@ -195,6 +199,15 @@ impl Search<'_> {
             }
         }
     }
+}
+
+/// The plan with a chaos phase of `secs` (at least half a second); faults after it dropped.
+fn with_chaos(plan: &ReplayPlan, secs: f64) -> ReplayPlan {
+    let chaos_secs = (secs * 1000.0).round().max(500.0) / 1000.0;
+    let limit = (chaos_secs * 1000.0) as u64;
+    let mut candidate = ReplayPlan { chaos_secs, ..plan.clone() };
+    candidate.plan.faults.retain(|f| f.at_ms <= limit);
+    candidate
 }
 
 /// The plan with only members `1..=members`; faults naming another member are dropped, splits

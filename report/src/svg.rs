@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 const LEFT: f64 = 110.0;
-const AXIS: f64 = 26.0;
+const AXIS: f64 = 38.0;
 const FAULT_ROW: f64 = 15.0;
 const NODE_LANE: f64 = 22.0;
 const CLIENT_LANE: f64 = 18.0;
@@ -156,7 +156,7 @@ fn chaos_marks(out: &mut String, report: &RunReport, scale: Scale, height: f64) 
             let x = scale.x(at);
             let _ = write!(
                 out,
-                r#"<line class="phase" x1="{x:.1}" y1="14" x2="{x:.1}" y2="{height:.1}"/><text class="phase-label" x="{:.1}" y="23">{label}</text>"#,
+                r#"<line class="phase" x1="{x:.1}" y1="14" x2="{x:.1}" y2="{height:.1}"/><text class="phase-label" x="{:.1}" y="24">{label}</text>"#,
                 x + 3.0
             );
         }

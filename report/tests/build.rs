@@ -67,3 +67,31 @@ fn odd_input_does_not_panic() {
     assert!(violation.window.is_empty() && violation.stuck.is_none());
     let _ = html::render(&report);
 }
+
+#[test]
+fn sweep_page_links_failures() {
+    use detcd_report::sweep_page::{render, FailureRow, ScenarioRow, SweepSummary};
+    let summary = SweepSummary {
+        scenarios: vec![ScenarioRow {
+            scenario: "kv".into(),
+            seeds: 20,
+            failures: 1,
+            ops: 9000,
+            sim_secs: 250.0,
+            real_secs: 4.0,
+            verdicts: vec![("linearizable (etcd model)".into(), 19, 1, 0)],
+        }],
+        failures: vec![FailureRow {
+            scenario: "kv".into(),
+            seed: 7,
+            why: "NOT LINEARIZABLE: <stale read>".into(),
+            replay: "cargo sim run kv --seed 7".into(),
+            report: Some("kv-7.html".into()),
+        }],
+        wall_secs: 2.0,
+    };
+    let page = render(&summary);
+    assert!(page.contains("<a href=\"kv-7.html\">"));
+    assert!(page.contains("&lt;stale read&gt;"));
+    assert!(page.contains("300</td>"), "seeds/min per core: 20 seeds in 4 s");
+}

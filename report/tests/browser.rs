@@ -48,6 +48,11 @@ fn report_renders_in_headless_chromium() {
     let dir = dir.canonicalize().unwrap();
     let page = dir.join("report.html");
     std::fs::write(&page, html::render(&RunReport::build(&fixture::run_input()))).unwrap();
+    // A copy that hovers over operation #4 once the page's own script has run.
+    let hovered = dir.join("report-hovered.html");
+    let hover = "<script>document.querySelector('rect[data-op=\\'4\\']').dispatchEvent(new MouseEvent('mouseenter', {clientX: 50, clientY: 50}));</script></body>";
+    let page_text = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&hovered, page_text.replacen("</body>", hover, 1)).unwrap();
     let profile = dir.join("chromium-profile");
 
     let dom = run_chromium(&profile, &["--dump-dom".into()], &page);
@@ -60,6 +65,15 @@ fn report_renders_in_headless_chromium() {
     );
     assert!(text.contains("id=\"violation-window\""));
     assert!(text.contains("id=\"partial-linearization\""));
+
+    let dom = run_chromium(&profile, &["--dump-dom".into()], &hovered);
+    let text = String::from_utf8_lossy(&dom.stdout);
+    let tip = text.split("id=\"tip\"").nth(1).unwrap_or_default();
+    let tip = &tip[..tip.find("</div></div>").unwrap_or(tip.len())];
+    assert!(tip.contains("display: block"), "hovering shows no details: {tip}");
+    for shown in ["request", "response", "revision</b> 2", "client 2 range x"] {
+        assert!(tip.contains(shown), "the hover details lack {shown}: {tip}");
+    }
 
     let shot = dir.join("report.png");
     let _ = std::fs::remove_file(&shot);

@@ -70,9 +70,13 @@ pub fn run(args: RunArgs) -> i32 {
     if run.passed {
         0
     } else {
+        let shrink = match &args.plan {
+            Some(path) => format!("cargo sim shrink --plan {path}"),
+            None => format!("cargo sim shrink {} --seed {}", run.requested, run.seed),
+        };
         let replay = replay.unwrap_or_else(|| runner::replay_command(&run));
         println!("FAILED; replay with: {replay}");
-        println!("shrink with: cargo sim shrink {} --seed {}", run.requested, run.seed);
+        println!("shrink with: {shrink}");
         1
     }
 }

@@ -94,9 +94,7 @@ fn header(out: &mut String, report: &RunReport) {
     let faults =
         if h.faults.is_empty() { "none".to_string() } else { escape(&h.faults.join(", ")) };
     let _ = write!(out, "<div class=\"meta\">faults: {faults}</div>");
-    for line in &report.sim_violations {
-        let _ = write!(out, "<div class=\"explain\">{}</div>", escape(line));
-    }
+    // The simulator's own violations are shown once, as the invariants checker's findings.
 }
 
 fn badge(ok: Option<bool>) -> &'static str {

@@ -18,9 +18,15 @@ pub mod kv;
 #[cfg(madsim)]
 pub mod lease;
 #[cfg(madsim)]
+pub mod plan_file;
+#[cfg(madsim)]
+pub mod report_data;
+#[cfg(madsim)]
 pub mod runner;
 #[cfg(madsim)]
 pub mod scenario;
+#[cfg(madsim)]
+pub mod shrink;
 #[cfg(madsim)]
 pub mod sweep;
 #[cfg(madsim)]

@@ -216,6 +216,7 @@ pub fn sweep(request: &SweepRequest) -> Result<SweepReport, String> {
 fn record(run: &ScenarioRun, report: &Mutex<SweepReport>, bar: &ProgressBar, started: Instant) {
     if !run.passed {
         let _ = artifacts::write(run);
+        let _ = crate::report_data::write(run, None);
         let _ = append_corpus(run);
     }
     let mut report = report.lock().unwrap_or_else(|p| p.into_inner());

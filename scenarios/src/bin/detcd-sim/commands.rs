@@ -1,13 +1,16 @@
 //! The simulator commands of `detcd-sim` (only in the `--cfg madsim` build).
 
-use super::{BenchArgs, ListArgs, MergeArgs, ReplayArgs, RunArgs, ShapeArgs, SweepArgs};
+use super::{BenchArgs, ListArgs, MergeArgs, ReplayArgs, RunArgs, ShapeArgs, ShrinkArgs, SweepArgs};
 use detcd_core::plant::Bug;
+use detcd_scenarios::plan_file::ReplayPlan;
+use detcd_scenarios::runner::ScenarioRun;
 use detcd_scenarios::runner::{self, Mode};
 use detcd_scenarios::scenario::ScenarioOptions;
 use detcd_scenarios::sweep::{self, SweepReport, SweepRequest, CORPUS};
-use detcd_scenarios::{artifacts, catalog};
+use detcd_scenarios::{artifacts, catalog, report_data, shrink as shrinker};
 use detcd_sim::plan::FaultKind;
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::Duration;
 
 pub fn list(args: ListArgs) -> i32 {
@@ -60,28 +63,100 @@ fn fault_kind(name: &str) -> Result<FaultKind, String> {
 }
 
 pub fn run(args: RunArgs) -> i32 {
-    let options = match options(&args.shape) {
-        Ok(options) => options,
+    let (scenario, seed, options, replay) = match what_to_run(&args) {
+        Ok(what) => what,
         Err(message) => return usage(&message),
     };
     let mode = Mode { echo: false, check_determinism: args.check_determinism };
-    let run = match runner::run(&args.scenario, args.seed, &options, mode) {
+    let run = match runner::run(&scenario, seed, &options, mode) {
         Ok(run) => run,
         Err(message) => return usage(&message),
     };
     for line in runner::summary(&run) {
         println!("{line}");
     }
-    match artifacts::write(&run) {
-        Ok(stem) => println!("files: {}.{{trace,history.jsonl,json}}", stem.display()),
-        Err(error) => eprintln!("could not write the run's files: {error}"),
-    }
+    write_files(&run, replay.as_deref());
     if run.passed {
         0
     } else {
-        println!("FAILED; replay with: {}", runner::replay_command(&run));
+        let shrink = match &args.plan {
+            Some(path) => format!("cargo sim shrink --plan {path}"),
+            None => format!("cargo sim shrink {} --seed {}", run.requested, run.seed),
+        };
+        let replay = replay.unwrap_or_else(|| runner::replay_command(&run));
+        println!("FAILED; replay with: {replay}");
+        println!("shrink with: {shrink}");
         1
     }
+}
+
+/// The scenario, seed and options of `run`, from a plan file or the command line; a plan file
+/// also gives the replay command.
+fn what_to_run(args: &RunArgs) -> Result<(String, u64, ScenarioOptions, Option<String>), String> {
+    if let Some(path) = &args.plan {
+        let plan = ReplayPlan::load(Path::new(path))?;
+        let replay = format!("cargo sim run --plan {path}");
+        return Ok((plan.scenario.clone(), plan.seed, plan.options()?, Some(replay)));
+    }
+    let (Some(scenario), Some(seed)) = (&args.scenario, args.seed) else {
+        return Err("give a scenario and --seed, or --plan <file>".into());
+    };
+    Ok((scenario.clone(), seed, options(&args.shape)?, None))
+}
+
+/// The run's files: trace, history, result, and the report (page, JSON, terminal lines).
+fn write_files(run: &ScenarioRun, replay: Option<&str>) {
+    match artifacts::write(run) {
+        Ok(stem) => println!("files: {}.{{trace,history.jsonl,json,report.json}}", stem.display()),
+        Err(error) => eprintln!("could not write the run's files: {error}"),
+    }
+    match report_data::write(run, replay) {
+        Ok((report, page)) => {
+            for line in detcd_report::summary::lines(&report) {
+                println!("{line}");
+            }
+            println!("report: {}", page.display());
+        }
+        Err(error) => eprintln!("could not write the run's report: {error}"),
+    }
+}
+
+pub fn shrink(args: ShrinkArgs) -> i32 {
+    let original = match shrink_start(&args) {
+        Ok(plan) => plan,
+        Err(message) => return usage(&message),
+    };
+    let mut log = |line: &str| println!("{line}");
+    let shrunk = match shrinker::shrink(original, args.max_runs.max(1), &mut log) {
+        Ok(shrunk) => shrunk,
+        Err(message) => return usage(&message),
+    };
+    let minimal = &shrunk.minimal;
+    let path = Path::new(artifacts::REPORT_DIR)
+        .join(format!("{}-{}.min.plan.json", minimal.scenario, minimal.seed));
+    println!("shrunk in {} runs; still fails with {}", shrunk.runs, shrunk.checker);
+    println!("  before: {}, {} ops", shrunk.original.size(), shrunk.ops.0);
+    println!("  after:  {}, {} ops", minimal.size(), shrunk.ops.1);
+    println!("{}", serde_json::to_string_pretty(minimal).unwrap_or_default());
+    if let Err(error) = minimal.save(&path) {
+        eprintln!("could not write {}: {error}", path.display());
+        return 2;
+    }
+    println!("saved: {}", path.display());
+    println!("replay: cargo sim run --plan {}", path.display());
+    0
+}
+
+/// The plan to shrink: a plan file, or the run of a scenario and seed with the given options.
+fn shrink_start(args: &ShrinkArgs) -> Result<ReplayPlan, String> {
+    if let Some(path) = &args.plan {
+        return ReplayPlan::load(Path::new(path));
+    }
+    let (Some(scenario), Some(seed)) = (&args.scenario, args.seed) else {
+        return Err("give a scenario and --seed, or --plan <file>".into());
+    };
+    let run = runner::run(scenario, seed, &options(&args.shape)?, Mode::default())?;
+    Ok(ReplayPlan::of(&run))
 }
 
 pub fn replay(args: ReplayArgs) -> i32 {
@@ -149,6 +224,10 @@ pub fn sweep(args: SweepArgs) -> i32 {
         Err(message) => return usage(&message),
     };
     print_report(&report, args.bench);
+    match report_data::write_sweep(&report) {
+        Ok(page) => println!("report: {}", page.display()),
+        Err(error) => eprintln!("could not write the sweep report: {error}"),
+    }
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
         if let Err(error) = std::fs::write(path, json) {

@@ -20,6 +20,9 @@ enum Command {
     List(ListArgs),
     /// Run one scenario for one seed; print a summary; write trace, history and result.
     Run(RunArgs),
+    /// Search for a smaller run (fewer faults, clients, members, shorter chaos) that fails with
+    /// the same checker; save it as a replay plan.
+    Shrink(ShrinkArgs),
     /// Run the same seed again with full tracing (RUST_LOG-style filter) to the terminal.
     Replay(ReplayArgs),
     /// Run many seeds (in parallel, optionally one shard of them) and summarise.
@@ -80,15 +83,37 @@ pub struct ListArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Scenario name (see `list`) or `swarm`.
-    pub scenario: String,
-    #[arg(long)]
-    pub seed: u64,
+    /// Scenario name (see `list`) or `swarm`; not needed with --plan.
+    #[arg(required_unless_present = "plan")]
+    pub scenario: Option<String>,
+    #[arg(long, required_unless_present = "plan")]
+    pub seed: Option<u64>,
+    /// Replay a plan file (written by `shrink`): scenario, seed, cluster, clients, chaos length
+    /// and fault plan all come from the file.
+    #[arg(long, conflicts_with_all = ["scenario", "seed"])]
+    pub plan: Option<String>,
     #[command(flatten)]
     pub shape: ShapeArgs,
     /// Run twice and fail on the first difference (madsim's check plus the trace comparison).
     #[arg(long)]
     pub check_determinism: bool,
+}
+
+#[derive(Args)]
+pub struct ShrinkArgs {
+    /// Scenario name (see `list`) or `swarm`; not needed with --plan.
+    #[arg(required_unless_present = "plan")]
+    pub scenario: Option<String>,
+    #[arg(long, required_unless_present = "plan")]
+    pub seed: Option<u64>,
+    /// Shrink this plan file instead of a seed's run.
+    #[arg(long, conflicts_with_all = ["scenario", "seed"])]
+    pub plan: Option<String>,
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+    /// Give up after this many candidate runs.
+    #[arg(long, default_value_t = 200)]
+    pub max_runs: usize,
 }
 
 #[derive(Args)]
@@ -158,6 +183,8 @@ fn main() {
         Command::List(args) => commands::list(args),
         #[cfg(madsim)]
         Command::Run(args) => commands::run(args),
+        #[cfg(madsim)]
+        Command::Shrink(args) => commands::shrink(args),
         #[cfg(madsim)]
         Command::Replay(args) => commands::replay(args),
         #[cfg(madsim)]

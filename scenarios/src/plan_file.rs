@@ -1,0 +1,116 @@
+//! Replay plans: a run's whole shape in a file, so it replays without its seed's choices and a
+//! shrinker can edit it.
+//!
+//! ```json
+//! {"scenario": "kv", "seed": 11, "members": 3, "clients": 4, "chaos_secs": 10.0,
+//!  "buggify": false, "plant": null,
+//!  "plan": {"faults": [{"at_ms": 6000, "fault": {"kind": "isolate", "target": "leader"}}]}}
+//! ```
+//!
+//! The seed still seeds the simulation (network delays, clients' choices); everything the seed
+//! would otherwise decide at the scenario level (cluster size, client count, chaos length, fault
+//! plan) comes from the file. Loading validates what the runner would reject, naming the file.
+
+use crate::runner::ScenarioRun;
+use crate::scenario::ScenarioOptions;
+use detcd_sim::plan::FaultPlan;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+/// Everything that decides a run, as data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayPlan {
+    /// A scenario name (never `swarm`: a plan names what actually ran).
+    pub scenario: String,
+    pub seed: u64,
+    pub members: usize,
+    pub clients: usize,
+    /// Length of the chaos phase, in simulated seconds.
+    pub chaos_secs: f64,
+    #[serde(default)]
+    pub buggify: bool,
+    /// A planted bug's name (see `detcd-sim list`), if the build has planted bugs.
+    #[serde(default)]
+    pub plant: Option<String>,
+    pub plan: FaultPlan,
+}
+
+impl ReplayPlan {
+    /// The plan of a finished run: replaying it gives the same trace.
+    pub fn of(run: &ScenarioRun) -> ReplayPlan {
+        ReplayPlan {
+            scenario: run.scenario.clone(),
+            seed: run.seed,
+            members: run.members,
+            clients: run.clients,
+            chaos_secs: run.chaos_secs,
+            buggify: run.buggify,
+            plant: None,
+            plan: run.plan.clone(),
+        }
+    }
+
+    /// The runner's options that make it run exactly this plan.
+    pub fn options(&self) -> Result<ScenarioOptions, String> {
+        if let Some(bug) = &self.plant {
+            return Err(format!("plant '{bug}': this build has no planted bugs"));
+        }
+        Ok(ScenarioOptions {
+            members: Some(self.members),
+            clients: Some(self.clients),
+            duration: Some(Duration::from_secs_f64(self.chaos_secs)),
+            buggify: self.buggify,
+            plan: Some(self.plan.clone()),
+            ..ScenarioOptions::default()
+        })
+    }
+
+    /// What is wrong with the plan, if anything.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.scenario == "swarm" {
+            return Err("scenario must be the one that ran, not 'swarm'".into());
+        }
+        if !(1..=7).contains(&self.members) {
+            return Err(format!("members must be 1 to 7, not {}", self.members));
+        }
+        if self.clients == 0 || self.clients > 256 {
+            return Err(format!("clients must be 1 to 256, not {}", self.clients));
+        }
+        if !(self.chaos_secs.is_finite() && self.chaos_secs > 0.0 && self.chaos_secs <= 3600.0) {
+            return Err(format!("chaos_secs must be between 0 and 3600, not {}", self.chaos_secs));
+        }
+        Ok(())
+    }
+
+    /// Reads and validates a plan file; errors name the file.
+    pub fn load(path: &Path) -> Result<ReplayPlan, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read plan file {}: {e}", path.display()))?;
+        let plan: ReplayPlan = serde_json::from_str(&text)
+            .map_err(|e| format!("plan file {} is not a replay plan: {e}", path.display()))?;
+        plan.validate().map_err(|e| format!("plan file {}: {e}", path.display()))?;
+        Ok(plan)
+    }
+
+    /// Writes the plan as pretty JSON.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, json + "\n")
+    }
+
+    /// Sizes the shrinker reduces, for showing before and after.
+    pub fn size(&self) -> String {
+        format!(
+            "{} fault(s), {} member(s), {} client(s), {:.2}s chaos",
+            self.plan.faults.len(),
+            self.members,
+            self.clients,
+            self.chaos_secs
+        )
+    }
+}

@@ -12,6 +12,8 @@ pub mod cluster;
 #[cfg(madsim)]
 pub mod committed;
 #[cfg(madsim)]
+pub mod etcd_client;
+#[cfg(madsim)]
 pub mod faults;
 #[cfg(madsim)]
 pub mod history;
@@ -23,8 +25,6 @@ pub mod plan;
 pub mod run;
 #[cfg(madsim)]
 pub mod trace;
-#[cfg(madsim)]
-pub mod etcd_client;
 #[cfg(madsim)]
 pub mod transport;
 #[cfg(madsim)]

@@ -152,7 +152,10 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     // The clients' last operations finish first: the probe's write must not land inside their
     // history (the checkers would see a revision nobody in it made).
     futures::future::join_all(tasks).await;
-    let recovery = check_liveness(&cluster, healed_at, config.heal_limit, &invariants).await;
+    // Measured from whichever is later: the heal, or the moment the workload let go (some
+    // workloads keep reading long after the heal to see leases lapse).
+    let probe_from = healed_at.max(trace::now());
+    let recovery = check_liveness(&cluster, probe_from, config.heal_limit, &invariants).await;
     check_convergence(&cluster, &invariants).await;
     let committed = committed.map(|reader| reader.finish());
     finish(config, invariants, recorder, faults, recovery, committed)

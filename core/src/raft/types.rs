@@ -30,6 +30,8 @@ openraft::declare_raft_types!(
         D = crate::apply::Command,
         R = CommandOutcome,
         Node = MemberInfo,
+        // Standard raft: at most one leader per term, as etcd (and its `raft_term`) assume.
+        LeaderId = openraft::impls::leader_id_std::LeaderId<u64, u64>,
         AsyncRuntime = DetRuntime,
 );
 

@@ -1,6 +1,8 @@
 //! The simulator commands of `detcd-sim` (only in the `--cfg madsim` build).
 
-use super::{BenchArgs, ListArgs, MergeArgs, ReplayArgs, RunArgs, ShapeArgs, ShrinkArgs, SweepArgs};
+use super::{
+    BenchArgs, ListArgs, MergeArgs, ReplayArgs, RunArgs, ShapeArgs, ShrinkArgs, SweepArgs,
+};
 use detcd_core::plant::Bug;
 use detcd_scenarios::plan_file::ReplayPlan;
 use detcd_scenarios::runner::ScenarioRun;

@@ -4,8 +4,8 @@
 //! the `--cfg madsim` build, which `cargo sim` selects.
 
 use clap::{Args, Parser, Subcommand};
-use std::io::Write;
 use detcd_check::cli::{check_files, ModelName};
+use std::io::Write;
 
 #[derive(Parser)]
 #[command(name = "detcd-sim", about = "detcd's deterministic simulator", version)]

@@ -47,17 +47,15 @@ impl ReplayPlan {
             clients: run.clients,
             chaos_secs: run.chaos_secs,
             buggify: run.buggify,
-            plant: None,
+            plant: run.options.plant.clone(),
             plan: run.plan.clone(),
         }
     }
 
     /// The runner's options that make it run exactly this plan.
     pub fn options(&self) -> Result<ScenarioOptions, String> {
-        if let Some(bug) = &self.plant {
-            return Err(format!("plant '{bug}': this build has no planted bugs"));
-        }
         Ok(ScenarioOptions {
+            plant: self.plant.clone(),
             members: Some(self.members),
             clients: Some(self.clients),
             duration: Some(Duration::from_secs_f64(self.chaos_secs)),

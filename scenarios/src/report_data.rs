@@ -27,7 +27,7 @@ pub fn input(run: &ScenarioRun, replay: &str) -> RunInput {
             sim_secs: run.sim_secs,
             real_secs: run.real_secs,
             buggify: run.buggify,
-            plant: None,
+            plant: run.options.plant.clone(),
             faults: run.faults.clone(),
             passed: run.passed,
             replay: replay.to_string(),

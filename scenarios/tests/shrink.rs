@@ -1,8 +1,7 @@
 //! Shrinking a failing seed, and replaying runs from plan files (simulator build only).
 //!
-//! The failing run is `kv --seed 107`: a linearizability violation the kv sweep found in the core
-//! as it is (a stale range read after a partition and a leader crash). When planted bugs land,
-//! a planted bug's seed is the sturdier choice: this one stops failing the day the bug is fixed.
+//! The failing run is `kv --seed 0 --plant stale-read`: linearizable reads served locally by a
+//! possibly deposed leader, which the etcd model flags on that seed.
 #![cfg(madsim)]
 
 use detcd_scenarios::plan_file::ReplayPlan;
@@ -11,7 +10,11 @@ use detcd_scenarios::scenario::ScenarioOptions;
 use detcd_scenarios::shrink::{self, run_plan};
 
 fn plan_of(scenario: &str, seed: u64) -> ReplayPlan {
-    let run = runner::run(scenario, seed, &ScenarioOptions::default(), Mode::default()).unwrap();
+    plan_with(scenario, seed, ScenarioOptions::default())
+}
+
+fn plan_with(scenario: &str, seed: u64, options: ScenarioOptions) -> ReplayPlan {
+    let run = runner::run(scenario, seed, &options, Mode::default()).unwrap();
     ReplayPlan::of(&run)
 }
 
@@ -40,7 +43,9 @@ fn bad_plan_files_are_refused_by_name() {
 
 #[test]
 fn shrinking_a_failing_seed_gives_a_smaller_plan_that_still_fails() {
-    let original = plan_of("kv", 107);
+    let planted = ScenarioOptions { plant: Some("stale-read".into()), ..ScenarioOptions::default() };
+    let original = plan_with("kv", 0, planted);
+    assert_eq!(original.plant.as_deref(), Some("stale-read"), "the plan carries the plant");
     let shrunk = shrink::shrink(original.clone(), 40, &mut |_| {}).unwrap();
     let minimal = &shrunk.minimal;
     let size = |p: &ReplayPlan| {

@@ -23,7 +23,9 @@ pub struct Live {
     pub create_revision: i64,
     pub version: i64,
     pub lease: LeaseId,
-    pub value: Vec<u8>,
+    /// A boxed slice, not a `Vec`: the version is stored inline in the index, and 8 bytes less
+    /// per version keeps more of it in each tree node.
+    pub value: Box<[u8]>,
 }
 
 /// One change to a key: a put (`live` is `Some`) or a delete (a tombstone, `live` is `None`).
@@ -45,7 +47,7 @@ impl Version {
             create_revision: live.create_revision,
             mod_revision: self.revision,
             version: live.version,
-            value: live.value.clone(),
+            value: live.value.to_vec(),
             lease: live.lease,
         })
     }

@@ -1,6 +1,7 @@
 //! The MVCC key space: every key's history, addressed by revision, with etcd's semantics.
 //!
 //! - [`history`]: one key's versions (generations of put ... put, delete);
+//! - [`key`]: the stored key, inline and compared as machine words;
 //! - [`store`]: the ordered key index, the current and compacted revisions, and the writer that
 //!   lands all changes of one request at one revision;
 //! - [`check`]: request checks that need no state (empty key, too many ops, duplicate keys);
@@ -19,6 +20,7 @@ pub mod compact;
 pub mod events;
 pub mod hash;
 pub mod history;
+pub mod key;
 pub mod range;
 pub mod store;
 pub mod write;

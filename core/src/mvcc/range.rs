@@ -38,31 +38,74 @@ impl Store {
         }
         let plain = !has_filters(request) && is_key_order(request);
         let limit = usize::try_from(request.limit).ok().filter(|&l| l > 0);
+        // One walk of the index collects references only; pairs are copied out after sorting
+        // and cutting, so nothing is copied that the answer does not return, values are never
+        // touched for `keys_only`, and the answer is allocated once at its exact size.
         let mut count = 0i64;
-        let mut kvs = Vec::new();
+        let mut found: Vec<(&[u8], &Version)> = Vec::new();
         for (key, version) in self.live_at(&range, revision) {
             count += 1;
             // With key order and no filters the first `limit + 1` pairs are the answer; the
             // rest only need counting.
-            let wanted = !plain || limit.is_none_or(|l| kvs.len() <= l);
+            let wanted = !plain || limit.is_none_or(|l| found.len() <= l);
             if wanted && passes_filters(request, version) {
-                kvs.push(version.key_value(key).unwrap_or_default());
+                found.push((key, version));
             }
         }
-        sort(&mut kvs, request.sort_order, request.sort_target);
+        sort(&mut found, request.sort_order, request.sort_target);
         let mut more = false;
         if let Some(limit) = limit {
-            if kvs.len() > limit {
-                kvs.truncate(limit);
+            if found.len() > limit {
+                found.truncate(limit);
                 more = true;
             }
         }
-        // After sorting: a sort by value must still see the values.
-        if request.keys_only {
-            kvs.iter_mut().for_each(|kv| kv.value.clear());
-        }
+        let kvs = copy_out(&found, request.keys_only);
         RangeResponse { header, kvs, more, count }
     }
+}
+
+/// How many pairs are copied per batch; the values of a batch are fetched together first.
+const BATCH: usize = 16;
+
+/// The answer's pairs, copied out of the store. `keys_only` clears values after sorting in
+/// etcd; here they are simply never copied, which is the same answer.
+fn copy_out(found: &[(&[u8], &Version)], keys_only: bool) -> Vec<KeyValue> {
+    let mut kvs = Vec::with_capacity(found.len());
+    for batch in found.chunks(BATCH) {
+        if !keys_only {
+            touch_values(batch);
+        }
+        for (key, version) in batch {
+            let Some(live) = &version.live else { continue };
+            kvs.push(KeyValue {
+                key: key.to_vec(),
+                create_revision: live.create_revision,
+                mod_revision: version.revision,
+                version: live.version,
+                value: if keys_only { Vec::new() } else { live.value.to_vec() },
+                lease: live.lease,
+            });
+        }
+    }
+    kvs
+}
+
+/// Reads one byte of every cache line of the batch's values in a tight loop. Values of keys
+/// put in random order lie scattered over the heap; loads that do not depend on each other
+/// are all in flight at once, so a batch waits for memory about once instead of once per
+/// value, and the copies that follow hit the cache. (A safe stand-in for a prefetch
+/// instruction; it changes no result.)
+fn touch_values(batch: &[(&[u8], &Version)]) {
+    let mut seen = 0u8;
+    for (_, version) in batch {
+        if let Some(live) = &version.live {
+            for line in live.value.chunks(64) {
+                seen ^= line[0];
+            }
+        }
+    }
+    std::hint::black_box(seen);
 }
 
 fn has_filters(r: &RangeRequest) -> bool {
@@ -90,23 +133,25 @@ fn passes_filters(r: &RangeRequest, version: &Version) -> bool {
 }
 
 /// Sorts as etcd does; a stable sort over key-ordered input keeps ties in key order.
-fn sort(kvs: &mut [KeyValue], order: SortOrder, target: SortTarget) {
+fn sort(found: &mut [(&[u8], &Version)], order: SortOrder, target: SortTarget) {
     let order = match (order, target) {
         (SortOrder::None, SortTarget::Key) => return,
         (SortOrder::None, _) => SortOrder::Ascend,
         (order, _) => order,
     };
-    let compare = |a: &KeyValue, b: &KeyValue| -> Ordering {
+    // Every found version is live (`live_at` returns no tombstones).
+    let compare = |a: &(&[u8], &Version), b: &(&[u8], &Version)| -> Ordering {
+        let (la, lb) = (a.1.live.as_ref(), b.1.live.as_ref());
         match target {
-            SortTarget::Key => a.key.cmp(&b.key),
-            SortTarget::Version => a.version.cmp(&b.version),
-            SortTarget::Create => a.create_revision.cmp(&b.create_revision),
-            SortTarget::Mod => a.mod_revision.cmp(&b.mod_revision),
-            SortTarget::Value => a.value.cmp(&b.value),
+            SortTarget::Key => a.0.cmp(b.0),
+            SortTarget::Version => la.map(|l| l.version).cmp(&lb.map(|l| l.version)),
+            SortTarget::Create => la.map(|l| l.create_revision).cmp(&lb.map(|l| l.create_revision)),
+            SortTarget::Mod => a.1.revision.cmp(&b.1.revision),
+            SortTarget::Value => la.map(|l| &l.value).cmp(&lb.map(|l| &l.value)),
         }
     };
     match order {
-        SortOrder::Descend => kvs.sort_by(|a, b| compare(b, a)),
-        _ => kvs.sort_by(compare),
+        SortOrder::Descend => found.sort_by(|a, b| compare(b, a)),
+        _ => found.sort_by(compare),
     }
 }

@@ -22,12 +22,10 @@ use crate::error::{Error, Result};
 use crate::kv::{Event, EventType, KeyRange, KeyValue, LeaseId};
 use crate::plant::{self, Bug};
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-/// A key as stored in the index: inline up to 24 bytes, on the heap beyond.
-pub type Key = SmallVec<[u8; 24]>;
+pub use super::key::Key;
 
 /// The MVCC key space.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +69,7 @@ impl Store {
 
     /// The key as it is now, if it exists.
     pub fn get(&self, key: &[u8]) -> Option<KeyValue> {
-        self.index.get(key)?.current()?.key_value(key)
+        self.index.get(&Key::from_slice(key))?.current()?.key_value(key)
     }
 
     /// Resolves a requested read revision (<= 0 = current) and refuses ones the store cannot
@@ -94,19 +92,20 @@ impl Store {
         &'a self,
         range: &KeyRange,
     ) -> Box<dyn Iterator<Item = (&'a Key, &'a KeyHistory)> + 'a> {
-        let key = range.key.as_slice();
+        let key = Key::from_slice(&range.key);
         if range.is_single() {
-            return Box::new(self.index.get_key_value(key).into_iter());
+            return Box::new(self.index.get_key_value(&key).into_iter());
         }
         let end = range.range_end.as_slice();
         if end == [0] {
-            return Box::new(self.index.range::<[u8], _>((Bound::Included(key), Bound::Unbounded)));
+            return Box::new(self.index.range((Bound::Included(key), Bound::Unbounded)));
         }
         // BTreeMap::range panics on an inverted range; etcd answers it with nothing.
-        if end <= key {
+        if end <= range.key.as_slice() {
             return Box::new(std::iter::empty());
         }
-        Box::new(self.index.range::<[u8], _>((Bound::Included(key), Bound::Excluded(end))))
+        let end = Key::from_slice(end);
+        Box::new(self.index.range((Bound::Included(key), Bound::Excluded(end))))
     }
 
     /// The keys inside `range` that existed at `revision` (already checked), in key order.
@@ -150,30 +149,44 @@ impl Writer<'_> {
         self.events.len() as u32
     }
 
-    /// Puts `value` under `key` with `lease`; returns the previous pair.
-    pub(super) fn put(&mut self, key: &[u8], value: Vec<u8>, lease: LeaseId) -> Option<KeyValue> {
+    /// Puts `value` under `key` with `lease`; returns the previous pair if `want_prev` (the
+    /// event always carries it). Copies of the pair are made only where they are handed out:
+    /// one for the event, one more for the caller only when it asked.
+    pub(super) fn put(
+        &mut self,
+        key: &[u8],
+        value: Box<[u8]>,
+        lease: LeaseId,
+        want_prev: bool,
+    ) -> Option<KeyValue> {
         let (revision, sub) = (self.revision, self.next_sub());
-        // One descent of the tree whether the key is new or not; building a `Key` of up to 24
-        // bytes allocates nothing.
+        // One descent of the tree whether the key is new or not; building a `Key` of up to
+        // `key::INLINE` bytes allocates nothing.
         let history = self.store.index.entry(Key::from_slice(key)).or_default();
-        let prev = history.current().and_then(|v| v.key_value(key));
-        let (create_revision, version) = match &prev {
+        let prev_kv = history.current().and_then(|v| v.key_value(key));
+        let (create_revision, version) = match &prev_kv {
             Some(p) => (p.create_revision, p.version + 1),
             None => (revision, 1),
         };
+        let kv = KeyValue {
+            key: key.to_vec(),
+            create_revision,
+            mod_revision: revision,
+            version,
+            value: value.to_vec(),
+            lease,
+        };
         let live = Live { create_revision, version, lease, value };
-        let version = Version { revision, sub, live: Some(live) };
-        let kv = version.key_value(key);
-        history.push(version);
-        let kv = kv.unwrap_or_default();
-        self.events.push(Event { kind: EventType::Put, kv, prev_kv: prev.clone() });
+        history.push(Version { revision, sub, live: Some(live) });
+        let prev = if want_prev { prev_kv.clone() } else { None };
+        self.events.push(Event { kind: EventType::Put, kv, prev_kv });
         prev
     }
 
     /// Deletes `key` if it exists; returns the deleted pair.
     pub(super) fn delete(&mut self, key: &[u8]) -> Option<KeyValue> {
         let (revision, sub) = (self.revision, self.next_sub());
-        let history = self.store.index.get_mut(key)?;
+        let history = self.store.index.get_mut(&Key::from_slice(key))?;
         let prev = history.current()?.key_value(key)?;
         history.push(Version { revision, sub, live: None });
         let kv = KeyValue { key: key.to_vec(), mod_revision: revision, ..KeyValue::default() };

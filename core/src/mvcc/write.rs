@@ -52,6 +52,8 @@ impl Store {
         check_put(request)?;
         self.check_put_state(request, leases)?;
         let mut writer = self.writer();
+        // A put makes exactly one event.
+        writer.events.reserve_exact(1);
         let mut response = execute_put(&mut writer, request);
         let events = writer.finish();
         response.header.revision = self.revision;
@@ -180,12 +182,11 @@ fn execute_put(writer: &mut Writer<'_>, request: &PutRequest) -> PutResponse {
     let (value, lease) = if request.ignore_value || request.ignore_lease {
         let current = writer.store.get(&request.key).unwrap_or_default();
         let value = if request.ignore_value { current.value } else { request.value.clone() };
-        (value, if request.ignore_lease { current.lease } else { request.lease })
+        (value.into_boxed_slice(), if request.ignore_lease { current.lease } else { request.lease })
     } else {
-        (request.value.clone(), request.lease)
+        (request.value.as_slice().into(), request.lease)
     };
-    let prev = writer.put(&request.key, value, lease);
-    let prev_kv = if request.prev_kv { prev } else { None };
+    let prev_kv = writer.put(&request.key, value, lease, request.prev_kv);
     PutResponse { header: ResponseHeader::default(), prev_kv }
 }
 

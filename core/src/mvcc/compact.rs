@@ -13,6 +13,7 @@
 //!
 //! Compaction does not raise the revision.
 
+use super::history::KeyHistory;
 use super::store::Store;
 use crate::api::CompactionResponse;
 use crate::error::{Error, Result};
@@ -27,7 +28,17 @@ impl Store {
         if revision > self.revision {
             return Err(Error::FutureRevision);
         }
-        self.index.retain(|_, history| history.compact(revision));
+        let (histories, free) = (&mut self.histories, &mut self.free);
+        self.index.retain(|_, slot| {
+            let history = &mut histories[*slot as usize];
+            let kept = history.compact(revision);
+            if !kept {
+                // Keep the slab's invariant: a free slot holds an empty history.
+                *history = KeyHistory::default();
+                free.push(*slot);
+            }
+            kept
+        });
         self.compact_revision = revision;
         let header = ResponseHeader { revision: self.revision, ..ResponseHeader::default() };
         Ok(CompactionResponse { header })

@@ -16,7 +16,7 @@ impl Store {
     pub fn hash_kv(&self, revision: i64) -> Result<(u32, i64)> {
         let revision = self.check_read_revision(revision)?;
         let mut hasher = crc32fast::Hasher::new();
-        for (key, history) in &self.index {
+        for (key, history) in self.entries() {
             let mut versions = history.visible(self.compact_revision, revision).peekable();
             if versions.peek().is_none() {
                 continue;

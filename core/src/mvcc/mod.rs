@@ -4,7 +4,9 @@
 //! - [`key`]: the stored key, inline and compared as machine words;
 //! - [`store`]: the ordered key index, the current and compacted revisions, and the writer that
 //!   lands all changes of one request at one revision;
+//! - [`persist`]: the serialized form (keys and histories in key order, no slots);
 //! - [`check`]: request checks that need no state (empty key, too many ops, duplicate keys);
+//! - [`batch`]: reading many keys with their cache misses overlapped;
 //! - [`range`]: range reads (limit, count, sort, filters, historical revisions);
 //! - [`write`]: put, delete range and txn, all-or-nothing;
 //! - [`compact`]: compaction and its contract;
@@ -15,12 +17,14 @@
 //! write that changed something; all changes of one write share that revision; a refused write
 //! changes nothing; nothing here reads a clock, spawns a thread or depends on hash order.
 
+mod batch;
 pub mod check;
 pub mod compact;
 pub mod events;
 pub mod hash;
 pub mod history;
 pub mod key;
+mod persist;
 pub mod range;
 pub mod store;
 pub mod write;

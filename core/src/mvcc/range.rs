@@ -12,6 +12,7 @@
 //!
 //! The response header carries the store's current revision, even for a historical read.
 
+use super::batch::{touch_values, BATCH};
 use super::check::check_range;
 use super::history::Version;
 use super::store::Store;
@@ -33,7 +34,8 @@ impl Store {
         let header = ResponseHeader { revision: self.revision, ..ResponseHeader::default() };
         let range = request.key_range();
         if request.count_only {
-            let count = self.live_at(&range, revision).count() as i64;
+            let mut count = 0i64;
+            self.for_each_live(&range, revision, |_, _| count += 1);
             return RangeResponse { header, kvs: Vec::new(), more: false, count };
         }
         let plain = !has_filters(request) && is_key_order(request);
@@ -43,7 +45,7 @@ impl Store {
         // touched for `keys_only`, and the answer is allocated once at its exact size.
         let mut count = 0i64;
         let mut found: Vec<(&[u8], &Version)> = Vec::new();
-        for (key, version) in self.live_at(&range, revision) {
+        self.for_each_live(&range, revision, |key, version| {
             count += 1;
             // With key order and no filters the first `limit + 1` pairs are the answer; the
             // rest only need counting.
@@ -51,7 +53,7 @@ impl Store {
             if wanted && passes_filters(request, version) {
                 found.push((key, version));
             }
-        }
+        });
         sort(&mut found, request.sort_order, request.sort_target);
         let mut more = false;
         if let Some(limit) = limit {
@@ -64,9 +66,6 @@ impl Store {
         RangeResponse { header, kvs, more, count }
     }
 }
-
-/// How many pairs are copied per batch; the values of a batch are fetched together first.
-const BATCH: usize = 16;
 
 /// The answer's pairs, copied out of the store. `keys_only` clears values after sorting in
 /// etcd; here they are simply never copied, which is the same answer.
@@ -89,23 +88,6 @@ fn copy_out(found: &[(&[u8], &Version)], keys_only: bool) -> Vec<KeyValue> {
         }
     }
     kvs
-}
-
-/// Reads one byte of every cache line of the batch's values in a tight loop. Values of keys
-/// put in random order lie scattered over the heap; loads that do not depend on each other
-/// are all in flight at once, so a batch waits for memory about once instead of once per
-/// value, and the copies that follow hit the cache. (A safe stand-in for a prefetch
-/// instruction; it changes no result.)
-fn touch_values(batch: &[(&[u8], &Version)]) {
-    let mut seen = 0u8;
-    for (_, version) in batch {
-        if let Some(live) = &version.live {
-            for line in live.value.chunks(64) {
-                seen ^= line[0];
-            }
-        }
-    }
-    std::hint::black_box(seen);
 }
 
 fn has_filters(r: &RangeRequest) -> bool {

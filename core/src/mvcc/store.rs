@@ -1,14 +1,21 @@
 //! The revisioned key space: an ordered index from key to that key's history.
 //!
-//! The store is one `BTreeMap<key, KeyHistory>` plus two counters. A write never copies the world:
-//! it appends a [`Version`] to the history of each key it changes, all at the next revision.
+//! The store is an ordered index `BTreeMap<Key, slot>` into a slab of [`KeyHistory`]s, plus two
+//! counters. A write never copies the world: it appends a [`Version`] to the history of each key
+//! it changes, all at the next revision.
 //!
-//! Layout is chosen for cache misses, which dominate at a million keys: a [`Key`] keeps up to 24
-//! bytes inline (no pointer to chase while the tree compares keys), and a key with a single
-//! retained version (most keys, once compacted) keeps it inline in the tree node (see
-//! [`KeyHistory`]), so reading such a key touches one tree node and its value's bytes.
+//! Layout is chosen for cache misses, which dominate at a million keys. The tree is what every
+//! put and every range start descends through, so its entries are kept small: a [`Key`] with its
+//! first 24 bytes inline (compared as machine words, no pointer chased) and a 4-byte slot. A
+//! tree of small entries has fewer, denser nodes, more of them stay cached, and an insert
+//! shifts less memory inside a node; measured at a million random inserts, a slot instead of
+//! the history inline made the bare tree about 1.5 times faster. The histories themselves lie
+//! in the slab, appended in the order keys were created.
 //!
 //! Invariants:
+//! - `index` maps every stored key to a distinct slot `< histories.len()`; every slot not in
+//!   `index` is in `free` and holds an empty history. The slot numbers are an internal detail:
+//!   equality, `Debug` and the serialized form see only keys and histories, in key order;
 //! - `revision` starts at 1 on a fresh store and rises by exactly one per write that changed
 //!   something; a write that changes nothing (deleting an absent key, a txn whose branch only
 //!   reads) leaves it alone;
@@ -21,20 +28,59 @@ use super::history::{KeyHistory, Live, Version};
 use crate::error::{Error, Result};
 use crate::kv::{Event, EventType, KeyRange, KeyValue, LeaseId};
 use crate::plant::{self, Bug};
-use serde::{Deserialize, Serialize};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Bound;
 
 pub use super::key::Key;
 
+/// A position in the store's slab of histories. 32 bits: four billion keys is far beyond what
+/// one member holds in memory (each costs well over 100 bytes).
+pub(super) type Slot = u32;
+
 /// The MVCC key space.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone)]
 pub struct Store {
-    pub(super) index: BTreeMap<Key, KeyHistory>,
+    pub(super) index: BTreeMap<Key, Slot>,
+    /// The slab the index points into.
+    pub(super) histories: Vec<KeyHistory>,
+    /// Slots freed by compaction, reused by the next new keys.
+    pub(super) free: Vec<Slot>,
     /// The revision of the last write that changed something (1 on a fresh store).
     pub(super) revision: i64,
     /// The revision of the last compaction (0 = never compacted).
     pub(super) compact_revision: i64,
+}
+
+impl PartialEq for Store {
+    fn eq(&self, other: &Self) -> bool {
+        self.revision == other.revision
+            && self.compact_revision == other.compact_revision
+            && self.index.len() == other.index.len()
+            && self.entries().eq(other.entries())
+    }
+}
+
+impl Eq for Store {}
+
+/// The index as `Debug` shows it: keys and histories, no slots.
+struct Entries<'a>(&'a Store);
+
+impl fmt::Debug for Entries<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.entries()).finish()
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("index", &Entries(self))
+            .field("revision", &self.revision)
+            .field("compact_revision", &self.compact_revision)
+            .finish()
+    }
 }
 
 impl Default for Store {
@@ -45,7 +91,38 @@ impl Default for Store {
 
 impl Store {
     pub fn new() -> Self {
-        Store { index: BTreeMap::new(), revision: 1, compact_revision: 0 }
+        Store {
+            index: BTreeMap::new(),
+            histories: Vec::new(),
+            free: Vec::new(),
+            revision: 1,
+            compact_revision: 0,
+        }
+    }
+
+    /// Every stored key with its history, in key order.
+    pub(super) fn entries(&self) -> impl Iterator<Item = (&Key, &KeyHistory)> + '_ {
+        self.index.iter().map(|(key, &slot)| (key, &self.histories[slot as usize]))
+    }
+
+    /// The history of `key`, if stored.
+    pub(super) fn history(&self, key: &[u8]) -> Option<&KeyHistory> {
+        let slot = *self.index.get(&Key::from_slice(key))?;
+        Some(&self.histories[slot as usize])
+    }
+
+    /// The slot of `key`, made (empty) if the key is not stored yet: one descent of the tree.
+    fn slot_for(&mut self, key: &[u8]) -> Slot {
+        match self.index.entry(Key::from_slice(key)) {
+            Entry::Occupied(entry) => *entry.get(),
+            Entry::Vacant(entry) => {
+                let slot = self.free.pop().unwrap_or_else(|| {
+                    self.histories.push(KeyHistory::default());
+                    (self.histories.len() - 1) as Slot
+                });
+                *entry.insert(slot)
+            }
+        }
     }
 
     /// The current revision: that of the last write that changed something.
@@ -60,7 +137,7 @@ impl Store {
 
     /// Number of keys that exist now.
     pub fn len(&self) -> usize {
-        self.index.values().filter(|h| h.current().is_some()).count()
+        self.entries().filter(|(_, h)| h.current().is_some()).count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -69,7 +146,7 @@ impl Store {
 
     /// The key as it is now, if it exists.
     pub fn get(&self, key: &[u8]) -> Option<KeyValue> {
-        self.index.get(&Key::from_slice(key))?.current()?.key_value(key)
+        self.history(key)?.current()?.key_value(key)
     }
 
     /// Resolves a requested read revision (<= 0 = current) and refuses ones the store cannot
@@ -91,21 +168,31 @@ impl Store {
     pub(super) fn histories<'a>(
         &'a self,
         range: &KeyRange,
-    ) -> Box<dyn Iterator<Item = (&'a Key, &'a KeyHistory)> + 'a> {
+    ) -> impl Iterator<Item = (&'a Key, &'a KeyHistory)> + 'a {
+        self.slots(range).map(|(key, slot)| (key, &self.histories[slot as usize]))
+    }
+
+    /// Every stored key inside `range`, with its slot, in key order: a walk of the index only.
+    pub(super) fn slots<'a>(
+        &'a self,
+        range: &KeyRange,
+    ) -> Box<dyn Iterator<Item = (&'a Key, Slot)> + 'a> {
         let key = Key::from_slice(&range.key);
         if range.is_single() {
-            return Box::new(self.index.get_key_value(&key).into_iter());
+            return Box::new(self.index.get_key_value(&key).map(|(k, &s)| (k, s)).into_iter());
         }
         let end = range.range_end.as_slice();
         if end == [0] {
-            return Box::new(self.index.range((Bound::Included(key), Bound::Unbounded)));
+            let found = self.index.range((Bound::Included(key), Bound::Unbounded));
+            return Box::new(found.map(|(k, &s)| (k, s)));
         }
         // BTreeMap::range panics on an inverted range; etcd answers it with nothing.
         if end <= range.key.as_slice() {
             return Box::new(std::iter::empty());
         }
         let end = Key::from_slice(end);
-        Box::new(self.index.range((Bound::Included(key), Bound::Excluded(end))))
+        let found = self.index.range((Bound::Included(key), Bound::Excluded(end)));
+        Box::new(found.map(|(k, &s)| (k, s)))
     }
 
     /// The keys inside `range` that existed at `revision` (already checked), in key order.
@@ -162,7 +249,8 @@ impl Writer<'_> {
         let (revision, sub) = (self.revision, self.next_sub());
         // One descent of the tree whether the key is new or not; building a `Key` of up to
         // `key::INLINE` bytes allocates nothing.
-        let history = self.store.index.entry(Key::from_slice(key)).or_default();
+        let slot = self.store.slot_for(key);
+        let history = &mut self.store.histories[slot as usize];
         let prev_kv = history.current().and_then(|v| v.key_value(key));
         let (create_revision, version) = match &prev_kv {
             Some(p) => (p.create_revision, p.version + 1),
@@ -186,7 +274,8 @@ impl Writer<'_> {
     /// Deletes `key` if it exists; returns the deleted pair.
     pub(super) fn delete(&mut self, key: &[u8]) -> Option<KeyValue> {
         let (revision, sub) = (self.revision, self.next_sub());
-        let history = self.store.index.get_mut(&Key::from_slice(key))?;
+        let slot = *self.store.index.get(&Key::from_slice(key))?;
+        let history = &mut self.store.histories[slot as usize];
         let prev = history.current()?.key_value(key)?;
         history.push(Version { revision, sub, live: None });
         let kv = KeyValue { key: key.to_vec(), mod_revision: revision, ..KeyValue::default() };

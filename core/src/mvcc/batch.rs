@@ -4,7 +4,7 @@
 //! range read of a thousand keys would wait for main memory a few thousand times, one after
 //! the other, if it followed each key's pointers before looking at the next key. Instead it
 //! works in batches of [`BATCH`] keys: first a tight loop reads one word of every
-//! history (or every cache line of every value) of the batch - loads that do not depend on
+//! history (its newest version is inline, see [`super::history::KeyHistory`]) (or every cache line of every value) of the batch - loads that do not depend on
 //! each other, so the processor keeps them all in flight at once - and then the real work runs
 //! on cached memory. The touches are safe, ordinary loads; they change no result.
 
@@ -35,8 +35,7 @@ impl Store {
             }
             let mut seen = 0i64;
             for &(_, slot) in &batch {
-                let versions = &self.histories[slot as usize].versions;
-                seen ^= versions.last().map_or(0, |v| v.revision);
+                seen ^= self.histories[slot as usize].newest().map_or(0, |v| v.revision);
             }
             std::hint::black_box(seen);
             for &(key, slot) in &batch {

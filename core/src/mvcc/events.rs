@@ -30,13 +30,13 @@ impl Store {
         }
         let mut found: Vec<(i64, u32, Event)> = Vec::new();
         for (key, history) in self.histories(range) {
-            let versions = &history.versions;
-            let first = versions.partition_point(|v| v.revision < from);
-            let last = versions.partition_point(|v| v.revision <= to);
+            let first = history.partition_point(|v| v.revision < from);
+            let last = history.partition_point(|v| v.revision <= to);
             for i in first..last {
-                let prev = i.checked_sub(1).map(|p| &versions[p]);
-                let event = to_event(key, &versions[i], prev);
-                found.push((versions[i].revision, versions[i].sub, event));
+                let Some(version) = history.get(i) else { continue };
+                let prev = i.checked_sub(1).and_then(|p| history.get(p));
+                let event = to_event(key, version, prev);
+                found.push((version.revision, version.sub, event));
             }
         }
         found.sort_by_key(|(revision, sub, _)| (*revision, *sub));

@@ -6,7 +6,7 @@
 //!
 //! Layout is chosen for cache misses, which dominate at a million keys. The tree is what every
 //! put and every range start descends through, so its entries are kept small: a [`Key`] with its
-//! first 24 bytes inline (compared as machine words, no pointer chased) and a 4-byte slot. A
+//! first 16 bytes inline (compared as machine words, no pointer chased) and a 4-byte slot. A
 //! tree of small entries has fewer, denser nodes, more of them stay cached, and an insert
 //! shifts less memory inside a node; measured at a million random inserts, a slot instead of
 //! the history inline made the bare tree about 1.5 times faster. The histories themselves lie

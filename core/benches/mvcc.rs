@@ -7,6 +7,7 @@
 
 use detcd_core::api::{PutRequest, RangeRequest};
 use detcd_core::apply::{Command, StateMachine};
+use detcd_core::kv::KeyValue;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -108,7 +109,31 @@ fn bare_index_inserts(order: &[usize]) -> f64 {
     keys.len() as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The floor the response type sets on a 1,000-key range: a `KeyValue` owns its key and value as
+/// `Vec`s, so every returned pair costs two allocations, two copies and two frees even when
+/// every byte is cached. This makes and drops 1,000 such pairs from one cached key and value.
+fn copy_floor_micros(rounds: usize) -> f64 {
+    let (key, value) = (key(0), vec![b'v'; VALUE_BYTES]);
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let kvs: Vec<KeyValue> = (0..RANGE_KEYS)
+            .map(|_| KeyValue { key: key.clone(), value: value.clone(), ..KeyValue::default() })
+            .collect();
+        black_box(kvs);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / rounds as f64
+}
+
 fn mean_range_micros(machine: &StateMachine, starts: &[usize], count_only: bool) -> f64 {
+    mean_range_micros_with(machine, starts, count_only, false)
+}
+
+fn mean_range_micros_with(
+    machine: &StateMachine,
+    starts: &[usize],
+    count_only: bool,
+    keys_only: bool,
+) -> f64 {
     let start = Instant::now();
     let mut returned = 0;
     for &from in starts {
@@ -116,6 +141,7 @@ fn mean_range_micros(machine: &StateMachine, starts: &[usize], count_only: bool)
             key: key(from),
             range_end: key(from + RANGE_KEYS),
             count_only,
+            keys_only,
             ..Default::default()
         };
         let response = machine.range(&request).expect("range");
@@ -160,9 +186,13 @@ fn main() {
     println!("range of {RANGE_KEYS} keys, random start (cold): {cold:>7.1} us (mean of {rounds}; kvs copied out)");
     let cold_count = mean_range_micros(&machine, &starts, true);
     println!("count-only range, random start (cold):  {cold_count:>7.1} us");
+    let cold_keys = mean_range_micros_with(&machine, &starts, false, true);
+    println!("keys-only range, random start (cold):   {cold_keys:>7.1} us (values never read)");
     let same = vec![KEYS / 2; rounds];
     let hot = mean_range_micros(&machine, &same, false);
     println!("range of {RANGE_KEYS} keys, repeated (hot):     {hot:>7.1} us");
+    let floor = copy_floor_micros(rounds);
+    println!("copy floor: {RANGE_KEYS} KeyValues made and dropped: {floor:>7.1} us (cached bytes, allocation only)");
     drop(machine);
 
     let sequential = puts(&ordered(KEYS), b'a');

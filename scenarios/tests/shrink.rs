@@ -43,7 +43,8 @@ fn bad_plan_files_are_refused_by_name() {
 
 #[test]
 fn shrinking_a_failing_seed_gives_a_smaller_plan_that_still_fails() {
-    let planted = ScenarioOptions { plant: Some("stale-read".into()), ..ScenarioOptions::default() };
+    let planted =
+        ScenarioOptions { plant: Some("stale-read".into()), ..ScenarioOptions::default() };
     let original = plan_with("kv", 0, planted);
     assert_eq!(original.plant.as_deref(), Some("stale-read"), "the plan carries the plant");
     let shrunk = shrink::shrink(original.clone(), 40, &mut |_| {}).unwrap();

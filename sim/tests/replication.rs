@@ -454,7 +454,6 @@ fn a_kept_alive_lease_survives_leader_failover() {
 }
 
 /// Followers' clocks running fast do not expire leases: only the leader counts.
-
 async fn followers_with_fast_clocks() -> bool {
     let cluster = cluster(3);
     let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");

@@ -39,6 +39,9 @@ pub enum Error {
     /// A lease keep-alive reached a member that is not counting leases down (not the leader).
     #[error("etcdserver: not a primary lessor")]
     NotPrimary,
+    /// The member's raft stopped (e.g. its WAL was poisoned by a failed fsync); nothing was done.
+    #[error("etcdserver: server stopped")]
+    Stopped,
     #[error("etcdserver: no leader")]
     NoLeader,
     #[error("etcdserver: leader changed")]

@@ -22,7 +22,9 @@ pub fn status_of(error: Error) -> Status {
         | Error::ValueProvided
         | Error::LeaseProvided
         | Error::KeyNotFound => Code::InvalidArgument,
-        Error::NoLeader | Error::LeaderChanged | Error::Timeout => Code::Unavailable,
+        Error::NoLeader | Error::LeaderChanged | Error::Timeout | Error::Stopped => {
+            Code::Unavailable
+        }
         Error::Other(_) => Code::Unknown,
     };
     Status::new(code, error.to_string())

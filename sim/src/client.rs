@@ -38,7 +38,7 @@ pub struct SimClient {
 
 /// Errors after which the request certainly did not take effect and another member may help.
 fn retryable(error: &Error) -> bool {
-    matches!(error, Error::NoLeader)
+    matches!(error, Error::NoLeader | Error::NotPrimary | Error::Stopped)
 }
 
 /// Errors that leave the outcome open.
@@ -63,7 +63,7 @@ impl SimClient {
                 Ok(Ok(response)) => return Outcome::Ok(response),
                 Ok(Err(error)) if retryable(&error) => last_refusal = error,
                 Ok(Err(error)) if indeterminate(&error) => {
-                    return Outcome::Unknown(error.to_string())
+                    return Outcome::Unknown(error.to_string());
                 }
                 Ok(Err(error)) => return Outcome::Failed(error),
                 Err(error) if is_read(&request) => last_refusal = Error::Other(error.to_string()),

@@ -294,6 +294,15 @@ impl Cluster {
                 ClockSkew { offset_nanos: skew.offset_nanos, rate: 1.0 },
             );
         }
+        // A member whose raft stopped (its WAL refused a failed fsync) recovers only by restarting.
+        let stopped: Vec<NodeId> = self
+            .ids()
+            .into_iter()
+            .filter(|id| self.member(*id).is_some_and(|m| m.is_stopped()))
+            .collect();
+        for id in &stopped {
+            self.crash(*id);
+        }
         let down = self.down_members();
         for id in &down {
             self.restart(*id);

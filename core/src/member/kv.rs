@@ -94,7 +94,8 @@ impl Member {
             Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(_))) => {
                 Err(Error::LeaderChanged)
             }
-            Err(RaftError::Fatal(fatal)) => Err(Error::Other(format!("raft stopped: {fatal}"))),
+            // Nothing was appended: the client may go to another member.
+            Err(RaftError::Fatal(_)) => Err(Error::Stopped),
             Err(RaftError::APIError(other)) => Err(Error::Other(other.to_string())),
         }
     }
@@ -114,6 +115,7 @@ impl Member {
             Ok(Ok(_)) => self.local_range(request),
             // Not the leader: the caller may forward. Otherwise leadership could not be confirmed.
             Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
+            Ok(Err(_)) if !self.is_running() => Err(Error::Stopped),
             Ok(Err(_)) => Err(Error::Timeout),
         }
     }

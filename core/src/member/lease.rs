@@ -169,6 +169,11 @@ impl Member {
         }
     }
 
+    /// Whether raft stopped for good (a poisoned WAL, a fatal storage error): only a restart helps.
+    pub fn is_stopped(&self) -> bool {
+        !self.is_running()
+    }
+
     pub(super) fn is_running(&self) -> bool {
         self.with_metrics(|m| m.running_state.is_ok())
     }

@@ -3,7 +3,7 @@
 //!
 //! ```json
 //! {"scenario": "kv", "seed": 11, "members": 3, "clients": 4, "chaos_secs": 10.0,
-//!  "buggify": false, "plant": null,
+//!  "buggify": false, "plant": null, "max_ops": 40,
 //!  "plan": {"faults": [{"at_ms": 6000, "fault": {"kind": "isolate", "target": "leader"}}]}}
 //! ```
 //!
@@ -34,6 +34,9 @@ pub struct ReplayPlan {
     /// A planted bug's name (see `detcd-sim list`), if the build has planted bugs.
     #[serde(default)]
     pub plant: Option<String>,
+    /// Stop the clients after this many operations in all (absent: run until chaos ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ops: Option<usize>,
     pub plan: FaultPlan,
 }
 
@@ -48,6 +51,7 @@ impl ReplayPlan {
             chaos_secs: run.chaos_secs,
             buggify: run.buggify,
             plant: run.options.plant.clone(),
+            max_ops: run.options.max_ops,
             plan: run.plan.clone(),
         }
     }
@@ -61,6 +65,7 @@ impl ReplayPlan {
             duration: Some(Duration::from_secs_f64(self.chaos_secs)),
             buggify: self.buggify,
             plan: Some(self.plan.clone()),
+            max_ops: self.max_ops,
             ..ScenarioOptions::default()
         })
     }
@@ -78,6 +83,9 @@ impl ReplayPlan {
         }
         if !(self.chaos_secs.is_finite() && self.chaos_secs > 0.0 && self.chaos_secs <= 3600.0) {
             return Err(format!("chaos_secs must be between 0 and 3600, not {}", self.chaos_secs));
+        }
+        if self.max_ops == Some(0) {
+            return Err("max_ops must be at least 1".into());
         }
         Ok(())
     }
@@ -103,8 +111,9 @@ impl ReplayPlan {
 
     /// Sizes the shrinker reduces, for showing before and after.
     pub fn size(&self) -> String {
+        let ops = self.max_ops.map_or(String::new(), |ops| format!(", at most {ops} op(s)"));
         format!(
-            "{} fault(s), {} member(s), {} client(s), {:.2}s chaos",
+            "{} fault(s), {} member(s), {} client(s), {:.2}s chaos{ops}",
             self.plan.faults.len(),
             self.members,
             self.clients,

@@ -77,6 +77,7 @@ fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape,
     }
     config.record_events = scenario.records_events();
     config.plant = options.plant.as_deref().map(Bug::parse).transpose()?;
+    config.max_ops = options.max_ops;
     config.plan = plan(&mut rng, &config, options, swarm);
     Ok(Shape { scenario, config })
 }
@@ -200,6 +201,9 @@ pub fn replay_command(run: &ScenarioRun) -> String {
     }
     if let Some(bug) = &options.plant {
         command += &format!(" --plant {bug}");
+    }
+    if let Some(max_ops) = options.max_ops {
+        command += &format!(" --max-ops {max_ops}");
     }
     command
 }

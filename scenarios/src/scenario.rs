@@ -40,6 +40,9 @@ pub struct ScenarioOptions {
     pub plant: Option<String>,
     /// Replay exactly this plan instead of drawing one from the seed.
     pub plan: Option<FaultPlan>,
+    /// Stop the clients after this many operations in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ops: Option<usize>,
 }
 
 /// One checker's judgement of a run.

@@ -3,7 +3,8 @@
 //! Each candidate is a full deterministic run of a [`ReplayPlan`]. The search first removes faults
 //! by delta debugging (ddmin over the fault list: drop halves, quarters, ... and their
 //! complements while the run still fails), then reduces greedily: fewer clients, fewer members
-//! (faults naming a removed member are dropped with it), a shorter chaos phase (halved while it
+//! (faults naming a removed member are dropped with it), fewer operations (a cap on the clients'
+//! operation count, found by a descending binary search), a shorter chaos phase (halved while it
 //! fails; faults past the end dropped), shorter pauses, and faults moved later. "Fails" means the
 //! checker that failed first in the original run fails again (not merely any checker). The number
 //! of runs is bounded; the result is the smallest failing plan found within the bound.
@@ -138,6 +139,21 @@ impl Search<'_> {
             let candidate = ReplayPlan { clients: best.clients - 1, ..best.clone() };
             if !self.attempt(best, candidate) {
                 break;
+            }
+        }
+    }
+
+    /// Caps the run's operations: removes `step` operations while it still fails, halving the
+    /// step when it does not — a descending binary search that costs about 2·log2(ops) runs.
+    fn fewer_operations(&mut self, best: &mut ReplayPlan) {
+        let mut cap = best.max_ops.unwrap_or(usize::MAX).min(self.best_ops);
+        let mut step = cap / 2;
+        while step >= 1 && self.runs < self.budget {
+            let candidate = ReplayPlan { max_ops: Some(cap - step), ..best.clone() };
+            if cap > step && self.attempt(best, candidate) {
+                cap -= step;
+            } else {
+                step /= 2;
             }
         }
     }
@@ -279,6 +295,7 @@ pub fn shrink(
     let mut search = Search { checker: checker.clone(), runs: 1, budget, best_ops: first.ops, log };
     let mut best = search.ddmin(original.clone());
     search.fewer_clients(&mut best);
+    search.fewer_operations(&mut best);
     search.fewer_members(&mut best);
     search.shorter_chaos(&mut best);
     search.shorter_pauses(&mut best);

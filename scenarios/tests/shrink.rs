@@ -61,4 +61,24 @@ fn shrinking_a_failing_seed_gives_a_smaller_plan_that_still_fails() {
     let failed =
         replayed.verdicts.iter().any(|v| v.checker == shrunk.checker && v.ok == Some(false));
     assert!(failed, "the minimal plan no longer fails with {}", shrunk.checker);
+    assert!(
+        replayed.ops < shrunk.ops.0,
+        "no fewer operations: {} of {}",
+        replayed.ops,
+        shrunk.ops.0
+    );
+}
+
+#[test]
+fn an_operation_cap_stops_the_clients_and_travels_with_the_plan() {
+    let capped = ScenarioOptions { max_ops: Some(12), ..ScenarioOptions::default() };
+    let run = runner::run("kv", 2, &capped, Mode::default()).unwrap();
+    let uncapped = runner::run("kv", 2, &ScenarioOptions::default(), Mode::default()).unwrap();
+    // Clients check the cap before each operation, so at most one per client is already under way.
+    assert!((12..=12 + run.clients).contains(&run.ops), "{} ops under a cap of 12", run.ops);
+    assert!(uncapped.ops > run.ops + run.clients, "the cap changed nothing: {}", uncapped.ops);
+    assert!(runner::replay_command(&run).ends_with("--max-ops 12"));
+    let plan = ReplayPlan::of(&run);
+    assert_eq!(plan.max_ops, Some(12));
+    assert_eq!(run_plan(&plan).unwrap().trace_hash, run.trace_hash);
 }

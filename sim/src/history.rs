@@ -10,9 +10,14 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
 /// The shared history of a run; clones share it.
+///
+/// A recorder may carry an operation cap (`--max-ops`, and the shrinker's "fewer operations"):
+/// once that many operations have been invoked, [`Recorder::exhausted`] says so and every
+/// workload's loop stops issuing new ones. Operations already invoked still complete.
 #[derive(Clone, Default)]
 pub struct Recorder {
     ops: Arc<Mutex<Vec<Operation>>>,
+    cap: Option<usize>,
 }
 
 /// An operation that was invoked and has not completed yet.
@@ -22,6 +27,16 @@ pub struct Pending {
 }
 
 impl Recorder {
+    /// A recorder that lets at most `cap` operations be invoked (`None`: no limit).
+    pub fn with_cap(cap: Option<usize>) -> Recorder {
+        Recorder { ops: Arc::default(), cap }
+    }
+
+    /// True once the cap's number of operations has been invoked.
+    pub fn exhausted(&self) -> bool {
+        self.cap.is_some_and(|cap| self.with(|ops| ops.len()) >= cap)
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Vec<Operation>) -> T) -> T {
         f(&mut self.ops.lock().unwrap_or_else(|p| p.into_inner()))
     }

@@ -44,6 +44,8 @@ pub struct RunConfig {
     /// Print trace lines as they happen.
     pub echo_trace: bool,
     pub configure: fn(&mut MemberConfig),
+    /// Stop the clients after this many operations in all (`None`: run until the chaos ends).
+    pub max_ops: Option<usize>,
 }
 
 impl RunConfig {
@@ -60,6 +62,7 @@ impl RunConfig {
             record_events: false,
             echo_trace: false,
             configure: |_| {},
+            max_ops: None,
         }
     }
 }
@@ -144,7 +147,7 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     set_up(&cluster, workload.clone()).await;
     let chaos_start = trace::now();
     trace::event("sim", "chaos begins");
-    let recorder = Recorder::default();
+    let recorder = Recorder::with_cap(config.max_ops);
     let (client_nodes, tasks) = spawn_clients(&config, &cluster, &recorder, workload, chaos_start);
     let faults = drive_faults(&config, &mut cluster, &client_nodes, chaos_start).await;
     trace::event("sim", cluster.heal_all(&client_nodes));

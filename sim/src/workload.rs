@@ -29,8 +29,9 @@ pub struct ClientContext {
 }
 
 impl ClientContext {
+    /// Whether to issue another operation: before the deadline and under the run's cap.
     pub fn running(&self) -> bool {
-        crate::trace::now() < self.until
+        crate::trace::now() < self.until && !self.recorder.exhausted()
     }
 }
 

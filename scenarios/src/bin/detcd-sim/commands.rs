@@ -55,6 +55,7 @@ fn options(shape: &ShapeArgs) -> Result<ScenarioOptions, String> {
         buggify: shape.buggify,
         plant: plant.map(|bug| bug.name().to_string()),
         plan: None,
+        max_ops: shape.max_ops.map(|ops| ops as usize),
     })
 }
 

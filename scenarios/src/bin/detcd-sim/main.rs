@@ -72,6 +72,9 @@ pub struct ShapeArgs {
     /// Plant a known bug in the core for the run (see `list --plants`).
     #[arg(long)]
     pub plant: Option<String>,
+    /// Stop the clients after this many operations in all (faults still run to the end).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_ops: Option<u64>,
 }
 
 #[derive(Args)]

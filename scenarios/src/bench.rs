@@ -8,9 +8,8 @@
 //!   MVCC, history recording and the linearizability check. Seeds per minute over `jobs` threads.
 
 use crate::catalog;
-use crate::kv::linearizable;
+use crate::kv::linearizable_resolved;
 use crate::scenario::ScenarioOptions;
-use detcd_check::models::etcd::Etcd;
 use detcd_core::api::PutRequest;
 use detcd_core::member::ClientRequest;
 use detcd_sim::plan::FaultPlan;
@@ -126,10 +125,11 @@ fn standard_run(seed: u64) -> (f64, f64, f64, bool) {
     config.clients = 8;
     config.chaos = Duration::from_secs(10);
     config.plan = FaultPlan::standard(10_000);
+    config.record_events = kv.records_events();
     let started = Instant::now();
     let result = detcd_sim::simulate(config, kv.workload(&ScenarioOptions::default()));
     let checking = Instant::now();
-    let verdict = linearizable(&Etcd, "linearizable", &result.history);
+    let verdict = linearizable_resolved(&result);
     let check = checking.elapsed().as_secs_f64();
     let ok = verdict.ok == Some(true) && result.violations.is_empty();
     if !ok {

@@ -6,6 +6,7 @@
 //! value. `register` drives one key as a read/write/CAS register and is judged by the `register`
 //! model.
 
+use crate::resolve::resolve;
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
 use detcd_check::history::{History, Operation};
 use detcd_check::linearizability::{self, Model, Options, Verdict};
@@ -39,9 +40,29 @@ impl Scenario for KvScenario {
         Arc::new(KvWorkload)
     }
 
-    fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {
-        vec![linearizable(&Etcd, "linearizable (etcd model)", &result.history)]
+    fn records_events(&self) -> bool {
+        true
     }
+
+    fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {
+        vec![linearizable_resolved(result)]
+    }
+}
+
+/// The etcd model's verdict on the history, with unknown outcomes first decided by the committed
+/// log where it can (see [`crate::resolve`]).
+pub fn linearizable_resolved(result: &RunResult) -> CheckerVerdict {
+    let name = "linearizable (etcd model)";
+    let Some(log) = &result.committed else {
+        return linearizable(&Etcd, name, &result.history);
+    };
+    let (history, resolved) = resolve(&result.history, log);
+    let mut verdict = linearizable(&Etcd, name, &history);
+    verdict.summary += &format!(
+        "; unknown outcomes: {} committed, {} without effect, {} left unknown",
+        resolved.committed, resolved.dropped, resolved.unknown
+    );
+    verdict
 }
 
 impl Scenario for RegisterScenario {

@@ -22,6 +22,8 @@ pub mod plan_file;
 #[cfg(madsim)]
 pub mod report_data;
 #[cfg(madsim)]
+pub mod resolve;
+#[cfg(madsim)]
 pub mod runner;
 #[cfg(madsim)]
 pub mod scenario;

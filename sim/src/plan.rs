@@ -197,7 +197,7 @@ fn draw(
 fn partition(rng: &mut ChaCha8Rng, members: &[NodeId]) -> Fault {
     let mut shuffled = members.to_vec();
     shuffled.shuffle(rng);
-    match rng.gen_range(0..4) {
+    match rng.gen_range(0..5) {
         0 => Fault::Isolate { target: Target::Leader },
         1 => Fault::Isolate { target: Target::Random },
         2 if shuffled.len() >= 3 => {

@@ -157,6 +157,26 @@ fn generated_plans_and_swarm_mixes_are_survived() {
 }
 
 #[test]
+fn seeded_partitions_take_every_shape() {
+    let mix = FaultMix { kinds: [detcd_sim::plan::FaultKind::Partition].into(), intensity: 8.0 };
+    let mut shapes = std::collections::BTreeSet::new();
+    for seed in 0..40u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for scheduled in FaultPlan::generate(&mut rng, &[1, 2, 3, 4, 5], 10_000, &mix).faults {
+            let shape = match scheduled.fault {
+                Fault::Isolate { .. } => "isolate",
+                Fault::Split { .. } => "split",
+                Fault::Bridge { .. } => "bridge",
+                Fault::OneWay { .. } => "one-way",
+                _ => continue,
+            };
+            shapes.insert(shape);
+        }
+    }
+    assert_eq!(shapes.len(), 4, "every partition shape is drawn for 5 members: {shapes:?}");
+}
+
+#[test]
 fn buggify_sites_fire_and_the_cluster_stays_safe() {
     let mut sites = std::collections::BTreeSet::new();
     for seed in 0..6u64 {

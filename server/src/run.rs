@@ -163,8 +163,8 @@ async fn serve_clients(member: Member, token: String, listener: TcpListener) {
         .add_service(limit(LeaseServer::new(LeaseService::new(member.clone()))))
         .add_service(limit(ClusterServer::new(ClusterService::new(member.clone(), token.clone()))))
         .add_service(limit(MaintenanceServer::new(MaintenanceService::new(member.clone()))))
-        .add_service(LockServer::new(LockService))
-        .add_service(ElectionServer::new(ElectionService));
+        .add_service(limit(LockServer::new(LockService::new(member.clone()))))
+        .add_service(limit(ElectionServer::new(ElectionService::new(member.clone()))));
     let served = Server::builder()
         .accept_http1(true)
         .add_routes(routes)
@@ -205,7 +205,9 @@ message_limits!(
     WatchServer<WatchService>,
     LeaseServer<LeaseService>,
     ClusterServer<ClusterService>,
-    MaintenanceServer<MaintenanceService>
+    MaintenanceServer<MaintenanceService>,
+    LockServer<LockService>,
+    ElectionServer<ElectionService>
 );
 
 /// Publishes this member's client URLs through raft, then logs etcd's readiness lines.

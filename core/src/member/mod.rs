@@ -17,6 +17,8 @@ mod config;
 mod forward;
 mod kv;
 mod lease;
+mod local_client;
+mod lock_election;
 mod publish;
 mod serve;
 mod watch;
@@ -24,6 +26,8 @@ mod watch;
 pub use cluster::{MemberStatus, MemberSummary};
 pub use config::{MemberConfig, MemberEvent, MemberObserver};
 pub use forward::{PeerAnswer, PeerRequest, PeerResponse};
+pub use local_client::{LocalClient, LocalWatcher};
+pub use lock_election::LeaderKey;
 pub use serve::{ClientRequest, ClientResponse};
 pub use watch::WatchStream;
 

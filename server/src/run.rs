@@ -155,9 +155,11 @@ async fn serve_peers(member: Member, listener: TcpListener) {
     }
 }
 
-/// etcd's gRPC services and the HTTP endpoints, on one port.
+/// etcd's gRPC services, its HTTP/JSON gateway and the HTTP endpoints, on one port.
 async fn serve_clients(member: Member, token: String, listener: TcpListener) {
-    let routes = Routes::from(crate::http::router(member.clone()))
+    let http = crate::http::router(member.clone());
+    let gateway = crate::gateway::router(member.clone(), token.clone());
+    let routes = Routes::from(http.merge(gateway))
         .add_service(limit(KvServer::new(KvService::new(member.clone()))))
         .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))
         .add_service(limit(LeaseServer::new(LeaseService::new(member.clone()))))

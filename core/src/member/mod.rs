@@ -19,6 +19,7 @@ mod kv;
 mod lease;
 mod local_client;
 mod lock_election;
+mod membership;
 mod publish;
 mod serve;
 mod watch;
@@ -28,6 +29,7 @@ pub use config::{MemberConfig, MemberEvent, MemberObserver};
 pub use forward::{PeerAnswer, PeerRequest, PeerResponse};
 pub use local_client::{LocalClient, LocalWatcher};
 pub use lock_election::LeaderKey;
+pub use membership::MembershipChange;
 pub use serve::{ClientRequest, ClientResponse};
 pub use watch::WatchStream;
 

@@ -12,6 +12,7 @@
 //! reads the wall clock (time comes from `runtime::NodeClock`).
 
 mod admit;
+pub mod archive;
 mod cluster;
 mod config;
 mod forward;
@@ -21,6 +22,7 @@ mod local_client;
 mod lock_election;
 mod membership;
 mod publish;
+pub mod restore;
 mod serve;
 mod watch;
 

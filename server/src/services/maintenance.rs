@@ -95,7 +95,7 @@ impl Maintenance for MaintenanceService {
             .map(|(i, blob)| {
                 let sent = (i * SNAPSHOT_CHUNK + blob.len()) as u64;
                 Ok(pb::SnapshotResponse {
-                    header: header.clone(),
+                    header,
                     remaining_bytes: total as u64 - sent,
                     blob: blob.to_vec(),
                 })

@@ -6,18 +6,27 @@
 //! with one line on stderr and exit code 1, never a panic.
 
 mod flags;
+mod gateway;
 mod http;
 mod identity;
 mod logging;
 mod peer;
 mod run;
 mod services;
+mod snapshot;
 mod status;
 mod urls;
 
 use clap::Parser;
 
 fn main() {
+    // `detcd snapshot ...` is etcdctl's offline snapshot tool; everything else is the server.
+    if std::env::args().nth(1).as_deref() == Some("snapshot") {
+        if let Err(reason) = snapshot::cli::run(std::env::args().skip(1)) {
+            fail(&reason);
+        }
+        return;
+    }
     let flags = flags::Flags::parse();
     logging::init(&flags.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -155,16 +155,18 @@ async fn serve_peers(member: Member, listener: TcpListener) {
     }
 }
 
-/// etcd's gRPC services and the HTTP endpoints, on one port.
+/// etcd's gRPC services, its HTTP/JSON gateway and the HTTP endpoints, on one port.
 async fn serve_clients(member: Member, token: String, listener: TcpListener) {
-    let routes = Routes::from(crate::http::router(member.clone()))
+    let http = crate::http::router(member.clone());
+    let gateway = crate::gateway::router(member.clone(), token.clone());
+    let routes = Routes::from(http.merge(gateway))
         .add_service(limit(KvServer::new(KvService::new(member.clone()))))
         .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))
         .add_service(limit(LeaseServer::new(LeaseService::new(member.clone()))))
         .add_service(limit(ClusterServer::new(ClusterService::new(member.clone(), token.clone()))))
         .add_service(limit(MaintenanceServer::new(MaintenanceService::new(member.clone()))))
-        .add_service(LockServer::new(LockService))
-        .add_service(ElectionServer::new(ElectionService));
+        .add_service(limit(LockServer::new(LockService::new(member.clone()))))
+        .add_service(limit(ElectionServer::new(ElectionService::new(member.clone()))));
     let served = Server::builder()
         .accept_http1(true)
         .add_routes(routes)
@@ -205,7 +207,9 @@ message_limits!(
     WatchServer<WatchService>,
     LeaseServer<LeaseService>,
     ClusterServer<ClusterService>,
-    MaintenanceServer<MaintenanceService>
+    MaintenanceServer<MaintenanceService>,
+    LockServer<LockService>,
+    ElectionServer<ElectionService>
 );
 
 /// Publishes this member's client URLs through raft, then logs etcd's readiness lines.

@@ -4,6 +4,8 @@
 //! text), so the code for each error is the one etcd's `rpctypes` gives it and the message is the
 //! core error's `Display`, which is etcd's wording.
 
+use detcd_core::client::ClientError;
+use detcd_core::recipes::RecipeError;
 use detcd_core::Error;
 use detcd_proto::convert::ConvertError;
 use tonic::{Code, Status};
@@ -42,4 +44,17 @@ pub fn unimplemented(method: &str) -> Status {
 /// A core response of the wrong kind: a bug in the core, reported instead of a panic.
 pub fn mismatched(method: &str) -> Status {
     Status::internal(format!("detcd: the member answered {method} with another response kind"))
+}
+
+/// A server-side recipe's failure (Lock, Election) as the status etcd answers with: cluster
+/// errors keep their codes, the recipes' own errors their etcd texts.
+pub fn recipe_status(error: RecipeError) -> Status {
+    match error {
+        RecipeError::Client(ClientError::Etcd(error)) => status_of(error),
+        RecipeError::Client(ClientError::Unknown(_)) => status_of(Error::Timeout),
+        RecipeError::Client(ClientError::Unavailable(why)) => Status::unavailable(why),
+        RecipeError::SessionExpired { .. } => status_of(Error::LeaseNotFound),
+        RecipeError::InvalidArgument { why, .. } => Status::invalid_argument(why),
+        other => Status::unknown(other.to_string()),
+    }
 }

@@ -219,3 +219,47 @@ impl Drop for Cluster {
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Clusters whose members start from data directories prepared beforehand (e.g. by
+/// `detcd snapshot restore`).
+impl Cluster {
+    /// Plans `size` members (names, ports, data directories) without starting any.
+    pub fn plan(size: usize) -> Cluster {
+        let mut cluster = Cluster { nodes: Vec::new(), dir: scratch_dir() };
+        for _ in 0..size {
+            cluster.plan_node();
+        }
+        cluster
+    }
+
+    /// Starts every planned member as part of a new cluster and waits until each is ready.
+    pub fn start_planned(&mut self) {
+        let initial = self.initial_cluster();
+        for node in &mut self.nodes {
+            node.spawn(&initial);
+        }
+        for node in &mut self.nodes {
+            node.wait_ready();
+        }
+    }
+
+    /// The `--initial-cluster` value the members start with.
+    pub fn initial_cluster_flag(&self) -> String {
+        self.initial_cluster()
+    }
+
+    /// The `--initial-cluster-token` the members start with.
+    pub fn token(&self) -> &'static str {
+        "detcd-tests"
+    }
+
+    /// Member `index`'s `--data-dir`.
+    pub fn data_dir(&self, index: usize) -> &Path {
+        &self.nodes[index].data_dir
+    }
+
+    /// A scratch directory of this cluster's, removed with it.
+    pub fn scratch(&self) -> &Path {
+        &self.dir
+    }
+}

@@ -4,6 +4,7 @@
 //! forwards them once, to the member raft names as leader; if that member is not the leader
 //! either, the client is told (`NoLeader` / `LeaderChanged`) instead of being bounced around.
 
+use super::membership::MembershipChange;
 use super::Member;
 use crate::api::{
     LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
@@ -23,6 +24,7 @@ pub enum PeerRequest {
     LeaseKeepAlive(LeaseId),
     LeaseTimeToLive(LeaseTimeToLiveRequest),
     LeaseLeases,
+    ChangeMembership(MembershipChange),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +34,7 @@ pub enum PeerAnswer {
     KeepAlive(LeaseKeepAliveResponse),
     TimeToLive(LeaseTimeToLiveResponse),
     Leases(LeaseLeasesResponse),
+    MembershipChanged,
 }
 
 pub type PeerResponse = Result<PeerAnswer, Error>;
@@ -54,6 +57,9 @@ impl Member {
                 self.time_to_live_here(&req).await.map(PeerAnswer::TimeToLive)
             }
             PeerRequest::LeaseLeases => self.leases_here().await.map(PeerAnswer::Leases),
+            PeerRequest::ChangeMembership(change) => {
+                self.change_membership_here(change).await.map(|()| PeerAnswer::MembershipChanged)
+            }
         }
     }
 

@@ -12,18 +12,26 @@
 //! reads the wall clock (time comes from `runtime::NodeClock`).
 
 mod admit;
+pub mod archive;
 mod cluster;
 mod config;
 mod forward;
 mod kv;
 mod lease;
+mod local_client;
+mod lock_election;
+mod membership;
 mod publish;
+pub mod restore;
 mod serve;
 mod watch;
 
 pub use cluster::{MemberStatus, MemberSummary};
 pub use config::{MemberConfig, MemberEvent, MemberObserver};
 pub use forward::{PeerAnswer, PeerRequest, PeerResponse};
+pub use local_client::{LocalClient, LocalWatcher};
+pub use lock_election::LeaderKey;
+pub use membership::MembershipChange;
 pub use serve::{ClientRequest, ClientResponse};
 pub use watch::WatchStream;
 

@@ -19,6 +19,8 @@ use crate::api::{CompareResult, CompareTarget, RequestOp, TxnRequest};
 use crate::client::{ops, Client};
 use crate::kv::{KeyRange, KeyValue, ResponseHeader};
 
+mod resume;
+
 pub struct Election<C: Client> {
     session: Session<C>,
     prefix: Vec<u8>,

@@ -27,6 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+mod existing_lease;
+
 /// etcd's default session TTL, in seconds.
 pub const DEFAULT_TTL: i64 = 60;
 

@@ -1,18 +1,18 @@
-//! etcd's `Cluster` service: MemberList, MemberAdd, MemberRemove and MemberPromote over the
-//! member's membership calls. MemberUpdate answers `Unimplemented` (see its comment).
+//! etcd's `Cluster` service: MemberList, MemberAdd, MemberRemove, MemberUpdate and MemberPromote
+//! over the member's membership calls (any member takes them; followers forward to the leader).
 //!
 //! MemberAdd derives the new member's id from its peer URLs and the cluster token, as the new
 //! member will itself when it starts (see `identity`); its name stays empty until it publishes.
 
 use super::header_now;
 use crate::identity::member_id;
-use crate::status::{status_of, unimplemented};
-use detcd_core::member::{Member, MemberSummary};
+use crate::status::status_of;
+use detcd_core::member::{Member, MemberSummary, MembershipChange};
 use detcd_core::raft::types::MemberInfo;
+use detcd_core::Error;
 use detcd_proto::convert::{member_list_response_to_proto, member_to_proto};
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::cluster_server::Cluster;
-use std::collections::BTreeSet;
 use tonic::{Request, Response, Status};
 
 pub struct ClusterService {
@@ -45,7 +45,8 @@ impl Cluster for ClusterService {
             client_urls: Vec::new(),
         };
         let added = MemberSummary { id, info: info.clone(), is_learner: request.is_learner };
-        self.member.admit_member(id, info, request.is_learner).await.map_err(status_of)?;
+        let admit = MembershipChange::Admit { id, info, is_learner: request.is_learner };
+        self.member.change_membership(admit).await.map_err(membership_status)?;
         Ok(Response::new(pb::MemberAddResponse {
             header: super::proto_header(&self.member),
             member: Some(member_to_proto(added)),
@@ -58,17 +59,22 @@ impl Cluster for ClusterService {
         request: Request<pb::MemberRemoveRequest>,
     ) -> Result<Response<pb::MemberRemoveResponse>, Status> {
         let id = request.into_inner().id;
-        self.member.remove_members(BTreeSet::from([id])).await.map_err(status_of)?;
+        let remove = MembershipChange::Remove { id };
+        self.member.change_membership(remove).await.map_err(membership_status)?;
         let header = super::proto_header(&self.member);
         Ok(Response::new(pb::MemberRemoveResponse { header, members: self.members() }))
     }
 
-    /// The core has no call to change a member's peer URLs.
     async fn member_update(
         &self,
-        _request: Request<pb::MemberUpdateRequest>,
+        request: Request<pb::MemberUpdateRequest>,
     ) -> Result<Response<pb::MemberUpdateResponse>, Status> {
-        Err(unimplemented("Cluster.MemberUpdate"))
+        let request = request.into_inner();
+        let update =
+            MembershipChange::UpdatePeerUrls { id: request.id, peer_urls: request.peer_ur_ls };
+        self.member.change_membership(update).await.map_err(membership_status)?;
+        let header = super::proto_header(&self.member);
+        Ok(Response::new(pb::MemberUpdateResponse { header, members: self.members() }))
     }
 
     async fn member_list(
@@ -84,8 +90,21 @@ impl Cluster for ClusterService {
         request: Request<pb::MemberPromoteRequest>,
     ) -> Result<Response<pb::MemberPromoteResponse>, Status> {
         let id = request.into_inner().id;
-        self.member.promote(BTreeSet::from([id])).await.map_err(status_of)?;
+        let promote = MembershipChange::Promote { id };
+        self.member.change_membership(promote).await.map_err(membership_status)?;
         let header = super::proto_header(&self.member);
         Ok(Response::new(pb::MemberPromoteResponse { header, members: self.members() }))
+    }
+}
+
+/// etcd's codes for membership refusals: an unknown member is `NotFound`, a duplicate one
+/// `FailedPrecondition`; everything else as any other error.
+fn membership_status(error: Error) -> Status {
+    match &error {
+        Error::Other(why) if why == "member not found" => Status::not_found(error.to_string()),
+        Error::Other(why) if why == "member ID already exist" => {
+            Status::failed_precondition(error.to_string())
+        }
+        _ => status_of(error),
     }
 }

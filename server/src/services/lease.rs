@@ -48,40 +48,13 @@ impl Lease for LeaseService {
         }
     }
 
-    type LeaseKeepAliveStream =
-        Pin<Box<dyn Stream<Item = Result<pb::LeaseKeepAliveResponse, Status>> + Send>>;
+    type LeaseKeepAliveStream = KeepAliveResponses;
 
     async fn lease_keep_alive(
         &self,
         request: Request<Streaming<pb::LeaseKeepAliveRequest>>,
     ) -> Result<Response<Self::LeaseKeepAliveStream>, Status> {
-        let mut incoming = request.into_inner();
-        let member = self.member.clone();
-        let (outbox, responses) = mpsc::channel(16);
-        tokio::spawn(async move {
-            while let Some(Ok(message)) = incoming.next().await {
-                let request = lease_keep_alive_request_from_proto(message);
-                let id = request.id;
-                let answer = match member.serve(Q::LeaseKeepAlive(request)).await {
-                    Ok(A::LeaseKeepAlive(r)) => Ok(lease_keep_alive_response_to_proto(r)),
-                    Ok(_) => Err(mismatched("LeaseKeepAlive")),
-                    // etcd's wire protocol: a keep-alive for a lease that is gone answers TTL 0
-                    // (clients print "expired or revoked"), not an error.
-                    Err(Error::LeaseNotFound) => {
-                        Ok(lease_keep_alive_response_to_proto(LeaseKeepAliveResponse {
-                            header: super::header_now(&member),
-                            id,
-                            ttl: 0,
-                        }))
-                    }
-                    Err(error) => Err(crate::status::status_of(error)),
-                };
-                if outbox.send(answer).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(responses))))
+        Ok(Response::new(keep_alive(&self.member, request.into_inner())))
     }
 
     async fn lease_time_to_live(
@@ -104,4 +77,42 @@ impl Lease for LeaseService {
             _ => Err(mismatched("LeaseLeases")),
         }
     }
+}
+
+/// Answers of one keep-alive stream, in order.
+pub type KeepAliveResponses =
+    Pin<Box<dyn Stream<Item = Result<pb::LeaseKeepAliveResponse, Status>> + Send>>;
+
+/// Serves keep-alives from `incoming` (gRPC's stream, or the HTTP gateway's decoded body) until
+/// it ends.
+pub fn keep_alive<S>(member: &Member, mut incoming: S) -> KeepAliveResponses
+where
+    S: Stream<Item = Result<pb::LeaseKeepAliveRequest, Status>> + Unpin + Send + 'static,
+{
+    let member = member.clone();
+    let (outbox, responses) = mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = incoming.next().await {
+            let request = lease_keep_alive_request_from_proto(message);
+            let id = request.id;
+            let answer = match member.serve(Q::LeaseKeepAlive(request)).await {
+                Ok(A::LeaseKeepAlive(r)) => Ok(lease_keep_alive_response_to_proto(r)),
+                Ok(_) => Err(mismatched("LeaseKeepAlive")),
+                // etcd's wire protocol: a keep-alive for a lease that is gone answers TTL 0
+                // (clients print "expired or revoked"), not an error.
+                Err(Error::LeaseNotFound) => {
+                    Ok(lease_keep_alive_response_to_proto(LeaseKeepAliveResponse {
+                        header: super::header_now(&member),
+                        id,
+                        ttl: 0,
+                    }))
+                }
+                Err(error) => Err(crate::status::status_of(error)),
+            };
+            if outbox.send(answer).await.is_err() {
+                return;
+            }
+        }
+    });
+    Box::pin(ReceiverStream::new(responses))
 }

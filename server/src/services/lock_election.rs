@@ -1,7 +1,13 @@
-//! etcd's `Lock` and `Election` services: not served yet (the core has no Lock/Election entry
-//! point); every method answers `Unimplemented` naming itself.
+//! etcd's `Lock` and `Election` services (v3lock, v3election) over the member's lock and
+//! election calls, which run the core's recipes on the member itself under the caller's lease.
+//!
+//! Lock and Campaign wait until they win; if the caller goes away first, tonic drops the call
+//! and the recipe deletes the key it created. Errors keep etcd's texts (`election: not leader`,
+//! `election: no leader`, `etcdserver: requested lease not found`).
 
-use crate::status::unimplemented;
+use crate::status::{recipe_status, status_of};
+use detcd_core::member::{LeaderKey, Member};
+use detcd_proto::convert::{header_to_proto, key_value_to_proto};
 use detcd_proto::v3electionpb as epb;
 use detcd_proto::v3electionpb::election_server::Election;
 use detcd_proto::v3lockpb as lpb;
@@ -10,63 +16,128 @@ use std::pin::Pin;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-pub struct LockService;
+pub struct LockService {
+    member: Member,
+}
+
+impl LockService {
+    pub fn new(member: Member) -> Self {
+        LockService { member }
+    }
+}
 
 #[tonic::async_trait]
 impl Lock for LockService {
     async fn lock(
         &self,
-        _request: Request<lpb::LockRequest>,
+        request: Request<lpb::LockRequest>,
     ) -> Result<Response<lpb::LockResponse>, Status> {
-        Err(unimplemented("Lock.Lock"))
+        let request = request.into_inner();
+        let locked = self.member.lock(&request.name, request.lease).await;
+        let (header, key) = locked.map_err(recipe_status)?;
+        Ok(Response::new(lpb::LockResponse { header: header_to_proto(header), key }))
     }
 
     async fn unlock(
         &self,
-        _request: Request<lpb::UnlockRequest>,
+        request: Request<lpb::UnlockRequest>,
     ) -> Result<Response<lpb::UnlockResponse>, Status> {
-        Err(unimplemented("Lock.Unlock"))
+        let header = self.member.unlock(&request.into_inner().key).await.map_err(status_of)?;
+        Ok(Response::new(lpb::UnlockResponse { header: header_to_proto(header) }))
     }
 }
 
-pub struct ElectionService;
+pub struct ElectionService {
+    member: Member,
+}
+
+impl ElectionService {
+    pub fn new(member: Member) -> Self {
+        ElectionService { member }
+    }
+}
+
+fn leader_from_proto(leader: Option<epb::LeaderKey>) -> Result<LeaderKey, Status> {
+    let leader = leader.ok_or_else(|| Status::unknown("\"leader\" field must be provided"))?;
+    Ok(LeaderKey { name: leader.name, key: leader.key, rev: leader.rev, lease: leader.lease })
+}
+
+fn leader_to_proto(leader: LeaderKey) -> epb::LeaderKey {
+    epb::LeaderKey { name: leader.name, key: leader.key, rev: leader.rev, lease: leader.lease }
+}
 
 #[tonic::async_trait]
 impl Election for ElectionService {
     async fn campaign(
         &self,
-        _request: Request<epb::CampaignRequest>,
+        request: Request<epb::CampaignRequest>,
     ) -> Result<Response<epb::CampaignResponse>, Status> {
-        Err(unimplemented("Election.Campaign"))
+        let request = request.into_inner();
+        let campaign = self.member.campaign(&request.name, request.lease, &request.value);
+        let (header, leader) = campaign.await.map_err(recipe_status)?;
+        Ok(Response::new(epb::CampaignResponse {
+            header: header_to_proto(header),
+            leader: Some(leader_to_proto(leader)),
+        }))
     }
 
     async fn proclaim(
         &self,
-        _request: Request<epb::ProclaimRequest>,
+        request: Request<epb::ProclaimRequest>,
     ) -> Result<Response<epb::ProclaimResponse>, Status> {
-        Err(unimplemented("Election.Proclaim"))
+        let request = request.into_inner();
+        let leader = leader_from_proto(request.leader)?;
+        let header = self.member.proclaim(&leader, &request.value).await.map_err(recipe_status)?;
+        Ok(Response::new(epb::ProclaimResponse { header: header_to_proto(header) }))
     }
 
     async fn leader(
         &self,
-        _request: Request<epb::LeaderRequest>,
+        request: Request<epb::LeaderRequest>,
     ) -> Result<Response<epb::LeaderResponse>, Status> {
-        Err(unimplemented("Election.Leader"))
+        let name = request.into_inner().name;
+        let (header, kv) = self.member.election_leader(&name).await.map_err(recipe_status)?;
+        Ok(Response::new(epb::LeaderResponse {
+            header: header_to_proto(header),
+            kv: Some(key_value_to_proto(kv)),
+        }))
     }
 
     type ObserveStream = Pin<Box<dyn Stream<Item = Result<epb::LeaderResponse, Status>> + Send>>;
 
     async fn observe(
         &self,
-        _request: Request<epb::LeaderRequest>,
+        request: Request<epb::LeaderRequest>,
     ) -> Result<Response<Self::ObserveStream>, Status> {
-        Err(unimplemented("Election.Observe"))
+        let name = request.into_inner().name;
+        let observer = self.member.observe(&name).map_err(recipe_status)?;
+        let member = self.member.clone();
+        let leaders = futures::stream::unfold(Some(observer), move |observer| {
+            let member = member.clone();
+            async move {
+                let mut observer = observer?;
+                match observer.next().await {
+                    Ok(kv) => {
+                        let response = epb::LeaderResponse {
+                            header: header_to_proto(member.header_now()),
+                            kv: Some(key_value_to_proto(kv)),
+                        };
+                        Some((Ok(response), Some(observer)))
+                    }
+                    // The error ends the stream.
+                    Err(error) => Some((Err(recipe_status(error)), None)),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(leaders)))
     }
 
     async fn resign(
         &self,
-        _request: Request<epb::ResignRequest>,
+        request: Request<epb::ResignRequest>,
     ) -> Result<Response<epb::ResignResponse>, Status> {
-        Err(unimplemented("Election.Resign"))
+        let leader = leader_from_proto(request.into_inner().leader)?;
+        let header = self.member.resign(&leader).await.map_err(recipe_status)?;
+        Ok(Response::new(epb::ResignResponse { header: header_to_proto(header) }))
     }
 }

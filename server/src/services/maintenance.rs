@@ -1,5 +1,6 @@
 //! etcd's `Maintenance` service: Status, HashKV, Alarm (never any alarms), Defragment (nothing to
-//! defragment: succeeds). Hash, Snapshot and MoveLeader answer `Unimplemented`.
+//! defragment: succeeds), Snapshot (the member's state as a detcd snapshot file). Hash and
+//! MoveLeader answer `Unimplemented`.
 
 use super::{header_now, serve};
 use crate::status::{mismatched, unimplemented};
@@ -10,6 +11,9 @@ use detcd_proto::etcdserverpb::maintenance_server::Maintenance;
 use std::pin::Pin;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
+
+/// Bytes per snapshot message (etcd sends 32 KiB).
+const SNAPSHOT_CHUNK: usize = 32 * 1024;
 
 /// The etcd version detcd reports: the API level it serves, which clients use to pick features.
 pub const ETCD_VERSION: &str = "3.4.23";
@@ -76,12 +80,28 @@ impl Maintenance for MaintenanceService {
 
     type SnapshotStream = Pin<Box<dyn Stream<Item = Result<pb::SnapshotResponse, Status>> + Send>>;
 
-    /// etcdctl expects a bbolt database file; detcd's snapshots are its own format.
+    /// The member's state now as a snapshot file (archive + sha256 trailer, see `snapshot`), in
+    /// chunks as etcd sends them; `etcdctl snapshot save` writes the chunks to its file.
     async fn snapshot(
         &self,
         _request: Request<pb::SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
-        Err(unimplemented("Maintenance.Snapshot"))
+        let file = crate::snapshot::seal(self.member.archive());
+        let header = super::proto_header(&self.member);
+        let total = file.len();
+        let chunks: Vec<Result<pb::SnapshotResponse, Status>> = file
+            .chunks(SNAPSHOT_CHUNK)
+            .enumerate()
+            .map(|(i, blob)| {
+                let sent = (i * SNAPSHOT_CHUNK + blob.len()) as u64;
+                Ok(pb::SnapshotResponse {
+                    header,
+                    remaining_bytes: total as u64 - sent,
+                    blob: blob.to_vec(),
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
     }
 
     async fn move_leader(

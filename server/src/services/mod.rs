@@ -13,10 +13,10 @@ mod watch;
 
 pub use cluster::ClusterService;
 pub use kv::KvService;
-pub use lease::LeaseService;
+pub use lease::{keep_alive, LeaseService};
 pub use lock_election::{ElectionService, LockService};
 pub use maintenance::MaintenanceService;
-pub use watch::WatchService;
+pub use watch::{open_watch, WatchService};
 
 use crate::status::status_of;
 use detcd_core::kv::ResponseHeader;

@@ -34,24 +34,35 @@ type Outbox = mpsc::Sender<Result<pb::WatchResponse, Status>>;
 
 #[tonic::async_trait]
 impl Watch for WatchService {
-    type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchResponse, Status>> + Send>>;
+    type WatchStream = WatchResponses;
 
     async fn watch(
         &self,
         request: Request<Streaming<pb::WatchRequest>>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let incoming = request.into_inner();
-        let stream = Arc::new(self.member.watch());
-        let (outbox, responses) = mpsc::channel(OUTBOX);
-        tokio::spawn(feed_requests(incoming, stream.clone(), outbox.clone()));
-        tokio::spawn(forward_responses(stream, outbox));
-        Ok(Response::new(Box::pin(ReceiverStream::new(responses))))
+        Ok(Response::new(open_watch(&self.member, request.into_inner())))
     }
+}
+
+/// Responses of one watch stream, in order.
+pub type WatchResponses = Pin<Box<dyn Stream<Item = Result<pb::WatchResponse, Status>> + Send>>;
+
+/// Opens a watch stream on the member fed by `incoming` (gRPC's stream, or the HTTP gateway's
+/// decoded body); it lives until whoever reads the responses drops them.
+pub fn open_watch<S>(member: &Member, incoming: S) -> WatchResponses
+where
+    S: Stream<Item = Result<pb::WatchRequest, Status>> + Unpin + Send + 'static,
+{
+    let stream = Arc::new(member.watch());
+    let (outbox, responses) = mpsc::channel(OUTBOX);
+    tokio::spawn(feed_requests(incoming, stream.clone(), outbox.clone()));
+    tokio::spawn(forward_responses(stream, outbox));
+    Box::pin(ReceiverStream::new(responses))
 }
 
 /// Client requests -> the member's stream, until the client stops sending or sends nonsense.
 async fn feed_requests(
-    mut incoming: Streaming<pb::WatchRequest>,
+    mut incoming: impl Stream<Item = Result<pb::WatchRequest, Status>> + Unpin,
     stream: Arc<WatchStream>,
     outbox: Outbox,
 ) {

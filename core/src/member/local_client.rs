@@ -1,0 +1,136 @@
+//! The member as a [`Client`] of itself, so the server-side Lock and Election services run the
+//! very recipes (`crate::recipes`) that clients run over the network.
+//!
+//! Every call goes through the member's own node API (`Member::range`, `Member::txn`, ...), which
+//! already routes writes and linearizable reads to the leader; nothing here decides anything. A
+//! member error keeps its meaning for the recipes' retry discipline: `Timeout` and
+//! `LeaderChanged` become "outcome unknown" (the write may still commit), `Stopped` becomes
+//! "unavailable" (nothing was done), everything else is a definite refusal.
+
+use super::watch::WatchStream;
+use super::{Member, MemberStatus, MemberSummary};
+use crate::api::*;
+use crate::client::{Client, ClientError, ClientResult, HashKvResponse, Watcher};
+use crate::error::Error;
+use crate::member::ClientResponse;
+use crate::watch::{WatchRequest, WatchResponse};
+use std::collections::VecDeque;
+
+/// A member calling itself. Cheap to clone.
+#[derive(Clone)]
+pub struct LocalClient {
+    member: Member,
+}
+
+impl Member {
+    /// This member as a `Client`, for recipes served inside the member.
+    pub fn local_client(&self) -> LocalClient {
+        LocalClient { member: self.clone() }
+    }
+}
+
+/// Sorts a member error into the three outcomes a client must tell apart.
+fn classify(error: Error) -> ClientError {
+    match error {
+        Error::Timeout | Error::LeaderChanged => ClientError::Unknown(error.to_string()),
+        Error::Stopped => ClientError::Unavailable(error.to_string()),
+        other => ClientError::Etcd(other),
+    }
+}
+
+fn answer<T>(result: crate::error::Result<T>) -> ClientResult<T> {
+    result.map_err(classify)
+}
+
+impl Client for LocalClient {
+    type Watcher = LocalWatcher;
+
+    async fn range(&self, request: RangeRequest) -> ClientResult<RangeResponse> {
+        answer(self.member.range(request).await)
+    }
+
+    async fn put(&self, request: PutRequest) -> ClientResult<PutResponse> {
+        answer(self.member.put(request).await)
+    }
+
+    async fn delete_range(&self, request: DeleteRangeRequest) -> ClientResult<DeleteRangeResponse> {
+        answer(self.member.delete_range(request).await)
+    }
+
+    async fn txn(&self, request: TxnRequest) -> ClientResult<TxnResponse> {
+        answer(self.member.txn(request).await)
+    }
+
+    async fn compact(&self, request: CompactionRequest) -> ClientResult<CompactionResponse> {
+        answer(self.member.compact(request).await)
+    }
+
+    async fn watch(&self) -> ClientResult<LocalWatcher> {
+        Ok(LocalWatcher { stream: self.member.watch(), received: VecDeque::new() })
+    }
+
+    async fn lease_grant(&self, request: LeaseGrantRequest) -> ClientResult<LeaseGrantResponse> {
+        answer(self.member.lease_grant(request).await)
+    }
+
+    async fn lease_revoke(&self, request: LeaseRevokeRequest) -> ClientResult<LeaseRevokeResponse> {
+        answer(self.member.lease_revoke(request).await)
+    }
+
+    async fn lease_keep_alive(
+        &self,
+        request: LeaseKeepAliveRequest,
+    ) -> ClientResult<LeaseKeepAliveResponse> {
+        answer(self.member.lease_keep_alive(request.id).await)
+    }
+
+    async fn lease_time_to_live(
+        &self,
+        request: LeaseTimeToLiveRequest,
+    ) -> ClientResult<LeaseTimeToLiveResponse> {
+        answer(self.member.lease_time_to_live(request).await)
+    }
+
+    async fn lease_leases(&self) -> ClientResult<LeaseLeasesResponse> {
+        answer(self.member.lease_leases().await)
+    }
+
+    async fn member_list(&self) -> ClientResult<Vec<MemberSummary>> {
+        Ok(self.member.member_list())
+    }
+
+    async fn status(&self) -> ClientResult<MemberStatus> {
+        Ok(self.member.status())
+    }
+
+    async fn hash_kv(&self, revision: i64) -> ClientResult<HashKvResponse> {
+        match answer(self.member.hash_kv(revision))? {
+            ClientResponse::HashKv { hash, compact_revision, revision } => {
+                Ok(HashKvResponse { hash, compact_revision, revision })
+            }
+            _ => Err(ClientError::Etcd(Error::Other("unexpected answer to hash kv".into()))),
+        }
+    }
+}
+
+/// A watch stream on the member itself; responses come in batches and are handed out one by one.
+pub struct LocalWatcher {
+    stream: WatchStream,
+    received: VecDeque<WatchResponse>,
+}
+
+impl Watcher for LocalWatcher {
+    async fn send(&mut self, request: WatchRequest) -> ClientResult<()> {
+        self.stream.send(request);
+        Ok(())
+    }
+
+    async fn recv(&mut self) -> ClientResult<WatchResponse> {
+        loop {
+            if let Some(response) = self.received.pop_front() {
+                return Ok(response);
+            }
+            self.received.extend(self.stream.recv().await);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Membership changes from any member (etcd's MemberAdd/Remove/Update/Promote): a member that is
+//! not the leader forwards the change to the leader, as etcd's followers do.
+//!
+//! Only the leader can change the raft membership. A change is tried here first; if this member
+//! is not the leader (`NoLeader`, nothing was changed) it goes once to the member raft names as
+//! leader, which refuses rather than forwarding again (see `forward`). Invariant: an update
+//! changes only peer URLs; ids, names, client URLs and voter sets stay as they are.
+
+use super::forward::{PeerAnswer, PeerRequest};
+use super::Member;
+use crate::error::{Error, Result};
+use crate::raft::types::{MemberInfo, NodeId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One change to the cluster's membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MembershipChange {
+    /// A member that will start later (`member add`), as a learner or a voter.
+    Admit {
+        id: NodeId,
+        info: MemberInfo,
+        is_learner: bool,
+    },
+    Remove {
+        id: NodeId,
+    },
+    Promote {
+        id: NodeId,
+    },
+    /// New peer URLs for an existing member (`member update`).
+    UpdatePeerUrls {
+        id: NodeId,
+        peer_urls: Vec<String>,
+    },
+}
+
+impl Member {
+    /// Applies `change` through the leader, wherever this member stands.
+    pub async fn change_membership(&self, change: MembershipChange) -> Result<()> {
+        match self.change_membership_here(change.clone()).await {
+            Err(Error::NoLeader) => match self.leader() {
+                Some(leader) if leader != self.id() => {
+                    match self.forward(leader, PeerRequest::ChangeMembership(change)).await? {
+                        PeerAnswer::MembershipChanged => Ok(()),
+                        _ => Err(Error::Other("unexpected answer to a membership change".into())),
+                    }
+                }
+                _ => Err(Error::NoLeader),
+            },
+            other => other,
+        }
+    }
+
+    /// Applies `change` on this member; `NoLeader` (and no change) unless it leads.
+    pub(super) async fn change_membership_here(&self, change: MembershipChange) -> Result<()> {
+        match change {
+            MembershipChange::Admit { id, info, is_learner } => {
+                self.admit_member(id, info, is_learner).await
+            }
+            MembershipChange::Remove { id } => self.remove_members(BTreeSet::from([id])).await,
+            MembershipChange::Promote { id } => self.promote(BTreeSet::from([id])).await,
+            MembershipChange::UpdatePeerUrls { id, peer_urls } => {
+                self.update_peer_urls(id, peer_urls).await
+            }
+        }
+    }
+
+    /// Replaces member `id`'s peer URLs (etcd's `member update`).
+    async fn update_peer_urls(&self, id: NodeId, peer_urls: Vec<String>) -> Result<()> {
+        let mut info =
+            self.member_info(id).ok_or_else(|| Error::Other("member not found".into()))?;
+        if peer_urls.is_empty() {
+            return Err(Error::Other("member peer URLs must not be empty".into()));
+        }
+        if self.leader() != Some(self.id()) {
+            return Err(Error::NoLeader);
+        }
+        info.peer_urls = peer_urls;
+        let change = openraft::ChangeMembers::SetNodes(BTreeMap::from([(id, info)]));
+        match self.inner.raft.change_membership(change, false).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
+            Err(error) => Err(Error::Other(error.to_string())),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Snapshots end to end: `etcdctl snapshot save` downloads a member's state from `detcd`,
+//! `detcd snapshot status` reads it, and `detcd snapshot restore` makes a data directory that a
+//! new cluster starts from with the snapshot's keys.
+
+use detcd_tests::cluster::{detcd_binary, Cluster};
+use detcd_tests::etcdctl::ok;
+use std::process::Command;
+
+/// `detcd snapshot <args>`: (success, stdout, stderr).
+fn detcd_snapshot(args: &[&str]) -> (bool, String, String) {
+    let output =
+        Command::new(detcd_binary()).arg("snapshot").args(args).output().expect("detcd runs");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn save_status_restore_and_start_from_the_restored_data_dir() {
+    let source = Cluster::start(1);
+    let ep = source.nodes[0].endpoint();
+    for (key, value) in [("a", "1"), ("b", "2"), ("a", "3")] {
+        ok(&ep, &["put", key, value]);
+    }
+    let file = source.scratch().join("saved.db");
+    let file = file.to_str().expect("utf-8 path");
+    let saved = ok(&ep, &["snapshot", "save", file]);
+    assert!(saved.contains(&format!("Snapshot saved at {file}")), "{saved}");
+
+    let (status_ok, json, err) = detcd_snapshot(&["status", file, "-w", "json"]);
+    assert!(status_ok, "{err}");
+    let size = std::fs::metadata(file).expect("saved file").len();
+    assert!(json.contains("\"revision\":4,\"totalKey\":2,"), "{json}");
+    assert!(json.ends_with(&format!("\"totalSize\":{size}}}\n")), "{json}");
+    let (_, table, _) = detcd_snapshot(&["status", file, "-w", "table"]);
+    assert!(table.contains("|   HASH   | REVISION | TOTAL KEYS | TOTAL SIZE |"), "{table}");
+    // The snapshot's hash is the key space's hash at its revision, as HashKV reports it.
+    let (_, simple, _) = detcd_snapshot(&["status", file]);
+    let hash = simple.split(", ").next().expect("hash").to_string();
+    let hashkv = ok(&ep, &["endpoint", "hashkv", "-w", "json"]);
+    let decimal = u32::from_str_radix(&hash, 16).expect("hex hash");
+    assert!(hashkv.contains(&format!("\"hash\":{decimal}")), "{hash} vs {hashkv}");
+
+    let mut damaged = std::fs::read(file).expect("read");
+    damaged[0] ^= 0xff;
+    let damaged_file = source.scratch().join("damaged.db");
+    std::fs::write(&damaged_file, damaged).expect("write");
+    let (refused, _, why) = detcd_snapshot(&["status", damaged_file.to_str().unwrap()]);
+    assert!(!refused && why.contains("sha256"), "{why}");
+
+    let mut target = Cluster::plan(1);
+    let data_dir = target.data_dir(0).to_str().expect("utf-8").to_string();
+    let name = target.nodes[0].name.clone();
+    let peer_url = target.peer_url(0);
+    let initial = target.initial_cluster_flag();
+    let restore = |dir: &str| {
+        detcd_snapshot(&[
+            "restore",
+            file,
+            "--name",
+            &name,
+            "--data-dir",
+            dir,
+            "--initial-cluster",
+            &initial,
+            "--initial-cluster-token",
+            target.token(),
+            "--initial-advertise-peer-urls",
+            &peer_url,
+        ])
+    };
+    let (restored, out, err) = restore(&data_dir);
+    assert!(restored, "{out}{err}");
+    let (again, _, why) = restore(&data_dir);
+    assert!(!again && why.contains("exists"), "{why}");
+
+    target.start_planned();
+    let restored_ep = target.nodes[0].endpoint();
+    assert_eq!(ok(&restored_ep, &["get", "a"]), "a\n3\n");
+    assert_eq!(ok(&restored_ep, &["get", "b"]), "b\n2\n");
+    assert_eq!(ok(&restored_ep, &["put", "c", "new"]), "OK\n");
+    let revision = ok(&restored_ep, &["get", "c", "-w", "json"]);
+    assert!(revision.contains("\"revision\":5"), "the restored cluster continues at 5: {revision}");
+}
+
+#[test]
+fn restore_refuses_a_member_missing_from_initial_cluster() {
+    let (ok, _, why) = detcd_snapshot(&[
+        "restore",
+        "/nonexistent.db",
+        "--name",
+        "x",
+        "--data-dir",
+        "/tmp/never-created",
+        "--initial-cluster",
+        "y=http://127.0.0.1:1",
+        "--initial-advertise-peer-urls",
+        "http://127.0.0.1:1",
+    ]);
+    assert!(!ok && why.contains("no member \"x\""), "{why}");
+}

@@ -81,6 +81,9 @@ impl Member {
 
     /// Proposes on this member; `NoLeader` when it is not the leader (nothing was appended).
     pub(super) async fn propose_here(&self, command: Command) -> Result<Response> {
+        if !self.is_running() {
+            return Err(Error::Stopped);
+        }
         let proposal = self.inner.raft.client_write(command);
         let timeout = self.inner.config.request_timeout;
         let written = match DetRuntime::timeout(timeout, proposal).await {
@@ -94,8 +97,10 @@ impl Member {
             Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(_))) => {
                 Err(Error::LeaderChanged)
             }
-            // Nothing was appended: the client may go to another member.
-            Err(RaftError::Fatal(_)) => Err(Error::Stopped),
+            // Raft stopped (a failed fsync, say) while the write was pending: it may already be
+            // replicated, and the next leader may commit it. Only a member that had stopped before
+            // the proposal can say nothing was appended (`Stopped`, above).
+            Err(RaftError::Fatal(_)) => Err(Error::LeaderChanged),
             Err(RaftError::APIError(other)) => Err(Error::Other(other.to_string())),
         }
     }

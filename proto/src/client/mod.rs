@@ -1,14 +1,15 @@
 //! `GrpcClient`: etcd's v3 API over tonic, for detcd or a real etcd.
 //!
-//! The methods mirror detcd-core's `Client` trait (branch `client`) one for one, with the same
-//! domain types and the same three outcomes (`GrpcError` = the trait's `ClientError`), so the
-//! trait impl is a delegation once both are on one branch.
+//! The methods mirror detcd-core's `Client` trait one for one, with the same domain types and the
+//! same three outcomes (`GrpcError` = the trait's `ClientError`); `as_client` implements the trait
+//! by delegation, so the recipes run over this client.
 //!
 //! Retry discipline: a call goes to the current endpoint; when that endpoint certainly did not take
 //! the request (`Unavailable`, or etcd's `no leader`), the client moves to the next endpoint and
 //! tries again, at most once per endpoint. An `Unknown` outcome is returned, never retried: a
 //! write may have been applied.
 
+mod as_client;
 mod error;
 mod watcher;
 

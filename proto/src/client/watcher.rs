@@ -1,27 +1,47 @@
 //! One watch stream of a `GrpcClient`: requests go in through a channel feeding the gRPC request
 //! stream, responses come out of the gRPC response stream in order. Once the stream breaks, every
 //! call fails; the caller opens a new stream and resumes after the last revision it saw.
+//!
+//! The call is opened lazily, on the first `recv`: a real etcd (grpc-go) sends the response
+//! headers of a Watch stream only with its first message, which it writes only after a request
+//! has arrived. Awaiting the headers before sending anything would wait forever (until the call
+//! timeout), so `send` only queues requests and `recv` starts the call with them already queued.
 
 use super::error::{convert_failed, from_status, GrpcError, GrpcResult};
 use crate::convert::{watch_request_to_proto, watch_response_from_proto};
 use crate::etcdserverpb as pb;
 use crate::etcdserverpb::watch_client::WatchClient;
 use detcd_core::watch::{WatchRequest, WatchResponse};
+use std::future::Future;
+use std::pin::Pin;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tonic::Streaming;
 
+type Opening = Pin<
+    Box<
+        dyn Future<Output = Result<tonic::Response<Streaming<pb::WatchResponse>>, tonic::Status>>
+            + Send,
+    >,
+>;
+
+/// The gRPC call: not answered yet, or its response stream.
+enum Call {
+    Opening(Opening),
+    Open(Streaming<pb::WatchResponse>),
+}
+
 pub struct GrpcWatcher {
     requests: mpsc::Sender<pb::WatchRequest>,
-    responses: Streaming<pb::WatchResponse>,
+    call: Call,
 }
 
 impl GrpcWatcher {
     pub(super) async fn open(mut client: WatchClient<Channel>) -> GrpcResult<GrpcWatcher> {
         let (requests, outgoing) = mpsc::channel(16);
-        let responses = client.watch(ReceiverStream::new(outgoing)).await.map_err(from_status)?;
-        Ok(GrpcWatcher { requests, responses: responses.into_inner() })
+        let opening = Box::pin(async move { client.watch(ReceiverStream::new(outgoing)).await });
+        Ok(GrpcWatcher { requests, call: Call::Opening(opening) })
     }
 
     /// Sends a create, cancel or progress request.
@@ -35,9 +55,22 @@ impl GrpcWatcher {
 
     /// The next response on this stream.
     pub async fn recv(&mut self) -> GrpcResult<WatchResponse> {
-        match self.responses.message().await.map_err(from_status)? {
+        let responses = self.responses().await?;
+        match responses.message().await.map_err(from_status)? {
             Some(response) => watch_response_from_proto(response).map_err(convert_failed),
             None => Err(GrpcError::Unknown("watch stream ended".into())),
+        }
+    }
+
+    /// The response stream, starting the call if it is not answered yet.
+    async fn responses(&mut self) -> GrpcResult<&mut Streaming<pb::WatchResponse>> {
+        if let Call::Opening(opening) = &mut self.call {
+            let responses = opening.await.map_err(from_status)?.into_inner();
+            self.call = Call::Open(responses);
+        }
+        match &mut self.call {
+            Call::Open(responses) => Ok(responses),
+            Call::Opening(_) => unreachable!("the call was opened just above"),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! behaviour. Nothing is skipped silently: a missing `etcdctl` or `etcd` fails the test and says
 //! how to install it.
 
+pub mod background;
 pub mod cluster;
 pub mod etcdctl;
 pub mod real_etcd;

@@ -29,7 +29,7 @@ type Opening = Pin<
 /// The gRPC call: not answered yet, or its response stream.
 enum Call {
     Opening(Opening),
-    Open(Streaming<pb::WatchResponse>),
+    Open(Box<Streaming<pb::WatchResponse>>),
 }
 
 pub struct GrpcWatcher {
@@ -66,7 +66,7 @@ impl GrpcWatcher {
     async fn responses(&mut self) -> GrpcResult<&mut Streaming<pb::WatchResponse>> {
         if let Call::Opening(opening) = &mut self.call {
             let responses = opening.await.map_err(from_status)?.into_inner();
-            self.call = Call::Open(responses);
+            self.call = Call::Open(Box::new(responses));
         }
         match &mut self.call {
             Call::Open(responses) => Ok(responses),

@@ -10,6 +10,7 @@
 pub mod background;
 pub mod cluster;
 pub mod etcdctl;
+pub mod normalize;
 pub mod real_etcd;
 pub mod servers;
 pub mod suite;

@@ -136,10 +136,10 @@ impl EtcdCluster {
         let dir = scratch_dir();
         let members = (1..=size)
             .map(|i| EtcdMember {
-                name: format!("etcd{i}"),
+                name: format!("infra{i}"),
                 client_port: free_port(),
                 peer_port: free_port(),
-                data_dir: dir.join(format!("etcd{i}.etcd")),
+                data_dir: dir.join(format!("infra{i}.etcd")),
                 log: PathBuf::new(),
                 process: None,
                 starts: 0,

@@ -181,6 +181,11 @@ impl EtcdCluster {
         member.wait_ready();
     }
 
+    /// The directory holding every member's data and logs.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Every member's log, for failure messages.
     pub fn logs(&self) -> String {
         self.members.iter().map(|m| format!("--- {}\n{}", m.name, m.log_text())).collect()

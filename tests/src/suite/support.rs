@@ -60,10 +60,15 @@ pub async fn assert_blocked<T>(task: &mut JoinHandle<T>, what: &str) {
 
 /// Waits (at most [`UNBLOCKS_WITHIN`]) for `task` and returns its result.
 pub async fn finishes<T>(task: JoinHandle<T>, what: &str) -> T {
-    match tokio::time::timeout(UNBLOCKS_WITHIN, task).await {
+    finishes_within(task, UNBLOCKS_WITHIN, what).await
+}
+
+/// Waits at most `limit` for `task` and returns its result.
+pub async fn finishes_within<T>(task: JoinHandle<T>, limit: Duration, what: &str) -> T {
+    match tokio::time::timeout(limit, task).await {
         Ok(Ok(value)) => value,
         Ok(Err(error)) => panic!("{what} panicked: {}", panic_text(error)),
-        Err(_) => panic!("{what} did not finish within {UNBLOCKS_WITHIN:?}"),
+        Err(_) => panic!("{what} did not finish within {limit:?}"),
     }
 }
 

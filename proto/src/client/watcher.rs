@@ -26,10 +26,12 @@ type Opening = Pin<
     >,
 >;
 
-/// The gRPC call: not answered yet, or its response stream.
+/// The gRPC call: not answered yet, its response stream, or refused for good.
 enum Call {
     Opening(Opening),
     Open(Box<Streaming<pb::WatchResponse>>),
+    /// The call failed to open; every later `recv` answers with the same error.
+    Refused(GrpcError),
 }
 
 pub struct GrpcWatcher {
@@ -65,12 +67,15 @@ impl GrpcWatcher {
     /// The response stream, starting the call if it is not answered yet.
     async fn responses(&mut self) -> GrpcResult<&mut Streaming<pb::WatchResponse>> {
         if let Call::Opening(opening) = &mut self.call {
-            let responses = opening.await.map_err(from_status)?.into_inner();
-            self.call = Call::Open(Box::new(responses));
+            self.call = match opening.await {
+                Ok(response) => Call::Open(Box::new(response.into_inner())),
+                Err(status) => Call::Refused(from_status(status)),
+            };
         }
         match &mut self.call {
             Call::Open(responses) => Ok(responses),
-            Call::Opening(_) => unreachable!("the call was opened just above"),
+            Call::Refused(error) => Err(error.clone()),
+            Call::Opening(_) => Err(GrpcError::Unknown("watch call still opening".into())),
         }
     }
 }

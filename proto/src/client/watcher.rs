@@ -7,6 +7,7 @@
 //! has arrived. Awaiting the headers before sending anything would wait forever (until the call
 //! timeout), so `send` only queues requests and `recv` starts the call with them already queued.
 
+use super::endpoints::Turn;
 use super::error::{convert_failed, from_status, GrpcError, GrpcResult};
 use crate::convert::{watch_request_to_proto, watch_response_from_proto};
 use crate::etcdserverpb as pb;
@@ -16,7 +17,6 @@ use std::future::Future;
 use std::pin::Pin;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 use tonic::Streaming;
 
 type Opening = Pin<
@@ -37,31 +37,42 @@ enum Call {
 pub struct GrpcWatcher {
     requests: mpsc::Sender<pb::WatchRequest>,
     call: Call,
+    /// The endpoint this stream uses: a failure moves the client on from it.
+    turn: Turn,
 }
 
 impl GrpcWatcher {
-    pub(super) async fn open(mut client: WatchClient<Channel>) -> GrpcResult<GrpcWatcher> {
+    pub(super) async fn open(turn: Turn) -> GrpcResult<GrpcWatcher> {
         let (requests, outgoing) = mpsc::channel(16);
+        let mut client = WatchClient::new(turn.channel.clone());
         let opening = Box::pin(async move { client.watch(ReceiverStream::new(outgoing)).await });
-        Ok(GrpcWatcher { requests, call: Call::Opening(opening) })
+        Ok(GrpcWatcher { requests, call: Call::Opening(opening), turn })
     }
 
     /// Sends a create, cancel or progress request.
     pub async fn send(&mut self, request: WatchRequest) -> GrpcResult<()> {
         let request = watch_request_to_proto(request);
-        self.requests
-            .send(request)
-            .await
-            .map_err(|_| GrpcError::Unknown("watch stream closed".into()))
+        let sent = self.requests.send(request).await;
+        sent.map_err(|_| self.broke(GrpcError::Unknown("watch stream closed".into())))
     }
 
     /// The next response on this stream.
     pub async fn recv(&mut self) -> GrpcResult<WatchResponse> {
-        let responses = self.responses().await?;
-        match responses.message().await.map_err(from_status)? {
-            Some(response) => watch_response_from_proto(response).map_err(convert_failed),
-            None => Err(GrpcError::Unknown("watch stream ended".into())),
+        let responses = match self.responses().await {
+            Ok(responses) => responses,
+            Err(error) => return Err(self.broke(error)),
+        };
+        match responses.message().await {
+            Ok(Some(response)) => watch_response_from_proto(response).map_err(convert_failed),
+            Ok(None) => Err(self.broke(GrpcError::Unknown("watch stream ended".into()))),
+            Err(status) => Err(self.broke(from_status(status))),
         }
+    }
+
+    /// The stream is broken: the caller will reopen it, and should reach another member.
+    fn broke(&self, error: GrpcError) -> GrpcError {
+        self.turn.failed();
+        error
     }
 
     /// The response stream, starting the call if it is not answered yet.

@@ -10,6 +10,7 @@
 mod bad_input;
 mod barriers;
 mod election;
+mod failover;
 mod locks;
 mod queues;
 mod session;
@@ -96,3 +97,4 @@ async fn run_one(scenario: &Scenario, client: GrpcClient) -> Result<(), String> 
 }
 
 pub use bad_input::dequeue_behind_a_compaction_fails_with_etcds_error;
+pub use failover::a_wait_survives_the_death_of_its_member;

@@ -118,6 +118,22 @@ impl EtcdMember {
         }
     }
 
+    /// SIGSTOP: the member hangs, its sockets stay open and nothing answers (a stalled machine).
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`pause`](Self::pause).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.pid().expect("the member is running");
+        let status = Command::new("kill").args([signal, &pid.to_string()]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill {signal} {pid} failed");
+    }
+
     /// The process id while running (for tests that check nothing is left behind).
     pub fn pid(&self) -> Option<u32> {
         self.process.as_ref().map(Child::id)

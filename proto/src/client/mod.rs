@@ -7,7 +7,8 @@
 //! Retry discipline: a call goes to the current endpoint; when that endpoint certainly did not take
 //! the request (`Unavailable`, or etcd's `no leader`), the client moves to the next endpoint and
 //! tries again, at most once per endpoint. An `Unknown` outcome is returned, never retried: a
-//! write may have been applied. A watch stream that breaks or cannot open also moves the client
+//! write may have been applied; the client still moves on, so the next call avoids a member that
+//! hung. A watch stream that breaks or cannot open also moves the client
 //! on (see `endpoints`), so the caller's reopened watch goes to another member.
 
 mod as_client;
@@ -72,7 +73,10 @@ impl GrpcClient {
         Ok(GrpcClient { endpoints: Endpoints::new(channels) })
     }
 
-    /// Runs `call` on the current endpoint, moving on while the request certainly did not apply.
+    /// Runs `call` on the current endpoint, resending it to the next one while it certainly did
+    /// not apply. After an unknown outcome (a timeout, a broken connection) the call is not
+    /// resent, but the client still moves on: a member that hung or vanished mid-call should not
+    /// take the next call too.
     async fn call<T, F, Fut>(&self, call: F) -> GrpcResult<T>
     where
         F: Fn(Channel) -> Fut,
@@ -85,6 +89,10 @@ impl GrpcClient {
                 Err(error) if error.is_definitely_not_applied() => {
                     turn.failed();
                     last = error;
+                }
+                Err(error @ GrpcError::Unknown(_)) => {
+                    turn.failed();
+                    return Err(error);
                 }
                 other => return other,
             }

@@ -1,14 +1,18 @@
 //! `GrpcClient`: etcd's v3 API over tonic, for detcd or a real etcd.
 //!
-//! The methods mirror detcd-core's `Client` trait (branch `client`) one for one, with the same
-//! domain types and the same three outcomes (`GrpcError` = the trait's `ClientError`), so the
-//! trait impl is a delegation once both are on one branch.
+//! The methods mirror detcd-core's `Client` trait one for one, with the same domain types and the
+//! same three outcomes (`GrpcError` = the trait's `ClientError`); `as_client` implements the trait
+//! by delegation, so the recipes run over this client.
 //!
 //! Retry discipline: a call goes to the current endpoint; when that endpoint certainly did not take
 //! the request (`Unavailable`, or etcd's `no leader`), the client moves to the next endpoint and
 //! tries again, at most once per endpoint. An `Unknown` outcome is returned, never retried: a
-//! write may have been applied.
+//! write may have been applied; the client still moves on, so the next call avoids a member that
+//! hung. A watch stream that breaks or cannot open also moves the client
+//! on (see `endpoints`), so the caller's reopened watch goes to another member.
 
+mod as_client;
+mod endpoints;
 mod error;
 mod watcher;
 
@@ -21,13 +25,11 @@ use crate::etcdserverpb::cluster_client::ClusterClient;
 use crate::etcdserverpb::kv_client::KvClient;
 use crate::etcdserverpb::lease_client::LeaseClient;
 use crate::etcdserverpb::maintenance_client::MaintenanceClient;
-use crate::etcdserverpb::watch_client::WatchClient;
 use detcd_core::api::*;
 use detcd_core::member::{MemberStatus, MemberSummary};
+use endpoints::Endpoints;
 use error::{convert_failed, from_status};
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
@@ -46,8 +48,7 @@ pub struct HashKv {
 /// A client of a cluster, by its members' client URLs. Cheap to clone; clones share connections.
 #[derive(Clone)]
 pub struct GrpcClient {
-    channels: Arc<Vec<Channel>>,
-    current: Arc<AtomicUsize>,
+    endpoints: Endpoints,
 }
 
 impl GrpcClient {
@@ -69,30 +70,29 @@ impl GrpcClient {
         if channels.is_empty() {
             return Err(GrpcError::Unavailable("no endpoints".into()));
         }
-        Ok(GrpcClient { channels: Arc::new(channels), current: Arc::new(AtomicUsize::new(0)) })
+        Ok(GrpcClient { endpoints: Endpoints::new(channels) })
     }
 
-    fn channel(&self) -> Channel {
-        let index = self.current.load(Ordering::SeqCst) % self.channels.len();
-        self.channels[index].clone()
-    }
-
-    fn next_endpoint(&self) {
-        self.current.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Runs `call` on the current endpoint, moving on while the request certainly did not apply.
+    /// Runs `call` on the current endpoint, resending it to the next one while it certainly did
+    /// not apply. After an unknown outcome (a timeout, a broken connection) the call is not
+    /// resent, but the client still moves on: a member that hung or vanished mid-call should not
+    /// take the next call too.
     async fn call<T, F, Fut>(&self, call: F) -> GrpcResult<T>
     where
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
     {
         let mut last = GrpcError::Unavailable("no endpoints".into());
-        for _ in 0..self.channels.len() {
-            match call(self.channel()).await.map_err(from_status) {
+        for _ in 0..self.endpoints.len() {
+            let turn = self.endpoints.take();
+            match call(turn.channel.clone()).await.map_err(from_status) {
                 Err(error) if error.is_definitely_not_applied() => {
-                    self.next_endpoint();
+                    turn.failed();
                     last = error;
+                }
+                Err(error @ GrpcError::Unknown(_)) => {
+                    turn.failed();
+                    return Err(error);
                 }
                 other => return other,
             }
@@ -156,7 +156,7 @@ impl GrpcClient {
 
     /// Opens a watch stream on the current endpoint.
     pub async fn watch(&self) -> GrpcResult<GrpcWatcher> {
-        GrpcWatcher::open(WatchClient::new(self.channel())).await
+        GrpcWatcher::open(self.endpoints.take()).await
     }
 
     pub async fn lease_grant(&self, request: LeaseGrantRequest) -> GrpcResult<LeaseGrantResponse> {

@@ -122,15 +122,14 @@ pub async fn run(flags: Flags) -> Result<(), String> {
             warn!(%error, "bootstrap skipped");
         }
     }
-    for listener in client_listeners {
-        info!(address = %local(&listener), "listening for client requests");
-        tokio::spawn(serve_clients(member.clone(), flags.initial_cluster_token.clone(), listener));
-    }
     for listener in metrics_listeners {
         info!(address = %local(&listener), "listening for metrics");
         tokio::spawn(serve_http(member.clone(), listener));
     }
-    tokio::spawn(announce_when_ready(member.clone(), url_list(&flags.advertise_client_urls)));
+    // Client connections wait in the listeners' backlog until the member has caught up.
+    let token = flags.initial_cluster_token.clone();
+    let client_urls = url_list(&flags.advertise_client_urls);
+    tokio::spawn(serve_when_ready(member.clone(), client_urls, token, client_listeners));
 
     wait_for_signal().await;
     info!("received shutdown signal, stopping");
@@ -212,9 +211,20 @@ message_limits!(
     ElectionServer<ElectionService>
 );
 
-/// Publishes this member's client URLs through raft, then logs etcd's readiness lines.
-async fn announce_when_ready(member: Member, client_urls: Vec<String>) {
+/// Catches up with the cluster and publishes this member's client URLs through raft, then serves
+/// clients and logs etcd's readiness lines: a restarted member never answers from its old state.
+async fn serve_when_ready(
+    member: Member,
+    client_urls: Vec<String>,
+    token: String,
+    listeners: Vec<TcpListener>,
+) {
+    member.catch_up().await;
     publish_until_done(&member, client_urls.clone()).await;
+    for listener in listeners {
+        info!(address = %local(&listener), "listening for client requests");
+        tokio::spawn(serve_clients(member.clone(), token.clone(), listener));
+    }
     let status = member.status();
     info!(
         leader = %format!("{:x}", status.leader.unwrap_or(0)),

@@ -20,13 +20,9 @@ async fn every_recipe_works_against_three_detcds() {
     suite::assert_all_pass(&detcd, suite::scenarios()).await;
 }
 
-/// Passes on real etcd; fails on detcd today: a restarted detcd member says "ready to serve
-/// client requests" and serves watches at its stale revision before it has applied what was
-/// committed while it was down (etcd is ready only once its publish entry has gone through raft
-/// and been applied). The waiter's resumed watch is then created below the member's own
-/// compaction point and never learns of the compaction.
+/// A restarted member catches up before it serves (as etcd's publish-through-raft makes it), so
+/// the waiter's resumed watch meets the compaction and fails with etcd's error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "detcd serves clients before catching up after a restart (server/ issue)"]
 async fn a_dequeue_behind_a_compaction_fails_with_etcds_error_on_detcd() {
     let mut detcd = start(3).await;
     let error = suite::dequeue_behind_a_compaction_fails_with_etcds_error(&mut detcd).await;

@@ -13,6 +13,7 @@
 
 mod admit;
 pub mod archive;
+mod catch_up;
 mod cluster;
 mod config;
 mod forward;

@@ -154,7 +154,9 @@ impl Args {
         }
         let workload = workload(self.workload);
         if workload == Workload::Watch && c.key_space < c.clients as u64 {
-            return Err("watch needs a key per client: --key-space must be at least --clients".into());
+            return Err(
+                "watch needs a key per client: --key-space must be at least --clients".into()
+            );
         }
         Ok(Plan {
             endpoints,
@@ -216,11 +218,8 @@ fn endpoint_url(endpoint: &str) -> Result<String, String> {
     if endpoint.is_empty() {
         return Err("--endpoints has an empty entry".into());
     }
-    let url = if endpoint.contains("://") {
-        endpoint.to_string()
-    } else {
-        format!("http://{endpoint}")
-    };
+    let url =
+        if endpoint.contains("://") { endpoint.to_string() } else { format!("http://{endpoint}") };
     Endpoint::from_shared(url.clone()).map_err(|e| format!("--endpoints {endpoint:?}: {e}"))?;
     Ok(url)
 }

@@ -206,7 +206,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     let value: f64 = number.trim().parse().map_err(|_| bad())?;
     let millis = value * unit_ms;
-    if !millis.is_finite() || millis < 1.0 || millis > 1e12 {
+    if !(1.0..=1e12).contains(&millis) {
         return Err(format!("--duration {text:?} must be between 1ms and about 30 years"));
     }
     Ok(Duration::from_millis(millis as u64))

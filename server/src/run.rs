@@ -7,7 +7,7 @@
 
 use crate::flags::{url_list, ClusterState, Flags};
 use crate::identity::{cluster_id, member_id, InitialCluster};
-use crate::peer::{publish_until_done, GrpcPeerTransport, PeerService};
+use crate::peer::{nodelay_incoming, publish_until_done, GrpcPeerTransport, PeerService};
 use crate::services::*;
 use crate::urls::socket_addr;
 use detcd_core::member::{Member, MemberConfig};
@@ -24,7 +24,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tracing::{info, warn};
@@ -147,7 +146,7 @@ async fn serve_peers(member: Member, listener: TcpListener) {
         .max_encoding_message_size(PEER_MESSAGE_LIMIT);
     let served = Server::builder()
         .add_service(service)
-        .serve_with_incoming(TcpListenerStream::new(listener))
+        .serve_with_incoming(nodelay_incoming(listener))
         .await;
     if let Err(error) = served {
         warn!(%error, "peer server stopped");
@@ -169,7 +168,7 @@ async fn serve_clients(member: Member, token: String, listener: TcpListener) {
     let served = Server::builder()
         .accept_http1(true)
         .add_routes(routes)
-        .serve_with_incoming(TcpListenerStream::new(listener))
+        .serve_with_incoming(nodelay_incoming(listener))
         .await;
     if let Err(error) = served {
         warn!(%error, "client server stopped");

@@ -4,10 +4,12 @@
 //! implements the core's `PeerTransport`; the server side hands each message to `Member::handle_peer`.
 
 mod codec;
+mod nodelay;
 mod publish;
 mod service;
 mod transport;
 
+pub use nodelay::nodelay_incoming;
 pub use publish::publish_until_done;
 pub use service::PeerService;
 pub use transport::GrpcPeerTransport;

@@ -40,9 +40,6 @@ impl Default for Kv {
     }
 }
 
-/// A value: `None` = absent.
-type Slot = Option<String>;
-
 /// A stored text as a persistent chain of appended pieces, newest last, with its length and
 /// hash kept alongside. An append makes one small node that shares everything before it, so it
 /// costs O(suffix), not O(text), and cloning a state copies no bytes; hashing reads no bytes.
@@ -143,6 +140,12 @@ impl Text {
             .map(|piece| piece.bytes.as_bytes())
     }
 
+    /// Whether the text is exactly `read` (whose hash is known, so a different text is almost
+    /// always told apart without reading a byte).
+    fn is_read(&self, read: &Read) -> bool {
+        self.hash == read.hash && self.is(read.text.as_bytes())
+    }
+
     /// Whether the text is exactly `bytes`.
     pub fn is(&self, bytes: &[u8]) -> bool {
         if self.len != bytes.len() {
@@ -213,6 +216,10 @@ impl KvState {
 
     /// The value of `key`, if stored.
     fn get(&self, key: &Key) -> Option<&Text> {
+        if let KvState::One(one) = self {
+            // Per key, the only key there is: compared by hash (and pointer) first.
+            return one.as_ref().filter(|(k, _)| k == key).map(|(_, value)| value);
+        }
         let pairs = self.pairs();
         let found = pairs.binary_search_by(|(k, _)| k.as_str().cmp(key.as_str())).ok()?;
         Some(&pairs[found].1)
@@ -235,10 +242,23 @@ impl KvState {
     }
 }
 
+/// A value a get returned, with its hash (as a [`Text`]'s) computed once.
+#[derive(Debug)]
+pub struct Read {
+    hash: u64,
+    text: String,
+}
+
+impl Read {
+    fn new(text: String) -> Read {
+        Read { hash: extend_hash(0, text.as_bytes()), text }
+    }
+}
+
 #[derive(Debug)]
 pub enum KvAction {
-    /// The value read (canonical JSON; `None` when the outcome is unknown).
-    Get(Option<Slot>),
+    /// The value read (`None` inside: null, absent; `None` outside: the outcome is unknown).
+    Get(Option<Option<Read>>),
     Put(Text),
     Append(Arc<str>),
     Cas {
@@ -267,7 +287,7 @@ impl Model for Kv {
         let action = match op.f.as_str() {
             "get" | "read" => KvAction::Get((!op.is_unknown()).then(|| match &op.output {
                 Value::Null => None,
-                other => Some(text(other)),
+                other => Some(Read::new(text(other))),
             })),
             "put" | "write" => KvAction::Put(Text::new(&text(&op.input))),
             "append" => KvAction::Append(text(&op.input).into()),
@@ -299,8 +319,8 @@ impl Model for Kv {
             KvAction::Get(Some(read)) => {
                 // An absent key reads as null, or as "" (see the module doc).
                 let legal = match (read, current) {
-                    (Some(read), Some(current)) => current.is(read.as_bytes()),
-                    (Some(read), None) => read.is_empty(),
+                    (Some(read), Some(current)) => current.is_read(read),
+                    (Some(read), None) => read.text.is_empty(),
                     (None, current) => current.is_none(),
                 };
                 Next::same_if(legal)
@@ -385,7 +405,7 @@ mod tests {
         let key = Key::new("k");
         let get = |read: Option<&str>| KvOp {
             key: key.clone(),
-            action: KvAction::Get(Some(read.map(str::to_string))),
+            action: KvAction::Get(Some(read.map(|r| Read::new(r.to_string())))),
         };
         let absent = Kv::default().init();
         assert_eq!(Kv::default().step(&absent, &get(None)), Next::Same);

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::bitset::{fx_hash, zobrist, Bitset, IdentityHasher};
+use super::longest::Longest;
 use super::model::{Model, Next};
 
 /// Limits on one search, so a pathological history yields "unknown" instead of running forever.
@@ -265,7 +266,7 @@ fn run<M: Model>(
     let mut state: StateId = 0;
     // Each choice: its call node, and the state and state hash before it.
     let mut stack: Vec<(usize, StateId, u64)> = Vec::new();
-    let mut longest: Vec<usize> = Vec::new();
+    let mut longest = Longest::default();
     let mut longest_state = state;
     let mut entry = events.next[HEAD];
     while remaining > 0 && entry != NIL {
@@ -296,8 +297,9 @@ fn run<M: Model>(
                     if entries[op].ret.is_some() {
                         remaining -= 1;
                     }
-                    if stack.len() > longest.len() {
-                        longest = stack.iter().map(|(node, _, _)| events.op[*node]).collect();
+                    longest.pushed(op, stack.len());
+                    if longest.is_beaten_by(stack.len()) {
+                        longest.record(&stack, |(node, _, _)| events.op[*node]);
                         longest_state = state;
                     }
                     entry = events.next[HEAD];
@@ -321,8 +323,9 @@ fn run<M: Model>(
         loop {
             let Some((call, previous, previous_hash)) = stack.pop() else {
                 let state = cache.states.swap_remove(longest_state as usize);
-                return SearchResult::NotLinearizable { longest, state };
+                return SearchResult::NotLinearizable { longest: longest.into_ops(), state };
             };
+            longest.popped(stack.len());
             let undone = events.op[call];
             bits.clear(undone);
             bits_hash ^= zobrist(undone);

@@ -177,14 +177,39 @@ impl Default for Text {
 
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
-        let same_chain = match (&self.last, &other.last) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        self.hash == other.hash
-            && self.len == other.len
-            && (same_chain || self.is(other.to_text().as_bytes()))
+        self.hash == other.hash && self.len == other.len && same_bytes(self, other)
+    }
+}
+
+/// Whether two texts of equal length hold the same bytes: compared from the end, piece by
+/// piece, without copying; as soon as both sides stand at the start of one shared chain of
+/// pieces (texts grown from a common ancestor), the rest is known equal.
+fn same_bytes(a: &Text, b: &Text) -> bool {
+    let (mut next_a, mut next_b) = (a.last.as_deref(), b.last.as_deref());
+    let (mut rest_a, mut rest_b): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        if rest_a.is_empty() && rest_b.is_empty() {
+            match (next_a, next_b) {
+                (Some(x), Some(y)) if std::ptr::eq(x, y) => return true,
+                (None, None) => return true,
+                _ => {}
+            }
+        }
+        if rest_a.is_empty() {
+            let Some(piece) = next_a else { return rest_b.is_empty() && next_b.is_none() };
+            (rest_a, next_a) = (piece.bytes.as_bytes(), piece.before.as_deref());
+        }
+        if rest_b.is_empty() {
+            let Some(piece) = next_b else { return false };
+            (rest_b, next_b) = (piece.bytes.as_bytes(), piece.before.as_deref());
+        }
+        let common = rest_a.len().min(rest_b.len());
+        let (keep_a, tail_a) = rest_a.split_at(rest_a.len() - common);
+        let (keep_b, tail_b) = rest_b.split_at(rest_b.len() - common);
+        if tail_a != tail_b {
+            return false;
+        }
+        (rest_a, rest_b) = (keep_a, keep_b);
     }
 }
 
@@ -388,6 +413,13 @@ mod tests {
         assert_ne!(pieces, Text::new("abcdeg"));
         assert_eq!(pieces.to_text(), "abcdef");
         assert_eq!(Text::new(""), Text::default());
+        let base = Text::new("ab");
+        let (x, y) = (base.appended_shared("c".into()), base.appended_shared("c".into()));
+        assert_eq!(x, y);
+        assert_eq!(x.appended_shared("de".into()), Text::new("abc").appended_shared("de".into()));
+        assert_ne!(base.appended_shared("cd".into()), base.appended_shared("dc".into()));
+        assert!(same_bytes(&Text::new("ab"), &Text::new("ab")));
+        assert!(!same_bytes(&Text::new("ab"), &Text::new("ba")));
     }
 
     #[test]

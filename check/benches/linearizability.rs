@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use detcd_check::edn::{self, Workload};
 use detcd_check::generate::{self, Shape};
 use detcd_check::history::History;
+use detcd_check::jsonl;
 use detcd_check::linearizability::{check, Model, Options, Verdict};
 use detcd_check::models::{etcd::Etcd, kv::Kv, register::Register};
 use rand::{RngCore, SeedableRng};
@@ -53,11 +54,40 @@ fn main() {
         false,
     );
     bench("etcd, 10 clients, 3400 events", &Etcd, &generate::etcd(etcd10, &mut seeded(4)), false);
+    // The simulator's shape under faults: few clients, many timed-out (unknown) operations.
+    let etcd8_unknown = Shape { clients: 8, ops: 800, keys: 8, window: 6.0, unknown: 0.15 };
+    bench(
+        "etcd, 8 clients, 15% unknown",
+        &Etcd,
+        &generate::etcd(etcd8_unknown, &mut seeded(5)),
+        false,
+    );
     let mut corrupted = generate::kv(kv50, &mut seeded(1));
     generate::corrupt_read(&mut corrupted, 1200);
     bench("kv, 50 clients, one corrupted read", &Kv::default(), &corrupted, true);
     if let Ok(dir) = std::env::var("PORCUPINE_DATA") {
         porcupine(&dir);
+    }
+    if let Ok(files) = std::env::var("ETCD_HISTORIES") {
+        recorded_etcd(&files);
+    }
+}
+
+/// Histories the simulator recorded (`ETCD_HISTORIES=a.history.jsonl,b.history.jsonl`), checked
+/// with the etcd model, as `cargo sim check --model etcd` would.
+fn recorded_etcd(files: &str) {
+    for path in files.split(',').filter(|p| !p.is_empty()) {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            println!("{path}: cannot read");
+            continue;
+        };
+        match jsonl::parse(path, &text) {
+            Ok(history) => {
+                let unknown = history.ops.iter().filter(|op| op.is_unknown()).count();
+                bench(&format!("{path} ({unknown} unknown)"), &Etcd, &history, false);
+            }
+            Err(error) => println!("{error}"),
+        }
     }
 }
 

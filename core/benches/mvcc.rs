@@ -11,7 +11,7 @@ use detcd_core::kv::KeyValue;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Counts live heap bytes.
 ///
@@ -114,27 +114,35 @@ fn bare_index_inserts(order: &[usize]) -> f64 {
 /// every byte is cached. This makes and drops 1,000 such pairs from one cached key and value.
 fn copy_floor_micros(rounds: usize) -> f64 {
     let (key, value) = (key(0), vec![b'v'; VALUE_BYTES]);
-    let start = Instant::now();
-    for _ in 0..rounds {
+    let times = (0..rounds).map(|_| {
+        let start = Instant::now();
         let kvs: Vec<KeyValue> = (0..RANGE_KEYS)
             .map(|_| KeyValue { key: key.clone(), value: value.clone(), ..KeyValue::default() })
             .collect();
         black_box(kvs);
-    }
-    start.elapsed().as_secs_f64() * 1e6 / rounds as f64
+        start.elapsed()
+    });
+    median_micros(times.collect())
 }
 
-fn mean_range_micros(machine: &StateMachine, starts: &[usize], count_only: bool) -> f64 {
-    mean_range_micros_with(machine, starts, count_only, false)
+/// The median of per-round times, in microseconds. The machine is shared: a mean takes in
+/// every time the bench was descheduled, a median mostly does not.
+fn median_micros(mut times: Vec<Duration>) -> f64 {
+    times.sort_unstable();
+    times.get(times.len() / 2).map_or(0.0, |t| t.as_secs_f64() * 1e6)
 }
 
-fn mean_range_micros_with(
+fn median_range_micros(machine: &StateMachine, starts: &[usize], count_only: bool) -> f64 {
+    median_range_micros_with(machine, starts, count_only, false)
+}
+
+fn median_range_micros_with(
     machine: &StateMachine,
     starts: &[usize],
     count_only: bool,
     keys_only: bool,
 ) -> f64 {
-    let start = Instant::now();
+    let mut times = Vec::with_capacity(starts.len());
     let mut returned = 0;
     for &from in starts {
         let request = RangeRequest {
@@ -144,20 +152,24 @@ fn mean_range_micros_with(
             keys_only,
             ..Default::default()
         };
+        let start = Instant::now();
         let response = machine.range(&request).expect("range");
-        assert_eq!(response.count as usize, RANGE_KEYS);
-        returned += response.kvs.len();
-        black_box(response);
+        let kvs = response.kvs.len();
+        let count = response.count as usize;
+        drop(black_box(response));
+        times.push(start.elapsed());
+        assert_eq!(count, RANGE_KEYS);
+        returned += kvs;
     }
     if !count_only {
         assert_eq!(returned, starts.len() * RANGE_KEYS);
     }
-    start.elapsed().as_secs_f64() * 1e6 / starts.len() as f64
+    median_micros(times)
 }
 
 fn main() {
     println!(
-        "detcd mvcc bench: {KEYS} keys, 16-byte keys, {VALUE_BYTES}-byte values, single thread"
+        "detcd mvcc bench: {KEYS} keys, 16-byte keys, {VALUE_BYTES}-byte values, single thread; range figures are medians"
     );
     let order = shuffled(KEYS);
     println!(
@@ -182,14 +194,14 @@ fn main() {
 
     let rounds = 2_000;
     let starts: Vec<usize> = shuffled(KEYS - RANGE_KEYS).into_iter().take(rounds).collect();
-    let cold = mean_range_micros(&machine, &starts, false);
-    println!("range of {RANGE_KEYS} keys, random start (cold): {cold:>7.1} us (mean of {rounds}; kvs copied out)");
-    let cold_count = mean_range_micros(&machine, &starts, true);
+    let cold = median_range_micros(&machine, &starts, false);
+    println!("range of {RANGE_KEYS} keys, random start (cold): {cold:>7.1} us (median of {rounds}; kvs copied out)");
+    let cold_count = median_range_micros(&machine, &starts, true);
     println!("count-only range, random start (cold):  {cold_count:>7.1} us");
-    let cold_keys = mean_range_micros_with(&machine, &starts, false, true);
+    let cold_keys = median_range_micros_with(&machine, &starts, false, true);
     println!("keys-only range, random start (cold):   {cold_keys:>7.1} us (values never read)");
     let same = vec![KEYS / 2; rounds];
-    let hot = mean_range_micros(&machine, &same, false);
+    let hot = median_range_micros(&machine, &same, false);
     println!("range of {RANGE_KEYS} keys, repeated (hot):     {hot:>7.1} us");
     let floor = copy_floor_micros(rounds);
     println!("copy floor: {RANGE_KEYS} KeyValues made and dropped: {floor:>7.1} us (cached bytes, allocation only)");

@@ -15,6 +15,7 @@
 //! checker runs).
 
 pub mod bitset;
+mod longest;
 pub mod model;
 pub mod search;
 pub mod shrink;

@@ -5,7 +5,8 @@
 //! *lifted* out of the list and the walk restarts from the head. Reaching a return whose call was
 //! not linearised means the current prefix is wrong: the last choice is undone (*unlifted*,
 //! which restores the list in O(1)) and the walk goes on after it. Each (linearised set, state)
-//! pair is explored at most once: a cache of them prunes the search (Lowe's memoisation).
+//! pair is explored at most once: a cache of them prunes the search (Lowe's memoisation). The
+//! cache also owns every state reached, in an arena; the search refers to states by index.
 //!
 //! One pruning beyond Lowe's: a read with a known outcome (the model says it never changes the
 //! state) that is legal after a prefix is taken at once, and if everything after it fails, the
@@ -18,11 +19,11 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::bitset::{fx_hash, zobrist, Bitset, IdentityHasher};
+use super::longest::Longest;
 use super::model::{Model, Next};
 
 /// Limits on one search, so a pathological history yields "unknown" instead of running forever.
@@ -136,31 +137,49 @@ impl Events {
 }
 
 /// The memo of explored (linearised set, state) pairs. Sets live in one flat arena and entries
-/// chain per hash, so a new entry costs no allocation beyond amortised growth; states are shared
-/// with the search (`Rc`), not copied.
+/// chain per hash, so a new entry costs no allocation beyond amortised growth. States live in
+/// an arena too, addressed by index: the search holds indices, so moving to a state, undoing a
+/// choice or sharing a state between entries copies and allocates nothing.
 struct Cache<S> {
     heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
     /// Per entry: the next entry with the same hash (or u32::MAX).
     chain: Vec<u32>,
     words: usize,
     sets: Vec<u64>,
-    states: Vec<Rc<S>>,
+    /// Per entry: its state, an index into `states`.
+    entry_state: Vec<StateId>,
+    /// Every state the search has moved to, each once per entry that introduced it.
+    states: Vec<S>,
+}
+
+/// A state in the cache's arena.
+type StateId = u32;
+
+/// A state a step leads to: one already in the arena (the step changed nothing), or a new one.
+enum Candidate<S> {
+    Known(StateId),
+    New(S),
 }
 
 impl<S: Eq> Cache<S> {
-    fn new(words: usize) -> Self {
+    fn new(words: usize, init: S) -> Self {
         Cache {
             heads: HashMap::default(),
             chain: Vec::new(),
             words,
             sets: Vec::new(),
-            states: Vec::new(),
+            entry_state: Vec::new(),
+            states: vec![init],
         }
     }
 
-    /// Records the pair; false when it was seen before.
-    fn insert(&mut self, hash: u64, bits: &Bitset, state: &Rc<S>) -> bool {
-        let index = self.states.len() as u32;
+    fn state(&self, id: StateId) -> &S {
+        &self.states[id as usize]
+    }
+
+    /// Records the pair and returns its state's id; `None` when it was seen before.
+    fn insert(&mut self, hash: u64, bits: &Bitset, candidate: Candidate<S>) -> Option<StateId> {
+        let index = self.entry_state.len() as u32;
         let head = match self.heads.entry(hash) {
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(index);
@@ -171,20 +190,35 @@ impl<S: Eq> Cache<S> {
                 while entry != u32::MAX {
                     let e = entry as usize;
                     let set = &self.sets[e * self.words..(e + 1) * self.words];
-                    let same_state =
-                        Rc::ptr_eq(&self.states[e], state) || *self.states[e] == **state;
-                    if set == bits.words() && same_state {
-                        return false;
+                    if set == bits.words()
+                        && same_state(&self.states, self.entry_state[e], &candidate)
+                    {
+                        return None;
                     }
                     entry = self.chain[e];
                 }
                 std::mem::replace(slot.get_mut(), index)
             }
         };
+        let id = match candidate {
+            Candidate::Known(id) => id,
+            Candidate::New(state) => {
+                self.states.push(state);
+                (self.states.len() - 1) as StateId
+            }
+        };
         self.chain.push(head);
         self.sets.extend_from_slice(bits.words());
-        self.states.push(Rc::clone(state));
-        true
+        self.entry_state.push(id);
+        Some(id)
+    }
+}
+
+/// Whether the state `id` of the arena `states` equals `candidate`.
+fn same_state<S: Eq>(states: &[S], id: StateId, candidate: &Candidate<S>) -> bool {
+    match candidate {
+        Candidate::Known(known) => id == *known || states[id as usize] == states[*known as usize],
+        Candidate::New(state) => states[id as usize] == *state,
     }
 }
 
@@ -224,15 +258,16 @@ fn run<M: Model>(
     // Known reads: see `backtrack` below.
     let greedy: Vec<bool> =
         entries.iter().map(|e| e.ret.is_some() && model.is_read_only(e.op)).collect();
-    let mut state = Rc::new(model.init());
+    let init = model.init();
+    let mut state_hash = fx_hash(&init);
     let mut bits = Bitset::new(entries.len());
     let mut bits_hash = 0u64;
-    let mut state_hash = fx_hash(&*state);
-    let mut cache = Cache::new(bits.words().len());
+    let mut cache = Cache::new(bits.words().len(), init);
+    let mut state: StateId = 0;
     // Each choice: its call node, and the state and state hash before it.
-    let mut stack: Vec<(usize, Rc<M::State>, u64)> = Vec::new();
-    let mut longest: Vec<usize> = Vec::new();
-    let mut longest_state = Rc::clone(&state);
+    let mut stack: Vec<(usize, StateId, u64)> = Vec::new();
+    let mut longest = Longest::default();
+    let mut longest_state = state;
     let mut entry = events.next[HEAD];
     while remaining > 0 && entry != NIL {
         *steps += 1;
@@ -243,18 +278,18 @@ fn run<M: Model>(
         // A return whose call is not linearised means the current prefix is wrong.
         let mut backtrack = !events.is_call[entry];
         if !backtrack {
-            let next = match model.step(&state, entries[op].op) {
+            let next = match model.step(cache.state(state), entries[op].op) {
                 Next::Illegal => None,
-                Next::Same => Some((Rc::clone(&state), state_hash)),
+                Next::Same => Some((Candidate::Known(state), state_hash)),
                 Next::To(next) => {
                     let hash = fx_hash(&next);
-                    Some((Rc::new(next), hash))
+                    Some((Candidate::New(next), hash))
                 }
             };
-            if let Some((next_state, next_hash)) = next {
+            if let Some((candidate, next_hash)) = next {
                 bits.set(op);
                 let hash = bits_hash ^ zobrist(op) ^ next_hash.rotate_left(17);
-                if cache.insert(hash, &bits, &next_state) {
+                if let Some(next_state) = cache.insert(hash, &bits, candidate) {
                     bits_hash ^= zobrist(op);
                     let previous = std::mem::replace(&mut state, next_state);
                     stack.push((entry, previous, std::mem::replace(&mut state_hash, next_hash)));
@@ -262,9 +297,10 @@ fn run<M: Model>(
                     if entries[op].ret.is_some() {
                         remaining -= 1;
                     }
-                    if stack.len() > longest.len() {
-                        longest = stack.iter().map(|(node, _, _)| events.op[*node]).collect();
-                        longest_state = Rc::clone(&state);
+                    longest.pushed(op, stack.len());
+                    if longest.is_beaten_by(stack.len()) {
+                        longest.record(&stack, |(node, _, _)| events.op[*node]);
+                        longest_state = state;
                     }
                     entry = events.next[HEAD];
                     continue;
@@ -286,10 +322,10 @@ fn run<M: Model>(
         // a choice that is not such a read.
         loop {
             let Some((call, previous, previous_hash)) = stack.pop() else {
-                let state =
-                    Rc::try_unwrap(longest_state).unwrap_or_else(|shared| (*shared).clone());
-                return SearchResult::NotLinearizable { longest, state };
+                let state = cache.states.swap_remove(longest_state as usize);
+                return SearchResult::NotLinearizable { longest: longest.into_ops(), state };
             };
+            longest.popped(stack.len());
             let undone = events.op[call];
             bits.clear(undone);
             bits_hash ^= zobrist(undone);

@@ -47,6 +47,8 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -57,10 +59,11 @@ use crate::linearizability::{Model, Next};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Etcd;
 
-/// One live key.
+/// One live key. Keys and values are shared (`Arc<str>`), so copying the store for a write
+/// copies no text: the search copies the store once per write it tries.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KeyValue {
-    pub value: String,
+    pub value: Arc<str>,
     pub create_revision: i64,
     pub mod_revision: i64,
     pub version: i64,
@@ -71,7 +74,7 @@ pub struct KeyValue {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Store {
     pub revision: i64,
-    pub kvs: BTreeMap<String, KeyValue>,
+    pub kvs: BTreeMap<Arc<str>, KeyValue>,
     pub leases: BTreeSet<i64>,
 }
 
@@ -126,7 +129,7 @@ pub enum CompareValue {
 #[derive(Debug)]
 pub enum Request {
     Range(Range),
-    Put { key: String, value: String, lease: i64, prev_kv: bool },
+    Put { key: Arc<str>, value: Arc<str>, lease: i64, prev_kv: bool },
     Delete(Range),
     Txn { compare: Vec<Compare>, success: Vec<Request>, failure: Vec<Request> },
     LeaseGrant(i64),
@@ -283,7 +286,7 @@ fn execute(
             if *lease != 0 && !store.leases.contains(lease) {
                 return false;
             }
-            let previous = store.kvs.get(key).cloned();
+            let previous = store.kvs.get(key.as_ref()).cloned();
             if *prev_kv {
                 let seen = expect.and_then(|e| e.prev_kv.as_ref());
                 if !seen
@@ -304,7 +307,7 @@ fn execute(
             true
         }
         Request::Delete(range) => {
-            let doomed: Vec<String> = matching(store, range).map(|(k, _)| k.clone()).collect();
+            let doomed: Vec<Arc<str>> = matching(store, range).map(|(k, _)| k.clone()).collect();
             if expect.and_then(|e| e.deleted).is_some_and(|d| d != doomed.len() as i64) {
                 return false;
             }
@@ -347,7 +350,7 @@ fn check_range(store: &Store, range: &Range, expect: &Expect) -> bool {
     if range.unchecked {
         return true;
     }
-    let found: Vec<(&String, &KeyValue)> = matching(store, range).collect();
+    let found: Vec<(&Arc<str>, &KeyValue)> = matching(store, range).collect();
     if expect.count.is_some_and(|c| c != found.len() as i64) {
         return false;
     }
@@ -363,20 +366,24 @@ fn check_range(store: &Store, range: &Range, expect: &Expect) -> bool {
 fn matching<'a>(
     store: &'a Store,
     range: &'a Range,
-) -> impl Iterator<Item = (&'a String, &'a KeyValue)> {
-    let start = std::ops::Bound::Included(range.key.clone());
+) -> impl Iterator<Item = (&'a Arc<str>, &'a KeyValue)> {
+    let key = range.key.as_str();
     let end = match range.range_end.as_deref() {
-        None => std::ops::Bound::Included(range.key.clone()),
-        Some("\0") => std::ops::Bound::Unbounded,
-        Some(end) => std::ops::Bound::Excluded(end.to_string()),
+        None => Bound::Included(key),
+        Some("\0") => Bound::Unbounded,
+        Some(end) => Bound::Excluded(end),
     };
-    let empty = matches!(&end, std::ops::Bound::Excluded(e) if *e <= range.key);
-    store.kvs.range((start, end)).filter(move |_| !empty)
+    // BTreeMap::range panics on an inverted range; etcd answers it with nothing.
+    let end = match end {
+        Bound::Excluded(e) if e <= key => Bound::Excluded(key),
+        end => end,
+    };
+    store.kvs.range::<str, _>((Bound::Included(key), end))
 }
 
 fn kv_matches(key: &str, kv: &KeyValue, e: &KvExpect) -> bool {
     e.key == key
-        && e.value.as_ref().is_none_or(|v| *v == kv.value)
+        && e.value.as_ref().is_none_or(|v| **v == *kv.value)
         && e.create_revision.is_none_or(|v| v == kv.create_revision)
         && e.mod_revision.is_none_or(|v| v == kv.mod_revision)
         && e.version.is_none_or(|v| v == kv.version)
@@ -393,7 +400,7 @@ fn optional_kv_matches(key: &str, actual: Option<&KeyValue>, seen: Option<&KvExp
 
 fn holds(store: &Store, compare: &Compare) -> bool {
     if compare.range.range_end.is_none() {
-        return holds_for(store.kvs.get(&compare.range.key), compare);
+        return holds_for(store.kvs.get(compare.range.key.as_str()), compare);
     }
     matching(store, &compare.range).all(|(_, kv)| holds_for(Some(kv), compare))
 }
@@ -402,7 +409,7 @@ fn holds_for(kv: Option<&KeyValue>, compare: &Compare) -> bool {
     let ordering = match (compare.target, &compare.value) {
         (Target::Value, CompareValue::Text(expected)) => match kv {
             None => return false,
-            Some(kv) => kv.value.as_str().cmp(expected.as_str()),
+            Some(kv) => kv.value.as_ref().cmp(expected.as_str()),
         },
         (Target::Value, CompareValue::Number(_)) => return false,
         (target, value) => {
@@ -426,8 +433,8 @@ fn decode_request(f: &str, input: &Value) -> Result<Request, String> {
     match f {
         "range" | "get" => Ok(Request::Range(decode_range(input)?)),
         "put" => Ok(Request::Put {
-            key: text(input, "key")?.ok_or("put needs a key")?,
-            value: text(input, "value")?.unwrap_or_default(),
+            key: text(input, "key")?.ok_or("put needs a key")?.into(),
+            value: text(input, "value")?.unwrap_or_default().into(),
             lease: int(input, "lease")?.unwrap_or(0),
             prev_kv: input.get("prev_kv").and_then(Value::as_bool).unwrap_or(false),
         }),

@@ -40,16 +40,41 @@ impl Default for Kv {
     }
 }
 
-/// A value: `None` = absent.
-type Slot = Option<String>;
-
-/// A stored text: shared (cloning a state copies no bytes) with its hash kept alongside (hashing
-/// a state reads no bytes). The hash is polynomial, so an append extends it from the suffix
-/// alone. Appends make values long, so all of this matters for the search's speed.
+/// A stored text as a persistent chain of appended pieces, newest last, with its length and
+/// hash kept alongside. An append makes one small node that shares everything before it, so it
+/// costs O(suffix), not O(text), and cloning a state copies no bytes; hashing reads no bytes.
+/// The hash is polynomial, so an append extends it from the suffix alone. Appends make values
+/// long, so all of this matters for the search's speed.
+///
+/// Invariants: `len` and `hash` are those of the concatenated pieces; equal texts compare
+/// equal whatever their piece boundaries (comparison reads bytes only when length and hash
+/// agree, and then walks the pieces).
 #[derive(Clone, Debug)]
 pub struct Text {
     hash: u64,
-    text: Arc<String>,
+    len: usize,
+    last: Option<Arc<Piece>>,
+}
+
+/// One piece of a [`Text`] and the pieces before it.
+#[derive(Debug)]
+struct Piece {
+    before: Option<Arc<Piece>>,
+    bytes: Arc<str>,
+}
+
+impl Drop for Piece {
+    /// Frees a long chain iteratively: a recursive drop of thousands of appends would overflow
+    /// the stack.
+    fn drop(&mut self) {
+        let mut before = self.before.take();
+        while let Some(piece) = before {
+            before = match Arc::try_unwrap(piece) {
+                Ok(mut alone) => alone.before.take(),
+                Err(_) => None,
+            };
+        }
+    }
 }
 
 /// A key with its hash computed once.
@@ -93,26 +118,98 @@ fn extend_hash(mut hash: u64, bytes: &[u8]) -> u64 {
 }
 
 impl Text {
-    fn new(text: String) -> Text {
-        Text { hash: extend_hash(0, text.as_bytes()), text: Arc::new(text) }
+    fn new(text: &str) -> Text {
+        Text::default().appended_shared(text.into())
     }
 
-    /// This text followed by `suffix`.
-    fn appended(&self, suffix: &str) -> Text {
-        let mut text = String::with_capacity(self.text.len() + suffix.len());
-        text.push_str(&self.text);
-        text.push_str(suffix);
-        Text { hash: extend_hash(self.hash, suffix.as_bytes()), text: Arc::new(text) }
+    /// This text followed by `suffix` (shared, not copied).
+    fn appended_shared(&self, suffix: Arc<str>) -> Text {
+        if suffix.is_empty() {
+            return self.clone();
+        }
+        Text {
+            hash: extend_hash(self.hash, suffix.as_bytes()),
+            len: self.len + suffix.len(),
+            last: Some(Arc::new(Piece { before: self.last.clone(), bytes: suffix })),
+        }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.text
+    /// The pieces, newest first.
+    fn pieces_backwards(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::successors(self.last.as_deref(), |piece| piece.before.as_deref())
+            .map(|piece| piece.bytes.as_bytes())
+    }
+
+    /// Whether the text is exactly `read` (whose hash is known, so a different text is almost
+    /// always told apart without reading a byte).
+    fn is_read(&self, read: &Read) -> bool {
+        self.hash == read.hash && self.is(read.text.as_bytes())
+    }
+
+    /// Whether the text is exactly `bytes`.
+    pub fn is(&self, bytes: &[u8]) -> bool {
+        if self.len != bytes.len() {
+            return false;
+        }
+        let mut end = bytes.len();
+        self.pieces_backwards().all(|piece| {
+            let start = end - piece.len();
+            let same = bytes[start..end] == *piece;
+            end = start;
+            same
+        })
+    }
+
+    /// The text as one string (for explanations).
+    pub fn to_text(&self) -> String {
+        let mut pieces: Vec<&[u8]> = self.pieces_backwards().collect();
+        pieces.reverse();
+        String::from_utf8_lossy(&pieces.concat()).into_owned()
+    }
+}
+
+impl Default for Text {
+    /// The empty text.
+    fn default() -> Text {
+        Text { hash: 0, len: 0, last: None }
     }
 }
 
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
-        self.hash == other.hash && (Arc::ptr_eq(&self.text, &other.text) || self.text == other.text)
+        self.hash == other.hash && self.len == other.len && same_bytes(self, other)
+    }
+}
+
+/// Whether two texts of equal length hold the same bytes: compared from the end, piece by
+/// piece, without copying; as soon as both sides stand at the start of one shared chain of
+/// pieces (texts grown from a common ancestor), the rest is known equal.
+fn same_bytes(a: &Text, b: &Text) -> bool {
+    let (mut next_a, mut next_b) = (a.last.as_deref(), b.last.as_deref());
+    let (mut rest_a, mut rest_b): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        if rest_a.is_empty() && rest_b.is_empty() {
+            match (next_a, next_b) {
+                (Some(x), Some(y)) if std::ptr::eq(x, y) => return true,
+                (None, None) => return true,
+                _ => {}
+            }
+        }
+        if rest_a.is_empty() {
+            let Some(piece) = next_a else { return rest_b.is_empty() && next_b.is_none() };
+            (rest_a, next_a) = (piece.bytes.as_bytes(), piece.before.as_deref());
+        }
+        if rest_b.is_empty() {
+            let Some(piece) = next_b else { return false };
+            (rest_b, next_b) = (piece.bytes.as_bytes(), piece.before.as_deref());
+        }
+        let common = rest_a.len().min(rest_b.len());
+        let (keep_a, tail_a) = rest_a.split_at(rest_a.len() - common);
+        let (keep_b, tail_b) = rest_b.split_at(rest_b.len() - common);
+        if tail_a != tail_b {
+            return false;
+        }
+        (rest_a, rest_b) = (keep_a, keep_b);
     }
 }
 
@@ -124,12 +221,71 @@ impl std::hash::Hash for Text {
     }
 }
 
+/// The model's state: keys with their values, sorted by key. A partition of a per-key check
+/// holds at most one key, so that case lies inline and a new state costs no allocation of its
+/// own. Invariant (so derived equality is equality of contents): `One` exactly when at most
+/// one key is stored, `Many` otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KvState {
+    One(Option<(Key, Text)>),
+    Many(Vec<(Key, Text)>),
+}
+
+impl KvState {
+    fn pairs(&self) -> &[(Key, Text)] {
+        match self {
+            KvState::One(one) => one.as_slice(),
+            KvState::Many(many) => many,
+        }
+    }
+
+    /// The value of `key`, if stored.
+    fn get(&self, key: &Key) -> Option<&Text> {
+        if let KvState::One(one) = self {
+            // Per key, the only key there is: compared by hash (and pointer) first.
+            return one.as_ref().filter(|(k, _)| k == key).map(|(_, value)| value);
+        }
+        let pairs = self.pairs();
+        let found = pairs.binary_search_by(|(k, _)| k.as_str().cmp(key.as_str())).ok()?;
+        Some(&pairs[found].1)
+    }
+
+    /// This state with `key` set to `value`.
+    fn with(&self, key: &Key, value: Text) -> KvState {
+        match self {
+            KvState::One(None) => KvState::One(Some((key.clone(), value))),
+            KvState::One(Some((k, _))) if k == key => KvState::One(Some((key.clone(), value))),
+            _ => {
+                let mut pairs = self.pairs().to_vec();
+                match pairs.binary_search_by(|(k, _)| k.as_str().cmp(key.as_str())) {
+                    Ok(i) => pairs[i].1 = value,
+                    Err(i) => pairs.insert(i, (key.clone(), value)),
+                }
+                KvState::Many(pairs)
+            }
+        }
+    }
+}
+
+/// A value a get returned, with its hash (as a [`Text`]'s) computed once.
+#[derive(Debug)]
+pub struct Read {
+    hash: u64,
+    text: String,
+}
+
+impl Read {
+    fn new(text: String) -> Read {
+        Read { hash: extend_hash(0, text.as_bytes()), text }
+    }
+}
+
 #[derive(Debug)]
 pub enum KvAction {
-    /// The value read (canonical JSON; `None` when the outcome is unknown).
-    Get(Option<Slot>),
+    /// The value read (`None` inside: null, absent; `None` outside: the outcome is unknown).
+    Get(Option<Option<Read>>),
     Put(Text),
-    Append(String),
+    Append(Arc<str>),
     Cas {
         expected: String,
         new: Text,
@@ -144,8 +300,7 @@ pub struct KvOp {
 }
 
 impl Model for Kv {
-    /// Keys with their values, sorted by key (a per-key partition holds one).
-    type State = Vec<(Key, Text)>;
+    type State = KvState;
     type Op = KvOp;
 
     fn name(&self) -> &'static str {
@@ -157,10 +312,10 @@ impl Model for Kv {
         let action = match op.f.as_str() {
             "get" | "read" => KvAction::Get((!op.is_unknown()).then(|| match &op.output {
                 Value::Null => None,
-                other => Some(text(other)),
+                other => Some(Read::new(text(other))),
             })),
-            "put" | "write" => KvAction::Put(Text::new(text(&op.input))),
-            "append" => KvAction::Append(text(&op.input)),
+            "put" | "write" => KvAction::Put(Text::new(&text(&op.input))),
+            "append" => KvAction::Append(text(&op.input).into()),
             "cas" => {
                 let Value::Array(pair) = &op.input else {
                     return Err(cas_pair(&op.input).err().unwrap_or_default());
@@ -171,7 +326,7 @@ impl Model for Kv {
                         return Err(format!("cas input must be [expected, new], got {}", op.input))
                     }
                 };
-                KvAction::Cas { expected, new: Text::new(new), swapped: cas_outcome(op)? }
+                KvAction::Cas { expected, new: Text::new(&new), swapped: cas_outcome(op)? }
             }
             other => return Err(format!("kv has no operation {other:?} (get, put, append, cas)")),
         };
@@ -179,35 +334,32 @@ impl Model for Kv {
     }
 
     fn init(&self) -> Self::State {
-        Vec::new()
+        KvState::One(None)
     }
 
     fn step(&self, state: &Self::State, op: &KvOp) -> Next<Self::State> {
-        let slot = state.binary_search_by(|(key, _)| key.as_str().cmp(op.key.as_str()));
-        let current_text = slot.ok().map(|i| &state[i].1);
-        let current = current_text.map(Text::as_str);
-        let with = |value: Text| {
-            let mut next = state.clone();
-            match slot {
-                Ok(i) => next[i].1 = value,
-                Err(i) => next.insert(i, (op.key.clone(), value)),
-            }
-            Next::To(next)
-        };
+        let current = state.get(&op.key);
         match &op.action {
             KvAction::Get(None) => Next::Same,
             KvAction::Get(Some(read)) => {
-                Next::same_if(read.as_deref() == current.or(read.as_ref().and(Some(""))))
+                // An absent key reads as null, or as "" (see the module doc).
+                let legal = match (read, current) {
+                    (Some(read), Some(current)) => current.is_read(read),
+                    (Some(read), None) => read.text.is_empty(),
+                    (None, current) => current.is_none(),
+                };
+                Next::same_if(legal)
             }
-            KvAction::Put(value) => with(value.clone()),
+            KvAction::Put(value) => Next::To(state.with(&op.key, value.clone())),
             KvAction::Append(suffix) => {
-                with(current_text.map_or_else(|| Text::new(suffix.clone()), |t| t.appended(suffix)))
+                let value = current.cloned().unwrap_or_default().appended_shared(suffix.clone());
+                Next::To(state.with(&op.key, value))
             }
             KvAction::Cas { expected, new, swapped } => {
-                let matches = current.map_or("null", |v| v) == expected;
+                let matches = current.map_or(expected == "null", |v| v.is(expected.as_bytes()));
                 match swapped {
                     Some(swapped) if *swapped != matches => Next::Illegal,
-                    _ if matches => with(new.clone()),
+                    _ if matches => Next::To(state.with(&op.key, new.clone())),
                     _ => Next::Same,
                 }
             }
@@ -215,8 +367,11 @@ impl Model for Kv {
     }
 
     fn describe_state(&self, state: &Self::State) -> String {
-        let pairs: Vec<String> =
-            state.iter().map(|(k, v)| format!("{}={:?}", k.as_str(), v.as_str())).collect();
+        let pairs: Vec<String> = state
+            .pairs()
+            .iter()
+            .map(|(k, v)| format!("{}={:?}", k.as_str(), v.to_text()))
+            .collect();
         format!("{{{}}}", pairs.join(", "))
     }
 
@@ -239,5 +394,64 @@ fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => canonical(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_compare_by_content_whatever_their_pieces() {
+        let whole = Text::new("abcdef");
+        let pieces = Text::new("ab").appended_shared("cd".into()).appended_shared("ef".into());
+        assert_eq!(whole, pieces);
+        assert_eq!(fx(&whole), fx(&pieces));
+        assert!(pieces.is(b"abcdef"));
+        assert!(!pieces.is(b"abcdeg"));
+        assert!(!pieces.is(b"abcde"));
+        assert_ne!(pieces, Text::new("abcdeg"));
+        assert_eq!(pieces.to_text(), "abcdef");
+        assert_eq!(Text::new(""), Text::default());
+        let base = Text::new("ab");
+        let (x, y) = (base.appended_shared("c".into()), base.appended_shared("c".into()));
+        assert_eq!(x, y);
+        assert_eq!(x.appended_shared("de".into()), Text::new("abc").appended_shared("de".into()));
+        assert_ne!(base.appended_shared("cd".into()), base.appended_shared("dc".into()));
+        assert!(same_bytes(&Text::new("ab"), &Text::new("ab")));
+        assert!(!same_bytes(&Text::new("ab"), &Text::new("ba")));
+    }
+
+    #[test]
+    fn a_long_chain_of_appends_drops_without_overflowing_the_stack() {
+        let mut text = Text::default();
+        for _ in 0..200_000 {
+            text = text.appended_shared("x".into());
+        }
+        assert_eq!(text.len, 200_000);
+        drop(text);
+    }
+
+    #[test]
+    fn reads_of_absent_keys_and_empty_values() {
+        let key = Key::new("k");
+        let get = |read: Option<&str>| KvOp {
+            key: key.clone(),
+            action: KvAction::Get(Some(read.map(|r| Read::new(r.to_string())))),
+        };
+        let absent = Kv::default().init();
+        assert_eq!(Kv::default().step(&absent, &get(None)), Next::Same);
+        assert_eq!(Kv::default().step(&absent, &get(Some(""))), Next::Same);
+        assert_eq!(Kv::default().step(&absent, &get(Some("a"))), Next::Illegal);
+        let empty = absent.with(&key, Text::new(""));
+        assert_eq!(Kv::default().step(&empty, &get(None)), Next::Illegal);
+        assert_eq!(Kv::default().step(&empty, &get(Some(""))), Next::Same);
+    }
+
+    fn fx(text: &Text) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        hasher.finish()
     }
 }

@@ -12,7 +12,7 @@
 //!
 //! The response header carries the store's current revision, even for a historical read.
 
-use super::batch::{touch_values, BATCH};
+use super::batch::Values;
 use super::check::check_range;
 use super::history::Version;
 use super::store::Store;
@@ -35,22 +35,23 @@ impl Store {
         let range = request.key_range();
         if request.count_only {
             let mut count = 0i64;
-            self.for_each_live(&range, revision, |_, _| count += 1);
+            self.for_each_live(&range, revision, Values::Skip, |_, _| count += 1);
             return RangeResponse { header, kvs: Vec::new(), more: false, count };
         }
-        let plain = !has_filters(request) && is_key_order(request);
         let limit = usize::try_from(request.limit).ok().filter(|&l| l > 0);
+        if !has_filters(request) && is_key_order(request) {
+            let (kvs, more, count) = self.range_in_key_order(request, revision, limit);
+            return RangeResponse { header, kvs, more, count };
+        }
         // One walk of the index collects references only; pairs are copied out after sorting
         // and cutting, so nothing is copied that the answer does not return, values are never
         // touched for `keys_only`, and the answer is allocated once at its exact size.
+        let values = if request.keys_only { Values::Skip } else { Values::Read };
         let mut count = 0i64;
         let mut found: Vec<(&[u8], &Version)> = Vec::new();
-        self.for_each_live(&range, revision, |key, version| {
+        self.for_each_live(&range, revision, values, |key, version| {
             count += 1;
-            // With key order and no filters the first `limit + 1` pairs are the answer; the
-            // rest only need counting.
-            let wanted = !plain || limit.is_none_or(|l| found.len() <= l);
-            if wanted && passes_filters(request, version) {
+            if passes_filters(request, version) {
                 found.push((key, version));
             }
         });
@@ -65,28 +66,53 @@ impl Store {
         let kvs = copy_out(&found, request.keys_only);
         RangeResponse { header, kvs, more, count }
     }
+
+    /// The common case, key order and no filters: the answer is the first `limit` live pairs,
+    /// so they are copied out as the walk reaches them, while their values are still cached
+    /// from the walk's prefetch; past the limit keys are only counted. Returns the pairs,
+    /// `more` and `count`.
+    fn range_in_key_order(
+        &self,
+        request: &RangeRequest,
+        revision: i64,
+        limit: Option<usize>,
+    ) -> (Vec<KeyValue>, bool, i64) {
+        let range = request.key_range();
+        let values = if request.keys_only { Values::Skip } else { Values::Read };
+        let wanted = limit.unwrap_or(usize::MAX);
+        let mut count = 0i64;
+        let mut kvs = Vec::new();
+        self.for_each_live(&range, revision, values, |key, version| {
+            count += 1;
+            if kvs.len() < wanted {
+                kvs.extend(copy_pair(key, version, request.keys_only));
+            }
+        });
+        let more = usize::try_from(count).is_ok_and(|count| count > kvs.len());
+        (kvs, more, count)
+    }
 }
 
-/// The answer's pairs, copied out of the store. `keys_only` clears values after sorting in
-/// etcd; here they are simply never copied, which is the same answer.
+/// One live pair as etcd's `KeyValue` (`None` for a tombstone); its value left empty if
+/// `keys_only`.
+fn copy_pair(key: &[u8], version: &Version, keys_only: bool) -> Option<KeyValue> {
+    let live = version.live.as_ref()?;
+    Some(KeyValue {
+        key: key.to_vec(),
+        create_revision: live.create_revision,
+        mod_revision: version.revision,
+        version: live.version,
+        value: if keys_only { Vec::new() } else { live.value.to_vec() },
+        lease: live.lease,
+    })
+}
+
+/// The answer's pairs, copied out of the store (their values were prefetched by the walk).
+/// `keys_only` clears values after sorting in etcd; here they are simply never copied, which
+/// is the same answer.
 fn copy_out(found: &[(&[u8], &Version)], keys_only: bool) -> Vec<KeyValue> {
     let mut kvs = Vec::with_capacity(found.len());
-    for batch in found.chunks(BATCH) {
-        if !keys_only {
-            touch_values(batch);
-        }
-        for (key, version) in batch {
-            let Some(live) = &version.live else { continue };
-            kvs.push(KeyValue {
-                key: key.to_vec(),
-                create_revision: live.create_revision,
-                mod_revision: version.revision,
-                version: live.version,
-                value: if keys_only { Vec::new() } else { live.value.to_vec() },
-                lease: live.lease,
-            });
-        }
-    }
+    kvs.extend(found.iter().filter_map(|(key, version)| copy_pair(key, version, keys_only)));
     kvs
 }
 

@@ -173,26 +173,21 @@ impl Store {
     }
 
     /// Every stored key inside `range`, with its slot, in key order: a walk of the index only.
-    pub(super) fn slots<'a>(
-        &'a self,
-        range: &KeyRange,
-    ) -> Box<dyn Iterator<Item = (&'a Key, Slot)> + 'a> {
+    pub(super) fn slots<'a>(&'a self, range: &KeyRange) -> Slots<'a> {
         let key = Key::from_slice(&range.key);
         if range.is_single() {
-            return Box::new(self.index.get_key_value(&key).map(|(k, &s)| (k, s)).into_iter());
+            return Slots::One(self.index.get_key_value(&key));
         }
         let end = range.range_end.as_slice();
         if end == [0] {
-            let found = self.index.range((Bound::Included(key), Bound::Unbounded));
-            return Box::new(found.map(|(k, &s)| (k, s)));
+            return Slots::Many(self.index.range((Bound::Included(key), Bound::Unbounded)));
         }
         // BTreeMap::range panics on an inverted range; etcd answers it with nothing.
         if end <= range.key.as_slice() {
-            return Box::new(std::iter::empty());
+            return Slots::One(None);
         }
         let end = Key::from_slice(end);
-        let found = self.index.range((Bound::Included(key), Bound::Excluded(end)));
-        Box::new(found.map(|(k, &s)| (k, s)))
+        Slots::Many(self.index.range((Bound::Included(key), Bound::Excluded(end))))
     }
 
     /// The keys inside `range` that existed at `revision` (already checked), in key order.
@@ -208,6 +203,25 @@ impl Store {
     pub(super) fn writer(&mut self) -> Writer<'_> {
         let revision = self.revision + 1;
         Writer { store: self, revision, events: Vec::new() }
+    }
+}
+
+/// The keys of a range with their slots, in key order: one key (or none), or a walk of the
+/// index. An enum rather than a boxed iterator, so a read allocates nothing to walk.
+pub(super) enum Slots<'a> {
+    One(Option<(&'a Key, &'a Slot)>),
+    Many(std::collections::btree_map::Range<'a, Key, Slot>),
+}
+
+impl<'a> Iterator for Slots<'a> {
+    type Item = (&'a Key, Slot);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (key, slot) = match self {
+            Slots::One(one) => one.take()?,
+            Slots::Many(many) => many.next()?,
+        };
+        Some((key, *slot))
     }
 }
 

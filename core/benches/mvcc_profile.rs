@@ -1,0 +1,112 @@
+//! One MVCC operation in a loop, for counting instructions under callgrind.
+//!
+//! The machine is shared, so wall-clock figures move with the neighbours' load; an instruction
+//! count does not. This bench builds a store (random key order, as `mvcc.rs` does) outside the
+//! measured part and then runs one kind of operation inside [`measured`], a function that is
+//! never inlined so callgrind can count only it:
+//!
+//! ```sh
+//! cargo bench -p detcd-core --bench mvcc_profile --no-run
+//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' \
+//!     target/release/deps/mvcc_profile-<hash> range 100000
+//! ```
+//!
+//! Operations: `range` (1,000-key ranges from random starts), `keys` (the same, keys only),
+//! `count` (count only), `puts` (new keys) and `overwrites`. The second argument is the number
+//! of keys (default 100,000). It prints instructions nowhere itself: callgrind does.
+
+use detcd_core::api::{PutRequest, RangeRequest};
+use detcd_core::apply::{Command, StateMachine};
+use std::hint::black_box;
+
+const VALUE_BYTES: usize = 128;
+const RANGE_KEYS: usize = 1_000;
+const ROUNDS: usize = 100;
+
+fn key(i: usize) -> Vec<u8> {
+    format!("key/{i:012}").into_bytes()
+}
+
+/// A deterministic permutation of 0..n (xorshift-driven Fisher-Yates).
+fn shuffled(n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for i in (1..n).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+fn puts(order: &[usize], fill: u8) -> Vec<Command> {
+    let value = vec![fill; VALUE_BYTES];
+    order
+        .iter()
+        .map(|&i| {
+            Command::Put(PutRequest { key: key(i), value: value.clone(), ..Default::default() })
+        })
+        .collect()
+}
+
+fn apply(machine: &mut StateMachine, commands: &[Command]) {
+    for command in commands {
+        let index = machine.applied_index() + 1;
+        black_box(machine.apply(index, command).0.is_ok());
+    }
+}
+
+fn ranges(starts: &[usize], count_only: bool, keys_only: bool) -> Vec<RangeRequest> {
+    starts
+        .iter()
+        .map(|&from| RangeRequest {
+            key: key(from),
+            range_end: key(from + RANGE_KEYS),
+            count_only,
+            keys_only,
+            ..Default::default()
+        })
+        .collect()
+}
+
+enum Work {
+    Apply(Vec<Command>),
+    Range(Vec<RangeRequest>),
+}
+
+/// The only part callgrind counts.
+#[inline(never)]
+fn measured(machine: &mut StateMachine, work: &Work) {
+    match work {
+        Work::Apply(commands) => apply(machine, commands),
+        Work::Range(requests) => {
+            for request in requests {
+                black_box(machine.range(request).map(|r| r.kvs.len()).unwrap_or_default());
+            }
+        }
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let operation = args.next().unwrap_or_else(|| "range".to_string());
+    let keys: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let order = shuffled(keys);
+    let mut machine = StateMachine::new();
+    let work = match operation.as_str() {
+        "puts" => Work::Apply(puts(&order, b'a')),
+        other => {
+            apply(&mut machine, &puts(&order, b'a'));
+            let starts: Vec<usize> = shuffled(keys - RANGE_KEYS).into_iter().take(ROUNDS).collect();
+            match other {
+                "overwrites" => Work::Apply(puts(&order, b'b')),
+                "keys" => Work::Range(ranges(&starts, false, true)),
+                "count" => Work::Range(ranges(&starts, true, false)),
+                _ => Work::Range(ranges(&starts, false, false)),
+            }
+        }
+    };
+    measured(&mut machine, &work);
+    println!("{operation}: done ({keys} keys)");
+}

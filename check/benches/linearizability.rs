@@ -20,6 +20,10 @@ use rand_chacha::ChaCha8Rng;
 
 const RUNS: usize = 5;
 
+/// The allocator the shipped binaries use (`detcd-sim check` among them).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let seeded = |seed: u64| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -55,7 +55,7 @@ fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape,
     let mut rng = scenario_rng(seed, requested);
     let swarm = requested == "swarm";
     let scenario = if swarm {
-        let all = catalog::all();
+        let all = catalog::swarm();
         let index = rng.gen_range(0..all.len());
         all.into_iter().nth(index).ok_or("empty catalog")?
     } else {

@@ -10,7 +10,8 @@
 //! `double-barrier`: rounds of [`PARTICIPANTS`] on a fixed schedule: round `k` starts at
 //! `k * ROUND` seconds of virtual time on its own key, and every client tries to enter it once
 //! (more than `PARTICIPANTS` are turned away with `too many clients`), stays a little, and leaves.
-//! Recorded per participant that entered: its enter and leave calls. Each round is judged on its
+//! Recorded per participant: its enter call (never returned if it was turned away, failed or
+//! gave up: it still counts as having called Enter) and its leave call. Each round is judged on its
 //! own by `check_double_barrier` (no early enter, never more than `n` inside, no early leave).
 
 use crate::recipe_client::{self as rc, Crew};
@@ -90,7 +91,8 @@ impl Scenario for DoubleBarrierScenario {
         for entry in rc::items::<RoundEntry>(&result.history, "round") {
             rounds.entry(entry.round).or_default().push(entry.participant);
         }
-        let full = rounds.values().filter(|p| p.len() == PARTICIPANTS).count();
+        let entered = |p: &Vec<Participant>| p.iter().filter(|p| p.enter.ret.is_some()).count();
+        let full = rounds.values().filter(|p| entered(p) == PARTICIPANTS).count();
         let mut findings = Vec::new();
         for participants in rounds.values() {
             let history =
@@ -205,19 +207,15 @@ async fn one_round(
     let Ok(mut barrier) = DoubleBarrier::new(&session, &key, PARTICIPANTS) else { return };
     let pending = ctx.recorder.invoke(ctx.index, "round", Some(&key), json!({"round": round}));
     let call = rc::now();
-    match madsim::time::timeout(ENTER_PATIENCE, barrier.enter()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            rc::refused(ctx, pending, error);
-            let _ = session.close().await;
-            return;
-        }
-        Err(_) => {
-            // A dropped enter takes its key back.
-            rc::refused(ctx, pending, "gave up entering");
-            let _ = session.close().await;
-            return;
-        }
+    let entered = madsim::time::timeout(ENTER_PATIENCE, barrier.enter()).await;
+    if !matches!(entered, Ok(Ok(()))) {
+        // Turned away, failed or gave up (a dropped enter takes its key back): it still called
+        // Enter, which counts towards the `n` callers an Enter waits for.
+        let enter = Call { call, ret: None };
+        let participant = Participant { client: ctx.index, enter, leave: None };
+        rc::complete(ctx, pending, &RoundEntry { round, participant });
+        let _ = session.close().await;
+        return;
     }
     let enter = Call { call, ret: Some(rc::now()) };
     rc::sleep_ms(100 + round % 5 * 100).await;

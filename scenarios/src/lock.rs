@@ -12,8 +12,10 @@
 //! Each counter value records who wrote it (client, token, the value read, the value written),
 //! so after the run one client walks the counter key's revisions backwards and records the writes
 //! in the order etcd applied them — including writes whose answer was lost. Holds are recorded
-//! from the lock call's return to the unlock's call; a holder whose lease is gone after the hold
-//! marks its lease expired from the start of the hold (see `recipe_client`). The lock checker
+//! from the lock call's return to the unlock's call. The holder checks its lease right after the
+//! lock returns and again before unlocking; if the lease is gone at the end, it may have expired
+//! any time since the last check that found it alive (or since the lock call began, if none did),
+//! and that moment is recorded as the lease's expiry. The lock checker
 //! then judges mutual exclusion, token order, lost updates and (fenced) token order of writes.
 
 use crate::recipe_client::{self as rc, Crew};
@@ -140,6 +142,7 @@ async fn hold(
     mutex: &mut Mutex<SimEtcdClient>,
     fenced: bool,
 ) {
+    let called = rc::now();
     let pending = ctx.recorder.invoke(ctx.index, "hold", Some(MUTEX), json!({"fenced": fenced}));
     match madsim::time::timeout(LOCK_PATIENCE, mutex.lock()).await {
         Ok(Ok(())) => {}
@@ -148,6 +151,7 @@ async fn hold(
     }
     let acquired = rc::now();
     let token = mutex.revision();
+    let expired_from = lease_expiry_bound(session, called).await;
     if let Some(read) = read_counter(client).await {
         rc::jitter(ctx, 10, 100).await;
         if ctx.rng.gen_bool(PAUSE_CHANCE) {
@@ -161,9 +165,24 @@ async fn hold(
     let still_owner = rc::lease_alive(session).await;
     let released = rc::now();
     let _ = mutex.unlock().await;
-    let lease_expired = (!still_owner).then_some(acquired);
+    let lease_expired = (!still_owner).then_some(expired_from);
     let hold = Hold { client: ctx.index, token, acquired, released: Some(released), lease_expired };
     rc::complete(ctx, pending, &hold);
+}
+
+/// The earliest moment the session's lease may have expired, as far as this hold can tell: when
+/// the lease check right after the lock returned began if it found the lease alive, else when
+/// the lock call began (the lock may have returned to a client whose key was already gone).
+async fn lease_expiry_bound(
+    session: &detcd_core::recipes::Session<SimEtcdClient>,
+    lock_called: f64,
+) -> f64 {
+    let checked = rc::now();
+    if rc::lease_alive(session).await {
+        checked
+    } else {
+        lock_called
+    }
 }
 
 /// The counter's value now (0 before any write), or `None` if it could not be read.

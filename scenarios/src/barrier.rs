@@ -38,6 +38,8 @@ const WAIT_PATIENCE: Duration = Duration::from_secs(6);
 pub const PARTICIPANTS: usize = 3;
 /// Seconds between the starts of two double-barrier rounds.
 const ROUND: u64 = 3;
+/// How late into a round a client may still call Enter.
+const LATEST_ENTRY: Duration = Duration::from_secs(1);
 /// How long a participant waits to enter, and to leave.
 const ENTER_PATIENCE: Duration = Duration::from_millis(2_000);
 const LEAVE_PATIENCE: Duration = Duration::from_millis(2_500);
@@ -188,7 +190,7 @@ async fn participant(ctx: ClientContext, crew: Arc<Crew>) {
             madsim::time::sleep(begins - trace::now()).await;
         }
         // A client still busy with the previous round sits this one out.
-        if trace::now() < begins + Duration::from_secs(1) {
+        if trace::now() < begins + LATEST_ENTRY {
             one_round(&ctx, &client, round).await;
         }
         round += 1;
@@ -200,9 +202,13 @@ async fn one_round(
     client: &detcd_sim::etcd_client::SimEtcdClient,
     round: u64,
 ) {
-    let Some(session) = rc::session(client, TTL, trace::now() + ENTER_PATIENCE).await else {
+    let late = Duration::from_secs(round * ROUND) + LATEST_ENTRY;
+    let Some(session) = rc::session(client, TTL, late).await else { return };
+    // Granting the session took too long: the round has begun without this client.
+    if trace::now() >= late {
+        let _ = session.close().await;
         return;
-    };
+    }
     let key = format!("double/{round}");
     let Ok(mut barrier) = DoubleBarrier::new(&session, &key, PARTICIPANTS) else { return };
     let pending = ctx.recorder.invoke(ctx.index, "round", Some(&key), json!({"round": round}));

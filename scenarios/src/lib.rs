@@ -18,6 +18,8 @@ pub mod bench;
 #[cfg(madsim)]
 pub mod catalog;
 #[cfg(madsim)]
+pub mod corpus;
+#[cfg(madsim)]
 pub mod election;
 #[cfg(madsim)]
 pub mod kv;

@@ -104,6 +104,11 @@ fn plan(
     FaultPlan::generate(rng, &members, config.chaos.as_millis() as u64, &mix)
 }
 
+/// The scenario `requested` resolves to for `seed` (what `swarm` picks), without running it.
+pub fn resolve(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<String, String> {
+    shape(requested, seed, options).map(|shape| shape.scenario.name().to_string())
+}
+
 /// How to run: print the trace live, and/or run it again to prove it deterministic.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Mode {

@@ -9,7 +9,9 @@
 //! one round with `n` participants expected. Rules (records: participant indices):
 //! - `early_enter`: an `Enter` returned before `n` participants had called `Enter`.
 //! - `overfull`: more than `n` participants were inside at once (entered, not yet left).
-//! - `early_leave`: a `Leave` returned before every participant inside had called `Leave`.
+//! - `early_leave`: a `Leave` returned before every participant inside had called `Leave`
+//!   ("inside": its `Enter` had returned by then; a participant that entered later belongs to a
+//!   later round on the same key, after everyone had left).
 
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +100,8 @@ pub fn check_double_barrier(history: &DoubleBarrierHistory) -> SafetyVerdict {
         if let Some(left) = p.leave.and_then(|l| l.ret) {
             let waiting: Vec<usize> = (0..people.len())
                 .filter(|&q| {
-                    people[q].enter.ret.is_some() && people[q].leave.is_none_or(|l| l.call > left)
+                    people[q].enter.ret.is_some_and(|entered| entered <= left)
+                        && people[q].leave.is_none_or(|l| l.call > left)
                 })
                 .collect();
             if !waiting.is_empty() {
@@ -145,4 +148,34 @@ fn overfull(history: &DoubleBarrierHistory) -> Option<Finding> {
             )
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(client: u64, enter: (f64, f64), leave: (f64, f64)) -> Participant {
+        let call = |(call, ret): (f64, f64)| Call { call, ret: Some(ret) };
+        Participant { client, enter: call(enter), leave: Some(call(leave)) }
+    }
+
+    #[test]
+    fn a_second_round_on_the_same_key_is_not_an_early_leave() {
+        let participants = vec![
+            person(1, (0.0, 1.0), (2.0, 3.0)),
+            person(2, (0.5, 1.0), (2.5, 3.0)),
+            person(3, (4.0, 5.0), (6.0, 7.0)),
+            person(4, (4.5, 5.0), (6.5, 7.0)),
+        ];
+        let verdict = check_double_barrier(&DoubleBarrierHistory { n: 2, participants });
+        assert!(verdict.is_ok(), "{verdict:?}");
+    }
+
+    #[test]
+    fn leaving_while_someone_inside_has_not_called_leave_is_caught() {
+        let participants =
+            vec![person(1, (0.0, 1.0), (2.0, 3.0)), person(2, (0.5, 1.0), (4.0, 5.0))];
+        let verdict = check_double_barrier(&DoubleBarrierHistory { n: 2, participants });
+        assert!(verdict.broke("early_leave"), "{verdict:?}");
+    }
 }

@@ -9,8 +9,12 @@
 //! Rules:
 //! - `mutual_exclusion`: two holds overlap, and neither holder's lease had expired by then. A
 //!   holder whose lease expired (a paused process) is no longer the owner; the lock is only
-//!   advisory from then on, which is why resources must be fenced.
-//! - `token_order`: tokens must strictly increase in the order holds began.
+//!   advisory from then on, which is why resources must be fenced. A hold whose lease may have
+//!   expired before the hold began (`lease_expired` earlier than `acquired`: the lock call
+//!   returned to a client whose key was already gone) never owned the lock, so it cannot break
+//!   anyone's exclusion.
+//! - `token_order`: tokens must strictly increase in the order holds began (among holds that
+//!   owned the lock when they began, as above).
 //! - `lost_update`: a write computed from a value the counter no longer had (someone else's
 //!   write came between its read and its write): that update is lost. With fencing (the
 //!   resource rejects tokens older than the newest it accepted) a paused holder's stale write is
@@ -76,13 +80,18 @@ fn legitimate_until(hold: &Hold) -> f64 {
     end(hold.released).min(end(hold.lease_expired))
 }
 
+/// Whether the hold owned the lock when it began: its lease had not (possibly) expired yet.
+fn owned_at_start(hold: &Hold) -> bool {
+    hold.lease_expired.is_none_or(|expired| expired >= hold.acquired)
+}
+
 fn mutual_exclusion(holds: &[Hold]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (i, a) in holds.iter().enumerate() {
         for (j, b) in holds.iter().enumerate().skip(i + 1) {
             let (first, second, fi, si) =
                 if a.acquired <= b.acquired { (a, b, i, j) } else { (b, a, j, i) };
-            if second.acquired < legitimate_until(first) {
+            if owned_at_start(second) && second.acquired < legitimate_until(first) {
                 findings.push(finding(
                     "mutual_exclusion",
                     vec![fi, si],
@@ -99,7 +108,7 @@ fn mutual_exclusion(holds: &[Hold]) -> Vec<Finding> {
 }
 
 fn token_order(holds: &[Hold]) -> Vec<Finding> {
-    let mut order: Vec<usize> = (0..holds.len()).collect();
+    let mut order: Vec<usize> = (0..holds.len()).filter(|&i| owned_at_start(&holds[i])).collect();
     order.sort_by(|&a, &b| holds[a].acquired.total_cmp(&holds[b].acquired));
     order
         .windows(2)
@@ -166,4 +175,32 @@ pub fn fence(attempts: &[ProtectedWrite]) -> Vec<ProtectedWrite> {
         }
     }
     applied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hold(client: u64, token: i64, acquired: f64, released: f64, expired: Option<f64>) -> Hold {
+        Hold { client, token, acquired, released: Some(released), lease_expired: expired }
+    }
+
+    fn check_holds(holds: Vec<Hold>) -> SafetyVerdict {
+        check(&LockHistory { holds, ..Default::default() })
+    }
+
+    #[test]
+    fn a_hold_whose_lease_was_gone_before_it_began_owned_nothing() {
+        // Client 2's lock call (from t=0.5) returned at t=2 after its key had expired: it neither
+        // breaks client 1's exclusion nor the token order.
+        let stale = check_holds(vec![hold(1, 9, 1.0, 5.0, None), hold(2, 4, 2.0, 3.0, Some(0.5))]);
+        assert!(stale.is_ok(), "{stale:?}");
+    }
+
+    #[test]
+    fn a_hold_whose_lease_lived_past_its_start_still_counts() {
+        let live = check_holds(vec![hold(1, 9, 1.0, 5.0, None), hold(2, 4, 2.0, 3.0, Some(2.0))]);
+        assert!(live.broke("mutual_exclusion"), "{live:?}");
+        assert!(live.broke("token_order"), "{live:?}");
+    }
 }

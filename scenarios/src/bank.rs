@@ -22,9 +22,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ACCOUNTS: usize = 5;
+pub(crate) const ACCOUNTS: usize = 5;
 const INITIAL: i64 = 100;
-const PREFIX: &str = "acct/";
+pub(crate) const PREFIX: &str = "acct/";
 
 pub struct BankScenario;
 
@@ -50,7 +50,7 @@ impl Scenario for BankScenario {
     }
 }
 
-fn bank_verdict(ops: &[detcd_check::history::Operation]) -> CheckerVerdict {
+pub(crate) fn bank_verdict(ops: &[detcd_check::history::Operation]) -> CheckerVerdict {
     let started = Instant::now();
     let mut options = Options::default();
     options.budget.deadline = Some(started + Duration::from_secs(30));
@@ -81,24 +81,22 @@ impl Workload for BankWorkload {
     }
 
     fn setup(&self, mut client: SimClient) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let puts = initial()
-                .into_iter()
-                .map(|(key, balance)| RequestOp::Put(put(&key, balance)))
-                .collect();
-            let txn = ClientRequest::Txn(TxnRequest {
-                compare: Vec::new(),
-                success: puts,
-                failure: Vec::new(),
-            });
-            while !client.call(txn.clone()).await.is_ok() {
-                madsim::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
+        Box::pin(async move { open_accounts(&mut client).await })
     }
 
     fn client(&self, ctx: ClientContext) -> BoxFuture<'static, ()> {
         Box::pin(bank_client(ctx))
+    }
+}
+
+/// Puts every account's initial balance in one txn, until the cluster takes it.
+pub(crate) async fn open_accounts(client: &mut SimClient) {
+    let puts =
+        initial().into_iter().map(|(key, balance)| RequestOp::Put(put(&key, balance))).collect();
+    let txn =
+        ClientRequest::Txn(TxnRequest { compare: Vec::new(), success: puts, failure: Vec::new() });
+    while !client.call(txn.clone()).await.is_ok() {
+        madsim::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -123,7 +121,7 @@ async fn bank_client(mut ctx: ClientContext) {
     }
 }
 
-async fn read_all(ctx: &mut ClientContext) {
+pub(crate) async fn read_all(ctx: &mut ClientContext) {
     let pending = ctx.recorder.invoke(ctx.index, "read", None, Value::Null);
     let request = RangeRequest {
         key: PREFIX.into(),

@@ -1,8 +1,17 @@
 //! The scenarios `detcd-sim list` shows and `run`/`sweep` accept.
+//!
+//! `swarm` draws from [`swarm`]: every scenario except those expected to fail (the unfenced lock,
+//! which exists to show that the lock checker catches an unsafe use).
 
 use crate::bank::BankScenario;
+use crate::bank_stm::BankStmScenario;
+use crate::barrier::{BarrierScenario, DoubleBarrierScenario};
+use crate::election::ElectionScenario;
 use crate::kv::{KvScenario, RegisterScenario};
 use crate::lease::LeaseScenario;
+use crate::lock::LockScenario;
+use crate::queue::QueueScenario;
+use crate::rwlock::RwLockScenario;
 use crate::scenario::Scenario;
 use crate::watch::WatchScenario;
 
@@ -10,11 +19,25 @@ use crate::watch::WatchScenario;
 pub fn all() -> Vec<Box<dyn Scenario>> {
     vec![
         Box::new(BankScenario),
+        Box::new(BankStmScenario),
         Box::new(KvScenario),
         Box::new(RegisterScenario),
         Box::new(WatchScenario),
         Box::new(LeaseScenario),
+        Box::new(LockScenario { fenced: true }),
+        Box::new(LockScenario { fenced: false }),
+        Box::new(RwLockScenario),
+        Box::new(BarrierScenario),
+        Box::new(DoubleBarrierScenario),
+        Box::new(QueueScenario { priority: false }),
+        Box::new(QueueScenario { priority: true }),
+        Box::new(ElectionScenario),
     ]
+}
+
+/// The scenarios `swarm` picks from: all but those expected to fail.
+pub fn swarm() -> Vec<Box<dyn Scenario>> {
+    all().into_iter().filter(|scenario| !scenario.expected_to_fail()).collect()
 }
 
 /// The scenario called `name`, if there is one. `swarm` is resolved by the runner.

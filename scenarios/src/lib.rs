@@ -10,21 +10,37 @@ pub mod artifacts;
 #[cfg(madsim)]
 pub mod bank;
 #[cfg(madsim)]
+pub mod bank_stm;
+#[cfg(madsim)]
+pub mod barrier;
+#[cfg(madsim)]
 pub mod bench;
 #[cfg(madsim)]
 pub mod catalog;
+#[cfg(madsim)]
+pub mod corpus;
+#[cfg(madsim)]
+pub mod election;
 #[cfg(madsim)]
 pub mod kv;
 #[cfg(madsim)]
 pub mod lease;
 #[cfg(madsim)]
+pub mod lock;
+#[cfg(madsim)]
 pub mod plan_file;
+#[cfg(madsim)]
+pub mod queue;
+#[cfg(madsim)]
+pub mod recipe_client;
 #[cfg(madsim)]
 pub mod report_data;
 #[cfg(madsim)]
 pub mod resolve;
 #[cfg(madsim)]
 pub mod runner;
+#[cfg(madsim)]
+pub mod rwlock;
 #[cfg(madsim)]
 pub mod scenario;
 #[cfg(madsim)]

@@ -55,7 +55,7 @@ fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape,
     let mut rng = scenario_rng(seed, requested);
     let swarm = requested == "swarm";
     let scenario = if swarm {
-        let all = catalog::all();
+        let all = catalog::swarm();
         let index = rng.gen_range(0..all.len());
         all.into_iter().nth(index).ok_or("empty catalog")?
     } else {
@@ -103,6 +103,11 @@ fn plan(
     }
     let members: Vec<u64> = (1..=config.members as u64).collect();
     FaultPlan::generate(rng, &members, config.chaos.as_millis() as u64, &mix)
+}
+
+/// The scenario `requested` resolves to for `seed` (what `swarm` picks), without running it.
+pub fn resolve(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<String, String> {
+    shape(requested, seed, options).map(|shape| shape.scenario.name().to_string())
 }
 
 /// How to run: print the trace live, and/or run it again to prove it deterministic.

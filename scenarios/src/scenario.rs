@@ -13,6 +13,11 @@ pub trait Scenario: Send + Sync {
     fn name(&self) -> &'static str;
     fn description(&self) -> &'static str;
     fn workload(&self, options: &ScenarioOptions) -> Arc<dyn Workload>;
+    /// A demonstration that some checker catches a known unsafe use (e.g. an unfenced lock):
+    /// its runs are meant to be flagged, so `swarm` leaves it out.
+    fn expected_to_fail(&self) -> bool {
+        false
+    }
     /// Whether the run must read the committed event history from the members (watch checks).
     fn records_events(&self) -> bool {
         false

@@ -271,6 +271,19 @@ fn queue_violations() {
 }
 
 #[test]
+fn a_dequeue_of_unknown_outcome_may_have_taken_one_missing_value() {
+    let unknown = |history: &mut queue::QueueHistory| {
+        history.dequeues.push(from(json!({"client": 4, "value": null, "call": 4.5, "ret": null})))
+    };
+    let mut one_missing = queue_history(&[("a", 4.0, 5.0)], &[]);
+    unknown(&mut one_missing);
+    assert_ok(&queue::check(&one_missing));
+    let mut two_missing = queue_history(&[], &[]);
+    unknown(&mut two_missing);
+    assert_broke(&queue::check(&two_missing), "lost");
+}
+
+#[test]
 fn priority_queue() {
     let h = |first: &str, second: &str| -> queue::QueueHistory {
         from(json!({

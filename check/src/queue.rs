@@ -17,6 +17,9 @@
 //! - `priority`: B was delivered while A, with a strictly more urgent (lower) priority, was
 //!   surely in the queue: enqueued before B's dequeue call, dequeued only after it returned
 //!   (records: enqueue A, enqueue B).
+//!
+//! For `fifo` and `priority`, a value neither delivered nor remaining may have been taken by a
+//! dequeue of unknown outcome, so it is surely queued only until the first such dequeue's call.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -117,9 +120,23 @@ pub fn check(history: &QueueHistory) -> SafetyVerdict {
 fn order(history: &QueueHistory, delivered: &BTreeMap<usize, usize>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let dequeue_of = |e: usize| delivered.get(&e).map(|&d| &history.dequeues[d]);
+    let remaining: BTreeSet<&str> = history.remaining.iter().map(String::as_str).collect();
+    // A value neither delivered nor remaining may have gone to a dequeue of unknown outcome, as
+    // early as the first such call.
+    let earliest_unknown_dequeue = history
+        .dequeues
+        .iter()
+        .filter(|d| d.ret.is_none())
+        .map(|d| d.call)
+        .fold(f64::INFINITY, f64::min);
+    let taken_from = |e: usize, value: &str| match dequeue_of(e) {
+        Some(dequeue) => dequeue.call,
+        None if remaining.contains(value) => f64::INFINITY,
+        None => earliest_unknown_dequeue,
+    };
     for (a, ea) in history.enqueues.iter().enumerate() {
         let Some(a_done) = ea.ret else { continue };
-        let a_taken_from = dequeue_of(a).map_or(f64::INFINITY, |d| d.call);
+        let a_taken_from = taken_from(a, &ea.value);
         for (b, eb) in history.enqueues.iter().enumerate() {
             let Some(db) = dequeue_of(b) else { continue };
             let b_out = end(db.ret);

@@ -281,6 +281,14 @@ fn a_dequeue_of_unknown_outcome_may_have_taken_one_missing_value() {
     let mut two_missing = queue_history(&[], &[]);
     unknown(&mut two_missing);
     assert_broke(&queue::check(&two_missing), "lost");
+    // "a" may have gone to the unknown dequeue at 4.5 before "b" was delivered: no fifo finding;
+    // had "b" been delivered before 4.5, "a" surely waited.
+    let mut taken_early = queue_history(&[("b", 6.0, 7.0)], &[]);
+    unknown(&mut taken_early);
+    assert_ok(&queue::check(&taken_early));
+    let mut delivered_first = queue_history(&[("b", 3.5, 4.0)], &[]);
+    unknown(&mut delivered_first);
+    assert_broke(&queue::check(&delivered_first), "fifo");
 }
 
 #[test]

@@ -294,11 +294,16 @@ impl Cluster {
                 ClockSkew { offset_nanos: skew.offset_nanos, rate: 1.0 },
             );
         }
-        // A member whose raft stopped (its WAL refused a failed fsync) recovers only by restarting.
+        // A member whose raft stopped (its WAL refused a failed fsync) recovers only by restarting,
+        // as does one whose start-up failed: an operator would try again once the disk behaves,
+        // and a start-up refused for real damage is refused again (and stays `Failed`).
         let stopped: Vec<NodeId> = self
             .ids()
             .into_iter()
-            .filter(|id| self.member(*id).is_some_and(|m| m.is_stopped()))
+            .filter(|id| {
+                self.member(*id).is_some_and(|m| m.is_stopped())
+                    || matches!(self.slot(*id), Some(MemberSlot::Failed(_)))
+            })
             .collect();
         for id in &stopped {
             self.crash(*id);

@@ -245,8 +245,9 @@ pub fn sweep(args: SweepArgs) -> i32 {
 }
 
 fn sweep_request(args: &SweepArgs) -> Result<SweepRequest, String> {
+    // With no names, every scenario that must pass (not those that demonstrate a failure).
     let scenarios = if args.scenarios.is_empty() {
-        catalog::all().iter().map(|s| s.name().to_string()).collect()
+        catalog::swarm().iter().map(|s| s.name().to_string()).collect()
     } else {
         args.scenarios.clone()
     };

@@ -137,7 +137,8 @@ pub struct ReplayArgs {
 
 #[derive(Args)]
 pub struct SweepArgs {
-    /// Scenarios to sweep (default: every scenario).
+    /// Scenarios to sweep (default: every scenario except those expected to fail, like
+    /// `lock-unfenced`).
     pub scenarios: Vec<String>,
     /// Seed range, e.g. `0..1000`.
     #[arg(long, default_value = "0..100")]

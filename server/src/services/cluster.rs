@@ -4,7 +4,6 @@
 //! MemberAdd derives the new member's id from its peer URLs and the cluster token, as the new
 //! member will itself when it starts (see `identity`); its name stays empty until it publishes.
 
-use super::header_now;
 use crate::identity::member_id;
 use crate::status::status_of;
 use detcd_core::member::{Member, MemberSummary, MembershipChange};
@@ -48,7 +47,7 @@ impl Cluster for ClusterService {
         let admit = MembershipChange::Admit { id, info, is_learner: request.is_learner };
         self.member.change_membership(admit).await.map_err(membership_status)?;
         Ok(Response::new(pb::MemberAddResponse {
-            header: super::proto_header(&self.member),
+            header: detcd_proto::convert::header_to_proto(super::cluster_header(&self.member)),
             member: Some(member_to_proto(added)),
             members: self.members(),
         }))
@@ -61,7 +60,7 @@ impl Cluster for ClusterService {
         let id = request.into_inner().id;
         let remove = MembershipChange::Remove { id };
         self.member.change_membership(remove).await.map_err(membership_status)?;
-        let header = super::proto_header(&self.member);
+        let header = detcd_proto::convert::header_to_proto(super::cluster_header(&self.member));
         Ok(Response::new(pb::MemberRemoveResponse { header, members: self.members() }))
     }
 
@@ -73,7 +72,7 @@ impl Cluster for ClusterService {
         let update =
             MembershipChange::UpdatePeerUrls { id: request.id, peer_urls: request.peer_ur_ls };
         self.member.change_membership(update).await.map_err(membership_status)?;
-        let header = super::proto_header(&self.member);
+        let header = detcd_proto::convert::header_to_proto(super::cluster_header(&self.member));
         Ok(Response::new(pb::MemberUpdateResponse { header, members: self.members() }))
     }
 
@@ -81,7 +80,7 @@ impl Cluster for ClusterService {
         &self,
         _request: Request<pb::MemberListRequest>,
     ) -> Result<Response<pb::MemberListResponse>, Status> {
-        let header = header_now(&self.member);
+        let header = super::cluster_header(&self.member);
         Ok(Response::new(member_list_response_to_proto(header, self.member.member_list())))
     }
 
@@ -92,7 +91,7 @@ impl Cluster for ClusterService {
         let id = request.into_inner().id;
         let promote = MembershipChange::Promote { id };
         self.member.change_membership(promote).await.map_err(membership_status)?;
-        let header = super::proto_header(&self.member);
+        let header = detcd_proto::convert::header_to_proto(super::cluster_header(&self.member));
         Ok(Response::new(pb::MemberPromoteResponse { header, members: self.members() }))
     }
 }

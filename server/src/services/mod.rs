@@ -43,3 +43,9 @@ fn header_now(member: &Member) -> ResponseHeader {
 fn proto_header(member: &Member) -> Option<detcd_proto::etcdserverpb::ResponseHeader> {
     detcd_proto::convert::header_to_proto(header_now(member))
 }
+
+/// The Cluster service's header: like etcd's, it names cluster, member and term but no revision
+/// (membership is not part of the key space).
+fn cluster_header(member: &Member) -> ResponseHeader {
+    ResponseHeader { revision: 0, ..header_now(member) }
+}

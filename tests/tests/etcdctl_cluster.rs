@@ -46,7 +46,7 @@ fn a_member_added_with_etcdctl_joins_and_can_be_removed() {
     ok(&e, &["put", "before", "join"]);
     let new = cluster.plan_node();
     let peer_url = cluster.peer_url(new);
-    // Membership changes are served by the leader only (detcd does not forward them yet).
+    // Sent to the leader here; membership_forwarding.rs shows a follower forwarding them.
     let leader = leader_endpoint(&cluster);
     let added = ok(&leader, &["member", "add", "infra4", &format!("--peer-urls={peer_url}")]);
     assert!(added.contains("ETCD_INITIAL_CLUSTER_STATE=\"existing\""), "{added}");

@@ -4,11 +4,10 @@
 //! data directories live under the system temp directory and are removed when the cluster drops.
 //! The `detcd` binary is built on first use with the `cargo` that runs the tests.
 
+use crate::scratch::{free_port, scratch_dir};
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -32,21 +31,6 @@ pub fn detcd_binary() -> &'static Path {
             .unwrap_or_else(|| workspace.join("target"));
         target.join("debug").join("detcd")
     })
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
-
-/// A fresh directory for one cluster's data and logs.
-fn scratch_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("detcd-tests-{}-{n}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
 }
 
 /// One member: its ports, directories and (while running) its process.
@@ -140,7 +124,7 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `size` members and waits until each is ready.
     pub fn start(size: usize) -> Cluster {
-        let dir = scratch_dir();
+        let dir = scratch_dir("detcd-tests");
         let mut cluster = Cluster { nodes: Vec::new(), dir };
         for _ in 0..size {
             cluster.plan_node();
@@ -225,7 +209,7 @@ impl Drop for Cluster {
 impl Cluster {
     /// Plans `size` members (names, ports, data directories) without starting any.
     pub fn plan(size: usize) -> Cluster {
-        let mut cluster = Cluster { nodes: Vec::new(), dir: scratch_dir() };
+        let mut cluster = Cluster { nodes: Vec::new(), dir: scratch_dir("detcd-tests") };
         for _ in 0..size {
             cluster.plan_node();
         }

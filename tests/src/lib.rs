@@ -12,5 +12,6 @@ pub mod cluster;
 pub mod etcdctl;
 pub mod normalize;
 pub mod real_etcd;
+pub mod scratch;
 pub mod servers;
 pub mod suite;

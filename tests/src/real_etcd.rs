@@ -5,11 +5,10 @@
 //! data and logs in one fresh temp directory, and on drop SIGKILLs every member it started and
 //! removes the directory, so a test leaves no process and no files behind, even when it panics.
 
+use crate::scratch::{free_port, scratch_dir};
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Where Debian's `etcd-server` puts the binary.
@@ -27,20 +26,6 @@ pub fn etcd_binary() -> &'static Path {
         "{ETCD_BINARY} not found: run scripts/test, which installs Debian's etcd-server"
     );
     binary
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
-}
-
-fn scratch_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("real-etcd-{}-{n}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
 }
 
 /// One etcd member: ports, data directory, log, and (while running) its process.
@@ -149,7 +134,7 @@ pub struct EtcdCluster {
 impl EtcdCluster {
     /// Starts `size` members and waits until each is ready to serve clients.
     pub fn start(size: usize) -> EtcdCluster {
-        let dir = scratch_dir();
+        let dir = scratch_dir("real-etcd");
         let members = (1..=size)
             .map(|i| EtcdMember {
                 name: format!("infra{i}"),

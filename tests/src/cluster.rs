@@ -17,20 +17,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The `detcd` binary, built once per test process.
 pub fn detcd_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(&workspace)
-            .args(["build", "--quiet", "-p", "detcd-server", "--bin", "detcd"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building detcd failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace.join("target"));
-        target.join("debug").join("detcd")
-    })
+    BINARY.get_or_init(|| crate::binaries::build("detcd-server", "detcd"))
 }
 
 /// One member: its ports, directories and (while running) its process.

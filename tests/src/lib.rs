@@ -8,6 +8,7 @@
 //! how to install it.
 
 pub mod background;
+pub mod binaries;
 pub mod cluster;
 pub mod etcdctl;
 pub mod normalize;

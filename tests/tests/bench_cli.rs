@@ -12,20 +12,7 @@ use std::sync::OnceLock;
 /// The `detcd-bench` binary, built once per test process (as `cluster` builds `detcd`).
 fn bench_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(&workspace)
-            .args(["build", "--quiet", "-p", "detcd-bench", "--bin", "detcd-bench"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building detcd-bench failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace.join("target"));
-        target.join("debug").join("detcd-bench")
-    })
+    BINARY.get_or_init(|| detcd_tests::binaries::build("detcd-bench", "detcd-bench"))
 }
 
 fn bench(args: &[&str]) -> Output {

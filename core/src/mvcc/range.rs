@@ -18,7 +18,7 @@ use super::history::Version;
 use super::store::Store;
 use crate::api::{RangeRequest, RangeResponse, SortOrder, SortTarget};
 use crate::error::Result;
-use crate::kv::{KeyValue, ResponseHeader};
+use crate::kv::{KeyRange, KeyValue, ResponseHeader};
 use std::cmp::Ordering;
 
 impl Store {
@@ -81,7 +81,7 @@ impl Store {
         let values = if request.keys_only { Values::Skip } else { Values::Read };
         let wanted = limit.unwrap_or(usize::MAX);
         let mut count = 0i64;
-        let mut kvs = Vec::new();
+        let mut kvs = Vec::with_capacity(reserve_for(&range, wanted));
         self.for_each_live(&range, revision, values, |key, version| {
             count += 1;
             if kvs.len() < wanted {
@@ -92,6 +92,24 @@ impl Store {
         (kvs, more, count)
     }
 }
+
+/// Pairs a key-order answer reserves room for before its walk: a single key needs one; a range
+/// gets the limit, up to [`RESERVE_MAX`].
+///
+/// Why reserve at all: the walk cannot know how many pairs it will find, and growing the answer
+/// by doubling reallocates and copies it about ten times on the way to a thousand pairs, on
+/// fresh, uncached memory each time; measured on a cold 1,000-key range, that was about 10 us of
+/// 100. Past the reservation a larger answer still grows by doubling.
+fn reserve_for(range: &KeyRange, wanted: usize) -> usize {
+    if range.is_single() {
+        return 1;
+    }
+    wanted.min(RESERVE_MAX)
+}
+
+/// At most this many pairs (80 bytes each, 80 KiB) are reserved up front: enough that common
+/// list sizes never regrow, small enough that a range finding a few keys wastes little.
+const RESERVE_MAX: usize = 1024;
 
 /// One live pair as etcd's `KeyValue` (`None` for a tombstone); its value left empty if
 /// `keys_only`.
@@ -161,5 +179,35 @@ fn sort(found: &mut [(&[u8], &Version)], order: SortOrder, target: SortTarget) {
     match order {
         SortOrder::Descend => found.sort_by(|a, b| compare(b, a)),
         _ => found.sort_by(compare),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::PutRequest;
+
+    fn key(i: usize) -> Vec<u8> {
+        format!("k{i:05}").into_bytes()
+    }
+
+    #[test]
+    fn answers_past_the_reservation_keep_every_pair_in_key_order() {
+        let keys = RESERVE_MAX + 37;
+        let mut store = Store::new();
+        for i in (0..keys).rev() {
+            let put = PutRequest { key: key(i), value: vec![i as u8; 3], ..Default::default() };
+            store.put(&put, &|_| false).expect("put");
+        }
+        let all = RangeRequest { key: key(0), range_end: vec![0], ..Default::default() };
+        let answer = store.range(&all).expect("range");
+        let got: Vec<Vec<u8>> = answer.kvs.iter().map(|kv| kv.key.clone()).collect();
+        assert_eq!(got, (0..keys).map(key).collect::<Vec<_>>());
+        assert_eq!((answer.count, answer.more), (keys as i64, false));
+        assert!(answer.kvs.iter().enumerate().all(|(i, kv)| kv.value == vec![i as u8; 3]));
+        let limited = store.range(&RangeRequest { limit: 5, ..all }).expect("range");
+        assert_eq!((limited.kvs.len(), limited.count, limited.more), (5, keys as i64, true));
+        let one = store.range(&RangeRequest { key: key(7), ..Default::default() }).expect("get");
+        assert_eq!(one.kvs.iter().map(|kv| kv.key.clone()).collect::<Vec<_>>(), [key(7)]);
     }
 }

@@ -24,8 +24,8 @@ pub struct Live {
     pub create_revision: i64,
     pub version: i64,
     pub lease: LeaseId,
-    /// A boxed slice, not a `Vec`: the version is stored inline in the index, and 8 bytes less
-    /// per version keeps more of it in each tree node.
+    /// A boxed slice, not a `Vec`: 8 bytes less per version is part of what fits a key's
+    /// history in one cache line (see [`KeyHistory`]).
     pub value: Box<[u8]>,
 }
 

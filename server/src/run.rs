@@ -5,6 +5,7 @@
 //! through raft (as etcd does), so scripts that wait for that line find a cluster with a leader
 //! and a complete member list.
 
+use crate::authority::AuthorityRepairing;
 use crate::flags::{url_list, ClusterState, Flags};
 use crate::identity::{cluster_id, member_id, InitialCluster};
 use crate::peer::{nodelay_incoming, publish_until_done, GrpcPeerTransport, PeerService};
@@ -23,7 +24,8 @@ use detcd_proto::v3lockpb::lock_server::LockServer;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_stream::{Stream, StreamExt};
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tracing::{info, warn};
@@ -168,11 +170,19 @@ async fn serve_clients(member: Member, token: String, listener: TcpListener) {
     let served = Server::builder()
         .accept_http1(true)
         .add_routes(routes)
-        .serve_with_incoming(nodelay_incoming(listener))
+        // etcdctl sends `:authority: http://host:port` on some calls; h2 would reset them.
+        .serve_with_incoming(client_incoming(listener))
         .await;
     if let Err(error) = served {
         warn!(%error, "client server stopped");
     }
+}
+
+/// The client listener's connections: `TCP_NODELAY`, and `:authority` repaired (`authority`).
+fn client_incoming(
+    listener: TcpListener,
+) -> impl Stream<Item = std::io::Result<AuthorityRepairing<TcpStream>>> {
+    nodelay_incoming(listener).map(|accepted| accepted.map(AuthorityRepairing::new))
 }
 
 async fn serve_http(member: Member, listener: TcpListener) {

@@ -130,7 +130,8 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     // Client connections wait in the listeners' backlog until the member has caught up.
     let token = flags.initial_cluster_token.clone();
     let client_urls = url_list(&flags.advertise_client_urls);
-    tokio::spawn(serve_when_ready(member.clone(), client_urls, token, client_listeners));
+    let data_dir = plan.data_dir.clone();
+    tokio::spawn(serve_when_ready(member.clone(), client_urls, token, data_dir, client_listeners));
 
     wait_for_signal().await;
     info!("received shutdown signal, stopping");
@@ -156,7 +157,7 @@ async fn serve_peers(member: Member, listener: TcpListener) {
 }
 
 /// etcd's gRPC services, its HTTP/JSON gateway and the HTTP endpoints, on one port.
-async fn serve_clients(member: Member, token: String, listener: TcpListener) {
+async fn serve_clients(member: Member, token: String, data_dir: String, listener: TcpListener) {
     let http = crate::http::router(member.clone());
     let gateway = crate::gateway::router(member.clone(), token.clone());
     let routes = Routes::from(http.merge(gateway))
@@ -164,7 +165,9 @@ async fn serve_clients(member: Member, token: String, listener: TcpListener) {
         .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))
         .add_service(limit(LeaseServer::new(LeaseService::new(member.clone()))))
         .add_service(limit(ClusterServer::new(ClusterService::new(member.clone(), token.clone()))))
-        .add_service(limit(MaintenanceServer::new(MaintenanceService::new(member.clone()))))
+        .add_service(limit(MaintenanceServer::new(
+            MaintenanceService::new(member.clone()).with_data_dir(data_dir),
+        )))
         .add_service(limit(LockServer::new(LockService::new(member.clone()))))
         .add_service(limit(ElectionServer::new(ElectionService::new(member.clone()))));
     let served = Server::builder()
@@ -226,13 +229,14 @@ async fn serve_when_ready(
     member: Member,
     client_urls: Vec<String>,
     token: String,
+    data_dir: String,
     listeners: Vec<TcpListener>,
 ) {
     member.catch_up().await;
     publish_until_done(&member, client_urls.clone()).await;
     for listener in listeners {
         info!(address = %local(&listener), "listening for client requests");
-        tokio::spawn(serve_clients(member.clone(), token.clone(), listener));
+        tokio::spawn(serve_clients(member.clone(), token.clone(), data_dir.clone(), listener));
     }
     let status = member.status();
     info!(

@@ -10,9 +10,9 @@
 //! repair for the connection: the caller then passes everything through and h2 judges it (an
 //! HPACK error is fatal to an HTTP/2 connection anyway).
 
+use super::decode::BlockDecoder;
 use super::encode::encode_fields;
 use super::repair::{fix_authority, AuthorityFix};
-use loona_hpack::Decoder;
 use std::ops::Range;
 
 /// SETTINGS_HEADER_TABLE_SIZE as hyper's server advertises it (the protocol default): a client
@@ -32,16 +32,18 @@ pub enum BlockOutcome {
 
 /// The HPACK state of one client connection and whether its blocks are being re-encoded.
 pub struct BlockRepair {
-    decoder: Decoder<'static>,
+    decoder: BlockDecoder,
     reencoding: bool,
     fields: FieldList,
 }
 
 impl Default for BlockRepair {
     fn default() -> Self {
-        let mut decoder = Decoder::new();
-        decoder.set_max_allowed_table_size(SERVER_HEADER_TABLE_SIZE);
-        BlockRepair { decoder, reencoding: false, fields: FieldList::default() }
+        BlockRepair {
+            decoder: BlockDecoder::new(SERVER_HEADER_TABLE_SIZE),
+            reencoding: false,
+            fields: FieldList::default(),
+        }
     }
 }
 
@@ -51,7 +53,7 @@ impl BlockRepair {
     pub fn repair(&mut self, block: &[u8]) -> BlockOutcome {
         self.fields.clear();
         let fields = &mut self.fields;
-        if self.decoder.decode_with_cb(block, |name, value| fields.push(&name, &value)).is_err() {
+        if self.decoder.decode(block, |name, value| fields.push(name, value)).is_err() {
             return BlockOutcome::Undecodable;
         }
         let fix = self.fields.authority().map_or(AuthorityFix::Keep, fix_authority);

@@ -9,72 +9,7 @@
 //! table is never read again and its state does not matter. Strings go out as raw octets: no
 //! Huffman coding, trading a few bytes on loopback for less work per request.
 
-use loona_hpack::encoder::encode_integer_into;
-
-/// RFC 7541 Appendix A: the static table, index 1 first.
-const STATIC_TABLE: [(&[u8], &[u8]); 61] = [
-    (b":authority", b""),
-    (b":method", b"GET"),
-    (b":method", b"POST"),
-    (b":path", b"/"),
-    (b":path", b"/index.html"),
-    (b":scheme", b"http"),
-    (b":scheme", b"https"),
-    (b":status", b"200"),
-    (b":status", b"204"),
-    (b":status", b"206"),
-    (b":status", b"304"),
-    (b":status", b"400"),
-    (b":status", b"404"),
-    (b":status", b"500"),
-    (b"accept-charset", b""),
-    (b"accept-encoding", b"gzip, deflate"),
-    (b"accept-language", b""),
-    (b"accept-ranges", b""),
-    (b"accept", b""),
-    (b"access-control-allow-origin", b""),
-    (b"age", b""),
-    (b"allow", b""),
-    (b"authorization", b""),
-    (b"cache-control", b""),
-    (b"content-disposition", b""),
-    (b"content-encoding", b""),
-    (b"content-language", b""),
-    (b"content-length", b""),
-    (b"content-location", b""),
-    (b"content-range", b""),
-    (b"content-type", b""),
-    (b"cookie", b""),
-    (b"date", b""),
-    (b"etag", b""),
-    (b"expect", b""),
-    (b"expires", b""),
-    (b"from", b""),
-    (b"host", b""),
-    (b"if-match", b""),
-    (b"if-modified-since", b""),
-    (b"if-none-match", b""),
-    (b"if-range", b""),
-    (b"if-unmodified-since", b""),
-    (b"last-modified", b""),
-    (b"link", b""),
-    (b"location", b""),
-    (b"max-forwards", b""),
-    (b"proxy-authenticate", b""),
-    (b"proxy-authorization", b""),
-    (b"range", b""),
-    (b"referer", b""),
-    (b"refresh", b""),
-    (b"retry-after", b""),
-    (b"server", b""),
-    (b"set-cookie", b""),
-    (b"strict-transport-security", b""),
-    (b"transfer-encoding", b""),
-    (b"user-agent", b""),
-    (b"vary", b""),
-    (b"via", b""),
-    (b"www-authenticate", b""),
-];
+use super::table::STATIC_TABLE;
 
 /// Where a field stands in the static table.
 enum StaticMatch {
@@ -132,9 +67,21 @@ fn put_string(octets: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(octets);
 }
 
+/// An integer with an N-bit prefix (RFC 7541 §5.1); `leading_bits` fill the first octet's
+/// high bits.
 fn put_integer(value: usize, prefix_bits: u8, leading_bits: u8, out: &mut Vec<u8>) {
-    // Writing into a Vec cannot fail.
-    let _ = encode_integer_into(value, prefix_bits, leading_bits, out);
+    let prefix_max = (1usize << prefix_bits) - 1;
+    if value < prefix_max {
+        out.push(leading_bits | value as u8);
+        return;
+    }
+    out.push(leading_bits | prefix_max as u8);
+    let mut rest = value - prefix_max;
+    while rest >= 0x80 {
+        out.push(0x80 | (rest & 0x7f) as u8);
+        rest >>= 7;
+    }
+    out.push(rest as u8);
 }
 
 #[cfg(test)]
@@ -176,5 +123,16 @@ mod tests {
         let mut again = Vec::new();
         encode_fields([(&b"x-new"[..], &b"v"[..])], &mut again);
         assert_eq!(again[0], 0x00);
+    }
+
+    #[test]
+    fn integers_past_the_prefix_continue_in_seven_bit_groups() {
+        // RFC 7541 C.1.2: 1337 with a 5-bit prefix.
+        let mut out = Vec::new();
+        put_integer(1337, 5, 0, &mut out);
+        assert_eq!(out, [31, 154, 10]);
+        out.clear();
+        put_integer(127, 7, 0x80, &mut out);
+        assert_eq!(out, [0xff, 0]);
     }
 }

@@ -10,6 +10,8 @@
 //!
 //! - `frame`: the HTTP/2 preface and frame layout, and writing a block back as frames;
 //! - `repair`: what a valid authority is and how a URL is cut down to one;
+//! - `table`: HPACK's static and dynamic tables;
+//! - `decode`: HPACK decoding that keeps the client's dynamic table;
 //! - `encode`: HPACK encoding that never touches the server's dynamic table;
 //! - `block`: per-connection HPACK decoding, verbatim until a repair, re-encoded after;
 //! - `rewriter`: the client's byte stream frame by frame (HTTP/1.1 passes untouched);
@@ -20,11 +22,13 @@
 //! for byte; anything unparseable reaches h2 as it came, and nothing here panics on input.
 
 mod block;
+mod decode;
 mod encode;
 mod frame;
 mod repair;
 mod rewriter;
 mod stream;
+mod table;
 
 pub use stream::AuthorityRepairing;
 

@@ -103,9 +103,8 @@ pub fn write_header_block(
     let priority_len = if priority.is_some() { PRIORITY_LEN } else { 0 };
     let first_len = block.len().min(MAX_FRAME_PAYLOAD - priority_len);
     let (first, mut rest) = block.split_at(first_len);
-    out.reserve(
-        block.len() + priority_len + FRAME_HEADER_LEN * (1 + rest.len() / MAX_FRAME_PAYLOAD + 1),
-    );
+    let frames = 1 + rest.len().div_ceil(MAX_FRAME_PAYLOAD);
+    out.reserve(priority_len + block.len() + frames * FRAME_HEADER_LEN);
     let mut flags = if end_stream { END_STREAM } else { 0 };
     if priority.is_some() {
         flags |= PRIORITY;

@@ -178,16 +178,14 @@ impl Rewriter {
             self.send_block(outcome, stream_id, end_stream, priority, vec![frame], out);
             return;
         }
+        let (priority, fragments) = (payload.priority, payload.fragment.to_vec());
         self.held = Some(HeldBlock {
             stream_id: header.stream_id,
             end_stream,
-            priority: payload.priority,
-            fragments: payload.fragment.to_vec(),
-            frames: Vec::new(),
+            priority,
+            fragments,
+            frames: vec![frame],
         });
-        if let Some(held) = &mut self.held {
-            held.frames.push(frame);
-        }
     }
 
     fn continuation(

@@ -5,6 +5,7 @@
 //! through raft (as etcd does), so scripts that wait for that line find a cluster with a leader
 //! and a complete member list.
 
+use crate::authority::AuthorityRepairing;
 use crate::flags::{url_list, ClusterState, Flags};
 use crate::identity::{cluster_id, member_id, InitialCluster};
 use crate::peer::{nodelay_incoming, publish_until_done, GrpcPeerTransport, PeerService};
@@ -23,7 +24,8 @@ use detcd_proto::v3lockpb::lock_server::LockServer;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_stream::{Stream, StreamExt};
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tracing::{info, warn};
@@ -128,7 +130,8 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     // Client connections wait in the listeners' backlog until the member has caught up.
     let token = flags.initial_cluster_token.clone();
     let client_urls = url_list(&flags.advertise_client_urls);
-    tokio::spawn(serve_when_ready(member.clone(), client_urls, token, client_listeners));
+    let data_dir = plan.data_dir.clone();
+    tokio::spawn(serve_when_ready(member.clone(), client_urls, token, data_dir, client_listeners));
 
     wait_for_signal().await;
     info!("received shutdown signal, stopping");
@@ -154,7 +157,7 @@ async fn serve_peers(member: Member, listener: TcpListener) {
 }
 
 /// etcd's gRPC services, its HTTP/JSON gateway and the HTTP endpoints, on one port.
-async fn serve_clients(member: Member, token: String, listener: TcpListener) {
+async fn serve_clients(member: Member, token: String, data_dir: String, listener: TcpListener) {
     let http = crate::http::router(member.clone());
     let gateway = crate::gateway::router(member.clone(), token.clone());
     let routes = Routes::from(http.merge(gateway))
@@ -162,17 +165,27 @@ async fn serve_clients(member: Member, token: String, listener: TcpListener) {
         .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))
         .add_service(limit(LeaseServer::new(LeaseService::new(member.clone()))))
         .add_service(limit(ClusterServer::new(ClusterService::new(member.clone(), token.clone()))))
-        .add_service(limit(MaintenanceServer::new(MaintenanceService::new(member.clone()))))
+        .add_service(limit(MaintenanceServer::new(
+            MaintenanceService::new(member.clone()).with_data_dir(data_dir),
+        )))
         .add_service(limit(LockServer::new(LockService::new(member.clone()))))
         .add_service(limit(ElectionServer::new(ElectionService::new(member.clone()))));
     let served = Server::builder()
         .accept_http1(true)
         .add_routes(routes)
-        .serve_with_incoming(nodelay_incoming(listener))
+        // etcdctl sends `:authority: http://host:port` on some calls; h2 would reset them.
+        .serve_with_incoming(client_incoming(listener))
         .await;
     if let Err(error) = served {
         warn!(%error, "client server stopped");
     }
+}
+
+/// The client listener's connections: `TCP_NODELAY`, and `:authority` repaired (`authority`).
+fn client_incoming(
+    listener: TcpListener,
+) -> impl Stream<Item = std::io::Result<AuthorityRepairing<TcpStream>>> {
+    nodelay_incoming(listener).map(|accepted| accepted.map(AuthorityRepairing::new))
 }
 
 async fn serve_http(member: Member, listener: TcpListener) {
@@ -216,13 +229,14 @@ async fn serve_when_ready(
     member: Member,
     client_urls: Vec<String>,
     token: String,
+    data_dir: String,
     listeners: Vec<TcpListener>,
 ) {
     member.catch_up().await;
     publish_until_done(&member, client_urls.clone()).await;
     for listener in listeners {
         info!(address = %local(&listener), "listening for client requests");
-        tokio::spawn(serve_clients(member.clone(), token.clone(), listener));
+        tokio::spawn(serve_clients(member.clone(), token.clone(), data_dir.clone(), listener));
     }
     let status = member.status();
     info!(

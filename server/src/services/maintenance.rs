@@ -1,6 +1,10 @@
 //! etcd's `Maintenance` service: Status, HashKV, Alarm (never any alarms), Defragment (nothing to
 //! defragment: succeeds), Snapshot (the member's state as a detcd snapshot file). Hash and
 //! MoveLeader answer `Unimplemented`.
+//!
+//! Status reports as its db size what etcd's stands for, the member's footprint on disk: here
+//! the bytes under `--data-dir` (WAL segments and snapshots), read by the server since the core
+//! does no real I/O. The MVCC keeps no live size estimate, so `db_size_in_use` is the same.
 
 use super::{header_now, serve};
 use crate::status::{mismatched, unimplemented};
@@ -8,9 +12,13 @@ use detcd_core::member::{ClientRequest as Q, ClientResponse as A, Member};
 use detcd_proto::convert::{hash_kv_response_to_proto, header_to_proto, status_response_to_proto};
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::maintenance_server::Maintenance;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
+use tracing::debug;
 
 /// Bytes per snapshot message (etcd sends 32 KiB).
 const SNAPSHOT_CHUNK: usize = 32 * 1024;
@@ -20,12 +28,62 @@ pub const ETCD_VERSION: &str = "3.4.23";
 
 pub struct MaintenanceService {
     member: Member,
+    /// Where the member's files are; without it Status reports the core's snapshot size.
+    data_dir: Option<Arc<Path>>,
 }
 
 impl MaintenanceService {
     pub fn new(member: Member) -> Self {
-        MaintenanceService { member }
+        MaintenanceService { member, data_dir: None }
     }
+
+    /// Status reports the bytes under `data_dir` as the db size.
+    pub fn with_data_dir(self, data_dir: impl Into<PathBuf>) -> Self {
+        MaintenanceService { data_dir: Some(Arc::from(data_dir.into())), ..self }
+    }
+
+    /// Bytes the member's files take under `--data-dir`, if it has one and it can be read.
+    async fn disk_usage(&self) -> Option<i64> {
+        let dir = self.data_dir.clone()?;
+        let walked = tokio::task::spawn_blocking(move || bytes_under(&dir)).await;
+        match walked {
+            Ok(Ok(bytes)) => Some(i64::try_from(bytes).unwrap_or(i64::MAX)),
+            Ok(Err(error)) => {
+                debug!(%error, "cannot measure the data directory");
+                None
+            }
+            Err(error) => {
+                debug!(%error, "measuring the data directory failed");
+                None
+            }
+        }
+    }
+}
+
+/// The sizes of the regular files under `dir`, in every subdirectory. Files and directories
+/// that vanish while we walk (a WAL segment dropped after a snapshot) are not counted; only
+/// `dir` itself must be readable.
+fn bytes_under(dir: &Path) -> io::Result<u64> {
+    let mut total = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    let mut root = true;
+    while let Some(next) = pending.pop() {
+        let entries = match std::fs::read_dir(&next) {
+            Ok(entries) => entries,
+            Err(error) if root => return Err(error),
+            Err(_) => continue,
+        };
+        root = false;
+        for entry in entries.flatten() {
+            let Ok(metadata) = entry.metadata() else { continue };
+            if metadata.is_dir() {
+                pending.push(entry.path());
+            } else if metadata.is_file() {
+                total += metadata.len();
+            }
+        }
+    }
+    Ok(total)
 }
 
 #[tonic::async_trait]
@@ -44,7 +102,12 @@ impl Maintenance for MaintenanceService {
     ) -> Result<Response<pb::StatusResponse>, Status> {
         let header = header_now(&self.member);
         let status = self.member.status();
-        Ok(Response::new(status_response_to_proto(header, status, ETCD_VERSION)))
+        let mut response = status_response_to_proto(header, status, ETCD_VERSION);
+        if let Some(bytes) = self.disk_usage().await {
+            response.db_size = bytes;
+            response.db_size_in_use = bytes;
+        }
+        Ok(Response::new(response))
     }
 
     async fn defragment(
@@ -109,5 +172,28 @@ impl Maintenance for MaintenanceService {
         _request: Request<pb::MoveLeaderRequest>,
     ) -> Result<Response<pb::MoveLeaderResponse>, Status> {
         Err(unimplemented("Maintenance.MoveLeader"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes_under;
+    use std::fs;
+
+    #[test]
+    fn bytes_under_counts_files_in_subdirectories() {
+        let dir = std::env::temp_dir().join(format!("detcd-bytes-under-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("wal")).unwrap();
+        fs::write(dir.join("wal").join("0.wal"), [0u8; 1000]).unwrap();
+        fs::write(dir.join("snap"), [0u8; 24]).unwrap();
+        let counted = bytes_under(&dir);
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(counted.unwrap(), 1024);
+    }
+
+    #[test]
+    fn a_missing_data_dir_is_an_error() {
+        assert!(bytes_under(std::path::Path::new("/nonexistent/detcd-data")).is_err());
     }
 }

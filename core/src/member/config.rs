@@ -76,6 +76,11 @@ impl MemberConfig {
             election_timeout_max: election * 2,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_entries),
             max_in_snapshot_log_to_keep: self.snapshot_catchup_entries,
+            // Standard raft: a restarted leader wins an election before it leads again, and learns
+            // the commit index from it. Restored as leader of its old term, it took read indexes
+            // from its persisted commit marker, which then had to be fsynced on every commit
+            // (`raft::log_store::save_committed`).
+            enable_leader_restore: Some(false),
             ..openraft::Config::default()
         };
         config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))

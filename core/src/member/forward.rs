@@ -13,8 +13,6 @@ use crate::api::{
 use crate::apply::{Command, Response};
 use crate::error::Error;
 use crate::kv::LeaseId;
-use crate::raft::network::{PeerMessage, PeerReply};
-use crate::raft::types::NodeId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,16 +61,12 @@ impl Member {
         }
     }
 
-    /// Sends `request` to `leader` and waits at most the request timeout.
-    pub(super) async fn forward(&self, leader: NodeId, request: PeerRequest) -> PeerResponse {
-        let info = self.member_info(leader).ok_or(Error::NoLeader)?;
-        let timeout = self.inner.config.request_timeout;
-        let call = self.inner.transport.call(leader, &info, PeerMessage::Forward(request), timeout);
-        match call.await {
-            Ok(PeerReply::Forward(response)) => response,
-            Ok(_) => Err(Error::Other("peer answered a different message".into())),
-            // The leader may have served it: the outcome is unknown.
-            Err(_) => Err(Error::Timeout),
-        }
+    /// Serves a batch a follower forwarded: its requests run concurrently, answers in order.
+    pub(super) async fn serve_forwarded_batch(
+        &self,
+        requests: Vec<PeerRequest>,
+    ) -> Vec<PeerResponse> {
+        futures::future::join_all(requests.into_iter().map(|request| self.serve_forwarded(request)))
+            .await
     }
 }

@@ -20,17 +20,22 @@ impl Member {
         if request.serializable {
             return self.local_range(&request);
         }
-        match self.linearizable_range_here(&request).await {
-            Err(Error::NoLeader) => match self.leader() {
-                Some(leader) if leader != self.id() => {
-                    match self.forward(leader, PeerRequest::LinearizableRange(request)).await? {
-                        PeerAnswer::Range(response) => Ok(response),
-                        _ => Err(Error::Other("unexpected answer to a range".into())),
-                    }
-                }
-                _ => Err(Error::NoLeader),
+        match self.other_leader() {
+            Some(leader) => self.forward_range(leader, request).await,
+            None => match self.linearizable_range_here(&request).await {
+                Err(Error::NoLeader) => match self.other_leader() {
+                    Some(leader) => self.forward_range(leader, request).await,
+                    None => Err(Error::NoLeader),
+                },
+                other => other,
             },
-            other => other,
+        }
+    }
+
+    async fn forward_range(&self, leader: NodeId, request: RangeRequest) -> Result<RangeResponse> {
+        match self.forward(leader, PeerRequest::LinearizableRange(request)).await? {
+            PeerAnswer::Range(response) => Ok(response),
+            _ => Err(Error::Other("unexpected answer to a range".into())),
         }
     }
 
@@ -64,18 +69,24 @@ impl Member {
     }
 
     /// Proposes `command` through raft, forwarding to the leader when this member is not it.
+    /// A follower that knows the leader forwards straight away, without asking its own raft first.
     pub async fn propose(&self, command: Command) -> Result<Response> {
+        if let Some(leader) = self.other_leader() {
+            return self.forward_proposal(leader, command).await;
+        }
         match self.propose_here(command.clone()).await {
-            Err(Error::NoLeader) => match self.leader() {
-                Some(leader) if leader != self.id() => {
-                    match self.forward(leader, PeerRequest::Propose(command)).await? {
-                        PeerAnswer::Applied(response) => Ok(self.stamp(response)),
-                        _ => Err(unexpected()),
-                    }
-                }
-                _ => Err(Error::NoLeader),
+            Err(Error::NoLeader) => match self.other_leader() {
+                Some(leader) => self.forward_proposal(leader, command).await,
+                None => Err(Error::NoLeader),
             },
             other => other,
+        }
+    }
+
+    async fn forward_proposal(&self, leader: NodeId, command: Command) -> Result<Response> {
+        match self.forward(leader, PeerRequest::Propose(command)).await? {
+            PeerAnswer::Applied(response) => Ok(self.stamp(response)),
+            _ => Err(unexpected()),
         }
     }
 
@@ -143,6 +154,11 @@ impl Member {
     /// The member raft currently believes leads, if any.
     pub fn leader(&self) -> Option<NodeId> {
         self.with_metrics(|m| m.current_leader)
+    }
+
+    /// The leader, when raft believes it is another member.
+    fn other_leader(&self) -> Option<NodeId> {
+        self.leader().filter(|leader| *leader != self.id())
     }
 }
 

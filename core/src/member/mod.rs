@@ -17,6 +17,7 @@ mod catch_up;
 mod cluster;
 mod config;
 mod forward;
+mod forward_queue;
 mod kv;
 mod lease;
 mod local_client;
@@ -44,6 +45,7 @@ use crate::raft::state_machine::{Replica, ReplicaStateMachine};
 use crate::raft::types::*;
 use crate::storage::wal::{Wal, WalOptions};
 use crate::storage::{Disk, SnapshotFiles};
+use forward_queue::ForwardQueue;
 use openraft_rt::WatchReceiver;
 use std::collections::BTreeMap;
 use std::io;
@@ -62,6 +64,8 @@ struct Inner {
     transport: Arc<dyn PeerTransport>,
     /// Leader-local lease deadlines; empty (and ignored) while this member is not the leader.
     expiry: Mutex<ExpiryTracker>,
+    /// Requests waiting to be forwarded to the leader.
+    forward_queue: ForwardQueue,
 }
 
 impl Member {
@@ -88,8 +92,14 @@ impl Member {
         let raft = Raft::new(config.id, raft_config, network, LogStore::new(wal), state_machine)
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;
-        let inner =
-            Inner { config, raft, replica, transport, expiry: Mutex::new(ExpiryTracker::new()) };
+        let inner = Inner {
+            config,
+            raft,
+            replica,
+            transport,
+            expiry: Mutex::new(ExpiryTracker::new()),
+            forward_queue: ForwardQueue::default(),
+        };
         let member = Member { inner: Arc::new(inner) };
         member.spawn_background();
         Ok(member)
@@ -168,8 +178,8 @@ impl Member {
                 let installed = raft.install_full_snapshot(vote, snapshot).await;
                 PeerReply::Snapshot(installed.map_err(|e| e.to_string()))
             }
-            PeerMessage::Forward(request) => {
-                PeerReply::Forward(self.serve_forwarded(request).await)
+            PeerMessage::Forward(requests) => {
+                PeerReply::Forward(self.serve_forwarded_batch(requests).await)
             }
         }
     }
@@ -179,5 +189,7 @@ impl Member {
         madsim::task::spawn(async move { member.run_lease_expiry().await });
         let member = self.clone();
         madsim::task::spawn(async move { member.run_watch_sync().await });
+        let member = self.clone();
+        madsim::task::spawn(async move { member.run_forwarding().await });
     }
 }

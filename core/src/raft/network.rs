@@ -31,8 +31,9 @@ pub enum PeerMessage {
         meta: SnapshotMeta,
         data: Vec<u8>,
     },
-    /// A client request served on behalf of another member (usually: a write sent to a follower).
-    Forward(PeerRequest),
+    /// Client requests served on behalf of another member (usually: writes sent to a follower),
+    /// in one batch (see `member::forward_queue`).
+    Forward(Vec<PeerRequest>),
 }
 
 /// The answer to a `PeerMessage`. Raft errors on the receiving side travel as text: the sender can
@@ -42,7 +43,8 @@ pub enum PeerReply {
     AppendEntries(Result<AppendEntriesResponse, String>),
     Vote(Result<VoteResponse, String>),
     Snapshot(Result<SnapshotResponse, String>),
-    Forward(PeerResponse),
+    /// One response per forwarded request, in order.
+    Forward(Vec<PeerResponse>),
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

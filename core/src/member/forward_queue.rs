@@ -1,0 +1,134 @@
+//! Forwarded requests travel to the leader in batches.
+//!
+//! A follower forwards every write and every linearizable read it is sent. One peer RPC per
+//! request made a put sent to a follower cost about 1.7 times a put sent to the leader (measured
+//! with `detcd-bench put`, 64 clients): the RPC's framing, syscalls and wake-ups on both sides
+//! outweighed the put itself. So requests queue here, and one sender task per member sends
+//! everything queued for the leader as one message, with at most [`MAX_IN_FLIGHT`] batches on the
+//! wire: under load each batch carries what arrived while the previous ones were out, and a lone
+//! request still leaves at once. The leader serves a batch's requests concurrently, each exactly
+//! as it serves a single forwarded request, and answers them in order (`Member::serve_forwarded`).
+//!
+//! Invariants: every queued request is answered exactly once, with its own result; a batch lost
+//! on the wire answers each of its requests `Timeout` (the leader may have served them: the
+//! outcome is unknown), as a lost single forward did; requests leave in the order they arrived.
+
+use super::forward::{PeerRequest, PeerResponse};
+use super::Member;
+use crate::error::Error;
+use crate::raft::network::{PeerMessage, PeerReply};
+use crate::raft::types::NodeId;
+use crate::runtime::DetRuntime;
+use openraft_rt::AsyncRuntime;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{oneshot, Notify, Semaphore};
+
+/// Batches on the wire at once, per member. More lets a lone request go without waiting behind a
+/// full batch; fewer makes batches bigger under load.
+const MAX_IN_FLIGHT: usize = 4;
+
+/// The most requests one batch carries, so that one message stays well under the peer message
+/// limit and one slow request does not hold up an unbounded number of others.
+const MAX_BATCH: usize = 256;
+
+/// A request waiting to be sent, and where its answer goes.
+struct Queued {
+    leader: NodeId,
+    request: PeerRequest,
+    answer: oneshot::Sender<PeerResponse>,
+}
+
+/// The requests waiting to be forwarded, shared by the callers and the sender task.
+#[derive(Default)]
+pub(super) struct ForwardQueue {
+    waiting: Mutex<VecDeque<Queued>>,
+    arrived: Notify,
+}
+
+impl ForwardQueue {
+    fn push(&self, queued: Queued) {
+        self.waiting.lock().expect("forward queue poisoned").push_back(queued);
+        self.arrived.notify_one();
+    }
+
+    /// The oldest waiting requests that go to the same leader as the oldest one.
+    fn take_batch(&self) -> Vec<Queued> {
+        let mut waiting = self.waiting.lock().expect("forward queue poisoned");
+        let Some(leader) = waiting.front().map(|queued| queued.leader) else {
+            return Vec::new();
+        };
+        let mut batch = Vec::new();
+        let mut others = VecDeque::new();
+        while let Some(queued) = waiting.pop_front() {
+            if queued.leader == leader && batch.len() < MAX_BATCH {
+                batch.push(queued);
+            } else {
+                others.push_back(queued);
+            }
+        }
+        *waiting = others;
+        if !waiting.is_empty() {
+            self.arrived.notify_one();
+        }
+        batch
+    }
+}
+
+impl Member {
+    /// Sends `request` to `leader` with the next batch and waits for its answer, at most the
+    /// request timeout (then the outcome is unknown: the batch may still be served).
+    pub(super) async fn forward(&self, leader: NodeId, request: PeerRequest) -> PeerResponse {
+        let (answer, answered) = oneshot::channel();
+        self.inner.forward_queue.push(Queued { leader, request, answer });
+        let timeout = self.inner.config.request_timeout;
+        match DetRuntime::timeout(timeout, answered).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(_)) | Err(_) => Err(Error::Timeout),
+        }
+    }
+
+    /// The sender task: forever takes the next batch once a slot on the wire is free.
+    pub(super) async fn run_forwarding(&self) {
+        let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        loop {
+            self.inner.forward_queue.arrived.notified().await;
+            let Ok(slot) = slots.clone().acquire_owned().await else { return };
+            let batch = self.inner.forward_queue.take_batch();
+            if batch.is_empty() {
+                continue;
+            }
+            let member = self.clone();
+            madsim::task::spawn(async move {
+                member.send_batch(batch).await;
+                drop(slot);
+            });
+        }
+    }
+
+    /// Sends one batch and hands each caller its answer.
+    async fn send_batch(&self, batch: Vec<Queued>) {
+        let leader = batch[0].leader;
+        let (requests, answers): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|queued| (queued.request, queued.answer)).unzip();
+        let count = requests.len();
+        let responses = match self.member_info(leader) {
+            None => vec![Err(Error::NoLeader); count],
+            Some(info) => {
+                let timeout = self.inner.config.request_timeout;
+                let message = PeerMessage::Forward(requests);
+                match self.inner.transport.call(leader, &info, message, timeout).await {
+                    Ok(PeerReply::Forward(responses)) if responses.len() == count => responses,
+                    Ok(_) => {
+                        vec![Err(Error::Other("peer answered a different message".into())); count]
+                    }
+                    // The leader may have served them: the outcome is unknown.
+                    Err(_) => vec![Err(Error::Timeout); count],
+                }
+            }
+        };
+        for (answer, response) in answers.into_iter().zip(responses) {
+            let _ = answer.send(response);
+        }
+    }
+}

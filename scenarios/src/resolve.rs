@@ -16,13 +16,17 @@
 //! whose value was committed more than once (a duplicate is for the checker to judge).
 //! Only a complete log is trusted: with a hole (a compaction outran the reader) nothing changes.
 //! A write applied after the log was last read lies after every recorded operation, where
-//! dropping it is indistinguishable from keeping it.
+//! dropping it is indistinguishable from keeping it. So does one applied after the first write of
+//! a key no recorded operation touches (the simulator's liveness probe, which writes only once
+//! every client has let go): the log is read only up to that write. Kept, such a write would claim
+//! a revision the history cannot reach, since the probe's write is not in it (seen when a write a
+//! follower had queued for the leader committed after the probe's).
 
 use detcd_check::history::Operation;
 use detcd_core::kv::{Event, EventType};
 use detcd_sim::committed::CommittedEvents;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What resolving did, for the verdict's summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,7 +46,8 @@ pub fn resolve(history: &[Operation], log: &CommittedEvents) -> (Vec<Operation>,
         resolved.unknown = history.iter().filter(|op| op.ret.is_none()).count();
         return (history.to_vec(), resolved);
     }
-    let puts = committed_puts(&log.events);
+    let events = before_outside_writes(history, &log.events);
+    let puts = committed_puts(events);
     let end = history.iter().map(|op| op.ret.unwrap_or(op.call)).fold(0.0, f64::max) + 1e-3;
     let mut operations = Vec::with_capacity(history.len());
     for op in history {
@@ -69,6 +74,37 @@ enum Outcome {
     TookEffect(Value),
     NoEffect,
     Unknown,
+}
+
+/// The events up to (not including) the first one on a key no operation of `history` names.
+fn before_outside_writes<'a>(history: &[Operation], events: &'a [Event]) -> &'a [Event] {
+    let mut named = BTreeSet::new();
+    for op in history {
+        collect_keys(&op.input, &mut named);
+    }
+    let first_outside = events.iter().position(|event| match std::str::from_utf8(&event.kv.key) {
+        Ok(key) => !named.contains(key),
+        Err(_) => true,
+    });
+    &events[..first_outside.unwrap_or(events.len())]
+}
+
+/// Every string under a `key` field of `input`, at any depth (txn requests nest them).
+fn collect_keys<'a>(input: &'a Value, keys: &mut BTreeSet<&'a str>) {
+    match input {
+        Value::Object(fields) => {
+            for (name, value) in fields {
+                match (name.as_str(), value) {
+                    ("key", Value::String(key)) => {
+                        keys.insert(key.as_str());
+                    }
+                    _ => collect_keys(value, keys),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_keys(item, keys)),
+        _ => {}
+    }
 }
 
 /// Committed puts by (key, value): the revisions each pair was written at.
@@ -183,6 +219,23 @@ mod tests {
         assert_eq!(resolved, Resolved { committed: 1, dropped: 0, unknown: 1 });
         assert_eq!(ops[0].output, json!({"revision": 4, "succeeded": true}));
         assert_eq!(ops[1].ret, None);
+    }
+
+    #[test]
+    fn writes_committed_after_a_write_outside_the_history_are_dropped() {
+        let history = vec![
+            op("put", json!({"key": "a", "value": "early"}), None),
+            op("put", json!({"key": "a", "value": "late"}), None),
+        ];
+        let events = vec![
+            put_event("a", "early", 2),
+            put_event("__liveness", "ok", 3),
+            put_event("a", "late", 4),
+        ];
+        let (ops, resolved) = resolve(&history, &log(events));
+        assert_eq!(resolved, Resolved { committed: 1, dropped: 1, unknown: 0 });
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].output, json!({"revision": 2}));
     }
 
     #[test]

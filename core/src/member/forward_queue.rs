@@ -11,7 +11,10 @@
 //!
 //! Invariants: every queued request is answered exactly once, with its own result; a batch lost
 //! on the wire answers each of its requests `Timeout` (the leader may have served them: the
-//! outcome is unknown), as a lost single forward did; requests leave in the order they arrived.
+//! outcome is unknown), as a lost single forward did; requests leave in the order they arrived;
+//! a request whose caller stopped waiting before it left is never sent (its caller was told
+//! `Timeout`, so either outcome is allowed, and not sending keeps stale writes from landing long
+//! after their clients moved on).
 
 use super::forward::{PeerRequest, PeerResponse};
 use super::Member;
@@ -61,6 +64,10 @@ impl ForwardQueue {
         let mut batch = Vec::new();
         let mut others = VecDeque::new();
         while let Some(queued) = waiting.pop_front() {
+            if queued.answer.is_closed() {
+                // Its caller gave up (timed out): the request is not sent at all.
+                continue;
+            }
             if queued.leader == leader && batch.len() < MAX_BATCH {
                 batch.push(queued);
             } else {

@@ -126,11 +126,9 @@ impl Member {
                 let message = PeerMessage::Forward(requests);
                 match self.inner.transport.call(leader, &info, message, timeout).await {
                     Ok(PeerReply::Forward(responses)) if responses.len() == count => responses,
-                    Ok(_) => {
-                        vec![Err(Error::Other("peer answered a different message".into())); count]
-                    }
-                    // The leader may have served them: the outcome is unknown.
-                    Err(_) => vec![Err(Error::Timeout); count],
+                    // Lost on the wire, or an answer that cannot be matched to the requests: the
+                    // leader may have served them, so the outcome is unknown.
+                    Ok(_) | Err(_) => vec![Err(Error::Timeout); count],
                 }
             }
         };

@@ -86,7 +86,7 @@ impl Default for KeyHistory {
     }
 }
 
-/// Shown as the versions, oldest first: the sentinel and the box are layout, not content.
+/// Shown as the versions, oldest first: the sentinel and the split are layout, not content.
 impl fmt::Debug for KeyHistory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()

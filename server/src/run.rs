@@ -159,7 +159,7 @@ async fn serve_peers(member: Member, listener: TcpListener) {
 /// etcd's gRPC services, its HTTP/JSON gateway and the HTTP endpoints, on one port.
 async fn serve_clients(member: Member, token: String, data_dir: String, listener: TcpListener) {
     let http = crate::http::router(member.clone());
-    let gateway = crate::gateway::router(member.clone(), token.clone());
+    let gateway = crate::gateway::router(member.clone(), token.clone(), &data_dir);
     let routes = Routes::from(http.merge(gateway))
         .add_service(limit(KvServer::new(KvService::new(member.clone()))))
         .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))

@@ -147,6 +147,8 @@ fn leases_watch_members_lock_and_election_over_http() {
     assert_eq!(members["members"][0]["name"], json!("infra1"));
     let status = ok(&ep, "/v3/maintenance/status", "{}");
     assert_eq!(status["leader"], members["members"][0]["ID"]);
+    let db_size = status["dbSize"].as_str().and_then(|bytes| bytes.parse::<u64>().ok());
+    assert!(db_size.is_some_and(|bytes| bytes > 0), "the data dir's bytes: {status}");
 
     ok(&ep, "/v3/lease/revoke", &format!(r#"{{"ID":"{id}"}}"#));
     let (code, gone) = post(&ep, "/v3/lease/revoke", &format!(r#"{{"ID":"{id}"}}"#));

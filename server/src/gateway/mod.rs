@@ -71,12 +71,13 @@ macro_rules! rpc {
     }};
 }
 
-/// The gateway's routes; `token` is `--initial-cluster-token` (member ids derive from it).
-pub fn router(member: Member, token: String) -> Router {
+/// The gateway's routes; `token` is `--initial-cluster-token` (member ids derive from it),
+/// `data_dir` the directory whose size `/v3/maintenance/status` reports, as the gRPC one does.
+pub fn router(member: Member, token: String, data_dir: &str) -> Router {
     let kv = Arc::new(KvService::new(member.clone()));
     let lease = Arc::new(LeaseService::new(member.clone()));
     let cluster = Arc::new(ClusterService::new(member.clone(), token));
-    let maintenance = Arc::new(MaintenanceService::new(member.clone()));
+    let maintenance = Arc::new(MaintenanceService::new(member.clone()).with_data_dir(data_dir));
     let lock = Arc::new(LockService::new(member.clone()));
     let election = Arc::new(ElectionService::new(member.clone()));
     Router::new()

@@ -5,7 +5,9 @@
 //! would apply them (response, events with prev_kv, lease bookkeeping included); commands are
 //! built before the clock starts. A counting global allocator measures live heap bytes.
 
-use detcd_core::api::{PutRequest, RangeRequest};
+mod workload;
+
+use detcd_core::api::RangeRequest;
 use detcd_core::apply::{Command, StateMachine};
 use detcd_core::kv::KeyValue;
 use mimalloc::MiMalloc;
@@ -13,6 +15,7 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use workload::{key, puts, shuffled, RANGE_KEYS, VALUE_BYTES};
 
 /// Counts live heap bytes, over mimalloc (the allocator `detcd` and `detcd-sim` ship with).
 ///
@@ -47,37 +50,6 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 const KEYS: usize = 1_000_000;
-const VALUE_BYTES: usize = 128;
-const RANGE_KEYS: usize = 1_000;
-
-/// A 16-byte key.
-fn key(i: usize) -> Vec<u8> {
-    format!("key/{i:012}").into_bytes()
-}
-
-/// A deterministic permutation of 0..n (xorshift-driven Fisher-Yates), so inserts hit the
-/// index in random order.
-fn shuffled(n: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    for i in (1..n).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        order.swap(i, (state % (i as u64 + 1)) as usize);
-    }
-    order
-}
-
-fn puts(order: &[usize], fill: u8) -> Vec<Command> {
-    order
-        .iter()
-        .map(|&i| {
-            let value = vec![fill; VALUE_BYTES];
-            Command::Put(PutRequest { key: key(i), value, ..Default::default() })
-        })
-        .collect()
-}
 
 fn apply_all(machine: &mut StateMachine, commands: &[Command]) -> f64 {
     let start = Instant::now();

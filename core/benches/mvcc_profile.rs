@@ -23,46 +23,20 @@
 //! cargo bench -p detcd-core --bench mvcc_profile -- time 1000000 all 2
 //! ```
 
-use detcd_core::api::{PutRequest, RangeRequest};
+mod workload;
+
+use detcd_core::api::RangeRequest;
 use detcd_core::apply::{Command, StateMachine};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+use workload::{key, puts, shuffled, RANGE_KEYS};
 
 /// The allocator `detcd` and `detcd-sim` ship with, so counts and times include its cost, not
 /// glibc's (which was two thirds of a range before the switch).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const VALUE_BYTES: usize = 128;
-const RANGE_KEYS: usize = 1_000;
 const ROUNDS: usize = 100;
-
-fn key(i: usize) -> Vec<u8> {
-    format!("key/{i:012}").into_bytes()
-}
-
-/// A deterministic permutation of 0..n (xorshift-driven Fisher-Yates).
-fn shuffled(n: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    for i in (1..n).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        order.swap(i, (state % (i as u64 + 1)) as usize);
-    }
-    order
-}
-
-fn puts(order: &[usize], fill: u8) -> Vec<Command> {
-    let value = vec![fill; VALUE_BYTES];
-    order
-        .iter()
-        .map(|&i| {
-            Command::Put(PutRequest { key: key(i), value: value.clone(), ..Default::default() })
-        })
-        .collect()
-}
 
 fn apply(machine: &mut StateMachine, commands: &[Command]) {
     for command in commands {

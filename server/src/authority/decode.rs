@@ -306,13 +306,7 @@ mod tests {
     fn agrees_with_an_independent_encoder() {
         let mut client = loona_hpack::Encoder::new();
         let mut decoder = BlockDecoder::new(4096);
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = super::super::tests::xorshift(0x9e37_79b9_7f4a_7c15_u64);
         for _ in 0..500 {
             let count = 1 + next() % 8;
             let sent: Fields = (0..count)
@@ -329,13 +323,7 @@ mod tests {
 
     #[test]
     fn random_octets_never_panic() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = super::super::tests::xorshift(0x2545_f491_4f6c_dd1d_u64);
         let mut decoder = BlockDecoder::new(4096);
         for _ in 0..20_000 {
             let block: Vec<u8> = (0..next() % 40).map(|_| next() as u8).collect();

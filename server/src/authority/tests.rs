@@ -15,6 +15,17 @@ const SETTINGS: u8 = 0x4;
 
 type Fields = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// A deterministic xorshift stream starting from `state` (non-zero), for the randomized tests here
+/// and in the decoder's.
+pub(super) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 fn fields(authority: &str) -> Fields {
     [
         (":method", "POST"),
@@ -180,13 +191,7 @@ fn malformed_header_frames_pass_through_as_they_came() {
 fn garbage_never_panics() {
     let mut client = Encoder::new();
     let valid = client_bytes(&[(1, headers_frame(&mut client, 1, &fields("http://h:1")))]);
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d_u64);
     for round in 0..2_000 {
         let mut input = valid.to_vec();
         if round % 2 == 0 {

@@ -147,7 +147,11 @@ async fn serve_peers(member: Member, listener: TcpListener) {
     let service = PeerServer::new(PeerService::new(member))
         .max_decoding_message_size(PEER_MESSAGE_LIMIT)
         .max_encoding_message_size(PEER_MESSAGE_LIMIT);
+    // The windows match the client side's (`peer::transport`): one stream carries a peer's traffic.
+    let window = 4 * 1024 * 1024;
     let served = Server::builder()
+        .initial_stream_window_size(window)
+        .initial_connection_window_size(window)
         .add_service(service)
         .serve_with_incoming(nodelay_incoming(listener))
         .await;

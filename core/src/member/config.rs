@@ -81,6 +81,9 @@ impl MemberConfig {
             // from its persisted commit marker, which then had to be fsynced on every commit
             // (`raft::log_store::save_committed`).
             enable_leader_restore: Some(false),
+            // Appends return before their fsync (`raft::group_commit`): replicate them at once, so
+            // the leader's fsync overlaps the followers' instead of preceding it.
+            broadcast_submitted_on_append: Some(true),
             ..openraft::Config::default()
         };
         config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))

@@ -6,8 +6,8 @@
 //! poisons the WAL (see `storage::wal`), so every later call fails and the member must restart and
 //! recover from what is really on disk — it never acknowledges bytes that may be gone.
 
+use super::group_commit;
 use super::types::*;
-use crate::buggify::{self, Site};
 use crate::plant::{self, Bug};
 use crate::runtime::DetRuntime;
 use crate::storage::wal::{Entry as WalEntry, Purged, Wal};
@@ -22,18 +22,24 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::RangeBounds;
 use std::sync::Arc;
-use std::time::Duration;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio::sync::Mutex;
 
 /// The raft log of one member, backed by its WAL. Clones share the log.
 #[derive(Debug, Clone)]
 pub struct LogStore {
     wal: Arc<Mutex<Wal>>,
+    /// Appends whose durability the group-commit task reports (see `raft::group_commit`).
+    unsynced: UnboundedSender<IOFlushed<TypeConfig>>,
 }
 
 impl LogStore {
+    /// The log on `wal`; spawns its group-commit task, which ends with the last clone.
     pub fn new(wal: Wal) -> Self {
-        LogStore { wal: Arc::new(Mutex::new(wal)) }
+        let wal = Arc::new(Mutex::new(wal));
+        let (unsynced, queued) = unbounded_channel();
+        DetRuntime::spawn(group_commit::run(wal.clone(), queued));
+        LogStore { wal, unsynced }
     }
 }
 
@@ -45,7 +51,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     postcard::from_bytes(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-fn storage_error(error: StorageError) -> io::Error {
+pub(super) fn storage_error(error: StorageError) -> io::Error {
     io::Error::other(error.to_string())
 }
 
@@ -131,18 +137,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             entries.into_iter().map(|e| to_wal_entry(&e)).collect::<io::Result<_>>()?;
         let mut wal = self.wal.lock().await;
         wal.append_entries(records).map_err(storage_error)?;
-        if buggify::fires(Site::SlowDisk) {
-            DetRuntime::sleep(Duration::from_millis(50)).await;
+        if plant::active(Bug::AckBeforeDurable) {
+            callback.io_completed(Ok(()));
+            return Ok(());
         }
-        let synced = if plant::active(Bug::AckBeforeDurable) {
-            Ok(())
-        } else {
-            wal.sync().await.map_err(storage_error)
-        };
-        let report =
-            synced.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string()));
-        callback.io_completed(report);
-        synced
+        // Queued while the WAL is still locked, so the sync that takes it began after this write.
+        self.unsynced.send(callback).map_err(|_| io::Error::other("the log's group commit ended"))
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {

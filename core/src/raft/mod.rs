@@ -5,6 +5,7 @@
 //! fsynced before openraft hears they are stored) and applies committed commands to the replica
 //! in log order. Nothing here knows whether it runs in the simulator or in the server.
 
+mod group_commit;
 pub mod log_store;
 pub mod network;
 pub mod state_machine;

@@ -1,8 +1,10 @@
 //! Members talking to members over gRPC: detcd's `Peer` service (see `proto/proto/peer.proto`).
 //!
-//! One unary call per `PeerMessage`, its payload the message encoded by `codec`. The client side
-//! implements the core's `PeerTransport`; the server side hands each message to `Member::handle_peer`.
+//! Each `PeerMessage` is encoded by `codec` and sent as one frame of a long-lived stream per peer
+//! (`call_stream`), or as a unary call when it is large. The client side implements the core's
+//! `PeerTransport`; the server side hands each message to `Member::handle_peer`.
 
+mod call_stream;
 mod codec;
 mod nodelay;
 mod publish;

@@ -1,5 +1,6 @@
 //! The server side of the peer service: decode, call the member (`handle_peer` or
-//! `publish_attributes`), encode.
+//! `publish_attributes`), encode. On a `Stream`, every frame is served by a task of its own, as a
+//! unary call would be, and answered when ready: a slow append never holds up a vote behind it.
 
 use super::codec::{decode, encode};
 use detcd_core::member::Member;
@@ -7,8 +8,13 @@ use detcd_core::raft::network::PeerMessage;
 use detcd_core::raft::types::NodeId;
 use detcd_core::Error;
 use detcd_proto::detcdpeerpb::peer_server::Peer;
-use detcd_proto::detcdpeerpb::PeerFrame;
-use tonic::{Request, Response, Status};
+use detcd_proto::detcdpeerpb::{PeerFrame, PeerStreamFrame};
+use futures::channel::mpsc::{unbounded, UnboundedSender};
+use futures::Stream;
+use std::pin::Pin;
+use tonic::{Request, Response, Status, Streaming};
+
+type Answers = Pin<Box<dyn Stream<Item = Result<PeerStreamFrame, Status>> + Send>>;
 
 pub struct PeerService {
     member: Member,
@@ -20,14 +26,50 @@ impl PeerService {
     }
 }
 
+/// Decodes one peer message, has `member` handle it, encodes the reply.
+async fn answer(member: &Member, payload: &[u8]) -> Result<Vec<u8>, Status> {
+    let message: PeerMessage = decode(payload)
+        .map_err(|e| Status::invalid_argument(format!("undecodable peer message: {e}")))?;
+    let reply = member.handle_peer(message).await;
+    encode(&reply).map_err(|e| Status::internal(e.to_string()))
+}
+
+/// Serves the frames of one stream until the caller ends it.
+async fn serve_stream(
+    member: Member,
+    mut calls: Streaming<PeerStreamFrame>,
+    answers: UnboundedSender<Result<PeerStreamFrame, Status>>,
+) {
+    while let Ok(Some(frame)) = calls.message().await {
+        let member = member.clone();
+        let answers = answers.clone();
+        tokio::spawn(async move {
+            let (payload, error) = match answer(&member, &frame.payload).await {
+                Ok(payload) => (payload, String::new()),
+                Err(status) => (Vec::new(), status.message().to_string()),
+            };
+            // The caller may have gone meanwhile; its answer has nowhere to go.
+            let _ = answers.unbounded_send(Ok(PeerStreamFrame { id: frame.id, payload, error }));
+        });
+    }
+}
+
 #[tonic::async_trait]
 impl Peer for PeerService {
     async fn call(&self, request: Request<PeerFrame>) -> Result<Response<PeerFrame>, Status> {
-        let message: PeerMessage = decode(&request.into_inner().payload)
-            .map_err(|e| Status::invalid_argument(format!("undecodable peer message: {e}")))?;
-        let reply = self.member.handle_peer(message).await;
-        let payload = encode(&reply).map_err(|e| Status::internal(e.to_string()))?;
+        let payload = answer(&self.member, &request.into_inner().payload).await?;
         Ok(Response::new(PeerFrame { payload }))
+    }
+
+    type StreamStream = Answers;
+
+    async fn stream(
+        &self,
+        request: Request<Streaming<PeerStreamFrame>>,
+    ) -> Result<Response<Answers>, Status> {
+        let (answers, outbound) = unbounded();
+        tokio::spawn(serve_stream(self.member.clone(), request.into_inner(), answers));
+        Ok(Response::new(Box::pin(outbound)))
     }
 
     async fn publish(&self, request: Request<PeerFrame>) -> Result<Response<PeerFrame>, Status> {

@@ -1,9 +1,13 @@
 //! The client side of the peer service: the core's `PeerTransport` over tonic.
 //!
 //! One lazily connected channel per peer URL, reused across calls (tonic reconnects by itself
-//! after a peer restarts). Every failure — no URL, refused connection, timeout, a status from the
+//! after a peer restarts), and on it one `CallStream` that carries the calls; a stream that ended
+//! is replaced at the next call. A message over `STREAMED_LIMIT` bytes (a snapshot, a long
+//! catch-up) goes as a unary call of its own instead, so it never holds the stream's small raft
+//! messages up behind it. Every failure — no URL, refused connection, timeout, a status from the
 //! peer, an undecodable reply — is an `io::Error`, which the core reports to raft as `Unreachable`.
 
+use super::call_stream::CallStream;
 use super::codec::{decode, encode};
 use detcd_core::raft::network::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
 use detcd_core::raft::types::{MemberInfo, NodeId};
@@ -11,17 +15,30 @@ use detcd_proto::detcdpeerpb::peer_client::PeerClient;
 use detcd_proto::detcdpeerpb::PeerFrame;
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
 /// How long to wait for a TCP connection to a peer before giving up on one call.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Encoded messages up to this size share the peer's stream; larger ones get a call of their own.
+const STREAMED_LIMIT: usize = 64 * 1024;
+
+/// HTTP/2 flow-control windows: one stream carries all small traffic to a peer, so its window
+/// must not be what paces replication (the default 64 KiB wants an update every few batches).
+const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
+
+/// The connection to one peer URL.
+struct PeerLink {
+    channel: Channel,
+    stream: Arc<CallStream>,
+}
+
 /// Peer traffic over gRPC.
 #[derive(Default)]
 pub struct GrpcPeerTransport {
-    channels: Mutex<BTreeMap<String, Channel>>,
+    links: Mutex<BTreeMap<String, PeerLink>>,
 }
 
 impl GrpcPeerTransport {
@@ -29,19 +46,38 @@ impl GrpcPeerTransport {
         Self::default()
     }
 
-    fn channel(&self, url: &str) -> io::Result<Channel> {
-        let mut channels = self.channels.lock().map_err(|_| io::Error::other("poisoned"))?;
-        if let Some(channel) = channels.get(url) {
-            return Ok(channel.clone());
+    /// The channel to `url`, and its stream (a new one when the last has ended).
+    fn link(&self, url: &str) -> io::Result<(Channel, Arc<CallStream>)> {
+        let mut links = self.links.lock().map_err(|_| io::Error::other("poisoned"))?;
+        if let Some(link) = links.get_mut(url) {
+            if link.stream.is_closed() {
+                link.stream = Arc::new(CallStream::open(link.channel.clone()));
+            }
+            return Ok((link.channel.clone(), link.stream.clone()));
         }
         let endpoint = Endpoint::from_shared(url.to_string())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}")))?
             .connect_timeout(CONNECT_TIMEOUT)
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(STREAM_WINDOW)
             .tcp_nodelay(true);
         let channel = endpoint.connect_lazy();
-        channels.insert(url.to_string(), channel.clone());
-        Ok(channel)
+        let stream = Arc::new(CallStream::open(channel.clone()));
+        links
+            .insert(url.to_string(), PeerLink { channel: channel.clone(), stream: stream.clone() });
+        Ok((channel, stream))
     }
+}
+
+/// One unary `Peer.Call`.
+async fn unary_call(channel: Channel, payload: Vec<u8>, timeout: Duration) -> io::Result<Vec<u8>> {
+    let mut client = PeerClient::new(channel).max_decoding_message_size(usize::MAX);
+    let call = client.call(PeerFrame { payload });
+    let reply = tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer call timed out"))?
+        .map_err(|status| io::Error::other(status.to_string()))?;
+    Ok(reply.into_inner().payload)
 }
 
 impl PeerTransport for GrpcPeerTransport {
@@ -52,19 +88,19 @@ impl PeerTransport for GrpcPeerTransport {
         message: PeerMessage,
         timeout: Duration,
     ) -> BoxFuture<'static, io::Result<PeerReply>> {
-        let channel = match target_info.peer_urls.first() {
-            Some(url) => self.channel(url),
+        let link = match target_info.peer_urls.first() {
+            Some(url) => self.link(url),
             None => Err(io::Error::other(format!("member {target:x} has no peer URL"))),
         };
         Box::pin(async move {
-            let mut client = PeerClient::new(channel?).max_decoding_message_size(usize::MAX);
-            let frame = PeerFrame { payload: encode(&message)? };
-            let call = client.call(frame);
-            let reply = tokio::time::timeout(timeout, call)
-                .await
-                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer call timed out"))?
-                .map_err(|status| io::Error::other(status.to_string()))?;
-            decode(&reply.into_inner().payload)
+            let (channel, stream) = link?;
+            let payload = encode(&message)?;
+            let reply = if payload.len() <= STREAMED_LIMIT {
+                stream.call(payload, timeout).await?
+            } else {
+                unary_call(channel, payload, timeout).await?
+            };
+            decode(&reply)
         })
     }
 }

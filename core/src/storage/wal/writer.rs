@@ -23,6 +23,20 @@ use super::state::WalState;
 use crate::storage::disk::{join, Disk};
 use crate::storage::StorageError;
 
+/// An fsync of the active segment that [`Wal::begin_sync`] handed out, to run without holding the
+/// WAL and report to [`Wal::finish_sync`].
+pub struct PendingSync {
+    disk: Arc<dyn Disk>,
+    path: String,
+}
+
+impl PendingSync {
+    /// Runs the fsync.
+    pub async fn run(&self) -> std::io::Result<()> {
+        self.disk.sync(&self.path).await
+    }
+}
+
 /// Where the WAL lives and how big its segments grow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalOptions {
@@ -153,6 +167,51 @@ impl Wal {
         self.check_poisoned()?;
         let result = self.sync_inner().await;
         result.map_err(|err| self.poison(err))
+    }
+
+    /// The first half of a sync whose fsync runs without holding the WAL (group commit, see
+    /// `raft::group_commit`): marks everything appended so far as being synced and says which
+    /// file to fsync (`None`: nothing is waiting to be synced). Appends made while that fsync
+    /// runs are not covered by it; they make the WAL dirty again for the next sync.
+    pub fn begin_sync(&mut self) -> Result<Option<PendingSync>, StorageError> {
+        self.check_poisoned()?;
+        if !self.dirty {
+            return Ok(None);
+        }
+        self.dirty = false;
+        Ok(Some(PendingSync { disk: self.disk.clone(), path: self.active_path() }))
+    }
+
+    /// The second half: records the outcome of `pending`'s fsync (a failure poisons the WAL),
+    /// then rolls and deletes segments as due. A roll needs every earlier byte durable, so when
+    /// one is due it first syncs whatever was appended meanwhile.
+    pub async fn finish_sync(
+        &mut self,
+        pending: &PendingSync,
+        synced: std::io::Result<()>,
+    ) -> Result<(), StorageError> {
+        self.check_poisoned()?;
+        let result = match synced {
+            // The segment was purged and deleted while its fsync ran: nothing in it matters.
+            Err(err)
+                if err.kind() == std::io::ErrorKind::NotFound && !self.holds(&pending.path) =>
+            {
+                Ok(())
+            }
+            other => other.map_err(StorageError::io("fsync", &pending.path)),
+        };
+        let result = match result {
+            Ok(()) if self.active().len >= self.options.segment_size => self.sync_inner().await,
+            Ok(()) => self.delete_purged_segments().await,
+            Err(err) => Err(err),
+        };
+        result.map_err(|err| self.poison(err))
+    }
+
+    /// Whether `path` is one of this WAL's segment files.
+    fn holds(&self, path: &str) -> bool {
+        let dir = &self.options.dir;
+        self.segments.iter().any(|segment| join(dir, &segment_name(segment.seq)) == path)
     }
 
     /// [`Wal::append`] then [`Wal::sync`].

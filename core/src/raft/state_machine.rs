@@ -19,6 +19,7 @@ use crate::member::{MemberEvent, MemberObserver};
 use crate::runtime::DetRuntime;
 use crate::storage::SnapshotFiles;
 use crate::watch::{EventHistory, WatchConfig, WatchHub};
+use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload as Payload, OptionalSend};
@@ -52,7 +53,9 @@ pub struct Replica {
 #[derive(Serialize, Deserialize)]
 struct SnapshotImage {
     meta: SnapshotMeta,
-    machine: Vec<u8>,
+    /// `Bytes` is encoded as one byte string, a `Vec<u8>` byte by byte: the same postcard bytes
+    /// either way, but tens of megabytes of history took ~10x longer to encode and decode.
+    machine: Bytes,
 }
 
 impl Replica {
@@ -195,7 +198,7 @@ impl RaftSnapshotBuilder<TypeConfig> for ReplicaStateMachine {
                 last_log_id: state.last_applied,
                 last_membership: state.membership.clone(),
             };
-            SnapshotImage { meta, machine: state.machine.snapshot() }
+            SnapshotImage { meta, machine: Bytes::from(state.machine.snapshot()) }
         };
         let bytes = self.save_image(&image).await?;
         self.replica.lock().snapshot = Some((image.meta.clone(), bytes.clone()));

@@ -7,6 +7,8 @@
 //! that looks like a *torn tail* — what a crash during an append leaves — or like *damage*:
 //! - fewer than a header's bytes left, or a valid header whose body runs past the end: torn;
 //! - the rest of the file is zeros (space allocated, data never written): torn;
+//! - a header or body failing its checksum with nothing but zeros after it: torn (the last write
+//!   landed in part, over the zeros the writer preallocates, see `super::writer`);
 //! - a body failing its checksum that ends exactly at the end of the file: torn (the last write's
 //!   sectors landed out of order);
 //! - any other bad header or body — one with more bytes after it: damage.
@@ -86,13 +88,16 @@ impl Stop {
 
 /// Reads the frame at the start of `rest`, returning it and its length on disk.
 fn read_frame(rest: &[u8]) -> Result<(Frame, usize), Stop> {
-    let all_zero = || rest.iter().all(|&byte| byte == 0);
+    let zeros_from = |at: usize| rest[at.min(rest.len())..].iter().all(|&byte| byte == 0);
     let Some(header_bytes) = rest.first_chunk::<HEADER_LEN>() else {
         return Err(Stop::Torn(format!("{} bytes, short of a record header", rest.len())));
     };
     let Some(header) = decode_header(header_bytes) else {
-        if all_zero() {
+        if zeros_from(0) {
             return Err(Stop::Torn("zero-filled tail".to_string()));
+        }
+        if zeros_from(HEADER_LEN) {
+            return Err(Stop::Torn("last record's header written in part".to_string()));
         }
         return Err(Stop::Damaged("record header checksum mismatch".to_string()));
     };
@@ -102,7 +107,7 @@ fn read_frame(rest: &[u8]) -> Result<(Frame, usize), Stop> {
     }
     let body = &rest[HEADER_LEN..end];
     if crc32fast::hash(body) != header.body_crc {
-        if end == rest.len() {
+        if zeros_from(end) {
             return Err(Stop::Torn("last record's body checksum mismatch".to_string()));
         }
         return Err(Stop::Damaged("record body checksum mismatch".to_string()));
@@ -162,6 +167,22 @@ mod tests {
         let scanned = scan(&bytes);
         assert_eq!(scanned.frames.len(), 2);
         assert!(matches!(scanned.end, ScanEnd::Torn { offset, .. } if offset == len));
+    }
+
+    #[test]
+    fn a_record_written_in_part_over_preallocated_zeros_is_torn() {
+        let (bytes, first_len) = two_entries();
+        for cut in first_len + 1..bytes.len() {
+            let mut landed = bytes[..cut].to_vec();
+            landed.resize(bytes.len() + 100, 0);
+            let scanned = scan(&landed);
+            assert_eq!(scanned.frames.len(), 1, "cut at {cut}");
+            assert!(
+                matches!(scanned.end, ScanEnd::Torn { offset, .. } if offset == first_len as u64),
+                "cut at {cut}: {:?}",
+                scanned.end
+            );
+        }
     }
 
     #[test]

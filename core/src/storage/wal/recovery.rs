@@ -100,7 +100,13 @@ async fn replay_segment(
     let scanned = scan(&bytes);
     let (len, torn) = match scanned.end {
         ScanEnd::Clean => (bytes.len() as u64, false),
-        ScanEnd::Torn { offset, .. } if is_last => (offset, true),
+        ScanEnd::Torn { offset, reason } if is_last => {
+            // Zeros alone are the writer's preallocation, not a crash: no warning for those.
+            if bytes[offset as usize..].iter().any(|&byte| byte != 0) {
+                tracing::warn!(path, offset, reason, "write-ahead log: truncating torn tail");
+            }
+            (offset, true)
+        }
         ScanEnd::Torn { offset, reason } | ScanEnd::Damaged { offset, reason } => {
             return Err(StorageError::corrupt(&path, offset, reason));
         }
@@ -152,7 +158,6 @@ fn replay_frames(
 
 /// Cuts a torn tail off `path` and makes the cut durable before anything is appended after it.
 async fn cut_tail(disk: &Arc<dyn Disk>, path: &str, offset: u64) -> Result<(), StorageError> {
-    tracing::warn!(path, offset, "write-ahead log: truncating torn tail");
     disk.truncate(path, offset).map_err(StorageError::io("truncate", path))?;
     disk.sync(path).await.map_err(StorageError::io("fsync", path))
 }

@@ -31,9 +31,6 @@ pub(super) async fn run(
     mut queued: UnboundedReceiver<IOFlushed<TypeConfig>>,
 ) {
     while let Some(first) = queued.recv().await {
-        // One turn for every other ready task first: raft's core is often about to append the
-        // next batch, and one fsync for both costs half what two do.
-        tokio::task::yield_now().await;
         let mut waiting = vec![first];
         while let Ok(next) = queued.try_recv() {
             waiting.push(next);

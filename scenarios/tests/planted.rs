@@ -73,7 +73,9 @@ macro_rules! planted {
     };
 }
 
-planted!(stale_read, Bug::StaleRead, "kv", 0..10, &["linearizable (etcd model)"]);
+// A stale read needs a deposed leader that still serves, which few fault plans produce: 8 of
+// kv's seeds 0..100 catch it (26, 29, 50, ...).
+planted!(stale_read, Bug::StaleRead, "kv", 0..60, &["linearizable (etcd model)"]);
 planted!(revision_skip, Bug::RevisionSkip, "kv", 0..5, &["linearizable (etcd model)"]);
 planted!(torn_txn, Bug::TornTxn, "bank", 0..5, &["bank (sum + linearizable)"]);
 planted!(
@@ -92,7 +94,7 @@ planted!(partial_revoke, Bug::PartialRevoke, "lease", 0..5, &["lease"]);
 // The clean runs of every range above (each scenario once, over its widest range).
 #[test]
 fn kv_is_clean_without_plants() {
-    clean("kv", 0..10);
+    clean("kv", 0..60);
 }
 
 #[test]

@@ -46,11 +46,11 @@ fn bad_plan_files_are_refused_by_name() {
 fn shrinking_a_failing_seed_gives_a_smaller_plan_that_still_fails() {
     let planted =
         ScenarioOptions { plant: Some("stale-read".into()), ..ScenarioOptions::default() };
-    let original = (0..20)
+    let original = (0..40)
         .map(|seed| runner::run("kv", seed, &planted, Mode::default()).unwrap())
         .find(|run| !run.passed)
         .map(|run| ReplayPlan::of(&run))
-        .expect("stale-read is flagged within kv seeds 0..20");
+        .expect("stale-read is flagged within kv seeds 0..40 (26, 29)");
     assert_eq!(original.plant.as_deref(), Some("stale-read"), "the plan carries the plant");
     let shrunk = shrink::shrink(original.clone(), 40, &mut |_| {}).unwrap();
     let minimal = &shrunk.minimal;

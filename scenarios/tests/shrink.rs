@@ -1,8 +1,8 @@
 //! Shrinking a failing seed, and replaying runs from plan files (simulator build only).
 //!
-//! The failing run is the first of `kv --seeds 0..20 --plant stale-read` that fails (linearizable
-//! reads served locally by a possibly deposed leader, which the etcd model flags on about two
-//! seeds in five): which seed that is moves whenever the core changes what a seed does.
+//! The failing run is the first of `kv --seeds 0..40 --plant stale-read` that fails (linearizable
+//! reads served locally by a possibly deposed leader, which the etcd model flags on about one seed
+//! in twelve): which seed that is moves whenever the core changes what a seed does.
 #![cfg(madsim)]
 
 use detcd_scenarios::plan_file::ReplayPlan;

@@ -159,3 +159,63 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         wal.sync().await.map_err(storage_error)
     }
 }
+
+#[cfg(all(test, not(madsim)))]
+mod tests {
+    use super::*;
+    use crate::storage::{Disk, SimDisk, SimDiskFaults, WalOptions};
+    use openraft::entry::RaftEntry;
+    use openraft_rt::Oneshot;
+    use openraft_rt_tokio::TokioOneshot;
+    use std::time::Duration;
+    use tokio::sync::oneshot::{error::TryRecvError, Receiver};
+
+    /// A disk whose fsyncs take 50 ms, and a log store on it.
+    async fn slow_store(seed: u64) -> (SimDisk, Arc<dyn Disk>, LogStore) {
+        let latency = Duration::from_millis(50);
+        let sim = SimDisk::new(seed, SimDiskFaults::default());
+        let disk: Arc<dyn Disk> = Arc::new(sim.clone());
+        let store = LogStore::new(Wal::open(disk.clone(), WalOptions::default()).await.unwrap());
+        sim.set_faults(SimDiskFaults {
+            fsync_latency: latency..=latency,
+            ..SimDiskFaults::default()
+        });
+        (sim, disk, store)
+    }
+
+    /// Appends a blank entry at `index`; the receiver hears what raft would be told of it.
+    async fn append(store: &mut LogStore, index: u64) -> io::Result<Receiver<io::Result<()>>> {
+        let (flushed, reported) = TokioOneshot::channel();
+        let entry = Entry::new_blank(LogId::new_term_index(1, index));
+        store.append([entry], IOFlushed::signal(flushed)).await.map(|()| reported)
+    }
+
+    async fn indexes_after_crash(sim: &SimDisk, disk: &Arc<dyn Disk>) -> Vec<u64> {
+        sim.crash();
+        let wal = Wal::open(disk.clone(), WalOptions::default()).await.unwrap();
+        wal.state().entries.keys().copied().collect()
+    }
+
+    #[tokio::test]
+    async fn an_append_returns_at_once_and_is_reported_only_once_durable() {
+        let (sim, disk, mut store) = slow_store(1).await;
+        let mut first = append(&mut store, 1).await.unwrap();
+        let second = append(&mut store, 2).await.unwrap();
+        // Both appends returned while the first fsync still sleeps: nothing is reported yet.
+        assert!(matches!(first.try_recv(), Err(TryRecvError::Empty)));
+        assert!(first.await.unwrap().is_ok());
+        assert!(second.await.unwrap().is_ok());
+        assert_eq!(indexes_after_crash(&sim, &disk).await, vec![1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_fsync_fails_the_appends_it_covered_and_every_later_one() {
+        let (sim, disk, mut store) = slow_store(2).await;
+        sim.set_faults(SimDiskFaults { fsync_error_probability: 1.0, ..SimDiskFaults::default() });
+        let first = append(&mut store, 1).await.unwrap();
+        assert!(first.await.unwrap().is_err(), "the failed fsync is reported to raft");
+        assert!(append(&mut store, 2).await.is_err(), "the log is poisoned after it");
+        sim.set_faults(SimDiskFaults::default());
+        assert!(indexes_after_crash(&sim, &disk).await.is_empty());
+    }
+}

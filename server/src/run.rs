@@ -8,7 +8,9 @@
 use crate::authority::AuthorityRepairing;
 use crate::flags::{url_list, ClusterState, Flags};
 use crate::identity::{cluster_id, member_id, InitialCluster};
-use crate::peer::{nodelay_incoming, publish_until_done, GrpcPeerTransport, PeerService};
+use crate::peer::{
+    nodelay_incoming, publish_until_done, GrpcPeerTransport, PeerService, STREAM_WINDOW,
+};
 use crate::services::*;
 use crate::urls::socket_addr;
 use detcd_core::member::{Member, MemberConfig};
@@ -147,11 +149,9 @@ async fn serve_peers(member: Member, listener: TcpListener) {
     let service = PeerServer::new(PeerService::new(member))
         .max_decoding_message_size(PEER_MESSAGE_LIMIT)
         .max_encoding_message_size(PEER_MESSAGE_LIMIT);
-    // The windows match the client side's (`peer::transport`): one stream carries a peer's traffic.
-    let window = 4 * 1024 * 1024;
     let served = Server::builder()
-        .initial_stream_window_size(window)
-        .initial_connection_window_size(window)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(STREAM_WINDOW)
         .add_service(service)
         .serve_with_incoming(nodelay_incoming(listener))
         .await;

@@ -14,4 +14,4 @@ mod transport;
 pub use nodelay::nodelay_incoming;
 pub use publish::publish_until_done;
 pub use service::PeerService;
-pub use transport::GrpcPeerTransport;
+pub use transport::{GrpcPeerTransport, STREAM_WINDOW};

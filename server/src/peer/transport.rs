@@ -25,9 +25,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Encoded messages up to this size share the peer's stream; larger ones get a call of their own.
 const STREAMED_LIMIT: usize = 64 * 1024;
 
-/// HTTP/2 flow-control windows: one stream carries all small traffic to a peer, so its window
-/// must not be what paces replication (the default 64 KiB wants an update every few batches).
-const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
+/// HTTP/2 flow-control windows of both ends of a peer connection (`run::serve_peers` uses it too):
+/// one stream carries all small traffic to a peer, so its window must not be what paces
+/// replication (the default 64 KiB wants an update every few batches).
+pub const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
 
 /// The connection to one peer URL.
 struct PeerLink {

@@ -24,7 +24,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    match worker_threads() {
+        Ok(Some(threads)) => _ = builder.worker_threads(threads),
+        Ok(None) => {}
+        Err(error) => {
+            eprintln!("detcd-bench: {error}");
+            return ExitCode::from(2);
+        }
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("detcd-bench: cannot start the async runtime: {error}");
@@ -48,4 +57,14 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// The runtime's worker count from `TOKIO_WORKER_THREADS`, checked here: tokio reads it too, but
+/// panics on a value that is not a positive number.
+fn worker_threads() -> Result<Option<usize>, String> {
+    let Some(value) = std::env::var_os("TOKIO_WORKER_THREADS") else { return Ok(None) };
+    match value.to_str().and_then(|text| text.trim().parse::<usize>().ok()) {
+        Some(threads) if threads > 0 => Ok(Some(threads)),
+        _ => Err(format!("TOKIO_WORKER_THREADS must be a positive number, not {value:?}")),
+    }
 }

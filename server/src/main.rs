@@ -35,12 +35,28 @@ fn main() {
     }
     let flags = flags::Flags::parse();
     logging::init(&flags.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    match worker_threads() {
+        Ok(Some(threads)) => _ = builder.worker_threads(threads),
+        Ok(None) => {}
+        Err(reason) => fail(&reason),
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => fail(&format!("cannot start the async runtime: {error}")),
     };
     if let Err(reason) = runtime.block_on(run::run(flags)) {
         fail(&reason);
+    }
+}
+
+/// The runtime's worker count from `TOKIO_WORKER_THREADS`, checked here: tokio reads it too, but
+/// panics on a value that is not a positive number.
+fn worker_threads() -> Result<Option<usize>, String> {
+    let Some(value) = std::env::var_os("TOKIO_WORKER_THREADS") else { return Ok(None) };
+    match value.to_str().and_then(|text| text.trim().parse::<usize>().ok()) {
+        Some(threads) if threads > 0 => Ok(Some(threads)),
+        _ => Err(format!("TOKIO_WORKER_THREADS must be a positive number, not {value:?}")),
     }
 }
 

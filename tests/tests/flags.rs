@@ -32,3 +32,12 @@ fn a_name_missing_from_the_initial_cluster_is_refused() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("--initial-cluster has no member \"x\""), "{stderr}");
 }
+
+#[test]
+fn a_worker_thread_count_that_is_not_a_number_is_refused_in_one_line() {
+    let output =
+        Command::new(detcd_binary()).env("TOKIO_WORKER_THREADS", "two").output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr, "detcd: TOKIO_WORKER_THREADS must be a positive number, not \"two\"\n");
+}

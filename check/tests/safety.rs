@@ -80,6 +80,37 @@ fn bank_stale_read_with_right_sum_is_caught() {
     assert_broke(&verdict, "linearizable");
 }
 
+/// Twelve concurrent transfers from a to b (1..=12, 78 in all), then a read that saw only 77 of
+/// them: no order explains it, but proving that means trying every subset of the transfers.
+fn bank_history_that_needs_a_long_search() -> detcd_check::history::History {
+    let mut lines: Vec<String> = (1..=12)
+        .map(|amount| {
+            format!(
+                r#"{{"client":{amount},"call":0,"return":10,"f":"transfer","input":{{"from":"a","to":"b","amount":{amount}}},"output":true}}"#
+            )
+        })
+        .collect();
+    lines.push(r#"{"client":0,"call":11,"return":12,"f":"read","output":{"a":23,"b":177}}"#.into());
+    jsonl::parse("bank", &lines.join("\n")).unwrap()
+}
+
+#[test]
+fn bank_check_out_of_search_steps_is_unknown_not_a_violation_and_the_same_every_time() {
+    let history = bank_history_that_needs_a_long_search();
+    let mut budget = Options::default();
+    budget.budget.max_steps = Some(2_048);
+    let first = bank::check(&accounts(), &history, budget).unwrap();
+    let rules: Vec<&str> = first.findings().iter().map(|f| f.rule).collect();
+    assert_eq!(rules, [bank::UNKNOWN]);
+    for _ in 0..3 {
+        assert_eq!(bank::check(&accounts(), &history, budget).unwrap(), first);
+    }
+    // With room to finish, the same history is a violation.
+    let unlimited = bank::check(&accounts(), &history, Options::default()).unwrap();
+    assert_broke(&unlimited, "linearizable");
+    assert!(!unlimited.broke(bank::UNKNOWN));
+}
+
 // ---- lock ----
 
 /// Client 1 (token 5) reads 10 and pauses; its lease expires at t=3; client 2 (token 7)

@@ -17,6 +17,7 @@ pub mod lease;
 pub mod member;
 pub mod mvcc;
 pub mod plant;
+pub mod probes;
 pub mod raft;
 pub mod recipes;
 pub mod runtime;

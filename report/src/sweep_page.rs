@@ -30,12 +30,23 @@ pub struct FailureRow {
     pub report: Option<String>,
 }
 
+/// One coverage probe: how many seeds reached it, and how often it fired in all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CoverageRow {
+    pub probe: String,
+    pub seeds: usize,
+    pub hits: u64,
+}
+
 /// Everything the summary page shows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SweepSummary {
     pub scenarios: Vec<ScenarioRow>,
     pub failures: Vec<FailureRow>,
     pub wall_secs: f64,
+    /// Every probe, reached or not (empty for reports from before probes existed).
+    #[serde(default)]
+    pub coverage: Vec<CoverageRow>,
 }
 
 impl SweepSummary {
@@ -50,6 +61,34 @@ fn per_minute(seeds: usize, secs: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// Which rare paths the sweep executed: a probe no seed reached is a path nothing tested.
+fn coverage_table(out: &mut String, summary: &SweepSummary) {
+    if summary.coverage.is_empty() {
+        return;
+    }
+    let seeds = summary.seeds().max(1);
+    let unreached = summary.coverage.iter().filter(|row| row.seeds == 0).count();
+    let _ = write!(
+        out,
+        "<h2>Coverage</h2><div class=\"meta\">{} of {} probes reached{}</div><table id=\"coverage\"><tr><th>probe</th><th>seeds reaching it</th><th>share of seeds</th><th>hits</th></tr>",
+        summary.coverage.len() - unreached,
+        summary.coverage.len(),
+        if unreached == 0 { String::new() } else { format!(" · <span class=\"bad\">{unreached} never reached</span>") }
+    );
+    for row in &summary.coverage {
+        let class = if row.seeds == 0 { " class=\"bad\"" } else { "" };
+        let _ = write!(
+            out,
+            "<tr{class}><td>{}</td><td>{}</td><td>{:.0}%</td><td>{}</td></tr>",
+            escape(&row.probe),
+            row.seeds,
+            row.seeds as f64 * 100.0 / seeds as f64,
+            row.hits
+        );
+    }
+    out.push_str("</table>");
 }
 
 /// The summary page.
@@ -103,9 +142,11 @@ pub fn render(summary: &SweepSummary) -> String {
             escape(&failure.replay)
         );
     }
+    out.push_str("</table>");
+    coverage_table(&mut out, summary);
     let _ = write!(
         out,
-        "</table><script type=\"application/json\" id=\"sweep-data\">{}</script><script>document.documentElement.setAttribute('data-report','ok');</script></body></html>",
+        "<script type=\"application/json\" id=\"sweep-data\">{}</script><script>document.documentElement.setAttribute('data-report','ok');</script></body></html>",
         script_json(summary)
     );
     out.push('\n');

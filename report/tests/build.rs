@@ -89,9 +89,28 @@ fn sweep_page_links_failures() {
             report: Some("kv-7.html".into()),
         }],
         wall_secs: 2.0,
+        coverage: Vec::new(),
     };
     let page = render(&summary);
     assert!(page.contains("<a href=\"kv-7.html\">"));
     assert!(page.contains("&lt;stale read&gt;"));
     assert!(page.contains("300</td>"), "seeds/min per core: 20 seeds in 4 s");
+    assert!(!page.contains("id=\"coverage\""), "no coverage table without probe data");
+}
+
+#[test]
+fn sweep_page_shows_every_probe_and_flags_the_unreached() {
+    use detcd_report::sweep_page::{render, CoverageRow, SweepSummary};
+    let row = |probe: &str, seeds, hits| CoverageRow { probe: probe.into(), seeds, hits };
+    let summary = SweepSummary {
+        scenarios: Vec::new(),
+        failures: Vec::new(),
+        wall_secs: 1.0,
+        coverage: vec![row("log-purged", 3, 40), row("snapshot-installed", 0, 0)],
+    };
+    let page = render(&summary);
+    assert!(page.contains("id=\"coverage\""));
+    assert!(page.contains("1 of 2 probes reached"), "{page}");
+    assert!(page.contains("<tr class=\"bad\"><td>snapshot-installed</td><td>0</td>"), "{page}");
+    assert!(page.contains("<tr><td>log-purged</td><td>3</td>"), "{page}");
 }

@@ -22,6 +22,8 @@ pub mod corpus;
 #[cfg(madsim)]
 pub mod election;
 #[cfg(madsim)]
+pub mod explore;
+#[cfg(madsim)]
 pub mod kv;
 #[cfg(madsim)]
 pub mod lease;
@@ -29,6 +31,8 @@ pub mod lease;
 pub mod lock;
 #[cfg(madsim)]
 pub mod plan_file;
+#[cfg(madsim)]
+pub mod power;
 #[cfg(madsim)]
 pub mod queue;
 #[cfg(madsim)]

@@ -13,6 +13,7 @@
 
 use crate::runner::ScenarioRun;
 use crate::scenario::ScenarioOptions;
+use detcd_sim::knobs::Knobs;
 use detcd_sim::plan::FaultPlan;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -38,6 +39,10 @@ pub struct ReplayPlan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ops: Option<usize>,
     pub plan: FaultPlan,
+    /// Snapshot, WAL, fsync and watch settings (absent in plans written before they existed,
+    /// which ran with etcd's).
+    #[serde(default = "Knobs::etcd")]
+    pub knobs: Knobs,
 }
 
 impl ReplayPlan {
@@ -53,6 +58,7 @@ impl ReplayPlan {
             plant: run.options.plant.clone(),
             max_ops: run.options.max_ops,
             plan: run.plan.clone(),
+            knobs: run.knobs.clone(),
         }
     }
 
@@ -66,6 +72,7 @@ impl ReplayPlan {
             buggify: self.buggify,
             plan: Some(self.plan.clone()),
             max_ops: self.max_ops,
+            knobs: Some(self.knobs.clone()),
             ..ScenarioOptions::default()
         })
     }

@@ -5,7 +5,7 @@
 use crate::artifacts::{self, REPORT_DIR};
 use crate::runner::{self, ScenarioRun};
 use crate::sweep::SweepReport;
-use detcd_report::sweep_page::{FailureRow, ScenarioRow, SweepSummary};
+use detcd_report::sweep_page::{CoverageRow, FailureRow, ScenarioRow, SweepSummary};
 use detcd_report::{html, CheckerInput, Header, RunInput, RunReport};
 use std::fs;
 use std::io;
@@ -95,6 +95,15 @@ pub fn sweep_summary(report: &SweepReport) -> SweepSummary {
             })
             .collect(),
         wall_secs: report.wall_secs,
+        coverage: report
+            .probes
+            .iter()
+            .map(|(probe, totals)| CoverageRow {
+                probe: probe.clone(),
+                seeds: totals.seeds,
+                hits: totals.hits,
+            })
+            .collect(),
     }
 }
 

@@ -8,11 +8,14 @@
 use crate::catalog;
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
 use detcd_core::plant::Bug;
+use detcd_sim::invariants::RAFT;
+use detcd_sim::knobs::Knobs;
 use detcd_sim::plan::{FaultMix, FaultPlan};
 use detcd_sim::run::{RunConfig, RunResult};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A finished scenario run and its verdicts.
@@ -28,8 +31,11 @@ pub struct ScenarioRun {
     pub chaos_secs: f64,
     pub buggify: bool,
     pub plan: FaultPlan,
+    pub knobs: Knobs,
     pub options: ScenarioOptions,
     pub verdicts: Vec<CheckerVerdict>,
+    /// Coverage probes this run hit, by name, with their hit counts.
+    pub probes: BTreeMap<String, u64>,
     pub passed: bool,
     pub ops: usize,
     pub faults: Vec<String>,
@@ -79,6 +85,11 @@ fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape,
     config.plant = options.plant.as_deref().map(Bug::parse).transpose()?;
     config.max_ops = options.max_ops;
     config.plan = plan(&mut rng, &config, options, swarm);
+    // Their own stream, so drawing them leaves every other choice of the seed as it was.
+    config.knobs = match &options.knobs {
+        Some(knobs) => knobs.clone(),
+        None => Knobs::draw(&mut scenario_rng(seed, "knobs")),
+    };
     Ok(Shape { scenario, config })
 }
 
@@ -134,7 +145,7 @@ pub fn run(
         detcd_sim::simulate(config.clone(), workload)
     };
     let mut verdicts = scenario.check(&result, options);
-    verdicts.push(invariants_verdict(&result));
+    verdicts.extend(simulator_verdicts(&result));
     let passed = verdicts.iter().all(|v| !v.failed());
     Ok(ScenarioRun {
         requested: requested.to_string(),
@@ -145,8 +156,15 @@ pub fn run(
         chaos_secs: config.chaos.as_secs_f64(),
         buggify: config.buggify,
         plan: config.plan,
+        knobs: config.knobs,
         options: options.clone(),
         verdicts,
+        probes: result
+            .probes
+            .iter()
+            .filter(|(_, hits)| *hits > 0)
+            .map(|(probe, hits)| (probe.name().to_string(), *hits))
+            .collect(),
         passed,
         ops: result.history.len(),
         faults: result.faults.clone(),
@@ -157,17 +175,36 @@ pub fn run(
     })
 }
 
-/// What the simulator itself saw: raft invariants, liveness after healing, convergence.
-fn invariants_verdict(result: &RunResult) -> CheckerVerdict {
-    let ok = result.violations.is_empty();
-    let summary = if ok { "ok".to_string() } else { format!("VIOLATED: {}", result.violations[0]) };
-    CheckerVerdict {
-        checker: "raft invariants".into(),
-        ok: Some(ok),
-        seconds: 0.0,
-        summary,
-        details: serde_json::json!(result.violations),
-    }
+/// The simulator's own checks, one verdict each, in this order; `panic` appears only when the
+/// run panicked.
+pub const SIMULATOR_CHECKS: [&str; 5] = [RAFT, "liveness", "recovery", "membership", "convergence"];
+
+/// What the simulator itself saw: raft invariants, liveness after healing, every member back
+/// and caught up, one membership, equal key spaces; and a panic, if the run raised one.
+fn simulator_verdicts(result: &RunResult) -> Vec<CheckerVerdict> {
+    let panicked = result.violations.iter().any(|v| v.label == "panic");
+    let labels = SIMULATOR_CHECKS.iter().copied().chain(panicked.then_some("panic"));
+    labels
+        .map(|label| {
+            let texts: Vec<&str> = result
+                .violations
+                .iter()
+                .filter(|v| v.label == label)
+                .map(|v| v.text.as_str())
+                .collect();
+            let summary = match texts.first() {
+                None => "ok".to_string(),
+                Some(first) => format!("VIOLATED: {first}"),
+            };
+            CheckerVerdict {
+                checker: label.into(),
+                ok: Some(texts.is_empty()),
+                seconds: 0.0,
+                summary,
+                details: serde_json::json!(texts),
+            }
+        })
+        .collect()
 }
 
 /// The command that replays this run exactly.
@@ -210,6 +247,9 @@ pub fn replay_command(run: &ScenarioRun) -> String {
     if let Some(max_ops) = options.max_ops {
         command += &format!(" --max-ops {max_ops}");
     }
+    if options.knobs == Some(Knobs::etcd()) {
+        command += " --etcd-knobs";
+    }
     command
 }
 
@@ -224,7 +264,7 @@ pub fn summary(run: &ScenarioRun) -> Vec<String> {
     );
     let verdicts: Vec<String> =
         run.verdicts.iter().map(|v| format!("{}: {}", v.checker, v.summary)).collect();
-    let mut lines = vec![head];
+    let mut lines = vec![head, format!("knobs: {}", run.knobs.describe())];
     lines.extend(verdicts);
     lines.push(format!("trace {} ({:.2}s real)", run.trace_hash, run.real_secs));
     lines

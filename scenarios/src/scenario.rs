@@ -1,5 +1,6 @@
 //! What a scenario is, the options a user can set, and the verdicts checkers return.
 
+use detcd_sim::knobs::Knobs;
 use detcd_sim::plan::{FaultKind, FaultPlan};
 use detcd_sim::run::RunResult;
 use detcd_sim::workload::Workload;
@@ -45,6 +46,9 @@ pub struct ScenarioOptions {
     pub plant: Option<String>,
     /// Replay exactly this plan instead of drawing one from the seed.
     pub plan: Option<FaultPlan>,
+    /// Use these snapshot, WAL, fsync and watch settings instead of drawing them from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knobs: Option<Knobs>,
     /// Stop the clients after this many operations in all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ops: Option<usize>,

@@ -9,6 +9,7 @@
 use crate::artifacts::{self, REPORT_DIR};
 use crate::runner::{self, ScenarioRun};
 use crate::scenario::ScenarioOptions;
+use detcd_core::probes::Probe;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,6 +44,15 @@ pub struct ScenarioTotals {
     pub verdicts: BTreeMap<String, (usize, usize, usize)>,
 }
 
+/// One coverage probe over a sweep.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProbeTotals {
+    /// Seeds that hit it at least once.
+    pub seeds: usize,
+    /// Hits over all seeds.
+    pub hits: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FailedSeed {
     pub scenario: String,
@@ -57,6 +67,9 @@ pub struct SweepReport {
     pub scenarios: BTreeMap<String, ScenarioTotals>,
     pub failures: Vec<FailedSeed>,
     pub wall_secs: f64,
+    /// Every coverage probe (`detcd_core::probes`), reached or not.
+    #[serde(default)]
+    pub probes: BTreeMap<String, ProbeTotals>,
 }
 
 impl SweepReport {
@@ -77,6 +90,13 @@ impl SweepReport {
     }
 
     fn add(&mut self, run: &ScenarioRun) {
+        for probe in Probe::ALL {
+            let totals = self.probes.entry(probe.name().to_string()).or_default();
+            if let Some(hits) = run.probes.get(probe.name()) {
+                totals.seeds += 1;
+                totals.hits += hits;
+            }
+        }
         let totals = self.scenarios.entry(run.requested.clone()).or_default();
         totals.seeds += 1;
         totals.ops += run.ops;
@@ -123,9 +143,44 @@ impl SweepReport {
                 counts.2 += unknown;
             }
         }
+        for (probe, theirs) in other.probes {
+            let ours = self.probes.entry(probe).or_default();
+            ours.seeds += theirs.seeds;
+            ours.hits += theirs.hits;
+        }
         self.failures.extend(other.failures);
         self.failures.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
         self.wall_secs = self.wall_secs.max(other.wall_secs);
+    }
+
+    /// The probes no seed reached.
+    pub fn unreached_probes(&self) -> Vec<&str> {
+        self.probes.iter().filter(|(_, t)| t.seeds == 0).map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// The coverage table: per probe, the seeds that reached it (`sweep --coverage`).
+    pub fn coverage_table(&self) -> Vec<String> {
+        let seeds = self.seeds().max(1);
+        let mut lines =
+            vec![format!("{:<36} {:>7} {:>7} {:>9}", "probe", "seeds", "share", "hits")];
+        for probe in Probe::ALL {
+            let totals = self.probes.get(probe.name()).copied().unwrap_or_default();
+            let flag = if totals.seeds == 0 { "  NEVER REACHED" } else { "" };
+            lines.push(format!(
+                "{:<36} {:>7} {:>6.0}% {:>9}{flag}",
+                probe.name(),
+                totals.seeds,
+                totals.seeds as f64 * 100.0 / seeds as f64,
+                totals.hits
+            ));
+        }
+        let unreached = self.unreached_probes().len();
+        lines.push(format!(
+            "{} of {} probes reached",
+            Probe::ALL.len() - unreached,
+            Probe::ALL.len()
+        ));
+        lines
     }
 
     /// The per-scenario table.

@@ -83,7 +83,7 @@ planted!(
     Bug::AckBeforeDurable,
     "register",
     0..20,
-    &[RAFT, "linearizable (register model)"]
+    &[RAFT, "liveness", "recovery", "convergence", "linearizable (register model)"]
 );
 planted!(watch_skip, Bug::WatchSkip, "watch", 0..10, &["watch"]);
 planted!(lost_delete_event, Bug::LostDeleteEvent, "watch", 0..5, &["watch"]);

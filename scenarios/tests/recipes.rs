@@ -71,7 +71,7 @@ fn priority_queue_passes() {
 
 #[test]
 fn election_passes() {
-    passes_with_work("election", "term", 8);
+    passes_with_work("election", "term", 5);
 }
 
 #[test]

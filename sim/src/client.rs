@@ -1,7 +1,9 @@
 //! A client in the simulator: its own madsim node, talking to members over the network.
 //!
 //! It knows the members' addresses, sticks to one until that one cannot help (no leader known,
-//! unreachable), then tries the next. Its outcomes are three-valued, as a history needs them: a
+//! unreachable), then tries the next. A *pinned* client stays even when a request to its member
+//! times out, as a client with one endpoint does (an etcd client behind a fixed address): it keeps
+//! talking to a leader that was cut off from its peers, which is how stale-leader bugs show. Its outcomes are three-valued, as a history needs them: a
 //! request that got an answer is `Ok` or a definite failure; a request whose fate the client
 //! cannot know (timed out after sending, the leader changed under it) is `Unknown`.
 
@@ -34,6 +36,8 @@ pub struct SimClient {
     current: usize,
     /// Per attempt.
     pub timeout: Duration,
+    /// Stay on the current member after a write times out (see the module docs).
+    pub pinned: bool,
 }
 
 /// Errors after which the request certainly did not take effect and another member may help.
@@ -50,7 +54,19 @@ impl SimClient {
     /// A client of these members. Must be called on the client's own node.
     pub async fn connect(members: Vec<NodeId>) -> std::io::Result<SimClient> {
         let endpoint = Endpoint::bind("0.0.0.0:0").await?;
-        Ok(SimClient { endpoint, members, current: 0, timeout: Duration::from_secs(3) })
+        Ok(SimClient {
+            endpoint,
+            members,
+            current: 0,
+            timeout: Duration::from_secs(3),
+            pinned: false,
+        })
+    }
+
+    /// Starts at the `index`-th member (modulo their number) instead of the first, so clients
+    /// spread over the cluster and a partition has clients on both sides.
+    pub fn start_at(&mut self, index: usize) {
+        self.current = index;
     }
 
     /// Sends `request`, moving through the members on refusals that are safe to retry.
@@ -68,8 +84,11 @@ impl SimClient {
                 Ok(Err(error)) => return Outcome::Failed(error),
                 Err(error) if is_read(&request) => last_refusal = Error::Other(error.to_string()),
                 Err(error) => {
-                    // Sent, maybe served: unknown. The next request tries another member.
-                    self.current += 1;
+                    // Sent, maybe served: unknown. The next request tries another member, unless
+                    // the client is pinned to this one.
+                    if !self.pinned {
+                        self.current += 1;
+                    }
                     return Outcome::Unknown(error.to_string());
                 }
             }

@@ -5,8 +5,10 @@
 //! write); restarting re-runs the member's start-up, which recovers from that disk. Member ids are
 //! 1..=n and member 1 bootstraps the cluster on its very first start.
 
+use crate::knobs::Knobs;
 use crate::transport::{self, member_info, member_ip, SimPeerTransport};
 use detcd_core::member::{Member, MemberConfig, MemberObserver};
+use detcd_core::probes::{self, Probe};
 use detcd_core::raft::types::TypeConfig;
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::storage::{Disk, SimDisk, SimDiskFaults};
@@ -67,6 +69,9 @@ pub struct ClusterOptions {
     pub disk_faults: SimDiskFaults,
     /// Adjusts each member's configuration (timings, snapshot thresholds, ...).
     pub configure: fn(&mut MemberConfig),
+    /// Snapshot, WAL, fsync and watch settings, applied before `configure`; `disk_faults` is
+    /// what a disk returns to when its faults are healed.
+    pub knobs: Knobs,
     /// Told about every applied entry on every member.
     pub observer: Option<MemberObserver>,
     /// Told about starts, crashes and role changes.
@@ -79,6 +84,7 @@ impl Default for ClusterOptions {
             members: 3,
             disk_faults: SimDiskFaults::default(),
             configure: |_| {},
+            knobs: Knobs::etcd(),
             observer: None,
             listener: None,
         }
@@ -116,6 +122,7 @@ impl Cluster {
             disk: disk.clone(),
             slot: slot.clone(),
             configure: self.options.configure,
+            knobs: self.options.knobs.clone(),
             observer: self.options.observer.clone(),
             listener: self.options.listener.clone(),
             bootstrap: bootstrap.map(Arc::new),
@@ -150,6 +157,12 @@ impl Cluster {
     /// Kills member `id` at once: its tasks stop and its disk loses unsynced bytes.
     pub fn crash(&self, id: NodeId) {
         let Some(member) = self.members.get(&id) else { return };
+        if self.members.len() == 1 && member.disk.has_unsynced_writes() {
+            probes::hit(Probe::SingleMemberCrashUnsynced);
+        }
+        if self.member(id).is_some_and(|running| running.leader() == Some(id)) {
+            probes::hit(Probe::LeaderCrashed);
+        }
         self.handle.kill(member.node.id());
         member.disk.crash();
         if let Ok(mut slot) = member.slot.lock() {
@@ -204,6 +217,11 @@ impl Cluster {
         }
     }
 
+    /// The disk faults a member's disk has when no fault is on (the knobs' fsync latency).
+    pub fn healthy_disk(&self) -> SimDiskFaults {
+        self.options.disk_faults.clone()
+    }
+
     pub fn disk(&self, id: NodeId) -> Option<Arc<dyn Disk>> {
         self.members.get(&id).map(|m| m.disk.clone() as Arc<dyn Disk>)
     }
@@ -216,6 +234,7 @@ struct Boot {
     disk: Arc<SimDisk>,
     slot: Arc<Mutex<MemberSlot>>,
     configure: fn(&mut MemberConfig),
+    knobs: Knobs,
     observer: Option<MemberObserver>,
     listener: Option<ClusterListener>,
     bootstrap: Option<Arc<BTreeMap<NodeId, MemberInfo>>>,
@@ -250,6 +269,7 @@ impl Boot {
 
     async fn start(&self) -> Result<Member, String> {
         let mut config = MemberConfig::new(self.id, format!("n{}", self.id));
+        self.knobs.configure(&mut config);
         (self.configure)(&mut config);
         config.observer = self.observer.clone();
         let transport = SimPeerTransport::bind().await.map_err(|e| e.to_string())?;

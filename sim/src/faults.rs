@@ -6,6 +6,7 @@
 
 use crate::cluster::{Cluster, MemberSlot};
 use crate::transport::member_info;
+use detcd_core::probes::{self, Probe};
 use detcd_core::raft::types::NodeId;
 use detcd_core::runtime::{node_clock, ClockSkew};
 use detcd_core::storage::SimDiskFaults;
@@ -28,6 +29,11 @@ pub enum Target {
 pub enum Fault {
     /// Cut one member off from everyone, raft and clients alike.
     Isolate {
+        target: Target,
+    },
+    /// Cut one member off from the other members while clients still reach it: a leader so cut
+    /// keeps taking requests after the others elected a new one (the stale-leader window).
+    Strand {
         target: Target,
     },
     /// Split the members into two sides that cannot talk (clients still reach both).
@@ -153,6 +159,12 @@ impl Cluster {
                 self.isolate(id);
                 Some(format!("isolate n{id}"))
             }
+            Fault::Strand { target } => {
+                let id = self.resolve(*target)?;
+                let others: Vec<NodeId> = self.ids().into_iter().filter(|o| *o != id).collect();
+                self.cut_both(&[id], &others);
+                Some(format!("strand n{id} from its peers"))
+            }
             Fault::Split { minority } => {
                 let majority: Vec<NodeId> =
                     self.ids().into_iter().filter(|id| !minority.contains(id)).collect();
@@ -266,8 +278,10 @@ impl Cluster {
             return;
         };
         madsim::task::spawn(async move {
-            if leader.add_learner(id, member_info(id)).await.is_ok() {
-                let _ = leader.promote([id].into()).await;
+            if leader.add_learner(id, member_info(id)).await.is_ok()
+                && leader.promote([id].into()).await.is_ok()
+            {
+                probes::hit(Probe::MemberPromoted);
             }
         });
     }
@@ -287,7 +301,7 @@ impl Cluster {
         let handle = madsim::runtime::Handle::current();
         for member in self.members.values() {
             handle.resume(member.node.id());
-            member.disk.set_faults(SimDiskFaults::default());
+            member.disk.set_faults(self.healthy_disk());
             let skew = node_clock::skew_of(member.node.id());
             node_clock::set_skew(
                 member.node.id(),

@@ -8,13 +8,31 @@
 //!   goes backwards; a restarted member never applies an index differently from before.
 //! - At the end: members at the same revision have the same key-space hash (checked by the run).
 //!
-//! The first violation of each kind is kept with the virtual time it was seen.
+//! The first violation of each kind is kept with the virtual time it was seen, under its own
+//! label (`raft invariants` for the above; the run adds `liveness`, `convergence`, `recovery`,
+//! `membership` and `panic`), so a report says which promise broke.
 
 use crate::trace;
 use detcd_core::member::MemberEvent;
 use detcd_core::raft::types::NodeId;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+/// The label of the continuous safety checks above.
+pub const RAFT: &str = "raft invariants";
+
+/// One thing the simulator saw go wrong: which check (`label`) and what, with its virtual time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub label: String,
+    pub text: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.label, self.text)
+    }
+}
 
 #[derive(Default)]
 struct State {
@@ -23,7 +41,7 @@ struct State {
     applied: BTreeMap<u64, (u64, u64)>,
     /// member -> (last applied index, last revision) in its current incarnation.
     progress: BTreeMap<NodeId, (u64, i64)>,
-    violations: Vec<String>,
+    violations: Vec<Violation>,
 }
 
 /// The invariant checker of one run; cheap to clone, clones share it.
@@ -39,8 +57,13 @@ impl Invariants {
     }
 
     fn violate(state: &mut State, text: String) {
-        trace::event("sim", format_args!("VIOLATION {text}"));
-        state.violations.push(format!("{:.3}s: {text}", trace::now().as_secs_f64()));
+        Self::violate_as(state, RAFT, text)
+    }
+
+    fn violate_as(state: &mut State, label: &str, text: String) {
+        trace::event("sim", format_args!("VIOLATION {label}: {text}"));
+        let text = format!("{:.3}s: {text}", trace::now().as_secs_f64());
+        state.violations.push(Violation { label: label.to_string(), text });
     }
 
     /// A member reports it leads `term`.
@@ -96,12 +119,12 @@ impl Invariants {
         })
     }
 
-    /// Records a violation found elsewhere (liveness, hash mismatch).
-    pub fn report(&self, text: String) {
-        self.with(|state| Self::violate(state, text));
+    /// Records a violation found elsewhere (liveness, hash mismatch), under its own label.
+    pub fn report(&self, label: &str, text: String) {
+        self.with(|state| Self::violate_as(state, label, text));
     }
 
-    pub fn violations(&self) -> Vec<String> {
+    pub fn violations(&self) -> Vec<Violation> {
         self.with(|state| state.violations.clone())
     }
 

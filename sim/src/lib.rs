@@ -20,6 +20,8 @@ pub mod history;
 #[cfg(madsim)]
 pub mod invariants;
 #[cfg(madsim)]
+pub mod knobs;
+#[cfg(madsim)]
 pub mod plan;
 #[cfg(madsim)]
 pub mod run;
@@ -66,6 +68,8 @@ where
 }
 
 /// Runs one simulation of `config` with `workload`, on a fresh thread seeded with `config.seed`.
+/// A panic anywhere in the run (a member, a client, the harness) is that run's failure, with
+/// the panic's message as its one violation, not the end of the caller: a sweep goes on.
 #[cfg(madsim)]
 pub fn simulate(
     config: run::RunConfig,
@@ -79,10 +83,17 @@ pub fn simulate(
     });
     match thread.join() {
         Ok(result) => result,
-        Err(panic) => {
-            eprintln!("seed {seed} panicked");
-            std::panic::resume_unwind(panic)
-        }
+        Err(panic) => run::RunResult::panicked(seed, panic_message(panic.as_ref())),
+    }
+}
+
+/// The text a panic was raised with.
+#[cfg(madsim)]
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => text.to_string(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic without a message".to_string(),
     }
 }
 
@@ -136,6 +147,21 @@ pub fn check_run_determinism(
             first.trace.len(),
             second.trace.len()
         )),
+        // Same trace, yet the clients saw something else: find the first operation that differs.
+        None if first.trace_hash != second.trace_hash => {
+            let at = first.history.iter().zip(&second.history).position(|(a, b)| a != b);
+            Err(match at {
+                Some(op) => format!(
+                    "seed {seed}: same trace, but operation {op} differs:\n  first:  {:?}\n  second: {:?}",
+                    first.history[op], second.history[op]
+                ),
+                None => format!(
+                    "seed {seed}: same trace, but {} vs {} operations",
+                    first.history.len(),
+                    second.history.len()
+                ),
+            })
+        }
         None => Ok(first),
     }
 }

@@ -155,7 +155,12 @@ fn draw(
             vec![at(fault), repair(Fault::RestartCrashed)]
         }
         FaultKind::Pause => {
-            let millis = rng.gen_range(200..6_000);
+            // Now and then longer than a lease's TTL, so a stalled leader's deadlines pass.
+            let millis = if rng.gen_bool(0.25) {
+                rng.gen_range(6_000..15_000)
+            } else {
+                rng.gen_range(200..6_000)
+            };
             vec![at(Fault::Pause { target: target(rng, members), millis })]
         }
         FaultKind::Clock => {
@@ -197,8 +202,10 @@ fn draw(
 fn partition(rng: &mut ChaCha8Rng, members: &[NodeId]) -> Fault {
     let mut shuffled = members.to_vec();
     shuffled.shuffle(rng);
-    match rng.gen_range(0..5) {
+    match rng.gen_range(0..6) {
         0 => Fault::Isolate { target: Target::Leader },
+        // The leader loses its peers but not its clients: the classic stale-leader window.
+        5 => Fault::Strand { target: Target::Leader },
         1 => Fault::Isolate { target: Target::Random },
         2 if shuffled.len() >= 3 => {
             let bridge = shuffled[0];

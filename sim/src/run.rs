@@ -3,14 +3,18 @@
 //! Phases: *chaos* (clients run their workload while the plan's faults fire), *heal* (every fault
 //! undone, crashed members restarted), *liveness* (a fresh client must get a write and a
 //! linearizable read through within `heal_limit`, else the run fails with a liveness violation),
-//! *settle* (members at equal revisions must have equal key-space hashes). The invariants are
-//! checked all along. Everything is decided by `seed`: the same config gives the same trace.
+//! *settle* (every member of the final membership is running, all reach the same revision and
+//! agree on the membership, and members at equal revisions have equal key-space hashes). The
+//! invariants are checked all along; each kind of finding carries its own label. Everything is
+//! decided by `seed`: the same config gives the same trace. The coverage probes hit during the
+//! run (`detcd_core::probes`) come back in the result.
 
 use crate::client::{Outcome, SimClient};
 use crate::cluster::{Cluster, ClusterEvent, ClusterOptions};
 use crate::committed::{CommittedEvents, CommittedReader};
 use crate::history::Recorder;
-use crate::invariants::Invariants;
+use crate::invariants::{Invariants, Violation};
+use crate::knobs::Knobs;
 use crate::plan::FaultPlan;
 use crate::trace;
 use crate::workload::{ClientContext, Workload};
@@ -18,6 +22,7 @@ use detcd_check::history::Operation;
 use detcd_core::api::{PutRequest, RangeRequest};
 use detcd_core::member::{ClientRequest, ClientResponse, MemberConfig, MemberObserver};
 use detcd_core::plant::{self, Bug};
+use detcd_core::probes::{self, Probe};
 use detcd_core::raft::types::NodeId;
 use detcd_core::{buggify, runtime::node_clock};
 use rand::SeedableRng;
@@ -36,6 +41,8 @@ pub struct RunConfig {
     /// After healing, a write and a read must succeed within this long.
     pub heal_limit: Duration,
     pub plan: FaultPlan,
+    /// Snapshot, WAL, fsync and watch settings of every member.
+    pub knobs: Knobs,
     pub buggify: bool,
     /// A bug planted in the core for this run (see `detcd_core::plant`).
     pub plant: Option<Bug>,
@@ -57,6 +64,7 @@ impl RunConfig {
             chaos: Duration::from_secs(10),
             heal_limit: Duration::from_secs(20),
             plan: FaultPlan::default(),
+            knobs: Knobs::etcd(),
             buggify: false,
             plant: None,
             record_events: false,
@@ -74,8 +82,8 @@ pub struct RunResult {
     pub trace: Vec<String>,
     pub trace_hash: u64,
     pub history: Vec<Operation>,
-    /// Invariant, liveness and convergence violations, with virtual times.
-    pub violations: Vec<String>,
+    /// Invariant, liveness, recovery and convergence violations, with virtual times.
+    pub violations: Vec<Violation>,
     /// How long after healing the cluster served again (None: it did not, see violations).
     pub recovery: Option<Duration>,
     /// The faults that fired, as the trace says them.
@@ -85,6 +93,28 @@ pub struct RunResult {
     pub sim_time: Duration,
     /// Every committed event, when the config asked for them.
     pub committed: Option<CommittedEvents>,
+    /// How often each coverage probe was hit, in `Probe::ALL` order.
+    pub probes: Vec<(Probe, u64)>,
+}
+
+impl RunResult {
+    /// The result of a run that panicked: the panic is its one violation.
+    pub fn panicked(seed: u64, message: String) -> RunResult {
+        RunResult {
+            seed,
+            trace: vec![format!("panic: {message}")],
+            trace_hash: 0,
+            history: Vec::new(),
+            violations: vec![Violation { label: "panic".into(), text: message }],
+            recovery: None,
+            faults: Vec::new(),
+            buggify_sites: Vec::new(),
+            max_term: 0,
+            sim_time: Duration::ZERO,
+            committed: None,
+            probes: Vec::new(),
+        }
+    }
 }
 
 /// Builds the cluster with the run's invariant checks and trace wired in.
@@ -95,10 +125,11 @@ fn start_cluster(config: &RunConfig, invariants: &Invariants) -> Cluster {
     let listener = Arc::new(move |event: ClusterEvent| on_cluster_event(&listened, event));
     Cluster::start(ClusterOptions {
         members: config.members,
+        disk_faults: config.knobs.disk(),
+        knobs: config.knobs.clone(),
         configure: config.configure,
         observer: Some(observer),
         listener: Some(listener),
-        ..ClusterOptions::default()
     })
 }
 
@@ -128,6 +159,7 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     node_clock::clear_skews();
     buggify::reset(config.buggify);
     plant::set(config.plant);
+    probes::reset();
     trace::start(config.echo_trace);
     trace::event(
         "sim",
@@ -159,6 +191,9 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     // workloads keep reading long after the heal to see leases lapse).
     let probe_from = healed_at.max(trace::now());
     let recovery = check_liveness(&cluster, probe_from, config.heal_limit, &invariants).await;
+    if recovery.is_some() {
+        check_recovered(&cluster, &invariants).await;
+    }
     check_convergence(&cluster, &invariants).await;
     let committed = committed.map(|reader| reader.finish());
     finish(config, invariants, recorder, faults, recovery, committed)
@@ -176,11 +211,12 @@ fn finish(
     let buggify_sites =
         buggify::active_sites().into_iter().map(|site| site.name().to_string()).collect();
     let trace = trace::finish();
+    let history = recorder.operations();
     RunResult {
         seed: config.seed,
-        trace_hash: trace::hash(&trace),
+        trace_hash: trace::hash_run(&trace, &history),
         trace,
-        history: recorder.operations(),
+        history,
         violations: invariants.violations(),
         recovery,
         faults,
@@ -188,6 +224,7 @@ fn finish(
         max_term: invariants.max_term(),
         sim_time,
         committed,
+        probes: probes::hits(),
     }
 }
 
@@ -217,6 +254,7 @@ fn spawn_clients(
     let handle = madsim::runtime::Handle::current();
     let members = cluster.ids();
     let until = chaos_start + config.chaos;
+    let spread = config.knobs.spread_clients;
     let mut nodes = Vec::new();
     let mut tasks = Vec::new();
     for index in 1..=config.clients as u64 {
@@ -225,7 +263,11 @@ fn spawn_clients(
         let rng = ChaCha8Rng::seed_from_u64(config.seed ^ (index << 32));
         let (members, recorder, workload) = (members.clone(), recorder.clone(), workload.clone());
         tasks.push(node.spawn(async move {
-            let Ok(client) = SimClient::connect(members).await else { return };
+            let Ok(mut client) = SimClient::connect(members).await else { return };
+            if spread {
+                client.start_at(index as usize - 1);
+                client.pinned = index % 2 == 0;
+            }
             let ctx = ClientContext { index, client, recorder, rng, until };
             workload.client(ctx).await;
         }));
@@ -279,9 +321,10 @@ async fn check_liveness(
         );
         Some(took)
     } else {
-        invariants.report(format!(
-            "liveness: no write and linearizable read within {limit:?} after heal"
-        ));
+        invariants.report(
+            "liveness",
+            format!("no write and linearizable read within {limit:?} after heal"),
+        );
         None
     }
 }
@@ -309,6 +352,71 @@ async fn probe(members: Vec<NodeId>, deadline: Duration) -> bool {
     false
 }
 
+/// How long a healed, serving cluster gets to bring every member to the same state.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(15);
+
+/// Once the cluster serves again: every member of the final membership must be running, reach
+/// the leader's revision, and see the same membership. A member that cannot start again (a WAL it
+/// cannot read) or stays behind is a finding even when the others keep a quorum.
+async fn check_recovered(cluster: &Cluster, invariants: &Invariants) {
+    let deadline = trace::now() + CATCH_UP_LIMIT;
+    loop {
+        let problems = recovery_problems(cluster);
+        if problems.is_empty() {
+            return;
+        }
+        if trace::now() >= deadline {
+            for (label, text) in problems {
+                invariants.report(label, text);
+            }
+            return;
+        }
+        madsim::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What still keeps the members from one shared state, each under its label.
+fn recovery_problems(cluster: &Cluster) -> Vec<(&'static str, String)> {
+    let Some(leader) =
+        cluster.resolve(crate::faults::Target::Leader).and_then(|l| cluster.member(l))
+    else {
+        return vec![("recovery", "no leader after heal".to_string())];
+    };
+    let membership: Vec<NodeId> = leader.member_list().iter().map(|m| m.id).collect();
+    let revision = leader.status().revision;
+    let mut problems = Vec::new();
+    for id in &membership {
+        let Some(member) = cluster.member(*id) else {
+            let why = match cluster.slot(*id) {
+                Some(crate::cluster::MemberSlot::Failed(reason)) => reason,
+                Some(_) => "down".to_string(),
+                None => "unknown to the simulator".to_string(),
+            };
+            problems.push(("recovery", format!("n{id} is not running after heal: {why}")));
+            continue;
+        };
+        let status = member.status();
+        if status.revision != revision {
+            problems.push((
+                "recovery",
+                format!(
+                    "n{id} at revision {} while leader n{} is at {revision}",
+                    status.revision,
+                    leader.id()
+                ),
+            ));
+        }
+        let seen: Vec<NodeId> = member.member_list().iter().map(|m| m.id).collect();
+        if seen != membership {
+            problems.push((
+                "membership",
+                format!("n{id} sees members {seen:?}, leader n{} sees {membership:?}", leader.id()),
+            ));
+        }
+    }
+    problems
+}
+
 /// Once quiet: members at the same revision must hold the same key space.
 async fn check_convergence(cluster: &Cluster, invariants: &Invariants) {
     madsim::time::sleep(Duration::from_secs(2)).await;
@@ -326,9 +434,12 @@ async fn check_convergence(cluster: &Cluster, invariants: &Invariants) {
     for (i, &(one_id, one, compacted)) in hashes.iter().enumerate() {
         for &(id, hash, _) in hashes[i + 1..].iter().filter(|(_, _, c)| *c == compacted) {
             if hash != one {
-                invariants.report(format!(
-                    "n{id} and n{one_id} differ at revision {revision}: {hash:08x} vs {one:08x}"
-                ));
+                invariants.report(
+                    "convergence",
+                    format!(
+                        "n{id} and n{one_id} differ at revision {revision}: {hash:08x} vs {one:08x}"
+                    ),
+                );
             }
         }
     }

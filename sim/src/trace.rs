@@ -5,6 +5,7 @@
 //! Nothing in a line may depend on anything but the seed (no addresses of objects, no real time),
 //! so two runs of one seed give byte-identical traces, and the trace hash names the run.
 
+use detcd_check::history::Operation;
 use std::cell::RefCell;
 use std::fmt::Display;
 use std::time::Duration;
@@ -49,7 +50,23 @@ pub fn finish() -> Vec<String> {
 
 /// FNV-1a over the trace's bytes: equal traces, equal hashes.
 pub fn hash(lines: &[String]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    hash_lines(FNV_OFFSET, lines.iter().map(String::as_str))
+}
+
+/// A run's fingerprint: its trace, then every operation the clients saw (requests, responses,
+/// revisions, outcomes, times, and each watcher's events and progress notifications) as JSON.
+/// Two runs with equal fingerprints showed their clients the same behaviour, not only the same
+/// trace.
+pub fn hash_run(lines: &[String], history: &[Operation]) -> u64 {
+    let traced = hash_lines(FNV_OFFSET, lines.iter().map(String::as_str));
+    let seen: Vec<String> =
+        history.iter().map(|op| serde_json::to_string(op).unwrap_or_default()).collect();
+    hash_lines(traced, seen.iter().map(String::as_str))
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn hash_lines<'a>(mut hash: u64, lines: impl Iterator<Item = &'a str>) -> u64 {
     for line in lines {
         for byte in line.bytes().chain(std::iter::once(b'\n')) {
             hash = (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3);

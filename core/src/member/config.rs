@@ -37,6 +37,8 @@ pub struct MemberConfig {
     pub snapshot_entries: u64,
     /// Entries kept in the log behind a snapshot, for followers that lag a little.
     pub snapshot_catchup_entries: u64,
+    /// The WAL rolls to a new segment file once the active one reaches this many bytes.
+    pub wal_segment_size: u64,
     /// Smallest lease TTL in seconds; etcd derives it from the election timeout.
     pub min_lease_ttl: i64,
     /// How long a forwarded request or a proposal may take before the caller is told `Timeout`.
@@ -59,6 +61,7 @@ impl MemberConfig {
             election_timeout: Duration::from_millis(1000),
             snapshot_entries: 10_000,
             snapshot_catchup_entries: 5_000,
+            wal_segment_size: crate::storage::WalOptions::default().segment_size,
             min_lease_ttl: 2,
             request_timeout: Duration::from_secs(5),
             watch: WatchConfig::default(),

@@ -19,6 +19,7 @@
 use super::forward::{PeerRequest, PeerResponse};
 use super::Member;
 use crate::error::Error;
+use crate::probes::{self, Probe};
 use crate::raft::network::{PeerMessage, PeerReply};
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
@@ -128,7 +129,10 @@ impl Member {
                     Ok(PeerReply::Forward(responses)) if responses.len() == count => responses,
                     // Lost on the wire, or an answer that cannot be matched to the requests: the
                     // leader may have served them, so the outcome is unknown.
-                    Ok(_) | Err(_) => vec![Err(Error::Timeout); count],
+                    Ok(_) | Err(_) => {
+                        probes::hit(Probe::ForwardedBatchLost);
+                        vec![Err(Error::Timeout); count]
+                    }
                 }
             }
         };

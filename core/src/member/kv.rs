@@ -9,6 +9,7 @@ use crate::api::{
 use crate::apply::{Command, Response};
 use crate::error::{Error, Result};
 use crate::plant::{self, Bug};
+use crate::probes::{self, Probe};
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
 use openraft::errors::{ClientWriteError, RaftError};
@@ -24,7 +25,10 @@ impl Member {
             Some(leader) => self.forward_range(leader, request).await,
             None => match self.linearizable_range_here(&request).await {
                 Err(Error::NoLeader) => match self.other_leader() {
-                    Some(leader) => self.forward_range(leader, request).await,
+                    Some(leader) => {
+                        probes::hit(Probe::ReadIndexRetried);
+                        self.forward_range(leader, request).await
+                    }
                     None => Err(Error::NoLeader),
                 },
                 other => other,
@@ -106,6 +110,7 @@ impl Member {
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(Error::NoLeader),
             // Appended, then discarded from this log: another leader may still commit it.
             Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(_))) => {
+                probes::hit(Probe::ProposalDiscarded);
                 Err(Error::LeaderChanged)
             }
             // Raft stopped (a failed fsync, say) while the write was pending: it may already be
@@ -124,9 +129,14 @@ impl Member {
         if plant::active(Bug::StaleRead) {
             return self.local_range(request);
         }
+        let trusted_itself = self.leader() == Some(self.id());
         let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
         let timeout = self.inner.config.request_timeout;
-        match DetRuntime::timeout(timeout, read).await {
+        let confirmed = DetRuntime::timeout(timeout, read).await;
+        if trusted_itself && !matches!(confirmed, Ok(Ok(_))) {
+            probes::hit(Probe::DeposedLeaderRead);
+        }
+        match confirmed {
             Err(_) => Err(Error::Timeout),
             Ok(Ok(_)) => self.local_range(request),
             // Not the leader: the caller may forward. Otherwise leadership could not be confirmed.

@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kv::LeaseId;
 use crate::plant::{self, Bug};
+use crate::probes::{self, Probe};
 use crate::runtime::{DetRuntime, NodeClock};
 use openraft::ReadPolicy;
 use openraft_rt::AsyncRuntime;
@@ -98,7 +99,11 @@ impl Member {
     pub(super) async fn keep_alive_here(&self, id: LeaseId) -> Result<LeaseKeepAliveResponse> {
         let trusts_itself = self.leader() == Some(self.id());
         if !(plant::active(Bug::UnconfirmedKeepAlive) && trusts_itself) {
-            self.confirm_leadership().await?;
+            let confirmed = self.confirm_leadership().await;
+            if trusts_itself && confirmed.is_err() {
+                probes::hit(Probe::DeposedLeaderKeepAlive);
+            }
+            confirmed?;
         }
         let state = self.inner.replica.lock();
         let mut expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
@@ -107,7 +112,11 @@ impl Member {
             // now (every lease gets its full TTL), so a keep-alive right after an election works.
             expiry.promote(state.machine.lessor(), NodeClock.now());
         }
-        let ttl = expiry.renew(state.machine.lessor(), id, NodeClock.now())?;
+        let renewed = expiry.renew(state.machine.lessor(), id, NodeClock.now());
+        if matches!(renewed, Err(Error::LeaseNotFound)) {
+            probes::hit(Probe::KeepAliveForMissingLease);
+        }
+        let ttl = renewed?;
         Ok(LeaseKeepAliveResponse { header: self.header(state.machine.revision()), id, ttl })
     }
 
@@ -144,8 +153,10 @@ impl Member {
                 let revoke = Command::LeaseRevoke(LeaseRevokeRequest { id });
                 if plant::active(Bug::FollowerLeaseExpiry) {
                     let _ = self.propose(revoke).await;
-                } else {
-                    let _ = self.propose_here(revoke).await;
+                } else if let Err(Error::NoLeader | Error::LeaderChanged | Error::Timeout) =
+                    self.propose_here(revoke).await
+                {
+                    probes::hit(Probe::LeaseExpiryLostLeadership);
                 }
             }
         }

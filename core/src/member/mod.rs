@@ -76,10 +76,12 @@ impl Member {
         disk: Arc<dyn Disk>,
         transport: Arc<dyn PeerTransport>,
     ) -> io::Result<Member> {
-        let wal =
-            Wal::open(disk.clone(), WalOptions { dir: "wal".into(), ..WalOptions::default() })
-                .await
-                .map_err(|e| io::Error::other(e.to_string()))?;
+        let wal = Wal::open(
+            disk.clone(),
+            WalOptions { dir: "wal".into(), segment_size: config.wal_segment_size },
+        )
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?;
         let snapshots = SnapshotFiles::new(disk, "snap", 2);
         let replica = Replica::open(snapshots, config.min_lease_ttl, config.watch.clone())?;
         let state_machine = ReplicaStateMachine {

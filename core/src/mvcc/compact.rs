@@ -18,6 +18,7 @@ use super::store::Store;
 use crate::api::CompactionResponse;
 use crate::error::{Error, Result};
 use crate::kv::ResponseHeader;
+use crate::probes::{self, Probe};
 
 impl Store {
     /// Compacts the history at `revision`.
@@ -27,6 +28,9 @@ impl Store {
         }
         if revision > self.revision {
             return Err(Error::FutureRevision);
+        }
+        if revision == self.revision {
+            probes::hit(Probe::CompactionAtNewest);
         }
         let (histories, free) = (&mut self.histories, &mut self.free);
         self.index.retain(|_, slot| {

@@ -14,6 +14,7 @@
 //!   tombstone.
 
 use crate::kv::{KeyValue, LeaseId};
+use crate::probes::{self, Probe};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -179,6 +180,9 @@ impl KeyHistory {
     pub fn compact(&mut self, revision: i64) -> bool {
         let first_at = self.partition_point(|v| v.revision < revision);
         let changed_at = self.get(first_at).is_some_and(|v| v.revision == revision);
+        if changed_at && self.get(first_at).is_some_and(|v| v.live.is_none()) {
+            probes::hit(Probe::CompactionAtDelete);
+        }
         let keep_from = match first_at.checked_sub(1) {
             None => 0,
             Some(newest) if changed_at || self.get(newest).is_some_and(|v| v.live.is_some()) => {

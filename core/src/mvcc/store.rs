@@ -28,6 +28,7 @@ use super::history::{KeyHistory, Live, Version};
 use crate::error::{Error, Result};
 use crate::kv::{Event, EventType, KeyRange, KeyValue, LeaseId};
 use crate::plant::{self, Bug};
+use crate::probes::{self, Probe};
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -159,6 +160,7 @@ impl Store {
             return Err(Error::FutureRevision);
         }
         if revision < self.compact_revision {
+            probes::hit(Probe::ReadCompactedRevision);
             return Err(Error::Compacted { compact_revision: self.compact_revision });
         }
         Ok(revision)

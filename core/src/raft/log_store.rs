@@ -9,6 +9,7 @@
 use super::group_commit;
 use super::types::*;
 use crate::plant::{self, Bug};
+use crate::probes::{self, Probe};
 use crate::runtime::DetRuntime;
 use crate::storage::wal::{Entry as WalEntry, Purged, Wal};
 use crate::storage::StorageError;
@@ -156,6 +157,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let purged = Purged { index: log_id.index(), log_id: encode(&log_id)? };
         let mut wal = self.wal.lock().await;
         wal.purge(purged).map_err(storage_error)?;
+        probes::hit(Probe::LogPurged);
         wal.sync().await.map_err(storage_error)
     }
 }

@@ -16,6 +16,7 @@ use crate::buggify::{self, Site};
 use crate::error::Error;
 use crate::kv::{Event, KeyRange};
 use crate::member::{MemberEvent, MemberObserver};
+use crate::probes::{self, Probe};
 use crate::runtime::DetRuntime;
 use crate::storage::SnapshotFiles;
 use crate::watch::{EventHistory, WatchConfig, WatchHub};
@@ -76,6 +77,10 @@ impl Replica {
         if let Some((_, bytes)) = latest {
             let image: SnapshotImage = decode(&bytes)?;
             restore_into(&mut state, &image, bytes)?;
+            probes::hit(Probe::RestartFromSnapshot);
+            if state.machine.store().compact_revision() > 0 {
+                probes::hit(Probe::RestartAfterCompaction);
+            }
         }
         Ok(Arc::new(Replica {
             state: Mutex::new(state),
@@ -250,7 +255,13 @@ impl RaftStateMachine<TypeConfig> for ReplicaStateMachine {
             ));
         }
         self.save_image(&image).await?;
-        restore_into(&mut self.replica.lock(), &image, bytes)?;
+        let mut state = self.replica.lock();
+        probes::hit(Probe::SnapshotInstalled);
+        if state.hub.watcher_count() > 0 {
+            probes::hit(Probe::SnapshotInstalledUnderWatchers);
+        }
+        restore_into(&mut state, &image, bytes)?;
+        drop(state);
         self.replica.changed.notify_waiters();
         Ok(())
     }

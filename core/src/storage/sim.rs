@@ -232,6 +232,11 @@ impl SimDisk {
         state.files.get(inode).map(|file| file.durable.clone())
     }
 
+    /// Whether some file holds writes a crash now would lose (or tear).
+    pub fn has_unsynced_writes(&self) -> bool {
+        self.lock().files.values().any(|file| !file.unsynced.is_empty())
+    }
+
     /// Every live file path, sorted.
     pub fn paths(&self) -> Vec<String> {
         self.lock().live_names.keys().cloned().collect()

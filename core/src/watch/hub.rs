@@ -40,6 +40,7 @@ use super::watcher::{response, Watcher, WatcherRef};
 use crate::error::Error;
 use crate::kv::{Event, EventType, KeyRange};
 use crate::plant::{self, Bug};
+use crate::probes::{self, Probe};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Limits of a hub. The defaults are etcd's where etcd has one.
@@ -192,6 +193,9 @@ impl WatchHub {
     ) {
         self.observe(history);
         let Some(owner) = self.streams.get_mut(&stream) else { return };
+        if owner.watchers.values().any(|watcher| !watcher.synced) {
+            probes::hit(Probe::ProgressRequestedWhileBehind);
+        }
         owner.progress_wanted = true;
         self.answer_progress_if_ready(stream);
     }
@@ -351,6 +355,7 @@ impl WatchHub {
         }
         if pending != 0 && pending + events.len() > limit {
             // Slow consumer: stop here and catch up from history once the outbox drains.
+            probes::hit(Probe::WatcherFellBehind);
             watcher.synced = false;
             watcher.next_revision = revision;
             let range = watcher.range.clone();
@@ -380,6 +385,7 @@ impl WatchHub {
             }
             let compacted = history.compact_revision();
             if next < compacted {
+                probes::hit(Probe::WatcherCompactedWhileCatchingUp);
                 self.cancel_compacted(who, compacted);
                 return;
             }
@@ -397,6 +403,7 @@ impl WatchHub {
             let events = match history.events(&range, from, to) {
                 Ok(events) => events,
                 Err(Error::Compacted { compact_revision }) => {
+                    probes::hit(Probe::WatcherCompactedWhileCatchingUp);
                     self.cancel_compacted(who, compact_revision);
                     return;
                 }

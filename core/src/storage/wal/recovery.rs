@@ -23,6 +23,7 @@ use std::sync::Arc;
 use super::record::{encode, Frame, Record};
 use super::segment::{parse_segment_name, scan, segment_name, ScanEnd};
 use super::state::WalState;
+use crate::probes::{self, Probe};
 use crate::storage::disk::{join, Disk};
 use crate::storage::StorageError;
 
@@ -104,6 +105,7 @@ async fn replay_segment(
             // Zeros alone are the writer's preallocation, not a crash: no warning for those.
             if bytes[offset as usize..].iter().any(|&byte| byte != 0) {
                 tracing::warn!(path, offset, reason, "write-ahead log: truncating torn tail");
+                probes::hit(Probe::WalTornTailCut);
             }
             (offset, true)
         }

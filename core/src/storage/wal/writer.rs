@@ -28,6 +28,7 @@ use super::record::{encode, Entry, Frame, Purged, Record};
 use super::recovery::{recover, write_header, SegmentInfo};
 use super::segment::segment_name;
 use super::state::WalState;
+use crate::probes::{self, Probe};
 use crate::storage::disk::{join, Disk};
 use crate::storage::StorageError;
 
@@ -283,6 +284,7 @@ impl Wal {
         self.disk.sync_dir(dir).await.map_err(StorageError::io("fsync dir", dir))?;
         self.segments.push(SegmentInfo { seq, max_index: None, len });
         self.allocated = len;
+        probes::hit(Probe::WalSegmentRolled);
         Ok(())
     }
 
@@ -329,6 +331,7 @@ impl Wal {
     fn poison(&mut self, err: StorageError) -> StorageError {
         if self.poisoned.is_none() && !matches!(err, StorageError::Poisoned(_)) {
             tracing::error!(error = %err, "write-ahead log poisoned");
+            probes::hit(Probe::WalFsyncFailed);
             self.poisoned = Some(err.to_string());
         }
         err

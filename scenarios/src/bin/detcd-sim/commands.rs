@@ -1,7 +1,8 @@
 //! The simulator commands of `detcd-sim` (only in the `--cfg madsim` build).
 
 use super::{
-    BenchArgs, ListArgs, MergeArgs, ReplayArgs, RunArgs, ShapeArgs, ShrinkArgs, SweepArgs,
+    BenchArgs, ExploreArgs, ListArgs, MergeArgs, PowerArgs, ReplayArgs, RunArgs, ShapeArgs,
+    ShrinkArgs, SweepArgs,
 };
 use detcd_core::plant::Bug;
 use detcd_scenarios::plan_file::ReplayPlan;
@@ -10,6 +11,7 @@ use detcd_scenarios::runner::{self, Mode};
 use detcd_scenarios::scenario::ScenarioOptions;
 use detcd_scenarios::sweep::{self, SweepReport, SweepRequest, CORPUS};
 use detcd_scenarios::{artifacts, catalog, report_data, shrink as shrinker};
+use detcd_sim::knobs::Knobs;
 use detcd_sim::plan::FaultKind;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -56,6 +58,7 @@ fn options(shape: &ShapeArgs) -> Result<ScenarioOptions, String> {
         plant: plant.map(|bug| bug.name().to_string()),
         plan: None,
         max_ops: shape.max_ops.map(|ops| ops as usize),
+        knobs: shape.etcd_knobs.then(Knobs::etcd),
     })
 }
 
@@ -227,6 +230,11 @@ pub fn sweep(args: SweepArgs) -> i32 {
         Err(message) => return usage(&message),
     };
     print_report(&report, args.bench);
+    if args.coverage {
+        for line in report.coverage_table() {
+            println!("{line}");
+        }
+    }
     match report_data::write_sweep(&report) {
         Ok(page) => println!("report: {}", page.display()),
         Err(error) => eprintln!("could not write the sweep report: {error}"),
@@ -328,6 +336,143 @@ pub fn bench(args: BenchArgs) -> i32 {
         standard.seeds, args.jobs, standard.seeds_per_minute, standard.sim_to_real_per_core, standard.check_share * 100.0, standard.failures
     );
     if standard.failures == 0 {
+        0
+    } else {
+        1
+    }
+}
+
+pub fn power(args: PowerArgs) -> i32 {
+    let seeds = match parse_seeds(&args.seeds) {
+        Ok(seeds) => seeds,
+        Err(message) => return usage(&message),
+    };
+    let options = match options(&args.shape) {
+        Ok(options) if options.plant.is_some() => {
+            return usage("power plants every bug itself: leave --plant out")
+        }
+        Ok(options) => options,
+        Err(message) => return usage(&message),
+    };
+    let cases = match &args.bugs {
+        None => detcd_scenarios::power::cases(),
+        Some(names) => {
+            match names.iter().map(|name| Bug::parse(name)).collect::<Result<Vec<_>, _>>() {
+                Ok(bugs) => bugs.into_iter().map(detcd_scenarios::power::case).collect(),
+                Err(message) => return usage(&message),
+            }
+        }
+    };
+    let bar = indicatif::ProgressBar::new((cases.len() * seeds.clone().count()) as u64);
+    let measured =
+        detcd_scenarios::power::measure(&cases, seeds.clone(), &options, args.jobs, |done, _| {
+            bar.set_position(done as u64)
+        });
+    bar.finish_and_clear();
+    match measured {
+        Ok(powers) => {
+            for line in detcd_scenarios::power::table(&powers, &seeds) {
+                println!("{line}");
+            }
+            0
+        }
+        Err(message) => usage(&message),
+    }
+}
+
+/// `90s`, `5m`, `1h` or a plain number of seconds.
+fn parse_budget(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, 's')) => (&text[..at], 1.0),
+        Some((at, 'm')) => (&text[..at], 60.0),
+        Some((at, 'h')) => (&text[..at], 3600.0),
+        _ => (text, 1.0),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 && value * unit <= 7.0 * 86_400.0 => {
+            Ok(Duration::from_secs_f64(value * unit))
+        }
+        _ => Err(format!("--budget must look like 90s, 5m or 1h, not '{text}'")),
+    }
+}
+
+pub fn explore(args: ExploreArgs) -> i32 {
+    use detcd_scenarios::explore::{self as search, ExploreRequest};
+    if args.scenario == "swarm" || catalog::find(&args.scenario).is_none() {
+        let known: Vec<&str> = catalog::all().iter().map(|s| s.name()).collect();
+        return usage(&format!(
+            "explore needs one scenario (not swarm); '{}' is not one of: {}",
+            args.scenario,
+            known.join(", ")
+        ));
+    }
+    let budget = match parse_budget(&args.budget) {
+        Ok(budget) => budget,
+        Err(message) => return usage(&message),
+    };
+    let options = match options(&args.shape) {
+        Ok(options) => options,
+        Err(message) => return usage(&message),
+    };
+    let request = ExploreRequest {
+        scenario: args.scenario.clone(),
+        seed: args.seed,
+        initial: args.initial,
+        budget,
+        max_runs: args.runs,
+        jobs: args.jobs,
+        options,
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    let explored = search::explore(&request, |report| {
+        bar.set_message(format!(
+            "explore: {} runs, {} probes, {} features, {} failing",
+            report.runs,
+            report.probes.len(),
+            report.features.len(),
+            report.failures.len()
+        ))
+    });
+    bar.finish_and_clear();
+    let explored = match explored {
+        Ok(report) => report,
+        Err(message) => return usage(&message),
+    };
+    println!("{}", explored.line("explore"));
+    for (index, found) in explored.failures.iter().enumerate().take(10) {
+        let path = Path::new(artifacts::REPORT_DIR)
+            .join(format!("explore-{}-{}-{index}.plan.json", args.scenario, args.seed));
+        match found.plan.save(&path) {
+            Ok(()) => println!(
+                "FAILED run {} ({}): replay with: cargo sim run --plan {}",
+                found.run,
+                found.why,
+                path.display()
+            ),
+            Err(error) => eprintln!("could not write {}: {error}", path.display()),
+        }
+    }
+    if args.compare {
+        let bar = indicatif::ProgressBar::new_spinner();
+        // Seeds the search's initial corpus did not use.
+        let first = args.seed + args.initial as u64 + 1_000_000;
+        let random = search::random(&request, first, |report| {
+            bar.set_message(format!("random: {} runs, {} probes", report.runs, report.probes.len()))
+        });
+        bar.finish_and_clear();
+        match random {
+            Ok(report) => {
+                println!("{}", report.line("random"));
+                let missed: Vec<&String> = explored.probes.difference(&report.probes).collect();
+                if !missed.is_empty() {
+                    println!("reached only by explore: {missed:?}");
+                }
+            }
+            Err(message) => return usage(&message),
+        }
+    }
+    if explored.failures.is_empty() {
         0
     } else {
         1

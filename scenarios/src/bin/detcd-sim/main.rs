@@ -37,6 +37,51 @@ enum Command {
     Check(CheckArgs),
     /// Measure the simulator: raft writes per simulated second, seeds per minute of the standard run.
     Bench(BenchArgs),
+    /// Testbed power: for every planted bug, the share of its scenario's seeds that catch it.
+    Power(PowerArgs),
+    /// Coverage-guided search over fault plans: keep the plans that reach new probes, mutate them.
+    Explore(ExploreArgs),
+}
+
+#[derive(Args)]
+pub struct ExploreArgs {
+    /// Scenario name (see `list`).
+    pub scenario: String,
+    /// Wall-clock budget, e.g. `90s` or `5m`.
+    #[arg(long, default_value = "60s")]
+    pub budget: String,
+    /// Stop after this many runs even if budget is left.
+    #[arg(long)]
+    pub runs: Option<usize>,
+    /// Seed of the initial corpus and of the mutation choices.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Plain seeded runs before mutation starts.
+    #[arg(long, default_value_t = 16)]
+    pub initial: usize,
+    /// Runs at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Afterwards, run a plain random sweep of the scenario on the same budget and compare.
+    #[arg(long)]
+    pub compare: bool,
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+}
+
+#[derive(Args)]
+pub struct PowerArgs {
+    /// Seed range of each bug's scenario.
+    #[arg(long, default_value = "0..100")]
+    pub seeds: String,
+    /// Only these bugs (comma separated; default: every planted bug).
+    #[arg(long, value_delimiter = ',')]
+    pub bugs: Option<Vec<String>>,
+    /// Seeds run at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub shape: ShapeArgs,
 }
 
 #[derive(Args)]
@@ -79,6 +124,10 @@ pub struct ShapeArgs {
     /// Stop the clients after this many operations in all (faults still run to the end).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_ops: Option<u64>,
+    /// Run with etcd's snapshot, WAL and watch settings and instant fsyncs instead of the ones
+    /// the seed draws (which make snapshots, log purges and full outboxes happen in a short run).
+    #[arg(long)]
+    pub etcd_knobs: bool,
 }
 
 #[derive(Args)]
@@ -159,6 +208,9 @@ pub struct SweepArgs {
     /// Print throughput figures (seeds/min, simulated-to-real time) as a benchmark.
     #[arg(long)]
     pub bench: bool,
+    /// Print, per coverage probe, how many seeds reached it (the sweep page always shows it).
+    #[arg(long)]
+    pub coverage: bool,
 }
 
 #[derive(Args)]
@@ -201,6 +253,10 @@ fn main() {
         Command::Merge(args) => commands::merge(args),
         #[cfg(madsim)]
         Command::Bench(args) => commands::bench(args),
+        #[cfg(madsim)]
+        Command::Power(args) => commands::power(args),
+        #[cfg(madsim)]
+        Command::Explore(args) => commands::explore(args),
         #[cfg(not(madsim))]
         _ => {
             eprintln!(

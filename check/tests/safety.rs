@@ -129,6 +129,7 @@ fn paused_holder(fenced: bool) -> lock::LockHistory {
         writes,
         initial: 10,
         fenced,
+        keys: Vec::new(),
     }
 }
 

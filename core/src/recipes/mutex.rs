@@ -51,6 +51,7 @@ impl<C: Client> Mutex<C> {
         let pending = PendingKey::new(client.clone(), self.key.clone(), created.revision);
         let waited = wait::all_deleted_before(&client, &self.prefix, created.revision - 1).await;
         let held = match waited {
+            Ok(()) if crate::plant::active(crate::plant::Bug::LockToExpiredWaiter) => Ok(true),
             Ok(()) => own_key::still_held(&client, &self.key, created.revision).await,
             Err(error) => Err(error),
         };

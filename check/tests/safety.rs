@@ -344,7 +344,9 @@ fn a_dequeue_that_waits_on_past_a_queued_value_after_the_heal_is_stuck() {
     // "b" stays in the queue to the end; client 3's dequeue, called at t=9, gives up at t=30.
     let mut stuck = queue_history(&[("a", 4.0, 5.0)], &["b", "u"]);
     stuck.healed = Some(10.0);
-    stuck.dequeues.push(from(json!({"client": 3, "value": null, "call": 9.0, "ret": null, "gave_up": 30.0})));
+    stuck
+        .dequeues
+        .push(from(json!({"client": 3, "value": null, "call": 9.0, "ret": null, "gave_up": 30.0})));
     let verdict = queue::check(&stuck);
     assert_broke(&verdict, "stuck");
     assert_eq!(verdict.findings()[0].records, vec![1]);
@@ -355,7 +357,9 @@ fn a_dequeue_that_waits_on_past_a_queued_value_after_the_heal_is_stuck() {
     // the one value not delivered, and it gave up at t=30.)
     let mut empty = queue_history(&[("a", 4.0, 5.0)], &[]);
     empty.healed = Some(10.0);
-    empty.dequeues.push(from(json!({"client": 3, "value": null, "call": 9.0, "ret": null, "gave_up": 30.0})));
+    empty
+        .dequeues
+        .push(from(json!({"client": 3, "value": null, "call": 9.0, "ret": null, "gave_up": 30.0})));
     assert_ok(&queue::check(&empty));
 }
 

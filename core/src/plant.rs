@@ -85,7 +85,9 @@ impl Bug {
             Bug::LostDeleteEvent => "live watch delivery drops delete events",
             Bug::TornTxn => "multi-write txns sometimes lose their later writes",
             Bug::RevisionSkip => "a write that changes nothing raises the revision",
-            Bug::LockToExpiredWaiter => "a mutex waiter takes the lock without checking its key survived",
+            Bug::LockToExpiredWaiter => {
+                "a mutex waiter takes the lock without checking its key survived"
+            }
         }
     }
 

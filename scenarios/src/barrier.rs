@@ -285,11 +285,7 @@ async fn gave_up_alive(
     (timed_out && rc::lease_alive(session).await).then_some(at)
 }
 
-async fn one_round(
-    ctx: &ClientContext,
-    client: &SimEtcdClient,
-    round: u64,
-) {
+async fn one_round(ctx: &ClientContext, client: &SimEtcdClient, round: u64) {
     let late = Duration::from_secs(round * ROUND) + LATEST_ENTRY;
     let Some(session) = rc::session(client, TTL, late).await else { return };
     // Granting the session took too long: the round has begun without this client.

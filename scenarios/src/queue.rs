@@ -226,7 +226,8 @@ async fn consumer(mut ctx: ClientContext, priority: bool, consumers: Arc<Crew>) 
             Ok(Err(_)) => Dequeue { client, value: None, call, ret: None, gave_up: None },
             // Dropped mid-call, it may still have taken a value: an unknown outcome.
             Err(_) => {
-                let dequeue = Dequeue { client, value: None, call, ret: None, gave_up: Some(rc::now()) };
+                let dequeue =
+                    Dequeue { client, value: None, call, ret: None, gave_up: Some(rc::now()) };
                 return rc::complete(&ctx, pending, &dequeue);
             }
         };

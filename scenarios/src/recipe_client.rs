@@ -181,7 +181,12 @@ pub async fn pause_this_client(ctx: &ClientContext, millis: u64) {
 /// Freezes this client's whole node for `millis` starting `delay` milliseconds from now if
 /// `still` is then true, while the client goes on with what it is doing (e.g. waiting for a
 /// lock, clearing `still` when it has it).
-pub fn pause_this_client_later(ctx: &ClientContext, delay: u64, millis: u64, still: Arc<AtomicBool>) {
+pub fn pause_this_client_later(
+    ctx: &ClientContext,
+    delay: u64,
+    millis: u64,
+    still: Arc<AtomicBool>,
+) {
     let me = madsim::plugin::node();
     let handle = madsim::runtime::Handle::current();
     let waker = handle.create_node().name(format!("c{}-waker", ctx.index)).build();

@@ -42,7 +42,8 @@
 //! ```text
 //! bank:     initial {"a":100,"b":100} + a history of transfer/read operations (see bank)
 //! lock:     {"holds":[{"client":1,"token":5,"acquired":1.0,"released":null,"lease_expired":3.0}],
-//!            "writes":[{"client":2,"token":7,"read":10,"wrote":11,"time":5.0}],"initial":10,"fenced":true}
+//!            "writes":[{"client":2,"token":7,"read":10,"wrote":11,"time":5.0}],"initial":10,"fenced":true,
+//!            "keys":[{"created":5,"deleted":9},{"created":7,"deleted":null}]}
 //! rwlock:   [{"client":1,"kind":"read","revision":1,"acquired":0.0,"released":2.0}, ...]
 //! barrier:  {"held":[{"put":1.0,"deleted":5.0}],"waits":[{"client":2,"call":2.0,"ret":5.1}]}
 //! double:   {"n":2,"participants":[{"client":1,"enter":{"call":0,"ret":2.1},"leave":{"call":3,"ret":4.1}}]}

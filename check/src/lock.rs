@@ -20,8 +20,16 @@
 //!   resource rejects tokens older than the newest it accepted) a paused holder's stale write is
 //!   refused, so no update is lost; without it this rule catches the loss.
 //! - `fencing`: with `fenced: true`, an applied write's token is older than one already applied.
+//! - `expired_owner` (needs `keys`, the lock's keys as the committed log saw them): a lock call
+//!   returned to a session whose key was deleted (its lease expired) before every older key under
+//!   the prefix was gone, i.e. before the lock was ever free for it. The holder never owned the
+//!   lock, and the recipe handed it over anyway. This is what tells a recipe that skips its
+//!   "is my key still there?" check apart from the honest race the rules above excuse: there the
+//!   key outlives the moment the lock became free (the recipe read it after that moment) and the
+//!   lease dies afterwards, which a client cannot tell from "before" but the log can.
 //!
-//! Records: hold indices for the first two rules, write indices for the last two.
+//! Records: hold indices for `mutual_exclusion`, `token_order` and `expired_owner`, write indices
+//! for `lost_update` and `fencing`.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +47,20 @@ pub struct LockHistory {
     /// Whether the resource was meant to reject stale tokens.
     #[serde(default)]
     pub fenced: bool,
+    /// Every key ever created under the lock's prefix, from the committed log (empty: unknown,
+    /// and `expired_owner` is not judged).
+    #[serde(default)]
+    pub keys: Vec<LockKey>,
+}
+
+/// One incarnation of a key under the lock's prefix, in revisions of the committed log.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct LockKey {
+    /// Its create revision (a hold's token names it).
+    pub created: i64,
+    /// The revision that deleted it (unlock, lease expiry, a lock call giving up); `None`: never.
+    #[serde(default)]
+    pub deleted: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -72,6 +94,7 @@ pub fn check(history: &LockHistory) -> SafetyVerdict {
     let mut findings = mutual_exclusion(&history.holds);
     findings.extend(token_order(&history.holds));
     findings.extend(lost_updates(history));
+    findings.extend(expired_owners(history));
     SafetyVerdict::from_findings(findings)
 }
 
@@ -163,6 +186,42 @@ fn lost_updates(history: &LockHistory) -> Vec<Finding> {
     findings
 }
 
+/// Holds whose key was gone before the lock was free for it (see the module docs).
+fn expired_owners(history: &LockHistory) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (index, hold) in history.holds.iter().enumerate() {
+        let Some(own) = history.keys.iter().find(|k| k.created == hold.token) else { continue };
+        let Some(deleted) = own.deleted else { continue };
+        // The lock is free for this key once every older key is deleted; an older key never
+        // deleted keeps it busy for good (`i64::MAX`).
+        let free_at = history
+            .keys
+            .iter()
+            .filter(|k| k.created < hold.token)
+            .map(|k| k.deleted.unwrap_or(i64::MAX))
+            .max()
+            .unwrap_or(hold.token);
+        if deleted < free_at {
+            let free = if free_at == i64::MAX {
+                "an older key was never deleted".to_string()
+            } else {
+                format!("the last older key went at revision {free_at}")
+            };
+            findings.push(finding(
+                "expired_owner",
+                vec![index],
+                format!(
+                    "client {}'s lock call returned at t={} (token {}) although its key was deleted at \
+                     revision {deleted}, before the lock was free for it ({free}): the lock went to a \
+                     session that had already expired",
+                    hold.client, hold.acquired, hold.token
+                ),
+            ));
+        }
+    }
+    findings
+}
+
 /// What a fenced resource does: applies a write only if its token is not older than the newest
 /// token it accepted. Test helpers and the simulator use it to build `writes`.
 pub fn fence(attempts: &[ProtectedWrite]) -> Vec<ProtectedWrite> {
@@ -195,6 +254,52 @@ mod tests {
         // breaks client 1's exclusion nor the token order.
         let stale = check_holds(vec![hold(1, 9, 1.0, 5.0, None), hold(2, 4, 2.0, 3.0, Some(0.5))]);
         assert!(stale.is_ok(), "{stale:?}");
+    }
+
+    /// Client 1 holds token 3 from t=1 (its key deleted at revision 10 by its unlock); client
+    /// 2's key (token 5) waits behind it. Only client 2's key's fate differs between the cases.
+    fn race(client_2_key_deleted: i64) -> LockHistory {
+        LockHistory {
+            holds: vec![
+                hold(1, 3, 1.0, 4.0, None),
+                // Client 2's lock returned at t=4.1 and its lease check found the lease gone, so
+                // the scenario dates the expiry back to its lock call (t=0.5).
+                hold(2, 5, 4.1, 6.0, Some(0.5)),
+            ],
+            keys: vec![
+                LockKey { created: 3, deleted: Some(10) },
+                LockKey { created: 5, deleted: Some(client_2_key_deleted) },
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_lock_handed_to_a_waiter_whose_key_was_already_gone_is_an_expired_owner() {
+        // Client 2's lease expired while it waited: its key went at revision 8, before client 1's
+        // (revision 10), yet its lock call returned.
+        let verdict = check(&race(8));
+        assert!(verdict.broke("expired_owner"), "{verdict:?}");
+        assert_eq!(verdict.findings().len(), 1, "{verdict:?}");
+        assert_eq!(verdict.findings()[0].records, vec![1]);
+    }
+
+    #[test]
+    fn a_lease_that_dies_after_the_lock_was_free_is_an_honest_race() {
+        // Client 2's key outlived client 1's (revision 12 > 10): it did own the lock, then lost
+        // it; the client cannot tell when, and that is excused as before.
+        let verdict = check(&race(12));
+        assert!(verdict.is_ok(), "{verdict:?}");
+    }
+
+    #[test]
+    fn an_older_key_that_never_went_away_means_the_lock_was_never_free() {
+        let mut history = race(8);
+        history.keys[0].deleted = None;
+        assert!(check(&history).broke("expired_owner"));
+        // Without the committed keys the rule has nothing to judge.
+        history.keys.clear();
+        assert!(check(&history).is_ok());
     }
 
     #[test]

@@ -18,14 +18,20 @@
 //!   surely in the queue: enqueued before B's dequeue call, dequeued only after it returned
 //!   (records: enqueue A, enqueue B).
 //!
-//! For `fifo` and `priority`, a value neither delivered nor remaining may have been taken by a
-//! dequeue of unknown outcome, so it is surely queued only until the first such dequeue's call.
+//! - `stuck` (needs `healed`): a dequeue gave up (`gave_up`) more than [`STUCK_SLACK`] after the
+//!   moment it was waiting, the cluster was healed and some value was surely in the queue
+//!   (enqueue returned, not yet taken as below): a working dequeue takes a value within that
+//!   slack (records: the dequeue).
+//!
+//! For `fifo`, `priority` and `stuck`, a value neither delivered nor remaining may have been taken
+//! by a dequeue of unknown outcome, so it is surely queued only until the first such dequeue's
+//! call.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::verdict::{end, finding, Finding, SafetyVerdict};
+use crate::verdict::{end, finding, Finding, SafetyVerdict, STUCK_SLACK};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct QueueHistory {
@@ -33,6 +39,9 @@ pub struct QueueHistory {
     pub dequeues: Vec<Dequeue>,
     #[serde(default)]
     pub remaining: Vec<String>,
+    /// When the cluster was healed (`None`: `stuck` is not judged).
+    #[serde(default)]
+    pub healed: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -52,6 +61,10 @@ pub struct Dequeue {
     pub value: Option<String>,
     pub call: f64,
     pub ret: Option<f64>,
+    /// When the client stopped waiting without a return (a timeout; its outcome is unknown, so
+    /// `ret` is `None`). `None`: it returned or failed.
+    #[serde(default)]
+    pub gave_up: Option<f64>,
 }
 
 /// Checks a queue history.
@@ -116,6 +129,40 @@ pub fn check(history: &QueueHistory) -> SafetyVerdict {
     SafetyVerdict::from_findings(findings)
 }
 
+/// Dequeues that gave up long after a value was surely waiting for them in a healed cluster;
+/// `taken_from(e, value)`: until when enqueue `e`'s value was surely in the queue.
+fn stuck(
+    history: &QueueHistory,
+    healed: f64,
+    taken_from: &dyn Fn(usize, &str) -> f64,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (d, dequeue) in history.dequeues.iter().enumerate() {
+        let (None, Some(gave_up)) = (dequeue.ret, dequeue.gave_up) else { continue };
+        let waiting = history.enqueues.iter().enumerate().find(|(e, enqueue)| {
+            let Some(queued) = enqueue.ret else { return false };
+            let due = queued.max(dequeue.call).max(healed);
+            due + STUCK_SLACK < gave_up.min(taken_from(*e, &enqueue.value))
+        });
+        if let Some((_, enqueue)) = waiting {
+            findings.push(finding(
+                "stuck",
+                vec![d],
+                format!(
+                    "client {}'s dequeue (called t={}) gave up at t={gave_up} without a value, \
+                     although {:?} (enqueued by t={}) was in the queue and the cluster healed at \
+                     t={healed}",
+                    dequeue.client,
+                    dequeue.call,
+                    enqueue.value,
+                    end(enqueue.ret)
+                ),
+            ));
+        }
+    }
+    findings
+}
+
 /// FIFO within a priority and priority order across them.
 fn order(history: &QueueHistory, delivered: &BTreeMap<usize, usize>) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -134,6 +181,9 @@ fn order(history: &QueueHistory, delivered: &BTreeMap<usize, usize>) -> Vec<Find
         None if remaining.contains(value) => f64::INFINITY,
         None => earliest_unknown_dequeue,
     };
+    if let Some(healed) = history.healed {
+        findings.extend(stuck(history, healed, &taken_from));
+    }
     for (a, ea) in history.enqueues.iter().enumerate() {
         let Some(a_done) = ea.ret else { continue };
         let a_taken_from = taken_from(a, &ea.value);

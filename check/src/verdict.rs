@@ -58,6 +58,13 @@ pub fn finding(rule: &'static str, records: Vec<usize>, message: String) -> Find
     Finding { rule, records, message }
 }
 
+/// How long after the moment a blocking call (a barrier wait, a double-barrier enter or leave, a
+/// dequeue) surely had what it waits for, with the cluster healed, it may still take to return:
+/// the rules named `stuck` flag a call that was still waiting later than this. A healed cluster
+/// elects a leader within a few seconds, a recipe resends a read every 250 ms and reopens a broken
+/// watch after 200 ms; 10 s is well above that and well under the sim's 20 s heal limit.
+pub const STUCK_SLACK: f64 = 10.0;
+
 /// An interval end that may be unknown or never: `None` = still open at the end of the run.
 pub fn end(time: Option<f64>) -> f64 {
     time.unwrap_or(f64::INFINITY)

@@ -129,6 +129,7 @@ fn paused_holder(fenced: bool) -> lock::LockHistory {
         writes,
         initial: 10,
         fenced,
+        keys: Vec::new(),
     }
 }
 
@@ -269,6 +270,22 @@ fn double_barrier_violations() {
     assert_broke(&barrier::check_double_barrier(&early_leave), "early_leave");
 }
 
+/// The shape the scenario records after a heal at t=10: a wait called during the chaos still
+/// waiting when the barrier was lowered for good at t=11.
+#[test]
+fn barrier_wait_stuck_after_the_heal() {
+    let history = |gave_up: f64| -> barrier::BarrierHistory {
+        from(json!({
+            "held": [{"put": 1.0, "deleted": 5.0}],
+            "waits": [{"client": 2, "call": 9.0, "ret": null, "gave_up": gave_up}],
+            "healed": 10.0,
+            "lowered": 11.0
+        }))
+    };
+    assert_broke(&barrier::check_barrier(&history(25.0)), "stuck");
+    assert_ok(&barrier::check_barrier(&history(20.0)));
+}
+
 // ---- queue ----
 
 fn queue_history(dequeued: &[(&str, f64, f64)], remaining: &[&str]) -> queue::QueueHistory {
@@ -320,6 +337,30 @@ fn a_dequeue_of_unknown_outcome_may_have_taken_one_missing_value() {
     let mut delivered_first = queue_history(&[("b", 3.5, 4.0)], &[]);
     unknown(&mut delivered_first);
     assert_broke(&queue::check(&delivered_first), "fifo");
+}
+
+#[test]
+fn a_dequeue_that_waits_on_past_a_queued_value_after_the_heal_is_stuck() {
+    // "b" stays in the queue to the end; client 3's dequeue, called at t=9, gives up at t=30.
+    let mut stuck = queue_history(&[("a", 4.0, 5.0)], &["b", "u"]);
+    stuck.healed = Some(10.0);
+    stuck
+        .dequeues
+        .push(from(json!({"client": 3, "value": null, "call": 9.0, "ret": null, "gave_up": 30.0})));
+    let verdict = queue::check(&stuck);
+    assert_broke(&verdict, "stuck");
+    assert_eq!(verdict.findings()[0].records, vec![1]);
+    // Given up within the slack of the heal: not judged.
+    stuck.dequeues[1].gave_up = Some(15.0);
+    assert_ok(&queue::check(&stuck));
+    // An empty queue: nothing to take, so waiting is right. (The unknown dequeue may have taken
+    // the one value not delivered, and it gave up at t=30.)
+    let mut empty = queue_history(&[("a", 4.0, 5.0)], &[]);
+    empty.healed = Some(10.0);
+    empty
+        .dequeues
+        .push(from(json!({"client": 3, "value": null, "call": 9.0, "ret": null, "gave_up": 30.0})));
+    assert_ok(&queue::check(&empty));
 }
 
 #[test]

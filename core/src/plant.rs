@@ -36,10 +36,13 @@ pub enum Bug {
     TornTxn,
     /// A write that changes nothing (a failed txn, a delete of nothing) still raises the revision.
     RevisionSkip,
+    /// A mutex waiter whose turn comes takes the lock without checking that its own key (and so
+    /// its session's lease) still exists: a waiter that expired while waiting is told it owns it.
+    LockToExpiredWaiter,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 11] = [
         Bug::StaleRead,
         Bug::AckBeforeDurable,
         Bug::FollowerLeaseExpiry,
@@ -50,6 +53,7 @@ impl Bug {
         Bug::LostDeleteEvent,
         Bug::TornTxn,
         Bug::RevisionSkip,
+        Bug::LockToExpiredWaiter,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +68,7 @@ impl Bug {
             Bug::LostDeleteEvent => "lost-delete-event",
             Bug::TornTxn => "torn-txn",
             Bug::RevisionSkip => "revision-skip",
+            Bug::LockToExpiredWaiter => "lock-expired-waiter",
         }
     }
 
@@ -80,6 +85,9 @@ impl Bug {
             Bug::LostDeleteEvent => "live watch delivery drops delete events",
             Bug::TornTxn => "multi-write txns sometimes lose their later writes",
             Bug::RevisionSkip => "a write that changes nothing raises the revision",
+            Bug::LockToExpiredWaiter => {
+                "a mutex waiter takes the lock without checking its key survived"
+            }
         }
     }
 

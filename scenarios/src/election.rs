@@ -42,9 +42,11 @@ impl Scenario for ElectionScenario {
 
     fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {
         let started = Instant::now();
-        let terms: Vec<Leadership> = rc::items(&result.history, "term");
+        let (terms, ops): (Vec<Leadership>, _) = rc::items_at(&result.history, "term");
         let work = format!("{} terms", terms.len());
-        vec![rc::safety("election", election::check(&terms), work, started)]
+        // Records are term indices.
+        let verdict = rc::on_operations(election::check(&terms), |_, term| ops.get(term).copied());
+        vec![rc::safety("election", verdict, work, started)]
     }
 }
 

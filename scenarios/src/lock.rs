@@ -15,22 +15,31 @@
 //! from the lock call's return to the unlock's call. The holder checks its lease right after the
 //! lock returns and again before unlocking; if the lease is gone at the end, it may have expired
 //! any time since the last check that found it alive (or since the lock call began, if none did),
-//! and that moment is recorded as the lease's expiry. The lock checker
-//! then judges mutual exclusion, token order, lost updates and (fenced) token order of writes.
+//! and that moment is recorded as the lease's expiry. Now and then a client also freezes while
+//! it waits for the lock, past its TTL, so its key expires in the queue: a correct recipe then
+//! refuses the lock (its key is gone), and one that hands it over anyway is what
+//! `expired_owner` catches. The run records the committed events, and every key created under
+//! the lock's prefix (create and delete revision) goes to the checker with the holds. The lock
+//! checker then judges mutual exclusion, token order, lost updates, (fenced) token order of
+//! writes and locks handed to expired waiters.
 
 use crate::recipe_client::{self as rc, Crew};
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
-use detcd_check::lock::{self, Hold, LockHistory, ProtectedWrite};
+use detcd_check::lock::{self, Hold, LockHistory, LockKey, ProtectedWrite};
 use detcd_core::api::{RangeRequest, RequestOp, TxnRequest};
 use detcd_core::client::{ops, Client};
+use detcd_core::kv::EventType;
 use detcd_core::recipes::Mutex;
 use detcd_sim::client::SimClient;
+use detcd_sim::committed::CommittedEvents;
 use detcd_sim::etcd_client::SimEtcdClient;
 use detcd_sim::run::RunResult;
 use detcd_sim::workload::{ClientContext, Workload};
 use futures::future::BoxFuture;
 use rand::Rng;
 use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +52,9 @@ const PAUSE_CHANCE: f64 = 0.25;
 const PAUSE_MS: std::ops::Range<u64> = 4_000..7_000;
 /// How long one lock call may wait before the client gives up on it (its key is then deleted).
 const LOCK_PATIENCE: Duration = Duration::from_secs(8);
+/// Chance that a client freezes (for `PAUSE_MS`) if it is still waiting for the lock a little
+/// after it called lock.
+const WAITING_PAUSE_CHANCE: f64 = 0.1;
 const MUTEX: &str = "lock";
 const COUNTER: &str = "lock-counter";
 
@@ -75,21 +87,69 @@ impl Scenario for LockScenario {
         Arc::new(LockWorkload { fenced: self.fenced, crew: Arc::default() })
     }
 
+    /// The lock's keys come from the committed log (`expired_owner`).
+    fn records_events(&self) -> bool {
+        true
+    }
+
     fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {
-        vec![lock_verdict(&result.history, self.fenced)]
+        vec![lock_verdict(result, self.fenced)]
     }
 }
 
-fn lock_verdict(history: &[detcd_check::history::Operation], fenced: bool) -> CheckerVerdict {
+fn lock_verdict(result: &RunResult, fenced: bool) -> CheckerVerdict {
     let started = Instant::now();
+    let history = &result.history;
     let checker = if fenced { "lock (fenced)" } else { "lock (unfenced)" };
     let Some(writes) = rc::last_item::<Vec<ProtectedWrite>>(history, "counter-history") else {
         return rc::not_judged(checker, "the counter's history could not be read after the run");
     };
-    let holds: Vec<Hold> = rc::items(history, "hold");
-    let work = format!("{} holds, {} writes", holds.len(), writes.len());
-    let history = LockHistory { holds, writes, initial: 0, fenced };
-    rc::safety(checker, lock::check(&history), work, started)
+    let (holds, hold_ops): (Vec<Hold>, _) = rc::items_at(history, "hold");
+    let keys = lock_keys(result.committed.as_ref());
+    let work = format!("{} holds, {} writes, {} lock keys", holds.len(), writes.len(), keys.len());
+    let input = LockHistory { holds, writes, initial: 0, fenced, keys };
+    // Hold records are drawn as their hold operations, write records as the hold that wrote
+    // them (same client and token), else as the counter's history.
+    let counter_op = history.iter().rposition(|op| op.f == "counter-history" && op.ret.is_some());
+    let verdict = rc::on_operations(lock::check(&input), |rule, record| match rule {
+        "lost_update" | "fencing" => {
+            let write = input.writes.get(record)?;
+            let hold =
+                input.holds.iter().position(|h| h.client == write.client && h.token == write.token);
+            hold.and_then(|h| hold_ops.get(h).copied()).or(counter_op)
+        }
+        _ => hold_ops.get(record).copied(),
+    });
+    rc::safety(checker, verdict, work, started)
+}
+
+/// Every key created under the mutex's prefix, with the revisions that created and deleted it,
+/// from the committed events; empty when they are missing or have a hole (then the checker does
+/// not judge `expired_owner`).
+fn lock_keys(committed: Option<&CommittedEvents>) -> Vec<LockKey> {
+    let Some(committed) = committed.filter(|c| c.hole.is_none()) else { return Vec::new() };
+    let prefix = format!("{MUTEX}/");
+    let mut keys: Vec<LockKey> = Vec::new();
+    // The incarnation of each key name that exists now (its index in `keys`).
+    let mut open: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    for event in &committed.events {
+        if !event.kv.key.starts_with(prefix.as_bytes()) {
+            continue;
+        }
+        match event.kind {
+            EventType::Put if event.kv.create_revision == event.kv.mod_revision => {
+                keys.push(LockKey { created: event.kv.create_revision, deleted: None });
+                open.insert(event.kv.key.clone(), keys.len() - 1);
+            }
+            EventType::Put => {}
+            EventType::Delete => {
+                if let Some(index) = open.remove(&event.kv.key) {
+                    keys[index].deleted = Some(event.revision());
+                }
+            }
+        }
+    }
+    keys
 }
 
 struct LockWorkload {
@@ -144,7 +204,14 @@ async fn hold(
 ) {
     let called = rc::now();
     let pending = ctx.recorder.invoke(ctx.index, "hold", Some(MUTEX), json!({"fenced": fenced}));
-    match madsim::time::timeout(LOCK_PATIENCE, mutex.lock()).await {
+    let waiting = Arc::new(AtomicBool::new(true));
+    if ctx.rng.gen_bool(WAITING_PAUSE_CHANCE) {
+        let (delay, millis) = (ctx.rng.gen_range(100..500), ctx.rng.gen_range(PAUSE_MS));
+        rc::pause_this_client_later(ctx, delay, millis, waiting.clone());
+    }
+    let locked = madsim::time::timeout(LOCK_PATIENCE, mutex.lock()).await;
+    waiting.store(false, Ordering::SeqCst);
+    match locked {
         Ok(Ok(())) => {}
         Ok(Err(error)) => return rc::refused(ctx, pending, error),
         Err(_) => return rc::refused(ctx, pending, "gave up waiting for the lock"),

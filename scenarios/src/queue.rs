@@ -7,8 +7,10 @@
 //! last), more if consumers are still at work a while later, then waits for the consumers and
 //! reads what is left in the queue. Recorded: every enqueue (an unknown outcome as never
 //! returned; a certain refusal not at all), every dequeue (a failed one as never returned), and
-//! the values left. Judged by `detcd_check::queue`: no loss, no duplicate, no phantom, FIFO within
-//! a priority, priority order.
+//! the values left. A dequeue still waiting 30 s after the chaos ends is given up (recorded with
+//! its `gave_up` time as an unknown outcome) and its consumer stops. Judged by
+//! `detcd_check::queue`: no loss, no duplicate, no phantom, FIFO within a priority, priority
+//! order, and no dequeue stuck while values were queued after the heal.
 
 use crate::recipe_client::{self as rc, Crew};
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
@@ -27,6 +29,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const STOP: &str = "stop";
+/// A consumer gives up a dequeue this long after the chaos ends (and stops): long past
+/// `STUCK_SLACK`, so a dequeue that waits on while values are queued after the heal is judged
+/// `stuck` instead of hanging the run.
+const AFTER_HEAL: Duration = Duration::from_secs(30);
 /// The stop markers' priority: after every value.
 const STOP_PRIORITY: u32 = 9;
 
@@ -66,18 +72,22 @@ impl Scenario for QueueScenario {
         else {
             return vec![rc::not_judged("queue", "what was left in the queue could not be read")];
         };
-        let history = QueueHistory {
-            enqueues: rc::items(&result.history, "enqueue"),
-            dequeues: rc::items(&result.history, "dequeue"),
-            remaining,
-        };
+        let (enqueues, enqueue_ops) = rc::items_at(&result.history, "enqueue");
+        let (dequeues, dequeue_ops) = rc::items_at(&result.history, "dequeue");
+        let healed = Some(result.healed_at.as_secs_f64());
+        let history = QueueHistory { enqueues, dequeues, remaining, healed };
         let delivered = history.dequeues.iter().filter(|d| d.value.is_some()).count();
         let work = format!(
             "{} enqueues, {delivered} delivered, {} left",
             history.enqueues.len(),
             history.remaining.len()
         );
-        vec![rc::safety("queue", queue::check(&history), work, started)]
+        // Records are dequeue indices for these rules, enqueue indices for the others.
+        let verdict = rc::on_operations(queue::check(&history), |rule, record| match rule {
+            "duplicate" | "phantom" | "stuck" => dequeue_ops.get(record).copied(),
+            _ => enqueue_ops.get(record).copied(),
+        });
+        vec![rc::safety("queue", verdict, work, started)]
     }
 }
 
@@ -203,15 +213,23 @@ async fn consumer(mut ctx: ClientContext, priority: bool, consumers: Arc<Crew>) 
     loop {
         let pending = ctx.recorder.invoke(ctx.index, "dequeue", None, json!(null));
         let call = rc::now();
-        let dequeue = match queue.dequeue().await {
-            Ok(value) if value == STOP.as_bytes() => {
+        let patience = (ctx.until + AFTER_HEAL).saturating_sub(trace::now());
+        let client = ctx.index;
+        let dequeue = match madsim::time::timeout(patience, queue.dequeue()).await {
+            Ok(Ok(value)) if value == STOP.as_bytes() => {
                 return rc::refused(&ctx, pending, "stop marker");
             }
-            Ok(value) => {
+            Ok(Ok(value)) => {
                 let value = Some(String::from_utf8_lossy(&value).into_owned());
-                Dequeue { client: ctx.index, value, call, ret: Some(rc::now()) }
+                Dequeue { client, value, call, ret: Some(rc::now()), gave_up: None }
             }
-            Err(_) => Dequeue { client: ctx.index, value: None, call, ret: None },
+            Ok(Err(_)) => Dequeue { client, value: None, call, ret: None, gave_up: None },
+            // Dropped mid-call, it may still have taken a value: an unknown outcome.
+            Err(_) => {
+                let dequeue =
+                    Dequeue { client, value: None, call, ret: None, gave_up: Some(rc::now()) };
+                return rc::complete(&ctx, pending, &dequeue);
+            }
         };
         rc::complete(&ctx, pending, &dequeue);
         rc::jitter(&mut ctx, 50, 500).await;

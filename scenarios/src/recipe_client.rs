@@ -34,7 +34,7 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -178,6 +178,31 @@ pub async fn pause_this_client(ctx: &ClientContext, millis: u64) {
     sleep_ms(1).await;
 }
 
+/// Freezes this client's whole node for `millis` starting `delay` milliseconds from now if
+/// `still` is then true, while the client goes on with what it is doing (e.g. waiting for a
+/// lock, clearing `still` when it has it).
+pub fn pause_this_client_later(
+    ctx: &ClientContext,
+    delay: u64,
+    millis: u64,
+    still: Arc<AtomicBool>,
+) {
+    let me = madsim::plugin::node();
+    let handle = madsim::runtime::Handle::current();
+    let waker = handle.create_node().name(format!("c{}-waker", ctx.index)).build();
+    let who = format!("c{}", ctx.index);
+    waker.spawn(async move {
+        sleep_ms(delay).await;
+        if !still.load(Ordering::SeqCst) {
+            return;
+        }
+        trace::event(&who, format_args!("client paused for {millis}ms"));
+        madsim::runtime::Handle::current().pause(me);
+        sleep_ms(millis).await;
+        madsim::runtime::Handle::current().resume(me);
+    });
+}
+
 /// Completes `pending` with a checker item as its output.
 pub fn complete<T: Serialize>(ctx: &ClientContext, pending: Pending, item: &T) {
     match serde_json::to_value(item) {
@@ -194,11 +219,38 @@ pub fn refused(ctx: &ClientContext, pending: Pending, why: impl std::fmt::Displa
 /// The checker items recorded as operations `f` (outputs that are not items, like refusals, are
 /// skipped).
 pub fn items<T: DeserializeOwned>(history: &[Operation], f: &str) -> Vec<T> {
+    items_at(history, f).0
+}
+
+/// The checker items recorded as operations `f`, and beside them the history index of the
+/// operation each came from (what [`on_operations`] needs).
+pub fn items_at<T: DeserializeOwned>(history: &[Operation], f: &str) -> (Vec<T>, Vec<usize>) {
     history
         .iter()
-        .filter(|op| op.f == f && op.ret.is_some())
-        .filter_map(|op| serde_json::from_value(op.output.clone()).ok())
-        .collect()
+        .enumerate()
+        .filter(|(_, op)| op.f == f && op.ret.is_some())
+        .filter_map(|(index, op)| Some((serde_json::from_value(op.output.clone()).ok()?, index)))
+        .unzip()
+}
+
+/// `verdict` with every finding's records turned from checker records (indices into the
+/// checker's input lists, which differ per rule) into the history operations they came from.
+/// A report draws and numbers a finding's records as operations of the history; left as checker
+/// indices they would name unrelated operations of other clients at other times.
+/// `operation(rule, record)` names the operation; a record without one is dropped.
+pub fn on_operations(
+    verdict: SafetyVerdict,
+    operation: impl Fn(&str, usize) -> Option<usize>,
+) -> SafetyVerdict {
+    let findings = verdict
+        .findings()
+        .iter()
+        .map(|f| {
+            let records = f.records.iter().filter_map(|&r| operation(f.rule, r)).collect();
+            detcd_check::verdict::finding(f.rule, records, f.message.clone())
+        })
+        .collect();
+    SafetyVerdict::from_findings(findings)
 }
 
 /// The output of the last completed operation `f`, as `T`.

@@ -43,10 +43,12 @@ impl Scenario for RwLockScenario {
 
     fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {
         let started = Instant::now();
-        let holds: Vec<RwHold> = rc::items(&result.history, "rw-hold");
+        let (holds, ops): (Vec<RwHold>, _) = rc::items_at(&result.history, "rw-hold");
         let writes = holds.iter().filter(|h| h.kind == Kind::Write).count();
         let work = format!("{} holds, {writes} as writer", holds.len());
-        vec![rc::safety("rwlock", rwlock::check(&holds), work, started)]
+        // Records are hold indices.
+        let verdict = rc::on_operations(rwlock::check(&holds), |_, hold| ops.get(hold).copied());
+        vec![rc::safety("rwlock", verdict, work, started)]
     }
 }
 

@@ -90,6 +90,8 @@ planted!(lost_delete_event, Bug::LostDeleteEvent, "watch", 0..5, &["watch"]);
 planted!(follower_lease_expiry, Bug::FollowerLeaseExpiry, "lease", 0..10, &["lease"]);
 planted!(no_lease_refresh, Bug::NoLeaseRefresh, "lease", 0..5, &["lease"]);
 planted!(partial_revoke, Bug::PartialRevoke, "lease", 0..5, &["lease"]);
+// A waiter's key must expire while it waits (a client frozen in the queue): seeds 8, 10, 11, ...
+planted!(lock_expired_waiter, Bug::LockToExpiredWaiter, "lock", 0..12, &["lock (fenced)"]);
 
 // The clean runs of every range above (each scenario once, over its widest range).
 #[test]
@@ -110,6 +112,11 @@ fn register_is_clean_without_plants() {
 #[test]
 fn watch_is_clean_without_plants() {
     clean("watch", 0..10);
+}
+
+#[test]
+fn lock_is_clean_without_plants() {
+    clean("lock", 0..12);
 }
 
 #[test]

@@ -86,6 +86,8 @@ pub struct RunResult {
     pub violations: Vec<Violation>,
     /// How long after healing the cluster served again (None: it did not, see violations).
     pub recovery: Option<Duration>,
+    /// When the chaos phase ended and every fault was healed (virtual time since the run began).
+    pub healed_at: Duration,
     /// The faults that fired, as the trace says them.
     pub faults: Vec<String>,
     pub buggify_sites: Vec<String>,
@@ -196,7 +198,7 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     }
     check_convergence(&cluster, &invariants).await;
     let committed = committed.map(|reader| reader.finish());
-    finish(config, invariants, recorder, faults, recovery, committed)
+    finish(config, invariants, recorder, faults, healed_at, recovery, committed)
 }
 
 fn finish(
@@ -204,6 +206,7 @@ fn finish(
     invariants: Invariants,
     recorder: Recorder,
     faults: Vec<String>,
+    healed_at: Duration,
     recovery: Option<Duration>,
     committed: Option<CommittedEvents>,
 ) -> RunResult {
@@ -219,6 +222,7 @@ fn finish(
         history,
         violations: invariants.violations(),
         recovery,
+        healed_at,
         faults,
         buggify_sites,
         max_term: invariants.max_term(),

@@ -51,6 +51,7 @@ impl<C: Client> Mutex<C> {
         let pending = PendingKey::new(client.clone(), self.key.clone(), created.revision);
         let waited = wait::all_deleted_before(&client, &self.prefix, created.revision - 1).await;
         let held = match waited {
+            Ok(()) if crate::plant::active(crate::plant::Bug::LockToExpiredWaiter) => Ok(true),
             Ok(()) => own_key::still_held(&client, &self.key, created.revision).await,
             Err(error) => Err(error),
         };
@@ -119,19 +120,32 @@ impl<C: Client> Mutex<C> {
         let created = own_key::create(&self.session, &self.key, b"").await?;
         self.revision = created.revision;
         self.header = created.header;
-        let owner = is_oldest(self.session.client(), &self.prefix, created.revision).await?;
-        Ok((created, owner))
+        match is_oldest(self.session.client(), &self.prefix, created.revision).await? {
+            Some(owner) => Ok((created, owner)),
+            // The own key is already gone: its lease expired since the create.
+            None => {
+                self.revision = -1;
+                Err(RecipeError::SessionExpired { lease: self.session.lease() })
+            }
+        }
     }
 }
 
-/// Whether the oldest key under `prefix` is the one created at `revision`. (Not a count with a
-/// revision filter: etcd's `count` ignores the min/max revision filters.)
-async fn is_oldest<C: Client>(client: &C, prefix: &[u8], revision: i64) -> RecipeResult<bool> {
+/// Whether the oldest key under `prefix` is the one created at `revision`; `None` when the
+/// prefix is empty, which means the own key, created just before, is gone. (etcd reads the
+/// owner in the txn that creates the key, so it never sees an empty prefix; this read comes
+/// after, and an expired session must not take "nobody is in line" for "I am first".) Not a
+/// count with a revision filter: etcd's `count` ignores the min/max revision filters.
+async fn is_oldest<C: Client>(
+    client: &C,
+    prefix: &[u8],
+    revision: i64,
+) -> RecipeResult<Option<bool>> {
     let mut request = ops::get_prefix_by_create(prefix);
     request.limit = 1;
     request.keys_only = true;
     let response = super::retry::idempotent(|| client.range(request.clone())).await?;
-    Ok(response.kvs.first().is_none_or(|oldest| oldest.create_revision == revision))
+    Ok(response.kvs.first().map(|oldest| oldest.create_revision == revision))
 }
 
 /// `prefix` as a directory: non-empty, with a trailing `/`.

@@ -29,6 +29,7 @@ const KV: &[&str] = &["linearizable (etcd model)"];
 const LEASE: &[&str] = &["lease"];
 const WATCH: &[&str] = &["watch"];
 const BANK: &[&str] = &["bank (sum + linearizable)"];
+const LOCK: &[&str] = &["lock (fenced)"];
 
 /// Every planted bug's case, in `Bug::ALL` order.
 pub fn cases() -> Vec<PlantedCase> {
@@ -46,6 +47,7 @@ pub fn case(bug: Bug) -> PlantedCase {
         | Bug::PartialRevoke => ("lease", LEASE),
         Bug::WatchSkip | Bug::LostDeleteEvent => ("watch", WATCH),
         Bug::TornTxn => ("bank", BANK),
+        Bug::LockToExpiredWaiter => ("lock", LOCK),
     };
     PlantedCase { bug, scenario, checkers }
 }

@@ -29,8 +29,8 @@ pub struct Knobs {
     pub fsync_latency_ms: u64,
     /// Events a watch stream's outbox holds before its watchers fall back to history.
     pub watch_outbox_events: usize,
-    /// Clients start on different members (client `i` on the `i`-th), and every other client is
-    /// pinned to its member (stays after a timeout), so a partitioned leader keeps clients.
+    /// Clients start on different members (client `i` on the `i`-th) and are pinned to them
+    /// (they stay after a timeout), so a partitioned leader keeps its clients.
     #[serde(default)]
     pub spread_clients: bool,
 }
@@ -69,7 +69,7 @@ impl Knobs {
             },
             fsync_latency_ms: [0, 1, 5, 20][rng.gen_range(0..4)],
             watch_outbox_events: if rng.gen_bool(0.5) { rng.gen_range(4..64) } else { 1024 },
-            spread_clients: rng.gen_bool(0.5),
+            spread_clients: rng.gen_bool(0.8),
         }
     }
 
@@ -98,7 +98,7 @@ impl Knobs {
             self.wal_segment_bytes / 1024,
             self.fsync_latency_ms,
             self.watch_outbox_events,
-            if self.spread_clients { ", clients spread and half pinned" } else { "" }
+            if self.spread_clients { ", clients spread and pinned" } else { "" }
         )
     }
 }

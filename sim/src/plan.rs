@@ -145,7 +145,17 @@ fn draw(
     let repair = |fault| Scheduled { at_ms: repair_at, fault };
     let member = *members.choose(rng).unwrap_or(&1);
     match kind {
-        FaultKind::Partition => vec![at(partition(rng, members)), repair(Fault::HealNetwork)],
+        FaultKind::Partition => {
+            let fault = partition(rng, members);
+            // A stranded leader must stay cut off past an election and, now and then, past a
+            // lease's TTL, or it never serves stale reads or renews leases it no longer owns.
+            let heal_at = if matches!(fault, Fault::Strand { .. }) {
+                at_ms + rng.gen_range(3_000..12_000)
+            } else {
+                repair_at
+            };
+            vec![at(fault), Scheduled { at_ms: heal_at, fault: Fault::HealNetwork }]
+        }
         FaultKind::Crash => {
             let fault = if rng.gen_bool(0.1) {
                 Fault::CrashAll
@@ -202,10 +212,11 @@ fn draw(
 fn partition(rng: &mut ChaCha8Rng, members: &[NodeId]) -> Fault {
     let mut shuffled = members.to_vec();
     shuffled.shuffle(rng);
-    match rng.gen_range(0..6) {
+    match rng.gen_range(0..7) {
         0 => Fault::Isolate { target: Target::Leader },
-        // The leader loses its peers but not its clients: the classic stale-leader window.
-        5 => Fault::Strand { target: Target::Leader },
+        // The leader loses its peers but not its clients: the classic stale-leader window, and
+        // the partition users meet most (a leader's rack or zone cut off), so drawn twice as often.
+        5 | 6 => Fault::Strand { target: Target::Leader },
         1 => Fault::Isolate { target: Target::Random },
         2 if shuffled.len() >= 3 => {
             let bridge = shuffled[0];

@@ -113,6 +113,7 @@ impl RunResult {
             buggify_sites: Vec::new(),
             max_term: 0,
             sim_time: Duration::ZERO,
+            healed_at: Duration::ZERO,
             committed: None,
             probes: Vec::new(),
         }
@@ -270,7 +271,7 @@ fn spawn_clients(
             let Ok(mut client) = SimClient::connect(members).await else { return };
             if spread {
                 client.start_at(index as usize - 1);
-                client.pinned = index % 2 == 0;
+                client.pinned = true;
             }
             let ctx = ClientContext { index, client, recorder, rng, until };
             workload.client(ctx).await;

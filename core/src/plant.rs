@@ -36,10 +36,16 @@ pub enum Bug {
     TornTxn,
     /// A write that changes nothing (a failed txn, a delete of nothing) still raises the revision.
     RevisionSkip,
+    /// Reads at exactly the compact revision are refused as compacted, though a compaction keeps
+    /// every key's version at that revision for them (the boundary counted as gone).
+    CompactOffByOne,
+    /// A read below the compact revision is served from whatever the compaction left, instead
+    /// of being refused: keys whose older versions were dropped answer wrongly or not at all.
+    CompactedRead,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 12] = [
         Bug::StaleRead,
         Bug::AckBeforeDurable,
         Bug::FollowerLeaseExpiry,
@@ -50,6 +56,8 @@ impl Bug {
         Bug::LostDeleteEvent,
         Bug::TornTxn,
         Bug::RevisionSkip,
+        Bug::CompactOffByOne,
+        Bug::CompactedRead,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +72,8 @@ impl Bug {
             Bug::LostDeleteEvent => "lost-delete-event",
             Bug::TornTxn => "torn-txn",
             Bug::RevisionSkip => "revision-skip",
+            Bug::CompactOffByOne => "compact-off-by-one",
+            Bug::CompactedRead => "compacted-read",
         }
     }
 
@@ -80,6 +90,8 @@ impl Bug {
             Bug::LostDeleteEvent => "live watch delivery drops delete events",
             Bug::TornTxn => "multi-write txns sometimes lose their later writes",
             Bug::RevisionSkip => "a write that changes nothing raises the revision",
+            Bug::CompactOffByOne => "reads at exactly the compact revision are refused",
+            Bug::CompactedRead => "reads below the compact revision are served, not refused",
         }
     }
 

@@ -90,6 +90,10 @@ planted!(lost_delete_event, Bug::LostDeleteEvent, "watch", 0..5, &["watch"]);
 planted!(follower_lease_expiry, Bug::FollowerLeaseExpiry, "lease", 0..10, &["lease"]);
 planted!(no_lease_refresh, Bug::NoLeaseRefresh, "lease", 0..5, &["lease"]);
 planted!(partial_revoke, Bug::PartialRevoke, "lease", 0..5, &["lease"]);
+// kv's clients read at exactly the revision they just compacted at, and at revisions seen
+// earlier, some compacted by now.
+planted!(compact_off_by_one, Bug::CompactOffByOne, "kv", 0..10, &["linearizable (etcd model)"]);
+planted!(compacted_read, Bug::CompactedRead, "kv", 0..10, &["linearizable (etcd model)"]);
 
 // The clean runs of every range above (each scenario once, over its widest range).
 #[test]

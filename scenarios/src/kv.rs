@@ -39,7 +39,7 @@ impl Scenario for KvScenario {
     }
 
     fn description(&self) -> &'static str {
-        "puts, gets, deletes, CAS txns and prefix ranges over a few keys; etcd linearizability model"
+        "puts, gets, deletes, CAS txns and prefix ranges over a few keys, compactions and reads at past revisions; etcd linearizability model"
     }
 
     fn workload(&self, _: &ScenarioOptions) -> Arc<dyn Workload> {

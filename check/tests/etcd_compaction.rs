@@ -108,7 +108,10 @@ fn a_compacted_error_at_the_compact_revision_itself_is_a_violation() {
 #[test]
 fn a_result_below_the_compact_revision_is_a_violation() {
     let below = get(r#"{"key":"a","revision":3}"#, A_AT_3);
-    assert!(linearizable(&after_writes(&[below.clone()])), "fine before the compaction");
+    assert!(
+        linearizable(&after_writes(std::slice::from_ref(&below))),
+        "fine before the compaction"
+    );
     assert!(!linearizable(&after_writes(&[compact(4, "{}"), below])));
 }
 

@@ -360,12 +360,17 @@ fn etcd_range_options() {
 {"client":0,"call":2,"return":3,"f":"put","input":{"key":"b","value":"2"},"output":{"revision":3}}
 {"client":1,"call":4,"return":5,"f":"range","input":{"key":"a","range_end":"\u0000","limit":1},"output":{"revision":3,"kvs":[{"key":"a","value":"1"}],"count":2}}
 {"client":1,"call":6,"return":7,"f":"range","input":{"key":"a","range_end":"c","keys_only":true},"output":{"revision":3,"kvs":[{"key":"a","value":""},{"key":"b","value":""}]}}
-{"client":1,"call":8,"return":9,"f":"range","input":{"key":"a","revision":2},"output":{"revision":3,"kvs":[]}}
+{"client":1,"call":8,"return":9,"f":"range","input":{"key":"a","revision":2},"output":{"revision":3,"kvs":[{"key":"a","value":"1","mod_revision":2}]}}
 {"client":1,"call":10,"return":11,"f":"put","input":{"key":"a","value":"3","prev_kv":true},"output":{"revision":4,"prev_kv":{"key":"a","value":"1","version":1}}}
 "#;
     assert!(linearizable(&Etcd, h));
     let wrong_count = h.replace(r#""count":2"#, r#""count":1"#);
     assert!(!linearizable(&Etcd, &wrong_count));
+    // `a` was put at 2 and is unchanged since: a read at 2 must find it (it passed unjudged
+    // before the model judged historical reads).
+    let wrong_past =
+        h.replace(r#""kvs":[{"key":"a","value":"1","mod_revision":2}]"#, r#""kvs":[]"#);
+    assert!(!linearizable(&Etcd, &wrong_past));
     let wrong_prev =
         h.replace(r#""prev_kv":{"key":"a","value":"1","version":1}"#, r#""prev_kv":null"#);
     assert!(!linearizable(&Etcd, &wrong_prev));

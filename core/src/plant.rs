@@ -39,10 +39,16 @@ pub enum Bug {
     /// A mutex waiter whose turn comes takes the lock without checking that its own key (and so
     /// its session's lease) still exists: a waiter that expired while waiting is told it owns it.
     LockToExpiredWaiter,
+    /// Reads at exactly the compact revision are refused as compacted, though a compaction keeps
+    /// every key's version at that revision for them (the boundary counted as gone).
+    CompactOffByOne,
+    /// A read below the compact revision is served from whatever the compaction left, instead
+    /// of being refused: keys whose older versions were dropped answer wrongly or not at all.
+    CompactedRead,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 11] = [
+    pub const ALL: [Bug; 13] = [
         Bug::StaleRead,
         Bug::AckBeforeDurable,
         Bug::FollowerLeaseExpiry,
@@ -54,6 +60,8 @@ impl Bug {
         Bug::TornTxn,
         Bug::RevisionSkip,
         Bug::LockToExpiredWaiter,
+        Bug::CompactOffByOne,
+        Bug::CompactedRead,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +77,8 @@ impl Bug {
             Bug::TornTxn => "torn-txn",
             Bug::RevisionSkip => "revision-skip",
             Bug::LockToExpiredWaiter => "lock-expired-waiter",
+            Bug::CompactOffByOne => "compact-off-by-one",
+            Bug::CompactedRead => "compacted-read",
         }
     }
 
@@ -88,6 +98,8 @@ impl Bug {
             Bug::LockToExpiredWaiter => {
                 "a mutex waiter takes the lock without checking its key survived"
             }
+            Bug::CompactOffByOne => "reads at exactly the compact revision are refused",
+            Bug::CompactedRead => "reads below the compact revision are served, not refused",
         }
     }
 

@@ -3,8 +3,13 @@
 //!
 //! `kv` records in the `etcd` model's shapes (revisions in headers checked too) over a handful of
 //! keys: puts, linearizable gets, deletes, prefix ranges, and CAS as a txn guarded by the key's
-//! value. `register` drives one key as a read/write/CAS register and is judged by the `register`
-//! model.
+//! value. A modest share of its operations (about 7 %) do what users do with history: every
+//! client compacts now and then, at exactly the newest revision it has seen, at the revision of a
+//! delete it made, or a few revisions behind; and reads at a revision it saw earlier (perhaps
+//! compacted by now), as a plain range and as a range inside a txn, sometimes at exactly the
+//! revision it just compacted at (the boundary: still readable) and now and then just past the
+//! newest it saw (perhaps a future revision). `register` drives one key as a read/write/CAS
+//! register and is judged by the `register` model.
 
 use crate::resolve::resolve;
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
@@ -15,6 +20,7 @@ use detcd_check::models::register::Register;
 use detcd_core::api::*;
 use detcd_core::kv::prefix_end;
 use detcd_core::member::{ClientRequest, ClientResponse};
+use detcd_core::Error;
 use detcd_sim::client::Outcome;
 use detcd_sim::run::RunResult;
 use detcd_sim::workload::{self, kv_json, ClientContext, Workload};
@@ -33,7 +39,7 @@ impl Scenario for KvScenario {
     }
 
     fn description(&self) -> &'static str {
-        "puts, gets, deletes, CAS txns and prefix ranges over a few keys; etcd linearizability model"
+        "puts, gets, deletes, CAS txns and prefix ranges over a few keys, compactions and reads at past revisions; etcd linearizability model"
     }
 
     fn workload(&self, _: &ScenarioOptions) -> Arc<dyn Workload> {
@@ -62,6 +68,10 @@ pub fn linearizable_resolved(result: &RunResult) -> CheckerVerdict {
         "; unknown outcomes: {} committed, {} without effect, {} left unknown",
         resolved.committed, resolved.dropped, resolved.unknown
     );
+    // A compaction can outrun the log's reader; then nothing was resolved (sound, but slower).
+    if let Some(hole) = &log.hole {
+        verdict.summary += &format!(" (committed log has a hole: {hole})");
+    }
     verdict
 }
 
@@ -128,19 +138,117 @@ impl Workload for KvWorkload {
 
 async fn kv_client(mut ctx: ClientContext) {
     let mut sequence = 0;
+    let mut seen = Seen::default();
     while ctx.running() {
         sequence += 1;
         let key = format!("k{}", ctx.rng.gen_range(0..4));
         let value = format!("c{}-{sequence}", ctx.index);
-        match ctx.rng.gen_range(0..10) {
-            0..=2 => drop(workload::put(&mut ctx, &key, &value).await),
-            3..=5 => drop(workload::get(&mut ctx, &key).await),
-            6 => delete(&mut ctx, &key).await,
-            7 => prefix_range(&mut ctx).await,
-            _ => cas(&mut ctx, &key, &value).await,
-        }
+        // History operations first, at a small share, so the mix below keeps its proportions.
+        let outcome = match ctx.rng.gen_range(0..100) {
+            0..=1 => compact_and_read(&mut ctx, &mut seen, &key).await,
+            2..=4 => {
+                let revision = seen.past_revision(&mut ctx.rng);
+                past_range(&mut ctx, &key, revision).await
+            }
+            5..=6 => {
+                let revision = seen.past_revision(&mut ctx.rng);
+                past_txn(&mut ctx, &key, revision).await
+            }
+            _ => match ctx.rng.gen_range(0..10) {
+                0..=2 => workload::put(&mut ctx, &key, &value).await,
+                3..=5 => workload::get(&mut ctx, &key).await,
+                6 => delete(&mut ctx, &key).await,
+                7 => prefix_range(&mut ctx).await,
+                _ => cas(&mut ctx, &key, &value).await,
+            },
+        };
+        seen.note(&outcome);
         pause(&mut ctx).await;
     }
+}
+
+/// What one client has seen of the store's revisions: where it draws compactions and past reads
+/// from, as a user would (a revision from an earlier answer, a delete it made).
+#[derive(Default)]
+struct Seen {
+    /// Header revisions of recent answers, oldest first (the last [`Seen::KEPT`]).
+    revisions: Vec<i64>,
+    /// The newest revision seen in any answer.
+    newest: i64,
+    /// Revisions of recent deletes this client made that deleted something.
+    deletes: Vec<i64>,
+    /// The newest compact revision this client knows of: one it compacted at, or one a
+    /// compacted error named.
+    compacted: i64,
+}
+
+impl Seen {
+    const KEPT: usize = 32;
+
+    /// Takes in what an answer tells about revisions.
+    fn note(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Ok(response) => {
+                let Some(revision) = header_revision(response) else { return };
+                if let ClientResponse::DeleteRange(r) = response {
+                    if r.deleted > 0 {
+                        push_bounded(&mut self.deletes, revision);
+                    }
+                }
+                push_bounded(&mut self.revisions, revision);
+                self.newest = self.newest.max(revision);
+            }
+            Outcome::Failed(Error::Compacted { compact_revision }) => {
+                self.compacted = self.compacted.max(*compact_revision);
+            }
+            _ => {}
+        }
+    }
+
+    /// Where to compact: exactly the newest revision seen, the revision of a delete made, or a
+    /// few revisions behind the newest. It may be at or below an earlier compaction (refused).
+    fn compaction_target(&self, rng: &mut impl Rng) -> i64 {
+        let target = match rng.gen_range(0..4) {
+            0 | 1 => self.newest,
+            2 if !self.deletes.is_empty() => self.deletes[rng.gen_range(0..self.deletes.len())],
+            _ => self.newest - rng.gen_range(1..=4),
+        };
+        target.max(1)
+    }
+
+    /// Where to read in the past: an earlier answer's revision (perhaps compacted by now), the
+    /// compaction boundary known, the newest seen, or now and then just past it (perhaps a
+    /// future revision).
+    fn past_revision(&self, rng: &mut impl Rng) -> i64 {
+        let revision = match rng.gen_range(0..10) {
+            0 | 1 if self.compacted > 0 => self.compacted,
+            2 => self.newest,
+            3 => self.newest + rng.gen_range(1..=2),
+            _ if !self.revisions.is_empty() => {
+                self.revisions[rng.gen_range(0..self.revisions.len())]
+            }
+            _ => self.newest,
+        };
+        revision.max(1)
+    }
+}
+
+fn push_bounded(list: &mut Vec<i64>, revision: i64) {
+    if list.len() == Seen::KEPT {
+        list.remove(0);
+    }
+    list.push(revision);
+}
+
+fn header_revision(response: &ClientResponse) -> Option<i64> {
+    Some(match response {
+        ClientResponse::Range(r) => r.header.revision,
+        ClientResponse::Put(r) => r.header.revision,
+        ClientResponse::DeleteRange(r) => r.header.revision,
+        ClientResponse::Txn(r) => r.header.revision,
+        ClientResponse::Compact(r) => r.header.revision,
+        _ => return None,
+    })
 }
 
 async fn pause(ctx: &mut ClientContext) {
@@ -159,14 +267,135 @@ fn settle(
             Some(value) => ctx.recorder.complete(pending, value),
             None => ctx.recorder.unknown(pending, "unexpected response"),
         },
-        Outcome::Failed(error) => {
-            ctx.recorder.complete(pending, json!({"error": error.to_string()}))
-        }
+        Outcome::Failed(error) => ctx.recorder.complete(pending, error_json(error)),
         Outcome::Unknown(why) => ctx.recorder.unknown(pending, why),
     }
 }
 
-async fn delete(ctx: &mut ClientContext, key: &str) {
+/// A refusal in the model's shape; a compacted error also names the compact revision it met,
+/// which the model then checks.
+fn error_json(error: &Error) -> Value {
+    match error {
+        Error::Compacted { compact_revision } => {
+            json!({"error": error.to_string(), "compact_revision": compact_revision})
+        }
+        _ => json!({"error": error.to_string()}),
+    }
+}
+
+/// Compacts at a revision drawn from what the client has seen; after a compaction that
+/// succeeded, half the time reads at exactly its revision right away (the oldest revision still
+/// readable: the boundary a compaction must keep), plainly or inside a txn.
+async fn compact_and_read(ctx: &mut ClientContext, seen: &mut Seen, key: &str) -> Outcome {
+    let revision = seen.compaction_target(&mut ctx.rng);
+    let pending = ctx.recorder.invoke(ctx.index, "compact", None, json!({"revision": revision}));
+    let request = CompactionRequest { revision, ..Default::default() };
+    let outcome = ctx.client.call(ClientRequest::Compact(request)).await;
+    settle(ctx, pending, &outcome, |response| match response {
+        ClientResponse::Compact(r) => Some(json!({"revision": r.header.revision})),
+        _ => None,
+    });
+    if !outcome.is_ok() || ctx.rng.gen_bool(0.5) {
+        return outcome;
+    }
+    seen.note(&outcome);
+    seen.compacted = seen.compacted.max(revision);
+    if ctx.rng.gen_bool(0.5) {
+        past_range(ctx, key, revision).await
+    } else {
+        past_txn(ctx, key, revision).await
+    }
+}
+
+/// The range a past read asks for: one key, or (a third of the time) the whole `k` prefix.
+fn past_read_range(ctx: &mut ClientContext, key: &str) -> (Vec<u8>, Vec<u8>) {
+    if ctx.rng.gen_range(0..3) == 0 {
+        (b"k".to_vec(), prefix_end(b"k"))
+    } else {
+        (key.as_bytes().to_vec(), Vec::new())
+    }
+}
+
+/// The model's input for a range read at `revision`.
+fn range_input(key: &[u8], range_end: &[u8], revision: i64) -> Value {
+    let mut input = json!({"key": String::from_utf8_lossy(key), "revision": revision});
+    if !range_end.is_empty() {
+        input["range_end"] = json!(String::from_utf8_lossy(range_end));
+    }
+    input
+}
+
+fn range_output(r: &RangeResponse) -> Value {
+    let kvs: Vec<Value> = r.kvs.iter().map(kv_json).collect();
+    json!({"kvs": kvs, "count": r.count})
+}
+
+/// A linearizable range at a past revision.
+async fn past_range(ctx: &mut ClientContext, key: &str, revision: i64) -> Outcome {
+    let (key, range_end) = past_read_range(ctx, key);
+    let input = range_input(&key, &range_end, revision);
+    let pending = ctx.recorder.invoke(ctx.index, "range", None, input);
+    let request = RangeRequest { key, range_end, revision, ..Default::default() };
+    let outcome = ctx.client.call(ClientRequest::Range(request)).await;
+    settle(ctx, pending, &outcome, |response| match response {
+        ClientResponse::Range(r) => {
+            let mut output = range_output(r);
+            output["revision"] = json!(r.header.revision);
+            Some(output)
+        }
+        _ => None,
+    });
+    outcome
+}
+
+/// A txn reading at a past revision in either branch (chosen by whether `key` exists): at a
+/// compacted or future revision the whole txn fails, as in etcd.
+async fn past_txn(ctx: &mut ClientContext, key: &str, revision: i64) -> Outcome {
+    let (success_key, success_end) = past_read_range(ctx, key);
+    let (failure_key, failure_end) = past_read_range(ctx, key);
+    let compare = Compare {
+        key: key.into(),
+        range_end: Vec::new(),
+        target: CompareTarget::Version(0),
+        result: CompareResult::Greater,
+    };
+    let read = |key: Vec<u8>, range_end: Vec<u8>| {
+        RequestOp::Range(RangeRequest { key, range_end, revision, ..Default::default() })
+    };
+    let input = json!({
+        "compare": [{"key": key, "target": "version", "result": "greater", "value": 0}],
+        "success": [{"range": range_input(&success_key, &success_end, revision)}],
+        "failure": [{"range": range_input(&failure_key, &failure_end, revision)}],
+    });
+    let txn = TxnRequest {
+        compare: vec![compare],
+        success: vec![read(success_key, success_end)],
+        failure: vec![read(failure_key, failure_end)],
+    };
+    let pending = ctx.recorder.invoke(ctx.index, "txn", Some(key), input);
+    let outcome = ctx.client.call(ClientRequest::Txn(txn)).await;
+    settle(ctx, pending, &outcome, |response| match response {
+        ClientResponse::Txn(r) => {
+            let results: Option<Vec<Value>> = r
+                .responses
+                .iter()
+                .map(|op| match op {
+                    ResponseOp::Range(range) => Some(range_output(range)),
+                    _ => None,
+                })
+                .collect();
+            Some(json!({
+                "revision": r.header.revision,
+                "succeeded": r.succeeded,
+                "results": results?,
+            }))
+        }
+        _ => None,
+    });
+    outcome
+}
+
+async fn delete(ctx: &mut ClientContext, key: &str) -> Outcome {
     let pending = ctx.recorder.invoke(ctx.index, "delete", Some(key), json!({"key": key}));
     let request = DeleteRangeRequest { key: key.into(), ..Default::default() };
     let outcome = ctx.client.call(ClientRequest::DeleteRange(request)).await;
@@ -176,9 +405,10 @@ async fn delete(ctx: &mut ClientContext, key: &str) {
         }
         _ => None,
     });
+    outcome
 }
 
-async fn prefix_range(ctx: &mut ClientContext) {
+async fn prefix_range(ctx: &mut ClientContext) -> Outcome {
     let end = String::from_utf8_lossy(&prefix_end(b"k")).to_string();
     let pending =
         ctx.recorder.invoke(ctx.index, "range", None, json!({"key": "k", "range_end": end}));
@@ -192,10 +422,11 @@ async fn prefix_range(ctx: &mut ClientContext) {
         }
         _ => None,
     });
+    outcome
 }
 
 /// Compare-and-set as a txn: if the key's value is what was last seen, write a new one.
-async fn cas(ctx: &mut ClientContext, key: &str, value: &str) {
+async fn cas(ctx: &mut ClientContext, key: &str, value: &str) -> Outcome {
     let expected = format!("c{}-{}", ctx.rng.gen_range(1..=4), ctx.rng.gen_range(1..20));
     let compare = Compare {
         key: key.into(),
@@ -222,6 +453,7 @@ async fn cas(ctx: &mut ClientContext, key: &str, value: &str) {
         }
         _ => None,
     });
+    outcome
 }
 
 struct RegisterWorkload;

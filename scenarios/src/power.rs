@@ -39,7 +39,9 @@ pub fn cases() -> Vec<PlantedCase> {
 /// The case of one bug.
 pub fn case(bug: Bug) -> PlantedCase {
     let (scenario, checkers) = match bug {
-        Bug::StaleRead | Bug::RevisionSkip => ("kv", KV),
+        Bug::StaleRead | Bug::RevisionSkip | Bug::CompactOffByOne | Bug::CompactedRead => {
+            ("kv", KV)
+        }
         Bug::AckBeforeDurable => ("register", RAFT_SIDE),
         Bug::FollowerLeaseExpiry
         | Bug::NoLeaseRefresh

@@ -9,11 +9,14 @@
 //! - an unknown `put` (or value-writing `txn`) whose value was committed once took effect at that
 //!   event's revision: it becomes an operation that returned at the end of the history with that
 //!   revision, which pins where it linearises;
-//! - one whose value was never committed had no effect, and an unknown read never has one; an
-//!   operation with no effect and no observed result constrains nothing, so it is dropped.
+//! - one whose value was never committed had no effect, and an unknown read (a range, or a txn
+//!   whose branches only read, such as a read at a past revision) never has one; an operation
+//!   with no effect and no observed result constrains nothing, so it is dropped.
 //!
 //! Unknown deletes stay unknown (a delete carries no value to recognise it by), as does a write
-//! whose value was committed more than once (a duplicate is for the checker to judge).
+//! whose value was committed more than once (a duplicate is for the checker to judge). So do
+//! unknown compactions: a compaction is in the log but makes no event, so the events cannot say
+//! whether it happened, and the model tries it both ways.
 //! Only a complete log is trusted: with a hole (a compaction outran the reader) nothing changes.
 //! A write applied after the log was last read lies after every recorded operation, where
 //! dropping it is indistinguishable from keeping it. So does one applied after the first write of
@@ -119,6 +122,7 @@ fn committed_puts(events: &[Event]) -> BTreeMap<(&[u8], &[u8]), Vec<i64>> {
 fn outcome(op: &Operation, puts: &BTreeMap<(&[u8], &[u8]), Vec<i64>>) -> Outcome {
     let written = match op.f.as_str() {
         "range" => return Outcome::NoEffect,
+        "txn" if reads_only(&op.input) => return Outcome::NoEffect,
         "put" => op.input.get("key").zip(op.input.get("value")),
         "txn" => single_put(&op.input),
         _ => None,
@@ -134,6 +138,17 @@ fn outcome(op: &Operation, puts: &BTreeMap<(&[u8], &[u8]), Vec<i64>>) -> Outcome
         Some([revision]) => Outcome::TookEffect(json!({"revision": revision})),
         Some(_) => Outcome::Unknown,
     }
+}
+
+/// Whether a txn's branches hold only ranges (at any depth): it cannot change the store.
+fn reads_only(input: &Value) -> bool {
+    ["success", "failure"].iter().all(|branch| {
+        input.get(*branch).and_then(Value::as_array).is_none_or(|requests| {
+            requests.iter().all(|request| {
+                request.get("range").is_some() || request.get("txn").is_some_and(reads_only)
+            })
+        })
+    })
 }
 
 /// The key and value of a txn whose only writes are one put in `success` (the kv workload's CAS);
@@ -219,6 +234,25 @@ mod tests {
         assert_eq!(resolved, Resolved { committed: 1, dropped: 0, unknown: 1 });
         assert_eq!(ops[0].output, json!({"revision": 4, "succeeded": true}));
         assert_eq!(ops[1].ret, None);
+    }
+
+    #[test]
+    fn read_only_txns_are_dropped_and_compactions_stay_unknown() {
+        let past_read = json!({
+            "compare": [{"key": "a", "target": "version", "result": "greater", "value": 0}],
+            "success": [{"range": {"key": "a", "revision": 2}}],
+            "failure": [{"range": {"key": "k", "range_end": "l", "revision": 2}}],
+        });
+        let nested_write =
+            json!({"compare": [], "success": [{"txn": {"success": [{"delete": {"key": "a"}}]}}]});
+        let history = vec![
+            op("txn", past_read, None),
+            op("compact", json!({"revision": 2}), None),
+            op("txn", nested_write, None),
+        ];
+        let (ops, resolved) = resolve(&history, &log(vec![put_event("a", "x", 2)]));
+        assert_eq!(resolved, Resolved { committed: 0, dropped: 1, unknown: 2 });
+        assert_eq!(ops.iter().map(|op| op.f.as_str()).collect::<Vec<_>>(), ["compact", "txn"]);
     }
 
     #[test]

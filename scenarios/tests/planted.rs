@@ -92,6 +92,10 @@ planted!(no_lease_refresh, Bug::NoLeaseRefresh, "lease", 0..5, &["lease"]);
 planted!(partial_revoke, Bug::PartialRevoke, "lease", 0..5, &["lease"]);
 // A waiter's key must expire while it waits (a client frozen in the queue): seeds 8, 10, 11, ...
 planted!(lock_expired_waiter, Bug::LockToExpiredWaiter, "lock", 0..12, &["lock (fenced)"]);
+// kv's clients read at exactly the revision they just compacted at, and at revisions seen
+// earlier, some compacted by now.
+planted!(compact_off_by_one, Bug::CompactOffByOne, "kv", 0..10, &["linearizable (etcd model)"]);
+planted!(compacted_read, Bug::CompactedRead, "kv", 0..10, &["linearizable (etcd model)"]);
 
 // The clean runs of every range above (each scenario once, over its widest range).
 #[test]

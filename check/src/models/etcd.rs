@@ -1,7 +1,8 @@
 //! `etcd`: etcd's revisioned key space as a sequential specification.
 //!
-//! The state is the store revision (starting at 1), the live keys with their `create_revision`,
-//! `mod_revision`, `version`, `value` and `lease`, and the set of live leases. Semantics follow
+//! The state is the store revision (starting at 1), the compact revision (0 = never compacted),
+//! the live keys with their `create_revision`, `mod_revision`, `version`, `value` and `lease`,
+//! and the set of live leases. Semantics follow
 //! ETCD-SEMANTICS.md: a write that changes something raises the revision by one; all writes of a
 //! txn share one revision; a delete that deletes nothing and a txn whose branch writes nothing do
 //! not raise it; revoking a lease deletes its keys in one revision. The store is one object
@@ -11,8 +12,18 @@
 //! revision) and then it is checked: for a write, the revision it produced (or the current one
 //! when it changed nothing); for a read, the store revision when served. Absent output fields are
 //! not checked, so a recorder may leave out what it does not know. An output `{"error": "..."}`
-//! means the request had no effect; for `lease not found` errors the model checks that the lease
-//! indeed did not exist.
+//! means the request had no effect. Three error texts are judged (matched by the part after
+//! `etcdserver: `, as `detcd_core::Error`'s `Display` prints them), every other error is taken as
+//! a refusal that explains itself (no leader, a timeout the client saw as definite, ...):
+//!
+//! | error text | judged |
+//! |---|---|
+//! | `etcdserver: requested lease not found` | the lease indeed did not exist |
+//! | `etcdserver: mvcc: required revision has been compacted` | the request's revision is below the compact revision (a `compact`: at or below it); an optional `"compact_revision"` beside `"error"` must be the model's |
+//! | `etcdserver: mvcc: required revision is a future revision` | the request's revision is above the store revision |
+//!
+//! A txn is refused as a whole, before any of its writes, by the first refusal met in the branch
+//! its compares choose (in order: a range's revision, a put's lease), as etcd checks it.
 //!
 //! | `f` | `input` | `output` |
 //! |---|---|---|
@@ -23,12 +34,26 @@
 //! | `lease_grant` | `{"id", "ttl"?}` | `{"revision"?}` |
 //! | `lease_revoke` | `{"id"}` | `{"revision"?}` |
 //! | `lease_keepalive` | `{"id"}` | `{}` (or the `lease not found` error) |
+//! | `compact` | `{"revision"}` | `{"revision"?}` (the store revision, which compaction leaves alone) |
 //!
 //! - `kv` = `{"key", "value", "create_revision"?, "mod_revision"?, "version"?, "lease"?}`; a kv in
 //!   an output is compared on the fields it has.
-//! - Historical (`revision` > 0) and `serializable` ranges are accepted without judging their
-//!   result (the model keeps no old versions; serializable reads may be stale by design); `count`
-//!   is the number of matching keys, `kvs` is cut to `limit`.
+//! - `compact` at `revision` succeeds when the compact revision `< revision <=` the store
+//!   revision, and then only raises the compact revision; at or below the compact revision it is
+//!   refused as compacted, above the store revision as a future revision.
+//! - A historical range (`revision` > 0, alone or inside a txn) is judged for its refusal
+//!   exactly: below the compact revision it must fail as compacted, above the store revision as
+//!   a future revision, and otherwise it must answer (a result below the compaction, or a
+//!   compacted error at or above it, is a violation). Its result is judged as far as the present
+//!   key space implies the past without keeping old versions: at the store revision exactly (or,
+//!   in a txn, before the txn's first write) like a current read; below it, with no `limit`, a key
+//!   live now and unchanged since `revision` must be returned as it is now, a key live now whose
+//!   generation began at or before `revision` must be returned with that `create_revision` and a
+//!   lower `version`, every returned pair must lie in the range, in key order, written at or
+//!   before `revision`, and `count` must be the number returned. Keys deleted since, or recreated
+//!   after `revision`, are not judged (their older versions are gone from the model).
+//! - `serializable` ranges are accepted without judging their result (they may be stale by
+//!   design); `count` is the number of matching keys, `kvs` is cut to `limit`.
 //! - `range_end` follows etcd: half-open end; `"\u0000"` = every key >= `key`.
 //! - `cmp` = `{"key", "range_end"?, "target": "version"|"create"|"mod"|"value"|"lease",
 //!   "result": "equal"|"not_equal"|"greater"|"less", "value": number or string}`; a missing key
@@ -44,6 +69,8 @@
 //! {"client":0,"call":0,"return":1,"f":"put","input":{"key":"a","value":"1"},"output":{"revision":2}}
 //! {"client":1,"call":2,"return":3,"f":"txn","input":{"compare":[{"key":"a","target":"mod","result":"equal","value":2}],"success":[{"put":{"key":"a","value":"2"}}],"failure":[{"range":{"key":"a"}}]},"output":{"revision":3,"succeeded":true,"results":[{}]}}
 //! {"client":0,"call":4,"return":5,"f":"range","input":{"key":"a"},"output":{"revision":3,"kvs":[{"key":"a","value":"2","create_revision":2,"mod_revision":3,"version":2}]}}
+//! {"client":1,"call":6,"return":7,"f":"compact","input":{"revision":3},"output":{"revision":3}}
+//! {"client":0,"call":8,"return":9,"f":"range","input":{"key":"a","revision":2},"output":{"error":"etcdserver: mvcc: required revision has been compacted","compact_revision":3}}
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,6 +101,9 @@ pub struct KeyValue {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Store {
     pub revision: i64,
+    /// The revision of the last compaction (0 = never): reads below it are refused. One more
+    /// integer, so the search's copies of the store stay as cheap as before.
+    pub compact_revision: i64,
     pub kvs: BTreeMap<Arc<str>, KeyValue>,
     pub leases: BTreeSet<i64>,
 }
@@ -94,9 +124,10 @@ pub struct Range {
     pub key: String,
     pub range_end: Option<String>,
     pub limit: Option<usize>,
-    /// A historical (`revision` > 0) or `serializable` read: its result is not judged (the model
-    /// keeps no old versions, and a serializable read may be stale by design).
-    pub unchecked: bool,
+    /// The revision read at; 0 (or less) = the current one.
+    pub revision: i64,
+    /// A `serializable` read: its result is not judged (it may be stale by design).
+    pub serializable: bool,
     /// `keys_only`: values are not compared.
     pub keys_only: bool,
 }
@@ -135,6 +166,33 @@ pub enum Request {
     LeaseGrant(i64),
     LeaseRevoke(i64),
     LeaseKeepAlive(i64),
+    Compact(i64),
+}
+
+/// A refusal the model judges, recognised by its error text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `etcdserver: requested lease not found`.
+    LeaseMissing,
+    /// `etcdserver: mvcc: required revision has been compacted`.
+    Compacted,
+    /// `etcdserver: mvcc: required revision is a future revision`.
+    FutureRevision,
+}
+
+impl Refusal {
+    /// The refusal an error text names, if the model judges it.
+    pub fn from_error(text: &str) -> Option<Refusal> {
+        if text.contains("requested lease not found") {
+            Some(Refusal::LeaseMissing)
+        } else if text.contains("mvcc: required revision has been compacted") {
+            Some(Refusal::Compacted)
+        } else if text.contains("mvcc: required revision is a future revision") {
+            Some(Refusal::FutureRevision)
+        } else {
+            None
+        }
+    }
 }
 
 /// What the client saw, typed; `None` fields are not checked.
@@ -152,9 +210,11 @@ pub struct Expect {
 #[derive(Debug)]
 pub enum Outcome {
     Unknown,
-    /// Failed without effect; `lease_missing` when the error says the lease was not found.
+    /// Failed without effect; `refusal` when the error is one the model judges, and the compact
+    /// revision a compacted error named, if recorded.
     Error {
-        lease_missing: bool,
+        refusal: Option<Refusal>,
+        compact_revision: Option<i64>,
     },
     Ok {
         revision: Option<i64>,
@@ -182,7 +242,10 @@ impl Model for Etcd {
             Outcome::Unknown
         } else if let Some(error) = op.output.get("error") {
             let text = error.as_str().unwrap_or_default();
-            Outcome::Error { lease_missing: text.contains("lease not found") }
+            Outcome::Error {
+                refusal: Refusal::from_error(text),
+                compact_revision: int(&op.output, "compact_revision")?,
+            }
         } else {
             Outcome::Ok {
                 revision: int(&op.output, "revision")?,
@@ -193,15 +256,19 @@ impl Model for Etcd {
     }
 
     fn init(&self) -> Store {
-        Store { revision: 1, kvs: BTreeMap::new(), leases: BTreeSet::new() }
+        Store { revision: 1, compact_revision: 0, kvs: BTreeMap::new(), leases: BTreeSet::new() }
     }
 
     fn step(&self, state: &Store, op: &EtcdOp) -> Next<Store> {
         match &op.outcome {
-            Outcome::Error { lease_missing: false } => Next::Same,
-            Outcome::Error { lease_missing: true } => {
+            Outcome::Error { refusal: None, .. } => Next::Same,
+            Outcome::Error { refusal: Some(Refusal::LeaseMissing), .. } => {
                 Next::same_if(missing_lease(state, &op.request))
             }
+            Outcome::Error { refusal: Some(refusal), compact_revision } => Next::same_if(
+                refused(state, &op.request) == Some(*refusal)
+                    && compact_revision.is_none_or(|c| c == state.compact_revision),
+            ),
             Outcome::Unknown => {
                 // A request that would fail (a missing lease) fails without effect.
                 let mut next = state.clone();
@@ -216,7 +283,9 @@ impl Model for Etcd {
                 if let Request::Range(range) = &op.request {
                     // Reads change nothing: judge them without copying the store.
                     return Next::same_if(
-                        revision_ok(state.revision) && check_range(state, range, expect),
+                        revision_ok(state.revision)
+                            && read_refusal(state, range.revision).is_none()
+                            && check_range(state, range, expect, range.revision == state.revision),
                     );
                 }
                 let mut next = state.clone();
@@ -231,7 +300,7 @@ impl Model for Etcd {
     }
 
     fn is_read_only(&self, op: &EtcdOp) -> bool {
-        matches!(op.request, Request::Range(_) | Request::LeaseKeepAlive(_))
+        reads_only(&op.request)
     }
 
     fn describe_state(&self, state: &Store) -> String {
@@ -245,7 +314,65 @@ impl Model for Etcd {
                 )
             })
             .collect();
-        format!("rev {} {{{}}} leases {:?}", state.revision, kvs.join(", "), state.leases)
+        let compacted = match state.compact_revision {
+            0 => String::new(),
+            c => format!(" compacted {c}"),
+        };
+        format!(
+            "rev {}{compacted} {{{}}} leases {:?}",
+            state.revision,
+            kvs.join(", "),
+            state.leases
+        )
+    }
+}
+
+/// True for a request that can never change the state: a range, a keep-alive, or a txn whose
+/// branches only read (it writes nothing, so it leaves the revision alone too).
+fn reads_only(request: &Request) -> bool {
+    match request {
+        Request::Range(_) | Request::LeaseKeepAlive(_) => true,
+        Request::Txn { success, failure, .. } => success.iter().chain(failure).all(reads_only),
+        _ => false,
+    }
+}
+
+/// The refusal about revisions a read at `revision` meets: above the store revision it is a
+/// future revision, below the compact revision it is compacted (etcd checks in that order; the
+/// compact revision never exceeds the store revision, so both cannot hold).
+fn read_refusal(state: &Store, revision: i64) -> Option<Refusal> {
+    if revision <= 0 {
+        None
+    } else if revision > state.revision {
+        Some(Refusal::FutureRevision)
+    } else if revision < state.compact_revision {
+        Some(Refusal::Compacted)
+    } else {
+        None
+    }
+}
+
+/// The refusal `request` meets in `state`, before it changes anything: what the apply-time
+/// checks of etcd (and detcd's `check_txn_state`) return. A txn is checked along the branch its
+/// compares choose, op by op, and fails as a whole with the first refusal.
+fn refused(state: &Store, request: &Request) -> Option<Refusal> {
+    match request {
+        Request::Range(range) => read_refusal(state, range.revision),
+        Request::Compact(revision) if *revision <= state.compact_revision => {
+            Some(Refusal::Compacted)
+        }
+        Request::Compact(revision) if *revision > state.revision => Some(Refusal::FutureRevision),
+        Request::Put { lease, .. } if *lease != 0 && !state.leases.contains(lease) => {
+            Some(Refusal::LeaseMissing)
+        }
+        Request::Txn { compare, success, failure } => {
+            let branch = if compare.iter().all(|c| holds(state, c)) { success } else { failure };
+            branch.iter().find_map(|request| refused(state, request))
+        }
+        Request::LeaseRevoke(id) | Request::LeaseKeepAlive(id) if !state.leases.contains(id) => {
+            Some(Refusal::LeaseMissing)
+        }
+        _ => None,
     }
 }
 
@@ -281,7 +408,15 @@ fn execute(
     changed: &mut bool,
 ) -> bool {
     match request {
-        Request::Range(range) => expect.is_none_or(|e| check_range(store, range, e)),
+        Request::Range(range) => {
+            // Inside a txn the store is still at its revision before the txn (it moves when the
+            // txn ends), so this is the txn's refusal check; a read at that revision sees the key
+            // space exactly as it is here until the txn's first write.
+            read_refusal(store, range.revision).is_none()
+                && expect.is_none_or(|e| {
+                    check_range(store, range, e, range.revision == store.revision && !*changed)
+                })
+        }
         Request::Put { key, value, lease, prev_kv } => {
             if *lease != 0 && !store.leases.contains(lease) {
                 return false;
@@ -343,12 +478,26 @@ fn execute(
             true
         }
         Request::LeaseKeepAlive(id) => store.leases.contains(id),
+        Request::Compact(revision) => {
+            if refused(store, request).is_some() {
+                return false;
+            }
+            // Compaction forgets history the model never kept; the revision stays.
+            store.compact_revision = *revision;
+            true
+        }
     }
 }
 
-fn check_range(store: &Store, range: &Range, expect: &Expect) -> bool {
-    if range.unchecked {
+/// Judges a range's answer. `exact` says `store` holds the key space exactly as the read
+/// revision saw it (a current read, or a read at the store revision itself); otherwise the read
+/// is of the past, judged by [`check_past_range`].
+fn check_range(store: &Store, range: &Range, expect: &Expect, exact: bool) -> bool {
+    if range.serializable {
         return true;
+    }
+    if range.revision > 0 && !exact {
+        return check_past_range(store, range, expect);
     }
     let found: Vec<(&Arc<str>, &KeyValue)> = matching(store, range).collect();
     if expect.count.is_some_and(|c| c != found.len() as i64) {
@@ -357,10 +506,62 @@ fn check_range(store: &Store, range: &Range, expect: &Expect) -> bool {
     let Some(kvs) = &expect.kvs else { return true };
     let returned = range.limit.filter(|&l| l > 0).map_or(found.len(), |l| l.min(found.len()));
     kvs.len() == returned
-        && kvs.iter().zip(&found).all(|(e, (k, kv))| {
-            kv_matches(k, kv, e)
-                || (range.keys_only && kv_matches(k, kv, &KvExpect { value: None, ..e.clone() }))
-        })
+        && kvs.iter().zip(&found).all(|(e, (k, kv))| pair_matches(range, k, kv, e))
+}
+
+/// A read at `range.revision`, below the store revision, judged by what the key space now
+/// implies about it. A key live now has been live, unchanged, since its `mod_revision`, and live
+/// in one generation since its `create_revision`; so at revision `r` it was exactly as now when
+/// `mod_revision <= r`, and live with the same `create_revision` and an older `version` when
+/// `create_revision <= r`. What a key deleted since `r` (or recreated after it) held at `r` is not
+/// known here, so such keys are only held to the rules every returned pair obeys: inside the
+/// range, in key order, written at or before `r`. An answer cut by `limit` is not judged (which
+/// keys made the cut depends on keys the model cannot see).
+fn check_past_range(store: &Store, range: &Range, expect: &Expect) -> bool {
+    let r = range.revision;
+    let Some(kvs) = &expect.kvs else { return true };
+    if range.limit.is_some_and(|l| l > 0) {
+        return true;
+    }
+    if expect.count.is_some_and(|c| c != kvs.len() as i64) {
+        return false;
+    }
+    let in_order = kvs.windows(2).all(|w| w[0].key < w[1].key);
+    let plausible = kvs.iter().all(|e| {
+        in_range(range, &e.key)
+            && e.mod_revision.is_none_or(|m| m <= r)
+            && e.create_revision.zip(e.mod_revision).is_none_or(|(c, m)| c <= m)
+    });
+    if !in_order || !plausible {
+        return false;
+    }
+    let returned =
+        |key: &str| kvs.binary_search_by(|e| e.key.as_str().cmp(key)).ok().map(|i| &kvs[i]);
+    matching(store, range).all(|(key, kv)| match returned(key) {
+        _ if kv.create_revision > r => true,
+        None => false,
+        Some(e) if kv.mod_revision <= r => pair_matches(range, key, kv, e),
+        Some(e) => {
+            e.create_revision.is_none_or(|c| c == kv.create_revision)
+                && e.version.is_none_or(|v| v < kv.version)
+                && e.mod_revision.is_none_or(|m| m >= kv.create_revision)
+        }
+    })
+}
+
+/// Whether `key` lies inside the range (half-open; `"\0"` as end = every key from `key` on).
+fn in_range(range: &Range, key: &str) -> bool {
+    match range.range_end.as_deref() {
+        None => key == range.key,
+        Some("\0") => key >= range.key.as_str(),
+        Some(end) => range.key.as_str() <= key && key < end,
+    }
+}
+
+/// A returned pair against the stored one; `keys_only` answers carry no value to compare.
+fn pair_matches(range: &Range, key: &str, kv: &KeyValue, e: &KvExpect) -> bool {
+    kv_matches(key, kv, e)
+        || (range.keys_only && kv_matches(key, kv, &KvExpect { value: None, ..e.clone() }))
 }
 
 fn matching<'a>(
@@ -447,8 +648,9 @@ fn decode_request(f: &str, input: &Value) -> Result<Request, String> {
         "lease_grant" => Ok(Request::LeaseGrant(int(input, "id")?.ok_or("lease_grant needs an id")?)),
         "lease_revoke" => Ok(Request::LeaseRevoke(int(input, "id")?.ok_or("lease_revoke needs an id")?)),
         "lease_keepalive" => Ok(Request::LeaseKeepAlive(int(input, "id")?.ok_or("lease_keepalive needs an id")?)),
+        "compact" => Ok(Request::Compact(int(input, "revision")?.ok_or("compact needs a revision")?)),
         other => Err(format!(
-            "etcd has no operation {other:?} (range, put, delete, txn, lease_grant, lease_revoke, lease_keepalive)"
+            "etcd has no operation {other:?} (range, put, delete, txn, lease_grant, lease_revoke, lease_keepalive, compact)"
         )),
     }
 }
@@ -460,8 +662,8 @@ fn decode_nested(value: &Value) -> Result<Request, String> {
             "txn request must be {{\"range\"|\"put\"|\"delete\"|\"txn\": {{...}}}}, got {value}"
         ));
     };
-    if name.starts_with("lease") {
-        return Err("lease requests cannot be inside a txn".into());
+    if name.starts_with("lease") || name == "compact" {
+        return Err("lease and compact requests cannot be inside a txn".into());
     }
     decode_request(name, input)
 }
@@ -471,8 +673,8 @@ fn decode_range(input: &Value) -> Result<Range, String> {
         key: text(input, "key")?.ok_or("missing key")?,
         range_end: text(input, "range_end")?,
         limit: int(input, "limit")?.map(|l| l.max(0) as usize),
-        unchecked: int(input, "revision")?.unwrap_or(0) > 0
-            || input.get("serializable").and_then(Value::as_bool).unwrap_or(false),
+        revision: int(input, "revision")?.unwrap_or(0),
+        serializable: input.get("serializable").and_then(Value::as_bool).unwrap_or(false),
         keys_only: input.get("keys_only").and_then(Value::as_bool).unwrap_or(false),
     })
 }

@@ -159,7 +159,11 @@ impl Store {
         if revision > self.revision {
             return Err(Error::FutureRevision);
         }
-        if revision < self.compact_revision {
+        // The compact revision itself stays readable: compaction keeps each key's version at it.
+        // The planted `compact-off-by-one` refuses it too; `compacted-read` refuses nothing.
+        let compacted = revision < self.compact_revision
+            || (revision == self.compact_revision && plant::active(Bug::CompactOffByOne));
+        if compacted && !plant::active(Bug::CompactedRead) {
             probes::hit(Probe::ReadCompactedRevision);
             return Err(Error::Compacted { compact_revision: self.compact_revision });
         }

@@ -105,7 +105,7 @@ fn plan(
     if options.no_faults {
         return FaultPlan::default();
     }
-    let mut mix = if swarm { FaultMix::swarm(rng) } else { FaultMix::default() };
+    let mut mix = if swarm { FaultMix::swarm(rng) } else { FaultMix::seeded_default(rng) };
     if let Some(kinds) = &options.faults {
         mix.kinds = kinds.clone();
     }

@@ -102,7 +102,15 @@ impl Cluster {
     pub fn resolve(&self, target: Target) -> Option<NodeId> {
         let running: Vec<NodeId> =
             self.ids().into_iter().filter(|id| self.member(*id).is_some()).collect();
-        let leader = running.iter().find_map(|id| self.member(*id).and_then(|m| m.leader()));
+        // The leader as the member with the newest term sees it: a paused or cut-off old leader
+        // still names itself.
+        let leader = running
+            .iter()
+            .filter_map(|id| self.member(*id))
+            .map(|member| (member.metrics().current_term, member.leader()))
+            .filter(|(_, leader)| leader.is_some())
+            .max_by_key(|(term, _)| *term)
+            .and_then(|(_, leader)| leader);
         match target {
             Target::Member(id) => self.members.contains_key(&id).then_some(id),
             Target::Leader => leader.filter(|id| running.contains(id)),

@@ -126,6 +126,7 @@ fn checker_event(event: &Event, prev: bool) -> check::Event {
         kind: if put { EventKind::Put } else { EventKind::Delete },
         value: put.then(|| text(&event.kv.value)),
         prev_value: if prev { event.prev_kv.as_ref().map(|kv| text(&kv.value)) } else { None },
+        create: None,
     }
 }
 
@@ -233,6 +234,7 @@ fn new_tracked(ctx: &ClientContext, id: i64, k: usize, start: i64) -> Tracked {
         range_end: (!request.range_end.is_empty()).then(|| text(&request.range_end)),
         start_revision: start,
         prev_kv: request.prev_kv,
+        filters: Vec::new(),
         received: Vec::new(),
     };
     let input = json!({"watch_id": id, "key": record.key, "range_end": record.range_end, "start_revision": start});

@@ -230,6 +230,8 @@ fn check_watcher<'a>(
         walk.report("cancel", m, "received a message after its cancel".into());
     }
     walk.gaps();
+    // Gaps are known only at the end; in message order, the first finding is the earliest one.
+    walk.findings.sort_by_key(|f| f.records[1]);
     walk.findings
 }
 

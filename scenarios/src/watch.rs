@@ -5,9 +5,11 @@
 //! each opens a stream on one member with three watchers — the key `w/a`, the range
 //! `[w/b, w/d)` with a filter (NODELETE or NOPUT, by client), and the prefix `w/` with `prev_kv`
 //! — started now (`start_revision` 0), at a past revision, or at revision 1; every second or so
-//! it asks for a progress notification. When a stream is lost (crash, restart, partition, a long
-//! poll that timed out) the client opens one on the next member and resumes each watcher from its
-//! last revision + 1; a watcher canceled by a compaction is replaced by a new one started now.
+//! it asks for a progress notification. Half the watching clients (drawn from the seed) are slow
+//! consumers that pause between reads, so their streams fall behind. When a stream is lost
+//! (crash, restart, partition, a long poll that timed out) the client opens one on the next
+//! member and resumes each watcher from its last revision + 1; a watcher canceled by a compaction
+//! is replaced by a new one started now.
 //!
 //! Recorded: one `watch` operation per watcher whose output is the watcher as
 //! `detcd_check::watch::Watcher` (range, start revision, filters, every message received in
@@ -46,6 +48,11 @@ const RECV_TIMEOUT: Duration = Duration::from_secs(2);
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// How far behind the newest revision client 1 compacts.
 const COMPACT_LAG: i64 = 25;
+/// How long a slow consumer waits between reads, in milliseconds: long enough for dozens of
+/// revisions to pile up in its stream's outbox, so a small outbox overflows and its watchers
+/// fall back to catching up from history (the hub's unsynced paths) and a progress request
+/// arrives while they are behind.
+const SLOW_READ_PAUSE_MS: std::ops::Range<u64> = 200..800;
 
 impl Scenario for WatchScenario {
     fn name(&self) -> &'static str {
@@ -278,6 +285,8 @@ fn new_tracked(ctx: &ClientContext, id: i64, k: usize, start: i64) -> Tracked {
 /// The client's watchers, its kinds by position (0: key, 1: range, 2: prefix).
 struct Watching {
     client: u64,
+    /// A slow consumer: pauses between reads.
+    slow: bool,
     watchers: Vec<(usize, Tracked)>,
     next_id: i64,
 }
@@ -285,8 +294,13 @@ struct Watching {
 async fn watcher_client(mut ctx: ClientContext) {
     let Some(members) = member_ids(&mut ctx).await else { return };
     let current = current_revision(&mut ctx).await.unwrap_or(1);
-    let mut watching =
-        Watching { client: ctx.index, watchers: Vec::new(), next_id: ctx.index as i64 * 1000 };
+    let slow = ctx.rng.gen_bool(0.5);
+    let mut watching = Watching {
+        client: ctx.index,
+        slow,
+        watchers: Vec::new(),
+        next_id: ctx.index as i64 * 1000,
+    };
     for k in 0..3 {
         let start = match ctx.rng.gen_range(0..3) {
             0 => 0,
@@ -376,6 +390,11 @@ async fn receive(
         if trace::now() >= last_progress + PROGRESS_EVERY {
             last_progress = trace::now();
             stream.send(WatchRequest::Progress(WatchProgressRequest {})).await?;
+        }
+        if watching.slow {
+            // After the progress request, so it is answered while this stream falls behind.
+            let pause = ctx.rng.gen_range(SLOW_READ_PAUSE_MS);
+            madsim::time::sleep(Duration::from_millis(pause)).await;
         }
     }
     Ok(())

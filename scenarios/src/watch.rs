@@ -247,7 +247,7 @@ fn spec(client: u64, k: usize, start: i64) -> WatchCreateRequest {
             key: b"w/b".to_vec(),
             range_end: b"w/d".to_vec(),
             start_revision: start,
-            filters: vec![if (client / 2) % 2 == 0 {
+            filters: vec![if (client / 2).is_multiple_of(2) {
                 WatchFilter::NoDelete
             } else {
                 WatchFilter::NoPut

@@ -40,9 +40,10 @@
 //! every event received since. A cancel with c <= that bound is wrong: nothing the watcher needed
 //! was compacted. A watcher started "now" (start revision 0, never confirmed) is not judged.
 //! Progress notifications do not raise the bound: they vouch for events, not for the server's
-//! position of each watcher. A cancel (for compaction or any other reason) ends what the watcher
-//! is owed: it is the only way to stop receiving without a gap; the checker does not know the
-//! compactions themselves, so it cannot tell whether c was really compacted.
+//! position of each watcher. A cancel (for compaction or any other reason) is the only way a
+//! watcher may stop short of events: nothing after it is owed, but events skipped before it are
+//! still gaps. The checker does not know the compactions themselves, so it cannot tell whether c
+//! was really compacted, only whether the watcher could have lost anything to it.
 //!
 //! Events still unsent when the history ends are not a violation (the stream may lag), unless a
 //! progress notification claimed otherwise.

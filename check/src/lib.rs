@@ -51,9 +51,10 @@
 //!            "dequeues":[{"client":3,"value":"a","call":4,"ret":5}],"remaining":[]}
 //! election: [{"election":"e","client":1,"revision":3,"elected":0.0,"ended":2.0}, ...]
 //! watch:    {"committed":[{"revision":2,"key":"a","kind":"put","value":"1","prev_value":null}],
-//!            "watchers":[{"key":"a","range_end":"c","start_revision":2,"prev_kv":true,
+//!            "watchers":[{"key":"a","range_end":"c","start_revision":2,"prev_kv":true,"filters":["no_delete"],
 //!              "received":[{"type":"events","events":[...]},{"type":"progress","revision":4},
 //!                          {"type":"resume","start_revision":5},{"type":"canceled","compact_revision":null}]}]}
+//!           (received events may carry "create": etcd's is_create; see watch for every rule)
 //! lease:    {"bound":2.0,"leases":[{"id":1,"ttl":5.0,"granted":0.0,"keepalives":[4.0],
 //!            "revoke_called":null,"keys":["k"],"attached":1.0}],
 //!            "reads":[{"key":"k","call":6.0,"ret":6.1,"present":true}]}

@@ -3,25 +3,29 @@
 //! Odd clients write: puts, deletes and two-key txns over keys under `w/` (and one outside it),
 //! and client 1 compacts now and then a little behind the newest revision. Even clients watch:
 //! each opens a stream on one member with three watchers — the key `w/a`, the range
-//! `[w/b, w/d)`, and the prefix `w/` with `prev_kv` — started now (`start_revision` 0), at a
-//! past revision, or at revision 1; every second or so it asks for a progress notification. When a
-//! stream is lost (crash, restart, partition, a long poll that timed out) the client opens one on
-//! the next member and resumes each watcher from its last revision + 1; a watcher canceled by a
-//! compaction is replaced by a new one started now.
+//! `[w/b, w/d)` with a filter (NODELETE or NOPUT, by client), and the prefix `w/` with `prev_kv`
+//! — started now (`start_revision` 0), at a past revision, or at revision 1; every second or so
+//! it asks for a progress notification. Half the watching clients (drawn from the seed) are slow
+//! consumers that pause between reads, so their streams fall behind. When a stream is lost
+//! (crash, restart, partition, a long poll that timed out) the client opens one on the next
+//! member and resumes each watcher from its last revision + 1; a watcher canceled by a compaction
+//! is replaced by a new one started now.
 //!
 //! Recorded: one `watch` operation per watcher whose output is the watcher as
-//! `detcd_check::watch::Watcher` (range, start revision, every message received in order:
-//! event batches, progress notifications, resumptions, a cancel). The simulator reads the
-//! committed events from the members' replicas as the run goes (`RunResult::committed`), and
-//! `detcd_check::watch` judges every watcher against them.
+//! `detcd_check::watch::Watcher` (range, start revision, filters, every message received in
+//! order: event batches with each event's `is_create`, progress notifications, resumptions, a
+//! cancel). The simulator reads the committed events from the members' replicas as the run goes
+//! (`RunResult::committed`), and `detcd_check::watch` judges every watcher against them.
 
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
-use detcd_check::watch::{self as check, EventKind, Message, WatchHistory, Watcher};
+use detcd_check::watch::{self as check, EventKind, Filter, Message, WatchHistory, Watcher};
 use detcd_core::api::*;
 use detcd_core::kv::{Event, EventType};
 use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
-use detcd_core::watch::{WatchCreateRequest, WatchProgressRequest, WatchRequest, WatchResponse};
+use detcd_core::watch::{
+    WatchCreateRequest, WatchFilter, WatchProgressRequest, WatchRequest, WatchResponse,
+};
 use detcd_sim::client::Outcome;
 use detcd_sim::history::Pending;
 use detcd_sim::run::RunResult;
@@ -44,6 +48,11 @@ const RECV_TIMEOUT: Duration = Duration::from_secs(2);
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// How far behind the newest revision client 1 compacts.
 const COMPACT_LAG: i64 = 25;
+/// How long a slow consumer waits between reads, in milliseconds: long enough for dozens of
+/// revisions to pile up in its stream's outbox, so a small outbox overflows and its watchers
+/// fall back to catching up from history (the hub's unsynced paths) and a progress request
+/// arrives while they are behind.
+const SLOW_READ_PAUSE_MS: std::ops::Range<u64> = 200..800;
 
 impl Scenario for WatchScenario {
     fn name(&self) -> &'static str {
@@ -94,7 +103,14 @@ fn watch_verdict(result: &RunResult) -> CheckerVerdict {
         .filter_map(|op| serde_json::from_value(op.output.clone()).ok())
         .collect();
     let history = WatchHistory {
-        committed: committed.events.iter().map(|e| checker_event(e, true)).collect(),
+        // Create-ness of committed events is left to the checker, which derives it from the
+        // sequence (complete from revision 1, or there is a hole), not from the replica's kvs,
+        // so a core that gets `create_revision` wrong cannot vouch for itself.
+        committed: committed
+            .events
+            .iter()
+            .map(|e| check::Event { create: None, ..checker_event(e, true) })
+            .collect(),
         watchers,
     };
     let outcome = check::check(&history);
@@ -116,7 +132,8 @@ fn watch_verdict(result: &RunResult) -> CheckerVerdict {
     }
 }
 
-/// A core event in the checker's shape; `prev` keeps the previous value.
+/// A core event in the checker's shape; `prev` keeps the previous value. `create` is etcd's
+/// `Event.IsCreate()` (a put whose key was created at this very revision), as a client reads it.
 fn checker_event(event: &Event, prev: bool) -> check::Event {
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).to_string();
     let put = event.kind == EventType::Put;
@@ -126,6 +143,14 @@ fn checker_event(event: &Event, prev: bool) -> check::Event {
         kind: if put { EventKind::Put } else { EventKind::Delete },
         value: put.then(|| text(&event.kv.value)),
         prev_value: if prev { event.prev_kv.as_ref().map(|kv| text(&kv.value)) } else { None },
+        create: Some(put && event.kv.create_revision == event.kv.mod_revision),
+    }
+}
+
+fn checker_filter(filter: WatchFilter) -> Filter {
+    match filter {
+        WatchFilter::NoPut => Filter::NoPut,
+        WatchFilter::NoDelete => Filter::NoDelete,
     }
 }
 
@@ -212,13 +237,21 @@ struct Tracked {
     done: bool,
 }
 
-fn spec(k: usize, start: i64) -> WatchCreateRequest {
+/// Watcher `k` of client `client`'s stream from `start`. The range watcher filters one kind of
+/// event, NODELETE on every second watching client and NOPUT on the others, so both filters
+/// run and the checker holds each to its promise; the key and prefix watchers see everything.
+fn spec(client: u64, k: usize, start: i64) -> WatchCreateRequest {
     match k {
         0 => WatchCreateRequest::key("w/a", start),
         1 => WatchCreateRequest {
             key: b"w/b".to_vec(),
             range_end: b"w/d".to_vec(),
             start_revision: start,
+            filters: vec![if (client / 2).is_multiple_of(2) {
+                WatchFilter::NoDelete
+            } else {
+                WatchFilter::NoPut
+            }],
             ..Default::default()
         },
         _ => WatchCreateRequest { prev_kv: true, ..WatchCreateRequest::prefix("w/", start) },
@@ -226,16 +259,17 @@ fn spec(k: usize, start: i64) -> WatchCreateRequest {
 }
 
 fn new_tracked(ctx: &ClientContext, id: i64, k: usize, start: i64) -> Tracked {
-    let request = spec(k, start);
+    let request = spec(ctx.index, k, start);
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).to_string();
     let record = Watcher {
         key: text(&request.key),
         range_end: (!request.range_end.is_empty()).then(|| text(&request.range_end)),
         start_revision: start,
         prev_kv: request.prev_kv,
+        filters: request.filters.iter().map(|f| checker_filter(*f)).collect(),
         received: Vec::new(),
     };
-    let input = json!({"watch_id": id, "key": record.key, "range_end": record.range_end, "start_revision": start});
+    let input = json!({"watch_id": id, "key": record.key, "range_end": record.range_end, "start_revision": start, "filters": record.filters});
     let pending = ctx.recorder.invoke(ctx.index, "watch", Some(&record.key), input);
     Tracked {
         id,
@@ -250,6 +284,9 @@ fn new_tracked(ctx: &ClientContext, id: i64, k: usize, start: i64) -> Tracked {
 
 /// The client's watchers, its kinds by position (0: key, 1: range, 2: prefix).
 struct Watching {
+    client: u64,
+    /// A slow consumer: pauses between reads.
+    slow: bool,
     watchers: Vec<(usize, Tracked)>,
     next_id: i64,
 }
@@ -257,7 +294,13 @@ struct Watching {
 async fn watcher_client(mut ctx: ClientContext) {
     let Some(members) = member_ids(&mut ctx).await else { return };
     let current = current_revision(&mut ctx).await.unwrap_or(1);
-    let mut watching = Watching { watchers: Vec::new(), next_id: ctx.index as i64 * 1000 };
+    let slow = ctx.rng.gen_bool(0.5);
+    let mut watching = Watching {
+        client: ctx.index,
+        slow,
+        watchers: Vec::new(),
+        next_id: ctx.index as i64 * 1000,
+    };
     for k in 0..3 {
         let start = match ctx.rng.gen_range(0..3) {
             0 => 0,
@@ -316,6 +359,7 @@ async fn serve_stream(
 
 /// Creates (or resumes) every live watcher on a new stream.
 async fn create_all(stream: &WatchClient, watching: &mut Watching) -> Result<(), StreamLost> {
+    let client = watching.client;
     for (k, tracked) in &mut watching.watchers {
         if tracked.done {
             continue;
@@ -325,7 +369,7 @@ async fn create_all(stream: &WatchClient, watching: &mut Watching) -> Result<(),
             tracked.record.received.push(Message::Resume { start_revision: tracked.next });
         }
         tracked.opened = !tracked.awaiting_start;
-        let request = WatchCreateRequest { watch_id: tracked.id, ..spec(*k, tracked.next) };
+        let request = WatchCreateRequest { watch_id: tracked.id, ..spec(client, *k, tracked.next) };
         stream.create(request).await?;
     }
     Ok(())
@@ -346,6 +390,11 @@ async fn receive(
         if trace::now() >= last_progress + PROGRESS_EVERY {
             last_progress = trace::now();
             stream.send(WatchRequest::Progress(WatchProgressRequest {})).await?;
+        }
+        if watching.slow {
+            // After the progress request, so it is answered while this stream falls behind.
+            let pause = ctx.rng.gen_range(SLOW_READ_PAUSE_MS);
+            madsim::time::sleep(Duration::from_millis(pause)).await;
         }
     }
     Ok(())
@@ -418,7 +467,8 @@ async fn replace_canceled(
     for k in canceled {
         watching.add(ctx, k, 0);
         if let Some((_, tracked)) = watching.watchers.last() {
-            stream.create(WatchCreateRequest { watch_id: tracked.id, ..spec(k, 0) }).await?;
+            let request = WatchCreateRequest { watch_id: tracked.id, ..spec(ctx.index, k, 0) };
+            stream.create(request).await?;
         }
     }
     Ok(())

@@ -27,7 +27,9 @@ fn items(run: &ScenarioRun, f: &str) -> usize {
         .count()
 }
 
-/// Every seed of `SEEDS` passes, and each did at least `least` items of `f`.
+/// Every seed of `SEEDS` passes, and each did at least `least` items of `f`. The minimums are
+/// what a seed does while its clients, pinned to their members, wait out a stranded or paused
+/// leader (the aimed faults of `detcd_sim::plan`): real work, not a throughput target.
 fn passes_with_work(scenario: &str, f: &str, least: usize) {
     for seed in SEEDS {
         let run = run(scenario, seed);
@@ -46,7 +48,7 @@ fn lock_passes_with_fencing() {
 
 #[test]
 fn rwlock_passes() {
-    passes_with_work("rwlock", "rw-hold", 15);
+    passes_with_work("rwlock", "rw-hold", 6);
 }
 
 #[test]
@@ -61,12 +63,12 @@ fn double_barrier_passes() {
 
 #[test]
 fn queue_passes() {
-    passes_with_work("queue", "enqueue", 30);
+    passes_with_work("queue", "enqueue", 12);
 }
 
 #[test]
 fn priority_queue_passes() {
-    passes_with_work("priority-queue", "enqueue", 30);
+    passes_with_work("priority-queue", "enqueue", 12);
 }
 
 #[test]

@@ -138,13 +138,16 @@ pub fn run(
     let Shape { scenario, mut config } = shape(requested, seed, options)?;
     config.echo_trace = mode.echo;
     let started = std::time::Instant::now();
-    let workload = scenario.workload(options);
+    // The scenario sees the plan that will run, drawn or given: a workload that sizes itself to
+    // the faults (lease TTLs when clocks may move) must size itself to these.
+    let planned = ScenarioOptions { plan: Some(config.plan.clone()), ..options.clone() };
+    let workload = scenario.workload(&planned);
     let result = if mode.check_determinism {
         detcd_sim::check_run_determinism(config.clone(), workload)?
     } else {
         detcd_sim::simulate(config.clone(), workload)
     };
-    let mut verdicts = scenario.check(&result, options);
+    let mut verdicts = scenario.check(&result, &planned);
     verdicts.extend(simulator_verdicts(&result));
     let passed = verdicts.iter().all(|v| !v.failed());
     Ok(ScenarioRun {

@@ -447,7 +447,7 @@ pub fn explore(args: ExploreArgs) -> i32 {
             Ok(()) => println!(
                 "FAILED run {} ({}): replay with: cargo sim run --plan {}",
                 found.run,
-                found.why,
+                found.why.chars().take(100).collect::<String>(),
                 path.display()
             ),
             Err(error) => eprintln!("could not write {}: {error}", path.display()),

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// The sweep that must reach every probe: swarm for breadth, and the scenarios whose paths only
 /// they exercise (watch streams, leases, compactions).
 const COVERAGE_SWEEP: &[(&str, Range<u64>)] =
-    &[("swarm", 0..100), ("watch", 0..20), ("lease", 0..10), ("kv", 0..20)];
+    &[("swarm", 100..200), ("watch", 0..20), ("lease", 0..10), ("kv", 0..20)];
 
 fn coverage_sweep() -> SweepReport {
     let mut report = SweepReport::default();

@@ -94,12 +94,7 @@ impl ExploreReport {
         self.features.extend(features);
         self.probes.extend(run.probes.keys().cloned());
         if !run.passed {
-            let why = run
-                .verdicts
-                .iter()
-                .find(|v| v.failed())
-                .map(|v| format!("{}: {}", v.checker, v.summary))
-                .unwrap_or_default();
+            let why = run.first_failure().unwrap_or_default();
             self.failures.push(Found {
                 plan: plan.clone(),
                 run: self.runs,

@@ -46,6 +46,13 @@ pub struct ScenarioRun {
     pub result: Option<RunResult>,
 }
 
+impl ScenarioRun {
+    /// "checker: summary" of the first verdict that did not pass, if any.
+    pub fn first_failure(&self) -> Option<String> {
+        self.verdicts.iter().find(|v| v.failed()).map(|v| format!("{}: {}", v.checker, v.summary))
+    }
+}
+
 /// The concrete shape of a run, decided from the seed and the options.
 struct Shape {
     scenario: Box<dyn Scenario>,

@@ -112,12 +112,7 @@ impl SweepReport {
         }
         if !run.passed {
             totals.failures += 1;
-            let why = run
-                .verdicts
-                .iter()
-                .find(|v| v.failed())
-                .map(|v| format!("{}: {}", v.checker, v.summary))
-                .unwrap_or_default();
+            let why = run.first_failure().unwrap_or_default();
             self.failures.push(FailedSeed {
                 scenario: run.requested.clone(),
                 seed: run.seed,

@@ -21,6 +21,9 @@ pub enum Probe {
     DeposedLeaderKeepAlive,
     /// A linearizable read failed here for want of leadership and was sent on to a leader.
     ReadIndexRetried,
+    /// A forwarded request was still unanswered when raft named a new leader (it went again to
+    /// the new one, or its client was told the leader changed).
+    ForwardFollowedLeader,
     /// A member's countdown expired a lease but could not commit the revoke (leadership lost).
     LeaseExpiryLostLeadership,
     /// A keep-alive reached the leader for a lease that no longer exists.
@@ -66,10 +69,11 @@ pub enum Probe {
 }
 
 impl Probe {
-    pub const ALL: [Probe; 24] = [
+    pub const ALL: [Probe; 25] = [
         Probe::DeposedLeaderRead,
         Probe::DeposedLeaderKeepAlive,
         Probe::ReadIndexRetried,
+        Probe::ForwardFollowedLeader,
         Probe::LeaseExpiryLostLeadership,
         Probe::KeepAliveForMissingLease,
         Probe::SnapshotInstalled,
@@ -98,6 +102,7 @@ impl Probe {
             Probe::DeposedLeaderRead => "deposed-leader-read",
             Probe::DeposedLeaderKeepAlive => "deposed-leader-keepalive",
             Probe::ReadIndexRetried => "read-index-retried",
+            Probe::ForwardFollowedLeader => "forward-followed-leader",
             Probe::LeaseExpiryLostLeadership => "lease-expiry-lost-leadership",
             Probe::KeepAliveForMissingLease => "keepalive-missing-lease",
             Probe::SnapshotInstalled => "snapshot-installed",

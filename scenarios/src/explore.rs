@@ -21,7 +21,7 @@ use crate::scenario::ScenarioOptions;
 use detcd_core::probes::Probe;
 use detcd_sim::faults::{Fault, Target};
 use detcd_sim::knobs::Knobs;
-use detcd_sim::plan::{FaultKind, FaultMix, FaultPlan};
+use detcd_sim::plan::{Aims, FaultKind, FaultMix, FaultPlan};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -292,7 +292,7 @@ fn mutate_once(rng: &mut ChaCha8Rng, plan: &mut ReplayPlan) {
                 kinds: [kind].into_iter().collect(),
                 intensity: 10_000.0 / chaos_ms.max(1) as f64,
             };
-            let drawn = FaultPlan::generate(rng, &members, chaos_ms, &mix);
+            let drawn = FaultPlan::generate(rng, &members, chaos_ms, &mix, &Aims::default());
             faults.extend(drawn.faults);
         }
     }

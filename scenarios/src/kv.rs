@@ -22,6 +22,7 @@ use detcd_core::kv::prefix_end;
 use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::Error;
 use detcd_sim::client::Outcome;
+use detcd_sim::plan::{Aims, Episode};
 use detcd_sim::run::RunResult;
 use detcd_sim::workload::{self, kv_json, ClientContext, Workload};
 use futures::future::BoxFuture;
@@ -50,10 +51,20 @@ impl Scenario for KvScenario {
         true
     }
 
+    /// A leader stranded past an election with clients still on it: every linearizable read it
+    /// answers after the new leader's first write must be refused or see that write.
+    fn aims(&self) -> Aims {
+        Aims::mostly(Episode::StrandLeader { min_ms: 6_000, max_ms: 9_000 }, AIMED_CHANCE)
+    }
+
     fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {
         vec![linearizable_resolved(result)]
     }
 }
+
+/// The share of `kv` and `register` seeds whose plan is built around their aimed episode; the
+/// rest draw random faults with the default aims' company.
+const AIMED_CHANCE: f64 = 0.75;
 
 /// The etcd model's verdict on the history, with unknown outcomes first decided by the committed
 /// log where it can (see [`crate::resolve`]).
@@ -86,6 +97,12 @@ impl Scenario for RegisterScenario {
 
     fn workload(&self, _: &ScenarioOptions) -> Arc<dyn Workload> {
         Arc::new(RegisterWorkload)
+    }
+
+    /// Power lost on every member at once while writes are in flight: each acknowledged write
+    /// must still be there when they come back.
+    fn aims(&self) -> Aims {
+        Aims::mostly(Episode::PowerLoss { min_ms: 1_000, max_ms: 3_000 }, AIMED_CHANCE)
     }
 
     fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {

@@ -31,7 +31,7 @@ use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::Error;
 use detcd_sim::client::Outcome;
 use detcd_sim::history::Pending;
-use detcd_sim::plan::FaultKind;
+use detcd_sim::plan::{Aims, Episode, FaultKind};
 use detcd_sim::run::RunResult;
 use detcd_sim::trace;
 use detcd_sim::workload::{ClientContext, Workload};
@@ -70,6 +70,12 @@ impl Scenario for LeaseScenario {
         // Clock jumps of up to 7 s between two keep-alives must not expire a kept-alive lease.
         let ttl = if clocks_may_move(options) { 9..=12 } else { 3..=5 };
         Arc::new(LeaseWorkload { ttl })
+    }
+
+    /// A leader stranded past an election and a lease's TTL, its clients still keeping their
+    /// leases alive through it: whatever it acknowledges, the new leader must not expire.
+    fn aims(&self) -> Aims {
+        Aims::mostly(Episode::StrandLeader { min_ms: 8_000, max_ms: 11_000 }, 0.9)
     }
 
     fn check(&self, result: &RunResult, options: &ScenarioOptions) -> Vec<CheckerVerdict> {

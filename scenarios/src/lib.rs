@@ -24,6 +24,8 @@ pub mod election;
 #[cfg(madsim)]
 pub mod explore;
 #[cfg(madsim)]
+pub mod explore_power;
+#[cfg(madsim)]
 pub mod kv;
 #[cfg(madsim)]
 pub mod lease;

@@ -10,7 +10,7 @@ use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
 use detcd_core::plant::Bug;
 use detcd_sim::invariants::RAFT;
 use detcd_sim::knobs::Knobs;
-use detcd_sim::plan::{FaultMix, FaultPlan};
+use detcd_sim::plan::{Aims, FaultMix, FaultPlan};
 use detcd_sim::run::{RunConfig, RunResult};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -91,7 +91,8 @@ fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape,
     config.record_events = scenario.records_events();
     config.plant = options.plant.as_deref().map(Bug::parse).transpose()?;
     config.max_ops = options.max_ops;
-    config.plan = plan(&mut rng, &config, options, swarm);
+    let aims = if swarm { Aims::default() } else { scenario.aims() };
+    config.plan = plan(&mut rng, &config, options, swarm, &aims);
     // Their own stream, so drawing them leaves every other choice of the seed as it was.
     config.knobs = match &options.knobs {
         Some(knobs) => knobs.clone(),
@@ -105,6 +106,7 @@ fn plan(
     config: &RunConfig,
     options: &ScenarioOptions,
     swarm: bool,
+    aims: &Aims,
 ) -> FaultPlan {
     if let Some(plan) = &options.plan {
         return plan.clone();
@@ -120,7 +122,7 @@ fn plan(
         mix.intensity = intensity;
     }
     let members: Vec<u64> = (1..=config.members as u64).collect();
-    FaultPlan::generate(rng, &members, config.chaos.as_millis() as u64, &mix)
+    FaultPlan::generate(rng, &members, config.chaos.as_millis() as u64, &mix, aims)
 }
 
 /// The scenario `requested` resolves to for `seed` (what `swarm` picks), without running it.

@@ -1,7 +1,7 @@
 //! What a scenario is, the options a user can set, and the verdicts checkers return.
 
 use detcd_sim::knobs::Knobs;
-use detcd_sim::plan::{FaultKind, FaultPlan};
+use detcd_sim::plan::{Aims, FaultKind, FaultPlan};
 use detcd_sim::run::RunResult;
 use detcd_sim::workload::Workload;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,11 @@ pub trait Scenario: Send + Sync {
     /// Whether the run must read the committed event history from the members (watch checks).
     fn records_events(&self) -> bool {
         false
+    }
+    /// The aimed fault episodes the scenario's guarantees are most at risk in, and how often
+    /// its seeded plans get one (`swarm` keeps the default for every scenario it picks).
+    fn aims(&self) -> Aims {
+        Aims::default()
     }
     /// Judges a finished run (its history and what the simulator saw).
     fn check(&self, result: &RunResult, options: &ScenarioOptions) -> Vec<CheckerVerdict>;

@@ -28,6 +28,7 @@ use detcd_core::watch::{
 };
 use detcd_sim::client::Outcome;
 use detcd_sim::history::Pending;
+use detcd_sim::plan::{Aims, Episode};
 use detcd_sim::run::RunResult;
 use detcd_sim::trace;
 use detcd_sim::watch_client::{StreamLost, WatchClient};
@@ -69,6 +70,20 @@ impl Scenario for WatchScenario {
 
     fn workload(&self, _: &ScenarioOptions) -> Arc<dyn Workload> {
         Arc::new(WatchWorkload)
+    }
+
+    /// Mostly a follower cut off while its watchers stay on it, long enough that it comes back
+    /// by installing a snapshot under them; else the leader stranded. Among the random faults:
+    /// crashes and restarts are what watch streams must be resumed across.
+    fn aims(&self) -> Aims {
+        Aims {
+            chance: 0.75,
+            episodes: vec![
+                (Episode::StrandFollower { min_ms: 3_000, max_ms: 8_000 }, 0.6),
+                (Episode::StrandLeader { min_ms: 4_000, max_ms: 10_000 }, 0.4),
+            ],
+            alone: false,
+        }
     }
 
     fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {

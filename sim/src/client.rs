@@ -1,9 +1,11 @@
 //! A client in the simulator: its own madsim node, talking to members over the network.
 //!
 //! It knows the members' addresses, sticks to one until that one cannot help (no leader known,
-//! unreachable), then tries the next. A *pinned* client stays even when a request to its member
-//! times out, as a client with one endpoint does (an etcd client behind a fixed address): it keeps
-//! talking to a leader that was cut off from its peers, which is how stale-leader bugs show. Its outcomes are three-valued, as a history needs them: a
+//! unreachable), then tries the next. A *pinned* client stays even when a write to its member
+//! times out or the member answers "no leader", as a client with one endpoint does (an etcd client
+//! behind a fixed address): it keeps talking to a leader that was cut off from its peers, which is
+//! how stale-leader bugs show (only a member that stopped, or a read that got no answer, sends it
+//! elsewhere). Its outcomes are three-valued, as a history needs them: a
 //! request that got an answer is `Ok` or a definite failure; a request whose fate the client
 //! cannot know (timed out after sending, the leader changed under it) is `Unknown`.
 
@@ -77,6 +79,11 @@ impl SimClient {
             let call = ClientCall(request.clone());
             match self.endpoint.call_timeout(client_addr(member), call, self.timeout).await {
                 Ok(Ok(response)) => return Outcome::Ok(response),
+                // A client with one endpoint is told "no leader" and asks the same member again
+                // next time; only a member that stopped sends it elsewhere.
+                Ok(Err(error)) if self.pinned && retryable(&error) && error != Error::Stopped => {
+                    return Outcome::Failed(error);
+                }
                 Ok(Err(error)) if retryable(&error) => last_refusal = error,
                 Ok(Err(error)) if indeterminate(&error) => {
                     return Outcome::Unknown(error.to_string());

@@ -8,8 +8,12 @@
 //!
 //! Random faults seldom line up into the moments consensus bugs need (a leader cut off from its
 //! peers while its clients still reach it, for longer than an election; a leader frozen past its
-//! leases' deadlines), so besides them a plan gets, on about half the seeds, one *aimed* episode
-//! of a kind the mix allows: the leader stranded for 4-10 s, or the leader paused for 2-12 s.
+//! leases' deadlines; every member losing power while acknowledged writes sit unsynced), so
+//! besides them a plan may get one *aimed* [`Episode`] of a kind the mix allows. [`Aims`] say
+//! which and how often: by default, on about half the seeds, the leader stranded for 4-10 s or
+//! paused for 2-12 s; a scenario names the episodes its own guarantees are most at risk in
+//! (`Scenario::aims`), and may ask for them to run *alone*, with no random fault during the
+//! episode to end it early (a heal, a crash of the stranded leader).
 
 use crate::faults::{Fault, Target};
 use detcd_core::raft::types::NodeId;
@@ -107,28 +111,44 @@ impl FaultPlan {
         FaultPlan { faults }
     }
 
-    /// Draws a plan for `members` over `chaos_ms` from `mix`.
+    /// Draws a plan for `members` over `chaos_ms` from `mix`, with an aimed episode as `aims`
+    /// say.
     pub fn generate(
         rng: &mut ChaCha8Rng,
         members: &[NodeId],
         chaos_ms: u64,
         mix: &FaultMix,
+        aims: &Aims,
     ) -> FaultPlan {
         let kinds: Vec<FaultKind> = mix.kinds.iter().copied().collect();
         let expected = (mix.intensity * chaos_ms as f64 / 10_000.0).round() as usize;
-        let mut faults = Vec::new();
         if kinds.is_empty() || chaos_ms == 0 {
-            return FaultPlan { faults };
+            return FaultPlan::default();
         }
+        // Each random fault with its repair, kept together so an aimed episode that runs alone
+        // drops both or neither.
+        let mut groups = Vec::new();
         for _ in 0..expected {
             let at_ms = rng.gen_range(0..chaos_ms);
             let kind = kinds[rng.gen_range(0..kinds.len())];
             let repair_at = (at_ms + rng.gen_range(500..4_000)).min(chaos_ms);
-            faults.extend(draw(rng, kind, members, at_ms, repair_at));
+            groups.push(draw(rng, kind, members, at_ms, repair_at));
         }
-        if expected > 0 && rng.gen_bool(0.5) {
-            faults.extend(aimed(rng, &mix.kinds, chaos_ms));
+        let mut aimed = Vec::new();
+        if expected > 0 && rng.gen_bool(aims.chance) {
+            aimed = aims.draw(rng, members, &mix.kinds, chaos_ms);
         }
+        if aims.alone && !aimed.is_empty() {
+            let from = aimed.iter().map(|scheduled| scheduled.at_ms).min().unwrap_or(0);
+            let to = aimed.iter().map(|scheduled| scheduled.at_ms).max().unwrap_or(0);
+            let quiet_until = to + ALONE_AFTER_MS;
+            groups.retain(|group| {
+                let first = group.iter().map(|scheduled| scheduled.at_ms).min().unwrap_or(0);
+                let last = group.iter().map(|scheduled| scheduled.at_ms).max().unwrap_or(0);
+                last < from || first > quiet_until
+            });
+        }
+        let mut faults: Vec<Scheduled> = groups.into_iter().flatten().chain(aimed).collect();
         faults.sort_by_key(|scheduled| scheduled.at_ms);
         FaultPlan { faults }
     }
@@ -143,22 +163,176 @@ impl FaultPlan {
     }
 }
 
-/// One episode aimed at the leader, of a kind `kinds` allows (none if it allows neither).
-fn aimed(rng: &mut ChaCha8Rng, kinds: &BTreeSet<FaultKind>, chaos_ms: u64) -> Vec<Scheduled> {
-    let at_ms = rng.gen_range(0..chaos_ms.div_ceil(2));
-    let strand = kinds.contains(&FaultKind::Partition);
-    let pause = kinds.contains(&FaultKind::Pause);
-    if strand && (!pause || rng.gen_bool(0.6)) {
-        let heal_at = at_ms + rng.gen_range(4_000..10_000);
-        vec![
-            Scheduled { at_ms, fault: Fault::Strand { target: Target::Leader } },
-            Scheduled { at_ms: heal_at.min(chaos_ms), fault: Fault::HealNetwork },
-        ]
-    } else if pause {
-        let millis = rng.gen_range(2_000..12_000);
-        vec![Scheduled { at_ms, fault: Fault::Pause { target: Target::Leader, millis } }]
-    } else {
-        Vec::new()
+/// How long after an episode that runs alone the cluster stays quiet too: the time the
+/// scenario's clients need to meet the aftermath (reads of a healed leader, keep-alives of leases
+/// it renewed) before another fault muddles it.
+const ALONE_AFTER_MS: u64 = 2_000;
+
+/// A fault aimed at a role and a moment, of a shape random faults seldom line up into.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Episode {
+    /// The leader cut off from its peers while its clients still reach it, for `min_ms..max_ms`:
+    /// past an election, the deposed leader keeps taking requests (stale reads, keep-alives of
+    /// leases the new leader counts down).
+    StrandLeader { min_ms: u64, max_ms: u64 },
+    /// The leader frozen for `min_ms..max_ms` (past its leases' deadlines, reads in flight).
+    PauseLeader { min_ms: u64, max_ms: u64 },
+    /// A follower cut off from its peers while its clients (and their watchers) stay on it, for
+    /// `min_ms..max_ms`: the leader moves on and purges its log, so on healing the follower
+    /// catches up by installing a snapshot under the watchers it is serving.
+    StrandFollower { min_ms: u64, max_ms: u64 },
+    /// Every member loses power at once, taking every write not yet fsynced, and all restart
+    /// `min_ms..max_ms` later: acknowledged writes must survive it. Disks are slowed (fsyncs of
+    /// up to 20 ms) a second before, so writes are in flight between write and sync.
+    PowerLoss { min_ms: u64, max_ms: u64 },
+}
+
+impl Episode {
+    /// The fault family a mix must allow for the episode.
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Episode::StrandLeader { .. } | Episode::StrandFollower { .. } => FaultKind::Partition,
+            Episode::PauseLeader { .. } => FaultKind::Pause,
+            Episode::PowerLoss { .. } => FaultKind::Crash,
+        }
+    }
+
+    fn min_ms(&self) -> u64 {
+        match self {
+            Episode::StrandLeader { min_ms, .. }
+            | Episode::StrandFollower { min_ms, .. }
+            | Episode::PauseLeader { min_ms, .. }
+            | Episode::PowerLoss { min_ms, .. } => *min_ms,
+        }
+    }
+
+    /// The episode's faults on `members`, starting at `at_ms`, none past `chaos_ms`.
+    fn schedule(
+        &self,
+        rng: &mut ChaCha8Rng,
+        members: &[NodeId],
+        at_ms: u64,
+        chaos_ms: u64,
+    ) -> Vec<Scheduled> {
+        match *self {
+            Episode::StrandLeader { min_ms, max_ms } => {
+                let heal_at = at_ms + rng.gen_range(min_ms..max_ms.max(min_ms + 1));
+                vec![
+                    Scheduled { at_ms, fault: Fault::Strand { target: Target::Leader } },
+                    Scheduled { at_ms: heal_at.min(chaos_ms), fault: Fault::HealNetwork },
+                ]
+            }
+            Episode::StrandFollower { min_ms, max_ms } => {
+                let heal_at = at_ms + rng.gen_range(min_ms..max_ms.max(min_ms + 1));
+                vec![
+                    Scheduled { at_ms, fault: Fault::Strand { target: Target::Follower } },
+                    Scheduled { at_ms: heal_at.min(chaos_ms), fault: Fault::HealNetwork },
+                ]
+            }
+            Episode::PauseLeader { min_ms, max_ms } => {
+                let millis = rng.gen_range(min_ms..max_ms.max(min_ms + 1));
+                vec![Scheduled { at_ms, fault: Fault::Pause { target: Target::Leader, millis } }]
+            }
+            Episode::PowerLoss { min_ms, max_ms } => {
+                let restart_at = at_ms + rng.gen_range(min_ms..max_ms.max(min_ms + 1));
+                let slowed_at = at_ms.saturating_sub(1_000);
+                let slow = |member: &NodeId| Scheduled {
+                    at_ms: slowed_at,
+                    fault: Fault::Disk {
+                        member: *member,
+                        fsync_error: 0.0,
+                        torn_write: 0.0,
+                        fsync_latency_ms: 20,
+                    },
+                };
+                let mut faults: Vec<Scheduled> = members.iter().map(slow).collect();
+                faults.push(Scheduled { at_ms, fault: Fault::CrashAll });
+                faults.push(Scheduled {
+                    at_ms: restart_at.min(chaos_ms),
+                    fault: Fault::RestartCrashed,
+                });
+                faults
+            }
+        }
+    }
+}
+
+/// Which aimed episode a plan may get, how often, and whether it runs alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Aims {
+    /// The chance that a plan (one with any faults at all) gets an episode.
+    pub chance: f64,
+    /// The episodes with their weights; those whose family the mix leaves out are never drawn.
+    pub episodes: Vec<(Episode, f64)>,
+    /// No random fault happens during the episode or in the [`ALONE_AFTER_MS`] after it.
+    pub alone: bool,
+}
+
+impl Default for Aims {
+    /// Half the plans: the leader stranded for 4-10 s (six times in ten where both are allowed)
+    /// or paused for 2-12 s, among the random faults.
+    fn default() -> Self {
+        Aims {
+            chance: 0.5,
+            episodes: vec![
+                (Episode::StrandLeader { min_ms: 4_000, max_ms: 10_000 }, 0.6),
+                (Episode::PauseLeader { min_ms: 2_000, max_ms: 12_000 }, 0.4),
+            ],
+            alone: false,
+        }
+    }
+}
+
+impl Aims {
+    /// Mostly `episode`, running alone (a scenario built to judge that one moment).
+    pub fn mostly(episode: Episode, chance: f64) -> Aims {
+        Aims { chance, episodes: vec![(episode, 1.0)], alone: true }
+    }
+
+    /// One episode the mix allows, starting early enough to fit the chaos phase (in its first
+    /// half at the latest), or none if the mix allows none.
+    fn draw(
+        &self,
+        rng: &mut ChaCha8Rng,
+        members: &[NodeId],
+        kinds: &BTreeSet<FaultKind>,
+        chaos_ms: u64,
+    ) -> Vec<Scheduled> {
+        let shortest = self.episodes.iter().map(|(episode, _)| episode.min_ms()).min().unwrap_or(0);
+        let latest_start = chaos_ms.div_ceil(2).min(chaos_ms.saturating_sub(shortest)).max(1);
+        let at_ms = rng.gen_range(0..latest_start);
+        let allowed: Vec<(Episode, f64)> = self
+            .episodes
+            .iter()
+            .filter(|(episode, weight)| kinds.contains(&episode.kind()) && *weight > 0.0)
+            .copied()
+            .collect();
+        let chosen = match allowed.as_slice() {
+            [] => return Vec::new(),
+            [(only, _)] => *only,
+            [(first, a), (second, b)] => {
+                if rng.gen_bool(a / (a + b)) {
+                    *first
+                } else {
+                    *second
+                }
+            }
+            many => {
+                let total: f64 = many.iter().map(|(_, weight)| weight).sum();
+                let mut point = rng.gen_range(0.0..total);
+                let mut chosen = many[many.len() - 1].0;
+                for (episode, weight) in many {
+                    if point < *weight {
+                        chosen = *episode;
+                        break;
+                    }
+                    point -= weight;
+                }
+                chosen
+            }
+        };
+        chosen.schedule(rng, members, at_ms, chaos_ms)
     }
 }
 

@@ -8,7 +8,7 @@ use detcd_check::models::etcd::Etcd;
 use detcd_core::member::MemberEvent;
 use detcd_sim::faults::{Fault, Target};
 use detcd_sim::invariants::Invariants;
-use detcd_sim::plan::{FaultMix, FaultPlan, Scheduled};
+use detcd_sim::plan::{Aims, FaultMix, FaultPlan, Scheduled};
 use detcd_sim::run::{RunConfig, RunResult};
 use detcd_sim::workload::KvWorkload;
 use detcd_sim::{check_run_determinism, simulate};
@@ -151,8 +151,13 @@ fn generated_plans_and_swarm_mixes_are_survived() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mix = if seed % 2 == 0 { FaultMix::default() } else { FaultMix::swarm(&mut rng) };
         let mut config = RunConfig::new(500 + seed);
-        config.plan =
-            FaultPlan::generate(&mut rng, &[1, 2, 3], config.chaos.as_millis() as u64, &mix);
+        config.plan = FaultPlan::generate(
+            &mut rng,
+            &[1, 2, 3],
+            config.chaos.as_millis() as u64,
+            &mix,
+            &Aims::default(),
+        );
         assert_survived(&run(config));
     }
 }
@@ -163,7 +168,9 @@ fn seeded_partitions_take_every_shape() {
     let mut shapes = std::collections::BTreeSet::new();
     for seed in 0..40u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        for scheduled in FaultPlan::generate(&mut rng, &[1, 2, 3, 4, 5], 10_000, &mix).faults {
+        for scheduled in
+            FaultPlan::generate(&mut rng, &[1, 2, 3, 4, 5], 10_000, &mix, &Aims::default()).faults
+        {
             let shape = match scheduled.fault {
                 Fault::Isolate { .. } => "isolate",
                 Fault::Split { .. } => "split",

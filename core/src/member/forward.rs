@@ -37,6 +37,20 @@ pub enum PeerAnswer {
 
 pub type PeerResponse = Result<PeerAnswer, Error>;
 
+impl PeerRequest {
+    /// Whether serving the request twice is the same as serving it once, so it may go again to
+    /// a new leader when the old one stopped answering (a read, a keep-alive; never a proposal).
+    pub fn may_repeat(&self) -> bool {
+        match self {
+            PeerRequest::LinearizableRange(_)
+            | PeerRequest::LeaseKeepAlive(_)
+            | PeerRequest::LeaseTimeToLive(_)
+            | PeerRequest::LeaseLeases => true,
+            PeerRequest::Propose(_) | PeerRequest::ChangeMembership(_) => false,
+        }
+    }
+}
+
 impl Member {
     /// Serves a request a peer forwarded, as the leader. A member that is not the leader refuses
     /// rather than forwarding again.

@@ -23,7 +23,8 @@ use crate::probes::{self, Probe};
 use crate::raft::network::{PeerMessage, PeerReply};
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
-use openraft_rt::AsyncRuntime;
+use futures::FutureExt;
+use openraft_rt::{AsyncRuntime, WatchReceiver};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify, Semaphore};
@@ -85,14 +86,51 @@ impl ForwardQueue {
 
 impl Member {
     /// Sends `request` to `leader` with the next batch and waits for its answer, at most the
-    /// request timeout (then the outcome is unknown: the batch may still be served).
+    /// request timeout in all (then the outcome is unknown: the batch may still be served).
+    ///
+    /// If raft names a new leader while the answer is outstanding (the old one was cut off or
+    /// deposed), waiting on is pointless: a request that may safely be served twice (a read, a
+    /// keep-alive) goes again to the new leader, as etcd's read-index loop retries with whoever
+    /// leads now; any other request is answered `LeaderChanged` (the old leader may still commit
+    /// it, so its outcome is unknown) instead of holding the client until the timeout.
     pub(super) async fn forward(&self, leader: NodeId, request: PeerRequest) -> PeerResponse {
-        let (answer, answered) = oneshot::channel();
-        self.inner.forward_queue.push(Queued { leader, request, answer });
         let timeout = self.inner.config.request_timeout;
-        match DetRuntime::timeout(timeout, answered).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(_)) | Err(_) => Err(Error::Timeout),
+        match DetRuntime::timeout(timeout, self.forward_following(leader, request)).await {
+            Ok(response) => response,
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
+    async fn forward_following(&self, mut leader: NodeId, request: PeerRequest) -> PeerResponse {
+        loop {
+            let (answer, answered) = oneshot::channel();
+            self.inner.forward_queue.push(Queued { leader, request: request.clone(), answer });
+            let new_leader = futures::select_biased! {
+                response = answered.fuse() => return response.unwrap_or(Err(Error::Timeout)),
+                new_leader = self.leader_other_than(leader).fuse() => new_leader,
+            };
+            probes::hit(Probe::ForwardFollowedLeader);
+            if !request.may_repeat() {
+                return Err(Error::LeaderChanged);
+            }
+            if new_leader == self.id() {
+                return self.serve_forwarded(request).await;
+            }
+            leader = new_leader;
+        }
+    }
+
+    /// Resolves once raft names a leader other than `leader` (never, if it keeps naming it).
+    async fn leader_other_than(&self, leader: NodeId) -> NodeId {
+        let mut metrics = self.inner.raft.server_metrics();
+        loop {
+            let named = metrics.borrow_watched().current_leader;
+            if let Some(named) = named.filter(|named| *named != leader) {
+                return named;
+            }
+            if metrics.changed().await.is_err() {
+                return futures::future::pending().await;
+            }
         }
     }
 

@@ -369,15 +369,28 @@ pub fn power(args: PowerArgs) -> i32 {
             bar.set_position(done as u64)
         });
     bar.finish_and_clear();
-    match measured {
-        Ok(powers) => {
-            for line in detcd_scenarios::power::table(&powers, &seeds) {
-                println!("{line}");
-            }
-            0
+    let powers = match measured {
+        Ok(powers) => powers,
+        Err(message) => return usage(&message),
+    };
+    if !args.explore {
+        for line in detcd_scenarios::power::table(&powers, &seeds) {
+            println!("{line}");
         }
-        Err(message) => usage(&message),
+        return 0;
     }
+    let mut explored = Vec::new();
+    for case in &cases {
+        eprintln!("exploring {} ({} runs)", case.bug.name(), seeds.clone().count());
+        match detcd_scenarios::explore_power::explore_case(case, &seeds, &options, args.jobs) {
+            Ok(found) => explored.push(found),
+            Err(message) => return usage(&message),
+        }
+    }
+    for line in detcd_scenarios::explore_power::table(&powers, &explored, &seeds) {
+        println!("{line}");
+    }
+    0
 }
 
 /// `90s`, `5m`, `1h` or a plain number of seconds.

@@ -80,6 +80,10 @@ pub struct PowerArgs {
     /// Seeds run at once.
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
+    /// Also explore (coverage-guided) each bug's scenario for as many runs as there are seeds,
+    /// and print its catches beside the random seeds'.
+    #[arg(long)]
+    pub explore: bool,
     #[command(flatten)]
     pub shape: ShapeArgs,
 }

@@ -509,9 +509,9 @@ async fn register_write(ctx: &mut ClientContext, value: i64) {
     let outcome = ctx.client.call(ClientRequest::Put(request)).await;
     match outcome {
         Outcome::Ok(_) => ctx.recorder.complete(pending, Value::Null),
-        // A refused write did not happen: the register model has no error output, so record it as
-        // unknown (it may or may not be linearized), which is always sound.
-        Outcome::Failed(error) => ctx.recorder.unknown(pending, &error.to_string()),
+        // A refused write did not happen: the register model has no error output, and an
+        // operation without effect or observation constrains nothing, so it leaves the history.
+        Outcome::Failed(error) => ctx.recorder.refused(pending, &error.to_string()),
         Outcome::Unknown(why) => ctx.recorder.unknown(pending, &why),
     }
 }
@@ -525,6 +525,7 @@ async fn register_read(ctx: &mut ClientContext) {
                 r.kvs.first().and_then(|kv| String::from_utf8_lossy(&kv.value).parse::<i64>().ok());
             ctx.recorder.complete(pending, json!(value))
         }
+        Outcome::Failed(error) => ctx.recorder.refused(pending, &error.to_string()),
         other => ctx.recorder.unknown(pending, &format!("{other:?}")),
     }
 }
@@ -550,7 +551,7 @@ async fn register_cas(ctx: &mut ClientContext, expected: i64, value: i64) {
     match ctx.client.call(ClientRequest::Txn(txn)).await {
         Outcome::Ok(ClientResponse::Txn(r)) => ctx.recorder.complete(pending, json!(r.succeeded)),
         Outcome::Ok(_) => ctx.recorder.unknown(pending, "unexpected response"),
-        Outcome::Failed(error) => ctx.recorder.unknown(pending, &error.to_string()),
+        Outcome::Failed(error) => ctx.recorder.refused(pending, &error.to_string()),
         Outcome::Unknown(why) => ctx.recorder.unknown(pending, &why),
     }
 }

@@ -7,6 +7,7 @@
 use crate::trace;
 use detcd_check::history::Operation;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 /// The shared history of a run; clones share it.
@@ -17,6 +18,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Default)]
 pub struct Recorder {
     ops: Arc<Mutex<Vec<Operation>>>,
+    /// Operations the cluster refused outright (see [`Recorder::refused`]), by index.
+    refused: Arc<Mutex<BTreeSet<usize>>>,
     cap: Option<usize>,
 }
 
@@ -29,7 +32,7 @@ pub struct Pending {
 impl Recorder {
     /// A recorder that lets at most `cap` operations be invoked (`None`: no limit).
     pub fn with_cap(cap: Option<usize>) -> Recorder {
-        Recorder { ops: Arc::default(), cap }
+        Recorder { ops: Arc::default(), refused: Arc::default(), cap }
     }
 
     /// True once the cap's number of operations has been invoked.
@@ -77,9 +80,27 @@ impl Recorder {
         trace::event(&format!("c{client}"), format_args!("  -> unknown ({why})"));
     }
 
-    /// Every operation so far, in invocation order.
+    /// The cluster refused the operation: it surely had no effect, and the client saw nothing of
+    /// the state. For models with no error outputs (a register's write) such an operation
+    /// constrains nothing, so it leaves the history; recording it as unknown instead would make
+    /// the checker try it both ways at every later point (refusals pile up while a pinned client
+    /// waits out a partition, and the search grows with each).
+    pub fn refused(&self, pending: Pending, why: &str) {
+        let client = self.with(|ops| ops[pending.index].client);
+        trace::event(&format!("c{client}"), format_args!("  -> refused ({why})"));
+        self.refused.lock().unwrap_or_else(|p| p.into_inner()).insert(pending.index);
+    }
+
+    /// Every operation so far that was not refused outright, in invocation order.
     pub fn operations(&self) -> Vec<Operation> {
-        self.with(|ops| ops.clone())
+        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        self.with(|ops| {
+            ops.iter()
+                .enumerate()
+                .filter(|(index, _)| !refused.contains(index))
+                .map(|(_, op)| op.clone())
+                .collect()
+        })
     }
 }
 

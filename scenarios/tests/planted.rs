@@ -108,9 +108,9 @@ planted!(lock_expired_waiter, Bug::LockToExpiredWaiter, "lock", 0..12, &["lock (
 // earlier, some compacted by now.
 planted!(compact_off_by_one, Bug::CompactOffByOne, "kv", 0..10, &["linearizable (etcd model)"]);
 planted!(compacted_read, Bug::CompactedRead, "kv", 0..10, &["linearizable (etcd model)"]);
-// A follower must install a snapshot while its watchers are synced: 7 of watch's seeds 0..100
-// install one under open watchers; the 3 without a crash catch it (53, 98, 99). After a restart
-// the watchers resume from revisions past the snapshot's, so it jumps over nothing they are owed.
+// A follower must install a snapshot while a client still reads its watchers: 7 of watch's seeds
+// 0..100 install one under open watchers, and 3 catch it (53, 98, 99); in the rest the member
+// had been cut off so long that its clients had given up on its streams.
 planted!(snapshot_watch_gap, Bug::SnapshotWatchGap, "watch", 90..100, &["watch"]);
 // A read index must fail for want of leadership (13 of kv's seeds 0..100) while the member is
 // behind a write its successor acknowledged: 15, 77, 78.

@@ -45,10 +45,28 @@ pub enum Bug {
     /// A read below the compact revision is served from whatever the compaction left, instead
     /// of being refused: keys whose older versions were dropped answer wrongly or not at all.
     CompactedRead,
+    /// A follower that installs a snapshot takes the snapshot's revision as already delivered to
+    /// its open watchers instead of catching them up across the revisions the snapshot jumped
+    /// over: a synced watcher goes on from the new revision and never sees the events between.
+    SnapshotWatchGap,
+    /// A linearizable read whose read index failed here for want of leadership is answered from
+    /// this member's own replica once another leader is known, instead of being sent on to it,
+    /// as if knowing the new leader meant being caught up with it: a deposed leader answers from
+    /// behind the writes its successor has already acknowledged.
+    RetriedReadLocal,
+    /// A store restored from a snapshot (a member restarting from its own disk, or a follower
+    /// installing one) forgets its compaction point: the compact revision reads back as 0, so
+    /// reads below the compaction are served from what it left instead of refused, until the
+    /// next compaction is applied.
+    ForgottenCompaction,
+    /// Group commit acknowledges appends queued while its fsync ran together with those the
+    /// fsync was started for, though it may not cover them: a crash before the next fsync loses
+    /// entries already reported durable (a one-member cluster has acknowledged them to clients).
+    GroupCommitOverreach,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 17] = [
         Bug::StaleRead,
         Bug::AckBeforeDurable,
         Bug::FollowerLeaseExpiry,
@@ -62,6 +80,10 @@ impl Bug {
         Bug::LockToExpiredWaiter,
         Bug::CompactOffByOne,
         Bug::CompactedRead,
+        Bug::SnapshotWatchGap,
+        Bug::RetriedReadLocal,
+        Bug::ForgottenCompaction,
+        Bug::GroupCommitOverreach,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,6 +101,10 @@ impl Bug {
             Bug::LockToExpiredWaiter => "lock-expired-waiter",
             Bug::CompactOffByOne => "compact-off-by-one",
             Bug::CompactedRead => "compacted-read",
+            Bug::SnapshotWatchGap => "snapshot-watch-gap",
+            Bug::RetriedReadLocal => "retried-read-local",
+            Bug::ForgottenCompaction => "forgotten-compaction",
+            Bug::GroupCommitOverreach => "group-commit-overreach",
         }
     }
 
@@ -100,6 +126,16 @@ impl Bug {
             }
             Bug::CompactOffByOne => "reads at exactly the compact revision are refused",
             Bug::CompactedRead => "reads below the compact revision are served, not refused",
+            Bug::SnapshotWatchGap => {
+                "watchers skip the revisions a follower's installed snapshot jumped over"
+            }
+            Bug::RetriedReadLocal => {
+                "a read whose read index failed for want of leadership is served locally"
+            }
+            Bug::ForgottenCompaction => "a store restored from a snapshot forgets its compaction",
+            Bug::GroupCommitOverreach => {
+                "group commit acknowledges appends queued while its fsync ran"
+            }
         }
     }
 

@@ -21,6 +21,21 @@ pub struct PlantedCase {
     pub bug: Bug,
     pub scenario: &'static str,
     pub checkers: &'static [&'static str],
+    /// The cluster size the bug is looked for in, over the options' (`None`: theirs). Some bugs
+    /// only show in one shape: a lost acknowledged append needs a one-member cluster, where no
+    /// other replica still holds it.
+    pub members: Option<usize>,
+}
+
+impl PlantedCase {
+    /// The options a seed of this case runs with: `options`, the bug planted, the case's shape.
+    pub fn options(&self, options: &ScenarioOptions) -> ScenarioOptions {
+        ScenarioOptions {
+            plant: Some(self.bug.name().to_string()),
+            members: self.members.or(options.members),
+            ..options.clone()
+        }
+    }
 }
 
 const RAFT_SIDE: &[&str] =
@@ -39,19 +54,26 @@ pub fn cases() -> Vec<PlantedCase> {
 /// The case of one bug.
 pub fn case(bug: Bug) -> PlantedCase {
     let (scenario, checkers) = match bug {
-        Bug::StaleRead | Bug::RevisionSkip | Bug::CompactOffByOne | Bug::CompactedRead => {
-            ("kv", KV)
-        }
-        Bug::AckBeforeDurable => ("register", RAFT_SIDE),
+        Bug::StaleRead
+        | Bug::RevisionSkip
+        | Bug::CompactOffByOne
+        | Bug::CompactedRead
+        | Bug::RetriedReadLocal
+        | Bug::ForgottenCompaction => ("kv", KV),
+        Bug::AckBeforeDurable | Bug::GroupCommitOverreach => ("register", RAFT_SIDE),
         Bug::FollowerLeaseExpiry
         | Bug::NoLeaseRefresh
         | Bug::UnconfirmedKeepAlive
         | Bug::PartialRevoke => ("lease", LEASE),
-        Bug::WatchSkip | Bug::LostDeleteEvent => ("watch", WATCH),
+        Bug::WatchSkip | Bug::LostDeleteEvent | Bug::SnapshotWatchGap => ("watch", WATCH),
         Bug::TornTxn => ("bank", BANK),
         Bug::LockToExpiredWaiter => ("lock", LOCK),
     };
-    PlantedCase { bug, scenario, checkers }
+    let members = match bug {
+        Bug::GroupCommitOverreach => Some(1),
+        _ => None,
+    };
+    PlantedCase { bug, scenario, checkers, members }
 }
 
 /// One bug's detection over a seed range.
@@ -59,6 +81,8 @@ pub fn case(bug: Bug) -> PlantedCase {
 pub struct Power {
     pub bug: Bug,
     pub scenario: &'static str,
+    /// The case's cluster size, when it sets one.
+    pub members: Option<usize>,
     pub seeds: usize,
     /// Seeds flagged by one of the case's checkers, in order.
     pub caught: Vec<u64>,
@@ -80,8 +104,7 @@ impl Power {
 
 /// Whether `seed` of `case`'s scenario, with its bug planted, is flagged by one of its checkers.
 pub fn catches(case: &PlantedCase, seed: u64, options: &ScenarioOptions) -> Result<bool, String> {
-    let options = ScenarioOptions { plant: Some(case.bug.name().to_string()), ..options.clone() };
-    let run = runner::run(case.scenario, seed, &options, Mode::default())?;
+    let run = runner::run(case.scenario, seed, &case.options(options), Mode::default())?;
     Ok(run.verdicts.iter().any(|v| v.failed() && case.checkers.contains(&v.checker.as_str())))
 }
 
@@ -131,6 +154,7 @@ pub fn measure(
             Power {
                 bug: case.bug,
                 scenario: case.scenario,
+                members: case.members,
                 seeds: seeds.clone().count(),
                 caught: seeds_caught,
             }
@@ -141,15 +165,19 @@ pub fn measure(
 /// The table `detcd-sim power` prints.
 pub fn table(powers: &[Power], seeds: &Range<u64>) -> Vec<String> {
     let mut lines = vec![format!(
-        "{:<24} {:<10} {:>9} {:>7} {:>10}   (seeds {}..{})",
+        "{:<24} {:<12} {:>9} {:>7} {:>10}   (seeds {}..{})",
         "bug", "scenario", "caught", "rate", "first seed", seeds.start, seeds.end
     )];
     for power in powers {
         let first = power.first().map_or("-".to_string(), |seed| seed.to_string());
+        let scenario = match power.members {
+            Some(members) => format!("{} n={members}", power.scenario),
+            None => power.scenario.to_string(),
+        };
         lines.push(format!(
-            "{:<24} {:<10} {:>4}/{:<4} {:>6.0}% {:>10}",
+            "{:<24} {:<12} {:>4}/{:<4} {:>6.0}% {:>10}",
             power.bug.name(),
-            power.scenario,
+            scenario,
             power.caught.len(),
             power.seeds,
             power.rate() * 100.0,

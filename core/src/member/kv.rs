@@ -25,6 +25,10 @@ impl Member {
             Some(leader) => self.forward_range(leader, request).await,
             None => match self.linearizable_range_here(&request).await {
                 Err(Error::NoLeader) => match self.other_leader() {
+                    Some(_) if plant::active(Bug::RetriedReadLocal) => {
+                        probes::hit(Probe::ReadIndexRetried);
+                        self.local_range(&request)
+                    }
                     Some(leader) => {
                         probes::hit(Probe::ReadIndexRetried);
                         self.forward_range(leader, request).await

@@ -9,6 +9,7 @@
 use super::history::KeyHistory;
 use super::key::Key;
 use super::store::{Slot, Store};
+use crate::plant::{self, Bug};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -56,7 +57,11 @@ impl<'de> Deserialize<'de> for Store {
             histories,
             free: Vec::new(),
             revision: record.revision,
-            compact_revision: record.compact_revision,
+            compact_revision: if plant::active(Bug::ForgottenCompaction) {
+                0
+            } else {
+                record.compact_revision
+            },
         })
     }
 }

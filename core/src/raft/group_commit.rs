@@ -15,6 +15,7 @@
 
 use super::types::TypeConfig;
 use crate::buggify::{self, Site};
+use crate::plant::{self, Bug};
 use crate::runtime::DetRuntime;
 use crate::storage::wal::Wal;
 use openraft::storage::IOFlushed;
@@ -36,6 +37,11 @@ pub(super) async fn run(
             waiting.push(next);
         }
         let synced = sync(&wal).await;
+        if plant::active(Bug::GroupCommitOverreach) {
+            while let Ok(late) = queued.try_recv() {
+                waiting.push(late);
+            }
+        }
         for callback in waiting {
             let report =
                 synced.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string()));

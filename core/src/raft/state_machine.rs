@@ -16,6 +16,7 @@ use crate::buggify::{self, Site};
 use crate::error::Error;
 use crate::kv::{Event, KeyRange};
 use crate::member::{MemberEvent, MemberObserver};
+use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::DetRuntime;
 use crate::storage::SnapshotFiles;
@@ -117,6 +118,9 @@ fn restore_into(state: &mut ReplicaState, image: &SnapshotImage, bytes: Vec<u8>)
     // Watchers may have missed revisions the snapshot jumped over: the hub catches them up from
     // the restored history (or cancels them as compacted).
     let ReplicaState { machine, hub, .. } = state;
+    if plant::active(Bug::SnapshotWatchGap) {
+        hub.assume_delivered(machine.revision());
+    }
     hub.sync(&MachineHistory(machine));
     Ok(())
 }

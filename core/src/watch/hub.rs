@@ -294,6 +294,13 @@ impl WatchHub {
         Some(self.streams.get(&stream)?.watchers.get(&id)?.synced)
     }
 
+    /// Takes `revision` as delivered to every synced watcher without sending them anything: only
+    /// the planted `snapshot-watch-gap` calls this, and it breaks the synced watchers' guarantee
+    /// (they go on after `revision` and never see the events before it).
+    pub fn assume_delivered(&mut self, revision: i64) {
+        self.revision = self.revision.max(revision);
+    }
+
     /// Notices revisions the store has that the hub was not notified of: synced watchers can no
     /// longer vouch for them, so all of them go back to catching up from history.
     fn observe<H: EventHistory + ?Sized>(&mut self, history: &H) {

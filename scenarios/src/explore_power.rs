@@ -38,7 +38,7 @@ pub fn explore_case(
         budget: Duration::MAX,
         max_runs: Some(runs),
         jobs,
-        options: ScenarioOptions { plant: Some(case.bug.name().to_string()), ..options.clone() },
+        options: case.options(options),
     };
     let report = explore(&request, |_| {})?;
     let own: Vec<usize> = report

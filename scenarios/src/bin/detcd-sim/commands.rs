@@ -58,6 +58,7 @@ fn options(shape: &ShapeArgs) -> Result<ScenarioOptions, String> {
         plant: plant.map(|bug| bug.name().to_string()),
         plan: None,
         max_ops: shape.max_ops.map(|ops| ops as usize),
+        quiet: Vec::new(),
         knobs: shape.etcd_knobs.then(Knobs::etcd),
     })
 }

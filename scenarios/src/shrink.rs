@@ -3,10 +3,10 @@
 //! Each candidate is a full deterministic run of a [`ReplayPlan`]. The search first removes faults
 //! by delta debugging (ddmin over the fault list: drop halves, quarters, ... and their
 //! complements while the run still fails), then reduces greedily: fewer clients, fewer operations
-//! (a cap on the clients' operation count, found by a descending binary search), operations taken
-//! out of the middle (quiet windows, below), fewer members (faults naming a removed member are
-//! dropped with it), a shorter chaos phase (halved while it fails; faults and windows past the
-//! end dropped), shorter pauses, and faults moved later. "Fails" means the checker that failed
+//! (a cap on the clients' operation count, found by a descending binary search), fewer members
+//! (faults naming a removed member are dropped with it), operations taken out of the middle
+//! (quiet windows, below), a shorter chaos phase (halved while it fails; faults and windows past
+//! the end dropped), shorter pauses, and faults moved later. "Fails" means the checker that failed
 //! first in the original run fails again (not merely any checker). The number of runs is
 //! bounded; the result is the smallest failing plan found within the bound.
 //!
@@ -16,10 +16,15 @@
 //! at its moment for every client (so silencing earlier operations no longer just lets later ones
 //! in), then each client is tried silent throughout, else silent from the earliest point found by
 //! binary search, then over time segments ddmin style: halves of the chaos phase, quarters,
-//! eighths, ... each client's segment silenced while the run still fails. Segments where the
-//! last failing run had no invocation of that client are skipped (silencing them removes
-//! nothing), segments go coarse to fine across all clients, and the step leaves a quarter of the
-//! remaining runs (at most 40) to the steps after it.
+//! eighths, ... down to 1/256 of the chaos phase, each client's segment silenced while the run
+//! still fails. A window is kept only when the run fails with fewer operations; segments where
+//! the last failing run had no invocation of that client are skipped (silencing them removes
+//! nothing); segments go coarse to fine across all clients, and the step leaves a quarter of the
+//! remaining runs (at most 40) to the steps after it. A silenced client resumes where it left
+//! off, so a window postpones the client's operations rather than dropping them from its
+//! sequence: what goes is what no longer fits before its next window or the end of chaos. One
+//! client's run can therefore only lose its tail; with several clients, windows take one
+//! client's operations out from among the others'.
 //! Invariant: the returned plan has been run and seen to fail.
 
 use crate::plan_file::ReplayPlan;

@@ -183,10 +183,11 @@ impl Search<'_> {
 
     fn fewer_clients(&mut self, best: &mut ReplayPlan) {
         for clients in [1, best.clients / 2] {
-            if clients >= 1 && clients < best.clients {
-                if self.attempt(best, with_clients(best, clients)) {
-                    break;
-                }
+            if clients >= 1
+                && clients < best.clients
+                && self.attempt(best, with_clients(best, clients))
+            {
+                break;
             }
         }
         while best.clients > 1 && self.runs < self.budget {

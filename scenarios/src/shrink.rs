@@ -6,7 +6,8 @@
 //! (a cap on the clients' operation count, found by a descending binary search), fewer members
 //! (faults naming a removed member are dropped with it), operations taken out of the middle
 //! (quiet windows, below), a shorter chaos phase (halved while it fails; faults and windows past
-//! the end dropped), shorter pauses, and faults moved later. "Fails" means the checker that failed
+//! the end dropped), shorter pauses, and faults moved later; those last three keep a candidate
+//! only if it has no more operations than the best so far. "Fails" means the checker that failed
 //! first in the original run fails again (not merely any checker). The number of runs is
 //! bounded; the result is the smallest failing plan found within the bound.
 //!
@@ -65,6 +66,9 @@ struct Search<'a> {
     best_ops: usize,
     /// Each invocation of the last failing run: client and milliseconds since chaos began.
     calls: Vec<(u64, u64)>,
+    /// Refuse candidates with more operations than the best (after the quiet windows, so that
+    /// moving a fault or shortening a pause does not bring back what they took out).
+    hold_ops: bool,
     log: &'a mut dyn FnMut(&str),
 }
 
@@ -89,9 +93,13 @@ impl Search<'_> {
         (self.log)(&format!("  run {:>3}: still fails with {size}, {} ops", self.runs, run.ops));
     }
 
-    /// Does `plan` still fail with the same checker? False once the budget is spent.
+    /// Does `plan` still fail with the same checker (and, while `hold_ops`, with no more
+    /// operations than the best so far)? False once the budget is spent.
     fn fails(&mut self, plan: &ReplayPlan) -> bool {
         let Some(run) = self.failing_run(plan) else { return false };
+        if self.hold_ops && run.ops > self.best_ops {
+            return false;
+        }
         self.note(plan, &run);
         true
     }
@@ -216,6 +224,7 @@ impl Search<'_> {
     /// Takes operations out of the middle: quiet windows per client (see the module doc).
     fn quieter_clients(&mut self, best: &mut ReplayPlan) -> (usize, usize) {
         let before = self.best_ops;
+        let unwindowed = best.clone();
         let reserve = (self.budget.saturating_sub(self.runs) / 4).min(40);
         let budget = self.budget;
         self.budget = budget.saturating_sub(reserve);
@@ -243,6 +252,10 @@ impl Search<'_> {
             segments *= 2;
         }
         self.budget = budget;
+        if self.best_ops >= before && *best != unwindowed {
+            // Windows that took nothing away (the cap turned into windows, say) only add lines.
+            *best = unwindowed;
+        }
         (self.log)(&format!(
             "  quiet windows: {before} -> {} ops ({} window(s))",
             self.best_ops,
@@ -475,6 +488,7 @@ pub fn shrink(
         budget,
         best_ops: first.ops,
         calls: calls_of(&first),
+        hold_ops: false,
         log,
     };
     let mut best = search.ddmin(original.clone());
@@ -482,9 +496,12 @@ pub fn shrink(
     search.fewer_operations(&mut best);
     search.fewer_members(&mut best);
     let quieted = search.quieter_clients(&mut best);
+    search.hold_ops = true;
     search.shorter_chaos(&mut best);
     search.shorter_pauses(&mut best);
     search.later_faults(&mut best);
+    // Fewer faults are worth more operations.
+    search.hold_ops = false;
     // A last look at faults: greedy steps may have made more of them unnecessary.
     best = search.ddmin(best);
     Ok(Shrunk {

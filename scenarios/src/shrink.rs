@@ -15,7 +15,8 @@
 //! operation. The window step silences stretches of each client's run instead (a silenced client
 //! issues nothing new until the window ends; see [`QuietWindow`]): first the cap becomes a window
 //! at its moment for every client (so silencing earlier operations no longer just lets later ones
-//! in), then each client is tried silent throughout, else silent from the earliest point found by
+//! in; where that run no longer fails, the cap stays and each window lowers it by the operations
+//! the window takes away), then each client is tried silent throughout, else silent from the earliest point found by
 //! binary search, then over time segments ddmin style: halves of the chaos phase, quarters,
 //! eighths, ... down to 1/256 of the chaos phase, each client's segment silenced while the run
 //! still fails. A window is kept only when the run fails with fewer operations; segments where
@@ -245,7 +246,7 @@ impl Search<'_> {
                     }
                     if self.calls.iter().any(|&(c, at)| c == client && (from..to).contains(&at)) {
                         let window = QuietWindow { client, from_ms: from, to_ms: to };
-                        self.attempt_quieter(best, with_window(best, window), false);
+                        self.attempt_quieter(best, self.quieted(best, window), false);
                     }
                 }
             }
@@ -262,6 +263,22 @@ impl Search<'_> {
             best.quiet.len()
         ));
         (before, self.best_ops)
+    }
+
+    /// `plan` with `window`, and a cap lowered by the calls the window takes away in the last
+    /// failing run, so that the other clients do not fill the room.
+    fn quieted(&self, plan: &ReplayPlan, window: QuietWindow) -> ReplayPlan {
+        let mut candidate = with_window(plan, window);
+        if let Some(cap) = plan.max_ops {
+            let span = window.from_ms..window.to_ms;
+            let removed = self
+                .calls
+                .iter()
+                .filter(|(c, at)| *c == window.client && span.contains(at))
+                .count();
+            candidate.max_ops = Some(cap.saturating_sub(removed).max(1));
+        }
+        candidate
     }
 
     /// A binding cap becomes a window from its moment to the end for every client, cap removed:
@@ -287,7 +304,7 @@ impl Search<'_> {
             return;
         };
         let whole = QuietWindow { client, from_ms: 0, to_ms: end };
-        if self.attempt_quieter(best, with_window(best, whole), false) {
+        if self.attempt_quieter(best, self.quieted(best, whole), false) {
             return;
         }
         // Silencing from `lo` passes; from `hi` (after its last call) it changes nothing.
@@ -295,7 +312,7 @@ impl Search<'_> {
         while hi - lo > grain && self.runs < self.budget {
             let mid = lo + (hi - lo) / 2;
             let window = QuietWindow { client, from_ms: mid, to_ms: end };
-            if self.attempt_quieter(best, with_window(best, window), false) {
+            if self.attempt_quieter(best, self.quieted(best, window), false) {
                 hi = mid;
             } else {
                 lo = mid;

@@ -13,20 +13,20 @@
 //!
 //! Quiet windows: the cap only cuts the tail, so a violation late in the run keeps nearly every
 //! operation. The window step silences stretches of each client's run instead (a silenced client
-//! issues nothing new until the window ends; see [`QuietWindow`]): first the cap becomes a window
-//! at its moment for every client (so silencing earlier operations no longer just lets later ones
-//! in; where that run no longer fails, the cap stays and each window lowers it by the operations
-//! the window takes away), then each client is tried silent throughout, else silent from the earliest point found by
-//! binary search, then over time segments ddmin style: halves of the chaos phase, quarters,
-//! eighths, ... down to 1/256 of the chaos phase, each client's segment silenced while the run
-//! still fails. A window is kept only when the run fails with fewer operations; segments where
-//! the last failing run had no invocation of that client are skipped (silencing them removes
-//! nothing); segments go coarse to fine across all clients, and the step leaves a quarter of the
-//! remaining runs (at most 40) to the steps after it. A silenced client resumes where it left
-//! off, so a window postpones the client's operations rather than dropping them from its
-//! sequence: what goes is what no longer fits before its next window or the end of chaos. One
-//! client's run can therefore only lose its tail; with several clients, windows take one
-//! client's operations out from among the others'.
+//! issues nothing new until the window ends; see [`QuietWindow`]). First a binding cap becomes a
+//! window from its moment for every client, so that silencing earlier operations does not just
+//! let later ones in (where that run no longer fails, the cap stays and each window lowers it by
+//! the operations the window takes away). Then each client is tried silent throughout, else
+//! silent from the earliest point a binary search finds, then over time segments ddmin style:
+//! halves of the chaos phase, quarters, eighths, ... down to 1/256 of it, each client's segment
+//! silenced while the run still fails. A window is kept only when the run fails with fewer
+//! operations; segments where the last failing run had no call of that client are skipped
+//! (silencing them removes nothing); segments go coarse to fine across all clients; the step
+//! leaves a quarter of the remaining runs (at most 40) to the steps after it, and if it removed
+//! nothing the plan stays as it was. A silenced client resumes where it left off, so a window
+//! postpones a client's operations rather than dropping them from its sequence: with several
+//! clients it takes one client's operations out from among the others', and with one client it
+//! helps only where postponed operations meet the faults sooner.
 //! Invariant: the returned plan has been run and seen to fail.
 
 use crate::plan_file::ReplayPlan;

@@ -116,7 +116,7 @@ fn balance(kv: &KeyValue) -> i64 {
 }
 
 async fn bank_client(mut ctx: ClientContext) {
-    while ctx.running() {
+    while ctx.running().await {
         if ctx.rng.gen_bool(0.3) {
             read_all(&mut ctx).await;
         } else {

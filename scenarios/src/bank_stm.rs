@@ -69,7 +69,7 @@ impl Workload for BankStmWorkload {
 async fn stm_client(mut ctx: ClientContext, crew: Arc<Crew>) {
     let Some(client) = crew.connect().await else { return };
     let isolation = ISOLATIONS[ctx.index as usize % ISOLATIONS.len()];
-    while ctx.running() {
+    while ctx.running().await {
         if ctx.rng.gen_bool(0.3) {
             bank::read_all(&mut ctx).await;
         } else {

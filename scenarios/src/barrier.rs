@@ -175,7 +175,7 @@ impl Workload for BarrierWorkload {
 async fn holder(mut ctx: ClientContext, crew: Arc<Crew>) {
     let Some(client) = crew.connect().await else { return };
     let Ok(barrier) = Barrier::new(&client, GATE) else { return };
-    while ctx.running() {
+    while ctx.running().await {
         let pending = ctx.recorder.invoke(ctx.index, "barrier-up", Some(GATE), json!(null));
         match barrier.hold().await {
             Ok(()) => {}
@@ -243,7 +243,7 @@ fn patience(ctx: &ClientContext, usual: Duration) -> Duration {
 async fn waiter(mut ctx: ClientContext, crew: Arc<Crew>) {
     let Some(client) = crew.connect().await else { return };
     let Ok(barrier) = Barrier::new(&client, GATE) else { return };
-    while ctx.running() {
+    while ctx.running().await {
         let pending = ctx.recorder.invoke(ctx.index, "barrier-wait", Some(GATE), json!(null));
         let call = rc::now();
         let waited = madsim::time::timeout(patience(&ctx, WAIT_PATIENCE), barrier.wait()).await;

@@ -34,7 +34,7 @@ impl Workload for Writers {
         let acknowledged = self.acknowledged.clone();
         Box::pin(async move {
             let mut n = 0u64;
-            while ctx.running() {
+            while ctx.running().await {
                 n += 1;
                 let key = format!("w{}/{}", ctx.index, n % 64);
                 let put = PutRequest {

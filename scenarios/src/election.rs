@@ -71,7 +71,7 @@ impl Workload for ElectionWorkload {
 
 async fn candidate(mut ctx: ClientContext, crew: Arc<Crew>) {
     let Some(client) = crew.connect().await else { return };
-    while ctx.running() {
+    while ctx.running().await {
         let Some(session) = rc::session(&client, TTL, ctx.until).await else { break };
         if let Ok(mut election) = Election::new(&session, ELECTION) {
             term(&mut ctx, &session, &mut election).await;

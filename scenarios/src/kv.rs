@@ -156,7 +156,7 @@ impl Workload for KvWorkload {
 async fn kv_client(mut ctx: ClientContext) {
     let mut sequence = 0;
     let mut seen = Seen::default();
-    while ctx.running() {
+    while ctx.running().await {
         sequence += 1;
         let key = format!("k{}", ctx.rng.gen_range(0..4));
         let value = format!("c{}-{sequence}", ctx.index);
@@ -488,7 +488,7 @@ impl Workload for RegisterWorkload {
 }
 
 async fn register_client(mut ctx: ClientContext) {
-    while ctx.running() {
+    while ctx.running().await {
         let (value, expected) = (ctx.rng.gen_range(0..5), ctx.rng.gen_range(0..5));
         match ctx.rng.gen_range(0..3) {
             0 => register_write(&mut ctx, value).await,

@@ -178,7 +178,7 @@ fn now() -> f64 {
 async fn lease_client(mut ctx: ClientContext, ttl: RangeInclusive<i64>) {
     let mut held = Vec::new();
     let mut number = 0;
-    while ctx.running() {
+    while ctx.running().await {
         number += 1;
         if let Some(lease) = one_lease(&mut ctx, number, ttl.clone()).await {
             held.push(lease);

@@ -179,10 +179,10 @@ impl Workload for LockWorkload {
 async fn lock_client(mut ctx: ClientContext, crew: Arc<Crew>, fenced: bool) {
     let shift = crew.clock_in();
     let Some(client) = crew.connect().await else { return };
-    while ctx.running() {
+    while ctx.running().await {
         let Some(session) = rc::session(&client, TTL, ctx.until).await else { break };
         let Ok(mut mutex) = Mutex::new(&session, MUTEX) else { break };
-        while ctx.running() && !session.is_done() {
+        while ctx.running().await && !session.is_done() {
             hold(&mut ctx, &client, &session, &mut mutex, fenced).await;
             rc::jitter(&mut ctx, 0, 200).await;
         }

@@ -4,17 +4,22 @@
 //! ```json
 //! {"scenario": "kv", "seed": 11, "members": 3, "clients": 4, "chaos_secs": 10.0,
 //!  "buggify": false, "plant": null, "max_ops": 40,
+//!  "quiet": [{"client": 2, "from_ms": 2500, "to_ms": 5000}],
 //!  "plan": {"faults": [{"at_ms": 6000, "fault": {"kind": "isolate", "target": "leader"}}]}}
 //! ```
 //!
 //! The seed still seeds the simulation (network delays, clients' choices); everything the seed
 //! would otherwise decide at the scenario level (cluster size, client count, chaos length, fault
-//! plan) comes from the file. Loading validates what the runner would reject, naming the file.
+//! plan) comes from the file. `quiet` lists spans of the chaos phase (milliseconds since it began)
+//! in which a client issues no new operations; the shrinker writes them to take operations out of
+//! the middle of a run, and plans without the field run every client throughout. Loading
+//! validates what the runner would reject, naming the file.
 
 use crate::runner::ScenarioRun;
 use crate::scenario::ScenarioOptions;
 use detcd_sim::knobs::Knobs;
 use detcd_sim::plan::FaultPlan;
+use detcd_sim::workload::QuietWindow;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -38,6 +43,9 @@ pub struct ReplayPlan {
     /// Stop the clients after this many operations in all (absent: run until chaos ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ops: Option<usize>,
+    /// Spans of the chaos phase in which one client issues no new operations (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quiet: Vec<QuietWindow>,
     pub plan: FaultPlan,
     /// Snapshot, WAL, fsync and watch settings (absent in plans written before they existed,
     /// which ran with etcd's).
@@ -57,6 +65,7 @@ impl ReplayPlan {
             buggify: run.buggify,
             plant: run.options.plant.clone(),
             max_ops: run.options.max_ops,
+            quiet: run.options.quiet.clone(),
             plan: run.plan.clone(),
             knobs: run.knobs.clone(),
         }
@@ -72,6 +81,7 @@ impl ReplayPlan {
             buggify: self.buggify,
             plan: Some(self.plan.clone()),
             max_ops: self.max_ops,
+            quiet: self.quiet.clone(),
             knobs: Some(self.knobs.clone()),
             ..ScenarioOptions::default()
         })
@@ -93,6 +103,20 @@ impl ReplayPlan {
         }
         if self.max_ops == Some(0) {
             return Err("max_ops must be at least 1".into());
+        }
+        for window in &self.quiet {
+            if !(1..=self.clients as u64).contains(&window.client) {
+                return Err(format!(
+                    "a quiet window names client {}; clients are 1 to {}",
+                    window.client, self.clients
+                ));
+            }
+            if window.from_ms >= window.to_ms {
+                return Err(format!(
+                    "quiet window of client {} must end after it starts ({} to {} ms)",
+                    window.client, window.from_ms, window.to_ms
+                ));
+            }
         }
         Ok(())
     }
@@ -119,8 +143,21 @@ impl ReplayPlan {
     /// Sizes the shrinker reduces, for showing before and after.
     pub fn size(&self) -> String {
         let ops = self.max_ops.map_or(String::new(), |ops| format!(", at most {ops} op(s)"));
+        let quiet = if self.quiet.is_empty() {
+            String::new()
+        } else {
+            let ms: u64 = self.quiet.iter().map(|w| w.to_ms.saturating_sub(w.from_ms)).sum();
+            let clients: std::collections::BTreeSet<u64> =
+                self.quiet.iter().map(|w| w.client).collect();
+            format!(
+                ", {} quiet window(s) on {} client(s) ({:.2} client-seconds)",
+                self.quiet.len(),
+                clients.len(),
+                ms as f64 / 1000.0
+            )
+        };
         format!(
-            "{} fault(s), {} member(s), {} client(s), {:.2}s chaos{ops}",
+            "{} fault(s), {} member(s), {} client(s), {:.2}s chaos{ops}{quiet}",
             self.plan.faults.len(),
             self.members,
             self.clients,

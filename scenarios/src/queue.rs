@@ -177,7 +177,7 @@ async fn producer(
     let Some(client) = producers.connect().await else { return };
     let Some(queue) = AnyQueue::new(&client, priority) else { return };
     let mut number = 0;
-    while ctx.running() {
+    while ctx.running().await {
         let value = format!("p{}-{number}", ctx.index);
         let level = if priority { ctx.rng.gen_range(0..3) } else { 0 };
         let pending =

@@ -91,6 +91,7 @@ fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape,
     config.record_events = scenario.records_events();
     config.plant = options.plant.as_deref().map(Bug::parse).transpose()?;
     config.max_ops = options.max_ops;
+    config.quiet = options.quiet.clone();
     let aims = if swarm { Aims::default() } else { scenario.aims() };
     config.plan = plan(&mut rng, &config, options, swarm, &aims);
     // Their own stream, so drawing them leaves every other choice of the seed as it was.

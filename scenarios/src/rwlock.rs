@@ -73,10 +73,10 @@ impl Workload for RwLockWorkload {
 
 async fn rw_client(mut ctx: ClientContext, crew: Arc<Crew>) {
     let Some(client) = crew.connect().await else { return };
-    while ctx.running() {
+    while ctx.running().await {
         let Some(session) = rc::session(&client, TTL, ctx.until).await else { break };
         let Ok(mut rw) = RwMutex::new(&session, PREFIX) else { break };
-        while ctx.running() && !session.is_done() {
+        while ctx.running().await && !session.is_done() {
             let kind = if ctx.rng.gen_bool(0.4) { Kind::Write } else { Kind::Read };
             hold(&mut ctx, &session, &mut rw, kind).await;
             rc::jitter(&mut ctx, 0, 200).await;

@@ -3,7 +3,7 @@
 use detcd_sim::knobs::Knobs;
 use detcd_sim::plan::{Aims, FaultKind, FaultPlan};
 use detcd_sim::run::RunResult;
-use detcd_sim::workload::Workload;
+use detcd_sim::workload::{QuietWindow, Workload};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -57,6 +57,9 @@ pub struct ScenarioOptions {
     /// Stop the clients after this many operations in all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ops: Option<usize>,
+    /// Spans of the chaos phase in which a client issues no new operations (from plan files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quiet: Vec<QuietWindow>,
 }
 
 /// One checker's judgement of a run.

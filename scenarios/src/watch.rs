@@ -189,7 +189,7 @@ async fn writer(mut ctx: ClientContext) {
     let mut sequence = 0;
     let mut newest = 0;
     let mut compacted = 0;
-    while ctx.running() {
+    while ctx.running().await {
         sequence += 1;
         let key = KEYS[ctx.rng.gen_range(0..KEYS.len())];
         let value = format!("c{}-{sequence}", ctx.index);
@@ -325,7 +325,7 @@ async fn watcher_client(mut ctx: ClientContext) {
         watching.add(&ctx, k, start);
     }
     let mut attempt = ctx.index as usize;
-    while ctx.running() {
+    while ctx.running().await {
         let member = members[attempt % members.len()];
         attempt += 1;
         if let Err(lost) = serve_stream(&mut ctx, &mut watching, member).await {
@@ -396,7 +396,7 @@ async fn receive(
     watching: &mut Watching,
 ) -> Result<(), StreamLost> {
     let mut last_progress = trace::now();
-    while ctx.running() {
+    while ctx.running().await {
         let responses = stream.recv().await?;
         for response in responses {
             handle(ctx, watching, response)?;

@@ -17,7 +17,7 @@ use crate::invariants::{Invariants, Violation};
 use crate::knobs::Knobs;
 use crate::plan::FaultPlan;
 use crate::trace;
-use crate::workload::{ClientContext, Workload};
+use crate::workload::{ClientContext, QuietWindow, Workload};
 use detcd_check::history::Operation;
 use detcd_core::api::{PutRequest, RangeRequest};
 use detcd_core::member::{ClientRequest, ClientResponse, MemberConfig, MemberObserver};
@@ -53,6 +53,8 @@ pub struct RunConfig {
     pub configure: fn(&mut MemberConfig),
     /// Stop the clients after this many operations in all (`None`: run until the chaos ends).
     pub max_ops: Option<usize>,
+    /// Spans of the chaos phase in which a client issues no new operations.
+    pub quiet: Vec<QuietWindow>,
 }
 
 impl RunConfig {
@@ -71,6 +73,7 @@ impl RunConfig {
             echo_trace: false,
             configure: |_| {},
             max_ops: None,
+            quiet: Vec::new(),
         }
     }
 }
@@ -86,6 +89,9 @@ pub struct RunResult {
     pub violations: Vec<Violation>,
     /// How long after healing the cluster served again (None: it did not, see violations).
     pub recovery: Option<Duration>,
+    /// When the chaos phase began (virtual time since the run began; the zero of fault times
+    /// and quiet windows).
+    pub chaos_started: Duration,
     /// When the chaos phase ended and every fault was healed (virtual time since the run began).
     pub healed_at: Duration,
     /// The faults that fired, as the trace says them.
@@ -113,6 +119,7 @@ impl RunResult {
             buggify_sites: Vec::new(),
             max_term: 0,
             sim_time: Duration::ZERO,
+            chaos_started: Duration::ZERO,
             healed_at: Duration::ZERO,
             committed: None,
             probes: Vec::new(),
@@ -199,7 +206,15 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     }
     check_convergence(&cluster, &invariants).await;
     let committed = committed.map(|reader| reader.finish());
-    finish(config, invariants, recorder, faults, healed_at, recovery, committed)
+    let phases = Phases { chaos_started: chaos_start, healed_at, recovery };
+    finish(config, invariants, recorder, faults, phases, committed)
+}
+
+/// When the phases began and ended.
+struct Phases {
+    chaos_started: Duration,
+    healed_at: Duration,
+    recovery: Option<Duration>,
 }
 
 fn finish(
@@ -207,10 +222,10 @@ fn finish(
     invariants: Invariants,
     recorder: Recorder,
     faults: Vec<String>,
-    healed_at: Duration,
-    recovery: Option<Duration>,
+    phases: Phases,
     committed: Option<CommittedEvents>,
 ) -> RunResult {
+    let Phases { chaos_started, healed_at, recovery } = phases;
     let sim_time = trace::now();
     let buggify_sites =
         buggify::active_sites().into_iter().map(|site| site.name().to_string()).collect();
@@ -223,6 +238,7 @@ fn finish(
         history,
         violations: invariants.violations(),
         recovery,
+        chaos_started,
         healed_at,
         faults,
         buggify_sites,
@@ -266,6 +282,15 @@ fn spawn_clients(
         let node = handle.create_node().name(format!("c{index}")).ip(client_ip(index)).build();
         nodes.push(node.id());
         let rng = ChaCha8Rng::seed_from_u64(config.seed ^ (index << 32));
+        let quiet = config
+            .quiet
+            .iter()
+            .filter(|window| window.client == index)
+            .map(|w| {
+                let at = |ms| chaos_start + Duration::from_millis(ms);
+                (at(w.from_ms), at(w.to_ms))
+            })
+            .collect();
         let (members, recorder, workload) = (members.clone(), recorder.clone(), workload.clone());
         tasks.push(node.spawn(async move {
             let Ok(mut client) = SimClient::connect(members).await else { return };
@@ -273,7 +298,7 @@ fn spawn_clients(
                 client.start_at(index as usize - 1);
                 client.pinned = true;
             }
-            let ctx = ClientContext { index, client, recorder, rng, until };
+            let ctx = ClientContext { index, client, recorder, rng, until, quiet };
             workload.client(ctx).await;
         }));
     }

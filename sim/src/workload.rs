@@ -13,8 +13,24 @@ use detcd_core::member::{ClientRequest, ClientResponse};
 use futures::future::BoxFuture;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::Duration;
+
+/// A stretch of the chaos phase in which one client issues no new operations: a client that
+/// reaches the top of its loop inside the window sleeps until the window ends, then goes on. Its
+/// random stream is untouched (waiting draws nothing), so a window changes a client's later
+/// choices only through what happened meanwhile. The shrinker adds windows to remove operations
+/// from the middle of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QuietWindow {
+    /// 1-based client number (the history's `client`, the trace's `c<n>`).
+    pub client: u64,
+    /// Start, in simulated milliseconds since the chaos phase began (inclusive).
+    pub from_ms: u64,
+    /// End, in simulated milliseconds since the chaos phase began (exclusive).
+    pub to_ms: u64,
+}
 
 /// What one client task gets.
 pub struct ClientContext {
@@ -26,12 +42,26 @@ pub struct ClientContext {
     pub rng: ChaCha8Rng,
     /// Stop issuing operations at this virtual time.
     pub until: Duration,
+    /// Virtual-time spans `[from, to)` in which this client issues nothing (its quiet windows).
+    pub quiet: Vec<(Duration, Duration)>,
 }
 
 impl ClientContext {
-    /// Whether to issue another operation: before the deadline and under the run's cap.
-    pub fn running(&self) -> bool {
-        crate::trace::now() < self.until && !self.recorder.exhausted()
+    /// Whether to issue another operation: before the deadline and under the run's cap. Inside
+    /// one of the client's quiet windows it first sleeps until the window ends (or the deadline
+    /// comes); outside every window it returns at once, without yielding.
+    pub async fn running(&self) -> bool {
+        loop {
+            let now = crate::trace::now();
+            if now >= self.until || self.recorder.exhausted() {
+                return false;
+            }
+            let Some(&(_, to)) = self.quiet.iter().find(|(from, to)| *from <= now && now < *to)
+            else {
+                return true;
+            };
+            madsim::time::sleep(to.min(self.until) - now).await;
+        }
     }
 }
 
@@ -63,7 +93,7 @@ impl Workload for KvWorkload {
 
 async fn kv_client(mut ctx: ClientContext, keys: usize) {
     let mut sequence = 0u64;
-    while ctx.running() {
+    while ctx.running().await {
         let key = format!("k{}", ctx.rng.gen_range(0..keys));
         if ctx.rng.gen_bool(0.5) {
             sequence += 1;

@@ -58,6 +58,7 @@ fn options(shape: &ShapeArgs) -> Result<ScenarioOptions, String> {
         plant: plant.map(|bug| bug.name().to_string()),
         plan: None,
         max_ops: shape.max_ops.map(|ops| ops as usize),
+        quiet: Vec::new(),
         knobs: shape.etcd_knobs.then(Knobs::etcd),
     })
 }
@@ -143,6 +144,8 @@ pub fn shrink(args: ShrinkArgs) -> i32 {
     println!("shrunk in {} runs; still fails with {}", shrunk.runs, shrunk.checker);
     println!("  before: {}, {} ops", shrunk.original.size(), shrunk.ops.0);
     println!("  after:  {}, {} ops", minimal.size(), shrunk.ops.1);
+    let (loud, quiet) = shrunk.quieted;
+    println!("  quiet windows took the operations from {loud} to {quiet}");
     println!("{}", serde_json::to_string_pretty(minimal).unwrap_or_default());
     if let Err(error) = minimal.save(&path) {
         eprintln!("could not write {}: {error}", path.display());

@@ -53,7 +53,7 @@ pub fn explore_case(
 /// The table `detcd-sim power --explore` prints: random seeds and exploration side by side.
 pub fn table(powers: &[Power], explored: &[Explored], seeds: &Range<u64>) -> Vec<String> {
     let mut lines = vec![format!(
-        "{:<24} {:<10} {:>15} {:>11}   {:>15} {:>10}   (seeds {}..{} / as many explored runs)",
+        "{:<24} {:<12} {:>15} {:>11}   {:>15} {:>10}   (seeds {}..{} / as many explored runs)",
         "bug",
         "scenario",
         "random caught",
@@ -67,9 +67,9 @@ pub fn table(powers: &[Power], explored: &[Explored], seeds: &Range<u64>) -> Vec
         let first_seed = power.first().map_or("-".to_string(), |seed| seed.to_string());
         let first_run = explored.first.map_or("-".to_string(), |run| run.to_string());
         lines.push(format!(
-            "{:<24} {:<10} {:>8}/{:<6} {:>11}   {:>8}/{:<6} {:>10}",
+            "{:<24} {:<12} {:>8}/{:<6} {:>11}   {:>8}/{:<6} {:>10}",
             power.bug.name(),
-            power.scenario,
+            power.shape(),
             power.caught.len(),
             power.seeds,
             first_seed,

@@ -89,6 +89,14 @@ pub struct Power {
 }
 
 impl Power {
+    /// The scenario, with the cluster size when the case fixes it (`register n=1`).
+    pub fn shape(&self) -> String {
+        match self.members {
+            Some(members) => format!("{} n={members}", self.scenario),
+            None => self.scenario.to_string(),
+        }
+    }
+
     pub fn rate(&self) -> f64 {
         if self.seeds == 0 {
             0.0
@@ -170,14 +178,10 @@ pub fn table(powers: &[Power], seeds: &Range<u64>) -> Vec<String> {
     )];
     for power in powers {
         let first = power.first().map_or("-".to_string(), |seed| seed.to_string());
-        let scenario = match power.members {
-            Some(members) => format!("{} n={members}", power.scenario),
-            None => power.scenario.to_string(),
-        };
         lines.push(format!(
             "{:<24} {:<12} {:>4}/{:<4} {:>6.0}% {:>10}",
             power.bug.name(),
-            scenario,
+            power.shape(),
             power.caught.len(),
             power.seeds,
             power.rate() * 100.0,

@@ -71,6 +71,7 @@ pub enum Fault {
         target: Target,
         millis: u64,
     },
+    /// Step a member's clock by `offset_ms` and let it drift at `rate` from then on.
     ClockSkew {
         member: NodeId,
         offset_ms: i64,
@@ -227,9 +228,13 @@ impl Cluster {
             }
             Fault::ClockSkew { member, offset_ms, rate } => {
                 let node = self.node_of(*member)?;
+                // A step of `offset_ms` from where the clock reads now, not from true time: the
+                // deviation a clock has built up by drifting stays (an hour at rate 1.9 is
+                // minutes ahead), so a later skew never moves it by more than its own offset.
+                let drifted = node_clock::skew_of(node).offset_nanos;
                 node_clock::set_skew(
                     node,
-                    ClockSkew { offset_nanos: offset_ms * 1_000_000, rate: *rate },
+                    ClockSkew { offset_nanos: drifted + offset_ms * 1_000_000, rate: *rate },
                 );
                 Some(format!("clock n{member} offset {offset_ms:+}ms rate {rate:.2}"))
             }

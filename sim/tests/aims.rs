@@ -1,4 +1,5 @@
 //! Aimed episodes, as plans: what a scenario's aims put into its seeded fault plans.
+#![cfg(madsim)]
 
 use detcd_sim::faults::{Fault, Target};
 use detcd_sim::plan::{Aims, Episode, FaultKind, FaultMix, FaultPlan, Scheduled};

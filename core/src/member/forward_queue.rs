@@ -95,7 +95,10 @@ impl Member {
     /// it, so its outcome is unknown) instead of holding the client until the timeout.
     pub(super) async fn forward(&self, leader: NodeId, request: PeerRequest) -> PeerResponse {
         let timeout = self.inner.config.request_timeout;
-        match DetRuntime::timeout(timeout, self.forward_following(leader, request)).await {
+        // Boxed: the retrying future nests deep enough to overflow the compiler's layout
+        // recursion in the server's handlers that await a forward.
+        let following = Box::pin(self.forward_following(leader, request));
+        match DetRuntime::timeout(timeout, following).await {
             Ok(response) => response,
             Err(_) => Err(Error::Timeout),
         }

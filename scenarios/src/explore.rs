@@ -5,7 +5,8 @@
 //! is a [`ReplayPlan`] (scenario, seed, cluster, fault plan, knobs), and a run that reaches
 //! something no earlier run reached — a coverage probe never hit, a probe hit an order of
 //! magnitude more often than before, a checker failing — joins the corpus. New candidates are
-//! mutations of corpus plans: a fault moved in time, retargeted at the leader or a follower,
+//! mutations of corpus plans: the scenario's own aimed episode put in (in place of the other
+//! faults when the scenario runs it alone), a fault moved in time, retargeted at the leader or a follower,
 //! removed, added or duplicated, a pause made longer or shorter, the knobs or the simulation seed
 //! drawn again.
 //!
@@ -15,6 +16,7 @@
 //! seed, `jobs` and number of runs give the same candidates, corpus and findings on any machine
 //! (only a wall-clock budget makes the number of runs depend on the machine's speed).
 
+use crate::catalog;
 use crate::plan_file::ReplayPlan;
 use crate::runner::{self, Mode, ScenarioRun};
 use crate::scenario::ScenarioOptions;
@@ -244,7 +246,7 @@ pub fn mutate(rng: &mut ChaCha8Rng, parent: &ReplayPlan) -> ReplayPlan {
 fn mutate_once(rng: &mut ChaCha8Rng, plan: &mut ReplayPlan) {
     let chaos_ms = (plan.chaos_secs * 1000.0) as u64;
     let faults = &mut plan.plan.faults;
-    match rng.gen_range(0..8) {
+    match rng.gen_range(0..9) {
         // Move a fault in time.
         0 if !faults.is_empty() => {
             let index = rng.gen_range(0..faults.len());
@@ -284,6 +286,18 @@ fn mutate_once(rng: &mut ChaCha8Rng, plan: &mut ReplayPlan) {
         5 => plan.knobs = Knobs::draw(rng),
         // Another simulation seed: same plan, other network timings and client choices.
         6 => plan.seed = rng.gen(),
+        // The scenario's own aimed episode: in place of every fault if the scenario runs it
+        // alone (mutations had put faults into it), else beside them.
+        7 => {
+            let aims = catalog::find(&plan.scenario).map(|s| s.aims()).unwrap_or_default();
+            let members: Vec<u64> = (1..=plan.members as u64).collect();
+            let kinds = FaultKind::ALL.into_iter().collect();
+            let episode = aims.draw(rng, &members, &kinds, chaos_ms);
+            if aims.alone && !episode.is_empty() {
+                faults.clear();
+            }
+            faults.extend(episode);
+        }
         // A fresh fault (and its repair) of a random kind.
         _ => {
             let members: Vec<u64> = (1..=plan.members as u64).collect();

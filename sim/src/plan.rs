@@ -292,7 +292,7 @@ impl Aims {
 
     /// One episode the mix allows, starting early enough to fit the chaos phase (in its first
     /// half at the latest), or none if the mix allows none.
-    fn draw(
+    pub fn draw(
         &self,
         rng: &mut ChaCha8Rng,
         members: &[NodeId],

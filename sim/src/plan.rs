@@ -308,6 +308,8 @@ impl Aims {
             .filter(|(episode, weight)| kinds.contains(&episode.kind()) && *weight > 0.0)
             .copied()
             .collect();
+        // One draw for two choices (a coin) keeps the default aims drawing exactly what plans drew
+        // before aims existed, so old seeds replay the same plans.
         let chosen = match allowed.as_slice() {
             [] => return Vec::new(),
             [(only, _)] => *only,

@@ -97,7 +97,8 @@ fn shape(requested: &str, seed: u64, options: &ScenarioOptions) -> Result<Shape,
     // Their own stream, so drawing them leaves every other choice of the seed as it was.
     config.knobs = match &options.knobs {
         Some(knobs) => knobs.clone(),
-        None => Knobs::draw(&mut scenario_rng(seed, "knobs")),
+        None if swarm => Knobs::draw(&mut scenario_rng(seed, "knobs")),
+        None => scenario.knobs(&mut scenario_rng(seed, "knobs")),
     };
     Ok(Shape { scenario, config })
 }

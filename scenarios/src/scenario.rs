@@ -4,6 +4,7 @@ use detcd_sim::knobs::Knobs;
 use detcd_sim::plan::{Aims, FaultKind, FaultPlan};
 use detcd_sim::run::RunResult;
 use detcd_sim::workload::{QuietWindow, Workload};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,6 +28,12 @@ pub trait Scenario: Send + Sync {
     /// its seeded plans get one (`swarm` keeps the default for every scenario it picks).
     fn aims(&self) -> Aims {
         Aims::default()
+    }
+    /// The seed's knobs (snapshot thresholds, fsync latency, outbox size, ...), drawn from the
+    /// seed's own knobs stream (`swarm` always draws `Knobs::draw`). A scenario overrides it to
+    /// make the paths its guarantees depend on likely, never to switch others off.
+    fn knobs(&self, rng: &mut ChaCha8Rng) -> Knobs {
+        Knobs::draw(rng)
     }
     /// Judges a finished run (its history and what the simulator saw).
     fn check(&self, result: &RunResult, options: &ScenarioOptions) -> Vec<CheckerVerdict>;

@@ -6,8 +6,9 @@
 //! `[w/b, w/d)` with a filter (NODELETE or NOPUT, by client), and the prefix `w/` with `prev_kv`
 //! — started now (`start_revision` 0), at a past revision, or at revision 1; every second or so
 //! it asks for a progress notification. Half the watching clients (drawn from the seed) are slow
-//! consumers that pause between reads, so their streams fall behind. When a stream is lost
-//! (crash, restart, partition, a long poll that timed out) the client opens one on the next
+//! consumers that pause between reads, so their streams fall behind. Every few seconds a client
+//! reconnects to the same member and resumes its watchers. When a stream is lost
+//! (crash, restart, a partition between client and member) the client opens one on the next
 //! member and resumes each watcher from its last revision + 1; a watcher canceled by a compaction
 //! is replaced by a new one started now.
 //!
@@ -28,6 +29,7 @@ use detcd_core::watch::{
 };
 use detcd_sim::client::Outcome;
 use detcd_sim::history::Pending;
+use detcd_sim::knobs::Knobs;
 use detcd_sim::plan::{Aims, Episode};
 use detcd_sim::run::RunResult;
 use detcd_sim::trace;
@@ -35,6 +37,7 @@ use detcd_sim::watch_client::{StreamLost, WatchClient};
 use detcd_sim::workload::{self, ClientContext, Workload};
 use futures::future::BoxFuture;
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,7 +46,8 @@ pub struct WatchScenario;
 
 /// Keys the writers change; `x/e` is outside every watched range.
 const KEYS: [&str; 5] = ["w/a", "w/b", "w/c", "w/d", "x/e"];
-/// How long a long poll may wait before the stream counts as lost.
+/// How long a call on a stream may take (beyond a poll's own wait) before the stream counts as
+/// lost.
 const RECV_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often a watching client asks for a progress notification.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -54,6 +58,10 @@ const COMPACT_LAG: i64 = 25;
 /// fall back to catching up from history (the hub's unsynced paths) and a progress request
 /// arrives while they are behind.
 const SLOW_READ_PAUSE_MS: std::ops::Range<u64> = 200..800;
+/// How long a client keeps one stream before it reconnects to the same member (as after a
+/// proxy's idle timeout or a client's own reconnect) and resumes its watchers from their next
+/// revision: the events written while it was away are caught up from history.
+const STREAM_LIFETIME_MS: std::ops::Range<u64> = 2_000..8_000;
 
 impl Scenario for WatchScenario {
     fn name(&self) -> &'static str {
@@ -73,17 +81,29 @@ impl Scenario for WatchScenario {
     }
 
     /// Mostly a follower cut off while its watchers stay on it, long enough that it comes back
-    /// by installing a snapshot under them; else the leader stranded. Among the random faults:
-    /// crashes and restarts are what watch streams must be resumed across.
+    /// by installing a snapshot under them and short enough that it comes back while they still
+    /// watch; else the leader stranded. Alone, so no random crash ends the episode early; the
+    /// random faults around it are what watch streams must be resumed across.
     fn aims(&self) -> Aims {
         Aims {
-            chance: 0.75,
+            chance: 0.9,
             episodes: vec![
-                (Episode::StrandFollower { min_ms: 3_000, max_ms: 8_000 }, 0.6),
-                (Episode::StrandLeader { min_ms: 4_000, max_ms: 10_000 }, 0.4),
+                (Episode::StrandFollower { min_ms: 3_000, max_ms: 5_000 }, 0.9),
+                (Episode::StrandLeader { min_ms: 4_000, max_ms: 10_000 }, 0.1),
             ],
-            alone: false,
+            alone: true,
         }
+    }
+
+    /// Snapshots every 20 or 50 entries on most seeds: a follower comes back by installing a
+    /// snapshot only when the leader purged entries it missed, and a run has a few hundred.
+    fn knobs(&self, rng: &mut ChaCha8Rng) -> Knobs {
+        let mut knobs = Knobs::draw(rng);
+        if knobs.snapshot_entries > 50 && rng.gen_bool(0.9) {
+            knobs.snapshot_entries = if rng.gen_bool(0.5) { 20 } else { 50 };
+            knobs.snapshot_keep_entries = knobs.snapshot_keep_entries.min(knobs.snapshot_entries);
+        }
+        knobs
     }
 
     fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {
@@ -327,9 +347,16 @@ async fn watcher_client(mut ctx: ClientContext) {
     let mut attempt = ctx.index as usize;
     while ctx.running().await {
         let member = members[attempt % members.len()];
-        attempt += 1;
-        if let Err(lost) = serve_stream(&mut ctx, &mut watching, member).await {
-            trace::event(&format!("c{}", ctx.index), format_args!("watch stream lost: {}", lost.0));
+        match serve_stream(&mut ctx, &mut watching, member).await {
+            // Reconnected by choice: the same member again.
+            Ok(()) => {}
+            Err(lost) => {
+                trace::event(
+                    &format!("c{}", ctx.index),
+                    format_args!("watch stream lost: {}", lost.0),
+                );
+                attempt += 1;
+            }
         }
         madsim::time::sleep(Duration::from_millis(ctx.rng.gen_range(10..200))).await;
     }
@@ -356,7 +383,8 @@ fn finish(ctx: &ClientContext, tracked: &mut Tracked) {
     }
 }
 
-/// Serves one stream on `member` until it is lost or the run's chaos is over.
+/// Serves one stream on `member` until it is lost, the client reconnects (after a lifetime drawn
+/// from `STREAM_LIFETIME_MS`) or the run's chaos is over.
 async fn serve_stream(
     ctx: &mut ClientContext,
     watching: &mut Watching,
@@ -364,8 +392,9 @@ async fn serve_stream(
 ) -> Result<(), StreamLost> {
     let stream = WatchClient::open(member, RECV_TIMEOUT).await?;
     let result = create_all(&stream, watching).await;
+    let until = trace::now() + Duration::from_millis(ctx.rng.gen_range(STREAM_LIFETIME_MS));
     let result = match result {
-        Ok(()) => receive(ctx, &stream, watching).await,
+        Ok(()) => receive(ctx, &stream, watching, until).await,
         Err(lost) => Err(lost),
     };
     stream.close().await;
@@ -394,10 +423,16 @@ async fn receive(
     ctx: &mut ClientContext,
     stream: &WatchClient,
     watching: &mut Watching,
+    until: Duration,
 ) -> Result<(), StreamLost> {
     let mut last_progress = trace::now();
-    while ctx.running().await {
-        let responses = stream.recv().await?;
+    while ctx.running().await && trace::now() < until {
+        // Poll until the next progress request is due: a stream on a member cut off from its
+        // peers gets no events but stays open (as an etcd client's stream does), so its watchers
+        // are there when the member comes back, perhaps by installing a snapshot.
+        let due = last_progress + PROGRESS_EVERY;
+        let wait = due.saturating_sub(trace::now()).max(Duration::from_millis(1));
+        let responses = stream.poll(wait).await?;
         for response in responses {
             handle(ctx, watching, response)?;
         }

@@ -21,6 +21,8 @@ pub enum Target {
     Member(NodeId),
     Leader,
     Follower,
+    /// The follower serving the most watchers (a random follower where none serves any).
+    WatchedFollower,
     Random,
 }
 
@@ -119,6 +121,20 @@ impl Cluster {
                 let followers: Vec<NodeId> =
                     running.into_iter().filter(|id| Some(*id) != leader).collect();
                 pick(&followers)
+            }
+            Target::WatchedFollower => {
+                let followers: Vec<(NodeId, usize)> = running
+                    .iter()
+                    .filter(|id| Some(**id) != leader)
+                    .filter_map(|id| self.member(*id).map(|member| (*id, member.watcher_count())))
+                    .collect();
+                let most = followers.iter().map(|(_, watchers)| *watchers).max().unwrap_or(0);
+                let watched: Vec<NodeId> = followers
+                    .iter()
+                    .filter(|(_, watchers)| *watchers == most)
+                    .map(|(id, _)| *id)
+                    .collect();
+                pick(&watched)
             }
             Target::Random => pick(&running),
         }

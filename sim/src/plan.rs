@@ -30,6 +30,17 @@ pub struct Scheduled {
     pub fault: Fault,
 }
 
+impl Scheduled {
+    /// When the fault stops acting by itself: a pause's end; for every other fault its moment
+    /// (its repair is a fault of its own).
+    pub fn end_ms(&self) -> u64 {
+        match self.fault {
+            Fault::Pause { millis, .. } => self.at_ms + millis,
+            _ => self.at_ms,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultPlan {
     pub faults: Vec<Scheduled>,
@@ -144,7 +155,7 @@ impl FaultPlan {
             let quiet_until = to + ALONE_AFTER_MS;
             groups.retain(|group| {
                 let first = group.iter().map(|scheduled| scheduled.at_ms).min().unwrap_or(0);
-                let last = group.iter().map(|scheduled| scheduled.at_ms).max().unwrap_or(0);
+                let last = group.iter().map(Scheduled::end_ms).max().unwrap_or(0);
                 last < from || first > quiet_until
             });
         }
@@ -168,6 +179,10 @@ impl FaultPlan {
 /// it renewed) before another fault muddles it.
 const ALONE_AFTER_MS: u64 = 2_000;
 
+/// How long before the end of the chaos phase a stranded follower is healed at the latest: the
+/// time to elect, send it a snapshot and deliver what follows to its watchers.
+const FOLLOWER_AFTERMATH_MS: u64 = 4_500;
+
 /// A fault aimed at a role and a moment, of a shape random faults seldom line up into.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -178,7 +193,8 @@ pub enum Episode {
     StrandLeader { min_ms: u64, max_ms: u64 },
     /// The leader frozen for `min_ms..max_ms` (past its leases' deadlines, reads in flight).
     PauseLeader { min_ms: u64, max_ms: u64 },
-    /// A follower cut off from its peers while its clients (and their watchers) stay on it, for
+    /// The follower serving the most watchers cut off from its peers while its clients (and
+    /// their watchers) stay on it, for
     /// `min_ms..max_ms`: the leader moves on and purges its log, so on healing the follower
     /// catches up by installing a snapshot under the watchers it is serving.
     StrandFollower { min_ms: u64, max_ms: u64 },
@@ -224,9 +240,13 @@ impl Episode {
                 ]
             }
             Episode::StrandFollower { min_ms, max_ms } => {
-                let heal_at = at_ms + rng.gen_range(min_ms..max_ms.max(min_ms + 1));
+                let length = rng.gen_range(min_ms..max_ms.max(min_ms + 1));
+                // Early enough that the follower is back, and has installed its snapshot,
+                // while its watchers still watch.
+                let at_ms = at_ms.min(chaos_ms.saturating_sub(length + FOLLOWER_AFTERMATH_MS));
+                let heal_at = at_ms + length;
                 vec![
-                    Scheduled { at_ms, fault: Fault::Strand { target: Target::Follower } },
+                    Scheduled { at_ms, fault: Fault::Strand { target: Target::WatchedFollower } },
                     Scheduled { at_ms: heal_at.min(chaos_ms), fault: Fault::HealNetwork },
                 ]
             }

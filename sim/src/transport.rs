@@ -72,6 +72,13 @@ pub enum WatchCall {
     Recv {
         stream: u64,
     },
+    /// Waits at most `wait_ms` for responses and answers with what there is, perhaps none. The
+    /// member gives up waiting, not the client, so an empty answer loses nothing: a quiet stream
+    /// (a member cut off from its peers has no new events) stays open.
+    Poll {
+        stream: u64,
+        wait_ms: u64,
+    },
     Close {
         stream: u64,
     },
@@ -128,6 +135,16 @@ impl WatchStreams {
             },
             WatchCall::Recv { stream } => match self.get(stream) {
                 Some(watch) => WatchReply::Responses(watch.recv().await),
+                None => WatchReply::UnknownStream,
+            },
+            WatchCall::Poll { stream, wait_ms } => match self.get(stream) {
+                Some(watch) => {
+                    // `recv` takes responses off the stream only when it returns them, so
+                    // dropping it at the deadline leaves everything queued for the next poll.
+                    let wait = std::time::Duration::from_millis(wait_ms);
+                    let responses = madsim::time::timeout(wait, watch.recv()).await;
+                    WatchReply::Responses(responses.unwrap_or_default())
+                }
                 None => WatchReply::UnknownStream,
             },
             WatchCall::Close { stream } => {

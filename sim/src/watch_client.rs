@@ -62,6 +62,16 @@ impl WatchClient {
         }
     }
 
+    /// The responses that arrive within `wait` (perhaps none): the member stops waiting, so an
+    /// empty answer is not a lost stream. The call itself may take up to `wait` + `timeout`.
+    pub async fn poll(&self, wait: Duration) -> Result<Vec<WatchResponse>, StreamLost> {
+        let call_ = WatchCall::Poll { stream: self.stream, wait_ms: wait.as_millis() as u64 };
+        match call(&self.endpoint, self.member, call_, wait + self.timeout).await? {
+            WatchReply::Responses(responses) => Ok(responses),
+            other => Err(StreamLost(format!("poll answered {other:?}"))),
+        }
+    }
+
     /// Closes the stream (best effort: a lost stream is gone anyway).
     pub async fn close(self) {
         let call_ = WatchCall::Close { stream: self.stream };

@@ -27,6 +27,11 @@ impl Member {
         WatchStream { member: self.clone(), stream }
     }
 
+    /// How many watchers this member serves now, over all its streams.
+    pub fn watcher_count(&self) -> usize {
+        self.inner.replica.lock().hub.watcher_count()
+    }
+
     pub(super) async fn run_watch_sync(&self) {
         let mut ticks: u64 = 0;
         let interval = self.inner.config.progress_notify_interval;

@@ -9,7 +9,7 @@
 //! compacted by now), as a plain range and as a range inside a txn, sometimes at exactly the
 //! revision it just compacted at (the boundary: still readable) and now and then just past the
 //! newest it saw (perhaps a future revision). `register` drives one key as a read/write/CAS
-//! register and is judged by the `register` model.
+//! register, every written value new, and is judged by the `register` model.
 
 use crate::resolve::resolve;
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
@@ -487,13 +487,23 @@ impl Workload for RegisterWorkload {
     }
 }
 
+/// Every value written is new (the client's number and a count), so a read names the one write
+/// it saw: a write that was acknowledged and then lost cannot hide behind another write of the
+/// same value. A compare-and-set expects the value the client read last (read-modify-write, as
+/// real callers do), so it succeeds whenever nobody wrote in between.
 async fn register_client(mut ctx: ClientContext) {
+    let mut written = 0;
+    let mut last_read = None;
     while ctx.running().await {
-        let (value, expected) = (ctx.rng.gen_range(0..5), ctx.rng.gen_range(0..5));
+        written += 1;
+        let value = ctx.index as i64 * 1_000_000 + written;
         match ctx.rng.gen_range(0..3) {
             0 => register_write(&mut ctx, value).await,
-            1 => register_read(&mut ctx).await,
-            _ => register_cas(&mut ctx, expected, value).await,
+            1 => last_read = register_read(&mut ctx).await.or(last_read),
+            _ => {
+                let expected = last_read.unwrap_or_else(|| ctx.rng.gen_range(0..5));
+                register_cas(&mut ctx, expected, value).await
+            }
         }
         pause(&mut ctx).await;
     }
@@ -516,17 +526,25 @@ async fn register_write(ctx: &mut ClientContext, value: i64) {
     }
 }
 
-async fn register_read(ctx: &mut ClientContext) {
+/// The register's value, when the read succeeded and found one.
+async fn register_read(ctx: &mut ClientContext) -> Option<i64> {
     let pending = ctx.recorder.invoke(ctx.index, "read", None, Value::Null);
     let request = RangeRequest { key: REGISTER.into(), ..Default::default() };
     match ctx.client.call(ClientRequest::Range(request)).await {
         Outcome::Ok(ClientResponse::Range(r)) => {
             let value =
                 r.kvs.first().and_then(|kv| String::from_utf8_lossy(&kv.value).parse::<i64>().ok());
-            ctx.recorder.complete(pending, json!(value))
+            ctx.recorder.complete(pending, json!(value));
+            value
         }
-        Outcome::Failed(error) => ctx.recorder.refused(pending, &error.to_string()),
-        other => ctx.recorder.unknown(pending, &format!("{other:?}")),
+        Outcome::Failed(error) => {
+            ctx.recorder.refused(pending, &error.to_string());
+            None
+        }
+        other => {
+            ctx.recorder.unknown(pending, &format!("{other:?}"));
+            None
+        }
     }
 }
 

@@ -68,6 +68,14 @@ pub enum Fault {
     /// Start every crashed member again from its disk.
     RestartCrashed,
     CrashAll,
+    /// Every member crashes the moment the leader next applies at least `entries` entries at
+    /// once (at most `within_ms` after the fault's time; then it crashes anyway): right after an
+    /// acknowledgement, of a group commit's batch when `entries` > 1, when whatever was
+    /// acknowledged but is not yet durable is lost.
+    CrashAllOnApply {
+        within_ms: u64,
+        entries: u64,
+    },
     /// Freeze a member's tasks for a while (a GC pause, a stopped VM).
     Pause {
         target: Target,
@@ -176,6 +184,25 @@ impl Cluster {
         });
     }
 
+    /// Waits for the moment a fault is aimed at, if it is aimed at one (`CrashAllOnApply`: the
+    /// leader's next applied entry), polling every millisecond.
+    pub async fn until_moment(&self, fault: &Fault) {
+        let Fault::CrashAllOnApply { within_ms, entries } = fault else { return };
+        let applied = |cluster: &Cluster| {
+            let leader = cluster.resolve(Target::Leader)?;
+            Some(cluster.member(leader)?.status().raft_applied_index)
+        };
+        let mut before = applied(self);
+        for _ in 0..*within_ms {
+            madsim::time::sleep(Duration::from_millis(1)).await;
+            let now = applied(self);
+            match (before, now) {
+                (Some(before), Some(now)) if now >= before + (*entries).max(1) => return,
+                _ => before = now,
+            }
+        }
+    }
+
     /// Injects `fault` now; returns what the trace should say, or `None` if it had no victim.
     pub fn apply(&mut self, fault: &Fault, clients: &[madsim::task::NodeId]) -> Option<String> {
         match fault {
@@ -236,6 +263,12 @@ impl Cluster {
                     self.crash(id);
                 }
                 Some("crash all".into())
+            }
+            Fault::CrashAllOnApply { .. } => {
+                for id in self.ids() {
+                    self.crash(id);
+                }
+                Some("crash all on an apply".into())
             }
             Fault::Pause { target, millis } => {
                 let id = self.resolve(*target)?;

@@ -198,8 +198,9 @@ pub enum Episode {
     /// `min_ms..max_ms`: the leader moves on and purges its log, so on healing the follower
     /// catches up by installing a snapshot under the watchers it is serving.
     StrandFollower { min_ms: u64, max_ms: u64 },
-    /// Every member loses power at once, taking every write not yet fsynced, and all restart
-    /// `min_ms..max_ms` later: acknowledged writes must survive it. Disks are slowed (fsyncs of
+    /// Every member loses power at once (at a random moment or right after the leader applies
+    /// an entry), taking every write not yet fsynced, and all restart `min_ms..max_ms` later:
+    /// acknowledged writes must survive it. Disks are slowed (fsyncs of
     /// up to 20 ms) a second before, so writes are in flight between write and sync.
     PowerLoss { min_ms: u64, max_ms: u64 },
 }
@@ -267,7 +268,15 @@ impl Episode {
                     },
                 };
                 let mut faults: Vec<Scheduled> = members.iter().map(slow).collect();
-                faults.push(Scheduled { at_ms, fault: Fault::CrashAll });
+                // A third of the time at a random moment (mid-write, mid-fsync), else the moment
+                // the leader applies a batch of entries: right after a group commit's
+                // acknowledgement.
+                let crash = if rng.gen_bool(0.35) {
+                    Fault::CrashAll
+                } else {
+                    Fault::CrashAllOnApply { within_ms: 1_000, entries: 2 }
+                };
+                faults.push(Scheduled { at_ms, fault: crash });
                 faults.push(Scheduled {
                     at_ms: restart_at.min(chaos_ms),
                     fault: Fault::RestartCrashed,

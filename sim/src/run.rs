@@ -319,6 +319,7 @@ async fn drive_faults(
         if at > now {
             madsim::time::sleep(at - now).await;
         }
+        cluster.until_moment(&scheduled.fault).await;
         if let Some(text) = cluster.apply(&scheduled.fault, clients) {
             trace::event("sim", format_args!("fault: {text}"));
             applied.push(format!("{text}@{:.1}s", trace::now().as_secs_f64()));

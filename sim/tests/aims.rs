@@ -51,7 +51,10 @@ fn an_episode_that_runs_alone_has_the_cluster_to_itself_until_it_ends() {
 fn a_power_loss_slows_every_disk_then_takes_every_member_down_and_brings_them_back() {
     let aims = Aims::mostly(Episode::PowerLoss { min_ms: 1_000, max_ms: 3_000 }, 1.0);
     for plan in plans(&FaultMix::default(), &aims) {
-        let crash = plan.faults.iter().position(|s| matches!(s.fault, Fault::CrashAll));
+        let crash = plan
+            .faults
+            .iter()
+            .position(|s| matches!(s.fault, Fault::CrashAll | Fault::CrashAllOnApply { .. }));
         let crash = crash.expect("every plan is aimed");
         let at = plan.faults[crash].at_ms;
         let slowed: Vec<u64> = plan
@@ -79,7 +82,12 @@ fn an_episode_the_mix_leaves_out_is_never_drawn() {
     let aims = Aims::mostly(Episode::PowerLoss { min_ms: 1_000, max_ms: 3_000 }, 1.0);
     let no_crashes = FaultMix { kinds: [FaultKind::Partition].into(), intensity: 4.0 };
     for plan in plans(&no_crashes, &aims) {
-        assert!(plan.faults.iter().all(|s| !matches!(s.fault, Fault::CrashAll)), "{plan:?}");
+        assert!(
+            plan.faults
+                .iter()
+                .all(|s| !matches!(s.fault, Fault::CrashAll | Fault::CrashAllOnApply { .. })),
+            "{plan:?}"
+        );
     }
 }
 

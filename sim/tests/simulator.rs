@@ -84,6 +84,10 @@ fn process_faults_happen_and_are_survived() {
         vec![(2_000, Fault::Crash { target: Target::Leader }), (5_000, Fault::RestartCrashed)],
         vec![(2_000, Fault::Crash { target: Target::Follower }), (4_000, Fault::RestartCrashed)],
         vec![(3_000, Fault::CrashAll), (4_000, Fault::RestartCrashed)],
+        vec![
+            (3_000, Fault::CrashAllOnApply { within_ms: 1_000, entries: 1 }),
+            (5_000, Fault::RestartCrashed),
+        ],
         // Longer than an election timeout and than the minimum lease TTL.
         vec![(2_000, Fault::Pause { target: Target::Leader, millis: 4_000 })],
     ];

@@ -241,3 +241,21 @@ fn a_read_concurrent_with_a_compaction_may_see_it_or_not() {
     );
     assert!(!linearizable(&after));
 }
+
+#[test]
+fn a_serializable_read_at_a_past_revision_may_answer_or_be_refused_whatever_the_compaction() {
+    // A member that has not applied the compaction yet still answers below it; one that has not
+    // reached a revision refuses it as future: both fit, because a serializable read is served
+    // from one member's replica. (The simulator judges their answers against its committed
+    // history instead: scenarios' `past_reads`.)
+    let below = r#"{"key":"a","revision":3,"serializable":true}"#;
+    let answered = r#"{"kvs":[{"key":"a","value":"2","create_revision":2,"mod_revision":3,"version":2}],"count":1}"#;
+    assert!(linearizable(&after_writes(&[compact(5, r#"{"revision":6}"#), get(below, answered)])));
+    assert!(linearizable(&after_writes(&[get(below, &error(FUTURE))])));
+    // The same read, linearizable, must be refused as compacted.
+    let linearizable_below = r#"{"key":"a","revision":3}"#;
+    assert!(!linearizable(&after_writes(&[
+        compact(5, r#"{"revision":6}"#),
+        get(linearizable_below, answered)
+    ])));
+}

@@ -11,6 +11,7 @@
 //! newest it saw (perhaps a future revision). `register` drives one key as a read/write/CAS
 //! register, every written value new, and is judged by the `register` model.
 
+use crate::past_reads;
 use crate::resolve::resolve;
 use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
 use detcd_check::history::{History, Operation};
@@ -58,7 +59,7 @@ impl Scenario for KvScenario {
     }
 
     fn check(&self, result: &RunResult, _: &ScenarioOptions) -> Vec<CheckerVerdict> {
-        vec![linearizable_resolved(result)]
+        vec![linearizable_resolved(result), past_reads::verdict(result)]
     }
 }
 
@@ -156,16 +157,24 @@ impl Workload for KvWorkload {
 async fn kv_client(mut ctx: ClientContext) {
     let mut sequence = 0;
     let mut seen = Seen::default();
+    let mut resync = false;
     while ctx.running().await {
         sequence += 1;
         let key = format!("k{}", ctx.rng.gen_range(0..4));
         let value = format!("c{}-{sequence}", ctx.index);
         // History operations first, at a small share, so the mix below keeps its proportions.
         let outcome = match ctx.rng.gen_range(0..100) {
+            // After an answer that never came (its member crashed, paused or was cut off), the
+            // client reads again from where it was, from whichever member answers, as a cache
+            // rebuilding its view does (a Kubernetes reflector lists at its resource version).
+            _ if resync => {
+                let revision = seen.oldest();
+                past_range(&mut ctx, &key, revision, Some(true)).await
+            }
             0..=1 => compact_and_read(&mut ctx, &mut seen, &key).await,
             2..=4 => {
                 let revision = seen.past_revision(&mut ctx.rng);
-                past_range(&mut ctx, &key, revision).await
+                past_range(&mut ctx, &key, revision, None).await
             }
             5..=6 => {
                 let revision = seen.past_revision(&mut ctx.rng);
@@ -180,6 +189,7 @@ async fn kv_client(mut ctx: ClientContext) {
             },
         };
         seen.note(&outcome);
+        resync = matches!(outcome, Outcome::Unknown(_));
         pause(&mut ctx).await;
     }
 }
@@ -231,6 +241,11 @@ impl Seen {
             _ => self.newest - rng.gen_range(1..=4),
         };
         target.max(1)
+    }
+
+    /// The oldest revision still remembered (where a cache that lost its stream resumes).
+    fn oldest(&self) -> i64 {
+        self.revisions.first().copied().unwrap_or(self.newest).max(1)
     }
 
     /// Where to read in the past: an earlier answer's revision (perhaps compacted by now), the
@@ -318,7 +333,7 @@ async fn compact_and_read(ctx: &mut ClientContext, seen: &mut Seen, key: &str) -
     seen.note(&outcome);
     seen.compacted = seen.compacted.max(revision);
     if ctx.rng.gen_bool(0.5) {
-        past_range(ctx, key, revision).await
+        past_range(ctx, key, revision, None).await
     } else {
         past_txn(ctx, key, revision).await
     }
@@ -347,17 +362,33 @@ fn range_output(r: &RangeResponse) -> Value {
     json!({"kvs": kvs, "count": r.count})
 }
 
-/// A linearizable range at a past revision.
-async fn past_range(ctx: &mut ClientContext, key: &str, revision: i64) -> Outcome {
+/// A range at a past revision: linearizable, or serializable (half the time unless the caller
+/// says), which the member
+/// the client talks to answers from its own replica (one just restored from its snapshot, say).
+/// The etcd model judges only the linearizable ones; `past_reads` judges every answer against
+/// the committed history.
+async fn past_range(
+    ctx: &mut ClientContext,
+    key: &str,
+    revision: i64,
+    serializable: Option<bool>,
+) -> Outcome {
     let (key, range_end) = past_read_range(ctx, key);
-    let input = range_input(&key, &range_end, revision);
+    let serializable = serializable.unwrap_or_else(|| ctx.rng.gen_bool(0.5));
+    let mut input = range_input(&key, &range_end, revision);
+    if serializable {
+        input["serializable"] = json!(true);
+    }
     let pending = ctx.recorder.invoke(ctx.index, "range", None, input);
-    let request = RangeRequest { key, range_end, revision, ..Default::default() };
+    let request = RangeRequest { key, range_end, revision, serializable, ..Default::default() };
     let outcome = ctx.client.call(ClientRequest::Range(request)).await;
     settle(ctx, pending, &outcome, |response| match response {
         ClientResponse::Range(r) => {
             let mut output = range_output(r);
-            output["revision"] = json!(r.header.revision);
+            if !serializable {
+                // A serializable answer's header is its member's revision, perhaps behind.
+                output["revision"] = json!(r.header.revision);
+            }
             Some(output)
         }
         _ => None,

@@ -40,7 +40,7 @@ impl PlantedCase {
 
 const RAFT_SIDE: &[&str] =
     &["raft invariants", "liveness", "recovery", "convergence", "linearizable (register model)"];
-const KV: &[&str] = &["linearizable (etcd model)"];
+const KV: &[&str] = &["linearizable (etcd model)", crate::past_reads::CHECKER];
 const LEASE: &[&str] = &["lease"];
 const WATCH: &[&str] = &["watch"];
 const BANK: &[&str] = &["bank (sum + linearizable)"];

@@ -52,8 +52,10 @@
 //!   lower `version`, every returned pair must lie in the range, in key order, written at or
 //!   before `revision`, and `count` must be the number returned. Keys deleted since, or recreated
 //!   after `revision`, are not judged (their older versions are gone from the model).
-//! - `serializable` ranges are accepted without judging their result (they may be stale by
-//!   design); `count` is the number of matching keys, `kvs` is cut to `limit`.
+//! - `serializable` ranges are accepted without judging their result or refusal (they may be
+//!   stale by design: a member behind may still answer below a compaction it has not applied,
+//!   or refuse a revision it has not reached); `count` is the number of matching keys, `kvs` is
+//!   cut to `limit`.
 //! - `range_end` follows etcd: half-open end; `"\u0000"` = every key >= `key`.
 //! - `cmp` = `{"key", "range_end"?, "target": "version"|"create"|"mod"|"value"|"lease",
 //!   "result": "equal"|"not_equal"|"greater"|"less", "value": number or string}`; a missing key
@@ -260,6 +262,10 @@ impl Model for Etcd {
     }
 
     fn step(&self, state: &Store, op: &EtcdOp) -> Next<Store> {
+        if matches!(&op.request, Request::Range(range) if range.serializable) {
+            // Served from one member's replica, perhaps behind: any answer or refusal fits.
+            return Next::Same;
+        }
         match &op.outcome {
             Outcome::Error { refusal: None, .. } => Next::Same,
             Outcome::Error { refusal: Some(Refusal::LeaseMissing), .. } => {

@@ -1,8 +1,13 @@
 //! Errors a member returns to clients, with etcd's exact message texts.
 //!
-//! Clients (and `etcdctl`) recognise errors by their text, so `Display` prints what etcd prints.
-//! Every error here is a refusal that changed nothing: a command that fails leaves the store, its
-//! revision and every lease exactly as they were.
+//! Clients (and `etcdctl`) recognise errors by their text, so `Display` prints what etcd prints
+//! (etcd's `rpctypes`), and the server answers each with etcd's gRPC code (`detcd_server::status`).
+//! Everything a caller branches on has a variant of its own: no caller reads an error's text.
+//!
+//! Most errors are refusals that changed nothing: a command that fails leaves the store, its
+//! revision and every lease exactly as they were. A few leave the outcome open (`Timeout`,
+//! `LeaderChanged`, `Internal`); which ones, and what a client does after each, is decided once,
+//! in `crate::client::outcome`.
 
 use serde::{Deserialize, Serialize};
 
@@ -48,8 +53,26 @@ pub enum Error {
     LeaderChanged,
     #[error("etcdserver: request timed out")]
     Timeout,
+    /// A membership change names a member the cluster does not have.
+    #[error("etcdserver: member not found")]
+    MemberNotFound,
+    /// `member add` with an id the cluster already has.
+    #[error("etcdserver: member ID already exist")]
+    MemberExists,
+    /// A membership change with no peer URLs (etcd: URLs that do not parse).
+    #[error("etcdserver: given member URLs are invalid")]
+    MemberBadUrls,
+    /// `member promote` of a member that already votes.
+    #[error("etcdserver: can only promote a learner member")]
+    MemberNotLearner,
+    /// A refusal no caller tells apart from others (bad input to a tool, an etcd message detcd
+    /// has no variant for); nothing changed.
     #[error("etcdserver: {0}")]
     Other(String),
+    /// Something inside detcd went wrong after the request may have reached raft (raft failed
+    /// mid-change, an answer of the wrong kind): the outcome is open.
+    #[error("etcdserver: {0}")]
+    Internal(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -28,7 +28,6 @@ use detcd_check::history::Operation;
 use detcd_check::lease::{self as check, KeyRead, LeaseHistory, LeaseLife};
 use detcd_core::api::*;
 use detcd_core::member::{ClientRequest, ClientResponse};
-use detcd_core::Error;
 use detcd_sim::client::Outcome;
 use detcd_sim::history::Pending;
 use detcd_sim::plan::{Aims, Episode, FaultKind};
@@ -275,7 +274,8 @@ async fn keep_alive(ctx: &mut ClientContext, life: &mut LeaseLife) {
                 Outcome::Ok(ClientResponse::LeaseKeepAlive(r)) if r.ttl > 0 => {
                     life.keepalives.push(last_sent)
                 }
-                Outcome::Failed(Error::LeaseNotFound) => return,
+                // TTL 0: the lease is gone.
+                Outcome::Ok(ClientResponse::LeaseKeepAlive(_)) => return,
                 _ => {}
             }
         }

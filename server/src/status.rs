@@ -15,19 +15,26 @@ pub fn status_of(error: Error) -> Status {
         Error::Compacted { .. } | Error::FutureRevision | Error::LeaseTtlTooLarge => {
             Code::OutOfRange
         }
-        Error::LeaseNotFound => Code::NotFound,
-        Error::LeaseExists | Error::NotPrimary => Code::FailedPrecondition,
+        Error::LeaseNotFound | Error::MemberNotFound => Code::NotFound,
+        Error::LeaseExists | Error::NotPrimary | Error::MemberExists | Error::MemberNotLearner => {
+            Code::FailedPrecondition
+        }
         Error::EmptyKey
         | Error::DuplicateKey
         | Error::TooManyOps
         | Error::RequestTooLarge
         | Error::ValueProvided
         | Error::LeaseProvided
-        | Error::KeyNotFound => Code::InvalidArgument,
+        | Error::KeyNotFound
+        | Error::MemberBadUrls => Code::InvalidArgument,
         Error::NoLeader | Error::LeaderChanged | Error::Timeout | Error::Stopped => {
             Code::Unavailable
         }
-        Error::Other(_) => Code::Unknown,
+        // A refusal with no code of its own: the cluster does not accept it as it stands.
+        Error::Other(_) => Code::FailedPrecondition,
+        // etcd's code for an error it cannot place (`togRPCError`): the client cannot tell
+        // whether anything happened.
+        Error::Internal(_) => Code::Unknown,
     };
     Status::new(code, error.to_string())
 }

@@ -10,6 +10,7 @@
 //! cannot know (timed out after sending, the leader changed under it) is `Unknown`.
 
 use crate::transport::{client_addr, ClientCall};
+use detcd_core::client::outcome::{self, Class, Failure};
 use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
 use detcd_core::Error;
@@ -42,16 +43,6 @@ pub struct SimClient {
     pub pinned: bool,
 }
 
-/// Errors after which the request certainly did not take effect and another member may help.
-fn retryable(error: &Error) -> bool {
-    matches!(error, Error::NoLeader | Error::NotPrimary | Error::Stopped)
-}
-
-/// Errors that leave the outcome open.
-fn indeterminate(error: &Error) -> bool {
-    matches!(error, Error::Timeout | Error::LeaderChanged)
-}
-
 impl SimClient {
     /// A client of these members. Must be called on the client's own node.
     pub async fn connect(members: Vec<NodeId>) -> std::io::Result<SimClient> {
@@ -71,49 +62,49 @@ impl SimClient {
         self.current = index;
     }
 
-    /// Sends `request`, moving through the members on refusals that are safe to retry.
+    /// Sends `request`, moving through the members while the one outcome classification
+    /// (`detcd_core::client::outcome`) allows a resend.
     pub async fn call(&mut self, request: ClientRequest) -> Outcome {
+        let read = request.is_read();
         let mut last_refusal = Error::NoLeader;
         for _ in 0..self.members.len() {
             let member = self.members[self.current % self.members.len()];
             let call = ClientCall(request.clone());
-            match self.endpoint.call_timeout(client_addr(member), call, self.timeout).await {
-                Ok(Ok(response)) => return Outcome::Ok(response),
+            let failure =
+                match self.endpoint.call_timeout(client_addr(member), call, self.timeout).await {
+                    Ok(Ok(response)) => return Outcome::Ok(response),
+                    Ok(Err(error)) => Failure::Answered(error),
+                    Err(error) => Failure::NoAnswer(error.to_string()),
+                };
+            let class = outcome::classify(&failure);
+            match failure {
                 // A client with one endpoint is told "no leader" and asks the same member again
                 // next time; only a member that stopped sends it elsewhere.
-                Ok(Err(error)) if self.pinned && retryable(&error) && error != Error::Stopped => {
+                Failure::Answered(error)
+                    if self.pinned && class == Class::RetryElsewhere && error != Error::Stopped =>
+                {
                     return Outcome::Failed(error);
                 }
-                Ok(Err(error)) if retryable(&error) => last_refusal = error,
-                Ok(Err(error)) if indeterminate(&error) => {
+                Failure::Answered(error) if class.resend(read) => last_refusal = error,
+                Failure::Answered(error) if class == Class::Unknown => {
                     return Outcome::Unknown(error.to_string());
                 }
-                Ok(Err(error)) => return Outcome::Failed(error),
-                Err(error) if is_read(&request) => last_refusal = Error::Other(error.to_string()),
-                Err(error) => {
+                Failure::Answered(error) => return Outcome::Failed(error),
+                // A read that got no answer changed nothing: the next member may answer it.
+                Failure::NoAnswer(why) | Failure::NotDelivered(why) if class.resend(read) => {
+                    last_refusal = Error::Other(why)
+                }
+                Failure::NoAnswer(why) | Failure::NotDelivered(why) => {
                     // Sent, maybe served: unknown. The next request tries another member, unless
                     // the client is pinned to this one.
                     if !self.pinned {
                         self.current += 1;
                     }
-                    return Outcome::Unknown(error.to_string());
+                    return Outcome::Unknown(why);
                 }
             }
             self.current += 1;
         }
         Outcome::Failed(last_refusal)
     }
-}
-
-/// Requests that change nothing may be retried elsewhere even when their fate is unknown.
-fn is_read(request: &ClientRequest) -> bool {
-    matches!(
-        request,
-        ClientRequest::Range(_)
-            | ClientRequest::LeaseTimeToLive(_)
-            | ClientRequest::LeaseLeases
-            | ClientRequest::Status
-            | ClientRequest::MemberList
-            | ClientRequest::HashKv { .. }
-    )
 }

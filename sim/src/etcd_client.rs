@@ -1,9 +1,10 @@
 //! The `Client` trait over the simulated network: what recipes use inside the simulator.
 //!
 //! Unary calls carry `ClientRequest`s to a member (`transport::ClientCall`) with the same
-//! discipline as `client::SimClient`: stay with one member until it cannot help, move on after a
-//! refusal that certainly changed nothing (`no leader`), and report a write whose answer never
-//! came as an unknown outcome (reads, which change nothing, are simply tried on the next member).
+//! discipline as `client::SimClient`, both decided by `detcd_core::client::outcome`: stay with
+//! one member until it cannot help, move on after a failure that certainly changed nothing (`no
+//! leader`, `server stopped`), and report a write whose answer never came as an unknown outcome
+//! (reads, which change nothing, are simply tried on the next member).
 //! Clones share the endpoint and the choice of member, so a session's keep-alive task and the
 //! recipe calls of one client move together.
 //!
@@ -15,6 +16,7 @@
 
 use crate::transport::{client_addr, ClientCall, WatchCall, WatchReply};
 use detcd_core::api::*;
+use detcd_core::client::outcome::{self, Class, Failure};
 use detcd_core::client::{Client, ClientError, ClientResult, HashKvResponse, Watcher};
 use detcd_core::member::{ClientRequest, ClientResponse, MemberStatus, MemberSummary};
 use detcd_core::raft::types::NodeId;
@@ -70,27 +72,29 @@ impl SimEtcdClient {
         self.inner.current.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Sends one request, trying each member at most once.
+    /// Sends one request, trying each member at most once, for as long as the one outcome
+    /// classification (`detcd_core::client::outcome`) allows a resend.
     pub async fn call(&self, request: ClientRequest) -> ClientResult<ClientResponse> {
+        let read = request.is_read();
         let mut last = ClientError::Unavailable("no member to ask".into());
         for _ in 0..self.inner.members.len() {
             let call = ClientCall(request.clone());
             let answer = self.inner.endpoint.call_timeout(self.member(), call, self.inner.timeout);
-            match answer.await {
+            let failure = match answer.await {
                 Ok(Ok(response)) => return Ok(response),
-                Ok(Err(error)) if another_member_may_help(&error) => last = error.into(),
-                Ok(Err(error)) if leaves_outcome_open(&error) => {
+                Ok(Err(error)) => Failure::Answered(error),
+                Err(error) => Failure::NoAnswer(error.to_string()),
+            };
+            let class = outcome::classify(&failure);
+            let error = ClientError::from(failure);
+            match class {
+                _ if class.resend(read) => last = error,
+                Class::Unknown => {
+                    // Sent, maybe served: the next call tries another member.
                     self.next_member();
-                    return Err(ClientError::Unknown(error.to_string()));
+                    return Err(error);
                 }
-                Ok(Err(error)) => return Err(error.into()),
-                Err(error) if is_read(&request) => {
-                    last = ClientError::Unavailable(error.to_string())
-                }
-                Err(error) => {
-                    self.next_member();
-                    return Err(ClientError::Unknown(error.to_string()));
-                }
+                _ => return Err(error),
             }
             self.next_member();
         }
@@ -98,47 +102,12 @@ impl SimEtcdClient {
     }
 }
 
-/// Refusals after which nothing changed and another member may do better.
-fn another_member_may_help(error: &Error) -> bool {
-    matches!(error, Error::NoLeader | Error::NotPrimary)
-}
-
-/// Errors that leave the outcome open.
-fn leaves_outcome_open(error: &Error) -> bool {
-    matches!(error, Error::Timeout | Error::LeaderChanged)
-}
-
-/// Requests that change nothing, so losing their answer loses nothing.
-fn is_read(request: &ClientRequest) -> bool {
-    match request {
-        ClientRequest::Range(_)
-        | ClientRequest::LeaseTimeToLive(_)
-        | ClientRequest::LeaseLeases
-        | ClientRequest::Status
-        | ClientRequest::MemberList
-        | ClientRequest::HashKv { .. } => true,
-        ClientRequest::Txn(txn) => is_read_only(txn),
-        _ => false,
-    }
-}
-
-fn is_read_only(txn: &TxnRequest) -> bool {
-    let reads = |ops: &[RequestOp]| {
-        ops.iter().all(|op| match op {
-            RequestOp::Range(_) => true,
-            RequestOp::Txn(inner) => is_read_only(inner),
-            _ => false,
-        })
-    };
-    reads(&txn.success) && reads(&txn.failure)
-}
-
 /// The answer of the expected kind, or a protocol error (which a correct member never causes).
 macro_rules! expect {
     ($answer:expr, $kind:path) => {
         match $answer? {
             $kind(response) => Ok(response),
-            other => Err(ClientError::Etcd(Error::Other(format!("unexpected answer {other:?}")))),
+            other => Err(Error::Internal(format!("unexpected answer {other:?}")).into()),
         }
     };
 }
@@ -226,7 +195,7 @@ impl Client for SimEtcdClient {
             ClientResponse::HashKv { hash, compact_revision, revision } => {
                 Ok(HashKvResponse { hash, compact_revision, revision })
             }
-            other => Err(ClientError::Etcd(Error::Other(format!("unexpected answer {other:?}")))),
+            other => Err(Error::Internal(format!("unexpected answer {other:?}")).into()),
         }
     }
 }

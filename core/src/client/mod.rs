@@ -14,19 +14,21 @@
 //! | `member_list` | `Cluster.MemberList` | |
 //! | `status` / `hash_kv` | `Maintenance.Status/HashKV` | answered by the member the client is talking to |
 //!
-//! A tonic implementation converts types and maps gRPC statuses onto [`ClientError`]: an etcd
-//! error status (matched by its message) becomes `Etcd`; `DeadlineExceeded` or a broken stream
-//! after the request was written becomes `Unknown`; a connection that could not be made becomes
-//! `Unavailable`. It must keep the same retry discipline as the simulator's client: move to another
-//! endpoint on `NoLeader` or `Unavailable`, never resend a write whose outcome is unknown.
+//! Every implementation states each failure as an [`outcome::Failure`] (a member's error, not
+//! delivered, no answer) and lets [`outcome::classify`] decide what it means; `ClientError` is made
+//! from that class. The retry discipline is the same everywhere: move to another member and resend
+//! while [`Class::resend`] allows it (certainly not applied, or a read), never resend a write
+//! whose outcome is unknown.
 //!
 //! Every returned future is `Send`, so generic recipe code (`impl<C: Client>`) can be spawned on
 //! any executor (madsim or tokio). Implementations are cheap to clone and share one connection.
 
 mod error;
 pub mod ops;
+pub mod outcome;
 
 pub use error::{ClientError, ClientResult};
+pub use outcome::{Class, Failure, Rpc};
 
 use crate::api::*;
 use crate::member::{MemberStatus, MemberSummary};

@@ -6,31 +6,23 @@
 //! is to stay a learner, makes it a voter at once (as etcd does, the cluster then needs it running
 //! to keep the larger quorum). Leader only: elsewhere `NoLeader`.
 
+use super::cluster::membership_error;
 use super::Member;
 use crate::error::{Error, Result};
-use crate::raft::types::{MemberInfo, NodeId, TypeConfig};
-use openraft::errors::{ClientWriteError, RaftError};
+use crate::raft::types::{MemberInfo, NodeId};
 use std::collections::BTreeSet;
 
 impl Member {
     pub async fn admit_member(&self, id: NodeId, info: MemberInfo, is_learner: bool) -> Result<()> {
         if self.member_info(id).is_some() {
-            return Err(Error::Other("member ID already exist".into()));
+            return Err(Error::MemberExists);
         }
         let raft = &self.inner.raft;
-        raft.add_learner(id, info, false).await.map_err(admission_error)?;
+        raft.add_learner(id, info, false).await.map_err(membership_error)?;
         if !is_learner {
             let voters = openraft::ChangeMembers::AddVoterIds(BTreeSet::from([id]));
-            raft.change_membership(voters, false).await.map_err(admission_error)?;
+            raft.change_membership(voters, false).await.map_err(membership_error)?;
         }
         Ok(())
-    }
-}
-
-fn admission_error(error: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Error {
-    if error.forward_to_leader().is_some() {
-        Error::NoLeader
-    } else {
-        Error::Other(error.to_string())
     }
 }

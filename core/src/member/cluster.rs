@@ -2,7 +2,8 @@
 
 use super::Member;
 use crate::error::{Error, Result};
-use crate::raft::types::{MemberInfo, NodeId};
+use crate::raft::types::{MemberInfo, NodeId, TypeConfig};
+use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::ServerState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -91,11 +92,23 @@ impl Member {
     }
 }
 
-fn membership_error(error: impl std::fmt::Display) -> Error {
-    let text = error.to_string();
-    if text.contains("forward") || text.contains("leader") {
-        Error::NoLeader
-    } else {
-        Error::Other(text)
+/// A failed raft membership change as the error a client sees: not the leader is `NoLeader`
+/// (nothing changed, the caller may forward), a learner raft does not have is `MemberNotFound`, a
+/// refusal raft made before appending anything is `Other`; a stopped raft may have appended the
+/// change already, so that one is `Internal` (outcome open).
+pub(super) fn membership_error(
+    error: RaftError<TypeConfig, ClientWriteError<TypeConfig>>,
+) -> Error {
+    if error.forward_to_leader().is_some() {
+        return Error::NoLeader;
+    }
+    match error {
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(
+            ChangeMembershipError::LearnerNotFound(_),
+        )) => Error::MemberNotFound,
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(refused)) => {
+            Error::Other(refused.to_string())
+        }
+        other => Error::Internal(other.to_string()),
     }
 }

@@ -43,7 +43,7 @@ impl Member {
     async fn forward_range(&self, leader: NodeId, request: RangeRequest) -> Result<RangeResponse> {
         match self.forward(leader, PeerRequest::LinearizableRange(request)).await? {
             PeerAnswer::Range(response) => Ok(response),
-            _ => Err(Error::Other("unexpected answer to a range".into())),
+            _ => Err(Error::Internal("unexpected answer to a range".into())),
         }
     }
 
@@ -121,7 +121,7 @@ impl Member {
             // replicated, and the next leader may commit it. Only a member that had stopped before
             // the proposal can say nothing was appended (`Stopped`, above).
             Err(RaftError::Fatal(_)) => Err(Error::LeaderChanged),
-            Err(RaftError::APIError(other)) => Err(Error::Other(other.to_string())),
+            Err(RaftError::APIError(other)) => Err(Error::Internal(other.to_string())),
         }
     }
 
@@ -177,5 +177,5 @@ impl Member {
 }
 
 fn unexpected() -> Error {
-    Error::Other("the state machine answered a different request".into())
+    Error::Internal("the state machine answered a different request".into())
 }

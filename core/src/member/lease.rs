@@ -30,24 +30,25 @@ impl Member {
     pub async fn lease_grant(&self, request: LeaseGrantRequest) -> Result<LeaseGrantResponse> {
         match self.propose(Command::LeaseGrant(request)).await? {
             Response::LeaseGrant(response) => Ok(response),
-            _ => Err(Error::Other("unexpected answer to a lease grant".into())),
+            _ => Err(Error::Internal("unexpected answer to a lease grant".into())),
         }
     }
 
     pub async fn lease_revoke(&self, request: LeaseRevokeRequest) -> Result<LeaseRevokeResponse> {
         match self.propose(Command::LeaseRevoke(request)).await? {
             Response::LeaseRevoke(response) => Ok(response),
-            _ => Err(Error::Other("unexpected answer to a lease revoke".into())),
+            _ => Err(Error::Internal("unexpected answer to a lease revoke".into())),
         }
     }
 
-    /// Resets the lease's countdown on the leader and returns its TTL.
+    /// Resets the lease's countdown on the leader and returns its TTL; TTL 0 when the lease is
+    /// gone (expired or revoked), as etcd answers.
     pub async fn lease_keep_alive(&self, id: LeaseId) -> Result<LeaseKeepAliveResponse> {
         match self.keep_alive_here(id).await {
             Err(Error::NoLeader) => {
                 match self.forward_to_leader(PeerRequest::LeaseKeepAlive(id)).await? {
                     PeerAnswer::KeepAlive(response) => Ok(response),
-                    _ => Err(Error::Other("unexpected answer to a keep-alive".into())),
+                    _ => Err(Error::Internal("unexpected answer to a keep-alive".into())),
                 }
             }
             other => other,
@@ -62,7 +63,7 @@ impl Member {
             Err(Error::NoLeader) => {
                 match self.forward_to_leader(PeerRequest::LeaseTimeToLive(request)).await? {
                     PeerAnswer::TimeToLive(response) => Ok(response),
-                    _ => Err(Error::Other("unexpected answer to time-to-live".into())),
+                    _ => Err(Error::Internal("unexpected answer to time-to-live".into())),
                 }
             }
             other => other,
@@ -73,7 +74,7 @@ impl Member {
         match self.leases_here().await {
             Err(Error::NoLeader) => match self.forward_to_leader(PeerRequest::LeaseLeases).await? {
                 PeerAnswer::Leases(response) => Ok(response),
-                _ => Err(Error::Other("unexpected answer to leases".into())),
+                _ => Err(Error::Internal("unexpected answer to leases".into())),
             },
             other => other,
         }
@@ -112,11 +113,15 @@ impl Member {
             // now (every lease gets its full TTL), so a keep-alive right after an election works.
             expiry.promote(state.machine.lessor(), NodeClock.now());
         }
-        let renewed = expiry.renew(state.machine.lessor(), id, NodeClock.now());
-        if matches!(renewed, Err(Error::LeaseNotFound)) {
-            probes::hit(Probe::KeepAliveForMissingLease);
-        }
-        let ttl = renewed?;
+        let ttl = match expiry.renew(state.machine.lessor(), id, NodeClock.now()) {
+            // etcd's answer for a lease that is gone is TTL 0, not an error (clients print
+            // "expired or revoked"); decided here, so every transport carries the same answer.
+            Err(Error::LeaseNotFound) => {
+                probes::hit(Probe::KeepAliveForMissingLease);
+                0
+            }
+            renewed => renewed?,
+        };
         Ok(LeaseKeepAliveResponse { header: self.header(state.machine.revision()), id, ttl })
     }
 

@@ -3,9 +3,8 @@
 //!
 //! Every call goes through the member's own node API (`Member::range`, `Member::txn`, ...), which
 //! already routes writes and linearizable reads to the leader; nothing here decides anything. A
-//! member error keeps its meaning for the recipes' retry discipline: `Timeout` and
-//! `LeaderChanged` become "outcome unknown" (the write may still commit), `Stopped` becomes
-//! "unavailable" (nothing was done), everything else is a definite refusal.
+//! member error becomes a `ClientError` through the one classification (`client::outcome`), so
+//! the recipes served here see exactly what they see over the network.
 
 use super::watch::WatchStream;
 use super::{Member, MemberStatus, MemberSummary};
@@ -29,17 +28,8 @@ impl Member {
     }
 }
 
-/// Sorts a member error into the three outcomes a client must tell apart.
-fn classify(error: Error) -> ClientError {
-    match error {
-        Error::Timeout | Error::LeaderChanged => ClientError::Unknown(error.to_string()),
-        Error::Stopped => ClientError::Unavailable(error.to_string()),
-        other => ClientError::Etcd(other),
-    }
-}
-
 fn answer<T>(result: crate::error::Result<T>) -> ClientResult<T> {
-    result.map_err(classify)
+    result.map_err(ClientError::from)
 }
 
 impl Client for LocalClient {
@@ -108,7 +98,7 @@ impl Client for LocalClient {
             ClientResponse::HashKv { hash, compact_revision, revision } => {
                 Ok(HashKvResponse { hash, compact_revision, revision })
             }
-            _ => Err(ClientError::Etcd(Error::Other("unexpected answer to hash kv".into()))),
+            _ => Err(Error::Internal("unexpected answer to hash kv".into()).into()),
         }
     }
 }

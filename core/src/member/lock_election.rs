@@ -86,12 +86,6 @@ impl Member {
         Ok(Election::new(&session, name)?.observe())
     }
 
-    /// A header at this member's current revision.
-    pub fn header_now(&self) -> ResponseHeader {
-        let revision = self.inner.replica.lock().machine.revision();
-        self.header(revision)
-    }
-
     fn resume(&self, leader: &LeaderKey) -> RecipeResult<Election<LocalClient>> {
         if leader.key.is_empty() {
             return Err(RecipeError::InvalidArgument {

@@ -6,6 +6,7 @@
 //! leader, which refuses rather than forwarding again (see `forward`). Invariant: an update
 //! changes only peer URLs; ids, names, client URLs and voter sets stay as they are.
 
+use super::cluster::membership_error;
 use super::forward::{PeerAnswer, PeerRequest};
 use super::Member;
 use crate::error::{Error, Result};
@@ -43,7 +44,9 @@ impl Member {
                 Some(leader) if leader != self.id() => {
                     match self.forward(leader, PeerRequest::ChangeMembership(change)).await? {
                         PeerAnswer::MembershipChanged => Ok(()),
-                        _ => Err(Error::Other("unexpected answer to a membership change".into())),
+                        _ => {
+                            Err(Error::Internal("unexpected answer to a membership change".into()))
+                        }
                     }
                 }
                 _ => Err(Error::NoLeader),
@@ -58,8 +61,17 @@ impl Member {
             MembershipChange::Admit { id, info, is_learner } => {
                 self.admit_member(id, info, is_learner).await
             }
-            MembershipChange::Remove { id } => self.remove_members(BTreeSet::from([id])).await,
-            MembershipChange::Promote { id } => self.promote(BTreeSet::from([id])).await,
+            MembershipChange::Remove { id } => {
+                self.member_info(id).ok_or(Error::MemberNotFound)?;
+                self.remove_members(BTreeSet::from([id])).await
+            }
+            MembershipChange::Promote { id } => {
+                self.member_info(id).ok_or(Error::MemberNotFound)?;
+                if self.member_list().iter().any(|member| member.id == id && !member.is_learner) {
+                    return Err(Error::MemberNotLearner);
+                }
+                self.promote(BTreeSet::from([id])).await
+            }
             MembershipChange::UpdatePeerUrls { id, peer_urls } => {
                 self.update_peer_urls(id, peer_urls).await
             }
@@ -68,20 +80,15 @@ impl Member {
 
     /// Replaces member `id`'s peer URLs (etcd's `member update`).
     async fn update_peer_urls(&self, id: NodeId, peer_urls: Vec<String>) -> Result<()> {
-        let mut info =
-            self.member_info(id).ok_or_else(|| Error::Other("member not found".into()))?;
+        let mut info = self.member_info(id).ok_or(Error::MemberNotFound)?;
         if peer_urls.is_empty() {
-            return Err(Error::Other("member peer URLs must not be empty".into()));
+            return Err(Error::MemberBadUrls);
         }
         if self.leader() != Some(self.id()) {
             return Err(Error::NoLeader);
         }
         info.peer_urls = peer_urls;
         let change = openraft::ChangeMembers::SetNodes(BTreeMap::from([(id, info)]));
-        match self.inner.raft.change_membership(change, false).await {
-            Ok(_) => Ok(()),
-            Err(error) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
-            Err(error) => Err(Error::Other(error.to_string())),
-        }
+        self.inner.raft.change_membership(change, false).await.map(|_| ()).map_err(membership_error)
     }
 }

@@ -151,6 +151,20 @@ impl Member {
         read(&metrics)
     }
 
+    /// The header of an answer that is about this member now rather than about a request
+    /// (status, alarms, an election's leader): its current revision. Both transports take every
+    /// header from here or from `header`.
+    pub fn header_now(&self) -> ResponseHeader {
+        let revision = self.inner.replica.lock().machine.revision();
+        self.header(revision)
+    }
+
+    /// The Cluster service's header: like etcd's, it names cluster, member and term but no
+    /// revision (membership is not part of the key space).
+    pub fn cluster_header(&self) -> ResponseHeader {
+        self.header(0)
+    }
+
     /// A response header for something served now at `revision`.
     fn header(&self, revision: i64) -> ResponseHeader {
         let term = self.with_metrics(|m| m.current_term);

@@ -5,6 +5,7 @@
 
 use super::{Member, MemberStatus, MemberSummary};
 use crate::api::*;
+use crate::client::outcome::Rpc;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,32 @@ pub enum ClientResponse {
     Status(MemberStatus),
     MemberList(Vec<MemberSummary>),
     HashKv { hash: u32, compact_revision: i64, revision: i64 },
+}
+
+impl ClientRequest {
+    /// Which etcd call this is, for the outcome classification (`client::outcome::is_read`).
+    pub fn rpc(&self) -> Rpc<'_> {
+        match self {
+            ClientRequest::Range(_) => Rpc::Range,
+            ClientRequest::Put(_) => Rpc::Put,
+            ClientRequest::DeleteRange(_) => Rpc::DeleteRange,
+            ClientRequest::Txn(txn) => Rpc::Txn(txn),
+            ClientRequest::Compact(_) => Rpc::Compact,
+            ClientRequest::LeaseGrant(_) => Rpc::LeaseGrant,
+            ClientRequest::LeaseRevoke(_) => Rpc::LeaseRevoke,
+            ClientRequest::LeaseKeepAlive(_) => Rpc::LeaseKeepAlive,
+            ClientRequest::LeaseTimeToLive(_) => Rpc::LeaseTimeToLive,
+            ClientRequest::LeaseLeases => Rpc::LeaseLeases,
+            ClientRequest::Status => Rpc::Status,
+            ClientRequest::MemberList => Rpc::MemberList,
+            ClientRequest::HashKv { .. } => Rpc::HashKv,
+        }
+    }
+
+    /// Whether this request changes nothing (`client::outcome::is_read`).
+    pub fn is_read(&self) -> bool {
+        crate::client::outcome::is_read(self.rpc())
+    }
 }
 
 impl Member {

@@ -43,8 +43,7 @@ where
     for _ in 0..ATTEMPTS {
         match call().await {
             Ok(value) => return Ok(value),
-            Err(ClientError::Unavailable(why)) => last = ClientError::Unavailable(why),
-            Err(ClientError::Etcd(crate::Error::NoLeader)) => last = crate::Error::NoLeader.into(),
+            Err(error) if error.certainly_not_applied() => last = error,
             Err(error) => return Err(error),
         }
         DetRuntime::sleep(BACKOFF).await;

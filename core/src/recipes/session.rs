@@ -170,7 +170,8 @@ async fn keep_alive<C: Client>(client: C, lease: LeaseId, ttl: i64, liveness: Ar
         DetRuntime::sleep(ttl / 3).await;
         match client.lease_keep_alive(LeaseKeepAliveRequest { id: lease }).await {
             Ok(answer) if answer.ttl > 0 => last_renewed = Instant::now(),
-            Ok(_) | Err(ClientError::Etcd(crate::Error::LeaseNotFound)) => break,
+            // TTL 0: the lease is gone (every transport answers a missing lease so).
+            Ok(_) => break,
             Err(_) if Instant::now() - last_renewed >= ttl => break,
             Err(_) => {}
         }

@@ -4,11 +4,11 @@
 //! same three outcomes (`GrpcError` = the trait's `ClientError`); `as_client` implements the trait
 //! by delegation, so the recipes run over this client.
 //!
-//! Retry discipline: a call goes to the current endpoint; when that endpoint certainly did not take
-//! the request (`Unavailable`, or etcd's `no leader`), the client moves to the next endpoint and
-//! tries again, at most once per endpoint. An `Unknown` outcome is returned, never retried: a
-//! write may have been applied; the client still moves on, so the next call avoids a member that
-//! hung. A watch stream that breaks or cannot open also moves the client
+//! Retry discipline, decided by `detcd_core::client::outcome`: a call goes to the current
+//! endpoint; when that endpoint certainly did not take the request (never connected, or etcd's
+//! `no leader`), or the request is a read, the client moves to the next endpoint and tries again,
+//! at most once per endpoint. A write's `Unknown` outcome is returned, never retried: it may have
+//! been applied; the client still moves on, so the next call avoids a member that hung. A watch stream that breaks or cannot open also moves the client
 //! on (see `endpoints`), so the caller's reopened watch goes to another member.
 
 mod as_client;
@@ -26,9 +26,10 @@ use crate::etcdserverpb::kv_client::KvClient;
 use crate::etcdserverpb::lease_client::LeaseClient;
 use crate::etcdserverpb::maintenance_client::MaintenanceClient;
 use detcd_core::api::*;
+use detcd_core::client::outcome::{self, Class, Rpc};
 use detcd_core::member::{MemberStatus, MemberSummary};
 use endpoints::Endpoints;
-use error::{convert_failed, from_status};
+use error::{convert_failed, failure_of};
 use std::future::Future;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
@@ -73,11 +74,12 @@ impl GrpcClient {
         Ok(GrpcClient { endpoints: Endpoints::new(channels) })
     }
 
-    /// Runs `call` on the current endpoint, resending it to the next one while it certainly did
-    /// not apply. After an unknown outcome (a timeout, a broken connection) the call is not
-    /// resent, but the client still moves on: a member that hung or vanished mid-call should not
-    /// take the next call too.
-    async fn call<T, F, Fut>(&self, call: F) -> GrpcResult<T>
+    /// Runs `call` on the current endpoint, resending it to the next one while the one outcome
+    /// classification (`detcd_core::client::outcome`) allows: it certainly did not apply, or it
+    /// is a read (`read`, from `outcome::is_read`). After an unknown outcome of a write the call is not resent, but
+    /// the client still moves on: a member that hung or vanished mid-call should not take the
+    /// next call too.
+    async fn call<T, F, Fut>(&self, read: bool, call: F) -> GrpcResult<T>
     where
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
@@ -85,17 +87,22 @@ impl GrpcClient {
         let mut last = GrpcError::Unavailable("no endpoints".into());
         for _ in 0..self.endpoints.len() {
             let turn = self.endpoints.take();
-            match call(turn.channel.clone()).await.map_err(from_status) {
-                Err(error) if error.is_definitely_not_applied() => {
-                    turn.failed();
-                    last = error;
-                }
-                Err(error @ GrpcError::Unknown(_)) => {
-                    turn.failed();
-                    return Err(error);
-                }
-                other => return other,
+            let status = match call(turn.channel.clone()).await {
+                Ok(answer) => return Ok(answer),
+                Err(status) => status,
+            };
+            let failure = failure_of(&status);
+            let class = outcome::classify(&failure);
+            let error = GrpcError::from(failure);
+            if class.resend(read) {
+                turn.failed();
+                last = error;
+                continue;
             }
+            if class == Class::Unknown {
+                turn.failed();
+            }
+            return Err(error);
         }
         Err(last)
     }
@@ -103,7 +110,7 @@ impl GrpcClient {
     pub async fn range(&self, request: RangeRequest) -> GrpcResult<RangeResponse> {
         let request = range_request_to_proto(request);
         let response = self
-            .call(|c| {
+            .call(outcome::is_read(Rpc::Range), |c| {
                 let request = request.clone();
                 async move { KvClient::new(c).range(request).await }
             })
@@ -114,7 +121,7 @@ impl GrpcClient {
     pub async fn put(&self, request: PutRequest) -> GrpcResult<PutResponse> {
         let request = put_request_to_proto(request);
         let response = self
-            .call(|c| {
+            .call(outcome::is_read(Rpc::Put), |c| {
                 let request = request.clone();
                 async move { KvClient::new(c).put(request).await }
             })
@@ -128,7 +135,7 @@ impl GrpcClient {
     ) -> GrpcResult<DeleteRangeResponse> {
         let request = delete_range_request_to_proto(request);
         let response = self
-            .call(|c| {
+            .call(outcome::is_read(Rpc::DeleteRange), |c| {
                 let request = request.clone();
                 async move { KvClient::new(c).delete_range(request).await }
             })
@@ -137,9 +144,10 @@ impl GrpcClient {
     }
 
     pub async fn txn(&self, request: TxnRequest) -> GrpcResult<TxnResponse> {
+        let read = outcome::is_read(Rpc::Txn(&request));
         let request = txn_request_to_proto(request);
         let response = self
-            .call(|c| {
+            .call(read, |c| {
                 let request = request.clone();
                 async move { KvClient::new(c).txn(request).await }
             })
@@ -149,8 +157,11 @@ impl GrpcClient {
 
     pub async fn compact(&self, request: CompactionRequest) -> GrpcResult<CompactionResponse> {
         let request = compaction_request_to_proto(request);
-        let response =
-            self.call(|c| async move { KvClient::new(c).compact(request).await }).await?;
+        let response = self
+            .call(outcome::is_read(Rpc::Compact), |c| async move {
+                KvClient::new(c).compact(request).await
+            })
+            .await?;
         Ok(compaction_response_from_proto(response.into_inner()))
     }
 
@@ -161,8 +172,11 @@ impl GrpcClient {
 
     pub async fn lease_grant(&self, request: LeaseGrantRequest) -> GrpcResult<LeaseGrantResponse> {
         let request = lease_grant_request_to_proto(request);
-        let response =
-            self.call(|c| async move { LeaseClient::new(c).lease_grant(request).await }).await?;
+        let response = self
+            .call(outcome::is_read(Rpc::LeaseGrant), |c| async move {
+                LeaseClient::new(c).lease_grant(request).await
+            })
+            .await?;
         Ok(lease_grant_response_from_proto(response.into_inner()))
     }
 
@@ -171,8 +185,11 @@ impl GrpcClient {
         request: LeaseRevokeRequest,
     ) -> GrpcResult<LeaseRevokeResponse> {
         let request = lease_revoke_request_to_proto(request);
-        let response =
-            self.call(|c| async move { LeaseClient::new(c).lease_revoke(request).await }).await?;
+        let response = self
+            .call(outcome::is_read(Rpc::LeaseRevoke), |c| async move {
+                LeaseClient::new(c).lease_revoke(request).await
+            })
+            .await?;
         Ok(lease_revoke_response_from_proto(response.into_inner()))
     }
 
@@ -183,7 +200,7 @@ impl GrpcClient {
     ) -> GrpcResult<LeaseKeepAliveResponse> {
         let request = lease_keep_alive_request_to_proto(request);
         let response = self
-            .call(|c| async move {
+            .call(outcome::is_read(Rpc::LeaseKeepAlive), |c| async move {
                 let outgoing = tokio_stream::once(request);
                 let mut incoming =
                     LeaseClient::new(c).lease_keep_alive(outgoing).await?.into_inner();
@@ -202,14 +219,16 @@ impl GrpcClient {
     ) -> GrpcResult<LeaseTimeToLiveResponse> {
         let request = lease_time_to_live_request_to_proto(request);
         let response = self
-            .call(|c| async move { LeaseClient::new(c).lease_time_to_live(request).await })
+            .call(outcome::is_read(Rpc::LeaseTimeToLive), |c| async move {
+                LeaseClient::new(c).lease_time_to_live(request).await
+            })
             .await?;
         Ok(lease_time_to_live_response_from_proto(response.into_inner()))
     }
 
     pub async fn lease_leases(&self) -> GrpcResult<LeaseLeasesResponse> {
-        let response =
-            self.call(|c| async move {
+        let response = self
+            .call(outcome::is_read(Rpc::LeaseLeases), |c| async move {
                 LeaseClient::new(c).lease_leases(pb::LeaseLeasesRequest {}).await
             })
             .await?;
@@ -217,8 +236,8 @@ impl GrpcClient {
     }
 
     pub async fn member_list(&self) -> GrpcResult<Vec<MemberSummary>> {
-        let response =
-            self.call(|c| async move {
+        let response = self
+            .call(outcome::is_read(Rpc::MemberList), |c| async move {
                 ClusterClient::new(c).member_list(pb::MemberListRequest {}).await
             })
             .await?;
@@ -228,7 +247,9 @@ impl GrpcClient {
     /// The status of the member this client currently talks to.
     pub async fn status(&self) -> GrpcResult<MemberStatus> {
         let response = self
-            .call(|c| async move { MaintenanceClient::new(c).status(pb::StatusRequest {}).await })
+            .call(outcome::is_read(Rpc::Status), |c| async move {
+                MaintenanceClient::new(c).status(pb::StatusRequest {}).await
+            })
             .await?;
         Ok(status_from_proto(response.into_inner()))
     }
@@ -236,7 +257,9 @@ impl GrpcClient {
     pub async fn hash_kv(&self, revision: i64) -> GrpcResult<HashKv> {
         let request = pb::HashKvRequest { revision };
         let response = self
-            .call(|c| async move { MaintenanceClient::new(c).hash_kv(request).await })
+            .call(outcome::is_read(Rpc::HashKv), |c| async move {
+                MaintenanceClient::new(c).hash_kv(request).await
+            })
             .await?
             .into_inner();
         let revision = response.header.map_or(0, |h| h.revision);

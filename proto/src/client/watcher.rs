@@ -12,6 +12,7 @@ use super::error::{convert_failed, from_status, GrpcError, GrpcResult};
 use crate::convert::{watch_request_to_proto, watch_response_from_proto};
 use crate::etcdserverpb as pb;
 use crate::etcdserverpb::watch_client::WatchClient;
+use detcd_core::client::Failure;
 use detcd_core::watch::{WatchRequest, WatchResponse};
 use std::future::Future;
 use std::pin::Pin;
@@ -53,7 +54,7 @@ impl GrpcWatcher {
     pub async fn send(&mut self, request: WatchRequest) -> GrpcResult<()> {
         let request = watch_request_to_proto(request);
         let sent = self.requests.send(request).await;
-        sent.map_err(|_| self.broke(GrpcError::Unknown("watch stream closed".into())))
+        sent.map_err(|_| self.broke(Failure::NoAnswer("watch stream closed".into()).into()))
     }
 
     /// The next response on this stream.
@@ -64,7 +65,7 @@ impl GrpcWatcher {
         };
         match responses.message().await {
             Ok(Some(response)) => watch_response_from_proto(response).map_err(convert_failed),
-            Ok(None) => Err(self.broke(GrpcError::Unknown("watch stream ended".into()))),
+            Ok(None) => Err(self.broke(Failure::NoAnswer("watch stream ended".into()).into())),
             Err(status) => Err(self.broke(from_status(status))),
         }
     }
@@ -86,7 +87,7 @@ impl GrpcWatcher {
         match &mut self.call {
             Call::Open(responses) => Ok(responses),
             Call::Refused(error) => Err(error.clone()),
-            Call::Opening(_) => Err(GrpcError::Unknown("watch call still opening".into())),
+            Call::Opening(_) => Err(Failure::NoAnswer("watch call still opening".into()).into()),
         }
     }
 }

@@ -8,7 +8,6 @@ use crate::identity::member_id;
 use crate::status::status_of;
 use detcd_core::member::{Member, MemberSummary, MembershipChange};
 use detcd_core::raft::types::MemberInfo;
-use detcd_core::Error;
 use detcd_proto::convert::{member_list_response_to_proto, member_to_proto};
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::cluster_server::Cluster;
@@ -45,9 +44,9 @@ impl Cluster for ClusterService {
         };
         let added = MemberSummary { id, info: info.clone(), is_learner: request.is_learner };
         let admit = MembershipChange::Admit { id, info, is_learner: request.is_learner };
-        self.member.change_membership(admit).await.map_err(membership_status)?;
+        self.member.change_membership(admit).await.map_err(status_of)?;
         Ok(Response::new(pb::MemberAddResponse {
-            header: detcd_proto::convert::header_to_proto(super::cluster_header(&self.member)),
+            header: detcd_proto::convert::header_to_proto(self.member.cluster_header()),
             member: Some(member_to_proto(added)),
             members: self.members(),
         }))
@@ -59,8 +58,8 @@ impl Cluster for ClusterService {
     ) -> Result<Response<pb::MemberRemoveResponse>, Status> {
         let id = request.into_inner().id;
         let remove = MembershipChange::Remove { id };
-        self.member.change_membership(remove).await.map_err(membership_status)?;
-        let header = detcd_proto::convert::header_to_proto(super::cluster_header(&self.member));
+        self.member.change_membership(remove).await.map_err(status_of)?;
+        let header = detcd_proto::convert::header_to_proto(self.member.cluster_header());
         Ok(Response::new(pb::MemberRemoveResponse { header, members: self.members() }))
     }
 
@@ -71,8 +70,8 @@ impl Cluster for ClusterService {
         let request = request.into_inner();
         let update =
             MembershipChange::UpdatePeerUrls { id: request.id, peer_urls: request.peer_ur_ls };
-        self.member.change_membership(update).await.map_err(membership_status)?;
-        let header = detcd_proto::convert::header_to_proto(super::cluster_header(&self.member));
+        self.member.change_membership(update).await.map_err(status_of)?;
+        let header = detcd_proto::convert::header_to_proto(self.member.cluster_header());
         Ok(Response::new(pb::MemberUpdateResponse { header, members: self.members() }))
     }
 
@@ -80,7 +79,7 @@ impl Cluster for ClusterService {
         &self,
         _request: Request<pb::MemberListRequest>,
     ) -> Result<Response<pb::MemberListResponse>, Status> {
-        let header = super::cluster_header(&self.member);
+        let header = self.member.cluster_header();
         Ok(Response::new(member_list_response_to_proto(header, self.member.member_list())))
     }
 
@@ -90,20 +89,8 @@ impl Cluster for ClusterService {
     ) -> Result<Response<pb::MemberPromoteResponse>, Status> {
         let id = request.into_inner().id;
         let promote = MembershipChange::Promote { id };
-        self.member.change_membership(promote).await.map_err(membership_status)?;
-        let header = detcd_proto::convert::header_to_proto(super::cluster_header(&self.member));
+        self.member.change_membership(promote).await.map_err(status_of)?;
+        let header = detcd_proto::convert::header_to_proto(self.member.cluster_header());
         Ok(Response::new(pb::MemberPromoteResponse { header, members: self.members() }))
-    }
-}
-
-/// etcd's codes for membership refusals: an unknown member is `NotFound`, a duplicate one
-/// `FailedPrecondition`; everything else as any other error.
-fn membership_status(error: Error) -> Status {
-    match &error {
-        Error::Other(why) if why == "member not found" => Status::not_found(error.to_string()),
-        Error::Other(why) if why == "member ID already exist" => {
-            Status::failed_precondition(error.to_string())
-        }
-        _ => status_of(error),
     }
 }

@@ -2,9 +2,7 @@
 
 use super::serve;
 use crate::status::mismatched;
-use detcd_core::api::LeaseKeepAliveResponse;
 use detcd_core::member::{ClientRequest as Q, ClientResponse as A, Member};
-use detcd_core::Error;
 use detcd_proto::convert::*;
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::lease_server::Lease;
@@ -94,19 +92,10 @@ where
     tokio::spawn(async move {
         while let Some(Ok(message)) = incoming.next().await {
             let request = lease_keep_alive_request_from_proto(message);
-            let id = request.id;
+            // A lease that is gone answers TTL 0: decided in core (`Member::lease_keep_alive`).
             let answer = match member.serve(Q::LeaseKeepAlive(request)).await {
                 Ok(A::LeaseKeepAlive(r)) => Ok(lease_keep_alive_response_to_proto(r)),
                 Ok(_) => Err(mismatched("LeaseKeepAlive")),
-                // etcd's wire protocol: a keep-alive for a lease that is gone answers TTL 0
-                // (clients print "expired or revoked"), not an error.
-                Err(Error::LeaseNotFound) => {
-                    Ok(lease_keep_alive_response_to_proto(LeaseKeepAliveResponse {
-                        header: super::header_now(&member),
-                        id,
-                        ttl: 0,
-                    }))
-                }
                 Err(error) => Err(crate::status::status_of(error)),
             };
             if outbox.send(answer).await.is_err() {

@@ -6,7 +6,7 @@
 //! the bytes under `--data-dir` (WAL segments and snapshots), read by the server since the core
 //! does no real I/O. The MVCC keeps no live size estimate, so `db_size_in_use` is the same.
 
-use super::{header_now, serve};
+use super::serve;
 use crate::status::{mismatched, unimplemented};
 use detcd_core::member::{ClientRequest as Q, ClientResponse as A, Member};
 use detcd_proto::convert::{hash_kv_response_to_proto, header_to_proto, status_response_to_proto};
@@ -92,7 +92,7 @@ impl Maintenance for MaintenanceService {
         &self,
         _request: Request<pb::AlarmRequest>,
     ) -> Result<Response<pb::AlarmResponse>, Status> {
-        let header = header_to_proto(header_now(&self.member));
+        let header = header_to_proto(self.member.header_now());
         Ok(Response::new(pb::AlarmResponse { header, alarms: Vec::new() }))
     }
 
@@ -100,7 +100,7 @@ impl Maintenance for MaintenanceService {
         &self,
         _request: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
-        let header = header_now(&self.member);
+        let header = self.member.header_now();
         let status = self.member.status();
         let mut response = status_response_to_proto(header, status, ETCD_VERSION);
         if let Some(bytes) = self.disk_usage().await {
@@ -114,7 +114,7 @@ impl Maintenance for MaintenanceService {
         &self,
         _request: Request<pb::DefragmentRequest>,
     ) -> Result<Response<pb::DefragmentResponse>, Status> {
-        let header = header_to_proto(header_now(&self.member));
+        let header = header_to_proto(self.member.header_now());
         Ok(Response::new(pb::DefragmentResponse { header }))
     }
 
@@ -133,7 +133,7 @@ impl Maintenance for MaintenanceService {
         let revision = request.into_inner().revision;
         match serve(&self.member, Q::HashKv { revision }).await? {
             A::HashKv { hash, compact_revision, revision } => {
-                let mut header = header_now(&self.member);
+                let mut header = self.member.header_now();
                 header.revision = revision;
                 Ok(Response::new(hash_kv_response_to_proto(header, hash, compact_revision)))
             }

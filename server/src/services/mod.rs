@@ -19,7 +19,6 @@ pub use maintenance::MaintenanceService;
 pub use watch::{open_watch, WatchService};
 
 use crate::status::status_of;
-use detcd_core::kv::ResponseHeader;
 use detcd_core::member::{ClientRequest, ClientResponse, Member};
 use tonic::Status;
 
@@ -28,24 +27,7 @@ async fn serve(member: &Member, request: ClientRequest) -> Result<ClientResponse
     member.serve(request).await.map_err(status_of)
 }
 
-/// A header for answers the member's unary API does not carry one for (member list, status).
-fn header_now(member: &Member) -> ResponseHeader {
-    let status = member.status();
-    ResponseHeader {
-        cluster_id: member.config().cluster_id,
-        member_id: member.id(),
-        revision: status.revision,
-        raft_term: status.raft_term,
-    }
-}
-
-/// `header_now` as a protobuf header.
+/// `Member::header_now` as a protobuf header.
 fn proto_header(member: &Member) -> Option<detcd_proto::etcdserverpb::ResponseHeader> {
-    detcd_proto::convert::header_to_proto(header_now(member))
-}
-
-/// The Cluster service's header: like etcd's, it names cluster, member and term but no revision
-/// (membership is not part of the key space).
-fn cluster_header(member: &Member) -> ResponseHeader {
-    ResponseHeader { revision: 0, ..header_now(member) }
+    detcd_proto::convert::header_to_proto(member.header_now())
 }

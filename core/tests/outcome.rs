@@ -1,0 +1,162 @@
+//! The outcome classification as a table: every error a member can answer with, every transport
+//! failure and every client error, with the class a checker's verdict rests on. A new `Error`
+//! variant does not compile until `listed` (and `outcome::classify`) name it, and then fails here
+//! until the table gives it a class.
+
+use detcd_core::api::*;
+use detcd_core::client::outcome::{classify, is_read, Class, Failure, Rpc};
+use detcd_core::client::ClientError;
+use detcd_core::Error;
+
+/// Every error a member can answer with, and its class.
+fn table() -> Vec<(Error, Class)> {
+    use Class::*;
+    vec![
+        (Error::Compacted { compact_revision: 3 }, Refused),
+        (Error::FutureRevision, Refused),
+        (Error::LeaseNotFound, Refused),
+        (Error::LeaseExists, Refused),
+        (Error::EmptyKey, Refused),
+        (Error::DuplicateKey, Refused),
+        (Error::TooManyOps, Refused),
+        (Error::RequestTooLarge, Refused),
+        (Error::ValueProvided, Refused),
+        (Error::LeaseProvided, Refused),
+        (Error::KeyNotFound, Refused),
+        (Error::LeaseTtlTooLarge, Refused),
+        (Error::MemberNotFound, Refused),
+        (Error::MemberExists, Refused),
+        (Error::MemberBadUrls, Refused),
+        (Error::MemberNotLearner, Refused),
+        (Error::Other("lease id must be positive".into()), Refused),
+        // Said only before anything was proposed: another member may take it.
+        (Error::NoLeader, RetryElsewhere),
+        (Error::NotPrimary, RetryElsewhere),
+        (Error::Stopped, RetryElsewhere),
+        // May have been appended, and a later leader may commit it.
+        (Error::Timeout, Unknown),
+        (Error::LeaderChanged, Unknown),
+        (Error::Internal("raft stopped mid-change".into()), Unknown),
+    ]
+}
+
+/// A position per variant, so a variant missing from the table is noticed (and a new one does
+/// not compile without an arm here).
+fn listed(error: &Error) -> usize {
+    match error {
+        Error::Compacted { .. } => 0,
+        Error::FutureRevision => 1,
+        Error::LeaseNotFound => 2,
+        Error::LeaseExists => 3,
+        Error::EmptyKey => 4,
+        Error::DuplicateKey => 5,
+        Error::TooManyOps => 6,
+        Error::RequestTooLarge => 7,
+        Error::ValueProvided => 8,
+        Error::LeaseProvided => 9,
+        Error::KeyNotFound => 10,
+        Error::LeaseTtlTooLarge => 11,
+        Error::MemberNotFound => 12,
+        Error::MemberExists => 13,
+        Error::MemberBadUrls => 14,
+        Error::MemberNotLearner => 15,
+        Error::Other(_) => 16,
+        Error::NoLeader => 17,
+        Error::NotPrimary => 18,
+        Error::Stopped => 19,
+        Error::Timeout => 20,
+        Error::LeaderChanged => 21,
+        Error::Internal(_) => 22,
+    }
+}
+
+#[test]
+fn every_member_error_has_its_class() {
+    let table = table();
+    let mut seen: Vec<usize> = table.iter().map(|(error, _)| listed(error)).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..=22).collect::<Vec<_>>(), "each variant exactly once");
+    for (error, class) in table {
+        assert_eq!(classify(&Failure::Answered(error.clone())), class, "{error:?}");
+    }
+}
+
+#[test]
+fn transport_failures_have_their_class() {
+    assert_eq!(
+        classify(&Failure::NotDelivered("connection refused".into())),
+        Class::RetryElsewhere
+    );
+    assert_eq!(classify(&Failure::NoAnswer("RPC timeout".into())), Class::Unknown);
+}
+
+#[test]
+fn a_client_error_keeps_its_class_and_never_calls_an_open_outcome_a_refusal() {
+    for (error, class) in table() {
+        let client = ClientError::from(error.clone());
+        assert_eq!(client.class(), class, "{error:?}");
+        match class {
+            Class::Unknown => assert_eq!(client, ClientError::Unknown(error.to_string())),
+            _ => assert_eq!(client, ClientError::Etcd(error)),
+        }
+    }
+    let lost = ClientError::from(Failure::NoAnswer("RPC timeout".into()));
+    assert_eq!(lost, ClientError::Unknown("RPC timeout".into()));
+    assert!(lost.is_unknown() && lost.is_transient() && !lost.certainly_not_applied());
+    let refused = ClientError::from(Failure::NotDelivered("refused".into()));
+    assert_eq!(refused, ClientError::Unavailable("refused".into()));
+    assert!(refused.certainly_not_applied() && !refused.is_unknown());
+    let compacted = ClientError::from(Error::Compacted { compact_revision: 1 });
+    assert!(!compacted.is_transient() && !compacted.is_unknown());
+}
+
+#[test]
+fn only_a_read_resends_after_an_unknown_outcome() {
+    let resends = |class: Class| (class.resend(true), class.resend(false));
+    assert_eq!(resends(Class::Refused), (false, false));
+    assert_eq!(resends(Class::RetryElsewhere), (true, true));
+    assert_eq!(resends(Class::Unknown), (true, false));
+}
+
+#[test]
+fn reads_are_the_calls_that_change_nothing() {
+    let get = RangeRequest { key: b"k".to_vec(), ..Default::default() };
+    let put = PutRequest { key: b"k".to_vec(), ..Default::default() };
+    let reading = TxnRequest {
+        compare: vec![],
+        success: vec![RequestOp::Range(get.clone())],
+        failure: vec![RequestOp::Txn(TxnRequest {
+            compare: vec![],
+            success: vec![RequestOp::Range(get.clone())],
+            failure: vec![],
+        })],
+    };
+    let nested_write = TxnRequest {
+        compare: vec![],
+        success: vec![RequestOp::Range(get)],
+        failure: vec![RequestOp::Txn(TxnRequest {
+            compare: vec![],
+            success: vec![],
+            failure: vec![RequestOp::Put(put)],
+        })],
+    };
+    let table = [
+        (Rpc::Range, true),
+        (Rpc::Txn(&reading), true),
+        (Rpc::Txn(&nested_write), false),
+        (Rpc::LeaseTimeToLive, true),
+        (Rpc::LeaseLeases, true),
+        (Rpc::MemberList, true),
+        (Rpc::Status, true),
+        (Rpc::HashKv, true),
+        (Rpc::Put, false),
+        (Rpc::DeleteRange, false),
+        (Rpc::Compact, false),
+        (Rpc::LeaseGrant, false),
+        (Rpc::LeaseRevoke, false),
+        (Rpc::LeaseKeepAlive, false),
+    ];
+    for (rpc, read) in table {
+        assert_eq!(is_read(rpc), read, "{rpc:?}");
+    }
+}

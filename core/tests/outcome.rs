@@ -4,7 +4,7 @@
 //! until the table gives it a class.
 
 use detcd_core::api::*;
-use detcd_core::client::outcome::{classify, is_read, Class, Failure, Rpc};
+use detcd_core::client::outcome::{classify, is_read, resend, Class, Failure, Rpc};
 use detcd_core::client::ClientError;
 use detcd_core::Error;
 
@@ -111,11 +111,17 @@ fn a_client_error_keeps_its_class_and_never_calls_an_open_outcome_a_refusal() {
 }
 
 #[test]
-fn only_a_read_resends_after_an_unknown_outcome() {
-    let resends = |class: Class| (class.resend(true), class.resend(false));
-    assert_eq!(resends(Class::Refused), (false, false));
-    assert_eq!(resends(Class::RetryElsewhere), (true, true));
-    assert_eq!(resends(Class::Unknown), (true, false));
+fn a_client_moves_on_only_when_nothing_applied_or_a_read_got_no_answer() {
+    for (error, class) in table() {
+        for read in [false, true] {
+            let moves = resend(&Failure::Answered(error.clone()), read);
+            assert_eq!(moves, class == Class::RetryElsewhere, "{error:?} read={read}");
+        }
+    }
+    let refused = Failure::NotDelivered("connection refused".into());
+    assert!(resend(&refused, false) && resend(&refused, true));
+    let lost = Failure::NoAnswer("RPC timeout".into());
+    assert!(!resend(&lost, false) && resend(&lost, true));
 }
 
 #[test]
@@ -159,4 +165,15 @@ fn reads_are_the_calls_that_change_nothing() {
     for (rpc, read) in table {
         assert_eq!(is_read(rpc), read, "{rpc:?}");
     }
+}
+
+#[test]
+fn a_reads_open_outcome_is_no_outcome() {
+    for (error, class) in table() {
+        let client = ClientError::of(Failure::Answered(error.clone()), true);
+        assert!(!client.is_unknown(), "{error:?}");
+        assert_eq!(client.class() == Class::Refused, class == Class::Refused, "{error:?}");
+    }
+    let lost = ClientError::of(Failure::NoAnswer("RPC timeout".into()), true);
+    assert_eq!(lost, ClientError::Unavailable("RPC timeout".into()));
 }

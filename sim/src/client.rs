@@ -5,7 +5,9 @@
 //! times out or the member answers "no leader", as a client with one endpoint does (an etcd client
 //! behind a fixed address): it keeps talking to a leader that was cut off from its peers, which is
 //! how stale-leader bugs show (only a member that stopped, or a read that got no answer, sends it
-//! elsewhere). Its outcomes are three-valued, as a history needs them: a
+//! elsewhere). What each failure means, and when a request goes on to the next member, is
+//! decided by `detcd_core::client::outcome`. Its outcomes are
+//! three-valued, as a history needs them: a
 //! request that got an answer is `Ok` or a definite failure; a request whose fate the client
 //! cannot know (timed out after sending, the leader changed under it) is `Unknown`.
 
@@ -63,36 +65,35 @@ impl SimClient {
     }
 
     /// Sends `request`, moving through the members while the one outcome classification
-    /// (`detcd_core::client::outcome`) allows a resend.
+    /// (`detcd_core::client::outcome`) sends it on.
     pub async fn call(&mut self, request: ClientRequest) -> Outcome {
         let read = request.is_read();
         let mut last_refusal = Error::NoLeader;
         for _ in 0..self.members.len() {
             let member = self.members[self.current % self.members.len()];
             let call = ClientCall(request.clone());
-            let failure =
-                match self.endpoint.call_timeout(client_addr(member), call, self.timeout).await {
-                    Ok(Ok(response)) => return Outcome::Ok(response),
-                    Ok(Err(error)) => Failure::Answered(error),
-                    Err(error) => Failure::NoAnswer(error.to_string()),
-                };
+            let answer = self.endpoint.call_timeout(client_addr(member), call, self.timeout).await;
+            let failure = match answer {
+                Ok(Ok(response)) => return Outcome::Ok(response),
+                Ok(Err(error)) => Failure::Answered(error),
+                Err(error) => Failure::NoAnswer(error.to_string()),
+            };
+            let resend = outcome::resend(&failure, read);
             let class = outcome::classify(&failure);
             match failure {
                 // A client with one endpoint is told "no leader" and asks the same member again
                 // next time; only a member that stopped sends it elsewhere.
-                Failure::Answered(error)
-                    if self.pinned && class == Class::RetryElsewhere && error != Error::Stopped =>
-                {
+                Failure::Answered(error) if self.pinned && resend && error != Error::Stopped => {
                     return Outcome::Failed(error);
                 }
-                Failure::Answered(error) if class.resend(read) => last_refusal = error,
+                Failure::Answered(error) if resend => last_refusal = error,
                 Failure::Answered(error) if class == Class::Unknown => {
                     return Outcome::Unknown(error.to_string());
                 }
                 Failure::Answered(error) => return Outcome::Failed(error),
                 // A read that got no answer changed nothing: the next member may answer it.
-                Failure::NoAnswer(why) | Failure::NotDelivered(why) if class.resend(read) => {
-                    last_refusal = Error::Other(why)
+                Failure::NoAnswer(why) | Failure::NotDelivered(why) if resend => {
+                    last_refusal = Error::Other(why);
                 }
                 Failure::NoAnswer(why) | Failure::NotDelivered(why) => {
                     // Sent, maybe served: unknown. The next request tries another member, unless

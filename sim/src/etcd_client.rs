@@ -73,7 +73,7 @@ impl SimEtcdClient {
     }
 
     /// Sends one request, trying each member at most once, for as long as the one outcome
-    /// classification (`detcd_core::client::outcome`) allows a resend.
+    /// classification (`detcd_core::client::outcome::resend`) sends it on.
     pub async fn call(&self, request: ClientRequest) -> ClientResult<ClientResponse> {
         let read = request.is_read();
         let mut last = ClientError::Unavailable("no member to ask".into());
@@ -85,16 +85,17 @@ impl SimEtcdClient {
                 Ok(Err(error)) => Failure::Answered(error),
                 Err(error) => Failure::NoAnswer(error.to_string()),
             };
+            let resend = outcome::resend(&failure, read);
             let class = outcome::classify(&failure);
-            let error = ClientError::from(failure);
-            match class {
-                _ if class.resend(read) => last = error,
-                Class::Unknown => {
-                    // Sent, maybe served: the next call tries another member.
-                    self.next_member();
-                    return Err(error);
-                }
-                _ => return Err(error),
+            let error = ClientError::of(failure, read);
+            if resend {
+                last = error;
+            } else if class == Class::Unknown {
+                // Sent, maybe served: the next call tries another member.
+                self.next_member();
+                return Err(error);
+            } else {
+                return Err(error);
             }
             self.next_member();
         }

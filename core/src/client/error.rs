@@ -10,8 +10,10 @@
 //!   had a leader). Safe to retry as is.
 //!
 //! A `ClientError` is made only from a [`Failure`], through [`outcome::classify`]: an error a
-//! member answered with becomes `Unknown` exactly when its class is `Unknown`, so `Etcd` never
-//! holds an error whose outcome is open, whichever transport carried it.
+//! member answered with becomes `Unknown` exactly when its class is `Unknown` and the request
+//! may write, so `Etcd` never holds an error whose outcome is open, whichever transport carried
+//! it. A recipe that writes and then reads within one step must itself report the step as
+//! unknown when the read fails after the write (its write's fate is the step's).
 
 use super::outcome::{self, Class, Failure};
 use crate::Error;
@@ -29,14 +31,27 @@ pub enum ClientError {
     Unavailable(String),
 }
 
-impl From<Failure> for ClientError {
-    fn from(failure: Failure) -> Self {
+impl ClientError {
+    /// The error a request ends in after `failure`. A read changes nothing, so its open outcome
+    /// is no outcome at all: `Unavailable`, which a caller may simply retry.
+    pub fn of(failure: Failure, read: bool) -> ClientError {
         match (outcome::classify(&failure), failure) {
+            (Class::Unknown, Failure::Answered(error)) if read => {
+                ClientError::Unavailable(error.to_string())
+            }
             (Class::Unknown, Failure::Answered(error)) => ClientError::Unknown(error.to_string()),
             (_, Failure::Answered(error)) => ClientError::Etcd(error),
             (_, Failure::NotDelivered(why)) => ClientError::Unavailable(why),
+            (_, Failure::NoAnswer(why)) if read => ClientError::Unavailable(why),
             (_, Failure::NoAnswer(why)) => ClientError::Unknown(why),
         }
+    }
+}
+
+/// A failure of a request that may write.
+impl From<Failure> for ClientError {
+    fn from(failure: Failure) -> Self {
+        ClientError::of(failure, false)
     }
 }
 

@@ -8,9 +8,11 @@
 //! deciding for itself.
 //!
 //! The classes follow etcd's clientv3 retry policy (`clientv3/retry_interceptor.go`):
-//! - a read (`isSafeRetryImmutableRPC`) is resent after any failure with gRPC code
+//! - a read (`isSafeRetryImmutableRPC`) is retried after any failure with gRPC code
 //!   `Unavailable`: no leader, leader changed, timed out, stopped, a lost connection. Losing a
-//!   read's answer loses nothing, so its unknown outcome is simply retried ([`Class::resend`]).
+//!   read's answer loses nothing, so its open outcome is no outcome (`ClientError::of` makes it
+//!   `Unavailable`): a read that got no answer goes on to the next member ([`resend`]), one a
+//!   member answered with `request timed out` goes back to its caller, who retries after a pause.
 //! - a write (`isSafeRetryMutableRPC`) is resent only when it certainly was not delivered (no
 //!   connection could be made). Anything after delivery leaves its fate open: *unknown*.
 //! - every other etcd error is a definite answer: *refused*, resending gets the same answer.
@@ -50,24 +52,26 @@ pub enum Class {
     Unknown,
 }
 
-impl Class {
-    /// Whether the request may be sent again (to the next member): it certainly did not apply,
-    /// or it is a read, which changes nothing however often it is sent.
-    pub fn resend(self, read: bool) -> bool {
-        match self {
-            Class::RetryElsewhere => true,
-            Class::Unknown => read,
-            Class::Refused => false,
-        }
-    }
-}
-
 /// The class of `failure`: the one place that decides it.
 pub fn classify(failure: &Failure) -> Class {
     match failure {
         Failure::Answered(error) => class_of(error),
         Failure::NotDelivered(_) => Class::RetryElsewhere,
         Failure::NoAnswer(_) => Class::Unknown,
+    }
+}
+
+/// Whether a client sends the request on to its next member after `failure`: when it certainly
+/// did not apply and the member could not take it, or when a read got no answer at all. A member
+/// that answered a read with an open outcome (`request timed out`: it could not confirm its
+/// leadership in time) is reachable; the read goes back to the caller as `Unavailable` and the
+/// caller asks again after a pause (`recipes::retry`), as clientv3's retry interceptor backs off
+/// before its next attempt, instead of this call moving through members that may be cut off too.
+pub fn resend(failure: &Failure, read: bool) -> bool {
+    match failure {
+        Failure::Answered(_) => classify(failure) == Class::RetryElsewhere,
+        Failure::NotDelivered(_) => true,
+        Failure::NoAnswer(_) => read,
     }
 }
 

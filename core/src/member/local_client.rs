@@ -9,6 +9,7 @@
 use super::watch::WatchStream;
 use super::{Member, MemberStatus, MemberSummary};
 use crate::api::*;
+use crate::client::outcome::{self, Failure, Rpc};
 use crate::client::{Client, ClientError, ClientResult, HashKvResponse, Watcher};
 use crate::error::Error;
 use crate::member::ClientResponse;
@@ -32,11 +33,16 @@ fn answer<T>(result: crate::error::Result<T>) -> ClientResult<T> {
     result.map_err(ClientError::from)
 }
 
+/// The answer to a call that only reads (`outcome::is_read`).
+fn read<T>(result: crate::error::Result<T>) -> ClientResult<T> {
+    result.map_err(|error| ClientError::of(Failure::Answered(error), true))
+}
+
 impl Client for LocalClient {
     type Watcher = LocalWatcher;
 
     async fn range(&self, request: RangeRequest) -> ClientResult<RangeResponse> {
-        answer(self.member.range(request).await)
+        read(self.member.range(request).await)
     }
 
     async fn put(&self, request: PutRequest) -> ClientResult<PutResponse> {
@@ -48,7 +54,13 @@ impl Client for LocalClient {
     }
 
     async fn txn(&self, request: TxnRequest) -> ClientResult<TxnResponse> {
-        answer(self.member.txn(request).await)
+        let reads = outcome::is_read(Rpc::Txn(&request));
+        let answered = self.member.txn(request).await;
+        if reads {
+            read(answered)
+        } else {
+            answer(answered)
+        }
     }
 
     async fn compact(&self, request: CompactionRequest) -> ClientResult<CompactionResponse> {
@@ -78,11 +90,11 @@ impl Client for LocalClient {
         &self,
         request: LeaseTimeToLiveRequest,
     ) -> ClientResult<LeaseTimeToLiveResponse> {
-        answer(self.member.lease_time_to_live(request).await)
+        read(self.member.lease_time_to_live(request).await)
     }
 
     async fn lease_leases(&self) -> ClientResult<LeaseLeasesResponse> {
-        answer(self.member.lease_leases().await)
+        read(self.member.lease_leases().await)
     }
 
     async fn member_list(&self) -> ClientResult<Vec<MemberSummary>> {
@@ -94,7 +106,7 @@ impl Client for LocalClient {
     }
 
     async fn hash_kv(&self, revision: i64) -> ClientResult<HashKvResponse> {
-        match answer(self.member.hash_kv(revision))? {
+        match read(self.member.hash_kv(revision))? {
             ClientResponse::HashKv { hash, compact_revision, revision } => {
                 Ok(HashKvResponse { hash, compact_revision, revision })
             }

@@ -6,8 +6,8 @@
 //!
 //! Retry discipline, decided by `detcd_core::client::outcome`: a call goes to the current
 //! endpoint; when that endpoint certainly did not take the request (never connected, or etcd's
-//! `no leader`), or the request is a read, the client moves to the next endpoint and tries again,
-//! at most once per endpoint. A write's `Unknown` outcome is returned, never retried: it may have
+//! `no leader`), or the request is a read that got no answer, the client moves to the next
+//! endpoint and tries again, at most once per endpoint. A write's `Unknown` outcome is returned, never retried: it may have
 //! been applied; the client still moves on, so the next call avoids a member that hung. A watch stream that breaks or cannot open also moves the client
 //! on (see `endpoints`), so the caller's reopened watch goes to another member.
 
@@ -75,8 +75,8 @@ impl GrpcClient {
     }
 
     /// Runs `call` on the current endpoint, resending it to the next one while the one outcome
-    /// classification (`detcd_core::client::outcome`) allows: it certainly did not apply, or it
-    /// is a read (`read`, from `outcome::is_read`). After an unknown outcome of a write the call is not resent, but
+    /// classification (`detcd_core::client::outcome::resend`) sends it on: it certainly did not
+    /// apply, or it is a read (`read`, from `outcome::is_read`) that got no answer. After an unknown outcome of a write the call is not resent, but
     /// the client still moves on: a member that hung or vanished mid-call should not take the
     /// next call too.
     async fn call<T, F, Fut>(&self, read: bool, call: F) -> GrpcResult<T>
@@ -92,9 +92,10 @@ impl GrpcClient {
                 Err(status) => status,
             };
             let failure = failure_of(&status);
+            let resend = outcome::resend(&failure, read);
             let class = outcome::classify(&failure);
-            let error = GrpcError::from(failure);
-            if class.resend(read) {
+            let error = GrpcError::of(failure, read);
+            if resend {
                 turn.failed();
                 last = error;
                 continue;

@@ -76,7 +76,7 @@ impl SimEtcdClient {
     /// classification (`detcd_core::client::outcome::resend`) sends it on.
     pub async fn call(&self, request: ClientRequest) -> ClientResult<ClientResponse> {
         let read = request.is_read();
-        let mut last = ClientError::Unavailable("no member to ask".into());
+        let mut last = ClientError::from(Failure::NotDelivered("no member to ask".into()));
         for _ in 0..self.inner.members.len() {
             let call = ClientCall(request.clone());
             let answer = self.inner.endpoint.call_timeout(self.member(), call, self.inner.timeout);
@@ -152,7 +152,7 @@ impl Client for SimEtcdClient {
             }
             self.next_member();
         }
-        Err(ClientError::Unavailable("no member opened a watch stream".into()))
+        Err(watch_lost("no member opened a watch stream".into()))
     }
 
     async fn lease_grant(&self, request: LeaseGrantRequest) -> ClientResult<LeaseGrantResponse> {
@@ -201,6 +201,12 @@ impl Client for SimEtcdClient {
     }
 }
 
+/// A watch stream that broke or never opened: a watch only reads, so only the stream was lost
+/// (`outcome`: a read's open outcome is `Unavailable`); the caller opens a new one.
+fn watch_lost(why: String) -> ClientError {
+    ClientError::of(Failure::NoAnswer(why), true)
+}
+
 /// One watch stream on one member.
 pub struct SimWatcher {
     client: SimEtcdClient,
@@ -217,12 +223,12 @@ impl SimWatcher {
             self.broken = true;
             self.client.next_member();
         }
-        ClientError::Unavailable(format!("watch stream lost: {why}"))
+        watch_lost(format!("watch stream lost: {why}"))
     }
 
     async fn exchange(&mut self, call: WatchCall, timeout: Duration) -> ClientResult<WatchReply> {
         if self.broken {
-            return Err(ClientError::Unavailable("watch stream lost".into()));
+            return Err(watch_lost("watch stream lost".into()));
         }
         let endpoint = &self.client.inner.endpoint;
         match endpoint.call_timeout(self.member, call, timeout).await {

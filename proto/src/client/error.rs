@@ -14,10 +14,6 @@ use tonic::Status;
 pub type GrpcError = ClientError;
 pub type GrpcResult<T> = ClientResult<T>;
 
-pub(super) fn from_status(status: Status) -> GrpcError {
-    failure_of(&status).into()
-}
-
 /// What a status says about the request's fate.
 pub(super) fn failure_of(status: &Status) -> Failure {
     if let Some(error) = error_from_status(status.code(), status.message()) {
@@ -89,11 +85,14 @@ mod tests {
 
     #[test]
     fn an_open_outcome_is_unknown_and_a_refusal_is_typed() {
-        assert!(from_status(Status::unavailable(Error::Timeout.to_string())).is_unknown());
+        let of = |status: Status, read| ClientError::of(failure_of(&status), read);
+        assert!(of(Status::unavailable(Error::Timeout.to_string()), false).is_unknown());
+        let timed_out_read = of(Status::unavailable(Error::Timeout.to_string()), true);
+        assert_eq!(timed_out_read, ClientError::Unavailable(Error::Timeout.to_string()));
         assert_eq!(
-            from_status(Status::not_found(Error::LeaseNotFound.to_string())),
+            of(Status::not_found(Error::LeaseNotFound.to_string()), false),
             ClientError::Etcd(Error::LeaseNotFound)
         );
-        assert!(matches!(from_status(connect_refused()), ClientError::Unavailable(_)));
+        assert!(matches!(of(connect_refused(), false), ClientError::Unavailable(_)));
     }
 }

@@ -8,7 +8,7 @@
 //! timeout), so `send` only queues requests and `recv` starts the call with them already queued.
 
 use super::endpoints::Turn;
-use super::error::{convert_failed, from_status, GrpcError, GrpcResult};
+use super::error::{convert_failed, failure_of, GrpcError, GrpcResult};
 use crate::convert::{watch_request_to_proto, watch_response_from_proto};
 use crate::etcdserverpb as pb;
 use crate::etcdserverpb::watch_client::WatchClient;
@@ -54,7 +54,7 @@ impl GrpcWatcher {
     pub async fn send(&mut self, request: WatchRequest) -> GrpcResult<()> {
         let request = watch_request_to_proto(request);
         let sent = self.requests.send(request).await;
-        sent.map_err(|_| self.broke(Failure::NoAnswer("watch stream closed".into()).into()))
+        sent.map_err(|_| self.broke(lost("watch stream closed")))
     }
 
     /// The next response on this stream.
@@ -65,8 +65,8 @@ impl GrpcWatcher {
         };
         match responses.message().await {
             Ok(Some(response)) => watch_response_from_proto(response).map_err(convert_failed),
-            Ok(None) => Err(self.broke(Failure::NoAnswer("watch stream ended".into()).into())),
-            Err(status) => Err(self.broke(from_status(status))),
+            Ok(None) => Err(self.broke(lost("watch stream ended"))),
+            Err(status) => Err(self.broke(GrpcError::of(failure_of(&status), true))),
         }
     }
 
@@ -81,13 +81,19 @@ impl GrpcWatcher {
         if let Call::Opening(opening) = &mut self.call {
             self.call = match opening.await {
                 Ok(response) => Call::Open(Box::new(response.into_inner())),
-                Err(status) => Call::Refused(from_status(status)),
+                Err(status) => Call::Refused(GrpcError::of(failure_of(&status), true)),
             };
         }
         match &mut self.call {
             Call::Open(responses) => Ok(responses),
             Call::Refused(error) => Err(error.clone()),
-            Call::Opening(_) => Err(Failure::NoAnswer("watch call still opening".into()).into()),
+            Call::Opening(_) => Err(lost("watch call still opening")),
         }
     }
+}
+
+/// A stream that broke: a watch only reads, so nothing was lost but the stream itself
+/// (`outcome`: a read's open outcome is `Unavailable`); the caller reopens it.
+fn lost(why: &str) -> GrpcError {
+    GrpcError::of(Failure::NoAnswer(why.into()), true)
 }

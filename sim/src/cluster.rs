@@ -2,8 +2,10 @@
 //!
 //! The harness owns every member's `SimDisk`; a node's tasks only borrow it. Crashing a member
 //! kills its node's tasks and makes its disk lose what was not fsynced (optionally tearing the last
-//! write); restarting re-runs the member's start-up, which recovers from that disk. Member ids are
-//! 1..=n and member 1 bootstraps the cluster on its very first start.
+//! write); restarting re-runs the member's start-up, which recovers from that disk and then, as
+//! the server does, brings the member to ready (`Member::until_ready`: catch up, publish its
+//! client URLs through raft) before it serves any client. Member ids are 1..=n and member 1
+//! bootstraps the cluster on its very first start.
 
 use crate::knobs::Knobs;
 use crate::transport::{self, member_info, member_ip, SimPeerTransport};
@@ -47,6 +49,10 @@ pub enum ClusterEvent {
     Failed {
         member: NodeId,
         reason: String,
+    },
+    /// The member caught up and published its client URLs: it serves clients from now on.
+    Ready {
+        member: NodeId,
     },
     Crashed {
         member: NodeId,
@@ -250,6 +256,12 @@ impl Boot {
                 if let Some(listener) = self.listener.clone() {
                     madsim::task::spawn(watch_roles(member.clone(), listener));
                 }
+                let starting = self.clone();
+                let ready = member.clone();
+                madsim::task::spawn(async move {
+                    ready.until_ready(transport::client_urls(starting.id)).await;
+                    starting.tell(ClusterEvent::Ready { member: starting.id });
+                });
                 if let Err(error) = transport::serve(member).await {
                     self.set(MemberSlot::Failed(format!("serving failed: {error}")));
                 }

@@ -98,9 +98,10 @@ impl SimEtcdClient {
     }
 }
 
-/// Refusals after which nothing changed and another member may do better.
+/// Refusals after which nothing changed and another member may do better (`Stopped`: this one
+/// is not serving, e.g. still starting up).
 fn another_member_may_help(error: &Error) -> bool {
-    matches!(error, Error::NoLeader | Error::NotPrimary)
+    matches!(error, Error::NoLeader | Error::NotPrimary | Error::Stopped)
 }
 
 /// Errors that leave the outcome open.

@@ -146,6 +146,7 @@ fn start_cluster(config: &RunConfig, invariants: &Invariants) -> Cluster {
 fn on_cluster_event(invariants: &Invariants, event: ClusterEvent) {
     match event {
         ClusterEvent::Started { member } => trace::event(&format!("n{member}"), "started"),
+        ClusterEvent::Ready { member } => trace::event(&format!("n{member}"), "ready"),
         ClusterEvent::Failed { member, reason } => {
             trace::event(&format!("n{member}"), format_args!("failed to start: {reason}"))
         }
@@ -425,6 +426,12 @@ fn recovery_problems(cluster: &Cluster) -> Vec<(&'static str, String)> {
             problems.push(("recovery", format!("n{id} is not running after heal: {why}")));
             continue;
         };
+        if !member.is_ready() {
+            problems.push((
+                "recovery",
+                format!("n{id} is running but not ready (catching up or publishing)"),
+            ));
+        }
         let status = member.status();
         if status.revision != revision {
             problems.push((

@@ -4,7 +4,8 @@
 //! Only the leader can change the raft membership. A change is tried here first; if this member
 //! is not the leader (`NoLeader`, nothing was changed) it goes once to the member raft names as
 //! leader, which refuses rather than forwarding again (see `forward`). Invariant: an update
-//! changes only peer URLs; ids, names, client URLs and voter sets stay as they are.
+//! changes only peer URLs, a publish only a name and client URLs; ids and voter sets stay as they
+//! are.
 
 use super::forward::{PeerAnswer, PeerRequest};
 use super::Member;
@@ -32,6 +33,12 @@ pub enum MembershipChange {
     UpdatePeerUrls {
         id: NodeId,
         peer_urls: Vec<String>,
+    },
+    /// A started member's own name and client URLs (see `publish`).
+    Publish {
+        id: NodeId,
+        name: String,
+        client_urls: Vec<String>,
     },
 }
 
@@ -62,6 +69,9 @@ impl Member {
             MembershipChange::Promote { id } => self.promote(BTreeSet::from([id])).await,
             MembershipChange::UpdatePeerUrls { id, peer_urls } => {
                 self.update_peer_urls(id, peer_urls).await
+            }
+            MembershipChange::Publish { id, name, client_urls } => {
+                self.publish_here(id, name, client_urls).await
             }
         }
     }

@@ -24,6 +24,7 @@ mod local_client;
 mod lock_election;
 mod membership;
 mod publish;
+mod ready;
 pub mod restore;
 mod serve;
 mod watch;
@@ -66,6 +67,8 @@ struct Inner {
     expiry: Mutex<ExpiryTracker>,
     /// Requests waiting to be forwarded to the leader.
     forward_queue: ForwardQueue,
+    /// Set once, when start-up is done and clients may be served (`ready`).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl Member {
@@ -101,6 +104,7 @@ impl Member {
             transport,
             expiry: Mutex::new(ExpiryTracker::new()),
             forward_queue: ForwardQueue::default(),
+            ready: tokio::sync::watch::Sender::new(false),
         };
         let member = Member { inner: Arc::new(inner) };
         member.spawn_background();

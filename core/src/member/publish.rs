@@ -3,10 +3,11 @@
 //!
 //! A member knows its own name and client URLs; the others learn them only from the replicated
 //! membership (a member added by `member add` is listed with peer URLs only until it publishes),
-//! which is what `member list` shows. Only the leader can change the membership, so a member that
-//! is not the leader asks the leader to publish for it (the server carries that request over its
-//! peer service). Invariant: only the name and client URLs change; peer URLs and voter sets stay as they
-//! are, so the change cannot split the cluster.
+//! which is what `member list` shows. Publishing is one more membership change
+//! (`MembershipChange::Publish`): only the leader can make it, so a follower forwards it to the
+//! leader over the same path as every other request (`Member::change_membership`).
+//! Invariant: only the name and client URLs change; peer URLs and voter sets stay as they are, so
+//! the change cannot split the cluster.
 
 use super::Member;
 use crate::error::{Error, Result};
@@ -14,8 +15,9 @@ use crate::raft::types::NodeId;
 use std::collections::BTreeMap;
 
 impl Member {
-    /// Records member `id`'s name and client URLs. Leader only: elsewhere `NoLeader`.
-    pub async fn publish_attributes(
+    /// Records member `id`'s name and client URLs. Leader only: elsewhere `NoLeader` (unless the
+    /// membership shows them already, which needs no change).
+    pub(super) async fn publish_here(
         &self,
         id: NodeId,
         name: String,

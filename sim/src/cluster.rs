@@ -186,16 +186,17 @@ impl Cluster {
         }
     }
 
-    /// The member every running member agrees leads, once they all do and it is running.
+    /// The member every running member agrees leads, once they all do and it is running and
+    /// ready (serving clients).
     pub fn agreed_leader(&self) -> Option<NodeId> {
         let mut leaders =
             self.ids().into_iter().filter_map(|id| self.member(id)).map(|m| m.leader());
         let first = leaders.next()??;
         let agreed = leaders.all(|leader| leader == Some(first));
-        (agreed && self.member(first).is_some()).then_some(first)
+        (agreed && self.member(first).is_some_and(|leader| leader.is_ready())).then_some(first)
     }
 
-    /// Waits (virtual time) until the running members agree on a leader.
+    /// Waits (virtual time) until the running members agree on a leader that serves clients.
     pub async fn wait_for_leader(&self, limit: Duration) -> Option<NodeId> {
         let step = Duration::from_millis(50);
         let mut waited = Duration::ZERO;

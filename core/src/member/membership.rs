@@ -12,7 +12,7 @@ use super::Member;
 use crate::error::{Error, Result};
 use crate::raft::types::{MemberInfo, NodeId};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// One change to the cluster's membership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,20 +78,17 @@ impl Member {
 
     /// Replaces member `id`'s peer URLs (etcd's `member update`).
     async fn update_peer_urls(&self, id: NodeId, peer_urls: Vec<String>) -> Result<()> {
-        let mut info =
-            self.member_info(id).ok_or_else(|| Error::Other("member not found".into()))?;
+        if self.member_info(id).is_none() {
+            return Err(Error::Other("member not found".into()));
+        }
         if peer_urls.is_empty() {
             return Err(Error::Other("member peer URLs must not be empty".into()));
         }
-        if self.leader() != Some(self.id()) {
-            return Err(Error::NoLeader);
-        }
-        info.peer_urls = peer_urls;
-        let change = openraft::ChangeMembers::SetNodes(BTreeMap::from([(id, info)]));
-        match self.inner.raft.change_membership(change, false).await {
-            Ok(_) => Ok(()),
-            Err(error) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
-            Err(error) => Err(Error::Other(error.to_string())),
-        }
+        self.set_node(id, |info| {
+            let changed = info.peer_urls != peer_urls;
+            info.peer_urls = peer_urls.clone();
+            changed
+        })
+        .await
     }
 }

@@ -23,6 +23,7 @@ mod lease;
 mod local_client;
 mod lock_election;
 mod membership;
+mod one_change;
 mod publish;
 mod ready;
 pub mod restore;

@@ -5,14 +5,14 @@
 //! membership (a member added by `member add` is listed with peer URLs only until it publishes),
 //! which is what `member list` shows. Publishing is one more membership change
 //! (`MembershipChange::Publish`): only the leader can make it, so a follower forwards it to the
-//! leader over the same path as every other request (`Member::change_membership`).
+//! leader over the same path as every other request (`Member::change_membership`), and the
+//! leader makes it only while the member is still in the membership (`one_change::set_node`).
 //! Invariant: only the name and client URLs change; peer URLs and voter sets stay as they are, so
 //! the change cannot split the cluster.
 
 use super::Member;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::raft::types::NodeId;
-use std::collections::BTreeMap;
 
 impl Member {
     /// Records member `id`'s name and client URLs. Leader only: elsewhere `NoLeader` (unless the
@@ -23,22 +23,15 @@ impl Member {
         name: String,
         client_urls: Vec<String>,
     ) -> Result<()> {
-        let mut info =
-            self.member_info(id).ok_or_else(|| Error::Other("member not found".into()))?;
-        if info.name == name && info.client_urls == client_urls {
-            return Ok(());
-        }
-        if self.leader() != Some(self.id()) {
-            return Err(Error::NoLeader);
-        }
-        info.name = name;
-        info.client_urls = client_urls;
-        let change = openraft::ChangeMembers::SetNodes(BTreeMap::from([(id, info)]));
-        match self.inner.raft.change_membership(change, false).await {
-            Ok(_) => Ok(()),
-            Err(error) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
-            Err(error) => Err(Error::Other(error.to_string())),
-        }
+        self.set_node(id, |info| {
+            if info.name == name && info.client_urls == client_urls {
+                return false;
+            }
+            info.name = name.clone();
+            info.client_urls = client_urls.clone();
+            true
+        })
+        .await
     }
 
     /// Whether the replicated membership already shows this name and these client URLs for `id`.

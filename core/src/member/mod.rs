@@ -4,7 +4,10 @@
 //! proposed to raft (a follower forwards it to the leader), a linearizable read waits for a read
 //! index on the leader, a serializable read is served from the local replica, watch streams are fed
 //! from the replica's watcher hub, leases are counted down by the leader on its own `Clock`. The
-//! server's gRPC layer and the simulator's network only carry these calls.
+//! server's gRPC layer and the simulator's network only carry these calls. So does a member's
+//! start-up: `Member::start` recovers its disk, `Member::until_ready` (`ready`) catches up with the
+//! cluster and publishes the member's client URLs through raft, and only then do transports let
+//! clients in.
 //!
 //! Invariants: a response never claims an outcome the member does not know (a forward or a
 //! proposal that may still commit ends in `Timeout` or `LeaderChanged`, which clients must treat as

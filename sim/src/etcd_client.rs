@@ -2,8 +2,9 @@
 //!
 //! Unary calls carry `ClientRequest`s to a member (`transport::ClientCall`) with the same
 //! discipline as `client::SimClient`: stay with one member until it cannot help, move on after a
-//! refusal that certainly changed nothing (`no leader`), and report a write whose answer never
-//! came as an unknown outcome (reads, which change nothing, are simply tried on the next member).
+//! refusal that certainly changed nothing (`no leader`, or a member not serving yet), and report a
+//! write whose answer never came as an unknown outcome (reads, which change nothing, are simply
+//! tried on the next member).
 //! Clones share the endpoint and the choice of member, so a session's keep-alive task and the
 //! recipe calls of one client move together.
 //!
@@ -78,6 +79,11 @@ impl SimEtcdClient {
             let answer = self.inner.endpoint.call_timeout(self.member(), call, self.inner.timeout);
             match answer.await {
                 Ok(Ok(response)) => return Ok(response),
+                // A member that is not serving (`Stopped`: still starting up, say) is like one
+                // that cannot be reached: if no member serves, the cluster is unavailable.
+                Ok(Err(Error::Stopped)) => {
+                    last = ClientError::Unavailable(Error::Stopped.to_string())
+                }
                 Ok(Err(error)) if another_member_may_help(&error) => last = error.into(),
                 Ok(Err(error)) if leaves_outcome_open(&error) => {
                     self.next_member();

@@ -5,6 +5,9 @@
 //! commands to them (`apply`). The core never touches sockets, real files, OS threads or the wall
 //! clock except through its seams, so the same code runs inside the madsim simulator (where a seed
 //! decides everything) and inside the real `detcd` server.
+//!
+//! What the module docs state as invariants is checked where it is kept with
+//! [`invariant!`](crate::invariant!), on in debug builds and in the simulator (`invariant`).
 
 pub mod api;
 pub mod apply;
@@ -12,6 +15,7 @@ pub mod buggify;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod invariant;
 pub mod kv;
 pub mod lease;
 pub mod member;

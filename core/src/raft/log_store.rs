@@ -30,8 +30,9 @@ use tokio::sync::Mutex;
 #[derive(Debug, Clone)]
 pub struct LogStore {
     wal: Arc<Mutex<Wal>>,
-    /// Appends whose durability the group-commit task reports (see `raft::group_commit`).
-    unsynced: UnboundedSender<IOFlushed<TypeConfig>>,
+    /// Appends whose durability the group-commit task reports (see `raft::group_commit`), each
+    /// with the WAL's append count once it was written.
+    unsynced: UnboundedSender<group_commit::Waiting>,
 }
 
 impl LogStore {
@@ -143,7 +144,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             return Ok(());
         }
         // Queued while the WAL is still locked, so the sync that takes it began after this write.
-        self.unsynced.send(callback).map_err(|_| io::Error::other("the log's group commit ended"))
+        let waiting = (wal.appended(), callback);
+        self.unsynced.send(waiting).map_err(|_| io::Error::other("the log's group commit ended"))
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {

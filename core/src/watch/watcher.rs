@@ -2,7 +2,8 @@
 //!
 //! Invariant: `next_revision` is the lowest revision this watcher may still be sent. Everything in
 //! its range below it (from its start revision on) has been delivered or deliberately filtered
-//! out, so it only ever moves forward, which is what rules out duplicates and reordering.
+//! out, so it only ever moves forward, which is what rules out duplicates and reordering. Every
+//! move goes through [`Watcher::advance`], which checks that (`invariant!`).
 
 use super::api::{WatchCreateRequest, WatchFilter, WatchId, WatchResponse};
 use crate::kv::{Event, EventType, KeyRange, ResponseHeader};
@@ -45,6 +46,17 @@ impl Watcher {
             quiet: true,
             synced: false,
         }
+    }
+
+    /// Moves `next_revision` on to `next`. It never moves back: that is what rules out a
+    /// duplicate or a reordered event, so a move back is a broken invariant, not a case to handle.
+    pub fn advance(&mut self, next: i64) {
+        crate::invariant!(
+            next >= self.next_revision,
+            "a watcher's next revision would go back from {} to {next}",
+            self.next_revision
+        );
+        self.next_revision = next;
     }
 
     /// Whether the filters let this kind of event through.

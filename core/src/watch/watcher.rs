@@ -100,3 +100,33 @@ pub(crate) fn response(watch_id: WatchId, revision: i64) -> WatchResponse {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watcher_from(next_revision: i64) -> Watcher {
+        let request = WatchCreateRequest::key("k", next_revision);
+        Watcher::new(&request, request.key_range(), next_revision)
+    }
+
+    #[test]
+    fn advancing_moves_the_next_revision_forward_or_keeps_it() {
+        let mut watcher = watcher_from(5);
+        watcher.advance(5);
+        watcher.advance(9);
+        assert_eq!(watcher.next_revision, 9);
+    }
+
+    /// A deliberately broken move: sending revision 8 again to a watcher already past it would
+    /// be a duplicate. The check is on where `invariant!` is (debug and simulator builds).
+    #[cfg(any(debug_assertions, madsim))]
+    #[test]
+    #[should_panic(
+        expected = "invariant violated: a watcher's next revision would go back from 9 to 8"
+    )]
+    fn moving_a_watcher_back_breaks_its_invariant() {
+        let mut watcher = watcher_from(9);
+        watcher.advance(8);
+    }
+}

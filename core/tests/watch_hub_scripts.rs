@@ -27,8 +27,8 @@
 use detcd_core::kv::{Event, EventType};
 use detcd_core::watch::memory::Change;
 use detcd_core::watch::{
-    MemoryHistory, StreamId, WatchCancelRequest, WatchConfig, WatchCreateRequest, WatchFilter,
-    WatchHub, WatchProgressRequest, WatchResponse,
+    EventHistory, MemoryHistory, StreamId, WatchCancelRequest, WatchConfig, WatchCreateRequest,
+    WatchFilter, WatchHub, WatchProgressRequest, WatchResponse,
 };
 use goldenscript::ArgumentConsumer;
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,13 +61,8 @@ impl Runner {
         if !silent {
             self.hub.notify(&events);
         }
-        let revision = events.first().map_or(self.history_revision(), Event::revision);
+        let revision = events.first().map_or(self.history.current_revision(), Event::revision);
         Ok(format!("rev={revision} events={}\n", events.len()))
-    }
-
-    fn history_revision(&self) -> i64 {
-        use detcd_core::watch::EventHistory;
-        self.history.current_revision()
     }
 
     fn watch(&mut self, args: &mut ArgumentConsumer) -> Outcome {

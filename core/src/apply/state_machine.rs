@@ -66,6 +66,14 @@ impl StateMachine {
         self.applied_index
     }
 
+    /// The same state as the start of another log, whose entries after `index` come next: an
+    /// archive restored into a new cluster keeps its key space and leases, not the old cluster's
+    /// log position.
+    pub fn rebased(mut self, index: u64) -> Self {
+        self.applied_index = index;
+        self
+    }
+
     /// The store's current revision.
     pub fn revision(&self) -> i64 {
         self.store.revision()

@@ -44,7 +44,9 @@ pub enum Error {
     /// A lease keep-alive reached a member that is not counting leases down (not the leader).
     #[error("etcdserver: not a primary lessor")]
     NotPrimary,
-    /// The member's raft stopped (e.g. its WAL was poisoned by a failed fsync); nothing was done.
+    /// The member is not serving: its raft stopped (e.g. its WAL was poisoned by a failed fsync),
+    /// or it has not finished starting up (`Member::until_ready`). Nothing was done; another member
+    /// may serve the request.
     #[error("etcdserver: server stopped")]
     Stopped,
     #[error("etcdserver: no leader")]

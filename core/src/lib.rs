@@ -5,6 +5,29 @@
 //! commands to them (`apply`). The core never touches sockets, real files, OS threads or the wall
 //! clock except through its seams, so the same code runs inside the madsim simulator (where a seed
 //! decides everything) and inside the real `detcd` server.
+//!
+//! The map:
+//! - `member`: one member, the API every transport calls (routing, forwarding to the leader, KV,
+//!   leases, watch streams, Lock/Election, membership, start-up to ready, snapshot archives);
+//! - `apply`, `mvcc`, `lease`, `watch`: the replicated state machine and its parts; `api` and `kv`
+//!   their request, response and data types;
+//! - `raft`: openraft's log store (on the WAL, with group commit), its state machine (the
+//!   member's `Replica`) and the peer network seam;
+//! - `storage`: the disk seam, the WAL and snapshot files;
+//! - `runtime`, `clock`: the async runtime seam and each node's clock;
+//! - `client`, `recipes`: the `Client` trait, its outcome classification and etcd's recipes on it;
+//! - `error`: the errors callers branch on;
+//! - `invariant`: [`invariant!`](crate::invariant!), the module docs' invariants checked where
+//!   they are kept, on in debug builds and in the simulator;
+//! - `buggify`, `plant`, `probes`: fault-injection sites, planted bugs and coverage probes, live
+//!   only in the simulator build.
+//!
+//! The seams, each a trait here with a simulated and a real side: the async runtime
+//! (`runtime::DetRuntime`, openraft's `AsyncRuntime` on madsim, which is plain tokio outside the
+//! simulator), time (`clock::Clock`, read through `runtime::NodeClock`), the disk
+//! (`storage::Disk`: `SimDisk` and `RealDisk`) and the network between members
+//! (`raft::network::PeerTransport`, implemented by `detcd-sim` over madsim and by the server
+//! over gRPC).
 
 pub mod api;
 pub mod apply;
@@ -12,6 +35,7 @@ pub mod buggify;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod invariant;
 pub mod kv;
 pub mod lease;
 pub mod member;

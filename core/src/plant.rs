@@ -7,6 +7,10 @@
 //! Invariants: with no bug planted every site behaves exactly as the code without the site;
 //! outside the simulator (`--cfg madsim` off) `active` is the constant `false`, so the server
 //! build carries no planted behaviour at all.
+//!
+//! Two bugs break an invariant the core checks with `invariant!` (`revision-skip` the revision
+//! step, `group-commit-overreach` acknowledging before the fsync): those checks stand aside while
+//! that bug is planted, so the scenario's checkers, not a panic, have to find it.
 
 /// The bugs that can be planted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -31,6 +31,7 @@ pub mod kv;
 pub mod lease;
 #[cfg(madsim)]
 pub mod lock;
+#[cfg(madsim)]
 pub mod past_reads;
 #[cfg(madsim)]
 pub mod plan_file;

@@ -173,7 +173,7 @@ planted!(
 // The clean runs of every range above (each scenario over the widest range of each group).
 #[test]
 fn kv_is_clean_without_plants() {
-    clean("kv", 0..10);
+    clean("kv", 0..22);
 }
 
 #[test]
@@ -194,7 +194,6 @@ fn register_is_clean_without_plants() {
 #[test]
 fn watch_is_clean_without_plants() {
     clean("watch", 0..10);
-    clean("watch", 20..32);
 }
 
 #[test]

@@ -8,9 +8,7 @@
 use crate::authority::AuthorityRepairing;
 use crate::flags::{url_list, ClusterState, Flags};
 use crate::identity::{cluster_id, member_id, InitialCluster};
-use crate::peer::{
-    nodelay_incoming, publish_until_done, GrpcPeerTransport, PeerService, STREAM_WINDOW,
-};
+use crate::peer::{nodelay_incoming, GrpcPeerTransport, PeerService, STREAM_WINDOW};
 use crate::services::*;
 use crate::urls::socket_addr;
 use detcd_core::member::{Member, MemberConfig};
@@ -227,8 +225,9 @@ message_limits!(
     ElectionServer<ElectionService>
 );
 
-/// Catches up with the cluster and publishes this member's client URLs through raft, then serves
-/// clients and logs etcd's readiness lines: a restarted member never answers from its old state.
+/// Brings the member to ready (`Member::until_ready`: catch up with the cluster, publish this
+/// member's client URLs through raft), then serves clients and logs etcd's readiness lines: a
+/// restarted member never answers from its old state.
 async fn serve_when_ready(
     member: Member,
     client_urls: Vec<String>,
@@ -236,8 +235,7 @@ async fn serve_when_ready(
     data_dir: String,
     listeners: Vec<TcpListener>,
 ) {
-    member.catch_up().await;
-    publish_until_done(&member, client_urls.clone()).await;
+    member.until_ready(client_urls.clone()).await;
     for listener in listeners {
         info!(address = %local(&listener), "listening for client requests");
         tokio::spawn(serve_clients(member.clone(), token.clone(), data_dir.clone(), listener));

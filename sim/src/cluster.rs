@@ -2,8 +2,10 @@
 //!
 //! The harness owns every member's `SimDisk`; a node's tasks only borrow it. Crashing a member
 //! kills its node's tasks and makes its disk lose what was not fsynced (optionally tearing the last
-//! write); restarting re-runs the member's start-up, which recovers from that disk. Member ids are
-//! 1..=n and member 1 bootstraps the cluster on its very first start.
+//! write); restarting re-runs the member's start-up, which recovers from that disk and then, as
+//! the server does, brings the member to ready (`Member::until_ready`: catch up, publish its
+//! client URLs through raft) before it serves any client. Member ids are 1..=n and member 1
+//! bootstraps the cluster on its very first start.
 
 use crate::knobs::Knobs;
 use crate::transport::{self, member_info, member_ip, SimPeerTransport};
@@ -47,6 +49,10 @@ pub enum ClusterEvent {
     Failed {
         member: NodeId,
         reason: String,
+    },
+    /// The member caught up and published its client URLs: it serves clients from now on.
+    Ready {
+        member: NodeId,
     },
     Crashed {
         member: NodeId,
@@ -180,16 +186,17 @@ impl Cluster {
         }
     }
 
-    /// The member every running member agrees leads, once they all do and it is running.
+    /// The member every running member agrees leads, once they all do and it is running and
+    /// ready (serving clients).
     pub fn agreed_leader(&self) -> Option<NodeId> {
         let mut leaders =
             self.ids().into_iter().filter_map(|id| self.member(id)).map(|m| m.leader());
         let first = leaders.next()??;
         let agreed = leaders.all(|leader| leader == Some(first));
-        (agreed && self.member(first).is_some()).then_some(first)
+        (agreed && self.member(first).is_some_and(|leader| leader.is_ready())).then_some(first)
     }
 
-    /// Waits (virtual time) until the running members agree on a leader.
+    /// Waits (virtual time) until the running members agree on a leader that serves clients.
     pub async fn wait_for_leader(&self, limit: Duration) -> Option<NodeId> {
         let step = Duration::from_millis(50);
         let mut waited = Duration::ZERO;
@@ -201,6 +208,22 @@ impl Cluster {
             waited += step;
         }
         None
+    }
+
+    /// Waits (virtual time) until every running member is ready (serving clients); false when
+    /// `limit` passes first.
+    pub async fn wait_for_all_ready(&self, limit: Duration) -> bool {
+        let step = Duration::from_millis(10);
+        let mut waited = Duration::ZERO;
+        while waited < limit {
+            let members = self.ids().into_iter().filter_map(|id| self.member(id));
+            if members.into_iter().all(|member| member.is_ready()) {
+                return true;
+            }
+            madsim::time::sleep(step).await;
+            waited += step;
+        }
+        false
     }
 
     /// Cuts member `id` off from everyone (both directions, raft and clients).
@@ -250,6 +273,12 @@ impl Boot {
                 if let Some(listener) = self.listener.clone() {
                     madsim::task::spawn(watch_roles(member.clone(), listener));
                 }
+                let starting = self.clone();
+                let ready = member.clone();
+                madsim::task::spawn(async move {
+                    ready.until_ready(transport::client_urls(starting.id)).await;
+                    starting.tell(ClusterEvent::Ready { member: starting.id });
+                });
                 if let Err(error) = transport::serve(member).await {
                     self.set(MemberSlot::Failed(format!("serving failed: {error}")));
                 }

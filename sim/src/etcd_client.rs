@@ -3,7 +3,8 @@
 //! Unary calls carry `ClientRequest`s to a member (`transport::ClientCall`) with the same
 //! discipline as `client::SimClient`, both decided by `detcd_core::client::outcome`: stay with
 //! one member until it cannot help, move on after a failure that certainly changed nothing (`no
-//! leader`, `server stopped`), and report a write whose answer never came as an unknown outcome
+//! leader`, `server stopped`: a member not serving yet), and report a write whose answer never
+//! came as an unknown outcome
 //! (reads, which change nothing, are simply tried on the next member).
 //! Clones share the endpoint and the choice of member, so a session's keep-alive task and the
 //! recipe calls of one client move together.

@@ -146,6 +146,7 @@ fn start_cluster(config: &RunConfig, invariants: &Invariants) -> Cluster {
 fn on_cluster_event(invariants: &Invariants, event: ClusterEvent) {
     match event {
         ClusterEvent::Started { member } => trace::event(&format!("n{member}"), "started"),
+        ClusterEvent::Ready { member } => trace::event(&format!("n{member}"), "ready"),
         ClusterEvent::Failed { member, reason } => {
             trace::event(&format!("n{member}"), format_args!("failed to start: {reason}"))
         }
@@ -249,9 +250,13 @@ fn finish(
     }
 }
 
-/// Runs the workload's setup from its own client node once a leader is known.
+/// Runs the workload's setup from its own client node once a leader is known and every member
+/// is ready.
 async fn set_up(cluster: &Cluster, workload: Arc<dyn Workload>) {
     cluster.wait_for_leader(Duration::from_secs(30)).await;
+    // Chaos begins on a cluster that serves: every member caught up and published, as a
+    // deployment is up once each member says it is ready.
+    cluster.wait_for_all_ready(Duration::from_secs(30)).await;
     let handle = madsim::runtime::Handle::current();
     let node = handle.create_node().name("setup").ip(client_ip(251 << 8)).build();
     let members = cluster.ids();
@@ -426,6 +431,12 @@ fn recovery_problems(cluster: &Cluster) -> Vec<(&'static str, String)> {
             problems.push(("recovery", format!("n{id} is not running after heal: {why}")));
             continue;
         };
+        if !member.is_ready() {
+            problems.push((
+                "recovery",
+                format!("n{id} is running but not ready (catching up or publishing)"),
+            ));
+        }
         let status = member.status();
         if status.revision != revision {
             problems.push((

@@ -33,13 +33,20 @@ pub fn client_addr(id: NodeId) -> SocketAddr {
     SocketAddr::new(member_ip(id), CLIENT_PORT)
 }
 
-/// What raft knows about member `id` in the simulator.
+/// What the cluster is told about member `id` before it starts (its initial cluster, or `member
+/// add`): its name and peer URL. Its client URLs arrive when it publishes them itself
+/// (`client_urls`, `Member::until_ready`), as with etcd.
 pub fn member_info(id: NodeId) -> MemberInfo {
     MemberInfo {
         name: format!("n{id}"),
         peer_urls: vec![peer_addr(id).to_string()],
-        client_urls: vec![client_addr(id).to_string()],
+        client_urls: Vec::new(),
     }
+}
+
+/// The client URLs member `id` publishes once it has started.
+pub fn client_urls(id: NodeId) -> Vec<String> {
+    vec![client_addr(id).to_string()]
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -94,6 +101,8 @@ pub enum WatchReply {
     Closed,
     /// The member does not know this stream (it restarted, or the stream was closed).
     UnknownStream,
+    /// The member is still starting up and opens no stream yet (ask another member).
+    NotReady,
 }
 
 impl Request for WatchCall {
@@ -115,6 +124,7 @@ impl WatchStreams {
 
     async fn serve(&self, member: &Member, call: WatchCall) -> WatchReply {
         match call {
+            WatchCall::Open if !member.is_ready() => WatchReply::NotReady,
             WatchCall::Open => {
                 let Ok(mut next) = self.next.lock() else { return WatchReply::UnknownStream };
                 // Never reuse a number across restarts (the map starts empty again): a client
@@ -187,7 +197,9 @@ impl PeerTransport for SimPeerTransport {
     }
 }
 
-/// Serves peers and clients of `member` on its simulated address until the node dies.
+/// Serves peers and clients of `member` on its simulated address until the node dies. Clients
+/// are refused until the member is ready (`Member::until_ready`): unary calls are answered
+/// `Stopped` by `Member::serve` itself, and a watch stream is not opened (`NotReady`).
 pub async fn serve(member: Member) -> io::Result<()> {
     let id = member.id();
     let peers = Endpoint::bind(peer_addr(id)).await?;

@@ -4,11 +4,17 @@
 //! Invariants:
 //! - `apply` is deterministic: the same state and command give the same response, events and
 //!   next state on every replica;
+//! - `applied_index` only grows: each log index is applied once, in order;
 //! - a refused command changes nothing but `applied_index` (the log entry was consumed);
+//! - the store's revision rises by exactly one per command that changed the key space (all its
+//!   events carry the new revision; a txn is one change, however many keys it writes) and stays
+//!   put otherwise (the rule [`crate::mvcc`] states, kept across every kind of command);
 //! - every change to the key space is reflected in the lessor's attachments before `apply`
 //!   returns (the events drive it);
 //! - response headers carry the store revision after the command; the node layer fills cluster,
 //!   member and term.
+//!
+//! `apply` checks the second, third and fourth with `invariant!` (debug and simulator builds).
 
 use super::command::{Command, Response};
 use crate::api::{
@@ -60,6 +66,14 @@ impl StateMachine {
         self.applied_index
     }
 
+    /// The same state as the start of another log, whose entries after `index` come next: an
+    /// archive restored into a new cluster keeps its key space and leases, not the old cluster's
+    /// log position.
+    pub fn rebased(mut self, index: u64) -> Self {
+        self.applied_index = index;
+        self
+    }
+
     /// The store's current revision.
     pub fn revision(&self) -> i64 {
         self.store.revision()
@@ -74,16 +88,35 @@ impl StateMachine {
     /// did not ask). The caller applies each log index once, in order; `applied_index` follows
     /// it even when the command is refused.
     pub fn apply(&mut self, index: u64, command: &Command) -> (Result<Response>, Vec<Event>) {
+        crate::invariant!(
+            index > self.applied_index || index == 0 && self.applied_index == 0,
+            "applied index went backwards: log index {index} applied after {}",
+            self.applied_index
+        );
         self.applied_index = index;
         if let Err(error) = command.validate().and_then(|()| command.check_size()) {
             return (Err(error), Vec::new());
         }
+        let before = self.store.revision();
         match self.execute(command) {
             Ok((response, events)) => {
+                crate::invariant!(
+                    revision_stepped(before, self.store.revision(), &events),
+                    "log index {index} moved the revision from {before} to {} with {} events",
+                    self.store.revision(),
+                    events.len()
+                );
                 self.lessor.apply_events(&events);
                 (Ok(response), events)
             }
-            Err(error) => (Err(error), Vec::new()),
+            Err(error) => {
+                crate::invariant!(
+                    self.store.revision() == before,
+                    "refused log index {index} moved the revision from {before} to {}",
+                    self.store.revision()
+                );
+                (Err(error), Vec::new())
+            }
         }
     }
 
@@ -160,5 +193,52 @@ impl StateMachine {
     /// Whether `lease` exists.
     pub fn lease_exists(&self, lease: LeaseId) -> bool {
         self.lessor.lookup(lease).is_some()
+    }
+}
+
+/// etcd's revision rule for one applied command: a command that changed something (made events)
+/// moves the revision from `before` to exactly `before + 1` and every event carries it; one that
+/// changed nothing leaves it alone. The planted `revision-skip` breaks it on purpose, for the
+/// checkers to find.
+fn revision_stepped(before: i64, after: i64, events: &[Event]) -> bool {
+    if plant::active(Bug::RevisionSkip) {
+        return true;
+    }
+    if events.is_empty() {
+        return after == before;
+    }
+    after == before + 1 && events.iter().all(|event| event.revision() == after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::PutRequest;
+    use crate::kv::{EventType, KeyValue};
+
+    fn put_event(revision: i64) -> Event {
+        let kv = KeyValue { key: b"k".to_vec(), mod_revision: revision, ..KeyValue::default() };
+        Event { kind: EventType::Put, kv, prev_kv: None }
+    }
+
+    #[test]
+    fn the_revision_rule_accepts_one_step_per_change_and_nothing_else() {
+        assert!(revision_stepped(4, 4, &[]), "no change, no new revision");
+        assert!(revision_stepped(4, 5, &[put_event(5), put_event(5)]), "a txn is one step");
+        assert!(!revision_stepped(4, 5, &[]), "a revision without a change");
+        assert!(!revision_stepped(4, 6, &[put_event(6)]), "a revision skipped");
+        assert!(!revision_stepped(4, 5, &[put_event(5), put_event(6)]), "a txn split in two");
+    }
+
+    /// A deliberately broken caller: the log handed the state machine an older index after a
+    /// newer one. The check is on where `invariant!` is (debug and simulator builds).
+    #[cfg(any(debug_assertions, madsim))]
+    #[test]
+    #[should_panic(expected = "invariant violated: applied index went backwards: log index 4")]
+    fn applying_an_older_log_index_breaks_the_applied_index_invariant() {
+        let mut machine = StateMachine::new();
+        let put = PutRequest { key: b"k".to_vec(), value: b"v".to_vec(), ..Default::default() };
+        assert!(machine.apply(5, &Command::Put(put)).0.is_ok());
+        let _ = machine.apply(4, &Command::Noop);
     }
 }

@@ -6,7 +6,7 @@
 //! turn into revoke commands through the log.
 //!
 //! Invariants:
-//! - a tracker that is not primary tracks nothing and answers nothing;
+//! - a tracker that is not primary tracks nothing and answers nothing (checked at `sync`);
 //! - [`ExpiryTracker::promote`] gives every lease its full TTL from `now`, so a lease never expires
 //!   early because leadership moved (it may live up to one TTL longer instead, like etcd);
 //! - an expired lease cannot be renewed; it is reported by `expired` again every
@@ -74,6 +74,11 @@ impl ExpiryTracker {
     /// revoked ones are forgotten.
     pub fn sync(&mut self, lessor: &Lessor, now: Duration) {
         if !self.primary {
+            crate::invariant!(
+                self.countdowns.is_empty(),
+                "a tracker that is not primary counts {} leases down",
+                self.countdowns.len()
+            );
             return;
         }
         self.countdowns.retain(|id, _| lessor.lookup(*id).is_some());

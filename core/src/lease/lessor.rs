@@ -1,7 +1,7 @@
 //! The replicated lessor: which leases exist, their TTLs and the keys attached to them.
 //!
 //! Invariants:
-//! - every lease id is > 0;
+//! - every lease id is > 0 and names one lease (checked at grant, `invariant!`);
 //! - a key is attached to the lease named in its current version, and to no other: the store's
 //!   events drive attach/detach ([`Lessor::apply_events`]), so a put with a lease attaches, a put
 //!   without one (or with another) detaches from the old lease, and a delete detaches;
@@ -83,6 +83,10 @@ impl Lessor {
         }
         let id = if request.id == 0 { self.choose_id() } else { request.id };
         let ttl = request.ttl.max(self.min_ttl);
+        crate::invariant!(
+            id > 0 && !self.leases.contains_key(&id),
+            "granting lease {id}: ids are positive and never reused while a lease holds them"
+        );
         self.leases.insert(id, Lease { id, ttl, keys: BTreeSet::new() });
         Ok((id, ttl))
     }

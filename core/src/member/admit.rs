@@ -18,10 +18,14 @@ impl Member {
             return Err(Error::MemberExists);
         }
         let raft = &self.inner.raft;
-        raft.add_learner(id, info, false).await.map_err(membership_error)?;
+        let learner = self.one_change(|| raft.add_learner(id, info.clone(), false)).await;
+        learner.map_err(membership_error)?;
         if !is_learner {
-            let voters = openraft::ChangeMembers::AddVoterIds(BTreeSet::from([id]));
-            raft.change_membership(voters, false).await.map_err(membership_error)?;
+            let voters = || {
+                let voters = openraft::ChangeMembers::AddVoterIds(BTreeSet::from([id]));
+                raft.change_membership(voters, false)
+            };
+            self.one_change(voters).await.map_err(membership_error)?;
         }
         Ok(())
     }

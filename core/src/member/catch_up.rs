@@ -1,4 +1,4 @@
-//! Catching up before serving clients.
+//! Catching up before serving clients (the first step of `ready`).
 //!
 //! A member that restarts comes back with the state it had when it went down; until it applies
 //! what the cluster committed meanwhile, its serializable reads and its watches would show the
@@ -21,7 +21,7 @@ const RETRY: Duration = Duration::from_millis(50);
 impl Member {
     /// Waits until this member has applied everything the cluster had committed when asked.
     /// Retries until a leader answers: like etcd, a member without a quorum does not serve.
-    pub async fn catch_up(&self) {
+    pub(super) async fn catch_up(&self) {
         let probe = RangeRequest { key: vec![0], limit: 1, keys_only: true, ..Default::default() };
         let target = loop {
             match self.range(probe.clone()).await {

@@ -74,21 +74,31 @@ impl Member {
 
     /// Adds a learner (etcd `member add --learner`), waiting until it has caught up.
     pub async fn add_learner(&self, id: NodeId, info: MemberInfo) -> Result<()> {
-        self.inner.raft.add_learner(id, info, true).await.map(|_| ()).map_err(membership_error)
+        let added = self.one_change(|| self.inner.raft.add_learner(id, info.clone(), true)).await;
+        added.map(|_| ()).map_err(membership_error)
     }
 
     /// Makes learners voters (etcd `member promote`).
     pub async fn promote(&self, ids: BTreeSet<NodeId>) -> Result<()> {
-        let change = openraft::ChangeMembers::AddVoterIds(ids);
-        self.inner.raft.change_membership(change, false).await.map(|_| ()).map_err(membership_error)
+        let change = || {
+            let change = openraft::ChangeMembers::AddVoterIds(ids.clone());
+            self.inner.raft.change_membership(change, false)
+        };
+        self.one_change(change).await.map(|_| ()).map_err(membership_error)
     }
 
     /// Removes members from the cluster (etcd `member remove`).
     pub async fn remove_members(&self, ids: BTreeSet<NodeId>) -> Result<()> {
-        let voters = openraft::ChangeMembers::RemoveVoters(ids.clone());
-        self.inner.raft.change_membership(voters, false).await.map_err(membership_error)?;
-        let nodes = openraft::ChangeMembers::RemoveNodes(ids);
-        self.inner.raft.change_membership(nodes, false).await.map(|_| ()).map_err(membership_error)
+        let voters = || {
+            let voters = openraft::ChangeMembers::RemoveVoters(ids.clone());
+            self.inner.raft.change_membership(voters, false)
+        };
+        self.one_change(voters).await.map_err(membership_error)?;
+        let nodes = || {
+            let nodes = openraft::ChangeMembers::RemoveNodes(ids.clone());
+            self.inner.raft.change_membership(nodes, false)
+        };
+        self.one_change(nodes).await.map(|_| ()).map_err(membership_error)
     }
 }
 

@@ -4,15 +4,15 @@
 //! Only the leader can change the raft membership. A change is tried here first; if this member
 //! is not the leader (`NoLeader`, nothing was changed) it goes once to the member raft names as
 //! leader, which refuses rather than forwarding again (see `forward`). Invariant: an update
-//! changes only peer URLs; ids, names, client URLs and voter sets stay as they are.
+//! changes only peer URLs, a publish only a name and client URLs; ids and voter sets stay as they
+//! are.
 
-use super::cluster::membership_error;
 use super::forward::{PeerAnswer, PeerRequest};
 use super::Member;
 use crate::error::{Error, Result};
 use crate::raft::types::{MemberInfo, NodeId};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// One change to the cluster's membership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,12 @@ pub enum MembershipChange {
     UpdatePeerUrls {
         id: NodeId,
         peer_urls: Vec<String>,
+    },
+    /// A started member's own name and client URLs (see `publish`).
+    Publish {
+        id: NodeId,
+        name: String,
+        client_urls: Vec<String>,
     },
 }
 
@@ -75,20 +81,23 @@ impl Member {
             MembershipChange::UpdatePeerUrls { id, peer_urls } => {
                 self.update_peer_urls(id, peer_urls).await
             }
+            MembershipChange::Publish { id, name, client_urls } => {
+                self.publish_here(id, name, client_urls).await
+            }
         }
     }
 
     /// Replaces member `id`'s peer URLs (etcd's `member update`).
     async fn update_peer_urls(&self, id: NodeId, peer_urls: Vec<String>) -> Result<()> {
-        let mut info = self.member_info(id).ok_or(Error::MemberNotFound)?;
+        self.member_info(id).ok_or(Error::MemberNotFound)?;
         if peer_urls.is_empty() {
             return Err(Error::MemberBadUrls);
         }
-        if self.leader() != Some(self.id()) {
-            return Err(Error::NoLeader);
-        }
-        info.peer_urls = peer_urls;
-        let change = openraft::ChangeMembers::SetNodes(BTreeMap::from([(id, info)]));
-        self.inner.raft.change_membership(change, false).await.map(|_| ()).map_err(membership_error)
+        self.set_node(id, |info| {
+            let changed = info.peer_urls != peer_urls;
+            info.peer_urls = peer_urls.clone();
+            changed
+        })
+        .await
     }
 }

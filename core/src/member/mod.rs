@@ -4,7 +4,10 @@
 //! proposed to raft (a follower forwards it to the leader), a linearizable read waits for a read
 //! index on the leader, a serializable read is served from the local replica, watch streams are fed
 //! from the replica's watcher hub, leases are counted down by the leader on its own `Clock`. The
-//! server's gRPC layer and the simulator's network only carry these calls.
+//! server's gRPC layer and the simulator's network only carry these calls. So does a member's
+//! start-up: `Member::start` recovers its disk, `Member::until_ready` (`ready`) catches up with the
+//! cluster and publishes the member's client URLs through raft, and only then do transports let
+//! clients in.
 //!
 //! Invariants: a response never claims an outcome the member does not know (a forward or a
 //! proposal that may still commit ends in `Timeout` or `LeaderChanged`, which clients must treat as
@@ -23,7 +26,9 @@ mod lease;
 mod local_client;
 mod lock_election;
 mod membership;
+mod one_change;
 mod publish;
+mod ready;
 pub mod restore;
 mod serve;
 mod watch;
@@ -66,6 +71,8 @@ struct Inner {
     expiry: Mutex<ExpiryTracker>,
     /// Requests waiting to be forwarded to the leader.
     forward_queue: ForwardQueue,
+    /// Set once, when start-up is done and clients may be served (`ready`).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl Member {
@@ -101,6 +108,7 @@ impl Member {
             transport,
             expiry: Mutex::new(ExpiryTracker::new()),
             forward_queue: ForwardQueue::default(),
+            ready: tokio::sync::watch::Sender::new(false),
         };
         let member = Member { inner: Arc::new(inner) };
         member.spawn_background();

@@ -36,9 +36,11 @@ pub async fn restore(
     if members.is_empty() {
         return Err(Error::Other("a restored cluster needs at least one member".into()));
     }
-    let machine = archive::decode(archive_bytes)?.machine.snapshot();
-    let voters: BTreeSet<NodeId> = members.keys().copied().collect();
     let origin = LogId::new_term_index(0, 0);
+    // The new cluster's log starts at `origin`: the archive's applied index belongs to the old
+    // cluster's log, and the new one applies its index 1 next.
+    let machine = archive::decode(archive_bytes)?.machine.rebased(origin.index()).snapshot();
+    let voters: BTreeSet<NodeId> = members.keys().copied().collect();
     let membership = openraft::Membership::new(vec![voters], members)
         .map_err(|e| Error::Other(format!("restored membership: {e}")))?;
     let meta = SnapshotMeta {
@@ -63,7 +65,8 @@ mod tests {
     async fn a_restored_directory_opens_with_the_archives_keys_and_membership() {
         let mut machine = StateMachine::with_min_ttl(1);
         let put = PutRequest { key: b"k".to_vec(), value: b"v".to_vec(), ..Default::default() };
-        machine.apply(1, &Command::Put(put)).0.expect("put");
+        // Applied at index 5 of the old cluster's log.
+        machine.apply(5, &Command::Put(put)).0.expect("put");
         let dir = std::env::temp_dir().join(format!("detcd-restore-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let disk: Arc<dyn Disk> = Arc::new(RealDisk::open(&dir).expect("disk"));
@@ -82,6 +85,8 @@ mod tests {
         let read = state.machine.range(&RangeRequest { key: b"k".to_vec(), ..Default::default() });
         assert_eq!(read.expect("range").kvs[0].value, b"v");
         assert_eq!(state.membership.membership().voter_ids().collect::<Vec<_>>(), vec![7]);
+        // The new cluster's log starts at 0: its first entry applies after the restored state.
+        assert_eq!(state.machine.applied_index(), 0);
         drop(state);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -2,11 +2,13 @@
 //!
 //! The simulator's network and the server's gRPC handlers both turn what arrives into a
 //! `ClientRequest` and send back the `ClientResponse` this returns; neither interprets anything.
+//! A member that is not ready yet (`ready`: still catching up or publishing) refuses every
+//! request with `Stopped`: nothing was done, and another member may serve it.
 
 use super::{Member, MemberStatus, MemberSummary};
 use crate::api::*;
 use crate::client::outcome::Rpc;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,8 +75,11 @@ impl ClientRequest {
 }
 
 impl Member {
-    /// Serves one unary client request.
+    /// Serves one unary client request; `Stopped` until this member is ready.
     pub async fn serve(&self, request: ClientRequest) -> Result<ClientResponse> {
+        if !self.is_ready() {
+            return Err(Error::Stopped);
+        }
         use ClientRequest as Q;
         use ClientResponse as A;
         Ok(match request {

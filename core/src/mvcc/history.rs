@@ -162,10 +162,16 @@ impl KeyHistory {
     /// Appends a change; the caller guarantees `revision` is newer than every stored version
     /// (and so is not 0).
     pub fn push(&mut self, version: Version) {
-        debug_assert!(version.revision > 0);
-        debug_assert!(self
-            .newest()
-            .is_none_or(|v| (v.revision, v.sub) < (version.revision, version.sub)));
+        crate::invariant!(
+            version.revision > 0
+                && self
+                    .newest()
+                    .is_none_or(|v| (v.revision, v.sub) < (version.revision, version.sub)),
+            "a key's version at ({}, {}) is not newer than its newest ({:?})",
+            version.revision,
+            version.sub,
+            self.newest().map(|v| (v.revision, v.sub))
+        );
         let was_empty = self.is_empty();
         let previous = std::mem::replace(&mut self.newest, version);
         if !was_empty {

@@ -9,7 +9,9 @@
 //! on meanwhile), and fires the callbacks in order. The leader's fsync overlaps replication.
 //!
 //! Invariants: a callback fires `Ok` only after an fsync that began after its records were written
-//! (callbacks are queued under the WAL lock, after the write, and taken before the sync begins);
+//! (callbacks are queued under the WAL lock, after the write, and taken before the sync begins;
+//! each carries the WAL's append count, checked against the count the fsync covered before the
+//! callback fires: `invariant!`, see `Wal::durable`);
 //! callbacks fire in append order; a failed fsync poisons the WAL and fails every callback it
 //! covered, and every later one (see `storage::wal`). The task ends when the log store is dropped.
 
@@ -26,11 +28,12 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Mutex;
 
+/// An append waiting for its fsync: the WAL's append count once it was written
+/// ([`Wal::appended`]), and openraft's callback.
+pub(super) type Waiting = (u64, IOFlushed<TypeConfig>);
+
 /// Fsyncs for queued appends until every sender (every clone of the log store) is gone.
-pub(super) async fn run(
-    wal: Arc<Mutex<Wal>>,
-    mut queued: UnboundedReceiver<IOFlushed<TypeConfig>>,
-) {
+pub(super) async fn run(wal: Arc<Mutex<Wal>>, mut queued: UnboundedReceiver<Waiting>) {
     while let Some(first) = queued.recv().await {
         let mut waiting = vec![first];
         while let Ok(next) = queued.try_recv() {
@@ -42,25 +45,39 @@ pub(super) async fn run(
                 waiting.push(late);
             }
         }
-        for callback in waiting {
-            let report =
-                synced.as_ref().map(|_| ()).map_err(|e| io::Error::new(e.kind(), e.to_string()));
+        for (appended, callback) in waiting {
+            let report = match &synced {
+                Ok(durable) => {
+                    crate::invariant!(
+                        appended <= *durable || plant::active(Bug::GroupCommitOverreach),
+                        "the log acknowledges append {appended} before its fsync: only {durable} \
+                         appends are durable"
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            };
             callback.io_completed(report);
         }
     }
 }
 
-/// One fsync of everything written so far, without holding the WAL while the disk works.
-async fn sync(wal: &Mutex<Wal>) -> io::Result<()> {
-    let pending = wal.lock().await.begin_sync().map_err(super::log_store::storage_error)?;
-    let Some(pending) = pending else {
-        // An inline sync (a vote, a truncation) already made these records durable.
-        return Ok(());
+/// One fsync of everything written so far, without holding the WAL while the disk works;
+/// returns how many appends are durable after it ([`Wal::durable`]).
+async fn sync(wal: &Mutex<Wal>) -> io::Result<u64> {
+    let pending = {
+        let mut wal = wal.lock().await;
+        match wal.begin_sync().map_err(super::log_store::storage_error)? {
+            Some(pending) => pending,
+            // An inline sync (a vote, a truncation) already made these records durable.
+            None => return Ok(wal.durable()),
+        }
     };
     if buggify::fires(Site::SlowDisk) {
         DetRuntime::sleep(Duration::from_millis(50)).await;
     }
     let synced = pending.run().await;
     let mut wal = wal.lock().await;
-    wal.finish_sync(&pending, synced).await.map_err(super::log_store::storage_error)
+    wal.finish_sync(&pending, synced).await.map_err(super::log_store::storage_error)?;
+    Ok(wal.durable())
 }

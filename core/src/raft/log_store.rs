@@ -2,7 +2,8 @@
 //!
 //! Raft's entries, vote and committed marker are encoded (postcard) into WAL records. The
 //! durability contract openraft relies on is kept here: an append's `IOFlushed` callback fires only
-//! after the WAL's fsync returned, and a vote is acknowledged only once synced. A failed fsync
+//! after the WAL's fsync returned, and a vote is acknowledged only once synced (both checked
+//! against the WAL's count of durable appends with `invariant!`). A failed fsync
 //! poisons the WAL (see `storage::wal`), so every later call fails and the member must restart and
 //! recover from what is really on disk — it never acknowledges bytes that may be gone.
 
@@ -30,8 +31,9 @@ use tokio::sync::Mutex;
 #[derive(Debug, Clone)]
 pub struct LogStore {
     wal: Arc<Mutex<Wal>>,
-    /// Appends whose durability the group-commit task reports (see `raft::group_commit`).
-    unsynced: UnboundedSender<IOFlushed<TypeConfig>>,
+    /// Appends whose durability the group-commit task reports (see `raft::group_commit`), each
+    /// with the WAL's append count once it was written.
+    unsynced: UnboundedSender<group_commit::Waiting>,
 }
 
 impl LogStore {
@@ -54,6 +56,18 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
 
 pub(super) fn storage_error(error: StorageError) -> io::Error {
     io::Error::other(error.to_string())
+}
+
+/// Syncs the WAL before the caller returns to openraft, which takes the return as "durable".
+async fn sync_inline(wal: &mut Wal) -> io::Result<()> {
+    wal.sync().await.map_err(storage_error)?;
+    crate::invariant!(
+        wal.durable() == wal.appended(),
+        "the log returns after a sync that left {} of {} appends not durable",
+        wal.appended() - wal.durable(),
+        wal.appended()
+    );
+    Ok(())
 }
 
 fn to_wal_entry(entry: &Entry) -> io::Result<WalEntry> {
@@ -103,7 +117,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
         let mut wal = self.wal.lock().await;
         wal.save_vote(encode(vote)?).map_err(storage_error)?;
-        wal.sync().await.map_err(storage_error)
+        sync_inline(&mut wal).await
     }
 
     async fn save_committed(
@@ -143,14 +157,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             return Ok(());
         }
         // Queued while the WAL is still locked, so the sync that takes it began after this write.
-        self.unsynced.send(callback).map_err(|_| io::Error::other("the log's group commit ended"))
+        let waiting = (wal.appended(), callback);
+        self.unsynced.send(waiting).map_err(|_| io::Error::other("the log's group commit ended"))
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let since = last_log_id.map_or(0, |log_id| log_id.index() + 1);
         let mut wal = self.wal.lock().await;
         wal.truncate(since).map_err(storage_error)?;
-        wal.sync().await.map_err(storage_error)
+        sync_inline(&mut wal).await
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
@@ -158,7 +173,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut wal = self.wal.lock().await;
         wal.purge(purged).map_err(storage_error)?;
         probes::hit(Probe::LogPurged);
-        wal.sync().await.map_err(storage_error)
+        sync_inline(&mut wal).await
     }
 }
 

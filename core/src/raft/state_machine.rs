@@ -9,6 +9,10 @@
 //! disk (atomically) before openraft is told it exists, so openraft only purges log entries that a
 //! durable snapshot covers; after a restart the replica reloads the newest snapshot and openraft
 //! re-applies the log after it. Applying is deterministic, so re-applying gives the same state.
+//!
+//! Invariant: the applied index never goes backwards. Entries are applied one after another, each
+//! the next index after `last_applied`, and an installed snapshot is never older than what was
+//! applied (openraft installs only snapshots past its commit index). Checked with `invariant!`.
 
 use super::types::*;
 use crate::apply::{Command, StateMachine};
@@ -105,6 +109,11 @@ fn digest_of(command: &Command) -> u64 {
     })
 }
 
+/// The index of a log id; `None` (nothing) sorts before every index.
+fn index_of(log_id: Option<LogId>) -> Option<u64> {
+    log_id.map(|log_id| log_id.index())
+}
+
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
     postcard::from_bytes(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
@@ -154,6 +163,12 @@ impl ReplicaStateMachine {
     fn apply_entry(&self, entry: &Entry) -> CommandOutcome {
         let mut state = self.replica.lock();
         let index = entry.log_id.index();
+        let previous = state.last_applied.map(|log_id| log_id.index());
+        crate::invariant!(
+            previous.is_none_or(|previous| index == previous + 1),
+            "member {} applied log index {index} after {previous:?}: not the next one",
+            self.member
+        );
         state.last_applied = Some(entry.log_id);
         let command = match &entry.payload {
             Payload::Blank => Command::Noop,
@@ -260,6 +275,12 @@ impl RaftStateMachine<TypeConfig> for ReplicaStateMachine {
         }
         self.save_image(&image).await?;
         let mut state = self.replica.lock();
+        let (applied, installed) = (index_of(state.last_applied), index_of(meta.last_log_id));
+        crate::invariant!(
+            installed >= applied,
+            "member {} installed a snapshot up to {installed:?} over its applied {applied:?}",
+            self.member
+        );
         probes::hit(Probe::SnapshotInstalled);
         if state.hub.watcher_count() > 0 {
             probes::hit(Probe::SnapshotInstalledUnderWatchers);

@@ -3,7 +3,9 @@
 //! A snapshot is saved as `snap.tmp`, fsynced, renamed to `{id:016x}.snap` and the directory
 //! fsynced; only then does `save` return. A crash at any point leaves either the old set of
 //! snapshots or the new one, plus at worst a stray `snap.tmp`, which is ignored and overwritten.
-//! After a save, all but the newest `keep` snapshots are removed.
+//! After a save, all but the newest `keep` snapshots are removed. Saves run one at a time (a
+//! member may build a snapshot of its own while it installs one from the leader): two saves
+//! sharing `snap.tmp` would truncate and rename each other's file.
 //!
 //! File format: `magic "DSNP" | version u32 LE (1) | data_len u64 LE | crc32(data) u32 LE | data`.
 //! A file that does not match it is an error naming the file — never a silent fallback to an
@@ -28,16 +30,19 @@ pub struct SnapshotFiles {
     disk: Arc<dyn Disk>,
     dir: String,
     keep: usize,
+    /// Held for the whole of a save; shared by clones.
+    saving: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SnapshotFiles {
     /// Snapshots in `dir` (relative to the disk root), keeping the newest `keep` (at least 1).
     pub fn new(disk: Arc<dyn Disk>, dir: impl Into<String>, keep: usize) -> SnapshotFiles {
-        SnapshotFiles { disk, dir: dir.into(), keep: keep.max(1) }
+        SnapshotFiles { disk, dir: dir.into(), keep: keep.max(1), saving: Arc::default() }
     }
 
     /// Durably stores `data` as snapshot `id`, then removes snapshots beyond the newest `keep`.
     pub async fn save(&self, id: u64, data: &[u8]) -> Result<(), StorageError> {
+        let _one_at_a_time = self.saving.lock().await;
         let temp = join(&self.dir, TEMP_NAME);
         let path = self.path(id);
         self.disk.create(&temp).map_err(StorageError::io("create", &temp))?;

@@ -11,9 +11,10 @@
 //!   revision has been compacted away is canceled with `compact_revision` instead.
 //!
 //! Invariants, which give the watch guarantees:
-//! - `revision` is the newest revision the hub knows of; every synced watcher has been sent every
-//!   event it is owed up to it, and each watcher's `next_revision` only grows. So each watcher's
-//!   stream is ordered, gap-free and duplicate-free, and resumable from `last + 1`.
+//! - `revision` is the newest revision the hub knows of and only grows; every synced watcher has
+//!   been sent every event it is owed up to it, and each watcher's `next_revision` only grows. So
+//!   each watcher's stream is ordered, gap-free and duplicate-free, and resumable from `last + 1`.
+//!   Both growths are checked where they happen (`move_to`, `Watcher::advance`, `invariant!`).
 //! - A response holds all of one watcher's events of a revision (fragments aside): `notify` sends
 //!   one response per revision, catch-up batches never cut a revision.
 //! - A progress notification at revision R is queued only when the watchers it speaks for are all
@@ -210,10 +211,10 @@ impl WatchHub {
         }
         if revision > self.revision + 1 {
             self.demote_all(); // Revisions were missed: only history can fill the gap.
-            self.revision = revision;
+            self.move_to(revision);
             return;
         }
-        self.revision = revision;
+        self.move_to(revision);
         let events: Vec<&Event> = events
             .iter()
             .filter(|e| e.revision() == revision)
@@ -298,7 +299,7 @@ impl WatchHub {
     /// the planted `snapshot-watch-gap` calls this, and it breaks the synced watchers' guarantee
     /// (they go on after `revision` and never see the events before it).
     pub fn assume_delivered(&mut self, revision: i64) {
-        self.revision = self.revision.max(revision);
+        self.move_to(self.revision.max(revision));
     }
 
     /// Notices revisions the store has that the hub was not notified of: synced watchers can no
@@ -307,8 +308,19 @@ impl WatchHub {
         let current = history.current_revision();
         if current > self.revision {
             self.demote_all();
-            self.revision = current;
+            self.move_to(current);
         }
+    }
+
+    /// Takes `revision` as the newest the hub knows of. The hub's revision only grows: a synced
+    /// watcher vouches for everything up to it, and no watcher can be un-sent an event.
+    fn move_to(&mut self, revision: i64) {
+        crate::invariant!(
+            revision >= self.revision,
+            "the watch hub's revision would go back from {} to {revision}",
+            self.revision
+        );
+        self.revision = revision;
     }
 
     /// Moves every synced watcher to unsynced. They have been sent everything up to `revision`,
@@ -318,7 +330,8 @@ impl WatchHub {
         for who in self.synced.take_all() {
             if let Some(watcher) = self.watcher_mut(who) {
                 watcher.synced = false;
-                watcher.next_revision = watcher.next_revision.max(resume);
+                let next = watcher.next_revision.max(resume);
+                watcher.advance(next);
                 self.unsynced.insert(who);
             }
         }
@@ -357,20 +370,20 @@ impl WatchHub {
         }
         let events = watcher.select(matched);
         if events.is_empty() {
-            watcher.next_revision = revision + 1; // All filtered out: etcd sends nothing.
+            watcher.advance(revision + 1); // All filtered out: etcd sends nothing.
             return;
         }
         if pending != 0 && pending + events.len() > limit {
             // Slow consumer: stop here and catch up from history once the outbox drains.
             probes::hit(Probe::WatcherFellBehind);
             watcher.synced = false;
-            watcher.next_revision = revision;
+            watcher.advance(revision);
             let range = watcher.range.clone();
             self.synced.remove(who, &range);
             self.unsynced.insert(who);
             return;
         }
-        watcher.next_revision = revision + 1;
+        watcher.advance(revision + 1);
         watcher.quiet = false;
         let fragment = watcher.fragment;
         let reply = WatchResponse { events, ..response(who.id, revision) };
@@ -435,7 +448,7 @@ impl WatchHub {
         let Some(watcher) = owner.watchers.get_mut(&who.id) else { return false };
         let mut selected = watcher.select(&events);
         if selected.is_empty() {
-            watcher.next_revision = to + 1;
+            watcher.advance(to + 1);
             return true;
         }
         let budget = limit.saturating_sub(pending);
@@ -445,7 +458,7 @@ impl WatchHub {
         let complete = count == selected.len();
         let through = if complete { to } else { last };
         selected.truncate(count);
-        watcher.next_revision = through + 1;
+        watcher.advance(through + 1);
         watcher.quiet = false;
         let fragment = watcher.fragment;
         let reply = WatchResponse { events: selected, ..response(who.id, through) };

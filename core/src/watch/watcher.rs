@@ -2,7 +2,8 @@
 //!
 //! Invariant: `next_revision` is the lowest revision this watcher may still be sent. Everything in
 //! its range below it (from its start revision on) has been delivered or deliberately filtered
-//! out, so it only ever moves forward, which is what rules out duplicates and reordering.
+//! out, so it only ever moves forward, which is what rules out duplicates and reordering. Every
+//! move goes through [`Watcher::advance`], which checks that (`invariant!`).
 
 use super::api::{WatchCreateRequest, WatchFilter, WatchId, WatchResponse};
 use crate::kv::{Event, EventType, KeyRange, ResponseHeader};
@@ -47,6 +48,17 @@ impl Watcher {
         }
     }
 
+    /// Moves `next_revision` on to `next`. It never moves back: that is what rules out a
+    /// duplicate or a reordered event, so a move back is a broken invariant, not a case to handle.
+    pub fn advance(&mut self, next: i64) {
+        crate::invariant!(
+            next >= self.next_revision,
+            "a watcher's next revision would go back from {} to {next}",
+            self.next_revision
+        );
+        self.next_revision = next;
+    }
+
     /// Whether the filters let this kind of event through.
     fn passes_filters(&self, event: &Event) -> bool {
         match event.kind {
@@ -86,5 +98,35 @@ pub(crate) fn response(watch_id: WatchId, revision: i64) -> WatchResponse {
         header: ResponseHeader { revision, ..Default::default() },
         watch_id,
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watcher_from(next_revision: i64) -> Watcher {
+        let request = WatchCreateRequest::key("k", next_revision);
+        Watcher::new(&request, request.key_range(), next_revision)
+    }
+
+    #[test]
+    fn advancing_moves_the_next_revision_forward_or_keeps_it() {
+        let mut watcher = watcher_from(5);
+        watcher.advance(5);
+        watcher.advance(9);
+        assert_eq!(watcher.next_revision, 9);
+    }
+
+    /// A deliberately broken move: sending revision 8 again to a watcher already past it would
+    /// be a duplicate. The check is on where `invariant!` is (debug and simulator builds).
+    #[cfg(any(debug_assertions, madsim))]
+    #[test]
+    #[should_panic(
+        expected = "invariant violated: a watcher's next revision would go back from 9 to 8"
+    )]
+    fn moving_a_watcher_back_breaks_its_invariant() {
+        let mut watcher = watcher_from(9);
+        watcher.advance(8);
     }
 }

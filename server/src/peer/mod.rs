@@ -7,11 +7,9 @@
 mod call_stream;
 mod codec;
 mod nodelay;
-mod publish;
 mod service;
 mod transport;
 
 pub use nodelay::nodelay_incoming;
-pub use publish::publish_until_done;
 pub use service::PeerService;
 pub use transport::{GrpcPeerTransport, STREAM_WINDOW};

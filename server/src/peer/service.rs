@@ -1,12 +1,9 @@
-//! The server side of the peer service: decode, call the member (`handle_peer` or
-//! `publish_attributes`), encode. On a `Stream`, every frame is served by a task of its own, as a
+//! The server side of the peer service: decode, call the member (`handle_peer`), encode. On a `Stream`, every frame is served by a task of its own, as a
 //! unary call would be, and answered when ready: a slow append never holds up a vote behind it.
 
 use super::codec::{decode, encode};
 use detcd_core::member::Member;
 use detcd_core::raft::network::PeerMessage;
-use detcd_core::raft::types::NodeId;
-use detcd_core::Error;
 use detcd_proto::detcdpeerpb::peer_server::Peer;
 use detcd_proto::detcdpeerpb::{PeerFrame, PeerStreamFrame};
 use futures::channel::mpsc::{unbounded, UnboundedSender};
@@ -70,15 +67,5 @@ impl Peer for PeerService {
         let (answers, outbound) = unbounded();
         tokio::spawn(serve_stream(self.member.clone(), request.into_inner(), answers));
         Ok(Response::new(Box::pin(outbound)))
-    }
-
-    async fn publish(&self, request: Request<PeerFrame>) -> Result<Response<PeerFrame>, Status> {
-        let (id, name, client_urls): (NodeId, String, Vec<String>) =
-            decode(&request.into_inner().payload).map_err(|e| {
-                Status::invalid_argument(format!("undecodable publish request: {e}"))
-            })?;
-        let reply: Result<(), Error> = self.member.publish_attributes(id, name, client_urls).await;
-        let payload = encode(&reply).map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(PeerFrame { payload }))
     }
 }

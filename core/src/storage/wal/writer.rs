@@ -2,7 +2,9 @@
 //!
 //! Durability protocol: [`Wal::append`] only writes (to the page cache); nothing is durable until
 //! [`Wal::sync`] returns `Ok`. A caller acknowledges — e.g. fires openraft's `IOFlushed` — only
-//! after that. `sync` is also where the slow, structural work happens, always after the records are
+//! after that. The WAL counts appends ([`Wal::appended`]) and how many of them a successful fsync
+//! covered ([`Wal::durable`]), so an acknowledgement can check — and does, with `invariant!` —
+//! that the fsync covering its append has returned. `sync` is also where the slow, structural work happens, always after the records are
 //! durable: rolling to a new segment once the active one reaches `segment_size`, and deleting the
 //! oldest segments once a durable purge record covers every entry in them.
 //!
@@ -37,6 +39,8 @@ use crate::storage::StorageError;
 pub struct PendingSync {
     disk: Arc<dyn Disk>,
     path: String,
+    /// The appends this fsync covers: every one up to this count (see [`Wal::appended`]).
+    covers: u64,
 }
 
 impl PendingSync {
@@ -81,6 +85,10 @@ pub struct Wal {
     dirty: bool,
     /// Set by the first failed write or fsync; see the module docs.
     poisoned: Option<String>,
+    /// Appends written since the log was opened (see [`Wal::appended`]).
+    appended: u64,
+    /// Appends an fsync that returned `Ok` covered (see [`Wal::durable`]).
+    durable: u64,
 }
 
 impl Wal {
@@ -96,12 +104,33 @@ impl Wal {
             allocated,
             dirty: false,
             poisoned: None,
+            appended: 0,
+            durable: 0,
         })
     }
 
     /// The log as appended so far, including records not yet synced.
     pub fn state(&self) -> &WalState {
         &self.state
+    }
+
+    /// How many appends ([`Wal::append`] and the calls built on it) were written since the log
+    /// was opened. An append is durable once [`Wal::durable`] has reached the count it made.
+    pub fn appended(&self) -> u64 {
+        self.appended
+    }
+
+    /// How many of the appends an fsync that returned `Ok` covered (never above
+    /// [`Wal::appended`]). Whoever acknowledges an append checks its count against this first:
+    /// the WAL never acknowledges before its fsync.
+    pub fn durable(&self) -> u64 {
+        crate::invariant!(
+            self.durable <= self.appended,
+            "the WAL counts {} appends durable of {} written",
+            self.durable,
+            self.appended
+        );
+        self.durable
     }
 
     /// Sequence numbers of the segment files, oldest first.
@@ -133,6 +162,7 @@ impl Wal {
             return Err(self.poison(StorageError::io("append", &path)(err)));
         }
         self.dirty = true;
+        self.appended += 1;
         let max_index = records
             .iter()
             .filter_map(|record| match record {
@@ -213,7 +243,8 @@ impl Wal {
             return Ok(None);
         }
         self.dirty = false;
-        Ok(Some(PendingSync { disk: self.disk.clone(), path: self.active_path() }))
+        let covers = self.appended;
+        Ok(Some(PendingSync { disk: self.disk.clone(), path: self.active_path(), covers }))
     }
 
     /// The second half: records the outcome of `pending`'s fsync (a failure poisons the WAL),
@@ -234,6 +265,9 @@ impl Wal {
             }
             other => other.map_err(StorageError::io("fsync", &pending.path)),
         };
+        if result.is_ok() {
+            self.durable = self.durable.max(pending.covers);
+        }
         let result = match result {
             Ok(()) if self.active().len >= self.options.segment_size => self.sync_inner().await,
             Ok(()) => self.delete_purged_segments().await,
@@ -262,6 +296,8 @@ impl Wal {
             let path = self.active_path();
             self.disk.sync(&path).await.map_err(StorageError::io("fsync", &path))?;
             self.dirty = false;
+            // `&mut self` is held across the fsync: no append slipped in while it ran.
+            self.durable = self.appended;
         }
         if self.active().len >= self.options.segment_size {
             self.roll().await?;

@@ -144,14 +144,14 @@ planted!(snapshot_watch_gap, Bug::SnapshotWatchGap, "watch", 0..5, &["watch"]);
 // A read index must fail for want of leadership (a deposed leader back from being stranded)
 // while the member is behind a write its successor acknowledged: seeds 12 and 20.
 planted!(retried_read_local, Bug::RetriedReadLocal, "kv", 10..22, &["linearizable (etcd model)"]);
-// A member must restart from its snapshot (the compaction it forgets is the snapshot's, not one
-// replayed from its log after it) and answer a read below it before the next compaction lands:
-// kv's clients read their oldest revision again, serializably, from the member they reach after
-// an answer that never came, and the past-reads checker judges it against the committed
-// history. kv's own plans mostly strand the leader; with crashes and pauses only, seeds 20..30
-// hold a catch.
+// A member restored from its snapshot (a follower's install, a restart) must serve history
+// below the compaction it forgot: watchers resuming there from a past revision are caught up
+// from what compaction left instead of being canceled, and skip events.
+planted!(forgotten_compaction, Bug::ForgottenCompaction, "watch", 0..5, &["watch"]);
+// kv judges it too (its past reads against the committed history), on fewer seeds: with
+// crashes and pauses only, seeds 20..30 hold a catch.
 planted!(
-    forgotten_compaction,
+    forgotten_compaction_in_kv,
     Bug::ForgottenCompaction,
     "kv",
     20..30,

@@ -30,6 +30,10 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+#[macro_use]
+#[path = "support/script_suite.rs"]
+mod script_suite;
+
 type Outcome = Result<String, Box<dyn Error>>;
 
 struct Runner {
@@ -211,33 +215,8 @@ impl goldenscript::Runner for Runner {
     }
 }
 
-fn run(name: &str) {
-    let path = format!("{}/tests/lessor/{name}", env!("CARGO_MANIFEST_DIR"));
-    let mut runner = Runner::new(detcd_core::lease::DEFAULT_MIN_TTL);
-    if let Err(error) = goldenscript::run(&mut runner, &path) {
-        panic!("{path}: {error}");
-    }
-}
-
-macro_rules! scripts {
-    ($($name:ident),* $(,)?) => {
-        $(#[test] fn $name() { run(stringify!($name)); })*
-
-        /// Every script on disk has a test above, so none is silently skipped.
-        #[test]
-        fn every_script_is_run() {
-            let listed = [$(stringify!($name)),*];
-            let dir = format!("{}/tests/lessor", env!("CARGO_MANIFEST_DIR"));
-            let mut missing = Vec::new();
-            for entry in std::fs::read_dir(dir).expect("scripts dir") {
-                let name = entry.expect("entry").file_name().to_string_lossy().to_string();
-                if !listed.contains(&name.as_str()) {
-                    missing.push(name);
-                }
-            }
-            assert!(missing.is_empty(), "scripts without a test: {missing:?}");
-        }
-    };
-}
-
-scripts!(grant_attach_revoke, keepalive_and_expiry, checkpoint_and_restore);
+script_suite!(
+    "lessor",
+    Runner::new(detcd_core::lease::DEFAULT_MIN_TTL),
+    [grant_attach_revoke, keepalive_and_expiry, checkpoint_and_restore]
+);

@@ -36,6 +36,10 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+#[macro_use]
+#[path = "support/script_suite.rs"]
+mod script_suite;
+
 type Outcome = Result<String, Box<dyn Error>>;
 
 /// A txn being written, and which branch ops go into.
@@ -454,47 +458,23 @@ fn fmt_txn(txn: &TxnResponse, indent: &str) -> String {
     out
 }
 
-fn run(name: &str) {
-    let path = format!("{}/tests/scripts/{name}", env!("CARGO_MANIFEST_DIR"));
-    if let Err(error) = goldenscript::run(&mut Runner::new(), &path) {
-        panic!("{path}: {error}");
-    }
-}
-
-macro_rules! scripts {
-    ($($name:ident),* $(,)?) => {
-        $(#[test] fn $name() { run(stringify!($name)); })*
-
-        /// Every script on disk has a test above, so none is silently skipped.
-        #[test]
-        fn every_script_is_run() {
-            let listed = [$(stringify!($name)),*];
-            let dir = format!("{}/tests/scripts", env!("CARGO_MANIFEST_DIR"));
-            let mut missing = Vec::new();
-            for entry in std::fs::read_dir(dir).expect("scripts dir") {
-                let name = entry.expect("entry").file_name().to_string_lossy().to_string();
-                if !listed.contains(&name.as_str()) {
-                    missing.push(name);
-                }
-            }
-            assert!(missing.is_empty(), "scripts without a test: {missing:?}");
-        }
-    };
-}
-
-scripts!(
-    kv_basics,
-    prefix_and_ranges,
-    range_options,
-    revisions,
-    txn_bank,
-    txn_lock,
-    txn_rules,
-    lease,
-    lease_expiry,
-    events,
-    compaction,
-    errors,
-    recipes_on_kv,
-    watch_from,
+script_suite!(
+    "scripts",
+    Runner::new(),
+    [
+        kv_basics,
+        prefix_and_ranges,
+        range_options,
+        revisions,
+        txn_bank,
+        txn_lock,
+        txn_rules,
+        lease,
+        lease_expiry,
+        events,
+        compaction,
+        errors,
+        recipes_on_kv,
+        watch_from
+    ]
 );

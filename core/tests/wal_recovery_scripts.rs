@@ -32,6 +32,10 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+#[macro_use]
+#[path = "support/script_suite.rs"]
+mod script_suite;
+
 type Outcome = Result<String, Box<dyn Error>>;
 
 struct Runner {
@@ -224,33 +228,8 @@ fn fmt_frame(frame: &Frame) -> String {
     }
 }
 
-fn run(name: &str) {
-    let path = format!("{}/tests/wal_recovery/{name}", env!("CARGO_MANIFEST_DIR"));
-    let mut runner = Runner::new(WalOptions::default()).expect("a fresh WAL");
-    if let Err(error) = goldenscript::run(&mut runner, &path) {
-        panic!("{path}: {error}");
-    }
-}
-
-macro_rules! scripts {
-    ($($name:ident),* $(,)?) => {
-        $(#[test] fn $name() { run(stringify!($name)); })*
-
-        /// Every script on disk has a test above, so none is silently skipped.
-        #[test]
-        fn every_script_is_run() {
-            let listed = [$(stringify!($name)),*];
-            let dir = format!("{}/tests/wal_recovery", env!("CARGO_MANIFEST_DIR"));
-            let mut missing = Vec::new();
-            for entry in std::fs::read_dir(dir).expect("scripts dir") {
-                let name = entry.expect("entry").file_name().to_string_lossy().to_string();
-                if !listed.contains(&name.as_str()) {
-                    missing.push(name);
-                }
-            }
-            assert!(missing.is_empty(), "scripts without a test: {missing:?}");
-        }
-    };
-}
-
-scripts!(crash_keeps_what_was_synced, torn_tails, checksums, segment_boundaries);
+script_suite!(
+    "wal_recovery",
+    Runner::new(WalOptions::default()).expect("a fresh WAL"),
+    [crash_keeps_what_was_synced, torn_tails, checksums, segment_boundaries]
+);

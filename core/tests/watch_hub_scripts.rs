@@ -35,6 +35,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 use std::fmt::Write as _;
 
+#[macro_use]
+#[path = "support/script_suite.rs"]
+mod script_suite;
+
 type Outcome = Result<String, Box<dyn Error>>;
 
 struct Runner {
@@ -289,32 +293,8 @@ fn fmt_response(response: &WatchResponse) -> String {
     out
 }
 
-fn run(name: &str) {
-    let path = format!("{}/tests/watch_hub/{name}", env!("CARGO_MANIFEST_DIR"));
-    if let Err(error) = goldenscript::run(&mut Runner::new(), &path) {
-        panic!("{path}: {error}");
-    }
-}
-
-macro_rules! scripts {
-    ($($name:ident),* $(,)?) => {
-        $(#[test] fn $name() { run(stringify!($name)); })*
-
-        /// Every script on disk has a test above, so none is silently skipped.
-        #[test]
-        fn every_script_is_run() {
-            let listed = [$(stringify!($name)),*];
-            let dir = format!("{}/tests/watch_hub", env!("CARGO_MANIFEST_DIR"));
-            let mut missing = Vec::new();
-            for entry in std::fs::read_dir(dir).expect("scripts dir") {
-                let name = entry.expect("entry").file_name().to_string_lossy().to_string();
-                if !listed.contains(&name.as_str()) {
-                    missing.push(name);
-                }
-            }
-            assert!(missing.is_empty(), "scripts without a test: {missing:?}");
-        }
-    };
-}
-
-scripts!(live_and_catch_up, slow_streams, compaction_and_progress);
+script_suite!(
+    "watch_hub",
+    Runner::new(),
+    [live_and_catch_up, slow_streams, compaction_and_progress]
+);

@@ -17,6 +17,7 @@ use detcd_check::history::Operation;
 use detcd_core::kv::{Event, EventType, KeyValue};
 use detcd_sim::committed::CommittedEvents;
 use detcd_sim::run::RunResult;
+use detcd_sim::workload::kv_json;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -48,7 +49,6 @@ pub fn judge(history: &[Operation], committed: Option<&CommittedEvents>) -> Chec
             Value::Null,
         );
     }
-    let past = Past::new(committed);
     let mut judged = 0;
     let mut findings = Vec::new();
     for (index, op) in history.iter().enumerate() {
@@ -65,7 +65,7 @@ pub fn judge(history: &[Operation], committed: Option<&CommittedEvents>) -> Chec
             let key = input["key"].as_str().unwrap_or_default();
             let end = input["range_end"].as_str().unwrap_or_default();
             let expected: Vec<Value> =
-                past.range(revision, key, end).into_iter().map(kv_json).collect();
+                range_at(&committed.events, revision, key, end).into_iter().map(kv_json).collect();
             if *kvs != expected {
                 findings.push(json!({
                     "rule": "past-read",
@@ -116,37 +116,21 @@ fn reads<'a>(f: &str, input: &'a Value, output: &'a Value) -> Vec<(&'a Value, &'
     }
 }
 
-/// The committed events, by revision.
-struct Past<'a> {
-    events: &'a [Event],
-}
-
-impl<'a> Past<'a> {
-    fn new(committed: &'a CommittedEvents) -> Self {
-        Past { events: &committed.events }
+/// The live keys in `[key, end)` at `revision` of the committed `events`, in key order (etcd's
+/// `range_end` rules: empty is the key alone, `"\0"` is every key from `key` on).
+fn range_at<'a>(events: &'a [Event], revision: i64, key: &str, end: &str) -> Vec<&'a KeyValue> {
+    let mut live: BTreeMap<&[u8], Option<&KeyValue>> = BTreeMap::new();
+    for event in events.iter().take_while(|event| event.revision() <= revision) {
+        let kv = &event.kv;
+        live.insert(kv.key.as_slice(), (event.kind == EventType::Put).then_some(kv));
     }
-
-    /// The live keys in `[key, end)` at `revision`, in key order (etcd's `range_end` rules:
-    /// empty is the key alone, `"\0"` is every key from `key` on).
-    fn range(&self, revision: i64, key: &str, end: &str) -> Vec<&'a KeyValue> {
-        let mut live: BTreeMap<&[u8], Option<&KeyValue>> = BTreeMap::new();
-        for event in self.events.iter().take_while(|event| event.revision() <= revision) {
-            let kv = &event.kv;
-            let value = (event.kind == EventType::Put).then_some(kv);
-            live.insert(kv.key.as_slice(), value);
-        }
-        let (key, end) = (key.as_bytes(), end.as_bytes());
-        let within = |candidate: &[u8]| match end {
-            [] => candidate == key,
-            [0] => candidate >= key,
-            _ => candidate >= key && candidate < end,
-        };
-        live.into_iter().filter(|(k, _)| within(k)).filter_map(|(_, kv)| kv).collect()
-    }
-}
-
-fn kv_json(kv: &KeyValue) -> Value {
-    detcd_sim::workload::kv_json(kv)
+    let (key, end) = (key.as_bytes(), end.as_bytes());
+    let within = |candidate: &[u8]| match end {
+        [] => candidate == key,
+        [0] => candidate >= key,
+        _ => candidate >= key && candidate < end,
+    };
+    live.into_iter().filter(|(k, _)| within(k)).filter_map(|(_, kv)| kv).collect()
 }
 
 #[cfg(test)]

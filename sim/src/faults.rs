@@ -258,17 +258,12 @@ impl Cluster {
                 }
                 (!down.is_empty()).then(|| format!("restart {}", list(&down)))
             }
-            Fault::CrashAll => {
+            Fault::CrashAll | Fault::CrashAllOnApply { .. } => {
                 for id in self.ids() {
                     self.crash(id);
                 }
-                Some("crash all".into())
-            }
-            Fault::CrashAllOnApply { .. } => {
-                for id in self.ids() {
-                    self.crash(id);
-                }
-                Some("crash all on an apply".into())
+                let aimed = matches!(fault, Fault::CrashAllOnApply { .. });
+                Some(if aimed { "crash all on an apply" } else { "crash all" }.into())
             }
             Fault::Pause { target, millis } => {
                 let id = self.resolve(*target)?;

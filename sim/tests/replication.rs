@@ -5,7 +5,9 @@
 //! to the cluster, and revisions seen by a reader never go backwards.
 #![cfg(madsim)]
 
-use detcd_core::api::{PutRequest, RangeRequest};
+mod support;
+
+use detcd_core::api::PutRequest;
 use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
 use detcd_sim::check_determinism;
@@ -15,36 +17,10 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use support::{answer_with_retry, get, on_client, put};
 
 const SEEDS: std::ops::Range<u64> = 0..3;
 const ELECTION_LIMIT: Duration = Duration::from_secs(15);
-
-/// A client on its own node; runs `body` there.
-async fn on_client<F, T>(ids: Vec<NodeId>, body: impl FnOnce(SimClient) -> F + Send + 'static) -> T
-where
-    F: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    static CLIENTS: AtomicU32 = AtomicU32::new(0);
-    let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
-    let ip = IpAddr::V4(Ipv4Addr::new(10, 9, (n >> 8) as u8, n as u8 + 1));
-    let handle = madsim::runtime::Handle::current();
-    let node = handle.create_node().name(format!("client{n}")).ip(ip).build();
-    node.spawn(async move {
-        let client = SimClient::connect(ids).await.expect("client endpoint");
-        body(client).await
-    })
-    .await
-    .expect("client task")
-}
-
-fn put(key: &str, value: &str) -> ClientRequest {
-    ClientRequest::Put(PutRequest { key: key.into(), value: value.into(), ..Default::default() })
-}
-
-fn get(key: &str, serializable: bool) -> ClientRequest {
-    ClientRequest::Range(RangeRequest { key: key.into(), serializable, ..Default::default() })
-}
 
 /// Writes `count` keys `{prefix}{i}`, returning those whose write was acknowledged.
 async fn write_keys(client: &mut SimClient, prefix: &str, count: usize) -> Vec<String> {
@@ -73,13 +49,7 @@ async fn assert_present(client: &mut SimClient, keys: &[String]) -> i64 {
 }
 
 async fn read_with_retry(client: &mut SimClient, request: ClientRequest) -> ClientResponse {
-    for _ in 0..40 {
-        if let Outcome::Ok(response) = client.call(request.clone()).await {
-            return response;
-        }
-        madsim::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("no answer to {request:?} within 20 s of retries");
+    answer_with_retry(client, request, 40).await
 }
 
 fn cluster(members: usize) -> Cluster {

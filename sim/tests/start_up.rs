@@ -5,49 +5,34 @@
 //! Each test runs on several seeds, each twice under madsim's determinism check.
 #![cfg(madsim)]
 
-use detcd_core::api::{PutRequest, RangeRequest};
+mod support;
+
 use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
 use detcd_core::Error;
 use detcd_sim::check_determinism;
 use detcd_sim::client::{Outcome, SimClient};
 use detcd_sim::cluster::{Cluster, ClusterOptions};
+use detcd_sim::faults::{Fault, Target};
 use detcd_sim::transport::{client_urls, member_info};
 use detcd_sim::watch_client::WatchClient;
-use madsim::net::NetSim;
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use support::{answer_with_retry, get, put};
 
 const SEEDS: std::ops::Range<u64> = 0..3;
 const ELECTION_LIMIT: Duration = Duration::from_secs(15);
 
-/// A client on its own node; runs `body` there.
+/// A client on its own node, giving up on a call after a second; runs `body` there.
 async fn on_client<F, T>(ids: Vec<NodeId>, body: impl FnOnce(SimClient) -> F + Send + 'static) -> T
 where
     F: std::future::Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
-    static CLIENTS: AtomicU32 = AtomicU32::new(0);
-    let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
-    let ip = IpAddr::V4(Ipv4Addr::new(10, 9, (n >> 8) as u8, n as u8 + 1));
-    let handle = madsim::runtime::Handle::current();
-    let node = handle.create_node().name(format!("client{n}")).ip(ip).build();
-    node.spawn(async move {
-        let mut client = SimClient::connect(ids).await.expect("client endpoint");
+    support::on_client(ids, |mut client| {
         client.timeout = Duration::from_secs(1);
-        body(client).await
+        body(client)
     })
     .await
-    .expect("client task")
-}
-
-fn put(key: &str, value: &str) -> ClientRequest {
-    ClientRequest::Put(PutRequest { key: key.into(), value: value.into(), ..Default::default() })
-}
-
-fn get(key: &str, serializable: bool) -> ClientRequest {
-    ClientRequest::Range(RangeRequest { key: key.into(), serializable, ..Default::default() })
 }
 
 /// Puts `key` = `value{i}` for i in 0..count and returns the revision of the last acknowledged
@@ -65,13 +50,7 @@ async fn overwrite(client: &mut SimClient, key: &str, count: usize) -> (i64, Str
 
 /// The first answer to `request` (retried on refusals and timeouts for up to 30 s of virtual time).
 async fn first_answer(client: &mut SimClient, request: ClientRequest) -> ClientResponse {
-    for _ in 0..60 {
-        if let Outcome::Ok(response) = client.call(request.clone()).await {
-            return response;
-        }
-        madsim::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("no answer to {request:?} within 30 s of retries");
+    answer_with_retry(client, request, 60).await
 }
 
 fn range(response: ClientResponse) -> detcd_core::api::RangeResponse {
@@ -81,26 +60,11 @@ fn range(response: ClientResponse) -> detcd_core::api::RangeResponse {
     }
 }
 
-fn cut_from_peers(cluster: &Cluster, id: NodeId, cut: bool) {
-    let net = NetSim::current();
-    let node = cluster.members[&id].node.id();
-    for other in cluster.ids().into_iter().filter(|other| *other != id) {
-        let peer = cluster.members[&other].node.id();
-        if cut {
-            net.clog_link(node, peer);
-            net.clog_link(peer, node);
-        } else {
-            net.unclog_link(node, peer);
-            net.unclog_link(peer, node);
-        }
-    }
-}
-
 /// A follower crashes, the cluster moves on, and the follower restarts cut off from its peers
 /// (its clients still reach it): it holds only its old state, so it must refuse every read and
 /// every watch until it has caught up, and then answer nothing older than the cluster's state.
 async fn restarted_member_behind() {
-    let cluster = Cluster::start(ClusterOptions::default());
+    let mut cluster = Cluster::start(ClusterOptions::default());
     let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
     let behind = cluster.ids().into_iter().find(|id| *id != leader).expect("a follower");
     let ids = cluster.ids();
@@ -122,7 +86,7 @@ async fn restarted_member_behind() {
         on_client(ids.clone(), |mut c| async move { overwrite(&mut c, "k", 5).await }).await;
     assert!(acked > served, "the cluster moved on while the follower was down");
 
-    cut_from_peers(&cluster, behind, true);
+    cluster.apply(&Fault::Strand { target: Target::Member(behind) }, &[]);
     cluster.restart(behind);
     madsim::time::sleep(Duration::from_secs(1)).await;
     let member = cluster.member(behind).expect("the follower runs again");
@@ -142,7 +106,7 @@ async fn restarted_member_behind() {
     })
     .await;
 
-    cut_from_peers(&cluster, behind, false);
+    cluster.apply(&Fault::HealNetwork, &[]);
     for serializable in [true, false] {
         let (seen_revision, seen_value) = on_client(vec![behind], move |mut c| async move {
             let range = range(first_answer(&mut c, get("k", serializable)).await);

@@ -4,13 +4,22 @@
 //!
 //! | `f` | `input` | `output` |
 //! |---|---|---|
-//! | `transfer` | `{"from": "a", "to": "b", "amount": 10}` | `true` applied, `false` refused (no effect) |
+//! | `transfer` | `{"from": "a", "to": "b", "amount": 10, "guarded": true}` | `true` applied, `false` refused (no effect) |
 //! | `read` | (ignored) | `{"a": 90, "b": 110, ...}`: every account's balance, read atomically |
 //!
 //! Checks: every completed read sums to the initial total (rule `sum`), and reads and transfers
 //! are linearizable against [`BankModel`] (rule `linearizable`), which is what "every transfer
 //! applies fully or not at all" means to an observer: a half-applied transfer shows as a read no
 //! order of whole transfers explains. Finding records are operation indices.
+//!
+//! `guarded` (optional, default false) says the transfer commits only if neither account was
+//! written since the client read both (a compare on both mod revisions, as the `bank` scenario
+//! does), and that it read them before the call; or, for a transfer of unknown outcome whose
+//! output is `{"read_by": t}`, by time `t` (an STM transaction reads after its call). Then a
+//! transfer of unknown outcome cannot take effect after any applied transfer called after those
+//! reads that writes one of its accounts: that write made the guard false for good. The checker tells the search so ([`Model::closers`]); without
+//! it, every transfer that timed out and never took effect stays a candidate to the end of the
+//! history, and an hour of simulated faults cannot be searched.
 
 use std::collections::BTreeMap;
 
@@ -28,7 +37,14 @@ pub struct BankModel {
 
 #[derive(Debug)]
 pub enum BankOp {
-    Transfer { from: String, to: String, amount: i64, applied: Option<bool> },
+    Transfer {
+        from: String,
+        to: String,
+        amount: i64,
+        applied: Option<bool>,
+        /// For a guarded transfer, the time by which it had read both accounts.
+        guard_read_by: Option<f64>,
+    },
     Read(Option<BTreeMap<String, i64>>),
 }
 
@@ -54,7 +70,21 @@ impl Model for BankModel {
                     ));
                 };
                 let applied = if op.is_unknown() { None } else { op.output.as_bool() };
-                Ok(BankOp::Transfer { from, to, amount, applied })
+                let guarded = match op.input.get("guarded") {
+                    None => false,
+                    Some(Value::Bool(guarded)) => *guarded,
+                    Some(other) => {
+                        return Err(format!("guarded must be true or false, got {other}"))
+                    }
+                };
+                let read_by = match op.output.get("read_by") {
+                    Some(time) if op.is_unknown() => {
+                        Some(time.as_f64().ok_or(format!("read_by must be a time, got {time}"))?)
+                    }
+                    _ => None,
+                };
+                let guard_read_by = guarded.then(|| read_by.unwrap_or(op.call).max(op.call));
+                Ok(BankOp::Transfer { from, to, amount, applied, guard_read_by })
             }
             "read" if op.is_unknown() => Ok(BankOp::Read(None)),
             "read" => balances(&op.output).map(|b| BankOp::Read(Some(b))),
@@ -82,6 +112,48 @@ impl Model for BankModel {
 
     fn is_read_only(&self, op: &BankOp) -> bool {
         matches!(op, BankOp::Read(_))
+    }
+
+    /// Each guarded transfer of unknown outcome is closed by the applied transfers called after
+    /// its reads that write one of its accounts; the first few to return are enough to end its
+    /// candidacy soon, and fewer pairs only leave the search more to try.
+    fn closers(&self, history: &History, decoded: &[BankOp]) -> Vec<(usize, usize)> {
+        const CLOSERS_PER_TRANSFER: usize = 3;
+        let mut applied: Vec<(usize, &str, &str)> = decoded
+            .iter()
+            .enumerate()
+            .filter_map(|(i, op)| match op {
+                BankOp::Transfer { from, to, applied: Some(true), .. } => Some((i, &**from, &**to)),
+                _ => None,
+            })
+            .collect();
+        applied.sort_by(|a, b| {
+            let ret = |i: usize| history.ops[i].ret.unwrap_or(f64::INFINITY);
+            ret(a.0).total_cmp(&ret(b.0)).then(a.0.cmp(&b.0))
+        });
+        let mut pairs = Vec::new();
+        for (unknown, op) in decoded.iter().enumerate() {
+            let BankOp::Transfer { from, to, applied: None, guard_read_by: Some(read), .. } = op
+            else {
+                continue;
+            };
+            let read_by = *read;
+            let writes_its_accounts =
+                |a: &str, b: &str| [a, b].iter().any(|k| k == from || k == to);
+            // Whatever was called after the reads returned after them too.
+            let start = applied
+                .partition_point(|&(i, _, _)| history.ops[i].ret.is_some_and(|ret| ret <= read_by));
+            pairs.extend(
+                applied[start..]
+                    .iter()
+                    .filter(|&&(i, a, b)| {
+                        history.ops[i].call > read_by && writes_its_accounts(a, b)
+                    })
+                    .take(CLOSERS_PER_TRANSFER)
+                    .map(|&(closer, _, _)| (unknown, closer)),
+            );
+        }
+        pairs
     }
 }
 

@@ -111,6 +111,89 @@ fn bank_check_out_of_search_steps_is_unknown_not_a_violation_and_the_same_every_
     assert!(!unlimited.broke(bank::UNKNOWN));
 }
 
+/// Client 1's guarded transfer of 30 from a to b times out; client 0's transfer of 10 from b to
+/// a, called after it, is applied; a read sees only client 0's transfer, a later one sees both.
+fn transfer_after_its_guard_was_broken(guarded: bool) -> detcd_check::history::History {
+    let history = format!(
+        r#"
+{{"client":1,"call":0,"return":null,"f":"transfer","input":{{"from":"a","to":"b","amount":30,"guarded":{guarded}}}}}
+{{"client":0,"call":2,"return":3,"f":"transfer","input":{{"from":"b","to":"a","amount":10}},"output":true}}
+{{"client":2,"call":4,"return":5,"f":"read","output":{{"a":110,"b":90}}}}
+{{"client":2,"call":6,"return":7,"f":"read","output":{{"a":80,"b":120}}}}
+"#
+    );
+    jsonl::parse("bank", &history).unwrap()
+}
+
+#[test]
+fn bank_guarded_transfer_cannot_take_effect_after_a_later_write_to_its_accounts() {
+    let unguarded = transfer_after_its_guard_was_broken(false);
+    assert_ok(&bank::check(&accounts(), &unguarded, Options::default()).unwrap());
+    let guarded = transfer_after_its_guard_was_broken(true);
+    assert_broke(&bank::check(&accounts(), &guarded, Options::default()).unwrap(), "linearizable");
+}
+
+/// Forty transfers that time out and never take effect, each followed by an applied transfer
+/// on the same accounts and a read that sees it.
+fn long_run_with_timeouts(guarded: bool) -> detcd_check::history::History {
+    let mut lines = Vec::new();
+    let mut a = 100;
+    for i in 0..40 {
+        let t = 10 * i;
+        let amount = i + 1;
+        lines.push(format!(
+            r#"{{"client":{},"call":{t},"return":null,"f":"transfer","input":{{"from":"a","to":"b","amount":{amount},"guarded":{guarded}}}}}"#,
+            100 + i
+        ));
+        a += 1;
+        lines.push(format!(
+            r#"{{"client":0,"call":{},"return":{},"f":"transfer","input":{{"from":"b","to":"a","amount":1}},"output":true}}"#,
+            t + 1,
+            t + 2
+        ));
+        lines.push(format!(
+            r#"{{"client":1,"call":{},"return":{},"f":"read","output":{{"a":{a},"b":{}}}}}"#,
+            t + 3,
+            t + 4,
+            200 - a
+        ));
+    }
+    jsonl::parse("bank", &lines.join("\n")).unwrap()
+}
+
+#[test]
+fn bank_guarded_transfer_may_follow_a_write_made_before_its_reads() {
+    // An STM transaction reads after its call: here it read both accounts by t=2.5, after client
+    // 0's transfer was called, so that transfer may have been what it read.
+    let mut history = transfer_after_its_guard_was_broken(true);
+    history.ops[0].output = json!({"read_by": 2.5});
+    assert_ok(&bank::check(&accounts(), &history, Options::default()).unwrap());
+    history.ops[0].output = json!({"read_by": 1.5});
+    assert_broke(&bank::check(&accounts(), &history, Options::default()).unwrap(), "linearizable");
+}
+
+#[test]
+fn bank_guarded_timeouts_leave_the_search_at_once() {
+    let mut budget = Options::default();
+    budget.budget.max_steps = Some(100_000);
+    assert_ok(&bank::check(&accounts(), &long_run_with_timeouts(true), budget).unwrap());
+    // Unguarded, each of them might still take effect at any later point: the same budget is
+    // not enough to rule out every subset.
+    let unguarded = bank::check(&accounts(), &long_run_with_timeouts(false), budget).unwrap();
+    assert_eq!(unguarded.findings().iter().map(|f| f.rule).collect::<Vec<_>>(), [bank::UNKNOWN]);
+}
+
+#[test]
+fn bank_guarded_must_be_a_boolean() {
+    let h = jsonl::parse(
+        "bank",
+        r#"{"client":1,"call":0,"return":null,"f":"transfer","input":{"from":"a","to":"b","amount":3,"guarded":"yes"}}"#,
+    )
+    .unwrap();
+    let error = bank::check(&accounts(), &h, Options::default()).unwrap_err();
+    assert!(error.contains("guarded must be true or false"), "{error}");
+}
+
 // ---- lock ----
 
 /// Client 1 (token 5) reads 10 and pauses; its lease expires at t=3; client 2 (token 7)

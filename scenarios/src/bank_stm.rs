@@ -91,11 +91,17 @@ async fn transfer(
     to: &str,
     amount: i64,
 ) {
-    let input = json!({"from": from, "to": to, "amount": amount});
+    // Every attempt's commit compares what it read of both accounts (each isolation level here
+    // guards its reads), and the reads come after the call: an unknown outcome says when they
+    // were done by (`read_by`), so the checker may rely on the guard.
+    let input = json!({"from": from, "to": to, "amount": amount, "guarded": true});
     let pending = ctx.recorder.invoke(ctx.index, "transfer", None, input);
     match stm::transfer(client, isolation, from, to, amount).await {
         Ok(applied) => ctx.recorder.complete(pending, json!(applied)),
-        Err(error) if error.is_unknown() => ctx.recorder.unknown(pending, &error.to_string()),
+        Err(error) if error.is_unknown() => {
+            let read_by = json!({"read_by": ctx.recorder.now()});
+            ctx.recorder.unknown_with(pending, &error.to_string(), read_by)
+        }
         // A definite failure changed nothing.
         Err(_) => ctx.recorder.complete(pending, json!(false)),
     }

@@ -80,6 +80,26 @@ impl Recorder {
         trace::event(&format!("c{client}"), format_args!("  -> unknown ({why})"));
     }
 
+    /// Like [`Recorder::unknown`], keeping `facts` the client learnt along the way as the output
+    /// (what they mean for an unknown outcome is the model's to define, e.g. the bank's
+    /// `read_by`); `facts` may name the current time with [`Recorder::now`].
+    pub fn unknown_with(&self, pending: Pending, why: &str, facts: Value) {
+        let client = self.with(|ops| {
+            let op = &mut ops[pending.index];
+            op.output = facts.clone();
+            op.client
+        });
+        trace::event(
+            &format!("c{client}"),
+            format_args!("  -> unknown ({why}) {}", compact(&facts)),
+        );
+    }
+
+    /// The current time as histories record it.
+    pub fn now(&self) -> f64 {
+        trace::now().as_secs_f64()
+    }
+
     /// The cluster refused the operation: it surely had no effect, and the client saw nothing of
     /// the state. For models with no error outputs (a register's write) such an operation
     /// constrains nothing, so it leaves the history; recording it as unknown instead would make

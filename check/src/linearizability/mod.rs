@@ -116,9 +116,10 @@ pub fn check<M: Model>(
             (label, relevant)
         })
         .collect();
+    let closed_by = closed_by(model, history, &decoded);
     let cancel = AtomicBool::new(false);
     let run = |part: &(Option<String>, Vec<usize>), budget: Budget| -> Verdict {
-        check_part(model, history, &decoded, part, budget, &cancel)
+        check_part(model, history, &decoded, &closed_by, part, budget, &cancel)
     };
     // Threads pay off only when there is enough work to share.
     let worth_threads = parts.len() > 1 && history.ops.len() >= PARALLEL_MIN_OPS;
@@ -128,6 +129,35 @@ pub fn check<M: Model>(
         run_serial(&parts, &run, options.budget)
     };
     Ok(combine(verdicts))
+}
+
+/// For each operation of a history, the operations after which it may not be linearised
+/// ([`Model::closers`]), as history indices.
+pub struct ClosedBy(Vec<Vec<usize>>);
+
+fn closed_by<M: Model>(model: &M, history: &History, decoded: &[M::Op]) -> ClosedBy {
+    let mut closed = vec![Vec::new(); history.ops.len()];
+    for (unknown, closer) in model.closers(history, decoded) {
+        if unknown < closed.len() && closer < closed.len() && unknown != closer {
+            closed[unknown].push(closer);
+        }
+    }
+    ClosedBy(closed)
+}
+
+impl ClosedBy {
+    /// The closers of each of `ops`, as positions in `ops`; closers outside `ops` are left out
+    /// (that only leaves the search more to try).
+    pub fn within(&self, ops: &[usize]) -> Vec<Vec<usize>> {
+        if ops.iter().all(|&i| self.0[i].is_empty()) {
+            return vec![Vec::new(); ops.len()];
+        }
+        let position: std::collections::HashMap<usize, usize> =
+            ops.iter().enumerate().map(|(local, &i)| (i, local)).collect();
+        ops.iter()
+            .map(|&i| self.0[i].iter().filter_map(|c| position.get(c).copied()).collect())
+            .collect()
+    }
 }
 
 /// The first step budget of the serial path's rounds.
@@ -231,13 +261,21 @@ fn check_part<M: Model>(
     model: &M,
     history: &History,
     decoded: &[M::Op],
+    closed_by: &ClosedBy,
     (label, ops): &(Option<String>, Vec<usize>),
     budget: Budget,
     cancel: &AtomicBool,
 ) -> Verdict {
+    let local = closed_by.within(ops);
     let entries: Vec<Entry<'_, M::Op>> = ops
         .iter()
-        .map(|&i| Entry { op: &decoded[i], call: history.ops[i].call, ret: history.ops[i].ret })
+        .zip(local)
+        .map(|(&i, closed_by)| Entry {
+            op: &decoded[i],
+            call: history.ops[i].call,
+            ret: history.ops[i].ret,
+            closed_by,
+        })
         .collect();
     match search::search(model, &entries, budget, cancel) {
         SearchResult::Linearizable => Verdict::Linearizable,
@@ -250,6 +288,7 @@ fn check_part<M: Model>(
                 model,
                 history,
                 decoded,
+                closed_by,
                 ops,
                 shrink_budget,
                 cancel,

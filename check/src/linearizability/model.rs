@@ -10,6 +10,9 @@
 //! - For an operation with an unknown outcome, `step` must accept it (it returns `Some`): the
 //!   operation's effect is applied as the state dictates. The search never needs to linearise
 //!   such an operation, which covers "it never took effect".
+//! - A pair from [`Model::closers`] must be a guarantee of the system under test, not a guess:
+//!   it forbids orders, so a wrong pair can make a correct history fail (a missing pair never
+//!   does, it only leaves the search more to try).
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -38,6 +41,15 @@ pub trait Model: Sync {
     /// True when the operation never changes the state: such operations with an unknown
     /// outcome constrain nothing and are dropped before the search.
     fn is_read_only(&self, op: &Self::Op) -> bool;
+
+    /// Pairs `(unknown, closer)` of history indices: the operation `unknown`, whose outcome is
+    /// unknown, cannot take effect after `closer` has. A compare-and-swap whose guard a later
+    /// write made false for good is the typical case. Without such facts an unknown operation
+    /// that never took effect stays a candidate to the end of the history, and every subset of
+    /// those piles up in the search; each pair ends one's candidacy. The default knows none.
+    fn closers(&self, _history: &History, _decoded: &[Self::Op]) -> Vec<(usize, usize)> {
+        Vec::new()
+    }
 
     /// Splits the history into independent parts (P-compositionality): the whole history is
     /// linearizable iff every part is. Returns operation indices per part, with a label for

@@ -15,7 +15,10 @@
 //! Ties in time order put calls before returns, so operations that touch at one instant count as
 //! concurrent (the permissive reading). Operations with unknown outcome have no return event:
 //! they may be linearised anywhere after their call, or never; the search succeeds once every
-//! operation with a known outcome is linearised.
+//! operation with a known outcome is linearised. An entry's `closed_by` names operations after
+//! which it may no longer be linearised (see [`super::Model::closers`]): once one of them is in
+//! the prefix, the entry is no candidate. The future of a prefix still depends only on its
+//! (linearised set, state) pair, so the memo stays sound.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -40,6 +43,8 @@ pub struct Entry<'a, O> {
     pub op: &'a O,
     pub call: f64,
     pub ret: Option<f64>,
+    /// Entries (indices into the same slice) after whose linearization this one may not follow.
+    pub closed_by: Vec<usize>,
 }
 
 /// The result of searching one partition.
@@ -277,7 +282,8 @@ fn run<M: Model>(
         let op = events.op[entry];
         // A return whose call is not linearised means the current prefix is wrong.
         let mut backtrack = !events.is_call[entry];
-        if !backtrack {
+        let closed = entries[op].closed_by.iter().any(|&closer| bits.contains(closer));
+        if !backtrack && !closed {
             let next = match model.step(cache.state(state), entries[op].op) {
                 Next::Illegal => None,
                 Next::Same => Some((Candidate::Known(state), state_hash)),

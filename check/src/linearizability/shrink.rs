@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::model::Model;
 use super::search::{self, Budget, Entry, SearchResult};
+use super::ClosedBy;
 use crate::history::History;
 
 /// The shortest failing prefix: it ends with `stuck`'s return.
@@ -33,6 +34,7 @@ pub fn shortest_failing_prefix<M: Model>(
     model: &M,
     history: &History,
     decoded: &[M::Op],
+    closed_by: &ClosedBy,
     ops: &[usize],
     budget: Budget,
     cancel: &AtomicBool,
@@ -48,8 +50,17 @@ pub fn shortest_failing_prefix<M: Model>(
         let middle = (low + high) / 2;
         let left =
             Budget { max_steps: budget.max_steps.map(|m| m.saturating_sub(spent)), ..budget };
-        match attempt(model, history, decoded, ops, completions[middle], left, cancel, &mut spent)?
-        {
+        match attempt(
+            model,
+            history,
+            decoded,
+            closed_by,
+            ops,
+            completions[middle],
+            left,
+            cancel,
+            &mut spent,
+        )? {
             (SearchResult::NotLinearizable { .. }, _) => high = middle,
             (SearchResult::Linearizable, _) => low = middle + 1,
             (SearchResult::Unknown, _) => return None,
@@ -57,7 +68,7 @@ pub fn shortest_failing_prefix<M: Model>(
     }
     let stuck = completions[high];
     let left = Budget { max_steps: budget.max_steps.map(|m| m.saturating_sub(spent)), ..budget };
-    match attempt(model, history, decoded, ops, stuck, left, cancel, &mut spent)? {
+    match attempt(model, history, decoded, closed_by, ops, stuck, left, cancel, &mut spent)? {
         (SearchResult::NotLinearizable { longest, state }, prefix) => {
             let longest = longest.into_iter().map(|local| prefix[local]).collect();
             Some(Shrunk { stuck, prefix, longest, state })
@@ -72,6 +83,7 @@ fn attempt<M: Model>(
     model: &M,
     history: &History,
     decoded: &[M::Op],
+    closed_by: &ClosedBy,
     ops: &[usize],
     last: usize,
     budget: Budget,
@@ -94,12 +106,14 @@ fn attempt<M: Model>(
     }
     let mut pending_ops = pending.iter();
     let mut entries = Vec::with_capacity(prefix.len());
-    for &i in &prefix {
+    // A closer still running at the cut keeps closing: if it took effect, what it closes
+    // could not follow it.
+    for (&i, closed_by) in prefix.iter().zip(closed_by.within(&prefix)) {
         let call = history.ops[i].call;
         let entry = if late(i) {
-            Entry { op: pending_ops.next()?, call, ret: None }
+            Entry { op: pending_ops.next()?, call, ret: None, closed_by }
         } else {
-            Entry { op: &decoded[i], call, ret: history.ops[i].ret }
+            Entry { op: &decoded[i], call, ret: history.ops[i].ret, closed_by }
         };
         entries.push(entry);
     }

@@ -66,10 +66,12 @@ pub enum Probe {
     LeaderCrashed,
     /// A member joined the cluster as a voter while the run went on.
     MemberPromoted,
+    /// A member learnt that it was removed from the cluster, and stopped.
+    RemovedMemberStopped,
 }
 
 impl Probe {
-    pub const ALL: [Probe; 25] = [
+    pub const ALL: [Probe; 26] = [
         Probe::DeposedLeaderRead,
         Probe::DeposedLeaderKeepAlive,
         Probe::ReadIndexRetried,
@@ -95,6 +97,7 @@ impl Probe {
         Probe::SingleMemberCrashUnsynced,
         Probe::LeaderCrashed,
         Probe::MemberPromoted,
+        Probe::RemovedMemberStopped,
     ];
 
     pub fn name(self) -> &'static str {
@@ -124,6 +127,7 @@ impl Probe {
             Probe::SingleMemberCrashUnsynced => "single-member-crash-unsynced",
             Probe::LeaderCrashed => "leader-crashed",
             Probe::MemberPromoted => "member-promoted",
+            Probe::RemovedMemberStopped => "removed-member-stopped",
         }
     }
 

@@ -122,6 +122,23 @@ impl WatchStreams {
         self.streams.lock().ok()?.get(&stream).cloned()
     }
 
+    /// `responses`, or, once the member has closed the stream for good, its end: the client
+    /// hears the stream is gone and resumes elsewhere (the last responses were empty then).
+    fn still_open(
+        &self,
+        stream: u64,
+        watch: &WatchStream,
+        responses: Vec<WatchResponse>,
+    ) -> WatchReply {
+        if responses.is_empty() && !watch.is_open() {
+            if let Ok(mut streams) = self.streams.lock() {
+                streams.remove(&stream);
+            }
+            return WatchReply::UnknownStream;
+        }
+        WatchReply::Responses(responses)
+    }
+
     async fn serve(&self, member: &Member, call: WatchCall) -> WatchReply {
         match call {
             WatchCall::Open if !member.is_ready() => WatchReply::NotReady,
@@ -144,7 +161,10 @@ impl WatchStreams {
                 None => WatchReply::UnknownStream,
             },
             WatchCall::Recv { stream } => match self.get(stream) {
-                Some(watch) => WatchReply::Responses(watch.recv().await),
+                Some(watch) => {
+                    let responses = watch.recv().await;
+                    self.still_open(stream, &watch, responses)
+                }
                 None => WatchReply::UnknownStream,
             },
             WatchCall::Poll { stream, wait_ms } => match self.get(stream) {
@@ -153,7 +173,7 @@ impl WatchStreams {
                     // dropping it at the deadline leaves everything queued for the next poll.
                     let wait = std::time::Duration::from_millis(wait_ms);
                     let responses = madsim::time::timeout(wait, watch.recv()).await;
-                    WatchReply::Responses(responses.unwrap_or_default())
+                    self.still_open(stream, &watch, responses.unwrap_or_default())
                 }
                 None => WatchReply::UnknownStream,
             },

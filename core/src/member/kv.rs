@@ -14,30 +14,72 @@ use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
 use openraft::errors::{ClientWriteError, RaftError};
 use openraft::ReadPolicy;
-use openraft_rt::AsyncRuntime;
+use openraft_rt::{AsyncRuntime, Instant as _, WatchReceiver};
+
+type Instant = <DetRuntime as AsyncRuntime>::Instant;
 
 impl Member {
     pub async fn range(&self, request: RangeRequest) -> Result<RangeResponse> {
         if request.serializable {
             return self.local_range(&request);
         }
+        let started = Instant::now();
         match self.other_leader() {
             Some(leader) => self.forward_range(leader, request).await,
-            None => match self.linearizable_range_here(&request).await {
-                Err(Error::NoLeader) => match self.other_leader() {
-                    Some(_) if plant::active(Bug::RetriedReadLocal) => {
+            None => {
+                let before = self.leadership();
+                match self.linearizable_range_here(&request).await {
+                    Err(Error::NoLeader) => {
+                        let Some(leader) = self.next_leader_within(before, started).await else {
+                            return Err(Error::NoLeader);
+                        };
                         probes::hit(Probe::ReadIndexRetried);
-                        self.local_range(&request)
-                    }
-                    Some(leader) => {
-                        probes::hit(Probe::ReadIndexRetried);
+                        if leader == self.id() {
+                            return self.linearizable_range_here(&request).await;
+                        }
+                        if plant::active(Bug::RetriedReadLocal) {
+                            return self.local_range(&request);
+                        }
                         self.forward_range(leader, request).await
                     }
-                    None => Err(Error::NoLeader),
-                },
-                other => other,
-            },
+                    other => other,
+                }
+            }
         }
+    }
+
+    /// Who raft names leader, in which term.
+    fn leadership(&self) -> (Option<NodeId>, u64) {
+        self.with_metrics(|m| (m.current_leader, m.current_term))
+    }
+
+    /// The leader raft names after `before` (a leader named in another term, or another one),
+    /// waiting for it no longer than the longest election timeout, nor than the rest of a
+    /// request begun at `started`. A read whose read index failed for want of leadership asks
+    /// the next leader, as etcd's read loop retries until one is elected; but a member that sees
+    /// no election end in that time (cut off, or removed from the cluster) says `NoLeader` while
+    /// its client still waits, so the client tries another member.
+    async fn next_leader_within(
+        &self,
+        before: (Option<NodeId>, u64),
+        started: Instant,
+    ) -> Option<NodeId> {
+        let mut metrics = self.inner.raft.metrics();
+        let next = async {
+            loop {
+                let now = {
+                    let named = metrics.borrow_watched();
+                    (named.current_leader, named.current_term)
+                };
+                if let (Some(leader), true) = (now.0, now != before) {
+                    return Some(leader);
+                }
+                metrics.changed().await.ok()?;
+            }
+        };
+        let left = self.inner.config.request_timeout.saturating_sub(started.elapsed());
+        let election = self.inner.config.election_timeout * 2;
+        DetRuntime::timeout(left.min(election), next).await.ok().flatten()
     }
 
     async fn forward_range(&self, leader: NodeId, request: RangeRequest) -> Result<RangeResponse> {

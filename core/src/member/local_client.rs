@@ -132,7 +132,13 @@ impl Watcher for LocalWatcher {
             if let Some(response) = self.received.pop_front() {
                 return Ok(response);
             }
-            self.received.extend(self.stream.recv().await);
+            let responses = self.stream.recv().await;
+            if responses.is_empty() && !self.stream.is_open() {
+                return Err(ClientError::Unavailable(
+                    "the member was removed from the cluster".into(),
+                ));
+            }
+            self.received.extend(responses);
         }
     }
 }

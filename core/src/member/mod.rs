@@ -29,6 +29,7 @@ mod membership;
 mod one_change;
 mod publish;
 mod ready;
+mod removal;
 pub mod restore;
 mod serve;
 mod watch;
@@ -73,6 +74,8 @@ struct Inner {
     forward_queue: ForwardQueue,
     /// Set once, when start-up is done and clients may be served (`ready`).
     ready: tokio::sync::watch::Sender<bool>,
+    /// Whether this member knows it was removed from the cluster (`removal`).
+    removal: Arc<removal::Removal>,
 }
 
 impl Member {
@@ -97,7 +100,9 @@ impl Member {
             observer: config.observer.clone(),
         };
         let raft_config = Arc::new(config.raft_config()?);
-        let network = Network::new(transport.clone());
+        let removal = Arc::new(removal::Removal::default());
+        let network =
+            Network::new(transport.clone(), removal.on_left_out(config.id, replica.clone()));
         let raft = Raft::new(config.id, raft_config, network, LogStore::new(wal), state_machine)
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;
@@ -109,6 +114,7 @@ impl Member {
             expiry: Mutex::new(ExpiryTracker::new()),
             forward_queue: ForwardQueue::default(),
             ready: tokio::sync::watch::Sender::new(false),
+            removal,
         };
         let member = Member { inner: Arc::new(inner) };
         member.spawn_background();
@@ -186,6 +192,15 @@ impl Member {
 
     /// Serves one message from a peer.
     pub async fn handle_peer(&self, message: PeerMessage) -> PeerReply {
+        let notice = message.raft_sender().and_then(|sender| self.outsider_notice(sender));
+        let reply = self.answer_peer(message).await;
+        match notice {
+            Some(membership_at) => PeerReply::ToOutsider { membership_at, reply: Box::new(reply) },
+            None => reply,
+        }
+    }
+
+    async fn answer_peer(&self, message: PeerMessage) -> PeerReply {
         let raft = &self.inner.raft;
         match message {
             PeerMessage::AppendEntries(rpc) => {
@@ -215,5 +230,7 @@ impl Member {
         madsim::task::spawn(async move { member.run_watch_sync().await });
         let member = self.clone();
         madsim::task::spawn(async move { member.run_forwarding().await });
+        let member = self.clone();
+        madsim::task::spawn(async move { member.run_removal_watch().await });
     }
 }

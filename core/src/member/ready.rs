@@ -44,9 +44,10 @@ impl Member {
         self.inner.ready.send_replace(true);
     }
 
-    /// Whether this member has finished `until_ready` and may serve clients.
+    /// Whether this member has finished `until_ready` and may serve clients (and was not
+    /// removed from the cluster since: `removal`).
     pub fn is_ready(&self) -> bool {
-        *self.inner.ready.borrow()
+        *self.inner.ready.borrow() && !self.is_removed()
     }
 
     /// Resolves once this member is ready.

@@ -63,17 +63,25 @@ impl WatchStream {
 
     /// The next responses for this stream, waiting until there is at least one. Each response
     /// carries this member's header.
+    /// Empty at once when the stream is no longer open (`is_open`).
     pub async fn recv(&self) -> Vec<WatchResponse> {
         loop {
             let changed = self.member.inner.replica.changed.notified();
             let mut changed = std::pin::pin!(changed);
             changed.as_mut().enable();
             let responses = self.take();
-            if !responses.is_empty() {
+            if !responses.is_empty() || !self.is_open() {
                 return responses;
             }
             changed.await;
         }
+    }
+
+    /// False once the member stopped serving for good (it was removed from the cluster): its
+    /// watchers will hear of no other revision, so a transport ends the stream and the client
+    /// resumes elsewhere, as etcd's clients do when a member shuts down.
+    pub fn is_open(&self) -> bool {
+        !self.member.is_removed()
     }
 
     fn take(&self) -> Vec<WatchResponse> {

@@ -5,6 +5,12 @@
 //! implements it over madsim's network (so partitions cut raft and forwarded traffic alike) and the
 //! server over gRPC. Invariant: a transport failure is always reported as `Unreachable` to openraft,
 //! which then retries with back-off; it never fabricates a reply.
+//!
+//! A member whose applied membership does not name the sender of a raft message still answers it,
+//! wrapped in `PeerReply::ToOutsider` with the log id of that membership, and the sender's
+//! `Network` hands that log id to its `OnLeftOut` hook: only the sender can tell whether it was
+//! removed (a newer committed membership leaves it out) or the peer is behind (it never heard of
+//! the sender's addition), as etcd's peers tell a removed member so.
 
 use super::types::*;
 use crate::buggify::{self, Site};
@@ -36,6 +42,21 @@ pub enum PeerMessage {
     Forward(Vec<PeerRequest>),
 }
 
+impl PeerMessage {
+    /// The member that sent a raft message (a candidate or a leader); forwarded client requests
+    /// do not say.
+    pub fn raft_sender(&self) -> Option<NodeId> {
+        use openraft::vote::RaftLeaderId;
+        let vote = match self {
+            PeerMessage::AppendEntries(rpc) => &rpc.vote,
+            PeerMessage::Vote(rpc) | PeerMessage::PreVote(rpc) => &rpc.vote,
+            PeerMessage::Snapshot { vote, .. } => vote,
+            PeerMessage::Forward(_) => return None,
+        };
+        Some(*vote.leader_id().node_id())
+    }
+}
+
 /// The answer to a `PeerMessage`. Raft errors on the receiving side travel as text: the sender can
 /// only treat them as "that peer could not help", never act on their details.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,7 +66,16 @@ pub enum PeerReply {
     Snapshot(Result<SnapshotResponse, String>),
     /// One response per forwarded request, in order.
     Forward(Vec<PeerResponse>),
+    /// `reply`, from a member whose membership, applied up to `membership_at`, does not name the
+    /// sender.
+    ToOutsider {
+        membership_at: Option<LogId>,
+        reply: Box<PeerReply>,
+    },
 }
+
+/// Told the log id of a peer's applied membership that leaves this member out.
+pub type OnLeftOut = Arc<dyn Fn(Option<LogId>) + Send + Sync>;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -65,11 +95,12 @@ pub trait PeerTransport: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Network {
     transport: Arc<dyn PeerTransport>,
+    left_out: OnLeftOut,
 }
 
 impl Network {
-    pub fn new(transport: Arc<dyn PeerTransport>) -> Self {
-        Network { transport }
+    pub fn new(transport: Arc<dyn PeerTransport>, left_out: OnLeftOut) -> Self {
+        Network { transport, left_out }
     }
 }
 
@@ -77,7 +108,12 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerConnection;
 
     async fn new_client(&mut self, target: NodeId, node: &MemberInfo) -> Self::Network {
-        PeerConnection { transport: self.transport.clone(), target, info: node.clone() }
+        PeerConnection {
+            transport: self.transport.clone(),
+            target,
+            info: node.clone(),
+            left_out: self.left_out.clone(),
+        }
     }
 }
 
@@ -86,6 +122,7 @@ pub struct PeerConnection {
     transport: Arc<dyn PeerTransport>,
     target: NodeId,
     info: MemberInfo,
+    left_out: OnLeftOut,
 }
 
 fn unreachable(error: impl std::error::Error + 'static) -> Unreachable<TypeConfig> {
@@ -114,7 +151,13 @@ impl PeerConnection {
             let _ = copy.await;
         }
         let call = self.transport.call(self.target, &self.info, message, ttl);
-        call.await.map_err(unreachable)
+        match call.await.map_err(unreachable)? {
+            PeerReply::ToOutsider { membership_at, reply } => {
+                (self.left_out)(membership_at);
+                Ok(*reply)
+            }
+            reply => Ok(reply),
+        }
     }
 }
 

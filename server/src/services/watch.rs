@@ -85,6 +85,12 @@ async fn forward_responses(stream: Arc<WatchStream>, outbox: Outbox) {
             responses = stream.recv() => responses,
             () = outbox.closed() => return,
         };
+        if responses.is_empty() && !stream.is_open() {
+            let _ = outbox
+                .send(Err(Status::unavailable("the member was removed from the cluster")))
+                .await;
+            return;
+        }
         for response in responses {
             if outbox.send(Ok(watch_response_to_proto(response))).await.is_err() {
                 return;

@@ -168,7 +168,13 @@ impl TlsFlags {
             client_cert_auth: is_true(&self.client_cert_auth),
             auto_tls: is_true(&self.auto_tls),
             allowed_cn: None,
-            flags: ["--cert-file", "--key-file", "--trusted-ca-file", "--client-cert-auth", "--auto-tls"],
+            flags: [
+                "--cert-file",
+                "--key-file",
+                "--trusted-ca-file",
+                "--client-cert-auth",
+                "--auto-tls",
+            ],
         }
     }
 

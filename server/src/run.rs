@@ -84,9 +84,8 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds.
     config.min_lease_ttl = (flags.election_timeout * 3).div_ceil(2000).max(1) as i64;
     let addrs = |flag: &str, urls: &str| -> Result<Vec<Listen>, String> {
-        let listen = |url: &String| {
-            Ok(Listen { addr: socket_addr(flag, url)?, tls: is_https(url) })
-        };
+        let listen =
+            |url: &String| Ok(Listen { addr: socket_addr(flag, url)?, tls: is_https(url) });
         url_list(urls).iter().map(listen).collect()
     };
     let metrics_urls = flags.listen_metrics_urls.as_deref().unwrap_or("");
@@ -108,7 +107,12 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     needs(metrics_urls, "--listen-metrics-urls", tls.client.is_some(), client_tls)?;
     needs(&flags.listen_peer_urls, "--listen-peer-urls", tls.peer_server.is_some(), peer_tls)?;
     let peer_client = tls.peer_client.is_some();
-    needs(&flags.initial_advertise_peer_urls, "--initial-advertise-peer-urls", peer_client, peer_tls)?;
+    needs(
+        &flags.initial_advertise_peer_urls,
+        "--initial-advertise-peer-urls",
+        peer_client,
+        peer_tls,
+    )?;
     needs(&flags.initial_cluster(), "--initial-cluster", peer_client, peer_tls)?;
     Ok(Plan {
         config,
@@ -129,8 +133,11 @@ fn tls_configs(flags: &Flags, data_dir: &str) -> Result<TlsConfigs, String> {
         urls.iter().flat_map(|urls| url_list(urls)).filter_map(|url| host(&url)).collect();
     hosts.sort();
     hosts.dedup();
-    let versions =
-        (tls.cipher_suites.as_deref(), tls.tls_min_version.as_deref(), tls.tls_max_version.as_deref());
+    let versions = (
+        tls.cipher_suites.as_deref(),
+        tls.tls_min_version.as_deref(),
+        tls.tls_max_version.as_deref(),
+    );
     TlsConfigs::build(
         &tls.client_side(),
         &tls.peer_side(),
@@ -202,7 +209,8 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let client_urls = url_list(&flags.advertise_client_urls);
     let data_dir = plan.data_dir.clone();
     let tls = plan.tls.client.clone();
-    let ready = serve_when_ready(member.clone(), client_urls, token, data_dir, client_listeners, tls);
+    let ready =
+        serve_when_ready(member.clone(), client_urls, token, data_dir, client_listeners, tls);
     tokio::spawn(ready);
 
     wait_for_signal().await;

@@ -11,6 +11,7 @@
 
 use super::call_stream::CallStream;
 use super::codec::{decode, encode};
+use crate::tls::PeerConnector;
 use detcd_core::raft::network::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_proto::detcdpeerpb::peer_client::PeerClient;
@@ -19,7 +20,6 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use crate::tls::PeerConnector;
 use tokio_rustls::rustls::ClientConfig;
 use tonic::transport::{Channel, Endpoint};
 

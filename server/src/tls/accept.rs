@@ -55,7 +55,8 @@ impl Connected for Conn {
             Conn::Tls(tls) => {
                 let (tcp, session) = tls.get_ref();
                 let leaf = session.peer_certificates().and_then(|certs| certs.first());
-                let client = leaf.and_then(common_name).map(|common_name| ClientIdentity { common_name });
+                let client =
+                    leaf.and_then(common_name).map(|common_name| ClientIdentity { common_name });
                 ConnInfo { remote_addr: tcp.peer_addr().ok(), client }
             }
         }
@@ -98,7 +99,9 @@ pub fn incoming(
                     Ok(Err(error)) => {
                         warn!(%remote, listener = what, %error, "rejected TLS connection")
                     }
-                    Err(_) => warn!(%remote, listener = what, "rejected TLS connection: handshake timed out"),
+                    Err(_) => {
+                        warn!(%remote, listener = what, "rejected TLS connection: handshake timed out")
+                    }
                 }
             });
         }

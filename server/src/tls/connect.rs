@@ -36,7 +36,8 @@ pub struct PeerConnector {
 impl PeerConnector {
     /// A connector for `url` (`https://host:port`), and the `http://` URI to give tonic.
     pub fn new(config: Arc<ClientConfig>, url: &str) -> io::Result<(PeerConnector, String)> {
-        let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {why}"));
+        let invalid =
+            |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {why}"));
         let uri: Uri = url.parse().map_err(|_| invalid("not a URL"))?;
         let host = uri.host().ok_or_else(|| invalid("no host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();

@@ -60,21 +60,19 @@ impl TlsConfigs {
         data_dir: &Path,
         hosts: &[String],
     ) -> Result<TlsConfigs, String> {
-        if !client.wants_tls() && !peer.wants_tls() {
-            // Still refuse bad version or cipher flags rather than ignoring them.
-            policy(tls_policy.0, tls_policy.1, tls_policy.2)?;
-            return Ok(TlsConfigs::default());
-        }
+        // Flags are checked even when they end up unused, rather than silently ignored.
         let policy = policy(tls_policy.0, tls_policy.1, tls_policy.2)?;
+        let client_roots = side_roots(client)?;
+        let peer_roots = side_roots(peer)?;
         let mut configs = TlsConfigs::default();
+        if !client.wants_tls() && !peer.wants_tls() {
+            return Ok(configs);
+        }
         let fixtures = data_dir.join("fixtures");
         if let Some(key) = side_key(client, &fixtures, hosts, &policy)? {
-            let roots = side_roots(client)?;
-            configs.client = Some(server_config(client, key, roots.as_ref(), &policy, true)?);
-        } else {
-            side_roots(client)?;
+            configs.client =
+                Some(server_config(client, key, client_roots.as_ref(), &policy, true)?);
         }
-        let peer_roots = side_roots(peer)?;
         if let Some(key) = side_key(peer, &fixtures, hosts, &policy)? {
             configs.peer_server =
                 Some(server_config(peer, key.clone(), peer_roots.as_ref(), &policy, false)?);
@@ -130,7 +128,9 @@ fn server_config(
                     .build()
                     .map_err(|e| format!("{auth_flag} with {ca_flag}: {e}"))?;
             let verifier: Arc<dyn ClientCertVerifier> = match &side.allowed_cn {
-                Some(allowed) => Arc::new(AllowedCnClient { inner: verifier, allowed: allowed.clone() }),
+                Some(allowed) => {
+                    Arc::new(AllowedCnClient { inner: verifier, allowed: allowed.clone() })
+                }
                 None => verifier,
             };
             builder.with_client_cert_verifier(verifier)
@@ -144,11 +144,8 @@ fn server_config(
     };
     let mut config = builder.with_cert_resolver(key);
     // The client port serves gRPC (HTTP/2) and the JSON gateway and /health (HTTP/1.1).
-    config.alpn_protocols = if http1 {
-        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-    } else {
-        vec![b"h2".to_vec()]
-    };
+    config.alpn_protocols =
+        if http1 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"h2".to_vec()] };
     Ok(Arc::new(config))
 }
 

@@ -68,7 +68,13 @@ fn client_side(cert: &str, key: &str, ca: Option<&str>) -> Side {
         client_cert_auth: ca.is_some(),
         auto_tls: false,
         allowed_cn: None,
-        flags: ["--cert-file", "--key-file", "--trusted-ca-file", "--client-cert-auth", "--auto-tls"],
+        flags: [
+            "--cert-file",
+            "--key-file",
+            "--trusted-ca-file",
+            "--client-cert-auth",
+            "--auto-tls",
+        ],
     }
 }
 
@@ -133,9 +139,12 @@ fn a_missing_certificate_file_is_one_error_naming_the_flag_and_the_file() {
     let missing = ca.path("nope.crt");
     let error = build(&client_side(&missing, &key, None), &no_side("peer"), &dir).unwrap_err();
     assert!(error.starts_with(&format!("--cert-file {missing}: cannot read:")), "{error}");
-    let error = build(&no_side("client"), &peer_side(&missing, &key, &missing, None), &dir)
-        .unwrap_err();
-    assert!(error.starts_with(&format!("--peer-trusted-ca-file {missing}: cannot read")), "{error}");
+    let error =
+        build(&no_side("client"), &peer_side(&missing, &key, &missing, None), &dir).unwrap_err();
+    assert!(
+        error.starts_with(&format!("--peer-trusted-ca-file {missing}: cannot read")),
+        "{error}"
+    );
 }
 
 #[test]
@@ -149,7 +158,8 @@ fn files_without_pem_contents_are_refused_by_name() {
     assert_eq!(error, format!("--cert-file {garbage}: no PEM certificate in the file"));
     let error = build(&client_side(&cert, &garbage, None), &no_side("peer"), &dir).unwrap_err();
     assert_eq!(error, format!("--key-file {garbage}: no PEM private key in the file"));
-    let error = build(&client_side(&cert, &key, Some(&garbage)), &no_side("peer"), &dir).unwrap_err();
+    let error =
+        build(&client_side(&cert, &key, Some(&garbage)), &no_side("peer"), &dir).unwrap_err();
     assert_eq!(error, format!("--trusted-ca-file {garbage}: no PEM certificate in the file"));
 }
 
@@ -286,6 +296,9 @@ fn the_identity_hook_reads_the_connection_info_of_a_request() {
     assert_eq!(ClientIdentity::of_request(&extensions), None);
     let client = Some(ClientIdentity { common_name: "alice".into() });
     extensions.insert(ConnInfo { remote_addr: None, client });
-    assert_eq!(ClientIdentity::of_request(&extensions).map(|c| c.common_name.as_str()), Some("alice"));
+    assert_eq!(
+        ClientIdentity::of_request(&extensions).map(|c| c.common_name.as_str()),
+        Some("alice")
+    );
     let _: Option<Conn> = None;
 }

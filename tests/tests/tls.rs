@@ -87,9 +87,11 @@ fn one_member_serves_etcdctl_over_mutual_tls_and_refuses_clients_without_a_good_
     let server = ca.leaf("server", "server");
     let client = ca.leaf("client", "alice");
     let forged = stranger.leaf("forged", "alice");
-    let metrics_port = free_port();
+    let (metrics_port, tls_metrics_port) = (free_port(), free_port());
     cluster.nodes[0].args = client_flags(&server, &ca.cert());
-    cluster.nodes[0].args.push(format!("--listen-metrics-urls=http://127.0.0.1:{metrics_port}"));
+    cluster.nodes[0].args.push(format!(
+        "--listen-metrics-urls=http://127.0.0.1:{metrics_port},https://127.0.0.1:{tls_metrics_port}"
+    ));
     cluster.start_planned();
     let url = cluster.nodes[0].client_url();
     let good = tls_args(&ca.cert(), Some(&client));
@@ -120,6 +122,61 @@ fn one_member_serves_etcdctl_over_mutual_tls_and_refuses_clients_without_a_good_
     // /metrics on its own plain listener, as etcd's --listen-metrics-urls.
     let metrics = curl(&[&format!("http://127.0.0.1:{metrics_port}/metrics")]).unwrap();
     assert!(metrics.contains("etcd_server_has_leader 1"), "{metrics}");
+    // An https metrics URL is served with the client side's TLS, client certificates included.
+    let tls_metrics = format!("https://127.0.0.1:{tls_metrics_port}/metrics");
+    let metrics = curl(&[&cert[..], &[tls_metrics.as_str()]].concat()).unwrap();
+    assert!(metrics.contains("etcd_server_has_leader 1"), "{metrics}");
+    assert!(curl(&["--cacert", &ca.cert(), &tls_metrics]).is_err());
+}
+
+/// Whether `openssl s_client` completes a handshake with `endpoint` given `options`.
+fn openssl_connects(endpoint: &str, ca: &str, options: &[&str]) -> bool {
+    let output = Command::new("openssl")
+        .args(["s_client", "-connect", endpoint, "-CAfile", ca, "-verify_return_error", "-brief"])
+        .args(options)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl runs (install openssl)");
+    let text = String::from_utf8_lossy(&output.stderr);
+    output.status.success() && text.contains("CONNECTION ESTABLISHED")
+}
+
+#[test]
+fn tls_versions_and_cipher_suites_are_the_ones_the_flags_allow() {
+    let mut cluster = Cluster::plan_https(2, true, false);
+    let ca = Ca::new(cluster.scratch(), "ca");
+    let server = ca.leaf("server", "server");
+    let files = vec![format!("--cert-file={}", server.cert), format!("--key-file={}", server.key)];
+    // Two single-member clusters would need two tokens; two members of one cluster will do.
+    cluster.nodes[0].args = [files.clone(), vec!["--tls-min-version=TLS1.3".into()]].concat();
+    cluster.nodes[1].args = [
+        files,
+        vec![
+            "--tls-max-version=TLS1.2".into(),
+            "--cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".into(),
+        ],
+    ]
+    .concat();
+    cluster.start_planned();
+    let (only13, only12) = (cluster.nodes[0].endpoint(), cluster.nodes[1].endpoint());
+    let ca_file = ca.cert();
+    assert!(openssl_connects(&only13, &ca_file, &["-tls1_3"]));
+    assert!(!openssl_connects(&only13, &ca_file, &["-tls1_2"]));
+    assert!(!openssl_connects(&only12, &ca_file, &["-tls1_3"]));
+    assert!(openssl_connects(
+        &only12,
+        &ca_file,
+        &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"]
+    ));
+    assert!(!openssl_connects(
+        &only12,
+        &ca_file,
+        &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"]
+    ));
+    let tls = tls_args(&ca_file, None);
+    for node in &cluster.nodes {
+        ctl_ok(&node.client_url(), &tls, &["put", "k", "v"]);
+    }
 }
 
 #[test]

@@ -93,7 +93,9 @@ pub fn incoming(
                 let remote = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => {
-                        debug!(%remote, listener = what, "TLS handshake done");
+                        let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+                        let cn = leaf.and_then(common_name).unwrap_or_default();
+                        debug!(%remote, listener = what, client_cn = %cn, "TLS handshake done");
                         let _ = handshaken.send(Ok(Conn::Tls(Box::new(tls)))).await;
                     }
                     Ok(Err(error)) => {

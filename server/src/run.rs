@@ -113,7 +113,11 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
         peer_client,
         peer_tls,
     )?;
-    needs(&flags.initial_cluster(), "--initial-cluster", peer_client, peer_tls)?;
+    let cluster_urls: Vec<String> = url_list(&flags.initial_cluster())
+        .iter()
+        .filter_map(|item| item.split_once('=').map(|(_, url)| url.to_string()))
+        .collect();
+    needs(&cluster_urls.join(","), "--initial-cluster", peer_client, peer_tls)?;
     Ok(Plan {
         config,
         data_dir,
@@ -363,5 +367,52 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan_of(args: &[&str]) -> Result<Plan, String> {
+        plan(&Flags::parse_from(std::iter::once("detcd").chain(args.iter().copied())))
+    }
+
+    #[test]
+    fn https_urls_need_their_side_s_certificate() {
+        assert!(plan_of(&[]).is_ok());
+        let error = plan_of(&["--listen-client-urls", "https://127.0.0.1:2379"]).err().unwrap();
+        assert_eq!(
+            error,
+            "--listen-client-urls https://127.0.0.1:2379: https needs --cert-file and --key-file, \
+             or --auto-tls"
+        );
+        let error = plan_of(&["--listen-metrics-urls", "https://127.0.0.1:2381"]).err().unwrap();
+        assert!(error.starts_with("--listen-metrics-urls https://127.0.0.1:2381: https needs"));
+        let error = plan_of(&["--listen-peer-urls", "https://127.0.0.1:2380"]).err().unwrap();
+        assert!(error.contains("https needs --peer-cert-file and --peer-key-file"), "{error}");
+        // Another member's https peer URL: this member must speak TLS to it.
+        let cluster = "default=http://127.0.0.1:2380,other=https://127.0.0.1:2480";
+        let error = plan_of(&["--initial-cluster", cluster]).err().unwrap();
+        assert!(error.starts_with("--initial-cluster https://127.0.0.1:2480: https needs"));
+    }
+
+    #[test]
+    fn an_https_listener_with_its_side_s_certificate_serves_tls() {
+        let dir = std::env::temp_dir().join(format!("detcd-run-plan-{}", std::process::id()));
+        let data_dir = dir.to_string_lossy().into_owned();
+        let plan = plan_of(&[
+            "--data-dir",
+            &data_dir,
+            "--auto-tls",
+            "--listen-client-urls",
+            "https://127.0.0.1:2379,http://127.0.0.1:2378",
+        ])
+        .unwrap();
+        let tls: Vec<bool> = plan.client_addrs.iter().map(|listen| listen.tls).collect();
+        assert_eq!(tls, [true, false]);
+        assert!(plan.tls.client.is_some() && plan.tls.peer_server.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -94,6 +94,21 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     let metrics_addrs = addrs("--listen-metrics-urls", metrics_urls)?;
     let data_dir = flags.data_dir();
     let tls = tls_configs(flags, &data_dir)?;
+    https_has_certificates(flags, &tls)?;
+    Ok(Plan {
+        config,
+        data_dir,
+        voters: (flags.initial_cluster_state == ClusterState::New).then_some(voters),
+        client_addrs,
+        peer_addrs,
+        metrics_addrs,
+        tls,
+    })
+}
+
+/// Every `https` URL, listened on or connected to, has its side's TLS configuration.
+fn https_has_certificates(flags: &Flags, tls: &TlsConfigs) -> Result<(), String> {
+    let metrics_urls = flags.listen_metrics_urls.as_deref().unwrap_or("");
     let needs = |urls: &str, flag: &str, has: bool, what: &str| match url_list(urls)
         .into_iter()
         .find(|url| is_https(url))
@@ -118,15 +133,7 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
         .filter_map(|item| item.split_once('=').map(|(_, url)| url.to_string()))
         .collect();
     needs(&cluster_urls.join(","), "--initial-cluster", peer_client, peer_tls)?;
-    Ok(Plan {
-        config,
-        data_dir,
-        voters: (flags.initial_cluster_state == ClusterState::New).then_some(voters),
-        client_addrs,
-        peer_addrs,
-        metrics_addrs,
-        tls,
-    })
+    Ok(())
 }
 
 /// Every TLS configuration the flags ask for; auto TLS certificates name the listen URLs' hosts.

@@ -7,7 +7,7 @@
 //! merges them after the last client stops, so the hot path shares nothing but the budget counter.
 
 use crate::keys::{self, KeyPicker};
-use crate::options::{Budget, Plan, Workload};
+use crate::options::{Budget, Plan, TlsFiles, Workload};
 use crate::requests;
 use crate::summary::{Recorder, Summary};
 use crate::watch;
@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// A request slower than this counts as an error ("timed out") and the client moves on.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,10 +87,27 @@ fn connections(plan: &Plan) -> Result<Vec<Channel>, String> {
     (0..plan.conns)
         .map(|i| {
             let url = plan.endpoints[i % plan.endpoints.len()].clone();
-            let endpoint = Endpoint::from_shared(url.clone()).map_err(|e| format!("{url}: {e}"))?;
+            let mut endpoint =
+                Endpoint::from_shared(url.clone()).map_err(|e| format!("{url}: {e}"))?;
+            if let Some(files) = plan.tls.as_ref().filter(|_| url.starts_with("https://")) {
+                endpoint =
+                    endpoint.tls_config(tls_config(files)).map_err(|e| format!("{url}: {e}"))?;
+            }
             Ok(endpoint.connect_timeout(CONNECT_TIMEOUT).tcp_nodelay(true).connect_lazy())
         })
         .collect()
+}
+
+/// tonic's TLS settings for `https://` endpoints.
+fn tls_config(files: &TlsFiles) -> ClientTlsConfig {
+    let mut config = ClientTlsConfig::new();
+    if let Some(ca) = &files.ca {
+        config = config.ca_certificate(Certificate::from_pem(ca));
+    }
+    if let Some((cert, key)) = &files.identity {
+        config = config.identity(Identity::from_pem(cert, key));
+    }
+    config
 }
 
 /// One client of the put, range or txn workload.

@@ -51,6 +51,15 @@ pub struct CommonArgs {
     /// Distinct keys the clients pick from at random.
     #[arg(long, global = true, default_value_t = 10_000)]
     pub key_space: u64,
+    /// CA certificate file verifying `https://` endpoints (as etcdctl's `--cacert`).
+    #[arg(long, global = true)]
+    pub cacert: Option<String>,
+    /// Client certificate file for mutual TLS (with `--key`).
+    #[arg(long, global = true, requires = "key")]
+    pub cert: Option<String>,
+    /// Client key file for mutual TLS (with `--cert`).
+    #[arg(long, global = true, requires = "cert")]
+    pub key: Option<String>,
     /// `text` (etcd benchmark style) or `tsv` (one line, for scripts).
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -126,6 +135,15 @@ pub struct Plan {
     pub key_space: u64,
     pub workload: Workload,
     pub output: Output,
+    /// TLS for `https://` endpoints: the CA, and the client's certificate and key, as PEM text.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM contents of the TLS files, read once when the plan is made.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsFiles {
+    pub ca: Option<String>,
+    pub identity: Option<(String, String)>,
 }
 
 impl Args {
@@ -168,8 +186,25 @@ impl Args {
             key_space: c.key_space,
             workload,
             output: c.output,
+            tls: tls_files(c)?,
         })
     }
+}
+
+/// Reads `--cacert`, `--cert` and `--key`; `None` when none is given.
+fn tls_files(c: &CommonArgs) -> Result<Option<TlsFiles>, String> {
+    let read = |flag: &str, path: &Option<String>| {
+        path.as_ref()
+            .map(|p| std::fs::read_to_string(p).map_err(|e| format!("{flag} {p}: {e}")))
+            .transpose()
+    };
+    let ca = read("--cacert", &c.cacert)?;
+    let cert = read("--cert", &c.cert)?;
+    let key = read("--key", &c.key)?;
+    if ca.is_none() && cert.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(TlsFiles { ca, identity: cert.zip(key) }))
 }
 
 fn workload(arg: WorkloadArg) -> Workload {
@@ -252,6 +287,26 @@ mod tests {
         let plan = plan(&["range", "--consistency", "s", "--endpoints", "a:1,http://b:2"]).unwrap();
         assert_eq!(plan.workload, Workload::Range { serializable: true });
         assert_eq!(plan.endpoints, vec!["http://a:1".to_string(), "http://b:2".to_string()]);
+    }
+
+    #[test]
+    fn tls_files_are_read_when_the_plan_is_made_and_a_missing_one_is_named() {
+        assert_eq!(plan(&["put"]).unwrap().tls, None);
+        let dir = std::env::temp_dir().join(format!("detcd-bench-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, "CA PEM").unwrap();
+        let ca = ca.to_string_lossy().into_owned();
+        let tls = plan(&["put", "--cacert", &ca]).unwrap().tls.unwrap();
+        assert_eq!((tls.ca.as_deref(), tls.identity), (Some("CA PEM"), None));
+        let both = plan(&["put", "--cacert", &ca, "--cert", &ca, "--key", &ca]).unwrap();
+        let identity = both.tls.unwrap().identity.unwrap();
+        assert_eq!(identity, ("CA PEM".to_string(), "CA PEM".to_string()));
+        let missing = dir.join("missing.pem").to_string_lossy().into_owned();
+        let err = plan(&["put", "--cacert", &missing]).unwrap_err();
+        assert!(err.starts_with(&format!("--cacert {missing}: ")), "{err}");
+        assert!(plan(&["put", "--cert", &ca]).is_err(), "--cert without --key");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //!
 //! Deployment scripts written for etcd 3.4 should start detcd unchanged. Flags detcd accepts but
 //! has no use for (quotas, auto-compaction, logging knobs) are parsed and ignored; flags whose
-//! meaning detcd cannot honour (TLS, auth, discovery) stop start-up with a one-line error naming
-//! the flag, because silently running without TLS or auth would be worse than not running.
+//! meaning detcd cannot honour (auth, discovery) stop start-up with a one-line error naming the
+//! flag, because silently running without auth would be worse than not running. The TLS flags
+//! (`TlsFlags`) are etcd's, and are read by `tls::TlsConfigs`.
 
+use crate::tls::Side;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
@@ -53,6 +55,8 @@ pub struct Flags {
     #[arg(long, env = "ETCD_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 
+    #[command(flatten)]
+    pub tls: TlsFlags,
     #[command(flatten)]
     pub ignored: IgnoredFlags,
     #[command(flatten)]
@@ -106,29 +110,98 @@ pub struct IgnoredFlags {
     pub grpc_keepalive_timeout: Option<String>,
 }
 
+/// etcd's TLS flags: the client side, the peer side, and the versions and ciphers of both.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TlsFlags {
+    /// Path to the client server TLS certificate file.
+    #[arg(long, env = "ETCD_CERT_FILE")]
+    pub cert_file: Option<String>,
+    /// Path to the client server TLS key file.
+    #[arg(long, env = "ETCD_KEY_FILE")]
+    pub key_file: Option<String>,
+    /// Path to the client server TLS trusted CA certificate file.
+    #[arg(long, env = "ETCD_TRUSTED_CA_FILE")]
+    pub trusted_ca_file: Option<String>,
+    /// Enable client certificate authentication (needs --trusted-ca-file).
+    #[arg(long, env = "ETCD_CLIENT_CERT_AUTH", num_args = 0..=1, default_missing_value = "true")]
+    pub client_cert_auth: Option<String>,
+    /// Client TLS using a generated self-signed certificate.
+    #[arg(long, env = "ETCD_AUTO_TLS", num_args = 0..=1, default_missing_value = "true")]
+    pub auto_tls: Option<String>,
+    /// Path to the peer server TLS certificate file (also this member's peer client certificate).
+    #[arg(long, env = "ETCD_PEER_CERT_FILE")]
+    pub peer_cert_file: Option<String>,
+    /// Path to the peer server TLS key file.
+    #[arg(long, env = "ETCD_PEER_KEY_FILE")]
+    pub peer_key_file: Option<String>,
+    /// Path to the peer server TLS trusted CA file.
+    #[arg(long, env = "ETCD_PEER_TRUSTED_CA_FILE")]
+    pub peer_trusted_ca_file: Option<String>,
+    /// Enable peer client certificate authentication (needs --peer-trusted-ca-file).
+    #[arg(long, env = "ETCD_PEER_CLIENT_CERT_AUTH", num_args = 0..=1, default_missing_value = "true")]
+    pub peer_client_cert_auth: Option<String>,
+    /// Peer TLS using generated self-signed certificates.
+    #[arg(long, env = "ETCD_PEER_AUTO_TLS", num_args = 0..=1, default_missing_value = "true")]
+    pub peer_auto_tls: Option<String>,
+    /// Allowed common name of the certificates of other members.
+    #[arg(long, env = "ETCD_PEER_CERT_ALLOWED_CN")]
+    pub peer_cert_allowed_cn: Option<String>,
+    /// Comma-separated TLS 1.2 cipher suites (Go's names); default: rustls's.
+    #[arg(long, env = "ETCD_CIPHER_SUITES")]
+    pub cipher_suites: Option<String>,
+    /// Minimum TLS version: TLS1.2 (default) or TLS1.3.
+    #[arg(long, env = "ETCD_TLS_MIN_VERSION")]
+    pub tls_min_version: Option<String>,
+    /// Maximum TLS version: TLS1.3 (default) or TLS1.2.
+    #[arg(long, env = "ETCD_TLS_MAX_VERSION")]
+    pub tls_max_version: Option<String>,
+}
+
+impl TlsFlags {
+    /// The client side's flags.
+    pub fn client_side(&self) -> Side {
+        Side {
+            name: "client",
+            cert_file: self.cert_file.clone(),
+            key_file: self.key_file.clone(),
+            trusted_ca_file: self.trusted_ca_file.clone(),
+            client_cert_auth: is_true(&self.client_cert_auth),
+            auto_tls: is_true(&self.auto_tls),
+            allowed_cn: None,
+            flags: [
+                "--cert-file",
+                "--key-file",
+                "--trusted-ca-file",
+                "--client-cert-auth",
+                "--auto-tls",
+            ],
+        }
+    }
+
+    /// The peer side's flags.
+    pub fn peer_side(&self) -> Side {
+        Side {
+            name: "peer",
+            cert_file: self.peer_cert_file.clone(),
+            key_file: self.peer_key_file.clone(),
+            trusted_ca_file: self.peer_trusted_ca_file.clone(),
+            client_cert_auth: is_true(&self.peer_client_cert_auth),
+            auto_tls: is_true(&self.peer_auto_tls),
+            allowed_cn: self.peer_cert_allowed_cn.clone().filter(|cn| !cn.is_empty()),
+            flags: [
+                "--peer-cert-file",
+                "--peer-key-file",
+                "--peer-trusted-ca-file",
+                "--peer-client-cert-auth",
+                "--peer-auto-tls",
+            ],
+        }
+    }
+}
+
 /// Flags whose meaning detcd cannot honour: given any of them, detcd refuses to start.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UnsupportedFlags {
-    #[arg(long, env = "ETCD_CERT_FILE", hide = true)]
-    pub cert_file: Option<String>,
-    #[arg(long, env = "ETCD_KEY_FILE", hide = true)]
-    pub key_file: Option<String>,
-    #[arg(long, env = "ETCD_TRUSTED_CA_FILE", hide = true)]
-    pub trusted_ca_file: Option<String>,
-    #[arg(long, env = "ETCD_CLIENT_CERT_AUTH", hide = true, num_args = 0..=1, default_missing_value = "true")]
-    pub client_cert_auth: Option<String>,
-    #[arg(long, env = "ETCD_AUTO_TLS", hide = true, num_args = 0..=1, default_missing_value = "true")]
-    pub auto_tls: Option<String>,
-    #[arg(long, env = "ETCD_PEER_CERT_FILE", hide = true)]
-    pub peer_cert_file: Option<String>,
-    #[arg(long, env = "ETCD_PEER_KEY_FILE", hide = true)]
-    pub peer_key_file: Option<String>,
-    #[arg(long, env = "ETCD_PEER_TRUSTED_CA_FILE", hide = true)]
-    pub peer_trusted_ca_file: Option<String>,
-    #[arg(long, env = "ETCD_PEER_CLIENT_CERT_AUTH", hide = true, num_args = 0..=1, default_missing_value = "true")]
-    pub peer_client_cert_auth: Option<String>,
-    #[arg(long, env = "ETCD_PEER_AUTO_TLS", hide = true, num_args = 0..=1, default_missing_value = "true")]
-    pub peer_auto_tls: Option<String>,
     #[arg(long, env = "ETCD_AUTH_TOKEN", hide = true)]
     pub auth_token: Option<String>,
     #[arg(long, env = "ETCD_DISCOVERY", hide = true)]
@@ -144,18 +217,7 @@ pub struct UnsupportedFlags {
 impl UnsupportedFlags {
     /// The first unsupported flag that was given, with why detcd cannot honour it.
     pub fn first_given(&self) -> Option<(&'static str, &'static str)> {
-        let tls = "TLS is not implemented";
         let given = [
-            (self.cert_file.is_some(), "--cert-file", tls),
-            (self.key_file.is_some(), "--key-file", tls),
-            (self.trusted_ca_file.is_some(), "--trusted-ca-file", tls),
-            (is_true(&self.client_cert_auth), "--client-cert-auth", tls),
-            (is_true(&self.auto_tls), "--auto-tls", tls),
-            (self.peer_cert_file.is_some(), "--peer-cert-file", tls),
-            (self.peer_key_file.is_some(), "--peer-key-file", tls),
-            (self.peer_trusted_ca_file.is_some(), "--peer-trusted-ca-file", tls),
-            (is_true(&self.peer_client_cert_auth), "--peer-client-cert-auth", tls),
-            (is_true(&self.peer_auto_tls), "--peer-auto-tls", tls),
             (self.auth_token.is_some(), "--auth-token", "auth is not implemented"),
             (self.discovery.is_some(), "--discovery", "discovery is not implemented"),
             (self.discovery_srv.is_some(), "--discovery-srv", "discovery is not implemented"),

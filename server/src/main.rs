@@ -16,6 +16,7 @@ mod run;
 mod services;
 mod snapshot;
 mod status;
+mod tls;
 mod urls;
 
 use clap::Parser;

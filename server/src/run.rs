@@ -3,14 +3,17 @@
 //! Order matters for etcd tooling: every listener is bound before anything is announced, and
 //! "ready to serve client requests" is logged only once the member has published its client URLs
 //! through raft (as etcd does), so scripts that wait for that line find a cluster with a leader
-//! and a complete member list.
+//! and a complete member list. TLS configurations are built before any listener is bound, so a
+//! bad certificate flag stops start-up before the member exists; a listener whose URL is
+//! `https` serves TLS with its side's configuration (`tls`), and `https` without one is refused.
 
 use crate::authority::AuthorityRepairing;
 use crate::flags::{url_list, ClusterState, Flags};
 use crate::identity::{cluster_id, member_id, InitialCluster};
-use crate::peer::{nodelay_incoming, GrpcPeerTransport, PeerService, STREAM_WINDOW};
+use crate::peer::{GrpcPeerTransport, PeerService, STREAM_WINDOW};
 use crate::services::*;
-use crate::urls::socket_addr;
+use crate::tls::{Conn, TlsConfigs};
+use crate::urls::{host, is_https, socket_addr};
 use detcd_core::member::{Member, MemberConfig};
 use detcd_core::storage::RealDisk;
 use detcd_proto::detcdpeerpb::peer_server::PeerServer;
@@ -22,9 +25,10 @@ use detcd_proto::etcdserverpb::watch_server::WatchServer;
 use detcd_proto::v3electionpb::election_server::ElectionServer;
 use detcd_proto::v3lockpb::lock_server::LockServer;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_stream::{Stream, StreamExt};
 use tonic::service::Routes;
 use tonic::transport::Server;
@@ -40,9 +44,17 @@ struct Plan {
     config: MemberConfig,
     data_dir: String,
     voters: Option<std::collections::BTreeMap<u64, detcd_core::raft::types::MemberInfo>>,
-    client_addrs: Vec<SocketAddr>,
-    peer_addrs: Vec<SocketAddr>,
-    metrics_addrs: Vec<SocketAddr>,
+    client_addrs: Vec<Listen>,
+    peer_addrs: Vec<Listen>,
+    metrics_addrs: Vec<Listen>,
+    tls: TlsConfigs,
+}
+
+/// A listen URL: the address to bind and whether it serves TLS.
+#[derive(Debug, Clone, Copy)]
+struct Listen {
+    addr: SocketAddr,
+    tls: bool,
 }
 
 fn plan(flags: &Flags) -> Result<Plan, String> {
@@ -71,30 +83,106 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     config.snapshot_entries = flags.snapshot_count.max(1);
     // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds.
     config.min_lease_ttl = (flags.election_timeout * 3).div_ceil(2000).max(1) as i64;
-    let addrs = |flag: &str, urls: &str| -> Result<Vec<SocketAddr>, String> {
-        url_list(urls).iter().map(|url| socket_addr(flag, url)).collect()
+    let addrs = |flag: &str, urls: &str| -> Result<Vec<Listen>, String> {
+        let listen =
+            |url: &String| Ok(Listen { addr: socket_addr(flag, url)?, tls: is_https(url) });
+        url_list(urls).iter().map(listen).collect()
     };
+    let metrics_urls = flags.listen_metrics_urls.as_deref().unwrap_or("");
+    let client_addrs = addrs("--listen-client-urls", &flags.listen_client_urls)?;
+    let peer_addrs = addrs("--listen-peer-urls", &flags.listen_peer_urls)?;
+    let metrics_addrs = addrs("--listen-metrics-urls", metrics_urls)?;
+    let data_dir = flags.data_dir();
+    let tls = tls_configs(flags, &data_dir)?;
+    https_has_certificates(flags, &tls)?;
     Ok(Plan {
         config,
-        data_dir: flags.data_dir(),
+        data_dir,
         voters: (flags.initial_cluster_state == ClusterState::New).then_some(voters),
-        client_addrs: addrs("--listen-client-urls", &flags.listen_client_urls)?,
-        peer_addrs: addrs("--listen-peer-urls", &flags.listen_peer_urls)?,
-        metrics_addrs: addrs(
-            "--listen-metrics-urls",
-            flags.listen_metrics_urls.as_deref().unwrap_or(""),
-        )?,
+        client_addrs,
+        peer_addrs,
+        metrics_addrs,
+        tls,
     })
 }
 
-async fn bind_all(addrs: &[SocketAddr], what: &str) -> Result<Vec<TcpListener>, String> {
+/// Every `https` URL, listened on or connected to, has its side's TLS configuration.
+fn https_has_certificates(flags: &Flags, tls: &TlsConfigs) -> Result<(), String> {
+    let metrics_urls = flags.listen_metrics_urls.as_deref().unwrap_or("");
+    let needs = |urls: &str, flag: &str, has: bool, what: &str| match url_list(urls)
+        .into_iter()
+        .find(|url| is_https(url))
+    {
+        Some(url) if !has => Err(format!("{flag} {url}: https needs {what}")),
+        _ => Ok(()),
+    };
+    let client_tls = "--cert-file and --key-file, or --auto-tls";
+    let peer_tls = "--peer-cert-file and --peer-key-file, or --peer-auto-tls";
+    needs(&flags.listen_client_urls, "--listen-client-urls", tls.client.is_some(), client_tls)?;
+    needs(metrics_urls, "--listen-metrics-urls", tls.client.is_some(), client_tls)?;
+    needs(&flags.listen_peer_urls, "--listen-peer-urls", tls.peer_server.is_some(), peer_tls)?;
+    let peer_client = tls.peer_client.is_some();
+    needs(
+        &flags.initial_advertise_peer_urls,
+        "--initial-advertise-peer-urls",
+        peer_client,
+        peer_tls,
+    )?;
+    let cluster_urls: Vec<String> = url_list(&flags.initial_cluster())
+        .iter()
+        .filter_map(|item| item.split_once('=').map(|(_, url)| url.to_string()))
+        .collect();
+    needs(&cluster_urls.join(","), "--initial-cluster", peer_client, peer_tls)?;
+    Ok(())
+}
+
+/// Every TLS configuration the flags ask for; auto TLS certificates name the listen URLs' hosts.
+fn tls_configs(flags: &Flags, data_dir: &str) -> Result<TlsConfigs, String> {
+    let tls = &flags.tls;
+    let urls = [&flags.listen_client_urls, &flags.advertise_client_urls, &flags.listen_peer_urls];
+    let mut hosts: Vec<String> =
+        urls.iter().flat_map(|urls| url_list(urls)).filter_map(|url| host(&url)).collect();
+    hosts.sort();
+    hosts.dedup();
+    let versions = (
+        tls.cipher_suites.as_deref(),
+        tls.tls_min_version.as_deref(),
+        tls.tls_max_version.as_deref(),
+    );
+    TlsConfigs::build(
+        &tls.client_side(),
+        &tls.peer_side(),
+        versions,
+        std::path::Path::new(data_dir),
+        &hosts,
+    )
+}
+
+/// A bound listener and whether it serves TLS.
+struct Bound {
+    listener: TcpListener,
+    tls: bool,
+}
+
+async fn bind_all(addrs: &[Listen], what: &str) -> Result<Vec<Bound>, String> {
     let mut listeners = Vec::new();
-    for addr in addrs {
+    for Listen { addr, tls } in addrs {
         let listener =
             TcpListener::bind(addr).await.map_err(|e| format!("listen on {what} {addr}: {e}"))?;
-        listeners.push(listener);
+        listeners.push(Bound { listener, tls: *tls });
     }
     Ok(listeners)
+}
+
+/// The connections of `bound`, through TLS when its URL is `https` (`plan` made sure there is a
+/// configuration then).
+fn accept(
+    bound: Bound,
+    config: &Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    what: &'static str,
+) -> Pin<Box<dyn Stream<Item = std::io::Result<Conn>> + Send>> {
+    let tls = if bound.tls { config.clone() } else { None };
+    crate::tls::incoming(bound.listener, tls, what)
 }
 
 /// Runs the server until a shutdown signal; `Err` is a one-line reason start-up failed.
@@ -108,14 +196,14 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     info!(name = %flags.name, id = %format!("{id:x}"), data_dir = %plan.data_dir, "starting detcd member");
     let disk =
         RealDisk::open(&plan.data_dir).map_err(|e| format!("--data-dir {}: {e}", plan.data_dir))?;
-    let transport = Arc::new(GrpcPeerTransport::new());
+    let transport = Arc::new(GrpcPeerTransport::new(plan.tls.peer_client.clone()));
     let member = Member::start(plan.config, Arc::new(disk), transport)
         .await
         .map_err(|e| format!("cannot start member from {}: {e}", plan.data_dir))?;
 
-    for listener in peer_listeners {
-        info!(address = %local(&listener), "listening for peers");
-        tokio::spawn(serve_peers(member.clone(), listener));
+    for bound in peer_listeners {
+        info!(address = %local(&bound), tls = bound.tls, "listening for peers");
+        tokio::spawn(serve_peers(member.clone(), accept(bound, &plan.tls.peer_server, "peer")));
     }
     if let Some(voters) = plan.voters {
         if let Err(error) = member.bootstrap(voters).await {
@@ -123,15 +211,18 @@ pub async fn run(flags: Flags) -> Result<(), String> {
             warn!(%error, "bootstrap skipped");
         }
     }
-    for listener in metrics_listeners {
-        info!(address = %local(&listener), "listening for metrics");
-        tokio::spawn(serve_http(member.clone(), listener));
+    for bound in metrics_listeners {
+        info!(address = %local(&bound), tls = bound.tls, "listening for metrics");
+        tokio::spawn(serve_http(member.clone(), accept(bound, &plan.tls.client, "metrics")));
     }
     // Client connections wait in the listeners' backlog until the member has caught up.
     let token = flags.initial_cluster_token.clone();
     let client_urls = url_list(&flags.advertise_client_urls);
     let data_dir = plan.data_dir.clone();
-    tokio::spawn(serve_when_ready(member.clone(), client_urls, token, data_dir, client_listeners));
+    let tls = plan.tls.client.clone();
+    let ready =
+        serve_when_ready(member.clone(), client_urls, token, data_dir, client_listeners, tls);
+    tokio::spawn(ready);
 
     wait_for_signal().await;
     info!("received shutdown signal, stopping");
@@ -139,11 +230,14 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     Ok(())
 }
 
-fn local(listener: &TcpListener) -> String {
-    listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
+fn local(bound: &Bound) -> String {
+    bound.listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
 }
 
-async fn serve_peers(member: Member, listener: TcpListener) {
+/// A listener's connections, as the servers take them.
+type Incoming = Pin<Box<dyn Stream<Item = std::io::Result<Conn>> + Send>>;
+
+async fn serve_peers(member: Member, incoming: Incoming) {
     let service = PeerServer::new(PeerService::new(member))
         .max_decoding_message_size(PEER_MESSAGE_LIMIT)
         .max_encoding_message_size(PEER_MESSAGE_LIMIT);
@@ -151,7 +245,7 @@ async fn serve_peers(member: Member, listener: TcpListener) {
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(STREAM_WINDOW)
         .add_service(service)
-        .serve_with_incoming(nodelay_incoming(listener))
+        .serve_with_incoming(incoming)
         .await;
     if let Err(error) = served {
         warn!(%error, "peer server stopped");
@@ -159,7 +253,7 @@ async fn serve_peers(member: Member, listener: TcpListener) {
 }
 
 /// etcd's gRPC services, its HTTP/JSON gateway and the HTTP endpoints, on one port.
-async fn serve_clients(member: Member, token: String, data_dir: String, listener: TcpListener) {
+async fn serve_clients(member: Member, token: String, data_dir: String, incoming: Incoming) {
     let http = crate::http::router(member.clone());
     let gateway = crate::gateway::router(member.clone(), token.clone(), &data_dir);
     let routes = Routes::from(http.merge(gateway))
@@ -176,22 +270,29 @@ async fn serve_clients(member: Member, token: String, data_dir: String, listener
         .accept_http1(true)
         .add_routes(routes)
         // etcdctl sends `:authority: http://host:port` on some calls; h2 would reset them.
-        .serve_with_incoming(client_incoming(listener))
+        .serve_with_incoming(client_incoming(incoming))
         .await;
     if let Err(error) = served {
         warn!(%error, "client server stopped");
     }
 }
 
-/// The client listener's connections: `TCP_NODELAY`, and `:authority` repaired (`authority`).
+/// The client listener's connections with `:authority` repaired (`authority`); under TLS the
+/// repair reads the decrypted stream.
 fn client_incoming(
-    listener: TcpListener,
-) -> impl Stream<Item = std::io::Result<AuthorityRepairing<TcpStream>>> {
-    nodelay_incoming(listener).map(|accepted| accepted.map(AuthorityRepairing::new))
+    incoming: Incoming,
+) -> impl Stream<Item = std::io::Result<AuthorityRepairing<Conn>>> {
+    incoming.map(|accepted| accepted.map(AuthorityRepairing::new))
 }
 
-async fn serve_http(member: Member, listener: TcpListener) {
-    if let Err(error) = axum::serve(listener, crate::http::router(member)).await {
+/// `/health` and `/metrics` alone, over HTTP/1.1 (or HTTP/2), plain or TLS as the URL says.
+async fn serve_http(member: Member, incoming: Incoming) {
+    let served = Server::builder()
+        .accept_http1(true)
+        .add_routes(Routes::from(crate::http::router(member)))
+        .serve_with_incoming(incoming)
+        .await;
+    if let Err(error) = served {
         warn!(%error, "metrics server stopped");
     }
 }
@@ -233,12 +334,14 @@ async fn serve_when_ready(
     client_urls: Vec<String>,
     token: String,
     data_dir: String,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Bound>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 ) {
     member.until_ready(client_urls.clone()).await;
-    for listener in listeners {
-        info!(address = %local(&listener), "listening for client requests");
-        tokio::spawn(serve_clients(member.clone(), token.clone(), data_dir.clone(), listener));
+    for bound in listeners {
+        info!(address = %local(&bound), tls = bound.tls, "listening for client requests");
+        let incoming = accept(bound, &tls, "client");
+        tokio::spawn(serve_clients(member.clone(), token.clone(), data_dir.clone(), incoming));
     }
     let status = member.status();
     info!(
@@ -271,5 +374,52 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan_of(args: &[&str]) -> Result<Plan, String> {
+        plan(&Flags::parse_from(std::iter::once("detcd").chain(args.iter().copied())))
+    }
+
+    #[test]
+    fn https_urls_need_their_side_s_certificate() {
+        assert!(plan_of(&[]).is_ok());
+        let error = plan_of(&["--listen-client-urls", "https://127.0.0.1:2379"]).err().unwrap();
+        assert_eq!(
+            error,
+            "--listen-client-urls https://127.0.0.1:2379: https needs --cert-file and --key-file, \
+             or --auto-tls"
+        );
+        let error = plan_of(&["--listen-metrics-urls", "https://127.0.0.1:2381"]).err().unwrap();
+        assert!(error.starts_with("--listen-metrics-urls https://127.0.0.1:2381: https needs"));
+        let error = plan_of(&["--listen-peer-urls", "https://127.0.0.1:2380"]).err().unwrap();
+        assert!(error.contains("https needs --peer-cert-file and --peer-key-file"), "{error}");
+        // Another member's https peer URL: this member must speak TLS to it.
+        let cluster = "default=http://127.0.0.1:2380,other=https://127.0.0.1:2480";
+        let error = plan_of(&["--initial-cluster", cluster]).err().unwrap();
+        assert!(error.starts_with("--initial-cluster https://127.0.0.1:2480: https needs"));
+    }
+
+    #[test]
+    fn an_https_listener_with_its_side_s_certificate_serves_tls() {
+        let dir = std::env::temp_dir().join(format!("detcd-run-plan-{}", std::process::id()));
+        let data_dir = dir.to_string_lossy().into_owned();
+        let plan = plan_of(&[
+            "--data-dir",
+            &data_dir,
+            "--auto-tls",
+            "--listen-client-urls",
+            "https://127.0.0.1:2379,http://127.0.0.1:2378",
+        ])
+        .unwrap();
+        let tls: Vec<bool> = plan.client_addrs.iter().map(|listen| listen.tls).collect();
+        assert_eq!(tls, [true, false]);
+        assert!(plan.tls.client.is_some() && plan.tls.peer_server.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,16 +1,27 @@
-//! etcd-style URLs (`http://host:port`) as socket addresses to bind.
+//! etcd-style URLs (`http://host:port`, `https://host:port`) as socket addresses to bind.
 //!
-//! Only `http` is accepted: `https` would need TLS, which detcd refuses rather than ignores.
+//! `https` means the listener serves TLS (`run` checks that the side has a certificate).
 //! `localhost` binds the IPv4 loopback; other host names are resolved (first address wins).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
+/// Whether `url` asks for TLS.
+pub fn is_https(url: &str) -> bool {
+    url.starts_with("https://")
+}
+
+/// The host part of `url` (for auto TLS certificates).
+pub fn host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host_port = rest.trim_end_matches('/');
+    let host = host_port.rsplit_once(':').map_or(host_port, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then(|| host.to_string())
+}
+
 pub fn socket_addr(flag: &str, url: &str) -> Result<SocketAddr, String> {
     let rest = match url.split_once("://") {
-        Some(("http", rest)) => rest,
-        Some(("https", _)) => {
-            return Err(format!("{flag}: {url}: https is not supported (no TLS)"))
-        }
+        Some(("http" | "https", rest)) => rest,
         Some((scheme, _)) => return Err(format!("{flag}: {url}: unsupported scheme {scheme:?}")),
         None => url,
     };
@@ -37,7 +48,14 @@ mod tests {
             socket_addr("f", "http://localhost:2380/"),
             Ok("127.0.0.1:2380".parse().unwrap())
         );
-        assert!(socket_addr("f", "https://127.0.0.1:2379").is_err());
+        assert_eq!(
+            socket_addr("f", "https://127.0.0.1:2379"),
+            Ok("127.0.0.1:2379".parse().unwrap())
+        );
+        assert!(socket_addr("f", "ftp://127.0.0.1:2379").is_err());
+        assert!(is_https("https://a:1") && !is_https("http://a:1"));
+        assert_eq!(host("https://node1.example:2380/").as_deref(), Some("node1.example"));
+        assert_eq!(host("http://[::1]:2379").as_deref(), Some("::1"));
         assert!(socket_addr("f", "http://nohost").is_err());
         assert!(socket_addr("f", "http://0.0.0.0:2379").is_ok());
     }

@@ -29,6 +29,10 @@ pub struct Node {
     log: PathBuf,
     process: Option<Child>,
     starts: usize,
+    /// `https` instead of `http` for the client and the peer URLs (TLS clusters).
+    https: (bool, bool),
+    /// Extra flags of this member (TLS certificates).
+    pub args: Vec<String>,
 }
 
 impl Node {
@@ -37,11 +41,14 @@ impl Node {
     }
 
     fn peer_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.peer_port)
+        let scheme = if self.https.1 { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.peer_port)
     }
 
-    fn client_url(&self) -> String {
-        format!("http://{}", self.endpoint())
+    /// The client URL (`https://127.0.0.1:<port>` in a cluster with client TLS).
+    pub fn client_url(&self) -> String {
+        let scheme = if self.https.0 { "https" } else { "http" };
+        format!("{scheme}://{}", self.endpoint())
     }
 
     /// The log of the current (or last) run.
@@ -68,6 +75,7 @@ impl Node {
             .arg(format!("--initial-advertise-peer-urls={}", self.peer_url()))
             .arg(format!("--initial-cluster={initial_cluster}"))
             .args(["--initial-cluster-state", state, "--initial-cluster-token", "detcd-tests"])
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -75,7 +83,9 @@ impl Node {
         self.process = Some(child);
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the member logs that it serves clients; panics with its log if it exits or
+    /// takes longer than `READY_TIMEOUT`.
+    pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + READY_TIMEOUT;
         while Instant::now() < deadline {
             if self.log_text().contains("ready to serve client requests") {
@@ -137,6 +147,8 @@ impl Cluster {
             log: PathBuf::new(),
             process: None,
             starts: 0,
+            https: (false, false),
+            args: Vec::new(),
         });
         i - 1
     }
@@ -188,6 +200,27 @@ impl Drop for Cluster {
             node.kill();
         }
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// TLS clusters: members planned with `https` URLs and given their certificate flags before
+/// they start.
+impl Cluster {
+    /// Plans `size` members whose client and/or peer URLs are `https`.
+    pub fn plan_https(size: usize, client_https: bool, peer_https: bool) -> Cluster {
+        let mut cluster = Cluster::plan(size);
+        for node in &mut cluster.nodes {
+            node.https = (client_https, peer_https);
+        }
+        cluster
+    }
+
+    /// Starts every planned member without waiting for any (`Node::wait_ready` waits).
+    pub fn spawn_planned(&mut self) {
+        let initial = self.initial_cluster();
+        for node in &mut self.nodes {
+            node.spawn(&initial);
+        }
     }
 }
 

@@ -6,9 +6,12 @@
 //! catch-up) goes as a unary call of its own instead, so it never holds the stream's small raft
 //! messages up behind it. Every failure — no URL, refused connection, timeout, a status from the
 //! peer, an undecodable reply — is an `io::Error`, which the core reports to raft as `Unreachable`.
+//! An `https` peer URL is reached through `tls::PeerConnector` with the peer TLS configuration;
+//! without one (no peer TLS flags) a call to it fails like an unreachable peer.
 
 use super::call_stream::CallStream;
 use super::codec::{decode, encode};
+use crate::tls::PeerConnector;
 use detcd_core::raft::network::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_proto::detcdpeerpb::peer_client::PeerClient;
@@ -17,6 +20,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_rustls::rustls::ClientConfig;
 use tonic::transport::{Channel, Endpoint};
 
 /// How long to wait for a TCP connection to a peer before giving up on one call.
@@ -37,14 +41,15 @@ struct PeerLink {
 }
 
 /// Peer traffic over gRPC.
-#[derive(Default)]
 pub struct GrpcPeerTransport {
     links: Mutex<BTreeMap<String, PeerLink>>,
+    /// The client configuration for `https` peer URLs (`--peer-cert-file` and friends).
+    tls: Option<Arc<ClientConfig>>,
 }
 
 impl GrpcPeerTransport {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(tls: Option<Arc<ClientConfig>>) -> Self {
+        GrpcPeerTransport { links: Mutex::new(BTreeMap::new()), tls }
     }
 
     /// The channel to `url`, and its stream (a new one when the last has ended).
@@ -56,13 +61,24 @@ impl GrpcPeerTransport {
             }
             return Ok((link.channel.clone(), link.stream.clone()));
         }
-        let endpoint = Endpoint::from_shared(url.to_string())
+        let connector = match (url.starts_with("https://"), &self.tls) {
+            (false, _) => None,
+            (true, Some(config)) => Some(PeerConnector::new(config.clone(), url)?),
+            (true, None) => {
+                return Err(io::Error::other(format!("{url}: https peer URL without peer TLS")))
+            }
+        };
+        let target = connector.as_ref().map_or(url.to_string(), |(_, plain)| plain.clone());
+        let endpoint = Endpoint::from_shared(target)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}")))?
             .connect_timeout(CONNECT_TIMEOUT)
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(STREAM_WINDOW)
             .tcp_nodelay(true);
-        let channel = endpoint.connect_lazy();
+        let channel = match connector {
+            Some((connector, _)) => endpoint.connect_with_connector_lazy(connector),
+            None => endpoint.connect_lazy(),
+        };
         let stream = Arc::new(CallStream::open(channel.clone()));
         links
             .insert(url.to_string(), PeerLink { channel: channel.clone(), stream: stream.clone() });

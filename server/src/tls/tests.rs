@@ -1,0 +1,304 @@
+//! Building TLS configurations from flags, and handshakes between them, in memory.
+//!
+//! Certificates are made here with rcgen (a CA, and leaves it signs, with a common name and
+//! `127.0.0.1` as their address); handshakes run over an in-memory duplex pipe.
+
+use super::accept::{Conn, ConnInfo};
+use super::files::FlagFile;
+use super::identity::ClientIdentity;
+use super::policy::policy;
+use super::reload::ReloadingKey;
+use super::settings::{Side, TlsConfigs};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{ClientConfig, ServerConfig};
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("detcd-tls-unit-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A CA that writes its certificate and the leaves it signs into a directory.
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    dir: PathBuf,
+}
+
+impl Ca {
+    fn new(dir: &Path, name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        Ca { issuer: Issuer::new(params, key), dir: dir.to_path_buf() }
+    }
+
+    fn path(&self, file: &str) -> String {
+        self.dir.join(file).to_string_lossy().into_owned()
+    }
+
+    /// Writes `<file>.crt` and `<file>.key`: a leaf for `127.0.0.1` with common name `cn`.
+    fn leaf(&self, file: &str, cn: &str) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let (crt, pem) = (self.path(&format!("{file}.crt")), self.path(&format!("{file}.key")));
+        std::fs::write(&crt, cert.pem()).unwrap();
+        std::fs::write(&pem, key.serialize_pem()).unwrap();
+        (crt, pem)
+    }
+}
+
+fn client_side(cert: &str, key: &str, ca: Option<&str>) -> Side {
+    Side {
+        name: "client",
+        cert_file: Some(cert.into()),
+        key_file: Some(key.into()),
+        trusted_ca_file: ca.map(String::from),
+        client_cert_auth: ca.is_some(),
+        auto_tls: false,
+        allowed_cn: None,
+        flags: [
+            "--cert-file",
+            "--key-file",
+            "--trusted-ca-file",
+            "--client-cert-auth",
+            "--auto-tls",
+        ],
+    }
+}
+
+fn peer_side(cert: &str, key: &str, ca: &str, allowed_cn: Option<&str>) -> Side {
+    Side {
+        name: "peer",
+        cert_file: Some(cert.into()),
+        key_file: Some(key.into()),
+        trusted_ca_file: Some(ca.into()),
+        client_cert_auth: true,
+        auto_tls: false,
+        allowed_cn: allowed_cn.map(String::from),
+        flags: [
+            "--peer-cert-file",
+            "--peer-key-file",
+            "--peer-trusted-ca-file",
+            "--peer-client-cert-auth",
+            "--peer-auto-tls",
+        ],
+    }
+}
+
+fn no_side(name: &'static str) -> Side {
+    Side { name, flags: client_side("", "", None).flags, ..Side::default() }
+}
+
+fn build(client: &Side, peer: &Side, dir: &Path) -> Result<TlsConfigs, String> {
+    TlsConfigs::build(client, peer, (None, None, None), dir, &[])
+}
+
+/// One handshake over an in-memory pipe; the server's result (with the client's identity) or
+/// the first error of either end.
+async fn handshake(
+    server: Arc<ServerConfig>,
+    client: Arc<ClientConfig>,
+) -> Result<Option<ClientIdentity>, String> {
+    let (near, far) = tokio::io::duplex(64 * 1024);
+    let accept = tokio::spawn(async move { TlsAcceptor::from(server).accept(far).await });
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let connected = TlsConnector::from(client).connect(name, near).await;
+    let accepted = accept.await.unwrap();
+    let accepted = accepted.map_err(|e| format!("server: {e}"))?;
+    connected.map_err(|e| format!("client: {e}"))?;
+    let certs = accepted.get_ref().1.peer_certificates();
+    let cn = certs.and_then(|c| c.first()).and_then(super::identity::common_name);
+    Ok(cn.map(|common_name| ClientIdentity { common_name }))
+}
+
+#[test]
+fn no_tls_flags_build_no_configuration() {
+    let dir = scratch("none");
+    let configs = build(&no_side("client"), &no_side("peer"), &dir).unwrap();
+    assert!(configs.client.is_none() && configs.peer_server.is_none());
+    assert!(configs.peer_client.is_none());
+}
+
+#[test]
+fn a_missing_certificate_file_is_one_error_naming_the_flag_and_the_file() {
+    let dir = scratch("missing");
+    let ca = Ca::new(&dir, "ca");
+    let (_, key) = ca.leaf("server", "server");
+    let missing = ca.path("nope.crt");
+    let error = build(&client_side(&missing, &key, None), &no_side("peer"), &dir).unwrap_err();
+    assert!(error.starts_with(&format!("--cert-file {missing}: cannot read:")), "{error}");
+    let error =
+        build(&no_side("client"), &peer_side(&missing, &key, &missing, None), &dir).unwrap_err();
+    assert!(
+        error.starts_with(&format!("--peer-trusted-ca-file {missing}: cannot read")),
+        "{error}"
+    );
+}
+
+#[test]
+fn files_without_pem_contents_are_refused_by_name() {
+    let dir = scratch("garbage");
+    let ca = Ca::new(&dir, "ca");
+    let (cert, key) = ca.leaf("server", "server");
+    let garbage = ca.path("garbage");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let error = build(&client_side(&garbage, &key, None), &no_side("peer"), &dir).unwrap_err();
+    assert_eq!(error, format!("--cert-file {garbage}: no PEM certificate in the file"));
+    let error = build(&client_side(&cert, &garbage, None), &no_side("peer"), &dir).unwrap_err();
+    assert_eq!(error, format!("--key-file {garbage}: no PEM private key in the file"));
+    let error =
+        build(&client_side(&cert, &key, Some(&garbage)), &no_side("peer"), &dir).unwrap_err();
+    assert_eq!(error, format!("--trusted-ca-file {garbage}: no PEM certificate in the file"));
+}
+
+#[test]
+fn a_key_that_does_not_match_its_certificate_is_refused() {
+    let dir = scratch("mismatch");
+    let ca = Ca::new(&dir, "ca");
+    let (cert, _) = ca.leaf("one", "one");
+    let (_, other_key) = ca.leaf("two", "two");
+    let error = build(&client_side(&cert, &other_key, None), &no_side("peer"), &dir).unwrap_err();
+    assert!(
+        error.starts_with(&format!("--key-file {other_key} does not match --cert-file {cert}")),
+        "{error}"
+    );
+}
+
+#[test]
+fn half_a_pair_and_client_auth_without_a_ca_are_refused() {
+    let dir = scratch("half");
+    let ca = Ca::new(&dir, "ca");
+    let (cert, key) = ca.leaf("server", "server");
+    let mut side = client_side(&cert, &key, None);
+    side.key_file = None;
+    assert_eq!(build(&side, &no_side("peer"), &dir).unwrap_err(), "--cert-file needs --key-file");
+    let mut side = client_side(&cert, &key, None);
+    side.client_cert_auth = true;
+    let error = build(&side, &no_side("peer"), &dir).unwrap_err();
+    assert_eq!(error, "--client-cert-auth needs --trusted-ca-file");
+}
+
+#[test]
+fn versions_and_cipher_suites_are_checked() {
+    assert!(policy(None, None, None).unwrap().versions.len() == 2);
+    assert_eq!(policy(None, Some("TLS1.3"), None).unwrap().versions.len(), 1);
+    assert!(policy(None, Some("TLS1.1"), None).unwrap_err().contains("not supported"));
+    assert!(policy(None, Some("tls12"), None).unwrap_err().contains("not a TLS version"));
+    assert!(policy(None, Some("TLS1.3"), Some("TLS1.2")).is_err());
+    let one = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
+    let chosen = policy(Some(one), None, None).unwrap();
+    let names: Vec<String> =
+        chosen.provider.cipher_suites.iter().map(|s| format!("{:?}", s.suite())).collect();
+    assert!(names.iter().any(|n| n == one), "{names:?}");
+    assert!(!names.iter().any(|n| n == "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"), "{names:?}");
+    let chacha = policy(Some("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"), None, None);
+    assert!(chacha.is_ok());
+    let error = policy(Some("TLS_RSA_WITH_RC4_128_SHA"), None, None).unwrap_err();
+    assert!(error.starts_with("--cipher-suites: TLS_RSA_WITH_RC4_128_SHA is not supported"));
+    assert!(policy(Some(one), Some("TLS1.3"), None).is_err());
+}
+
+#[tokio::test]
+async fn mutual_tls_verifies_both_ends_and_records_the_client_common_name() {
+    let dir = scratch("mutual");
+    let ca = Ca::new(&dir, "ca");
+    let (cert, key) = ca.leaf("m1", "member-one");
+    let side = peer_side(&cert, &key, &ca.path("ca.pem"), None);
+    let configs = build(&no_side("client"), &side, &dir).unwrap();
+    let (server, client) = (configs.peer_server.unwrap(), configs.peer_client.unwrap());
+    let identity = handshake(server, client).await.unwrap();
+    assert_eq!(identity, Some(ClientIdentity { common_name: "member-one".into() }));
+}
+
+#[tokio::test]
+async fn a_peer_certificate_from_another_ca_is_refused_with_the_reason() {
+    let dir = scratch("stranger");
+    let ca = Ca::new(&dir, "ca");
+    let other = Ca::new(&dir, "other");
+    let (cert, key) = ca.leaf("good", "member");
+    let (bad_cert, bad_key) = other.leaf("bad", "member");
+    let good = build(&no_side("client"), &peer_side(&cert, &key, &ca.path("ca.pem"), None), &dir);
+    // It trusts the cluster's CA, but its own certificate is signed by another.
+    let bad = peer_side(&bad_cert, &bad_key, &ca.path("ca.pem"), None);
+    let bad = build(&no_side("client"), &bad, &dir).unwrap();
+    let error = handshake(good.unwrap().peer_server.unwrap(), bad.peer_client.unwrap()).await;
+    let error = error.unwrap_err();
+    assert!(error.starts_with("server: invalid peer certificate: UnknownIssuer"), "{error}");
+}
+
+#[tokio::test]
+async fn the_allowed_common_name_is_required_of_peers() {
+    let dir = scratch("allowed");
+    let ca = Ca::new(&dir, "ca");
+    let (cert, key) = ca.leaf("m", "member");
+    let (other_cert, other_key) = ca.leaf("o", "intruder");
+    let ca_pem = ca.path("ca.pem");
+    let server = build(&no_side("client"), &peer_side(&cert, &key, &ca_pem, Some("member")), &dir);
+    let server = server.unwrap().peer_server.unwrap();
+    let intruder = peer_side(&other_cert, &other_key, &ca_pem, None);
+    let intruder = build(&no_side("client"), &intruder, &dir).unwrap().peer_client.unwrap();
+    let error = handshake(server.clone(), intruder).await.unwrap_err();
+    assert!(error.contains("\"intruder\" is not the allowed \"member\""), "{error}");
+    let member = build(&no_side("client"), &peer_side(&cert, &key, &ca_pem, None), &dir);
+    assert!(handshake(server, member.unwrap().peer_client.unwrap()).await.is_ok());
+}
+
+#[test]
+fn a_renewed_certificate_is_picked_up_and_a_broken_renewal_is_not() {
+    let dir = scratch("reload");
+    let ca = Ca::new(&dir, "ca");
+    let (cert, key) = ca.leaf("server", "first");
+    let provider = policy(None, None, None).unwrap().provider;
+    let reloading = ReloadingKey::load(
+        FlagFile::new("--cert-file", &cert),
+        FlagFile::new("--key-file", &key),
+        provider,
+    )
+    .unwrap();
+    let cn = |r: &ReloadingKey| super::identity::common_name(&r.current().cert[0]).unwrap();
+    assert_eq!(cn(&reloading), "first");
+    // Half a renewal: a new certificate beside the old key does not load; "first" stays.
+    let renewed = Ca::new(&dir, "ca2");
+    let (new_cert, new_key) = renewed.leaf("next", "second");
+    std::fs::copy(&new_cert, &cert).unwrap();
+    assert_eq!(cn(&reloading), "first");
+    std::fs::copy(&new_key, &key).unwrap();
+    assert_eq!(cn(&reloading), "second");
+}
+
+#[test]
+fn auto_tls_makes_a_certificate_once_and_keeps_it() {
+    let dir = scratch("auto");
+    let mut side = no_side("client");
+    side.auto_tls = true;
+    assert!(build(&side, &no_side("peer"), &dir).unwrap().client.is_some());
+    let cert = dir.join("fixtures/client/cert.pem");
+    let first = std::fs::read(&cert).unwrap();
+    build(&side, &no_side("peer"), &dir).unwrap();
+    assert_eq!(std::fs::read(&cert).unwrap(), first);
+}
+
+#[test]
+fn the_identity_hook_reads_the_connection_info_of_a_request() {
+    let mut extensions = http::Extensions::new();
+    assert_eq!(ClientIdentity::of_request(&extensions), None);
+    let client = Some(ClientIdentity { common_name: "alice".into() });
+    extensions.insert(ConnInfo { remote_addr: None, client });
+    assert_eq!(
+        ClientIdentity::of_request(&extensions).map(|c| c.common_name.as_str()),
+        Some("alice")
+    );
+    let _: Option<Conn> = None;
+}

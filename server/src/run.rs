@@ -224,8 +224,12 @@ pub async fn run(flags: Flags) -> Result<(), String> {
         serve_when_ready(member.clone(), client_urls, token, data_dir, client_listeners, tls);
     tokio::spawn(ready);
 
-    wait_for_signal().await;
-    info!("received shutdown signal, stopping");
+    tokio::select! {
+        () = wait_for_signal() => info!("received shutdown signal, stopping"),
+        // As etcd: a member removed from the cluster stops for good (its data directory is of
+        // no further use).
+        () = member.removed() => warn!("the member has been permanently removed from the cluster; stopping"),
+    }
     member.shutdown().await;
     Ok(())
 }

@@ -103,6 +103,21 @@ impl Node {
         panic!("{} not ready after {READY_TIMEOUT:?}:\n{}", self.name, self.log_text());
     }
 
+    /// Whether the process ended by itself within `limit` (it is reaped then).
+    pub fn exits_within(&mut self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            match self.process.as_mut().map(|child| child.try_wait()) {
+                None | Some(Ok(Some(_))) | Some(Err(_)) => {
+                    self.process = None;
+                    return true;
+                }
+                Some(Ok(None)) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        false
+    }
+
     /// SIGKILL: no shutdown code runs, unsynced writes are lost.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.process.take() {

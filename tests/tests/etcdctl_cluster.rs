@@ -2,6 +2,7 @@
 
 use detcd_tests::cluster::Cluster;
 use detcd_tests::etcdctl::ok;
+use std::time::Duration;
 
 #[test]
 fn three_members_list_each_other_and_elect_one_leader() {
@@ -62,6 +63,10 @@ fn a_member_added_with_etcdctl_joins_and_can_be_removed() {
     let words: Vec<&str> = removed.split_whitespace().take(3).collect();
     assert_eq!(words, ["Member", id.as_str(), "removed"], "{removed}");
     assert_eq!(ok(&e, &["member", "list"]).lines().count(), 3);
+    // As etcd's: the removed member stops for good.
+    assert!(cluster.nodes[new].exits_within(Duration::from_secs(20)), "the removed member runs on");
+    let log = cluster.nodes[new].log_text();
+    assert!(log.contains("permanently removed from the cluster"), "{log}");
 }
 
 /// `member list -w table` once every one of `size` members shows a client URL.

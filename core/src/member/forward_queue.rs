@@ -165,8 +165,13 @@ impl Member {
             None => vec![Err(Error::NoLeader); count],
             Some(info) => {
                 let timeout = self.inner.config.request_timeout;
-                let message = PeerMessage::Forward(requests);
-                match self.inner.transport.call(leader, &info, message, timeout).await {
+                let message = PeerMessage::Forward { from: self.id(), requests };
+                let mut reply = self.inner.transport.call(leader, &info, message, timeout).await;
+                if let Ok(PeerReply::ToOutsider { membership_at, reply: inner }) = reply {
+                    self.left_out_by_peer(membership_at);
+                    reply = Ok(*inner);
+                }
+                match reply {
                     Ok(PeerReply::Forward(responses)) if responses.len() == count => responses,
                     // Lost on the wire, or an answer that cannot be matched to the requests: the
                     // leader may have served them, so the outcome is unknown.

@@ -43,6 +43,7 @@ pub use membership::MembershipChange;
 pub use serve::{ClientRequest, ClientResponse};
 pub use watch::WatchStream;
 
+use crate::error::Error;
 use crate::kv::ResponseHeader;
 use crate::lease::ExpiryTracker;
 use crate::raft::log_store::LogStore;
@@ -192,7 +193,7 @@ impl Member {
 
     /// Serves one message from a peer.
     pub async fn handle_peer(&self, message: PeerMessage) -> PeerReply {
-        let notice = message.raft_sender().and_then(|sender| self.outsider_notice(sender));
+        let notice = self.outsider_notice(message.sender());
         let reply = self.answer_peer(message).await;
         match notice {
             Some(membership_at) => PeerReply::ToOutsider { membership_at, reply: Box::new(reply) },
@@ -217,7 +218,11 @@ impl Member {
                 let installed = raft.install_full_snapshot(vote, snapshot).await;
                 PeerReply::Snapshot(installed.map_err(|e| e.to_string()))
             }
-            PeerMessage::Forward(requests) => {
+            // A member that left is told so (`ToOutsider`), and nothing it forwards is served.
+            PeerMessage::Forward { from, requests } if self.has_left(from) => {
+                PeerReply::Forward(vec![Err(Error::Stopped); requests.len()])
+            }
+            PeerMessage::Forward { requests, .. } => {
                 PeerReply::Forward(self.serve_forwarded_batch(requests).await)
             }
         }

@@ -3,14 +3,17 @@
 //! A removed member that keeps running serves what it last knew forever: its watchers never hear
 //! of another revision and its serializable reads grow ever staler, and if it never applied its
 //! own removal (the leader stops replicating to it once the change commits) it keeps calling
-//! elections. So a member stops raft and refuses every client (`Stopped`: ask another member) once
-//! it knows it was removed, which it learns in one of two ways:
+//! elections and forwarding its clients' writes to a leader that would commit them. So:
 //!
-//! - it applies a membership that leaves it out, after having applied one that named it (a new
-//!   member replaying the log from before its addition has never been named, and is not removed);
-//! - a peer answers one of its raft messages with a committed membership that leaves it out and is
-//!   newer than the newest one this member applied, while that one names it: some change between
-//!   the two removed it (etcd never reuses a member id, so it cannot have been added back).
+//! - a member stops raft and refuses every client (`Stopped`: ask another member) once it knows
+//!   it was removed, which it learns when it applies a membership that leaves it out after one
+//!   that named it (a new member replaying the log from before its addition was never named), or
+//!   when a peer answers one of its messages with a committed membership that leaves it out and is
+//!   newer than the newest one it applied while that one names it: some change between the two
+//!   removed it (etcd never reuses a member id, so it cannot have been added back);
+//! - a member answers every message from a member its applied membership leaves out with that
+//!   membership's log id (`PeerReply::ToOutsider`), and serves no forwarded request from a member
+//!   it saw leave (etcd's peers refuse a removed member's messages the same way).
 //!
 //! Invariant: only committed memberships decide (applied ones, here and at the peer), so a change
 //! raft may still roll back never stops a member.
@@ -19,68 +22,97 @@ use super::Member;
 use crate::raft::network::OnLeftOut;
 use crate::raft::state_machine::Replica;
 use crate::raft::types::{LogId, NodeId};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use tokio::sync::Notify;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
-/// Whether this member knows it was removed, shared by the member and its raft network.
-#[derive(Default)]
+/// What this member knows of removals, shared by the member and its raft network.
 pub(super) struct Removal {
-    removed: AtomicBool,
-    /// Whether an applied membership ever named this member.
-    was_named: AtomicBool,
-    learnt: Notify,
+    /// Whether this member knows it was removed.
+    removed: watch::Sender<bool>,
+    /// The members this one saw in an applied membership, and those it saw leave it since.
+    seen: Mutex<Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
+    named: BTreeSet<NodeId>,
+    left: BTreeSet<NodeId>,
+}
+
+impl Default for Removal {
+    fn default() -> Self {
+        Removal { removed: watch::Sender::new(false), seen: Mutex::default() }
+    }
 }
 
 impl Removal {
     fn learn(&self) {
-        if !self.removed.swap(true, Ordering::SeqCst) {
-            self.learnt.notify_one();
+        self.removed.send_if_modified(|removed| !std::mem::replace(removed, true));
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Learns of this member's removal if a peer's applied membership at `peer_at` leaves it out
+    /// and is newer than its own, which names it.
+    fn judge(&self, id: NodeId, replica: &Replica, peer_at: Option<LogId>) {
+        let (named, own_at) = {
+            let state = replica.lock();
+            (state.membership.membership().get_node(&id).is_some(), *state.membership.log_id())
+        };
+        if named && peer_at > own_at {
+            self.learn();
         }
     }
 
     /// The hook the raft network calls when a peer's applied membership leaves this member out.
     pub(super) fn on_left_out(self: &Arc<Self>, id: NodeId, replica: Arc<Replica>) -> OnLeftOut {
         let removal = self.clone();
-        Arc::new(move |peer_at: Option<LogId>| {
-            let (named, own_at) = {
-                let state = replica.lock();
-                (state.membership.membership().get_node(&id).is_some(), *state.membership.log_id())
-            };
-            if named && peer_at > own_at {
-                removal.learn();
-            }
-        })
+        Arc::new(move |peer_at: Option<LogId>| removal.judge(id, &replica, peer_at))
     }
 }
 
 impl Member {
     /// Whether this member learnt that it was removed from the cluster.
     pub fn is_removed(&self) -> bool {
-        self.inner.removal.removed.load(Ordering::SeqCst)
+        *self.inner.removal.removed.borrow()
     }
 
-    /// Watches what this member applies for its own removal, and stops raft once it knows of it
-    /// (from here or from a peer's answer).
+    /// Resolves once this member learns that it was removed (a server then exits, as etcd's
+    /// does).
+    pub async fn removed(&self) {
+        let mut removed = self.inner.removal.removed.subscribe();
+        // The sender lives as long as the member, so the wait ends only on removal.
+        let _ = removed.wait_for(|removed| *removed).await;
+    }
+
+    /// Watches the memberships this member applies (for members that leave, itself included),
+    /// and stops raft once it knows it was removed (from here or from a peer's answer).
     pub(super) async fn run_removal_watch(&self) {
         let replica = &self.inner.replica;
         let removal = &self.inner.removal;
+        let mut learnt = removal.removed.subscribe();
         loop {
             let applied = replica.changed.notified();
-            let learnt = removal.learnt.notified();
-            let named = {
-                let state = replica.lock();
-                state.membership.membership().get_node(&self.id()).is_some()
+            let named: BTreeSet<NodeId> =
+                replica.lock().membership.membership().nodes().map(|(id, _)| *id).collect();
+            let left_myself = {
+                let mut seen = removal.seen();
+                let left: Vec<NodeId> = seen.named.difference(&named).copied().collect();
+                seen.left.extend(left);
+                seen.named.extend(named.iter().copied());
+                seen.named.retain(|id| named.contains(id));
+                seen.left.contains(&self.id())
             };
-            if named {
-                removal.was_named.store(true, Ordering::SeqCst);
-            } else if removal.was_named.load(Ordering::SeqCst) {
+            if left_myself {
                 removal.learn();
             }
             if self.is_removed() {
                 break;
             }
-            futures::future::select(Box::pin(applied), Box::pin(learnt)).await;
+            futures::future::select(Box::pin(applied), Box::pin(learnt.changed())).await;
         }
         tracing::warn!(member = self.id(), "removed from the cluster: stopping");
         crate::probes::hit(crate::probes::Probe::RemovedMemberStopped);
@@ -88,11 +120,22 @@ impl Member {
         self.shutdown().await;
     }
 
-    /// What a peer adds to its answer to a raft message from `sender`: the log id of this
-    /// member's applied membership when that membership does not name the sender.
+    /// What this member adds to its answer to a message from `sender`: the log id of its applied
+    /// membership when that membership does not name the sender.
     pub(super) fn outsider_notice(&self, sender: NodeId) -> Option<Option<LogId>> {
         let state = self.inner.replica.lock();
         let named = state.membership.membership().get_node(&sender).is_some();
         (!named).then(|| *state.membership.log_id())
+    }
+
+    /// Whether `sender` is a member this one saw leave the cluster: its forwarded requests are
+    /// refused unserved.
+    pub(super) fn has_left(&self, sender: NodeId) -> bool {
+        self.inner.removal.seen().left.contains(&sender)
+    }
+
+    /// A peer said its applied membership, at `peer_at`, leaves this member out.
+    pub(super) fn left_out_by_peer(&self, peer_at: Option<LogId>) {
+        self.inner.removal.judge(self.id(), &self.inner.replica, peer_at);
     }
 }

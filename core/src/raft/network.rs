@@ -6,7 +6,7 @@
 //! server over gRPC. Invariant: a transport failure is always reported as `Unreachable` to openraft,
 //! which then retries with back-off; it never fabricates a reply.
 //!
-//! A member whose applied membership does not name the sender of a raft message still answers it,
+//! A member whose applied membership does not name the sender of a message still answers it,
 //! wrapped in `PeerReply::ToOutsider` with the log id of that membership, and the sender's
 //! `Network` hands that log id to its `OnLeftOut` hook: only the sender can tell whether it was
 //! removed (a newer committed membership leaves it out) or the peer is behind (it never heard of
@@ -37,23 +37,26 @@ pub enum PeerMessage {
         meta: SnapshotMeta,
         data: Vec<u8>,
     },
-    /// Client requests served on behalf of another member (usually: writes sent to a follower),
+    /// Client requests served on behalf of member `from` (usually: writes sent to a follower),
     /// in one batch (see `member::forward_queue`).
-    Forward(Vec<PeerRequest>),
+    Forward {
+        from: NodeId,
+        requests: Vec<PeerRequest>,
+    },
 }
 
 impl PeerMessage {
-    /// The member that sent a raft message (a candidate or a leader); forwarded client requests
-    /// do not say.
-    pub fn raft_sender(&self) -> Option<NodeId> {
+    /// The member that sent the message: the forwarder, or the candidate or leader of a raft
+    /// message.
+    pub fn sender(&self) -> NodeId {
         use openraft::vote::RaftLeaderId;
         let vote = match self {
             PeerMessage::AppendEntries(rpc) => &rpc.vote,
             PeerMessage::Vote(rpc) | PeerMessage::PreVote(rpc) => &rpc.vote,
             PeerMessage::Snapshot { vote, .. } => vote,
-            PeerMessage::Forward(_) => return None,
+            PeerMessage::Forward { from, .. } => return *from,
         };
-        Some(*vote.leader_id().node_id())
+        *vote.leader_id().node_id()
     }
 }
 

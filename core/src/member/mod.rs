@@ -27,10 +27,12 @@ mod local_client;
 mod lock_election;
 mod membership;
 mod one_change;
+mod propose;
 mod publish;
 mod ready;
+mod request;
 pub mod restore;
-mod serve;
+mod route;
 mod watch;
 
 pub use cluster::{MemberStatus, MemberSummary};
@@ -39,7 +41,8 @@ pub use forward::{PeerAnswer, PeerRequest, PeerResponse};
 pub use local_client::{LocalClient, LocalWatcher};
 pub use lock_election::LeaderKey;
 pub use membership::MembershipChange;
-pub use serve::{ClientRequest, ClientResponse};
+pub use request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
+pub use route::LeaderRequest;
 pub use watch::WatchStream;
 
 use crate::kv::ResponseHeader;

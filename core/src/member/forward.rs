@@ -17,6 +17,7 @@ use crate::api::{
 use crate::apply::{Command, Response};
 use crate::error::Error;
 use crate::kv::LeaseId;
+use crate::raft::types::NodeId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,11 +67,18 @@ impl Member {
         }
     }
 
-    /// Serves a batch a follower forwarded: its requests run concurrently, answers in order.
+    /// Serves a batch member `from` forwarded: its requests run concurrently, answers in order.
+    /// A member that is no longer in the membership is refused (`NoLeader`, nothing done): it
+    /// was removed, perhaps without learning so, and must not get writes committed (etcd's
+    /// leader likewise drops what removed members send).
     pub(super) async fn serve_forwarded_batch(
         &self,
+        from: NodeId,
         requests: Vec<PeerRequest>,
     ) -> Vec<PeerResponse> {
+        if self.member_info(from).is_none() {
+            return vec![Err(Error::NoLeader); requests.len()];
+        }
         futures::future::join_all(requests.into_iter().map(|request| self.serve_forwarded(request)))
             .await
     }

@@ -192,7 +192,7 @@ impl Member {
             None => vec![Err(Error::NoLeader); count],
             Some(info) => {
                 let timeout = self.inner.config.request_timeout;
-                let message = PeerMessage::Forward(requests);
+                let message = PeerMessage::Forward { from: self.id(), requests };
                 match self.inner.transport.call(leader, &info, message, timeout).await {
                     Ok(PeerReply::Forward(responses)) if responses.len() == count => responses,
                     // Lost on the wire, or an answer that cannot be matched to the requests: the

@@ -205,8 +205,8 @@ impl Member {
                 let installed = raft.install_full_snapshot(vote, snapshot).await;
                 PeerReply::Snapshot(installed.map_err(|e| e.to_string()))
             }
-            PeerMessage::Forward(requests) => {
-                PeerReply::Forward(self.serve_forwarded_batch(requests).await)
+            PeerMessage::Forward { from, requests } => {
+                PeerReply::Forward(self.serve_forwarded_batch(from, requests).await)
             }
         }
     }

@@ -31,9 +31,12 @@ pub enum PeerMessage {
         meta: SnapshotMeta,
         data: Vec<u8>,
     },
-    /// Client requests served on behalf of another member (usually: writes sent to a follower),
+    /// Client requests served on behalf of member `from` (usually: writes sent to a follower),
     /// in one batch (see `member::forward_queue`).
-    Forward(Vec<PeerRequest>),
+    Forward {
+        from: NodeId,
+        requests: Vec<PeerRequest>,
+    },
 }
 
 /// The answer to a `PeerMessage`. Raft errors on the receiving side travel as text: the sender can

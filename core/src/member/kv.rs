@@ -7,13 +7,10 @@ use super::route::LeaderRequest;
 use super::Member;
 use crate::api::{RangeRequest, RangeResponse};
 use crate::client::outcome::Rpc;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::raft::types::NodeId;
-use crate::runtime::DetRuntime;
-use openraft::ReadPolicy;
-use openraft_rt::AsyncRuntime;
 
 impl MemberRequest for RangeRequest {
     type Answer = RangeResponse;
@@ -69,20 +66,12 @@ impl Member {
             return self.local_range(request);
         }
         let trusted_itself = self.leader() == Some(self.id());
-        let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
-        let timeout = self.inner.config.request_timeout;
-        let confirmed = DetRuntime::timeout(timeout, read).await;
-        if trusted_itself && !matches!(confirmed, Ok(Ok(_))) {
+        let confirmed = self.confirm_leadership().await;
+        if trusted_itself && confirmed.is_err() {
             probes::hit(Probe::DeposedLeaderRead);
         }
-        match confirmed {
-            Err(_) => Err(Error::Timeout),
-            Ok(Ok(_)) => self.local_range(request),
-            // Not the leader: the caller may forward. Otherwise leadership could not be confirmed.
-            Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
-            Ok(Err(_)) if !self.is_running() => Err(Error::Stopped),
-            Ok(Err(_)) => Err(Error::Timeout),
-        }
+        confirmed?;
+        self.local_range(request)
     }
 
     /// Reads this member's replica as it is now.

@@ -21,7 +21,6 @@ use crate::kv::LeaseId;
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::{DetRuntime, NodeClock};
-use openraft::ReadPolicy;
 use openraft_rt::AsyncRuntime;
 use std::time::Duration;
 
@@ -80,16 +79,6 @@ on_leader! {
 }
 
 impl Member {
-    /// Confirms this member leads with a current view (read index), else `NoLeader`.
-    async fn confirm_leadership(&self) -> Result<()> {
-        let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
-        match DetRuntime::timeout(self.inner.config.request_timeout, read).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
-            _ => Err(Error::Timeout),
-        }
-    }
-
     /// Resets the lease's countdown on the leader and returns its TTL; TTL 0 when the lease is
     /// gone (expired or revoked), as etcd answers.
     async fn keep_alive_here(

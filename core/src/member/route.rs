@@ -16,6 +16,9 @@
 use super::forward::{PeerAnswer, PeerRequest};
 use super::Member;
 use crate::error::{Error, Result};
+use crate::runtime::DetRuntime;
+use openraft::ReadPolicy;
+use openraft_rt::AsyncRuntime;
 use std::future::Future;
 
 /// A request that must be served by the leader.
@@ -61,6 +64,21 @@ impl Member {
                 None => Err(Error::NoLeader),
             },
             other => other,
+        }
+    }
+
+    /// Confirms that this member leads with a current view (a read index), as everything a
+    /// `LeaderRequest` reads must: `NoLeader` when it does not lead (the caller may forward),
+    /// `Stopped` when raft stopped, `Timeout` when leadership could not be confirmed in time.
+    /// The one mapping of a read index's outcome, for reads and lease deadlines alike.
+    pub(super) async fn confirm_leadership(&self) -> Result<()> {
+        let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
+        match DetRuntime::timeout(self.inner.config.request_timeout, read).await {
+            Err(_) => Err(Error::Timeout),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
+            Ok(Err(_)) if !self.is_running() => Err(Error::Stopped),
+            Ok(Err(_)) => Err(Error::Timeout),
         }
     }
 }

@@ -222,6 +222,10 @@ pub struct LeaseTimeToLiveResponse {
     pub keys: Vec<Vec<u8>>,
 }
 
+/// etcd's `LeaseLeasesRequest`: every lease the leader knows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct LeaseLeasesRequest {}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct LeaseLeasesResponse {
     pub header: ResponseHeader,

@@ -14,7 +14,6 @@ use detcd_check::history::History;
 use detcd_check::linearizability::Options;
 use detcd_core::api::*;
 use detcd_core::kv::{prefix_end, KeyValue};
-use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_sim::client::{Outcome, SimClient};
 use detcd_sim::run::RunResult;
 use detcd_sim::workload::{ClientContext, Workload};
@@ -102,8 +101,7 @@ impl Workload for BankWorkload {
 pub(crate) async fn open_accounts(client: &mut SimClient) {
     let puts =
         initial().into_iter().map(|(key, balance)| RequestOp::Put(put(&key, balance))).collect();
-    let txn =
-        ClientRequest::Txn(TxnRequest { compare: Vec::new(), success: puts, failure: Vec::new() });
+    let txn = TxnRequest { compare: Vec::new(), success: puts, failure: Vec::new() };
     while !client.call(txn.clone()).await.is_ok() {
         madsim::time::sleep(Duration::from_millis(100)).await;
     }
@@ -137,8 +135,8 @@ pub(crate) async fn read_all(ctx: &mut ClientContext) {
         range_end: prefix_end(PREFIX.as_bytes()),
         ..Default::default()
     };
-    match ctx.client.call(ClientRequest::Range(request)).await {
-        Outcome::Ok(ClientResponse::Range(range)) => {
+    match ctx.client.call(request).await {
+        Outcome::Ok(range) => {
             let balances: BTreeMap<String, i64> = range
                 .kvs
                 .iter()
@@ -153,8 +151,8 @@ pub(crate) async fn read_all(ctx: &mut ClientContext) {
 /// Reads one account (linearizably), for its balance and mod revision.
 async fn lookup(ctx: &mut ClientContext, key: &str) -> Option<KeyValue> {
     let request = RangeRequest { key: key.into(), ..Default::default() };
-    match ctx.client.call(ClientRequest::Range(request)).await {
-        Outcome::Ok(ClientResponse::Range(range)) => range.kvs.into_iter().next(),
+    match ctx.client.call(request).await {
+        Outcome::Ok(range) => range.kvs.into_iter().next(),
         _ => None,
     }
 }
@@ -184,10 +182,8 @@ async fn transfer(ctx: &mut ClientContext, from: &str, to: &str) {
     // The guard compares both mod revisions, read before the call: the checker may rely on it.
     let input = json!({"from": from, "to": to, "amount": amount, "guarded": true});
     let pending = ctx.recorder.invoke(ctx.index, "transfer", None, input);
-    match ctx.client.call(ClientRequest::Txn(txn)).await {
-        Outcome::Ok(ClientResponse::Txn(response)) => {
-            ctx.recorder.complete(pending, json!(response.succeeded))
-        }
+    match ctx.client.call(txn).await {
+        Outcome::Ok(response) => ctx.recorder.complete(pending, json!(response.succeeded)),
         Outcome::Failed(_) => ctx.recorder.complete(pending, json!(false)),
         other => ctx.recorder.unknown(pending, &format!("{other:?}")),
     }

@@ -11,7 +11,6 @@ use crate::catalog;
 use crate::kv::linearizable_resolved;
 use crate::scenario::ScenarioOptions;
 use detcd_core::api::PutRequest;
-use detcd_core::member::ClientRequest;
 use detcd_sim::plan::FaultPlan;
 use detcd_sim::run::RunConfig;
 use detcd_sim::workload::{ClientContext, Workload};
@@ -42,7 +41,7 @@ impl Workload for Writers {
                     value: vec![b'x'; 128],
                     ..Default::default()
                 };
-                if ctx.client.call(ClientRequest::Put(put)).await.is_ok() {
+                if ctx.client.call(put).await.is_ok() {
                     acknowledged.fetch_add(1, Ordering::Relaxed);
                 }
             }

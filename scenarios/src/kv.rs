@@ -19,8 +19,7 @@ use detcd_check::linearizability::{self, Model, Options, Verdict};
 use detcd_check::models::etcd::Etcd;
 use detcd_check::models::register::Register;
 use detcd_core::api::*;
-use detcd_core::kv::prefix_end;
-use detcd_core::member::{ClientRequest, ClientResponse};
+use detcd_core::kv::{prefix_end, ResponseHeader};
 use detcd_core::Error;
 use detcd_sim::client::Outcome;
 use detcd_sim::plan::{Aims, Episode};
@@ -181,8 +180,8 @@ async fn kv_client(mut ctx: ClientContext) {
                 past_txn(&mut ctx, &key, revision).await
             }
             _ => match ctx.rng.gen_range(0..10) {
-                0..=2 => workload::put(&mut ctx, &key, &value).await,
-                3..=5 => workload::get(&mut ctx, &key).await,
+                0..=2 => workload::put(&mut ctx, &key, &value).await.map(|r| Noted::of(&r.header)),
+                3..=5 => workload::get(&mut ctx, &key).await.map(|r| Noted::of(&r.header)),
                 6 => delete(&mut ctx, &key).await,
                 7 => prefix_range(&mut ctx).await,
                 _ => cas(&mut ctx, &key, &value).await,
@@ -191,6 +190,20 @@ async fn kv_client(mut ctx: ClientContext) {
         seen.note(&outcome);
         resync = matches!(outcome, Outcome::Unknown(_));
         pause(&mut ctx).await;
+    }
+}
+
+/// What a client keeps of an answer for [`Seen`]: its header's revision, and whether it was a
+/// delete that deleted something.
+#[derive(Debug, Clone, Copy)]
+struct Noted {
+    revision: i64,
+    deleted: bool,
+}
+
+impl Noted {
+    fn of(header: &ResponseHeader) -> Noted {
+        Noted { revision: header.revision, deleted: false }
     }
 }
 
@@ -213,14 +226,12 @@ impl Seen {
     const KEPT: usize = 32;
 
     /// Takes in what an answer tells about revisions.
-    fn note(&mut self, outcome: &Outcome) {
+    fn note(&mut self, outcome: &Outcome<Noted>) {
         match outcome {
-            Outcome::Ok(response) => {
-                let Some(revision) = header_revision(response) else { return };
-                if let ClientResponse::DeleteRange(r) = response {
-                    if r.deleted > 0 {
-                        push_bounded(&mut self.deletes, revision);
-                    }
+            Outcome::Ok(Noted { revision, deleted }) => {
+                let revision = *revision;
+                if *deleted {
+                    push_bounded(&mut self.deletes, revision);
                 }
                 push_bounded(&mut self.revisions, revision);
                 self.newest = self.newest.max(revision);
@@ -272,27 +283,16 @@ fn push_bounded(list: &mut Vec<i64>, revision: i64) {
     list.push(revision);
 }
 
-fn header_revision(response: &ClientResponse) -> Option<i64> {
-    Some(match response {
-        ClientResponse::Range(r) => r.header.revision,
-        ClientResponse::Put(r) => r.header.revision,
-        ClientResponse::DeleteRange(r) => r.header.revision,
-        ClientResponse::Txn(r) => r.header.revision,
-        ClientResponse::Compact(r) => r.header.revision,
-        _ => return None,
-    })
-}
-
 async fn pause(ctx: &mut ClientContext) {
     madsim::time::sleep(Duration::from_millis(ctx.rng.gen_range(1..40))).await;
 }
 
 /// Records `outcome` for `pending`, mapping a response to the model's output.
-fn settle(
+fn settle<T>(
     ctx: &ClientContext,
     pending: detcd_sim::history::Pending,
-    outcome: &Outcome,
-    output: impl FnOnce(&ClientResponse) -> Option<Value>,
+    outcome: &Outcome<T>,
+    output: impl FnOnce(&T) -> Option<Value>,
 ) {
     match outcome {
         Outcome::Ok(response) => match output(response) {
@@ -318,15 +318,13 @@ fn error_json(error: &Error) -> Value {
 /// Compacts at a revision drawn from what the client has seen; after a compaction that
 /// succeeded, half the time reads at exactly its revision right away (the oldest revision still
 /// readable: the boundary a compaction must keep), plainly or inside a txn.
-async fn compact_and_read(ctx: &mut ClientContext, seen: &mut Seen, key: &str) -> Outcome {
+async fn compact_and_read(ctx: &mut ClientContext, seen: &mut Seen, key: &str) -> Outcome<Noted> {
     let revision = seen.compaction_target(&mut ctx.rng);
     let pending = ctx.recorder.invoke(ctx.index, "compact", None, json!({"revision": revision}));
     let request = CompactionRequest { revision, ..Default::default() };
-    let outcome = ctx.client.call(ClientRequest::Compact(request)).await;
-    settle(ctx, pending, &outcome, |response| match response {
-        ClientResponse::Compact(r) => Some(json!({"revision": r.header.revision})),
-        _ => None,
-    });
+    let outcome = ctx.client.call(request).await;
+    settle(ctx, pending, &outcome, |r| Some(json!({"revision": r.header.revision})));
+    let outcome = outcome.map(|r| Noted::of(&r.header));
     if !outcome.is_ok() || ctx.rng.gen_bool(0.5) {
         return outcome;
     }
@@ -372,7 +370,7 @@ async fn past_range(
     key: &str,
     revision: i64,
     serializable: Option<bool>,
-) -> Outcome {
+) -> Outcome<Noted> {
     let (key, range_end) = past_read_range(ctx, key);
     let serializable = serializable.unwrap_or_else(|| ctx.rng.gen_bool(0.5));
     let mut input = range_input(&key, &range_end, revision);
@@ -381,24 +379,21 @@ async fn past_range(
     }
     let pending = ctx.recorder.invoke(ctx.index, "range", None, input);
     let request = RangeRequest { key, range_end, revision, serializable, ..Default::default() };
-    let outcome = ctx.client.call(ClientRequest::Range(request)).await;
-    settle(ctx, pending, &outcome, |response| match response {
-        ClientResponse::Range(r) => {
-            let mut output = range_output(r);
-            if !serializable {
-                // A serializable answer's header is its member's revision, perhaps behind.
-                output["revision"] = json!(r.header.revision);
-            }
-            Some(output)
+    let outcome = ctx.client.call(request).await;
+    settle(ctx, pending, &outcome, |r| {
+        let mut output = range_output(r);
+        if !serializable {
+            // A serializable answer's header is its member's revision, perhaps behind.
+            output["revision"] = json!(r.header.revision);
         }
-        _ => None,
+        Some(output)
     });
-    outcome
+    outcome.map(|r| Noted::of(&r.header))
 }
 
 /// A txn reading at a past revision in either branch (chosen by whether `key` exists): at a
 /// compacted or future revision the whole txn fails, as in etcd.
-async fn past_txn(ctx: &mut ClientContext, key: &str, revision: i64) -> Outcome {
+async fn past_txn(ctx: &mut ClientContext, key: &str, revision: i64) -> Outcome<Noted> {
     let (success_key, success_end) = past_read_range(ctx, key);
     let (failure_key, failure_end) = past_read_range(ctx, key);
     let compare = Compare {
@@ -421,60 +416,51 @@ async fn past_txn(ctx: &mut ClientContext, key: &str, revision: i64) -> Outcome 
         failure: vec![read(failure_key, failure_end)],
     };
     let pending = ctx.recorder.invoke(ctx.index, "txn", Some(key), input);
-    let outcome = ctx.client.call(ClientRequest::Txn(txn)).await;
-    settle(ctx, pending, &outcome, |response| match response {
-        ClientResponse::Txn(r) => {
-            let results: Option<Vec<Value>> = r
-                .responses
-                .iter()
-                .map(|op| match op {
-                    ResponseOp::Range(range) => Some(range_output(range)),
-                    _ => None,
-                })
-                .collect();
-            Some(json!({
-                "revision": r.header.revision,
-                "succeeded": r.succeeded,
-                "results": results?,
-            }))
-        }
-        _ => None,
+    let outcome = ctx.client.call(txn).await;
+    settle(ctx, pending, &outcome, |r| {
+        let results: Option<Vec<Value>> = r
+            .responses
+            .iter()
+            .map(|op| match op {
+                ResponseOp::Range(range) => Some(range_output(range)),
+                _ => None,
+            })
+            .collect();
+        Some(json!({
+            "revision": r.header.revision,
+            "succeeded": r.succeeded,
+            "results": results?,
+        }))
     });
-    outcome
+    outcome.map(|r| Noted::of(&r.header))
 }
 
-async fn delete(ctx: &mut ClientContext, key: &str) -> Outcome {
+async fn delete(ctx: &mut ClientContext, key: &str) -> Outcome<Noted> {
     let pending = ctx.recorder.invoke(ctx.index, "delete", Some(key), json!({"key": key}));
     let request = DeleteRangeRequest { key: key.into(), ..Default::default() };
-    let outcome = ctx.client.call(ClientRequest::DeleteRange(request)).await;
-    settle(ctx, pending, &outcome, |response| match response {
-        ClientResponse::DeleteRange(r) => {
-            Some(json!({"revision": r.header.revision, "deleted": r.deleted}))
-        }
-        _ => None,
+    let outcome = ctx.client.call(request).await;
+    settle(ctx, pending, &outcome, |r| {
+        Some(json!({"revision": r.header.revision, "deleted": r.deleted}))
     });
-    outcome
+    outcome.map(|r| Noted { revision: r.header.revision, deleted: r.deleted > 0 })
 }
 
-async fn prefix_range(ctx: &mut ClientContext) -> Outcome {
+async fn prefix_range(ctx: &mut ClientContext) -> Outcome<Noted> {
     let end = String::from_utf8_lossy(&prefix_end(b"k")).to_string();
     let pending =
         ctx.recorder.invoke(ctx.index, "range", None, json!({"key": "k", "range_end": end}));
     let request =
         RangeRequest { key: b"k".to_vec(), range_end: prefix_end(b"k"), ..Default::default() };
-    let outcome = ctx.client.call(ClientRequest::Range(request)).await;
-    settle(ctx, pending, &outcome, |response| match response {
-        ClientResponse::Range(r) => {
-            let kvs: Vec<Value> = r.kvs.iter().map(kv_json).collect();
-            Some(json!({"revision": r.header.revision, "kvs": kvs, "count": r.count}))
-        }
-        _ => None,
+    let outcome = ctx.client.call(request).await;
+    settle(ctx, pending, &outcome, |r| {
+        let kvs: Vec<Value> = r.kvs.iter().map(kv_json).collect();
+        Some(json!({"revision": r.header.revision, "kvs": kvs, "count": r.count}))
     });
-    outcome
+    outcome.map(|r| Noted::of(&r.header))
 }
 
 /// Compare-and-set as a txn: if the key's value is what was last seen, write a new one.
-async fn cas(ctx: &mut ClientContext, key: &str, value: &str) -> Outcome {
+async fn cas(ctx: &mut ClientContext, key: &str, value: &str) -> Outcome<Noted> {
     let expected = format!("c{}-{}", ctx.rng.gen_range(1..=4), ctx.rng.gen_range(1..20));
     let compare = Compare {
         key: key.into(),
@@ -494,14 +480,11 @@ async fn cas(ctx: &mut ClientContext, key: &str, value: &str) -> Outcome {
         "failure": [],
     });
     let pending = ctx.recorder.invoke(ctx.index, "txn", Some(key), input);
-    let outcome = ctx.client.call(ClientRequest::Txn(txn)).await;
-    settle(ctx, pending, &outcome, |response| match response {
-        ClientResponse::Txn(r) => {
-            Some(json!({"revision": r.header.revision, "succeeded": r.succeeded}))
-        }
-        _ => None,
+    let outcome = ctx.client.call(txn).await;
+    settle(ctx, pending, &outcome, |r| {
+        Some(json!({"revision": r.header.revision, "succeeded": r.succeeded}))
     });
-    outcome
+    outcome.map(|r| Noted::of(&r.header))
 }
 
 struct RegisterWorkload;
@@ -547,7 +530,7 @@ async fn register_write(ctx: &mut ClientContext, value: i64) {
         value: value.to_string().into_bytes(),
         ..Default::default()
     };
-    let outcome = ctx.client.call(ClientRequest::Put(request)).await;
+    let outcome = ctx.client.call(request).await;
     match outcome {
         Outcome::Ok(_) => ctx.recorder.complete(pending, Value::Null),
         // A refused write did not happen: the register model has no error output, and an
@@ -561,8 +544,8 @@ async fn register_write(ctx: &mut ClientContext, value: i64) {
 async fn register_read(ctx: &mut ClientContext) -> Option<i64> {
     let pending = ctx.recorder.invoke(ctx.index, "read", None, Value::Null);
     let request = RangeRequest { key: REGISTER.into(), ..Default::default() };
-    match ctx.client.call(ClientRequest::Range(request)).await {
-        Outcome::Ok(ClientResponse::Range(r)) => {
+    match ctx.client.call(request).await {
+        Outcome::Ok(r) => {
             let value =
                 r.kvs.first().and_then(|kv| String::from_utf8_lossy(&kv.value).parse::<i64>().ok());
             ctx.recorder.complete(pending, json!(value));
@@ -597,9 +580,8 @@ async fn register_cas(ctx: &mut ClientContext, expected: i64, value: i64) {
         success: vec![RequestOp::Put(put)],
         failure: Vec::new(),
     };
-    match ctx.client.call(ClientRequest::Txn(txn)).await {
-        Outcome::Ok(ClientResponse::Txn(r)) => ctx.recorder.complete(pending, json!(r.succeeded)),
-        Outcome::Ok(_) => ctx.recorder.unknown(pending, "unexpected response"),
+    match ctx.client.call(txn).await {
+        Outcome::Ok(r) => ctx.recorder.complete(pending, json!(r.succeeded)),
         Outcome::Failed(error) => ctx.recorder.refused(pending, &error.to_string()),
         Outcome::Unknown(why) => ctx.recorder.unknown(pending, &why),
     }

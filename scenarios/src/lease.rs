@@ -27,7 +27,6 @@ use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
 use detcd_check::history::Operation;
 use detcd_check::lease::{self as check, KeyRead, LeaseHistory, LeaseLife};
 use detcd_core::api::*;
-use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_sim::client::Outcome;
 use detcd_sim::history::Pending;
 use detcd_sim::plan::{Aims, Episode, FaultKind};
@@ -204,11 +203,11 @@ async fn lease_client(mut ctx: ClientContext, ttl: RangeInclusive<i64>) {
 async fn one_lease(ctx: &mut ClientContext, number: u64, ttl: RangeInclusive<i64>) -> Option<Held> {
     let ttl = ctx.rng.gen_range(ttl);
     let pending = ctx.recorder.invoke(ctx.index, "lease", None, json!({"ttl": ttl}));
-    let request = ClientRequest::LeaseGrant(LeaseGrantRequest { ttl, id: 0 });
+    let request = LeaseGrantRequest { ttl, id: 0 };
     // The leader starts the countdown somewhere between call and return: count from the call.
     let called = now();
     let granted = match ctx.client.call(request).await {
-        Outcome::Ok(ClientResponse::LeaseGrant(granted)) => granted,
+        Outcome::Ok(granted) => granted,
         other => {
             ctx.recorder.unknown(pending, &format!("grant: {other:?}"));
             return None;
@@ -227,7 +226,7 @@ async fn one_lease(ctx: &mut ClientContext, number: u64, ttl: RangeInclusive<i64
     keep_alive(ctx, &mut life).await;
     if ctx.rng.gen_bool(0.4) {
         life.revoke_called = Some(now());
-        let request = ClientRequest::LeaseRevoke(LeaseRevokeRequest { id: life.id });
+        let request = LeaseRevokeRequest { id: life.id };
         let _ = ctx.client.call(request).await;
     }
     for _ in 0..6 {
@@ -247,7 +246,7 @@ async fn attach(ctx: &mut ClientContext, life: &mut LeaseLife, number: u64) {
             lease: life.id,
             ..Default::default()
         };
-        if ctx.client.call(ClientRequest::Put(put)).await.is_ok() {
+        if ctx.client.call(put).await.is_ok() {
             life.keys.push(key);
             life.attached = now();
         }
@@ -268,14 +267,12 @@ async fn keep_alive(ctx: &mut ClientContext, life: &mut LeaseLife) {
     while now() < until {
         if now() >= last_sent + KEEP_ALIVE_EVERY {
             last_sent = now();
-            let request = ClientRequest::LeaseKeepAlive(LeaseKeepAliveRequest { id: life.id });
+            let request = LeaseKeepAliveRequest { id: life.id };
             match ctx.client.call(request).await {
                 // Refreshed between call and return: the lease surely lives a TTL from the call.
-                Outcome::Ok(ClientResponse::LeaseKeepAlive(r)) if r.ttl > 0 => {
-                    life.keepalives.push(last_sent)
-                }
+                Outcome::Ok(r) if r.ttl > 0 => life.keepalives.push(last_sent),
                 // TTL 0: the lease is gone.
-                Outcome::Ok(ClientResponse::LeaseKeepAlive(_)) => return,
+                Outcome::Ok(_) => return,
                 _ => {}
             }
         }
@@ -296,10 +293,8 @@ async fn read_one(ctx: &mut ClientContext, life: &LeaseLife) {
 async fn read(ctx: &mut ClientContext, key: &str) {
     let pending = ctx.recorder.invoke(ctx.index, "lease-read", Some(key), json!({"key": key}));
     let request = RangeRequest { key: key.as_bytes().to_vec(), ..Default::default() };
-    match ctx.client.call(ClientRequest::Range(request)).await {
-        Outcome::Ok(ClientResponse::Range(r)) => {
-            ctx.recorder.complete(pending, json!({"present": !r.kvs.is_empty()}))
-        }
+    match ctx.client.call(request).await {
+        Outcome::Ok(r) => ctx.recorder.complete(pending, json!({"present": !r.kvs.is_empty()})),
         other => ctx.recorder.unknown(pending, &format!("{other:?}")),
     }
 }

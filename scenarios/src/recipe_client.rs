@@ -22,7 +22,7 @@ use detcd_check::history::Operation;
 use detcd_check::verdict::SafetyVerdict;
 use detcd_core::api::LeaseTimeToLiveRequest;
 use detcd_core::client::Client;
-use detcd_core::member::{ClientRequest, ClientResponse};
+use detcd_core::member::MemberListRequest;
 use detcd_core::raft::types::NodeId;
 use detcd_core::recipes::Session;
 use detcd_sim::client::{Outcome, SimClient};
@@ -63,9 +63,7 @@ impl Crew {
     /// Asks the cluster for its members until it answers (the setup runs on a healthy cluster).
     pub async fn find_members(&self, mut client: SimClient) {
         for _ in 0..100 {
-            if let Outcome::Ok(ClientResponse::MemberList(list)) =
-                client.call(ClientRequest::MemberList).await
-            {
+            if let Outcome::Ok(list) = client.call(MemberListRequest).await {
                 let ids = list.into_iter().map(|member| member.id).collect();
                 *self.members.lock().unwrap_or_else(|p| p.into_inner()) = ids;
                 return;

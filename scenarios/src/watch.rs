@@ -22,7 +22,7 @@ use crate::scenario::{CheckerVerdict, Scenario, ScenarioOptions};
 use detcd_check::watch::{self as check, EventKind, Filter, Message, WatchHistory, Watcher};
 use detcd_core::api::*;
 use detcd_core::kv::{Event, EventType};
-use detcd_core::member::{ClientRequest, ClientResponse};
+use detcd_core::member::MemberListRequest;
 use detcd_core::raft::types::NodeId;
 use detcd_core::watch::{
     WatchCreateRequest, WatchFilter, WatchProgressRequest, WatchRequest, WatchResponse,
@@ -215,7 +215,7 @@ async fn writer(mut ctx: ClientContext) {
         let key = KEYS[ctx.rng.gen_range(0..KEYS.len())];
         let value = format!("c{}-{sequence}", ctx.index);
         let revision = match ctx.rng.gen_range(0..10) {
-            0..=5 => revision_of(&workload::put(&mut ctx, key, &value).await),
+            0..=5 => workload::put(&mut ctx, key, &value).await.ok().map(|r| r.header.revision),
             6 | 7 => delete(&mut ctx, key).await,
             _ => two_key_txn(&mut ctx, key, &value).await,
         };
@@ -230,25 +230,15 @@ async fn writer(mut ctx: ClientContext) {
             };
             compacted = newest - lag;
             let request = CompactionRequest { revision: compacted, ..Default::default() };
-            let _ = ctx.client.call(ClientRequest::Compact(request)).await;
+            let _ = ctx.client.call(request).await;
         }
         madsim::time::sleep(Duration::from_millis(ctx.rng.gen_range(5..60))).await;
     }
 }
 
-fn revision_of(outcome: &Outcome) -> Option<i64> {
-    match outcome {
-        Outcome::Ok(ClientResponse::Put(r)) => Some(r.header.revision),
-        Outcome::Ok(ClientResponse::DeleteRange(r)) => Some(r.header.revision),
-        Outcome::Ok(ClientResponse::Txn(r)) => Some(r.header.revision),
-        Outcome::Ok(ClientResponse::Range(r)) => Some(r.header.revision),
-        _ => None,
-    }
-}
-
 async fn delete(ctx: &mut ClientContext, key: &str) -> Option<i64> {
     let request = DeleteRangeRequest { key: key.into(), ..Default::default() };
-    revision_of(&ctx.client.call(ClientRequest::DeleteRange(request)).await)
+    ctx.client.call(request).await.ok().map(|r| r.header.revision)
 }
 
 /// Puts `key` and the next key in one txn: both events share one revision.
@@ -263,7 +253,7 @@ async fn two_key_txn(ctx: &mut ClientContext, key: &str, value: &str) -> Option<
         success: vec![put(key), put(other)],
         failure: Vec::new(),
     };
-    revision_of(&ctx.client.call(ClientRequest::Txn(txn)).await)
+    ctx.client.call(txn).await.ok().map(|r| r.header.revision)
 }
 
 /// One watcher as the client keeps it: its record for the checker and where to resume.
@@ -534,9 +524,7 @@ async fn replace_canceled(
 
 async fn member_ids(ctx: &mut ClientContext) -> Option<Vec<NodeId>> {
     for _ in 0..20 {
-        if let Outcome::Ok(ClientResponse::MemberList(members)) =
-            ctx.client.call(ClientRequest::MemberList).await
-        {
+        if let Outcome::Ok(members) = ctx.client.call(MemberListRequest).await {
             return Some(members.into_iter().map(|m| m.id).collect());
         }
         madsim::time::sleep(Duration::from_millis(200)).await;
@@ -546,5 +534,5 @@ async fn member_ids(ctx: &mut ClientContext) -> Option<Vec<NodeId>> {
 
 async fn current_revision(ctx: &mut ClientContext) -> Option<i64> {
     let request = RangeRequest { key: b"w/a".to_vec(), ..Default::default() };
-    revision_of(&ctx.client.call(ClientRequest::Range(request)).await)
+    ctx.client.call(request).await.ok().map(|r| r.header.revision)
 }

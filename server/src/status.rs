@@ -48,11 +48,6 @@ pub fn unimplemented(method: &str) -> Status {
     Status::unimplemented(format!("detcd does not implement {method} yet"))
 }
 
-/// A core response of the wrong kind: a bug in the core, reported instead of a panic.
-pub fn mismatched(method: &str) -> Status {
-    Status::internal(format!("detcd: the member answered {method} with another response kind"))
-}
-
 /// A server-side recipe's failure (Lock, Election) as the status etcd answers with: cluster
 /// errors keep their codes, the recipes' own errors their etcd texts.
 pub fn recipe_status(error: RecipeError) -> Status {

@@ -11,9 +11,8 @@
 //! request that got an answer is `Ok` or a definite failure; a request whose fate the client
 //! cannot know (timed out after sending, the leader changed under it) is `Unknown`.
 
-use crate::transport::{client_addr, ClientCall};
+use crate::transport::{client_addr, Carried, ClientCall};
 use detcd_core::client::outcome::{self, Class, Failure};
-use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
 use detcd_core::Error;
 use madsim::net::Endpoint;
@@ -21,17 +20,35 @@ use std::time::Duration;
 
 /// How a request ended, from the client's point of view.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Ok(ClientResponse),
+pub enum Outcome<T> {
+    /// The request's own answer.
+    Ok(T),
     /// The cluster refused; nothing changed.
     Failed(Error),
     /// It may or may not have taken effect (and may still take effect later).
     Unknown(String),
 }
 
-impl Outcome {
+impl<T> Outcome<T> {
     pub fn is_ok(&self) -> bool {
         matches!(self, Outcome::Ok(_))
+    }
+
+    /// The answer, if there is one.
+    pub fn ok(self) -> Option<T> {
+        match self {
+            Outcome::Ok(answer) => Some(answer),
+            Outcome::Failed(_) | Outcome::Unknown(_) => None,
+        }
+    }
+
+    /// The same outcome, with the answer (if any) turned into what the caller keeps of it.
+    pub fn map<U>(self, keep: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Ok(answer) => Outcome::Ok(keep(answer)),
+            Outcome::Failed(error) => Outcome::Failed(error),
+            Outcome::Unknown(why) => Outcome::Unknown(why),
+        }
     }
 }
 
@@ -66,8 +83,8 @@ impl SimClient {
 
     /// Sends `request`, moving through the members while the one outcome classification
     /// (`detcd_core::client::outcome`) sends it on.
-    pub async fn call(&mut self, request: ClientRequest) -> Outcome {
-        let read = request.is_read();
+    pub async fn call<R: Carried>(&mut self, request: R) -> Outcome<R::Answer> {
+        let read = outcome::is_read(request.rpc());
         let mut last_refusal = Error::NoLeader;
         for _ in 0..self.members.len() {
             let member = self.members[self.current % self.members.len()];

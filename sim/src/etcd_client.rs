@@ -1,6 +1,6 @@
 //! The `Client` trait over the simulated network: what recipes use inside the simulator.
 //!
-//! Unary calls carry `ClientRequest`s to a member (`transport::ClientCall`) with the same
+//! Unary calls carry typed requests to a member (`transport::ClientCall`) with the same
 //! discipline as `client::SimClient`, both decided by `detcd_core::client::outcome`: stay with
 //! one member until it cannot help, move on after a failure that certainly changed nothing (`no
 //! leader`, `server stopped`: a member not serving yet), and report a write whose answer never
@@ -15,14 +15,15 @@
 //! gone, so the only safe continuation is a new stream from the revision after the last event
 //! seen, which is what `recipes::wait` does.
 
-use crate::transport::{client_addr, ClientCall, WatchCall, WatchReply};
+use crate::transport::{client_addr, Carried, ClientCall, WatchCall, WatchReply};
 use detcd_core::api::*;
 use detcd_core::client::outcome::{self, Class, Failure};
 use detcd_core::client::{Client, ClientError, ClientResult, HashKvResponse, Watcher};
-use detcd_core::member::{ClientRequest, ClientResponse, MemberStatus, MemberSummary};
+use detcd_core::member::{
+    HashKvRequest, MemberListRequest, MemberStatus, MemberSummary, StatusRequest,
+};
 use detcd_core::raft::types::NodeId;
 use detcd_core::watch::{WatchRequest, WatchResponse};
-use detcd_core::Error;
 use madsim::net::Endpoint;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -75,8 +76,8 @@ impl SimEtcdClient {
 
     /// Sends one request, trying each member at most once, for as long as the one outcome
     /// classification (`detcd_core::client::outcome::resend`) sends it on.
-    pub async fn call(&self, request: ClientRequest) -> ClientResult<ClientResponse> {
-        let read = request.is_read();
+    pub async fn call<R: Carried>(&self, request: R) -> ClientResult<R::Answer> {
+        let read = outcome::is_read(request.rpc());
         let mut last = ClientError::from(Failure::NotDelivered("no member to ask".into()));
         for _ in 0..self.inner.members.len() {
             let call = ClientCall(request.clone());
@@ -104,37 +105,27 @@ impl SimEtcdClient {
     }
 }
 
-/// The answer of the expected kind, or a protocol error (which a correct member never causes).
-macro_rules! expect {
-    ($answer:expr, $kind:path) => {
-        match $answer? {
-            $kind(response) => Ok(response),
-            other => Err(Error::Internal(format!("unexpected answer {other:?}")).into()),
-        }
-    };
-}
-
 impl Client for SimEtcdClient {
     type Watcher = SimWatcher;
 
     async fn range(&self, request: RangeRequest) -> ClientResult<RangeResponse> {
-        expect!(self.call(ClientRequest::Range(request)).await, ClientResponse::Range)
+        self.call(request).await
     }
 
     async fn put(&self, request: PutRequest) -> ClientResult<PutResponse> {
-        expect!(self.call(ClientRequest::Put(request)).await, ClientResponse::Put)
+        self.call(request).await
     }
 
     async fn delete_range(&self, request: DeleteRangeRequest) -> ClientResult<DeleteRangeResponse> {
-        expect!(self.call(ClientRequest::DeleteRange(request)).await, ClientResponse::DeleteRange)
+        self.call(request).await
     }
 
     async fn txn(&self, request: TxnRequest) -> ClientResult<TxnResponse> {
-        expect!(self.call(ClientRequest::Txn(request)).await, ClientResponse::Txn)
+        self.call(request).await
     }
 
     async fn compact(&self, request: CompactionRequest) -> ClientResult<CompactionResponse> {
-        expect!(self.call(ClientRequest::Compact(request)).await, ClientResponse::Compact)
+        self.call(request).await
     }
 
     async fn watch(&self) -> ClientResult<SimWatcher> {
@@ -157,48 +148,41 @@ impl Client for SimEtcdClient {
     }
 
     async fn lease_grant(&self, request: LeaseGrantRequest) -> ClientResult<LeaseGrantResponse> {
-        expect!(self.call(ClientRequest::LeaseGrant(request)).await, ClientResponse::LeaseGrant)
+        self.call(request).await
     }
 
     async fn lease_revoke(&self, request: LeaseRevokeRequest) -> ClientResult<LeaseRevokeResponse> {
-        expect!(self.call(ClientRequest::LeaseRevoke(request)).await, ClientResponse::LeaseRevoke)
+        self.call(request).await
     }
 
     async fn lease_keep_alive(
         &self,
         request: LeaseKeepAliveRequest,
     ) -> ClientResult<LeaseKeepAliveResponse> {
-        let answer = self.call(ClientRequest::LeaseKeepAlive(request)).await;
-        expect!(answer, ClientResponse::LeaseKeepAlive)
+        self.call(request).await
     }
 
     async fn lease_time_to_live(
         &self,
         request: LeaseTimeToLiveRequest,
     ) -> ClientResult<LeaseTimeToLiveResponse> {
-        let answer = self.call(ClientRequest::LeaseTimeToLive(request)).await;
-        expect!(answer, ClientResponse::LeaseTimeToLive)
+        self.call(request).await
     }
 
     async fn lease_leases(&self) -> ClientResult<LeaseLeasesResponse> {
-        expect!(self.call(ClientRequest::LeaseLeases).await, ClientResponse::LeaseLeases)
+        self.call(LeaseLeasesRequest {}).await
     }
 
     async fn member_list(&self) -> ClientResult<Vec<MemberSummary>> {
-        expect!(self.call(ClientRequest::MemberList).await, ClientResponse::MemberList)
+        self.call(MemberListRequest).await
     }
 
     async fn status(&self) -> ClientResult<MemberStatus> {
-        expect!(self.call(ClientRequest::Status).await, ClientResponse::Status)
+        self.call(StatusRequest).await
     }
 
     async fn hash_kv(&self, revision: i64) -> ClientResult<HashKvResponse> {
-        match self.call(ClientRequest::HashKv { revision }).await? {
-            ClientResponse::HashKv { hash, compact_revision, revision } => {
-                Ok(HashKvResponse { hash, compact_revision, revision })
-            }
-            other => Err(Error::Internal(format!("unexpected answer {other:?}")).into()),
-        }
+        self.call(HashKvRequest { revision }).await
     }
 }
 

@@ -20,7 +20,7 @@ use crate::trace;
 use crate::workload::{ClientContext, QuietWindow, Workload};
 use detcd_check::history::Operation;
 use detcd_core::api::{PutRequest, RangeRequest};
-use detcd_core::member::{ClientRequest, ClientResponse, MemberConfig, MemberObserver};
+use detcd_core::member::{MemberConfig, MemberObserver};
 use detcd_core::plant::{self, Bug};
 use detcd_core::probes::{self, Probe};
 use detcd_core::raft::types::NodeId;
@@ -368,16 +368,12 @@ async fn check_liveness(
 async fn probe(members: Vec<NodeId>, deadline: Duration) -> bool {
     let Ok(mut client) = SimClient::connect(members).await else { return false };
     client.timeout = Duration::from_secs(1);
-    let put = ClientRequest::Put(PutRequest {
-        key: b"__liveness".to_vec(),
-        value: b"ok".to_vec(),
-        ..Default::default()
-    });
-    let read =
-        ClientRequest::Range(RangeRequest { key: b"__liveness".to_vec(), ..Default::default() });
+    let put =
+        PutRequest { key: b"__liveness".to_vec(), value: b"ok".to_vec(), ..Default::default() };
+    let read = RangeRequest { key: b"__liveness".to_vec(), ..Default::default() };
     while trace::now() < deadline {
         if client.call(put.clone()).await.is_ok() {
-            if let Outcome::Ok(ClientResponse::Range(range)) = client.call(read.clone()).await {
+            if let Outcome::Ok(range) = client.call(read.clone()).await {
                 if range.kvs.len() == 1 {
                     return true;
                 }
@@ -466,9 +462,8 @@ async fn check_convergence(cluster: &Cluster, invariants: &Invariants) {
     let Some(revision) = running.iter().map(|m| m.status().revision).min() else { return };
     let mut hashes = Vec::new();
     for member in &running {
-        if let Ok(ClientResponse::HashKv { hash, compact_revision, .. }) = member.hash_kv(revision)
-        {
-            hashes.push((member.id(), hash, compact_revision));
+        if let Ok(answer) = member.hash_kv(revision) {
+            hashes.push((member.id(), answer.hash, answer.compact_revision));
         }
     }
     // The hash covers history from the compact revision on, and a member ahead may have applied a

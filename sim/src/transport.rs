@@ -4,12 +4,16 @@
 //! members' logic, not protobuf; wire compatibility is the server's tests' job. Each member
 //! listens on `PEER_PORT` for peers and `CLIENT_PORT` for clients at its own simulated address.
 
-use detcd_core::member::{ClientRequest, ClientResponse, Member, WatchStream};
+use detcd_core::api::*;
+use detcd_core::member::{
+    HashKvRequest, Member, MemberListRequest, MemberRequest, StatusRequest, WatchStream,
+};
 use detcd_core::raft::network::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::watch::{WatchRequest, WatchResponse};
 use madsim::net::rpc::Request;
 use madsim::net::Endpoint;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
@@ -57,12 +61,64 @@ impl Request for PeerCall {
     const ID: u64 = 0xdec0_0001;
 }
 
+/// One unary client request, typed: madsim carries each request type as its own kind of call
+/// and answers it with that type's answer, as gRPC has one method per request.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ClientCall(pub ClientRequest);
+pub struct ClientCall<R>(pub R);
 
-impl Request for ClientCall {
-    type Response = Result<ClientResponse, detcd_core::Error>;
-    const ID: u64 = 0xdec0_0002;
+/// A request type the simulated network carries to members (listed in `carried!`).
+pub trait Carried:
+    MemberRequest<Answer: Serialize + DeserializeOwned + Sync>
+    + Clone
+    + Serialize
+    + DeserializeOwned
+    + Sync
+{
+    /// madsim's id for this kind of call.
+    const ID: u64;
+}
+
+impl<R: Carried> Request for ClientCall<R> {
+    type Response = Result<R::Answer, detcd_core::Error>;
+    const ID: u64 = R::ID;
+}
+
+/// Every request type clients send, with its call id; a member serves exactly these.
+macro_rules! carried {
+    ($($request:ty = $id:expr,)*) => {
+        $(impl Carried for $request {
+            const ID: u64 = $id;
+        })*
+
+        /// Has `member` answer every kind of client call on `endpoint` (`Member::call`).
+        fn serve_calls(endpoint: &Endpoint, member: &Member) {
+            $(serve_call::<$request>(endpoint, member);)*
+        }
+    };
+}
+
+carried! {
+    RangeRequest = 0xdec0_0010,
+    PutRequest = 0xdec0_0011,
+    DeleteRangeRequest = 0xdec0_0012,
+    TxnRequest = 0xdec0_0013,
+    CompactionRequest = 0xdec0_0014,
+    LeaseGrantRequest = 0xdec0_0015,
+    LeaseRevokeRequest = 0xdec0_0016,
+    LeaseKeepAliveRequest = 0xdec0_0017,
+    LeaseTimeToLiveRequest = 0xdec0_0018,
+    LeaseLeasesRequest = 0xdec0_0019,
+    StatusRequest = 0xdec0_001a,
+    MemberListRequest = 0xdec0_001b,
+    HashKvRequest = 0xdec0_001c,
+}
+
+fn serve_call<R: Carried>(endpoint: &Endpoint, member: &Member) {
+    let member = member.clone();
+    endpoint.add_rpc_handler(move |ClientCall(request): ClientCall<R>| {
+        let member = member.clone();
+        async move { member.call(request).await }
+    });
 }
 
 /// A watch stream over the simulated network: open it, send requests on it, and long-poll for
@@ -219,7 +275,7 @@ impl PeerTransport for SimPeerTransport {
 
 /// Serves peers and clients of `member` on its simulated address until the node dies. Clients
 /// are refused until the member is ready (`Member::until_ready`): unary calls are answered
-/// `Stopped` by `Member::serve` itself, and a watch stream is not opened (`NotReady`).
+/// `Stopped` by `Member::call` itself, and a watch stream is not opened (`NotReady`).
 pub async fn serve(member: Member) -> io::Result<()> {
     let id = member.id();
     let peers = Endpoint::bind(peer_addr(id)).await?;
@@ -235,10 +291,7 @@ pub async fn serve(member: Member) -> io::Result<()> {
         let (member, watches) = (watch_member.clone(), watches.clone());
         async move { watches.serve(&member, call).await }
     });
-    clients.add_rpc_handler(move |ClientCall(request)| {
-        let member = member.clone();
-        async move { member.serve(request).await }
-    });
+    serve_calls(&clients, &member);
     // The handlers run on their own tasks; the endpoints must stay bound.
     std::future::pending::<()>().await;
     drop((peers, clients));

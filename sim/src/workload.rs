@@ -7,9 +7,8 @@
 
 use crate::client::{Outcome, SimClient};
 use crate::history::Recorder;
-use detcd_core::api::{PutRequest, RangeRequest};
+use detcd_core::api::{PutRequest, PutResponse, RangeRequest, RangeResponse};
 use detcd_core::kv::KeyValue;
-use detcd_core::member::{ClientRequest, ClientResponse};
 use futures::future::BoxFuture;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -107,16 +106,15 @@ async fn kv_client(mut ctx: ClientContext, keys: usize) {
 }
 
 /// A put, recorded as the `etcd` model's `put`.
-pub async fn put(ctx: &mut ClientContext, key: &str, value: &str) -> Outcome {
+pub async fn put(ctx: &mut ClientContext, key: &str, value: &str) -> Outcome<PutResponse> {
     let input = json!({"key": key, "value": value});
     let pending = ctx.recorder.invoke(ctx.index, "put", Some(key), input);
     let request = PutRequest { key: key.into(), value: value.into(), ..Default::default() };
-    let outcome = ctx.client.call(ClientRequest::Put(request)).await;
+    let outcome = ctx.client.call(request).await;
     match &outcome {
-        Outcome::Ok(ClientResponse::Put(response)) => {
+        Outcome::Ok(response) => {
             ctx.recorder.complete(pending, json!({"revision": response.header.revision}))
         }
-        Outcome::Ok(_) => ctx.recorder.unknown(pending, "unexpected response"),
         Outcome::Failed(error) => {
             ctx.recorder.complete(pending, json!({"error": error.to_string()}))
         }
@@ -126,17 +124,16 @@ pub async fn put(ctx: &mut ClientContext, key: &str, value: &str) -> Outcome {
 }
 
 /// A linearizable single-key read, recorded as the `etcd` model's `range`.
-pub async fn get(ctx: &mut ClientContext, key: &str) -> Outcome {
+pub async fn get(ctx: &mut ClientContext, key: &str) -> Outcome<RangeResponse> {
     let pending = ctx.recorder.invoke(ctx.index, "range", Some(key), json!({"key": key}));
     let request = RangeRequest { key: key.into(), ..Default::default() };
-    let outcome = ctx.client.call(ClientRequest::Range(request)).await;
+    let outcome = ctx.client.call(request).await;
     match &outcome {
-        Outcome::Ok(ClientResponse::Range(response)) => {
+        Outcome::Ok(response) => {
             let kvs: Vec<Value> = response.kvs.iter().map(kv_json).collect();
             ctx.recorder
                 .complete(pending, json!({"revision": response.header.revision, "kvs": kvs}))
         }
-        Outcome::Ok(_) => ctx.recorder.unknown(pending, "unexpected response"),
         Outcome::Failed(error) => {
             ctx.recorder.complete(pending, json!({"error": error.to_string()}))
         }

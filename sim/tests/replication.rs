@@ -8,11 +8,11 @@
 mod support;
 
 use detcd_core::api::PutRequest;
-use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
 use detcd_sim::check_determinism;
 use detcd_sim::client::{Outcome, SimClient};
 use detcd_sim::cluster::{Cluster, ClusterOptions, MemberSlot};
+use detcd_sim::transport::Carried;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -38,8 +38,7 @@ async fn write_keys(client: &mut SimClient, prefix: &str, count: usize) -> Vec<S
 async fn assert_present(client: &mut SimClient, keys: &[String]) -> i64 {
     let mut last_revision = 0;
     for key in keys {
-        let response = read_with_retry(client, get(key, false)).await;
-        let ClientResponse::Range(range) = response else { panic!("not a range response") };
+        let range = read_with_retry(client, get(key, false)).await;
         assert_eq!(range.kvs.len(), 1, "acknowledged write of {key} is lost");
         assert_eq!(range.kvs[0].value, key.as_bytes());
         assert!(range.header.revision >= last_revision, "revision went backwards");
@@ -48,7 +47,10 @@ async fn assert_present(client: &mut SimClient, keys: &[String]) -> i64 {
     last_revision
 }
 
-async fn read_with_retry(client: &mut SimClient, request: ClientRequest) -> ClientResponse {
+async fn read_with_retry<R: Carried + std::fmt::Debug>(
+    client: &mut SimClient,
+    request: R,
+) -> R::Answer {
     answer_with_retry(client, request, 40).await
 }
 
@@ -75,10 +77,7 @@ async fn elected_and_replicated(members: usize) {
         .map(|id| {
             let member = cluster.member(id).expect("running");
             let revision = member.status().revision;
-            match member.hash_kv(revision).expect("hash") {
-                ClientResponse::HashKv { hash, .. } => (revision, hash),
-                _ => unreachable!(),
-            }
+            (revision, member.hash_kv(revision).expect("hash").hash)
         })
         .collect();
     assert!(hashes.windows(2).all(|w| w[0] == w[1]), "members diverged: {hashes:?}");
@@ -334,28 +333,20 @@ fn replication_runs_are_deterministic() {
     }
 }
 
-fn grant(id: i64, ttl: i64) -> ClientRequest {
-    ClientRequest::LeaseGrant(detcd_core::api::LeaseGrantRequest { ttl, id })
+fn grant(id: i64, ttl: i64) -> detcd_core::api::LeaseGrantRequest {
+    detcd_core::api::LeaseGrantRequest { ttl, id }
 }
 
-fn put_with_lease(key: &str, lease: i64) -> ClientRequest {
-    ClientRequest::Put(PutRequest {
-        key: key.into(),
-        value: b"v".to_vec(),
-        lease,
-        ..Default::default()
-    })
+fn put_with_lease(key: &str, lease: i64) -> PutRequest {
+    PutRequest { key: key.into(), value: b"v".to_vec(), lease, ..Default::default() }
 }
 
-fn keep_alive(id: i64) -> ClientRequest {
-    ClientRequest::LeaseKeepAlive(detcd_core::api::LeaseKeepAliveRequest { id })
+fn keep_alive(id: i64) -> detcd_core::api::LeaseKeepAliveRequest {
+    detcd_core::api::LeaseKeepAliveRequest { id }
 }
 
 async fn present(client: &mut SimClient, key: &str) -> bool {
-    match read_with_retry(client, get(key, false)).await {
-        ClientResponse::Range(range) => !range.kvs.is_empty(),
-        _ => panic!("not a range response"),
-    }
+    !read_with_retry(client, get(key, false)).await.kvs.is_empty()
 }
 
 /// A lease nobody keeps alive expires on the leader's clock, and its keys go with it.
@@ -368,12 +359,8 @@ async fn lease_expiry() -> (bool, bool, i64) {
         let before = present(&mut c, "leased").await;
         madsim::time::sleep(Duration::from_secs(5)).await;
         let after = present(&mut c, "leased").await;
-        let ttl = match read_with_retry(&mut c, ClientRequest::LeaseTimeToLive(Default::default()))
-            .await
-        {
-            ClientResponse::LeaseTimeToLive(response) => response.ttl,
-            _ => panic!("not a time-to-live response"),
-        };
+        let request = detcd_core::api::LeaseTimeToLiveRequest::default();
+        let ttl = read_with_retry(&mut c, request).await.ttl;
         (before, after, ttl)
     })
     .await
@@ -402,7 +389,7 @@ async fn keep_alive_across_failover() -> Vec<bool> {
         for _ in 0..12 {
             let _ = c.call(keep_alive(9)).await;
             madsim::time::sleep(Duration::from_secs(1)).await;
-            if let Outcome::Ok(ClientResponse::Range(range)) = c.call(get("kept", true)).await {
+            if let Outcome::Ok(range) = c.call(get("kept", true)).await {
                 seen.push(!range.kvs.is_empty());
             }
         }

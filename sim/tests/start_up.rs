@@ -7,13 +7,13 @@
 
 mod support;
 
-use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
 use detcd_core::Error;
 use detcd_sim::check_determinism;
 use detcd_sim::client::{Outcome, SimClient};
 use detcd_sim::cluster::{Cluster, ClusterOptions};
 use detcd_sim::faults::{Fault, Target};
+use detcd_sim::transport::Carried;
 use detcd_sim::transport::{client_urls, member_info};
 use detcd_sim::watch_client::WatchClient;
 use std::time::Duration;
@@ -41,7 +41,7 @@ async fn overwrite(client: &mut SimClient, key: &str, count: usize) -> (i64, Str
     let mut last = None;
     for i in 0..count {
         let value = format!("value{i}");
-        if let Outcome::Ok(ClientResponse::Put(response)) = client.call(put(key, &value)).await {
+        if let Outcome::Ok(response) = client.call(put(key, &value)).await {
             last = Some((response.header.revision, value));
         }
     }
@@ -49,15 +49,11 @@ async fn overwrite(client: &mut SimClient, key: &str, count: usize) -> (i64, Str
 }
 
 /// The first answer to `request` (retried on refusals and timeouts for up to 30 s of virtual time).
-async fn first_answer(client: &mut SimClient, request: ClientRequest) -> ClientResponse {
+async fn first_answer<R: Carried + std::fmt::Debug>(
+    client: &mut SimClient,
+    request: R,
+) -> R::Answer {
     answer_with_retry(client, request, 60).await
-}
-
-fn range(response: ClientResponse) -> detcd_core::api::RangeResponse {
-    match response {
-        ClientResponse::Range(range) => range,
-        other => panic!("not a range response: {other:?}"),
-    }
 }
 
 /// A follower crashes, the cluster moves on, and the follower restarts cut off from its peers
@@ -73,7 +69,7 @@ async fn restarted_member_behind() {
     // What the follower itself acknowledged before its crash.
     let served = on_client(vec![behind], move |mut c| async move {
         loop {
-            let range = range(first_answer(&mut c, get("k", true)).await);
+            let range = first_answer(&mut c, get("k", true)).await;
             if range.header.revision >= before {
                 return range.header.revision;
             }
@@ -109,7 +105,7 @@ async fn restarted_member_behind() {
     cluster.apply(&Fault::HealNetwork, &[]);
     for serializable in [true, false] {
         let (seen_revision, seen_value) = on_client(vec![behind], move |mut c| async move {
-            let range = range(first_answer(&mut c, get("k", serializable)).await);
+            let range = first_answer(&mut c, get("k", serializable)).await;
             (range.header.revision, range.kvs.first().map(|kv| kv.value.clone()))
         })
         .await;
@@ -148,7 +144,7 @@ async fn whole_cluster_restart() {
         for serializable in [true, false] {
             let value = value.clone();
             on_client(vec![id], move |mut c| async move {
-                let range = range(first_answer(&mut c, get("w", serializable)).await);
+                let range = first_answer(&mut c, get("w", serializable)).await;
                 assert!(
                     range.header.revision >= acked,
                     "n{id} answered from revision {} after a restart, older than the acknowledged \

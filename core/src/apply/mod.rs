@@ -11,8 +11,10 @@
 //! refused command leaves the store, its revision and every lease untouched.
 
 pub mod command;
+pub mod proposal;
 pub mod snapshot;
 pub mod state_machine;
 
 pub use command::{Command, Response, MAX_REQUEST_BYTES};
+pub use proposal::Proposal;
 pub use state_machine::StateMachine;

@@ -36,7 +36,7 @@ use crate::watch::{WatchRequest, WatchResponse};
 use std::future::Future;
 
 /// etcd's `HashKVResponse`: the hash of the key space of one member at `revision`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct HashKvResponse {
     pub hash: u32,
     pub compact_revision: i64,

@@ -24,7 +24,7 @@ impl Member {
     pub(super) async fn catch_up(&self) {
         let probe = RangeRequest { key: vec![0], limit: 1, keys_only: true, ..Default::default() };
         let target = loop {
-            match self.range(probe.clone()).await {
+            match self.route(probe.clone()).await {
                 Ok(response) => break response.header.revision,
                 Err(_) => DetRuntime::sleep(RETRY).await,
             }

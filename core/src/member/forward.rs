@@ -1,18 +1,23 @@
-//! Requests one member serves for another: what a follower cannot do itself goes to the leader.
+//! The peer protocol's requests: what a follower forwards to the leader, and what comes back.
 //!
-//! Writes, linearizable reads and everything about lease deadlines need the leader. A follower
-//! forwards them once, to the member raft names as leader; if that member is not the leader
-//! either, the client is told (`NoLeader` / `LeaderChanged`) instead of being bounced around.
+//! Each [`LeaderRequest`](super::route::LeaderRequest) says how it travels (`into_peer`) and
+//! finds its answer in the reply (`from_peer`). The leader serves a forwarded request exactly as
+//! it serves its own clients' (`serve_on_leader`); a member that is not the leader refuses
+//! (`NoLeader` / `LeaderChanged`) rather than forwarding again, so a request is never bounced
+//! around. The shapes are internal to detcd (both the server's peer transport and the
+//! simulator's carry them as values), not part of etcd's wire format.
 
 use super::membership::MembershipChange;
+use super::route::LeaderRequest;
 use super::Member;
 use crate::api::{
-    LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
-    RangeRequest, RangeResponse,
+    LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse,
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
 };
 use crate::apply::{Command, Response};
 use crate::error::Error;
 use crate::kv::LeaseId;
+use crate::raft::types::NodeId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,49 +42,43 @@ pub enum PeerAnswer {
 
 pub type PeerResponse = Result<PeerAnswer, Error>;
 
-impl PeerRequest {
-    /// Whether serving the request twice is the same as serving it once, so it may go again to
-    /// a new leader when the old one stopped answering (a read, a keep-alive; never a proposal).
-    pub fn may_repeat(&self) -> bool {
-        match self {
-            PeerRequest::LinearizableRange(_)
-            | PeerRequest::LeaseKeepAlive(_)
-            | PeerRequest::LeaseTimeToLive(_)
-            | PeerRequest::LeaseLeases => true,
-            PeerRequest::Propose(_) | PeerRequest::ChangeMembership(_) => false,
-        }
-    }
-}
-
 impl Member {
-    /// Serves a request a peer forwarded, as the leader. A member that is not the leader refuses
-    /// rather than forwarding again.
+    /// Serves a request a peer forwarded, as the leader.
     pub(super) async fn serve_forwarded(&self, request: PeerRequest) -> PeerResponse {
         match request {
             PeerRequest::Propose(command) => {
                 self.propose_here(command).await.map(PeerAnswer::Applied)
             }
             PeerRequest::LinearizableRange(range) => {
-                self.linearizable_range_here(&range).await.map(PeerAnswer::Range)
+                range.serve_on_leader(self).await.map(PeerAnswer::Range)
             }
             PeerRequest::LeaseKeepAlive(id) => {
-                self.keep_alive_here(id).await.map(PeerAnswer::KeepAlive)
+                LeaseKeepAliveRequest { id }.serve_on_leader(self).await.map(PeerAnswer::KeepAlive)
             }
-            PeerRequest::LeaseTimeToLive(req) => {
-                self.time_to_live_here(&req).await.map(PeerAnswer::TimeToLive)
+            PeerRequest::LeaseTimeToLive(request) => {
+                request.serve_on_leader(self).await.map(PeerAnswer::TimeToLive)
             }
-            PeerRequest::LeaseLeases => self.leases_here().await.map(PeerAnswer::Leases),
+            PeerRequest::LeaseLeases => {
+                LeaseLeasesRequest {}.serve_on_leader(self).await.map(PeerAnswer::Leases)
+            }
             PeerRequest::ChangeMembership(change) => {
-                self.change_membership_here(change).await.map(|()| PeerAnswer::MembershipChanged)
+                change.serve_on_leader(self).await.map(|()| PeerAnswer::MembershipChanged)
             }
         }
     }
 
-    /// Serves a batch a follower forwarded: its requests run concurrently, answers in order.
+    /// Serves a batch member `from` forwarded: its requests run concurrently, answers in order.
+    /// A member that is no longer in the membership is refused (`NoLeader`, nothing done): it
+    /// was removed, perhaps without learning so, and must not get writes committed (etcd's
+    /// leader likewise drops what removed members send).
     pub(super) async fn serve_forwarded_batch(
         &self,
+        from: NodeId,
         requests: Vec<PeerRequest>,
     ) -> Vec<PeerResponse> {
+        if self.member_info(from).is_none() {
+            return vec![Err(Error::NoLeader); requests.len()];
+        }
         futures::future::join_all(requests.into_iter().map(|request| self.serve_forwarded(request)))
             .await
     }

@@ -17,8 +17,9 @@
 //! after their clients moved on).
 
 use super::forward::{PeerRequest, PeerResponse};
+use super::route::LeaderRequest;
 use super::Member;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::probes::{self, Probe};
 use crate::raft::network::{PeerMessage, PeerReply};
 use crate::raft::types::NodeId;
@@ -93,7 +94,11 @@ impl Member {
     /// keep-alive) goes again to the new leader, as etcd's read-index loop retries with whoever
     /// leads now; any other request is answered `LeaderChanged` (the old leader may still commit
     /// it, so its outcome is unknown) instead of holding the client until the timeout.
-    pub(super) async fn forward(&self, leader: NodeId, request: PeerRequest) -> PeerResponse {
+    pub(super) async fn forward<R: LeaderRequest>(
+        &self,
+        leader: NodeId,
+        request: R,
+    ) -> Result<R::Answer> {
         let timeout = self.inner.config.request_timeout;
         // Boxed: the retrying future nests deep enough to overflow the compiler's layout
         // recursion in the server's handlers that await a forward.
@@ -104,12 +109,17 @@ impl Member {
         }
     }
 
-    async fn forward_following(&self, mut leader: NodeId, request: PeerRequest) -> PeerResponse {
+    async fn forward_following<R: LeaderRequest>(
+        &self,
+        mut leader: NodeId,
+        request: R,
+    ) -> Result<R::Answer> {
         loop {
             let (answer, answered) = oneshot::channel();
-            self.inner.forward_queue.push(Queued { leader, request: request.clone(), answer });
+            let queued = Queued { leader, request: request.clone().into_peer(), answer };
+            self.inner.forward_queue.push(queued);
             let new_leader = futures::select_biased! {
-                response = answered.fuse() => return response.unwrap_or(Err(Error::Timeout)),
+                response = answered.fuse() => return self.answer_of::<R>(response),
                 new_leader = self.leader_other_than(leader).fuse() => new_leader,
             };
             probes::hit(Probe::ForwardFollowedLeader);
@@ -117,9 +127,26 @@ impl Member {
                 return Err(Error::LeaderChanged);
             }
             if new_leader == self.id() {
-                return self.serve_forwarded(request).await;
+                return request.serve_on_leader(self).await;
             }
             leader = new_leader;
+        }
+    }
+
+    /// The typed answer in what the leader sent back. A sender dropped without an answer, or an
+    /// answer to another kind of request, leaves the outcome unknown, as a batch lost on the
+    /// wire does.
+    fn answer_of<R: LeaderRequest>(
+        &self,
+        response: std::result::Result<PeerResponse, oneshot::error::RecvError>,
+    ) -> Result<R::Answer> {
+        match response {
+            Ok(Ok(answer)) => R::from_peer(answer, self).ok_or_else(|| {
+                probes::hit(Probe::ForwardedBatchLost);
+                Error::Timeout
+            }),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(Error::Timeout),
         }
     }
 

@@ -6,98 +6,86 @@
 //! clocks. Keep-alives and time-to-live questions are about deadlines, so they go to the leader.
 
 use super::forward::{PeerAnswer, PeerRequest};
+use super::request::MemberRequest;
+use super::route::LeaderRequest;
 use super::Member;
 use crate::api::{
-    LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
-    LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
+    LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse,
+    LeaseRevokeRequest, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
-use crate::apply::{Command, Response};
 use crate::buggify::{self, Site};
+use crate::client::outcome::Rpc;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kv::LeaseId;
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::{DetRuntime, NodeClock};
-use openraft::ReadPolicy;
 use openraft_rt::AsyncRuntime;
 use std::time::Duration;
 
 /// How often the leader looks for expired leases (etcd checks every 500 ms).
 const EXPIRY_CHECK: Duration = Duration::from_millis(500);
 
+macro_rules! on_leader {
+    ($($request:ty => $rpc:ident, $peer:expr, $answer:ident($response:ty), $here:ident,)*) => {$(
+        impl MemberRequest for $request {
+            type Answer = $response;
+
+            fn rpc(&self) -> Rpc<'_> {
+                Rpc::$rpc
+            }
+
+            async fn serve(self, member: &Member) -> Result<$response> {
+                member.route(self).await
+            }
+        }
+
+        impl LeaderRequest for $request {
+            type Answer = $response;
+
+            async fn serve_on_leader(self, member: &Member) -> Result<$response> {
+                member.$here(&self).await
+            }
+
+            fn into_peer(self) -> PeerRequest {
+                let peer: fn($request) -> PeerRequest = $peer;
+                peer(self)
+            }
+
+            fn from_peer(answer: PeerAnswer, _member: &Member) -> Option<$response> {
+                match answer {
+                    PeerAnswer::$answer(response) => Some(response),
+                    _ => None,
+                }
+            }
+
+            /// A keep-alive or a question about deadlines may go again: renewing twice is
+            /// renewing.
+            fn may_repeat(&self) -> bool {
+                true
+            }
+        }
+    )*};
+}
+
+on_leader! {
+    LeaseKeepAliveRequest => LeaseKeepAlive, |r| PeerRequest::LeaseKeepAlive(r.id),
+        KeepAlive(LeaseKeepAliveResponse), keep_alive_here,
+    LeaseTimeToLiveRequest => LeaseTimeToLive, PeerRequest::LeaseTimeToLive,
+        TimeToLive(LeaseTimeToLiveResponse), time_to_live_here,
+    LeaseLeasesRequest => LeaseLeases, |_| PeerRequest::LeaseLeases,
+        Leases(LeaseLeasesResponse), leases_here,
+}
+
 impl Member {
-    pub async fn lease_grant(&self, request: LeaseGrantRequest) -> Result<LeaseGrantResponse> {
-        match self.propose(Command::LeaseGrant(request)).await? {
-            Response::LeaseGrant(response) => Ok(response),
-            _ => Err(Error::Internal("unexpected answer to a lease grant".into())),
-        }
-    }
-
-    pub async fn lease_revoke(&self, request: LeaseRevokeRequest) -> Result<LeaseRevokeResponse> {
-        match self.propose(Command::LeaseRevoke(request)).await? {
-            Response::LeaseRevoke(response) => Ok(response),
-            _ => Err(Error::Internal("unexpected answer to a lease revoke".into())),
-        }
-    }
-
     /// Resets the lease's countdown on the leader and returns its TTL; TTL 0 when the lease is
     /// gone (expired or revoked), as etcd answers.
-    pub async fn lease_keep_alive(&self, id: LeaseId) -> Result<LeaseKeepAliveResponse> {
-        match self.keep_alive_here(id).await {
-            Err(Error::NoLeader) => {
-                match self.forward_to_leader(PeerRequest::LeaseKeepAlive(id)).await? {
-                    PeerAnswer::KeepAlive(response) => Ok(response),
-                    _ => Err(Error::Internal("unexpected answer to a keep-alive".into())),
-                }
-            }
-            other => other,
-        }
-    }
-
-    pub async fn lease_time_to_live(
+    async fn keep_alive_here(
         &self,
-        request: LeaseTimeToLiveRequest,
-    ) -> Result<LeaseTimeToLiveResponse> {
-        match self.time_to_live_here(&request).await {
-            Err(Error::NoLeader) => {
-                match self.forward_to_leader(PeerRequest::LeaseTimeToLive(request)).await? {
-                    PeerAnswer::TimeToLive(response) => Ok(response),
-                    _ => Err(Error::Internal("unexpected answer to time-to-live".into())),
-                }
-            }
-            other => other,
-        }
-    }
-
-    pub async fn lease_leases(&self) -> Result<LeaseLeasesResponse> {
-        match self.leases_here().await {
-            Err(Error::NoLeader) => match self.forward_to_leader(PeerRequest::LeaseLeases).await? {
-                PeerAnswer::Leases(response) => Ok(response),
-                _ => Err(Error::Internal("unexpected answer to leases".into())),
-            },
-            other => other,
-        }
-    }
-
-    async fn forward_to_leader(&self, request: PeerRequest) -> Result<PeerAnswer> {
-        match self.leader() {
-            Some(leader) if leader != self.id() => self.forward(leader, request).await,
-            _ => Err(Error::NoLeader),
-        }
-    }
-
-    /// Confirms this member leads with a current view (read index), else `NoLeader`.
-    async fn confirm_leadership(&self) -> Result<()> {
-        let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
-        match DetRuntime::timeout(self.inner.config.request_timeout, read).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
-            _ => Err(Error::Timeout),
-        }
-    }
-
-    pub(super) async fn keep_alive_here(&self, id: LeaseId) -> Result<LeaseKeepAliveResponse> {
+        request: &LeaseKeepAliveRequest,
+    ) -> Result<LeaseKeepAliveResponse> {
+        let id = request.id;
         let trusts_itself = self.leader() == Some(self.id());
         if !(plant::active(Bug::UnconfirmedKeepAlive) && trusts_itself) {
             let confirmed = self.confirm_leadership().await;
@@ -125,7 +113,7 @@ impl Member {
         Ok(LeaseKeepAliveResponse { header: self.header(state.machine.revision()), id, ttl })
     }
 
-    pub(super) async fn time_to_live_here(
+    async fn time_to_live_here(
         &self,
         request: &LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse> {
@@ -137,7 +125,7 @@ impl Member {
         Ok(response)
     }
 
-    pub(super) async fn leases_here(&self) -> Result<LeaseLeasesResponse> {
+    async fn leases_here(&self, _request: &LeaseLeasesRequest) -> Result<LeaseLeasesResponse> {
         self.confirm_leadership().await?;
         let state = self.inner.replica.lock();
         let mut response = state.machine.lease_leases();
@@ -155,11 +143,11 @@ impl Member {
             let expired = self.expired_leases();
             for id in expired {
                 // A failed revoke (leadership lost, lease already gone) is retried by whoever leads.
-                let revoke = Command::LeaseRevoke(LeaseRevokeRequest { id });
+                let revoke = LeaseRevokeRequest { id };
                 if plant::active(Bug::FollowerLeaseExpiry) {
-                    let _ = self.propose(revoke).await;
+                    let _ = self.route(revoke).await;
                 } else if let Err(Error::NoLeader | Error::LeaderChanged | Error::Timeout) =
-                    self.propose_here(revoke).await
+                    revoke.serve_on_leader(self).await
                 {
                     probes::hit(Probe::LeaseExpiryLostLeadership);
                 }

@@ -1,18 +1,17 @@
 //! The member as a [`Client`] of itself, so the server-side Lock and Election services run the
 //! very recipes (`crate::recipes`) that clients run over the network.
 //!
-//! Every call goes through the member's own node API (`Member::range`, `Member::txn`, ...), which
-//! already routes writes and linearizable reads to the leader; nothing here decides anything. A
+//! Every call is a typed request served by the member (`MemberRequest::serve`), which already
+//! routes writes and linearizable reads to the leader; nothing here decides anything. A
 //! member error becomes a `ClientError` through the one classification (`client::outcome`), so
 //! the recipes served here see exactly what they see over the network.
 
+use super::request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
 use super::watch::WatchStream;
 use super::{Member, MemberStatus, MemberSummary};
 use crate::api::*;
-use crate::client::outcome::{self, Failure, Rpc};
+use crate::client::outcome::{self, Failure};
 use crate::client::{Client, ClientError, ClientResult, HashKvResponse, Watcher};
-use crate::error::Error;
-use crate::member::ClientResponse;
 use crate::watch::{WatchRequest, WatchResponse};
 use std::collections::VecDeque;
 
@@ -29,42 +28,37 @@ impl Member {
     }
 }
 
-fn answer<T>(result: crate::error::Result<T>) -> ClientResult<T> {
-    result.map_err(ClientError::from)
-}
-
-/// The answer to a call that only reads (`outcome::is_read`).
-fn read<T>(result: crate::error::Result<T>) -> ClientResult<T> {
-    result.map_err(|error| ClientError::of(Failure::Answered(error), true))
+impl LocalClient {
+    /// Serves `request` on the member, with the member's error classified as every client
+    /// classifies it (`outcome::is_read` decides whether an open outcome is no outcome).
+    async fn serve<R: MemberRequest>(&self, request: R) -> ClientResult<R::Answer> {
+        let read = outcome::is_read(request.rpc());
+        let answered = request.serve(&self.member).await;
+        answered.map_err(|error| ClientError::of(Failure::Answered(error), read))
+    }
 }
 
 impl Client for LocalClient {
     type Watcher = LocalWatcher;
 
     async fn range(&self, request: RangeRequest) -> ClientResult<RangeResponse> {
-        read(self.member.range(request).await)
+        self.serve(request).await
     }
 
     async fn put(&self, request: PutRequest) -> ClientResult<PutResponse> {
-        answer(self.member.put(request).await)
+        self.serve(request).await
     }
 
     async fn delete_range(&self, request: DeleteRangeRequest) -> ClientResult<DeleteRangeResponse> {
-        answer(self.member.delete_range(request).await)
+        self.serve(request).await
     }
 
     async fn txn(&self, request: TxnRequest) -> ClientResult<TxnResponse> {
-        let reads = outcome::is_read(Rpc::Txn(&request));
-        let answered = self.member.txn(request).await;
-        if reads {
-            read(answered)
-        } else {
-            answer(answered)
-        }
+        self.serve(request).await
     }
 
     async fn compact(&self, request: CompactionRequest) -> ClientResult<CompactionResponse> {
-        answer(self.member.compact(request).await)
+        self.serve(request).await
     }
 
     async fn watch(&self) -> ClientResult<LocalWatcher> {
@@ -72,46 +66,41 @@ impl Client for LocalClient {
     }
 
     async fn lease_grant(&self, request: LeaseGrantRequest) -> ClientResult<LeaseGrantResponse> {
-        answer(self.member.lease_grant(request).await)
+        self.serve(request).await
     }
 
     async fn lease_revoke(&self, request: LeaseRevokeRequest) -> ClientResult<LeaseRevokeResponse> {
-        answer(self.member.lease_revoke(request).await)
+        self.serve(request).await
     }
 
     async fn lease_keep_alive(
         &self,
         request: LeaseKeepAliveRequest,
     ) -> ClientResult<LeaseKeepAliveResponse> {
-        answer(self.member.lease_keep_alive(request.id).await)
+        self.serve(request).await
     }
 
     async fn lease_time_to_live(
         &self,
         request: LeaseTimeToLiveRequest,
     ) -> ClientResult<LeaseTimeToLiveResponse> {
-        read(self.member.lease_time_to_live(request).await)
+        self.serve(request).await
     }
 
     async fn lease_leases(&self) -> ClientResult<LeaseLeasesResponse> {
-        read(self.member.lease_leases().await)
+        self.serve(LeaseLeasesRequest {}).await
     }
 
     async fn member_list(&self) -> ClientResult<Vec<MemberSummary>> {
-        Ok(self.member.member_list())
+        self.serve(MemberListRequest).await
     }
 
     async fn status(&self) -> ClientResult<MemberStatus> {
-        Ok(self.member.status())
+        self.serve(StatusRequest).await
     }
 
     async fn hash_kv(&self, revision: i64) -> ClientResult<HashKvResponse> {
-        match read(self.member.hash_kv(revision))? {
-            ClientResponse::HashKv { hash, compact_revision, revision } => {
-                Ok(HashKvResponse { hash, compact_revision, revision })
-            }
-            _ => Err(Error::Internal("unexpected answer to hash kv".into()).into()),
-        }
+        self.serve(HashKvRequest { revision }).await
     }
 }
 

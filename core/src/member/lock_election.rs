@@ -8,6 +8,7 @@
 //! cancel-safe: a caller that goes away before it wins leaves no key behind.
 
 use super::local_client::LocalClient;
+use super::request::MemberRequest;
 use super::Member;
 use crate::api::DeleteRangeRequest;
 use crate::kv::{KeyValue, LeaseId, ResponseHeader};
@@ -41,7 +42,7 @@ impl Member {
     /// Releases a lock by deleting its owner key (etcd's Unlock is a plain delete).
     pub async fn unlock(&self, key: &[u8]) -> crate::error::Result<ResponseHeader> {
         let request = DeleteRangeRequest { key: key.to_vec(), ..Default::default() };
-        Ok(self.delete_range(request).await?.header)
+        Ok(request.serve(self).await?.header)
     }
 
     /// Waits until `lease` leads the election `name` with `value`.

@@ -1,13 +1,14 @@
 //! Membership changes from any member (etcd's MemberAdd/Remove/Update/Promote): a member that is
 //! not the leader forwards the change to the leader, as etcd's followers do.
 //!
-//! Only the leader can change the raft membership. A change is tried here first; if this member
-//! is not the leader (`NoLeader`, nothing was changed) it goes once to the member raft names as
+//! Only the leader can change the raft membership, so a change takes the one routing path
+//! (`route`): made here when this member leads, otherwise sent once to the member raft names as
 //! leader, which refuses rather than forwarding again (see `forward`). Invariant: an update
 //! changes only peer URLs, a publish only a name and client URLs; ids and voter sets stay as they
 //! are.
 
 use super::forward::{PeerAnswer, PeerRequest};
+use super::route::LeaderRequest;
 use super::Member;
 use crate::error::{Error, Result};
 use crate::raft::types::{MemberInfo, NodeId};
@@ -42,27 +43,38 @@ pub enum MembershipChange {
     },
 }
 
-impl Member {
-    /// Applies `change` through the leader, wherever this member stands.
-    pub async fn change_membership(&self, change: MembershipChange) -> Result<()> {
-        match self.change_membership_here(change.clone()).await {
-            Err(Error::NoLeader) => match self.leader() {
-                Some(leader) if leader != self.id() => {
-                    match self.forward(leader, PeerRequest::ChangeMembership(change)).await? {
-                        PeerAnswer::MembershipChanged => Ok(()),
-                        _ => {
-                            Err(Error::Internal("unexpected answer to a membership change".into()))
-                        }
-                    }
-                }
-                _ => Err(Error::NoLeader),
-            },
-            other => other,
+/// A membership change is made by the leader (`Member::route`).
+impl LeaderRequest for MembershipChange {
+    type Answer = ();
+
+    async fn serve_on_leader(self, member: &Member) -> Result<()> {
+        member.change_membership_here(self).await
+    }
+
+    fn into_peer(self) -> PeerRequest {
+        PeerRequest::ChangeMembership(self)
+    }
+
+    fn from_peer(answer: PeerAnswer, _member: &Member) -> Option<()> {
+        match answer {
+            PeerAnswer::MembershipChanged => Some(()),
+            _ => None,
         }
     }
 
+    fn may_repeat(&self) -> bool {
+        false
+    }
+}
+
+impl Member {
+    /// Applies `change` through the leader, wherever this member stands.
+    pub async fn change_membership(&self, change: MembershipChange) -> Result<()> {
+        self.route(change).await
+    }
+
     /// Applies `change` on this member; `NoLeader` (and no change) unless it leads.
-    pub(super) async fn change_membership_here(&self, change: MembershipChange) -> Result<()> {
+    async fn change_membership_here(&self, change: MembershipChange) -> Result<()> {
         match change {
             MembershipChange::Admit { id, info, is_learner } => {
                 self.admit_member(id, info, is_learner).await

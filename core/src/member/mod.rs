@@ -27,11 +27,13 @@ mod local_client;
 mod lock_election;
 mod membership;
 mod one_change;
+mod propose;
 mod publish;
 mod ready;
 mod removal;
+mod request;
 pub mod restore;
-mod serve;
+mod route;
 mod watch;
 
 pub use cluster::{MemberStatus, MemberSummary};
@@ -40,7 +42,8 @@ pub use forward::{PeerAnswer, PeerRequest, PeerResponse};
 pub use local_client::{LocalClient, LocalWatcher};
 pub use lock_election::LeaderKey;
 pub use membership::MembershipChange;
-pub use serve::{ClientRequest, ClientResponse};
+pub use request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
+pub use route::LeaderRequest;
 pub use watch::WatchStream;
 
 use crate::error::Error;
@@ -222,8 +225,8 @@ impl Member {
             PeerMessage::Forward { from, requests } if self.has_left(from) => {
                 PeerReply::Forward(vec![Err(Error::Stopped); requests.len()])
             }
-            PeerMessage::Forward { requests, .. } => {
-                PeerReply::Forward(self.serve_forwarded_batch(requests).await)
+            PeerMessage::Forward { from, requests } => {
+                PeerReply::Forward(self.serve_forwarded_batch(from, requests).await)
             }
         }
     }

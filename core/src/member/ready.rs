@@ -14,7 +14,7 @@
 //!
 //! Transports serve clients only once the member is ready, as etcd listens for clients only then:
 //! the server binds its client listeners but accepts nothing before; the simulator answers
-//! `Stopped` (nothing done, ask another member) to every unary call (`Member::serve`) and opens no
+//! `Stopped` (nothing done, ask another member) to every unary call (`Member::call`) and opens no
 //! watch stream. Peers are served from the start: without them there is nothing to catch up with.
 //!
 //! Invariants: ready never goes back to not ready for the life of a `Member` (a restart is a new

@@ -1,8 +1,8 @@
 //! etcd's `Lease` service: Grant, Revoke, the KeepAlive stream, TimeToLive, Leases.
 
-use super::serve;
-use crate::status::mismatched;
-use detcd_core::member::{ClientRequest as Q, ClientResponse as A, Member};
+use super::call;
+use detcd_core::api::LeaseLeasesRequest;
+use detcd_core::member::Member;
 use detcd_proto::convert::*;
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::lease_server::Lease;
@@ -29,10 +29,8 @@ impl Lease for LeaseService {
         request: Request<pb::LeaseGrantRequest>,
     ) -> Result<Response<pb::LeaseGrantResponse>, Status> {
         let request = lease_grant_request_from_proto(request.into_inner());
-        match serve(&self.member, Q::LeaseGrant(request)).await? {
-            A::LeaseGrant(r) => Ok(Response::new(lease_grant_response_to_proto(r))),
-            _ => Err(mismatched("LeaseGrant")),
-        }
+        let answer = call(&self.member, request).await?;
+        Ok(Response::new(lease_grant_response_to_proto(answer)))
     }
 
     async fn lease_revoke(
@@ -40,10 +38,8 @@ impl Lease for LeaseService {
         request: Request<pb::LeaseRevokeRequest>,
     ) -> Result<Response<pb::LeaseRevokeResponse>, Status> {
         let request = lease_revoke_request_from_proto(request.into_inner());
-        match serve(&self.member, Q::LeaseRevoke(request)).await? {
-            A::LeaseRevoke(r) => Ok(Response::new(lease_revoke_response_to_proto(r))),
-            _ => Err(mismatched("LeaseRevoke")),
-        }
+        let answer = call(&self.member, request).await?;
+        Ok(Response::new(lease_revoke_response_to_proto(answer)))
     }
 
     type LeaseKeepAliveStream = KeepAliveResponses;
@@ -60,20 +56,16 @@ impl Lease for LeaseService {
         request: Request<pb::LeaseTimeToLiveRequest>,
     ) -> Result<Response<pb::LeaseTimeToLiveResponse>, Status> {
         let request = lease_time_to_live_request_from_proto(request.into_inner());
-        match serve(&self.member, Q::LeaseTimeToLive(request)).await? {
-            A::LeaseTimeToLive(r) => Ok(Response::new(lease_time_to_live_response_to_proto(r))),
-            _ => Err(mismatched("LeaseTimeToLive")),
-        }
+        let answer = call(&self.member, request).await?;
+        Ok(Response::new(lease_time_to_live_response_to_proto(answer)))
     }
 
     async fn lease_leases(
         &self,
         _request: Request<pb::LeaseLeasesRequest>,
     ) -> Result<Response<pb::LeaseLeasesResponse>, Status> {
-        match serve(&self.member, Q::LeaseLeases).await? {
-            A::LeaseLeases(r) => Ok(Response::new(lease_leases_response_to_proto(r))),
-            _ => Err(mismatched("LeaseLeases")),
-        }
+        let answer = call(&self.member, LeaseLeasesRequest {}).await?;
+        Ok(Response::new(lease_leases_response_to_proto(answer)))
     }
 }
 
@@ -92,12 +84,8 @@ where
     tokio::spawn(async move {
         while let Some(Ok(message)) = incoming.next().await {
             let request = lease_keep_alive_request_from_proto(message);
-            // A lease that is gone answers TTL 0: decided in core (`Member::lease_keep_alive`).
-            let answer = match member.serve(Q::LeaseKeepAlive(request)).await {
-                Ok(A::LeaseKeepAlive(r)) => Ok(lease_keep_alive_response_to_proto(r)),
-                Ok(_) => Err(mismatched("LeaseKeepAlive")),
-                Err(error) => Err(crate::status::status_of(error)),
-            };
+            // A lease that is gone answers TTL 0: decided in core (`member::lease`).
+            let answer = call(&member, request).await.map(lease_keep_alive_response_to_proto);
             if outbox.send(answer).await.is_err() {
                 return;
             }

@@ -6,9 +6,9 @@
 //! the bytes under `--data-dir` (WAL segments and snapshots), read by the server since the core
 //! does no real I/O. The MVCC keeps no live size estimate, so `db_size_in_use` is the same.
 
-use super::serve;
-use crate::status::{mismatched, unimplemented};
-use detcd_core::member::{ClientRequest as Q, ClientResponse as A, Member};
+use super::call;
+use crate::status::unimplemented;
+use detcd_core::member::{HashKvRequest, Member};
 use detcd_proto::convert::{hash_kv_response_to_proto, header_to_proto, status_response_to_proto};
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::maintenance_server::Maintenance;
@@ -131,14 +131,10 @@ impl Maintenance for MaintenanceService {
         request: Request<pb::HashKvRequest>,
     ) -> Result<Response<pb::HashKvResponse>, Status> {
         let revision = request.into_inner().revision;
-        match serve(&self.member, Q::HashKv { revision }).await? {
-            A::HashKv { hash, compact_revision, revision } => {
-                let mut header = self.member.header_now();
-                header.revision = revision;
-                Ok(Response::new(hash_kv_response_to_proto(header, hash, compact_revision)))
-            }
-            _ => Err(mismatched("HashKV")),
-        }
+        let answer = call(&self.member, HashKvRequest { revision }).await?;
+        let mut header = self.member.header_now();
+        header.revision = answer.revision;
+        Ok(Response::new(hash_kv_response_to_proto(header, answer.hash, answer.compact_revision)))
     }
 
     type SnapshotStream = Pin<Box<dyn Stream<Item = Result<pb::SnapshotResponse, Status>> + Send>>;

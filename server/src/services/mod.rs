@@ -19,12 +19,12 @@ pub use maintenance::MaintenanceService;
 pub use watch::{open_watch, WatchService};
 
 use crate::status::status_of;
-use detcd_core::member::{ClientRequest, ClientResponse, Member};
+use detcd_core::member::{Member, MemberRequest};
 use tonic::Status;
 
-/// Serves one unary request on the member, errors as etcd's statuses.
-async fn serve(member: &Member, request: ClientRequest) -> Result<ClientResponse, Status> {
-    member.serve(request).await.map_err(status_of)
+/// Serves one unary request on the member: its typed answer, or the error as etcd's status.
+async fn call<R: MemberRequest>(member: &Member, request: R) -> Result<R::Answer, Status> {
+    member.call(request).await.map_err(status_of)
 }
 
 /// `Member::header_now` as a protobuf header.

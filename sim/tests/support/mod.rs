@@ -3,9 +3,9 @@
 #![allow(dead_code)] // Each test file uses its own part.
 
 use detcd_core::api::{PutRequest, RangeRequest};
-use detcd_core::member::{ClientRequest, ClientResponse};
 use detcd_core::raft::types::NodeId;
 use detcd_sim::client::{Outcome, SimClient};
+use detcd_sim::transport::Carried;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -32,21 +32,21 @@ where
     .expect("client task")
 }
 
-pub fn put(key: &str, value: &str) -> ClientRequest {
-    ClientRequest::Put(PutRequest { key: key.into(), value: value.into(), ..Default::default() })
+pub fn put(key: &str, value: &str) -> PutRequest {
+    PutRequest { key: key.into(), value: value.into(), ..Default::default() }
 }
 
-pub fn get(key: &str, serializable: bool) -> ClientRequest {
-    ClientRequest::Range(RangeRequest { key: key.into(), serializable, ..Default::default() })
+pub fn get(key: &str, serializable: bool) -> RangeRequest {
+    RangeRequest { key: key.into(), serializable, ..Default::default() }
 }
 
 /// The first answer to `request`, asked again every half second (through refusals, timeouts and
 /// elections) up to `attempts` times; panics when none comes.
-pub async fn answer_with_retry(
+pub async fn answer_with_retry<R: Carried + std::fmt::Debug>(
     client: &mut SimClient,
-    request: ClientRequest,
+    request: R,
     attempts: u32,
-) -> ClientResponse {
+) -> R::Answer {
     for _ in 0..attempts {
         if let Outcome::Ok(response) = client.call(request.clone()).await {
             return response;

@@ -1,0 +1,119 @@
+//! Proposals: the requests that go through the raft log (put, delete, txn, compact, lease grant
+//! and revoke), served on the leader and answered with what applying them answered.
+//!
+//! A txn goes through the log even when it only reads: its compares must see the latest state.
+//! The leader proposes (`propose_here`); a follower forwards the request (`Member::route`), and
+//! answers with the leader's answer under its own header (`stamp`), as it answers every request.
+
+use super::forward::{PeerAnswer, PeerRequest};
+use super::request::MemberRequest;
+use super::route::LeaderRequest;
+use super::Member;
+use crate::api::{
+    CompactionRequest, DeleteRangeRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest,
+    TxnRequest,
+};
+use crate::apply::{Command, Proposal, Response};
+use crate::client::outcome::Rpc;
+use crate::error::{Error, Result};
+use crate::invariant;
+use crate::probes::{self, Probe};
+use crate::runtime::DetRuntime;
+use openraft::errors::{ClientWriteError, RaftError};
+use openraft_rt::AsyncRuntime;
+
+impl Member {
+    /// Proposes on this member; `NoLeader` when it is not the leader (nothing was appended).
+    pub(super) async fn propose_here(&self, command: Command) -> Result<Response> {
+        if !self.is_running() {
+            return Err(Error::Stopped);
+        }
+        let proposal = self.inner.raft.client_write(command);
+        let timeout = self.inner.config.request_timeout;
+        let written = match DetRuntime::timeout(timeout, proposal).await {
+            Ok(written) => written,
+            Err(_) => return Err(Error::Timeout),
+        };
+        match written {
+            Ok(reply) => reply.data.map(|response| self.stamp(response)),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(Error::NoLeader),
+            // Appended, then discarded from this log: another leader may still commit it.
+            Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(_))) => {
+                probes::hit(Probe::ProposalDiscarded);
+                Err(Error::LeaderChanged)
+            }
+            // Raft stopped (a failed fsync, say) while the write was pending: it may already be
+            // replicated, and the next leader may commit it. Only a member that had stopped before
+            // the proposal can say nothing was appended (`Stopped`, above).
+            Err(RaftError::Fatal(_)) => Err(Error::LeaderChanged),
+            Err(RaftError::APIError(other)) => Err(Error::Internal(other.to_string())),
+        }
+    }
+
+    /// Proposes `proposal` on this member and hands back its typed answer.
+    async fn propose_typed<P: Proposal>(&self, proposal: P) -> Result<P::Applied> {
+        let response = self.propose_here(proposal.into_command()).await?;
+        // This member's own state machine answered this member's own command.
+        P::applied(response).or_else(|other| {
+            invariant::violated(format_args!("applying a command answered {other:?}"))
+        })
+    }
+
+    /// Puts this member's identity and term into a response the state machine produced.
+    pub(super) fn stamp(&self, mut response: Response) -> Response {
+        let revision = response.header().revision;
+        *response.header_mut() = self.header(revision);
+        response
+    }
+}
+
+macro_rules! proposed {
+    ($($request:ty => $rpc:expr,)*) => {$(
+        impl MemberRequest for $request {
+            type Answer = <$request as Proposal>::Applied;
+
+            fn rpc(&self) -> Rpc<'_> {
+                let rpc: fn(&$request) -> Rpc<'_> = $rpc;
+                rpc(self)
+            }
+
+            async fn serve(self, member: &Member) -> Result<Self::Answer> {
+                member.route(self).await
+            }
+        }
+
+        impl LeaderRequest for $request {
+            type Answer = <$request as Proposal>::Applied;
+
+            async fn serve_on_leader(self, member: &Member) -> Result<Self::Answer> {
+                member.propose_typed(self).await
+            }
+
+            fn into_peer(self) -> PeerRequest {
+                PeerRequest::Propose(self.into_command())
+            }
+
+            fn from_peer(answer: PeerAnswer, member: &Member) -> Option<Self::Answer> {
+                match answer {
+                    PeerAnswer::Applied(response) => {
+                        <$request as Proposal>::applied(member.stamp(response)).ok()
+                    }
+                    _ => None,
+                }
+            }
+
+            fn may_repeat(&self) -> bool {
+                false
+            }
+        }
+    )*};
+}
+
+proposed! {
+    PutRequest => |_| Rpc::Put,
+    DeleteRangeRequest => |_| Rpc::DeleteRange,
+    TxnRequest => |txn| Rpc::Txn(txn),
+    CompactionRequest => |_| Rpc::Compact,
+    LeaseGrantRequest => |_| Rpc::LeaseGrant,
+    LeaseRevokeRequest => |_| Rpc::LeaseRevoke,
+}

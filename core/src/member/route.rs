@@ -1,0 +1,138 @@
+//! The one routing function: a request that must run on the leader is served here when this
+//! member leads, and forwarded to the leader otherwise.
+//!
+//! Writes, linearizable reads and everything about lease deadlines need the leader; each is a
+//! [`LeaderRequest`], and every one of them takes the same path (`Member::route`): a follower
+//! that knows the leader forwards at once, without asking its own raft first; otherwise the
+//! request is tried here, and if this member turns out not to lead (`NoLeader`: nothing was
+//! done) it goes to the member raft names as leader now. A request that `waits_for_next_leader`
+//! (a linearizable read, as etcd's read loop retries) waits up to the longest election timeout
+//! for raft to name the next leader when none is named yet. The leader serves a forwarded request
+//! with the same `serve_on_leader` (`forward`), and refuses rather than forwarding again.
+//!
+//! Invariants: a request is served at most once per member it reaches, except one that may be
+//! repeated (`may_repeat`: a read, a keep-alive) when the leader changes under it; every error
+//! is the serving member's own (`NoLeader`, `LeaderChanged`, `Timeout`, ...) and is passed on
+//! as it is, so the outcome classification sees the same error whichever member served it.
+
+use super::forward::{PeerAnswer, PeerRequest};
+use super::Member;
+use crate::error::{Error, Result};
+use crate::raft::types::NodeId;
+use crate::runtime::DetRuntime;
+use openraft::ReadPolicy;
+use openraft_rt::{AsyncRuntime, Instant as _, WatchReceiver};
+use std::future::Future;
+
+type Instant = <DetRuntime as AsyncRuntime>::Instant;
+
+/// A request that must be served by the leader.
+pub trait LeaderRequest: Clone + Send + Sync + 'static {
+    /// What the leader answers.
+    type Answer: Send + 'static;
+
+    /// Serves the request on this member as the leader: `NoLeader`, with nothing done, when it
+    /// does not lead.
+    fn serve_on_leader(self, member: &Member) -> impl Future<Output = Result<Self::Answer>> + Send;
+
+    /// The request as the peer protocol carries it to the leader.
+    fn into_peer(self) -> PeerRequest;
+
+    /// The answer in what the leader sent back, as `member` answers its caller. `None` when the
+    /// leader answered another kind of request: the peer protocol was broken on the wire (a
+    /// peer of another version), and what the leader did is unknown.
+    fn from_peer(answer: PeerAnswer, member: &Member) -> Option<Self::Answer>;
+
+    /// Whether serving the request twice is the same as serving it once, so it may go again to
+    /// a new leader when the old one stopped answering (a read, a keep-alive; never a proposal).
+    fn may_repeat(&self) -> bool;
+
+    /// Whether, refused here for want of leadership with no other leader named, the request
+    /// waits for the next leader (see `Member::next_leader_within`) rather than failing at once.
+    fn waits_for_next_leader(&self) -> bool {
+        false
+    }
+
+    /// Called when this member tried to serve the request as the leader and found that another
+    /// member leads: the request goes there unless this answers it instead.
+    fn rerouted(&self, _member: &Member) -> Option<Result<Self::Answer>> {
+        None
+    }
+}
+
+impl Member {
+    /// Serves `request` on the leader, wherever this member stands.
+    pub(super) async fn route<R: LeaderRequest>(&self, request: R) -> Result<R::Answer> {
+        let started = Instant::now();
+        if let Some(leader) = self.other_leader() {
+            return self.forward(leader, request).await;
+        }
+        let before = self.leadership();
+        match request.clone().serve_on_leader(self).await {
+            Err(Error::NoLeader) => {
+                let next = match request.waits_for_next_leader() {
+                    true => self.next_leader_within(before, started).await,
+                    false => self.other_leader(),
+                };
+                match next {
+                    // Elected itself meanwhile.
+                    Some(leader) if leader == self.id() => request.serve_on_leader(self).await,
+                    Some(leader) => match request.rerouted(self) {
+                        Some(answer) => answer,
+                        None => self.forward(leader, request).await,
+                    },
+                    None => Err(Error::NoLeader),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Who raft names leader, in which term.
+    fn leadership(&self) -> (Option<NodeId>, u64) {
+        self.with_metrics(|m| (m.current_leader, m.current_term))
+    }
+
+    /// The leader raft names after `before` (a leader named in another term, or another one),
+    /// waiting for it no longer than the longest election timeout, nor than the rest of a
+    /// request begun at `started`. As etcd's read loop retries until a leader is elected; but a
+    /// member that sees no election end in that time (cut off, or removed from the cluster) says
+    /// `NoLeader` while its client still waits, so the client tries another member.
+    async fn next_leader_within(
+        &self,
+        before: (Option<NodeId>, u64),
+        started: Instant,
+    ) -> Option<NodeId> {
+        let mut metrics = self.inner.raft.metrics();
+        let next = async {
+            loop {
+                let now = {
+                    let named = metrics.borrow_watched();
+                    (named.current_leader, named.current_term)
+                };
+                if let (Some(leader), true) = (now.0, now != before) {
+                    return Some(leader);
+                }
+                metrics.changed().await.ok()?;
+            }
+        };
+        let left = self.inner.config.request_timeout.saturating_sub(started.elapsed());
+        let election = self.inner.config.election_timeout * 2;
+        DetRuntime::timeout(left.min(election), next).await.ok().flatten()
+    }
+
+    /// Confirms that this member leads with a current view (a read index), as everything a
+    /// `LeaderRequest` reads must: `NoLeader` when it does not lead (the caller may forward),
+    /// `Stopped` when raft stopped, `Timeout` when leadership could not be confirmed in time.
+    /// The one mapping of a read index's outcome, for reads and lease deadlines alike.
+    pub(super) async fn confirm_leadership(&self) -> Result<()> {
+        let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
+        match DetRuntime::timeout(self.inner.config.request_timeout, read).await {
+            Err(_) => Err(Error::Timeout),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
+            Ok(Err(_)) if !self.is_running() => Err(Error::Stopped),
+            Ok(Err(_)) => Err(Error::Timeout),
+        }
+    }
+}

@@ -26,7 +26,7 @@
 //! (`runtime::DetRuntime`, openraft's `AsyncRuntime` on madsim, which is plain tokio outside the
 //! simulator), time (`clock::Clock`, read through `runtime::NodeClock`), the disk
 //! (`storage::Disk`: `SimDisk` and `RealDisk`) and the network between members
-//! (`raft::network::PeerTransport`, implemented by `detcd-sim` over madsim and by the server
+//! (`peer::PeerTransport`, implemented by `detcd-sim` over madsim and by the server
 //! over gRPC).
 
 pub mod api;
@@ -39,7 +39,9 @@ pub mod invariant;
 pub mod kv;
 pub mod lease;
 pub mod member;
+pub mod members;
 pub mod mvcc;
+pub mod peer;
 pub mod plant;
 pub mod probes;
 pub mod raft;

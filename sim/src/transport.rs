@@ -8,7 +8,7 @@ use detcd_core::api::*;
 use detcd_core::member::{
     HashKvRequest, Member, MemberListRequest, MemberRequest, StatusRequest, WatchStream,
 };
-use detcd_core::raft::network::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
+use detcd_core::peer::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::watch::{WatchRequest, WatchResponse};
 use madsim::net::rpc::Request;

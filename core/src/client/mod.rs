@@ -31,7 +31,7 @@ pub use error::{ClientError, ClientResult};
 pub use outcome::{Class, Failure, Rpc};
 
 use crate::api::*;
-use crate::member::{MemberStatus, MemberSummary};
+use crate::members::{MemberStatus, MemberSummary};
 use crate::watch::{WatchRequest, WatchResponse};
 use std::future::Future;
 

@@ -5,33 +5,9 @@ use crate::error::{Error, Result};
 use crate::raft::types::{MemberInfo, NodeId, TypeConfig};
 use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::ServerState;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// One member as `member list` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberSummary {
-    pub id: NodeId,
-    pub info: MemberInfo,
-    pub is_learner: bool,
-}
-
-/// What `endpoint status` shows for one member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberStatus {
-    pub id: NodeId,
-    pub name: String,
-    pub leader: Option<NodeId>,
-    pub is_leader: bool,
-    pub is_learner: bool,
-    pub raft_term: u64,
-    pub raft_index: u64,
-    pub raft_applied_index: u64,
-    pub revision: i64,
-    pub compact_revision: i64,
-    /// Size of the state machine's snapshot encoding, standing in for etcd's db size.
-    pub db_size: i64,
-}
+pub use crate::members::{MemberStatus, MemberSummary};
 
 impl Member {
     pub fn status(&self) -> MemberStatus {

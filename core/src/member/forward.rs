@@ -1,46 +1,18 @@
-//! The peer protocol's requests: what a follower forwards to the leader, and what comes back.
+//! Serving the peer protocol's requests (`crate::peer::request`): what a follower forwards to
+//! the leader.
 //!
 //! Each [`LeaderRequest`](super::route::LeaderRequest) says how it travels (`into_peer`) and
 //! finds its answer in the reply (`from_peer`). The leader serves a forwarded request exactly as
 //! it serves its own clients' (`serve_on_leader`); a member that is not the leader refuses
 //! (`NoLeader` / `LeaderChanged`) rather than forwarding again, so a request is never bounced
-//! around. The shapes are internal to detcd (both the server's peer transport and the
-//! simulator's carry them as values), not part of etcd's wire format.
+//! around.
 
-use super::membership::MembershipChange;
 use super::route::LeaderRequest;
 use super::Member;
-use crate::api::{
-    LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse,
-    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
-};
-use crate::apply::{Command, Response};
+use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest};
 use crate::error::Error;
-use crate::kv::LeaseId;
+use crate::peer::{PeerAnswer, PeerRequest, PeerResponse};
 use crate::raft::types::NodeId;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum PeerRequest {
-    Propose(Command),
-    LinearizableRange(RangeRequest),
-    LeaseKeepAlive(LeaseId),
-    LeaseTimeToLive(LeaseTimeToLiveRequest),
-    LeaseLeases,
-    ChangeMembership(MembershipChange),
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum PeerAnswer {
-    Applied(Response),
-    Range(RangeResponse),
-    KeepAlive(LeaseKeepAliveResponse),
-    TimeToLive(LeaseTimeToLiveResponse),
-    Leases(LeaseLeasesResponse),
-    MembershipChanged,
-}
-
-pub type PeerResponse = Result<PeerAnswer, Error>;
 
 impl Member {
     /// Serves a request a peer forwarded, as the leader.

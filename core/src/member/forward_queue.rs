@@ -16,12 +16,12 @@
 //! `Timeout`, so either outcome is allowed, and not sending keeps stale writes from landing long
 //! after their clients moved on).
 
-use super::forward::{PeerRequest, PeerResponse};
 use super::route::LeaderRequest;
 use super::Member;
 use crate::error::{Error, Result};
+use crate::peer::{PeerMessage, PeerReply};
+use crate::peer::{PeerRequest, PeerResponse};
 use crate::probes::{self, Probe};
-use crate::raft::network::{PeerMessage, PeerReply};
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
 use futures::FutureExt;

@@ -1,13 +1,13 @@
 //! Ranges on a member: linearizable reads on the leader after a read index, serializable reads
 //! from the local replica. (Writes are proposals, see `propose`.)
 
-use super::forward::{PeerAnswer, PeerRequest};
 use super::request::MemberRequest;
 use super::route::LeaderRequest;
 use super::Member;
 use crate::api::{RangeRequest, RangeResponse};
 use crate::client::outcome::Rpc;
 use crate::error::Result;
+use crate::peer::{PeerAnswer, PeerRequest};
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::raft::types::NodeId;

@@ -5,7 +5,6 @@
 //! passed is revoked by proposing a `LeaseRevoke` — followers never delete keys on their own
 //! clocks. Keep-alives and time-to-live questions are about deadlines, so they go to the leader.
 
-use super::forward::{PeerAnswer, PeerRequest};
 use super::request::MemberRequest;
 use super::route::LeaderRequest;
 use super::Member;
@@ -18,6 +17,7 @@ use crate::client::outcome::Rpc;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kv::LeaseId;
+use crate::peer::{PeerAnswer, PeerRequest};
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::{DetRuntime, NodeClock};

@@ -7,41 +7,12 @@
 //! changes only peer URLs, a publish only a name and client URLs; ids and voter sets stay as they
 //! are.
 
-use super::forward::{PeerAnswer, PeerRequest};
 use super::route::LeaderRequest;
 use super::Member;
 use crate::error::{Error, Result};
-use crate::raft::types::{MemberInfo, NodeId};
-use serde::{Deserialize, Serialize};
+use crate::peer::{MembershipChange, PeerAnswer, PeerRequest};
+use crate::raft::types::NodeId;
 use std::collections::BTreeSet;
-
-/// One change to the cluster's membership.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MembershipChange {
-    /// A member that will start later (`member add`), as a learner or a voter.
-    Admit {
-        id: NodeId,
-        info: MemberInfo,
-        is_learner: bool,
-    },
-    Remove {
-        id: NodeId,
-    },
-    Promote {
-        id: NodeId,
-    },
-    /// New peer URLs for an existing member (`member update`).
-    UpdatePeerUrls {
-        id: NodeId,
-        peer_urls: Vec<String>,
-    },
-    /// A started member's own name and client URLs (see `publish`).
-    Publish {
-        id: NodeId,
-        name: String,
-        client_urls: Vec<String>,
-    },
-}
 
 /// A membership change is made by the leader (`Member::route`).
 impl LeaderRequest for MembershipChange {

@@ -5,7 +5,6 @@
 //! The leader proposes (`propose_here`); a follower forwards the request (`Member::route`), and
 //! answers with the leader's answer under its own header (`stamp`), as it answers every request.
 
-use super::forward::{PeerAnswer, PeerRequest};
 use super::request::MemberRequest;
 use super::route::LeaderRequest;
 use super::Member;
@@ -17,6 +16,7 @@ use crate::apply::{Command, Proposal, Response};
 use crate::client::outcome::Rpc;
 use crate::error::{Error, Result};
 use crate::invariant;
+use crate::peer::{PeerAnswer, PeerRequest};
 use crate::probes::{self, Probe};
 use crate::runtime::DetRuntime;
 use openraft::errors::{ClientWriteError, RaftError};

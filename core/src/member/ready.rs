@@ -22,8 +22,8 @@
 //! called, and the replicated membership shows this member's published name and client URLs.
 //! Until then the member waits: like etcd, a member that cannot reach a quorum does not serve.
 
-use super::membership::MembershipChange;
 use super::Member;
+use crate::peer::MembershipChange;
 use crate::runtime::DetRuntime;
 use openraft_rt::AsyncRuntime;
 use std::time::Duration;

@@ -19,7 +19,7 @@
 //! raft may still roll back never stops a member.
 
 use super::Member;
-use crate::raft::network::OnLeftOut;
+use crate::peer::OnLeftOut;
 use crate::raft::state_machine::Replica;
 use crate::raft::types::{LogId, NodeId};
 use std::collections::BTreeSet;

@@ -15,9 +15,9 @@
 //! is the serving member's own (`NoLeader`, `LeaderChanged`, `Timeout`, ...) and is passed on
 //! as it is, so the outcome classification sees the same error whichever member served it.
 
-use super::forward::{PeerAnswer, PeerRequest};
 use super::Member;
 use crate::error::{Error, Result};
+use crate::peer::{PeerAnswer, PeerRequest};
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
 use openraft::ReadPolicy;

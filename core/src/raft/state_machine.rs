@@ -14,12 +14,12 @@
 //! the next index after `last_applied`, and an installed snapshot is never older than what was
 //! applied (openraft installs only snapshots past its commit index). Checked with `invariant!`.
 
+use super::observer::{MemberEvent, MemberObserver};
 use super::types::*;
 use crate::apply::{Command, StateMachine};
 use crate::buggify::{self, Site};
 use crate::error::Error;
 use crate::kv::{Event, KeyRange};
-use crate::member::{MemberEvent, MemberObserver};
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::DetRuntime;

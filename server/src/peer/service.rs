@@ -3,7 +3,7 @@
 
 use super::codec::{decode, encode};
 use detcd_core::member::Member;
-use detcd_core::raft::network::PeerMessage;
+use detcd_core::peer::PeerMessage;
 use detcd_proto::detcdpeerpb::peer_server::Peer;
 use detcd_proto::detcdpeerpb::{PeerFrame, PeerStreamFrame};
 use futures::channel::mpsc::{unbounded, UnboundedSender};

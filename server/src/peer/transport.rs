@@ -12,7 +12,7 @@
 use super::call_stream::CallStream;
 use super::codec::{decode, encode};
 use crate::tls::PeerConnector;
-use detcd_core::raft::network::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
+use detcd_core::peer::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_proto::detcdpeerpb::peer_client::PeerClient;
 use detcd_proto::detcdpeerpb::PeerFrame;

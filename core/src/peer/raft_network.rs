@@ -1,98 +1,19 @@
-//! Peer messages and the transport seam they cross.
-//!
-//! Everything one member says to another is a `PeerMessage`: raft's own RPCs, and client requests
-//! a follower forwards to the leader. The core only knows the `PeerTransport` trait; the simulator
-//! implements it over madsim's network (so partitions cut raft and forwarded traffic alike) and the
-//! server over gRPC. Invariant: a transport failure is always reported as `Unreachable` to openraft,
-//! which then retries with back-off; it never fabricates a reply.
-//!
-//! A member whose applied membership does not name the sender of a message still answers it,
-//! wrapped in `PeerReply::ToOutsider` with the log id of that membership, and the sender's
-//! `Network` hands that log id to its `OnLeftOut` hook: only the sender can tell whether it was
-//! removed (a newer committed membership leaves it out) or the peer is behind (it never heard of
-//! the sender's addition), as etcd's peers tell a removed member so.
+//! openraft's network over the `PeerTransport` seam: each raft RPC travels as its
+//! `PeerMessage` and comes back as its `PeerReply`. Invariant: a transport failure is always
+//! reported as `Unreachable` to openraft, which then retries with back-off; it never fabricates a
+//! reply. A reply saying the peer's membership leaves this member out (`ToOutsider`) is handed to
+//! the `OnLeftOut` hook and unwrapped.
 
-use super::types::*;
+use super::message::{OnLeftOut, PeerMessage, PeerReply, PeerTransport};
 use crate::buggify::{self, Site};
-use crate::member::PeerRequest;
-use crate::member::PeerResponse;
+use crate::raft::types::*;
 use openraft::errors::{ReplicationClosed, Unreachable};
 use openraft::network::v2::RaftNetworkV2;
 use openraft::network::{RPCOption, RaftNetworkFactory};
-use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A message from one member to another.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum PeerMessage {
-    AppendEntries(AppendEntriesRequest),
-    Vote(VoteRequest),
-    PreVote(VoteRequest),
-    Snapshot {
-        vote: Vote,
-        meta: SnapshotMeta,
-        data: Vec<u8>,
-    },
-    /// Client requests served on behalf of member `from` (usually: writes sent to a follower),
-    /// in one batch (see `member::forward_queue`).
-    Forward {
-        from: NodeId,
-        requests: Vec<PeerRequest>,
-    },
-}
-
-impl PeerMessage {
-    /// The member that sent the message: the forwarder, or the candidate or leader of a raft
-    /// message.
-    pub fn sender(&self) -> NodeId {
-        use openraft::vote::RaftLeaderId;
-        let vote = match self {
-            PeerMessage::AppendEntries(rpc) => &rpc.vote,
-            PeerMessage::Vote(rpc) | PeerMessage::PreVote(rpc) => &rpc.vote,
-            PeerMessage::Snapshot { vote, .. } => vote,
-            PeerMessage::Forward { from, .. } => return *from,
-        };
-        *vote.leader_id().node_id()
-    }
-}
-
-/// The answer to a `PeerMessage`. Raft errors on the receiving side travel as text: the sender can
-/// only treat them as "that peer could not help", never act on their details.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum PeerReply {
-    AppendEntries(Result<AppendEntriesResponse, String>),
-    Vote(Result<VoteResponse, String>),
-    Snapshot(Result<SnapshotResponse, String>),
-    /// One response per forwarded request, in order.
-    Forward(Vec<PeerResponse>),
-    /// `reply`, from a member whose membership, applied up to `membership_at`, does not name the
-    /// sender.
-    ToOutsider {
-        membership_at: Option<LogId>,
-        reply: Box<PeerReply>,
-    },
-}
-
-/// Told the log id of a peer's applied membership that leaves this member out.
-pub type OnLeftOut = Arc<dyn Fn(Option<LogId>) + Send + Sync>;
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// How a member reaches its peers. `call` sends one message and waits for its reply, giving up
-/// after `timeout` with an `io::Error` (timed out, unreachable, connection lost).
-pub trait PeerTransport: Send + Sync + 'static {
-    fn call(
-        &self,
-        target: NodeId,
-        target_info: &MemberInfo,
-        message: PeerMessage,
-        timeout: Duration,
-    ) -> BoxFuture<'static, io::Result<PeerReply>>;
-}
 
 /// openraft's network factory over a `PeerTransport`.
 #[derive(Clone)]

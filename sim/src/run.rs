@@ -207,6 +207,7 @@ pub async fn simulate(config: RunConfig, workload: Arc<dyn Workload>) -> RunResu
     }
     check_convergence(&cluster, &invariants).await;
     let committed = committed.map(|reader| reader.finish());
+    cluster.end(&client_nodes);
     let phases = Phases { chaos_started: chaos_start, healed_at, recovery };
     finish(config, invariants, recorder, faults, phases, committed)
 }

@@ -54,6 +54,11 @@ pub struct Flags {
     /// Log level: debug, info, warn, error.
     #[arg(long, env = "ETCD_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Before serving, compare the key space's hash with the peers' and refuse to start on a
+    /// mismatch (`corrupt_check`).
+    #[arg(long, env = "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", num_args = 0..=1,
+          default_missing_value = "true", value_parser = go_bool)]
+    pub experimental_initial_corrupt_check: Option<bool>,
 
     #[command(flatten)]
     pub tls: TlsFlags,
@@ -228,12 +233,26 @@ impl UnsupportedFlags {
     }
 }
 
+/// A boolean flag's value as Go's `strconv.ParseBool` (etcd's flag package) reads it.
+fn go_bool(value: &str) -> Result<bool, String> {
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!("invalid boolean value {value:?} (true or false)")),
+    }
+}
+
 /// A boolean flag given as `--flag`, `--flag=true` or `--flag=1`; `false` counts as not given.
 fn is_true(value: &Option<String>) -> bool {
     value.as_deref().is_some_and(|v| !matches!(v, "false" | "0" | ""))
 }
 
 impl Flags {
+    /// `--experimental-initial-corrupt-check` was given (and not as `false`).
+    pub fn initial_corrupt_check(&self) -> bool {
+        self.experimental_initial_corrupt_check == Some(true)
+    }
+
     pub fn data_dir(&self) -> String {
         self.data_dir.clone().unwrap_or_else(|| format!("{}.detcd", self.name))
     }
@@ -249,4 +268,25 @@ impl Flags {
 /// Splits a comma-separated URL list, dropping empty items.
 pub fn url_list(urls: &str) -> Vec<String> {
     urls.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Flags, clap::Error> {
+        Flags::try_parse_from(std::iter::once("detcd").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_initial_corrupt_check_takes_go_s_booleans() {
+        let flag = "--experimental-initial-corrupt-check";
+        assert!(!parse(&[]).unwrap().initial_corrupt_check());
+        assert!(parse(&[flag]).unwrap().initial_corrupt_check());
+        assert!(parse(&[&format!("{flag}=true")]).unwrap().initial_corrupt_check());
+        assert!(parse(&[&format!("{flag}=1")]).unwrap().initial_corrupt_check());
+        assert!(!parse(&[&format!("{flag}=false")]).unwrap().initial_corrupt_check());
+        let error = parse(&[&format!("{flag}=yes")]).unwrap_err().to_string();
+        assert!(error.contains("invalid boolean value \"yes\""), "{error}");
+    }
 }

@@ -6,6 +6,7 @@
 //! with one line on stderr and exit code 1, never a panic.
 
 mod authority;
+mod corrupt_check;
 mod flags;
 mod gateway;
 mod http;

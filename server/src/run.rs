@@ -211,6 +211,12 @@ pub async fn run(flags: Flags) -> Result<(), String> {
             warn!(%error, "bootstrap skipped");
         }
     }
+    if flags.initial_corrupt_check() {
+        if let Err(reason) = crate::corrupt_check::initial_corrupt_check(&member).await {
+            member.shutdown().await;
+            return Err(reason);
+        }
+    }
     for bound in metrics_listeners {
         info!(address = %local(&bound), tls = bound.tls, "listening for metrics");
         tokio::spawn(serve_http(member.clone(), accept(bound, &plan.tls.client, "metrics")));

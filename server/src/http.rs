@@ -1,13 +1,17 @@
 //! Plain HTTP beside gRPC: `/health` (etcd's JSON) and `/metrics` (Prometheus text).
 //!
 //! Served on the client URLs (gRPC and HTTP/1 share the port) and on `--listen-metrics-urls`.
-//! Both only read the member's status; neither can change anything.
+//! Both only read the member's status; neither can change anything. `/metrics` carries a few of
+//! etcd's metric names, the version gauges among them (`etcd_server_version{server_version=..}`).
 
+use crate::services::MaintenanceService;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use detcd_core::member::Member;
+use detcd_proto::etcdserverpb::maintenance_server::Maintenance;
+use detcd_proto::etcdserverpb::StatusRequest;
 use std::fmt::Write;
 
 pub fn router(member: Member) -> Router {
@@ -57,5 +61,41 @@ async fn metrics(member: Member) -> impl IntoResponse {
     for (name, help, value) in gauges {
         let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
     }
+    // etcd's version gauges: the version is the label and the value always 1 (tools and etcd's
+    // own tests read the label). The version is the one `Maintenance.Status` reports.
+    let maintenance = MaintenanceService::new(member);
+    let answer = maintenance.status(tonic::Request::new(StatusRequest {})).await;
+    let server = answer.map(|answer| answer.into_inner().version).unwrap_or_default();
+    let cluster = cluster_version(&server);
+    let versions = [
+        ("etcd_server_version", "Which version is running.", "server_version", server.as_str()),
+        ("etcd_cluster_version", "The cluster's version.", "cluster_version", cluster),
+    ];
+    for (name, help, label, version) in versions {
+        let _ = writeln!(
+            text,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{label}=\"{version}\"}} 1"
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// etcd's cluster version: the server version's major.minor.
+fn cluster_version(server: &str) -> &str {
+    let mut dots = server.match_indices('.').map(|(at, _)| at);
+    match (dots.next(), dots.next()) {
+        (Some(_), Some(second)) => &server[..second],
+        _ => server,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_version;
+
+    #[test]
+    fn the_cluster_version_is_the_server_version_s_major_and_minor() {
+        assert_eq!(cluster_version("3.4.23"), "3.4");
+        assert_eq!(cluster_version("3.4"), "3.4");
+    }
 }

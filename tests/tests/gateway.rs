@@ -155,3 +155,30 @@ fn leases_watch_members_lock_and_election_over_http() {
     assert_eq!((code, gone["code"].clone()), (404, json!(5)), "{gone}");
     drop(cluster);
 }
+
+#[test]
+fn the_gateway_also_answers_under_v3beta_and_v3alpha_and_metrics_name_the_version() {
+    let cluster = Cluster::start(1);
+    let ep = cluster.nodes[0].endpoint();
+    for prefix in ["/v3beta", "/v3alpha"] {
+        ok(&ep, &format!("{prefix}/kv/put"), r#"{"key":"Zm9v","value":"YmFy"}"#);
+        let range = ok(&ep, &format!("{prefix}/kv/range"), r#"{"key":"Zm9v"}"#);
+        assert_eq!(range["kvs"][0]["value"], json!("YmFy"), "{prefix}: {range}");
+    }
+    let unknown = Command::new("curl")
+        .args(["-sS", "--max-time", "15", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .arg(format!("http://{ep}/v3gamma/kv/range"))
+        .args(["-d", r#"{"key":"Zm9v"}"#])
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&unknown.stdout), "404");
+
+    let output = Command::new("curl")
+        .args(["-sS", "--max-time", "15"])
+        .arg(format!("http://{ep}/metrics"))
+        .output()
+        .expect("curl runs");
+    let metrics = String::from_utf8_lossy(&output.stdout);
+    assert!(metrics.contains("etcd_server_version{server_version=\"3.4.23\"} 1"), "{metrics}");
+    assert!(metrics.contains("etcd_cluster_version{cluster_version=\"3.4\"} 1"), "{metrics}");
+}

@@ -1,5 +1,6 @@
 //! etcd's HTTP/JSON gateway on the client port: etcd 3.4's grpc-gateway routes under `/v3/...`
-//! (`curl -X POST http://127.0.0.1:2379/v3/kv/put -d '{"key":"Zm9v","value":"YmFy"}'`).
+//! (`curl -X POST http://127.0.0.1:2379/v3/kv/put -d '{"key":"Zm9v","value":"YmFy"}'`), and the
+//! same routes under `/v3beta/...` and `/v3alpha/...`, as etcd 3.4 serves them.
 //!
 //! Every route decodes the body into the gRPC request message, calls the very gRPC service the
 //! gRPC port serves, and encodes its answer (see `json` for the dialect): the gateway adds no
@@ -80,36 +81,39 @@ pub fn router(member: Member, token: String, data_dir: &str) -> Router {
     let maintenance = Arc::new(MaintenanceService::new(member.clone()).with_data_dir(data_dir));
     let lock = Arc::new(LockService::new(member.clone()));
     let election = Arc::new(ElectionService::new(member.clone()));
-    Router::new()
-        .route("/v3/kv/range", rpc!(kv, range))
-        .route("/v3/kv/put", rpc!(kv, put))
-        .route("/v3/kv/deleterange", rpc!(kv, delete_range))
-        .route("/v3/kv/txn", rpc!(kv, txn))
-        .route("/v3/kv/compaction", rpc!(kv, compact))
-        .route("/v3/watch", stream::watch(member.clone()))
-        .route("/v3/lease/grant", rpc!(lease, lease_grant))
-        .route("/v3/lease/revoke", rpc!(lease, lease_revoke))
-        .route("/v3/kv/lease/revoke", rpc!(lease, lease_revoke))
-        .route("/v3/lease/keepalive", stream::keep_alive(member.clone()))
-        .route("/v3/lease/timetolive", rpc!(lease, lease_time_to_live))
-        .route("/v3/kv/lease/timetolive", rpc!(lease, lease_time_to_live))
-        .route("/v3/lease/leases", rpc!(lease, lease_leases))
-        .route("/v3/kv/lease/leases", rpc!(lease, lease_leases))
-        .route("/v3/cluster/member/add", rpc!(cluster, member_add))
-        .route("/v3/cluster/member/remove", rpc!(cluster, member_remove))
-        .route("/v3/cluster/member/update", rpc!(cluster, member_update))
-        .route("/v3/cluster/member/list", rpc!(cluster, member_list))
-        .route("/v3/cluster/member/promote", rpc!(cluster, member_promote))
-        .route("/v3/maintenance/alarm", rpc!(maintenance, alarm))
-        .route("/v3/maintenance/status", rpc!(maintenance, status))
-        .route("/v3/maintenance/defragment", rpc!(maintenance, defragment))
+    let api = Router::new()
+        .route("/kv/range", rpc!(kv, range))
+        .route("/kv/put", rpc!(kv, put))
+        .route("/kv/deleterange", rpc!(kv, delete_range))
+        .route("/kv/txn", rpc!(kv, txn))
+        .route("/kv/compaction", rpc!(kv, compact))
+        .route("/watch", stream::watch(member.clone()))
+        .route("/lease/grant", rpc!(lease, lease_grant))
+        .route("/lease/revoke", rpc!(lease, lease_revoke))
+        .route("/kv/lease/revoke", rpc!(lease, lease_revoke))
+        .route("/lease/keepalive", stream::keep_alive(member.clone()))
+        .route("/lease/timetolive", rpc!(lease, lease_time_to_live))
+        .route("/kv/lease/timetolive", rpc!(lease, lease_time_to_live))
+        .route("/lease/leases", rpc!(lease, lease_leases))
+        .route("/kv/lease/leases", rpc!(lease, lease_leases))
+        .route("/cluster/member/add", rpc!(cluster, member_add))
+        .route("/cluster/member/remove", rpc!(cluster, member_remove))
+        .route("/cluster/member/update", rpc!(cluster, member_update))
+        .route("/cluster/member/list", rpc!(cluster, member_list))
+        .route("/cluster/member/promote", rpc!(cluster, member_promote))
+        .route("/maintenance/alarm", rpc!(maintenance, alarm))
+        .route("/maintenance/status", rpc!(maintenance, status))
+        .route("/maintenance/defragment", rpc!(maintenance, defragment))
         // etcd binds Hash and HashKV to the same path; grpc-gateway keeps the later, HashKV.
-        .route("/v3/maintenance/hash", rpc!(maintenance, hash_kv))
-        .route("/v3/lock/lock", rpc!(lock, lock))
-        .route("/v3/lock/unlock", rpc!(lock, unlock))
-        .route("/v3/election/campaign", rpc!(election, campaign))
-        .route("/v3/election/proclaim", rpc!(election, proclaim))
-        .route("/v3/election/leader", rpc!(election, leader))
-        .route("/v3/election/resign", rpc!(election, resign))
-        .route("/v3/election/observe", stream::observe(election))
+        .route("/maintenance/hash", rpc!(maintenance, hash_kv))
+        .route("/lock/lock", rpc!(lock, lock))
+        .route("/lock/unlock", rpc!(lock, unlock))
+        .route("/election/campaign", rpc!(election, campaign))
+        .route("/election/proclaim", rpc!(election, proclaim))
+        .route("/election/leader", rpc!(election, leader))
+        .route("/election/resign", rpc!(election, resign))
+        .route("/election/observe", stream::observe(election));
+    // etcd 3.4 serves the same gateway under the prefixes of its earlier releases too, and tools
+    // written for 3.3 (etcd 3.4's own e2e tests among them) call `/v3beta`.
+    Router::new().nest("/v3", api.clone()).nest("/v3beta", api.clone()).nest("/v3alpha", api)
 }

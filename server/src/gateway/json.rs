@@ -4,7 +4,7 @@
 //! Messages use the serde that `detcd-proto` generates from etcd's `.proto` files, so field names,
 //! base64 bytes and string-encoded 64-bit integers are those of the gateway by construction. An
 //! empty body is the empty request, as in the gateway. Errors are the gateway's
-//! `{"error":..,"code":..,"message":..}` with the HTTP status grpc-gateway 1.x gives the gRPC
+//! `{"error":..,"message":..,"code":..}` (in that order) with the HTTP status grpc-gateway 1.x gives the gRPC
 //! code; a body that is not the request's JSON is `InvalidArgument` (HTTP 400). Nothing here
 //! panics on what a client sends.
 
@@ -37,14 +37,33 @@ pub fn answer<T: Serialize>(message: &T) -> Response {
     }
 }
 
+/// The gateway's error body, its fields in grpc-gateway's order (clients and etcd's own tests
+/// compare the text).
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    code: i32,
+}
+
+/// The error line that ends a stream: grpc-gateway's `StreamError`, fields in its order.
+#[derive(Serialize)]
+struct StreamError<'a> {
+    grpc_code: i32,
+    http_code: u16,
+    message: &'a str,
+    http_status: &'a str,
+}
+
 /// A failed call as the gateway reports it.
 pub fn failure(status: &Status) -> Response {
-    let body = serde_json::json!({
-        "error": status.message(),
-        "code": status.code() as i32,
-        "message": status.message(),
-    });
-    json_response(http_status(status.code()), body.to_string().into_bytes())
+    let body = ErrorBody {
+        error: status.message(),
+        message: status.message(),
+        code: status.code() as i32,
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    json_response(http_status(status.code()), bytes)
 }
 
 /// One line of a streaming answer: `{"result":..}` for a message, `{"error":..}` for the error
@@ -56,13 +75,14 @@ pub fn stream_line<T: Serialize>(item: Result<T, Status>) -> Vec<u8> {
         Ok(message) => [&b"{\"result\":"[..], &message, b"}"].concat(),
         Err(status) => {
             let http = http_status(status.code());
-            let error = serde_json::json!({ "error": {
-                "grpc_code": status.code() as i32,
-                "http_code": http.as_u16(),
-                "message": status.message(),
-                "http_status": http.canonical_reason().unwrap_or_default(),
-            }});
-            error.to_string().into_bytes()
+            let error = StreamError {
+                grpc_code: status.code() as i32,
+                http_code: http.as_u16(),
+                message: status.message(),
+                http_status: http.canonical_reason().unwrap_or_default(),
+            };
+            let error = serde_json::to_vec(&error).unwrap_or_default();
+            [&b"{\"error\":"[..], &error, b"}"].concat()
         }
     };
     line.push(b'\n');
@@ -137,6 +157,21 @@ mod tests {
         assert_eq!(ok, b"{\"result\":{\"ID\":\"5\",\"TTL\":\"60\"}}\n");
         let failed = stream_line::<pb::WatchResponse>(Err(Status::not_found("gone")));
         let text = String::from_utf8(failed).unwrap();
-        assert!(text.contains("\"grpc_code\":5") && text.contains("\"http_code\":404"), "{text}");
+        assert_eq!(
+            text,
+            "{\"error\":{\"grpc_code\":5,\"http_code\":404,\"message\":\"gone\",\
+             \"http_status\":\"Not Found\"}}\n"
+        );
+    }
+
+    #[test]
+    fn an_error_body_has_grpc_gateway_s_field_order() {
+        let response = failure(&Status::invalid_argument("\"leader\" field must be provided"));
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 1024));
+        assert_eq!(
+            String::from_utf8(body.unwrap().to_vec()).unwrap(),
+            r#"{"error":"\"leader\" field must be provided","message":"\"leader\" field must be provided","code":3}"#
+        );
     }
 }

@@ -14,10 +14,8 @@ use detcd_sim::client::{Outcome, SimClient};
 use detcd_sim::cluster::{Cluster, ClusterOptions, MemberSlot};
 use detcd_sim::transport::Carried;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use support::{answer_with_retry, get, on_client, put};
+use support::{answer_with_retry, get, on_client, put, spawn_client};
 
 const SEEDS: std::ops::Range<u64> = 0..3;
 const ELECTION_LIMIT: Duration = Duration::from_secs(15);
@@ -382,7 +380,7 @@ async fn keep_alive_across_failover() -> Vec<bool> {
     let cluster = cluster(3);
     let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
     let ids = cluster.ids();
-    let client = on_client_spawn(ids, |mut c| async move {
+    let client = spawn_client(ids, |mut c| async move {
         assert!(c.call(grant(9, 4)).await.is_ok(), "grant");
         assert!(c.call(put_with_lease("kept", 9)).await.is_ok(), "put with lease");
         let mut seen = Vec::new();
@@ -439,23 +437,4 @@ fn fast_follower_clocks_do_not_expire_leases() {
             "the lease outlived the followers' fast clocks"
         );
     }
-}
-
-fn on_client_spawn<F, T>(
-    ids: Vec<NodeId>,
-    body: impl FnOnce(SimClient) -> F + Send + 'static,
-) -> madsim::task::JoinHandle<T>
-where
-    F: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    static SPAWNED: AtomicU32 = AtomicU32::new(0);
-    let n = SPAWNED.fetch_add(1, Ordering::Relaxed);
-    let ip = IpAddr::V4(Ipv4Addr::new(10, 8, (n >> 8) as u8, n as u8 + 1));
-    let node =
-        madsim::runtime::Handle::current().create_node().name(format!("spawned{n}")).ip(ip).build();
-    node.spawn(async move {
-        let client = SimClient::connect(ids).await.expect("client endpoint");
-        body(client).await
-    })
 }

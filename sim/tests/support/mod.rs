@@ -19,6 +19,18 @@ where
     F: std::future::Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
+    spawn_client(ids, body).await.expect("client task")
+}
+
+/// A client on its own node running `body` there, in the background.
+pub fn spawn_client<F, T>(
+    ids: Vec<NodeId>,
+    body: impl FnOnce(SimClient) -> F + Send + 'static,
+) -> madsim::task::JoinHandle<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
     static CLIENTS: AtomicU32 = AtomicU32::new(0);
     let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
     let ip = IpAddr::V4(Ipv4Addr::new(10, 9, (n >> 8) as u8, n as u8 + 1));
@@ -28,8 +40,6 @@ where
         let client = SimClient::connect(ids).await.expect("client endpoint");
         body(client).await
     })
-    .await
-    .expect("client task")
 }
 
 pub fn put(key: &str, value: &str) -> PutRequest {

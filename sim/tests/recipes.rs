@@ -2,7 +2,8 @@
 //! recipe scenarios (`cargo sim run lock|rwlock|barrier|double-barrier|queue|priority-queue|
 //! election|bank-stm`, in `scenarios/`) do not cover.
 //!
-//! Here: cancel-safety (a dropped lock leaves no key), bad input, the election's observers
+//! Here: cancel-safety (a dropped lock leaves no key, and its late clean-up never deletes the key
+//! a later lock call of the same session holds), bad input, the election's observers
 //! seeing leaders in order under faults (the test isolates and crashes leaders), etcd's key
 //! format for priority queues, a dequeue whose wait fell behind a compaction, the `Client`
 //! trait's calls, the recipes' documented answers, a session paused past its TTL, and
@@ -157,6 +158,65 @@ async fn dropped_lock_leaves_no_key() -> Result<(), String> {
 fn a_dropped_lock_call_leaves_no_key_behind() {
     for seed in SEEDS {
         run_seed(seed, dropped_lock_leaves_no_key).unwrap();
+    }
+}
+
+/// A lock call given up while the cluster has no leader (its clean-up delete keeps retrying),
+/// then the same mutex locks again while the clean-up is still retrying: whichever of the two
+/// reaches the new leader first, the late clean-up must not delete the key the new hold relies
+/// on.
+async fn relock_after_a_dropped_lock() -> Result<(), String> {
+    let cluster = cluster().await;
+    let ids = cluster.ids();
+    let client = spawn_client(&client_node(), ids.clone(), |client| async move {
+        let first = session(&client, 60).await;
+        let second = session(&client, 60).await;
+        let mut held = Mutex::new(&first, "relock").unwrap();
+        held.lock().await.map_err(|e| e.to_string())?;
+        let mut again = Mutex::new(&second, "relock").unwrap();
+        // Gives up at 2 s, while two members are down: its clean-up cannot apply yet.
+        let waited = madsim::time::timeout(Duration::from_secs(2), again.lock()).await;
+        if waited.is_ok() {
+            return Err("the second lock must wait".into());
+        }
+        // Back once the members are (at 4 s), while the clean-up's attempt may still be out.
+        jitter(2_000, 3_000).await;
+        let unlocker = madsim::task::spawn(async move {
+            sleep_ms(6_000).await; // The members are back by then.
+            held.unlock().await.map_err(|e| e.to_string())
+        });
+        again.lock().await.map_err(|e| e.to_string())?;
+        unlocker.await.map_err(|e| e.to_string())??;
+        sleep_ms(20_000).await; // Every clean-up has answered by now.
+        let key = client.range(detcd_core::client::ops::get(again.key())).await;
+        let key = key.map_err(|e| e.to_string())?;
+        match key.kvs.first() {
+            Some(kv) if kv.create_revision == again.revision() => Ok(()),
+            _ => Err(format!(
+                "the lock is held with token {}, but its key is {:?}: the dropped call's \
+                 clean-up deleted the incarnation the new call adopted",
+                again.revision(),
+                key.kvs.first().map(|kv| kv.create_revision)
+            )),
+        }
+    });
+    sleep_ms(1_000).await;
+    let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("a leader");
+    let follower = ids.iter().copied().find(|&id| id != leader).expect("a follower");
+    cluster.crash(leader);
+    cluster.crash(follower);
+    sleep_ms(3_000).await;
+    cluster.restart(leader);
+    cluster.restart(follower);
+    client.await.expect("client task")
+}
+
+#[test]
+fn a_lock_taken_again_after_a_dropped_call_keeps_its_key() {
+    for seed in 0..8 {
+        if let Err(why) = run_seed(seed, relock_after_a_dropped_lock) {
+            panic!("seed {seed}: {why}");
+        }
     }
 }
 

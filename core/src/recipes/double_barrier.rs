@@ -59,7 +59,7 @@ impl<C: Client> DoubleBarrier<C> {
         let key = self.own_key();
         let created = own_key::create(&self.session, &key, b"").await?;
         let client = self.session.client().clone();
-        let pending = PendingKey::new(client.clone(), key.clone(), created.revision);
+        let pending = PendingKey::new(&self.session, key.clone(), created.revision);
         let (waiters, ready) = self.look(&client).await?;
         let inside = waiters.iter().filter(|kv| kv.create_revision <= created.revision).count();
         if inside > self.count || ready.as_ref().is_some_and(|r| cutoff(r) < created.revision) {

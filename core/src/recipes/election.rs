@@ -52,7 +52,7 @@ impl<C: Client> Election<C> {
             self.proclaim(value).await?;
         }
         let client = self.session.client().clone();
-        let pending = PendingKey::new(client.clone(), key.clone(), created.revision);
+        let pending = PendingKey::new(&self.session, key.clone(), created.revision);
         let waited = wait::all_deleted_before(&client, &self.prefix, created.revision - 1).await;
         if let Err(error) = waited {
             self.leading = None;

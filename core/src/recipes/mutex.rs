@@ -48,7 +48,7 @@ impl<C: Client> Mutex<C> {
             return Ok(());
         }
         let client = self.session.client().clone();
-        let pending = PendingKey::new(client.clone(), self.key.clone(), created.revision);
+        let pending = PendingKey::new(&self.session, self.key.clone(), created.revision);
         let waited = wait::all_deleted_before(&client, &self.prefix, created.revision - 1).await;
         let held = match waited {
             Ok(()) if crate::plant::active(crate::plant::Bug::LockToExpiredWaiter) => Ok(true),

@@ -10,6 +10,15 @@
 //! Cancel-safety: a recipe that may be dropped while it waits holds a [`PendingKey`]; dropping
 //! it before `disarm` spawns the guarded delete, so an abandoned wait leaves no key behind (and
 //! if the spawn cannot run, the lease still removes the key when it ends).
+//!
+//! An abandoned incarnation is never adopted again. The spawned delete may still be on its way
+//! (retrying through an election) when the same session calls the recipe again; were the new
+//! call to find the old incarnation and take it as its own, the late delete would remove the key
+//! it now holds, and the recipe would go on as the owner of a key that no longer exists, while
+//! the next waiter takes the lock. So the session remembers its abandoned incarnations
+//! ([`AbandonedKeys`]) and `create` deletes one itself (the same guarded delete) before it
+//! creates the key anew: from then on any late copy of the delete finds a newer incarnation and
+//! does nothing.
 
 use super::error::{RecipeError, RecipeResult};
 use super::retry;
@@ -17,6 +26,8 @@ use super::session::Session;
 use crate::api::{CompareResult, CompareTarget, RequestOp, TxnRequest};
 use crate::client::{ops, Client, ClientError};
 use crate::kv::{KeyValue, LeaseId, ResponseHeader};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// `prefix` followed by the lease id in lower-case hex, as etcd names a session's key.
 pub fn key_for(prefix: &[u8], lease: LeaseId) -> Vec<u8> {
@@ -42,6 +53,11 @@ pub async fn create<C: Client>(
     value: &[u8],
 ) -> RecipeResult<Created> {
     session.check_alive()?;
+    if let Some(revision) = session.abandoned().incarnation(key) {
+        let client = session.client();
+        release(client, key, revision).await?;
+        session.abandoned().settled(key, revision);
+    }
     let txn = TxnRequest {
         compare: vec![ops::absent(key)],
         success: vec![RequestOp::Put(ops::put(key, value, session.lease()))],
@@ -93,17 +109,47 @@ pub fn lease_gone<C: Client>(session: &Session<C>, error: ClientError) -> Recipe
     }
 }
 
+/// The incarnations of own keys a session abandoned whose delete may not have applied yet.
+#[derive(Default)]
+pub struct AbandonedKeys {
+    incarnations: Mutex<BTreeMap<Vec<u8>, i64>>,
+}
+
+impl AbandonedKeys {
+    fn abandon(&self, key: &[u8], revision: i64) {
+        self.locked().insert(key.to_vec(), revision);
+    }
+
+    /// The abandoned incarnation of `key` whose delete is not known to have applied, if any.
+    fn incarnation(&self, key: &[u8]) -> Option<i64> {
+        self.locked().get(key).copied()
+    }
+
+    /// The guarded delete of `key`'s incarnation `revision` answered: it is gone for good.
+    fn settled(&self, key: &[u8], revision: i64) {
+        let mut incarnations = self.locked();
+        if incarnations.get(key) == Some(&revision) {
+            incarnations.remove(key);
+        }
+    }
+
+    fn locked(&self) -> std::sync::MutexGuard<'_, BTreeMap<Vec<u8>, i64>> {
+        // Nothing panics while holding it, so a poisoned lock still holds consistent data.
+        self.incarnations.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// Deletes an own key when dropped before `disarm`: what makes waiting recipes cancel-safe.
 pub struct PendingKey<C: Client> {
-    client: C,
+    session: Session<C>,
     key: Vec<u8>,
     revision: i64,
     armed: bool,
 }
 
 impl<C: Client> PendingKey<C> {
-    pub fn new(client: C, key: Vec<u8>, revision: i64) -> Self {
-        PendingKey { client, key, revision, armed: true }
+    pub fn new(session: &Session<C>, key: Vec<u8>, revision: i64) -> Self {
+        PendingKey { session: session.clone(), key, revision, armed: true }
     }
 
     /// The wait finished (or failed and cleaned up itself): nothing to do on drop.
@@ -117,9 +163,12 @@ impl<C: Client> Drop for PendingKey<C> {
         if !self.armed || !runtime_available() {
             return;
         }
-        let (client, key, revision) = (self.client.clone(), self.key.clone(), self.revision);
+        let (session, key, revision) = (self.session.clone(), self.key.clone(), self.revision);
+        session.abandoned().abandon(&key, revision);
         madsim::task::spawn(async move {
-            let _ = release(&client, &key, revision).await;
+            if release(session.client(), &key, revision).await.is_ok() {
+                session.abandoned().settled(&key, revision);
+            }
         });
     }
 }

@@ -61,7 +61,7 @@ impl<C: Client> RwMutex<C> {
         let key = own_key::key_for(&kind_prefix, self.session.lease());
         let created = own_key::create(&self.session, &key, b"").await?;
         let client = self.session.client().clone();
-        let pending = PendingKey::new(client.clone(), key.clone(), created.revision);
+        let pending = PendingKey::new(&self.session, key.clone(), created.revision);
         wait::all_deleted_before(&client, &blockers, created.revision - 1).await?;
         if !own_key::still_held(&client, &key, created.revision).await? {
             pending.disarm();

@@ -16,6 +16,7 @@
 //!   keep-alives, so its keys live until the lease expires (etcd's orphaned session).
 
 use super::error::{RecipeError, RecipeResult};
+use super::own_key::AbandonedKeys;
 use super::retry;
 use crate::api::{LeaseGrantRequest, LeaseKeepAliveRequest, LeaseRevokeRequest};
 use crate::client::{Client, ClientError};
@@ -60,6 +61,8 @@ struct Inner<C: Client> {
     ttl: i64,
     liveness: Arc<Liveness>,
     keep_alive: madsim::task::JoinHandle<()>,
+    /// Own keys whose waits were abandoned and whose deletes may still be in flight.
+    abandoned: AbandonedKeys,
 }
 
 impl<C: Client> Session<C> {
@@ -77,7 +80,16 @@ impl<C: Client> Session<C> {
         let liveness = Arc::new(Liveness::default());
         let keep_alive =
             madsim::task::spawn(keep_alive(client.clone(), lease, ttl, liveness.clone()));
-        Ok(Session { inner: Arc::new(Inner { client, lease, ttl, liveness, keep_alive }) })
+        Ok(Session {
+            inner: Arc::new(Inner {
+                client,
+                lease,
+                ttl,
+                liveness,
+                keep_alive,
+                abandoned: AbandonedKeys::default(),
+            }),
+        })
     }
 
     pub fn client(&self) -> &C {
@@ -86,6 +98,11 @@ impl<C: Client> Session<C> {
 
     pub fn lease(&self) -> LeaseId {
         self.inner.lease
+    }
+
+    /// The own keys this session gave up on (see `own_key`).
+    pub(crate) fn abandoned(&self) -> &AbandonedKeys {
+        &self.inner.abandoned
     }
 
     /// The TTL the cluster granted, in seconds.

@@ -36,6 +36,15 @@ impl<C: Client> Session<C> {
         // No keep-alive loop: the lease's owner renews it. The handle only satisfies `Inner`.
         let keep_alive = madsim::task::spawn(async {});
         let liveness = Arc::new(Liveness::default());
-        Session { inner: Arc::new(Inner { client, lease, ttl, liveness, keep_alive }) }
+        Session {
+            inner: Arc::new(Inner {
+                client,
+                lease,
+                ttl,
+                liveness,
+                keep_alive,
+                abandoned: Default::default(),
+            }),
+        }
     }
 }

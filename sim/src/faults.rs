@@ -81,12 +81,15 @@ pub enum Fault {
         target: Target,
         millis: u64,
     },
-    /// Step a member's clock by `offset_ms` and let it drift at `rate` from then on.
+    /// Step a member's clock by `offset_ms` (forward only: see `ClockJump`) and let it drift at
+    /// `rate` from then on.
     ClockSkew {
         member: NodeId,
         offset_ms: i64,
         rate: f64,
     },
+    /// Step a member's clock by `by_ms`: forward as after a VM was suspended; a step back is a
+    /// wall-clock step, which leaves the monotonic clock the core reads where it was.
     ClockJump {
         member: NodeId,
         by_ms: i64,
@@ -285,7 +288,12 @@ impl Cluster {
             Fault::ClockJump { member, by_ms } => {
                 let node = self.node_of(*member)?;
                 node_clock::jump(node, by_ms * 1_000_000);
-                Some(format!("clock n{member} jumps {by_ms:+}ms"))
+                if *by_ms < 0 {
+                    // Only the wall clock steps back; the core reads the monotonic one.
+                    Some(format!("clock n{member} steps back {by_ms}ms (monotonic clock unmoved)"))
+                } else {
+                    Some(format!("clock n{member} jumps {by_ms:+}ms"))
+                }
             }
             Fault::Disk { member, fsync_error, torn_write, fsync_latency_ms } => {
                 let disk = &self.members.get(member)?.disk;

@@ -7,9 +7,11 @@
 //! a node whose clock runs fast really does fire its election and lease timers early.
 //!
 //! Invariants: a node with no skew installed reads exactly virtual time; local time never goes below
-//! zero; a jump changes the clock from that moment on (timers already armed keep their virtual
-//! deadline, as a real kernel's monotonic timers would). Outside the simulator this is the process's
-//! monotonic clock and skews do not exist.
+//! zero and never goes back: this clock stands for a monotonic clock (openraft's `Instant`, lease
+//! deadlines), which real kernels only ever step forward, so a skew or jump that would set it back
+//! keeps its reading and takes only the new rate; a jump changes the clock from that moment on
+//! (timers already armed keep their virtual deadline, as a real kernel's monotonic timers would).
+//! Outside the simulator this is the process's monotonic clock and skews do not exist.
 
 use std::time::Duration;
 
@@ -81,22 +83,29 @@ mod simulated {
         LINES.with(|lines| lines.borrow().get(&node).copied())
     }
 
-    /// Sets a node's offset and drift from now on (replacing earlier skew and jumps).
+    /// Sets a node's offset and drift from now on (replacing earlier skew and jumps); an offset
+    /// below the clock's current reading is not taken (the clock never goes back).
     pub fn set_skew(node: NodeId, skew: ClockSkew) {
         let now = virtual_nanos();
         let rate = if skew.rate > 0.0 { skew.rate } else { 1.0 };
-        let line =
-            Line { anchor_virtual: now, anchor_local: now + skew.offset_nanos as i128, rate };
+        let local = (now + skew.offset_nanos as i128).max(reading(node, now));
+        let line = Line { anchor_virtual: now, anchor_local: local, rate };
         LINES.with(|lines| lines.borrow_mut().insert(node, line));
     }
 
-    /// Moves a node's clock by `by_nanos` at this moment (negative = backwards).
+    /// Moves a node's clock forward by `by_nanos` at this moment; a jump back is not taken (the
+    /// clock never goes back).
     pub fn jump(node: NodeId, by_nanos: i64) {
         let now = virtual_nanos();
         let line = line_of(node).unwrap_or(Line { anchor_virtual: 0, anchor_local: 0, rate: 1.0 });
-        let local = line.local_at(now) + by_nanos as i128;
+        let local = line.local_at(now) + (by_nanos as i128).max(0);
         let jumped = Line { anchor_virtual: now, anchor_local: local, rate: line.rate };
         LINES.with(|lines| lines.borrow_mut().insert(node, jumped));
+    }
+
+    /// What `node`'s clock reads at virtual time `now`.
+    fn reading(node: NodeId, now: i128) -> i128 {
+        line_of(node).map_or(now, |line| line.local_at(now))
     }
 
     /// The node's skew as seen now: its offset from true time and its rate.

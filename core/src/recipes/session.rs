@@ -80,16 +80,20 @@ impl<C: Client> Session<C> {
         let liveness = Arc::new(Liveness::default());
         let keep_alive =
             madsim::task::spawn(keep_alive(client.clone(), lease, ttl, liveness.clone()));
-        Ok(Session {
-            inner: Arc::new(Inner {
-                client,
-                lease,
-                ttl,
-                liveness,
-                keep_alive,
-                abandoned: AbandonedKeys::default(),
-            }),
-        })
+        Ok(Self::assemble(client, lease, ttl, liveness, keep_alive))
+    }
+
+    /// A session from its parts, with nothing abandoned yet.
+    fn assemble(
+        client: C,
+        lease: LeaseId,
+        ttl: i64,
+        liveness: Arc<Liveness>,
+        keep_alive: madsim::task::JoinHandle<()>,
+    ) -> Self {
+        let abandoned = AbandonedKeys::default();
+        let inner = Inner { client, lease, ttl, liveness, keep_alive, abandoned };
+        Session { inner: Arc::new(inner) }
     }
 
     pub fn client(&self) -> &C {

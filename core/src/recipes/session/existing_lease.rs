@@ -6,7 +6,7 @@
 //! Invariant: the lease exists when the session is made (checked with a time-to-live question);
 //! the session never renews or revokes it on its own.
 
-use super::{Inner, Liveness, Session};
+use super::{Liveness, Session};
 use crate::api::LeaseTimeToLiveRequest;
 use crate::client::Client;
 use crate::kv::LeaseId;
@@ -36,15 +36,6 @@ impl<C: Client> Session<C> {
         // No keep-alive loop: the lease's owner renews it. The handle only satisfies `Inner`.
         let keep_alive = madsim::task::spawn(async {});
         let liveness = Arc::new(Liveness::default());
-        Session {
-            inner: Arc::new(Inner {
-                client,
-                lease,
-                ttl,
-                liveness,
-                keep_alive,
-                abandoned: Default::default(),
-            }),
-        }
+        Self::assemble(client, lease, ttl, liveness, keep_alive)
     }
 }

@@ -90,6 +90,8 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         .enable_all()
         .build()
         .map_err(|e| ClusterError::Failed(format!("tokio runtime: {e}")))?;
+    // gRPC channels are made on the runtime's reactor, also from this thread.
+    let _context = runtime.enter();
     let mut cluster = Cluster::start(options.binary.clone(), options.members)?;
     let endpoints = cluster.endpoints();
     let clock = Instant::now();
@@ -112,6 +114,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
                 options.seed.wrapping_mul(1_000).wrapping_add(index as u64),
             ),
             until,
+            unknown: Default::default(),
         };
         clients.push(runtime.spawn(scenario.client(ctx)));
     }
@@ -172,8 +175,10 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     };
     write_files(&stem, &ops, &report)
         .map_err(|e| ClusterError::Failed(format!("writing {}: {e}", stem.display())))?;
+    let logs = stem.with_extension("logs");
+    let _ = fs::remove_dir_all(&logs);
     cluster
-        .save_logs(&stem.with_extension("logs"))
+        .save_logs(&logs)
         .map_err(|e| ClusterError::Failed(format!("saving the members' logs: {e}")))?;
     drop(cluster);
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -8,7 +8,7 @@
 //! in one range.
 
 use super::register::settle;
-use super::{jitter, Ctx, Verdict, CHECK_STEPS};
+use super::{pace, Ctx, Verdict, CHECK_STEPS};
 use detcd_check::bank;
 use detcd_check::history::{History, Operation};
 use detcd_check::linearizability::Options;
@@ -62,7 +62,7 @@ pub async fn client(mut ctx: Ctx) {
             let to = (from + ctx.rng.gen_range(1..ACCOUNTS)) % ACCOUNTS;
             transfer(&mut ctx, &format!("{PREFIX}{from}"), &format!("{PREFIX}{to}")).await;
         }
-        jitter(&mut ctx, 1, 30).await;
+        pace(&mut ctx, 5, 40).await;
     }
 }
 

@@ -22,6 +22,7 @@ use detcd_check::history::Operation;
 use detcd_proto::client::GrpcClient;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// One client of a run.
@@ -35,6 +36,8 @@ pub struct Ctx {
     pub rng: ChaCha8Rng,
     /// When the chaos phase ends: no new operation starts after it.
     pub until: Instant,
+    /// The last operation's outcome was unknown (see [`pace`]).
+    pub unknown: AtomicBool,
 }
 
 impl Ctx {
@@ -125,6 +128,21 @@ impl Scenario {
             Scenario::Bank => vec![bank::verdict(ops)],
             Scenario::Lock { fenced } => vec![lock::verdict(ops, fenced)],
         }
+    }
+}
+
+/// How long a client waits after an operation whose outcome it could not learn.
+const BACKOFF: Duration = Duration::from_millis(500);
+
+/// The wait between two operations: `low..high` milliseconds, or [`BACKOFF`] after an unknown
+/// outcome. A real client backs off when its calls time out (clientv3 does); without it, a
+/// client facing a member that answers "request timed out" at once piles up hundreds of
+/// unknown writes in a second, each of which the checker must try at every later point.
+pub async fn pace(ctx: &mut Ctx, low: u64, high: u64) {
+    if ctx.unknown.swap(false, Ordering::SeqCst) {
+        tokio::time::sleep(BACKOFF).await;
+    } else {
+        jitter(ctx, low, high).await;
     }
 }
 

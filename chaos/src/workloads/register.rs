@@ -6,7 +6,7 @@
 //! it saw and a lost acknowledged write cannot hide behind a later write of the same value. A
 //! compare-and-set expects the value the client read last, so it often succeeds.
 
-use super::{jitter, Ctx, Verdict, CHECK_STEPS};
+use super::{pace, Ctx, Verdict, CHECK_STEPS};
 use detcd_check::history::{History, Operation};
 use detcd_check::linearizability::{self, Options, Verdict as Linearizability};
 use detcd_check::models::register::Register;
@@ -31,7 +31,7 @@ pub async fn client(mut ctx: Ctx) {
                 cas(&ctx, expected, value).await
             }
         }
-        jitter(&mut ctx, 1, 20).await;
+        pace(&mut ctx, 5, 40).await;
     }
 }
 
@@ -44,7 +44,10 @@ pub(super) fn settle<T>(
 ) {
     match outcome {
         Ok(answer) => ctx.recorder.complete(pending, output(answer)),
-        Err(error) if error.is_unknown() => ctx.recorder.unknown(pending),
+        Err(error) if error.is_unknown() => {
+            ctx.unknown.store(true, std::sync::atomic::Ordering::SeqCst);
+            ctx.recorder.unknown(pending)
+        }
         Err(_) => ctx.recorder.refused(pending),
     }
 }

@@ -19,9 +19,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::fs;
+use std::future::Future;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
 
 /// How long after the heal liveness may take.
 const LIVENESS_BOUND: Duration = Duration::from_secs(30);
@@ -99,7 +101,8 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     let scenario = options.scenario;
 
     let setup_client = client_from(&endpoints, 0)?;
-    runtime.block_on(scenario.setup(&setup_client, SETUP_BOUND)).map_err(ClusterError::Failed)?;
+    block_on(&runtime, scenario.setup(&setup_client, SETUP_BOUND))?
+        .map_err(ClusterError::Failed)?;
 
     // Chaos: the clients on the runtime, the faults on this thread.
     let chaos_start = Instant::now();
@@ -138,13 +141,10 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     for client in &clients {
         client.abort();
     }
-    let live = runtime.block_on(liveness::check(&endpoints, LIVENESS_BOUND));
+    let live = block_on(&runtime, liveness::check(&endpoints, LIVENESS_BOUND))?;
     let final_client = client_from(&endpoints, 0)?;
     let final_index = options.clients as u64;
-    runtime.block_on(scenario.finish(&final_client, &recorder, final_index));
-    if requested() {
-        return Err(ClusterError::Interrupted);
-    }
+    block_on(&runtime, scenario.finish(&final_client, &recorder, final_index))?;
 
     let ops = recorder.operations();
     let mut verdicts = scenario.judge(&ops);
@@ -185,8 +185,18 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     Ok(report)
 }
 
-fn requested() -> bool {
-    interrupt::requested()
+/// Runs `future` on the runtime from this thread, giving up on it if the run is interrupted.
+fn block_on<F: Future>(runtime: &Runtime, future: F) -> Result<F::Output, ClusterError> {
+    runtime.block_on(async {
+        tokio::select! {
+            output = future => Ok(output),
+            _ = async {
+                while !interrupt::requested() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            } => Err(ClusterError::Interrupted),
+        }
+    })
 }
 
 /// A client whose endpoint list starts at member `index` (mod the member count), so clients

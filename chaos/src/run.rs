@@ -93,7 +93,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         .build()
         .map_err(|e| ClusterError::Failed(format!("tokio runtime: {e}")))?;
     // gRPC channels are made on the runtime's reactor, also from this thread.
-    let _context = runtime.enter();
+    let context = runtime.enter();
     let mut cluster = Cluster::start(options.binary.clone(), options.members)?;
     let endpoints = cluster.endpoints();
     let clock = Instant::now();
@@ -146,19 +146,30 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     let final_index = options.clients as u64;
     block_on(&runtime, scenario.finish(&final_client, &recorder, final_index))?;
 
-    let ops = recorder.operations();
-    let mut verdicts = scenario.judge(&ops);
-    verdicts.push(live);
-    if let Some(crash) = cluster.crashed() {
-        verdicts.push(Verdict { checker: "members".into(), ok: Some(false), summary: crash });
-    }
-    let passed = verdicts.iter().all(|v| v.ok != Some(false));
+    // The cluster's work is done: keep its logs, stop it, then judge.
+    let crash = cluster.crashed();
     let stem = options.out.join(format!(
         "{}-{}-{}",
         scenario.name(),
         options.binary.kind.name(),
         options.seed
     ));
+    let logs = stem.with_extension("logs");
+    let _ = fs::remove_dir_all(&logs);
+    cluster
+        .save_logs(&logs)
+        .map_err(|e| ClusterError::Failed(format!("saving the members' logs: {e}")))?;
+    drop(cluster);
+    drop(context);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+
+    let ops = recorder.operations();
+    let mut verdicts = scenario.judge(&ops);
+    verdicts.push(live);
+    if let Some(crash) = crash {
+        verdicts.push(Verdict { checker: "members".into(), ok: Some(false), summary: crash });
+    }
+    let passed = verdicts.iter().all(|v| v.ok != Some(false));
     let report = Report {
         scenario: scenario.name().into(),
         binary: options.binary.kind.name().into(),
@@ -175,13 +186,6 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     };
     write_files(&stem, &ops, &report)
         .map_err(|e| ClusterError::Failed(format!("writing {}: {e}", stem.display())))?;
-    let logs = stem.with_extension("logs");
-    let _ = fs::remove_dir_all(&logs);
-    cluster
-        .save_logs(&logs)
-        .map_err(|e| ClusterError::Failed(format!("saving the members' logs: {e}")))?;
-    drop(cluster);
-    runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(report)
 }
 

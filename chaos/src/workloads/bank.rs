@@ -8,10 +8,9 @@
 //! in one range.
 
 use super::register::settle;
-use super::{pace, Ctx, Verdict, CHECK_STEPS};
+use super::{check_options, pace, Ctx, Verdict, CHECK_STEPS, CHECK_TIME};
 use detcd_check::bank;
 use detcd_check::history::{History, Operation};
-use detcd_check::linearizability::Options;
 use detcd_core::api::*;
 use detcd_core::kv::{prefix_end, KeyValue};
 use detcd_proto::client::GrpcClient;
@@ -129,14 +128,13 @@ async fn transfer(ctx: &mut Ctx, from: &str, to: &str) {
 pub fn verdict(ops: &[Operation]) -> Verdict {
     let checker = "bank (sum + linearizable)".to_string();
     let started = Instant::now();
-    let mut options = Options::default();
-    options.budget.max_steps = Some(CHECK_STEPS);
+    let options = check_options();
     let verdict = bank::check(&initial(), &History::new(ops.to_vec()), options);
     let seconds = started.elapsed().as_secs_f64();
     let (ok, summary) = match verdict {
         Ok(v) if v.is_ok() => (Some(true), format!("ok ({} ops, {seconds:.2}s)", ops.len())),
         Ok(v) if v.findings().iter().all(|f| f.rule == bank::UNKNOWN) => {
-            (None, format!("unknown ({CHECK_STEPS} search steps exhausted, {seconds:.2}s)"))
+            (None, format!("unknown (search budget spent: {CHECK_STEPS} steps or {CHECK_TIME:?}; {seconds:.2}s)"))
         }
         Ok(v) => {
             let first = v.findings().first().map(|f| f.message.clone()).unwrap_or_default();

@@ -56,8 +56,22 @@ pub struct Verdict {
 }
 
 /// Search steps a linearizability check may take before its verdict is unknown (the
-/// simulator's budget, so a history gets the same verdict from both).
+/// simulator's budget).
 pub const CHECK_STEPS: u64 = 100_000_000;
+
+/// Wall-clock time a linearizability check may take before its verdict is unknown. The
+/// simulator budgets steps only, so that a seed's verdict is the same on every machine; a real
+/// run is not reproducible anyway, and a debug build searches many times slower than the
+/// release build the simulator runs in.
+pub const CHECK_TIME: Duration = Duration::from_secs(60);
+
+/// The checkers' search budget: [`CHECK_STEPS`] or [`CHECK_TIME`], whichever runs out first.
+pub fn check_options() -> detcd_check::linearizability::Options {
+    let mut options = detcd_check::linearizability::Options::default();
+    options.budget.max_steps = Some(CHECK_STEPS);
+    options.budget.deadline = Some(Instant::now() + CHECK_TIME);
+    options
+}
 
 /// A scenario of this slice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 //! it saw and a lost acknowledged write cannot hide behind a later write of the same value. A
 //! compare-and-set expects the value the client read last, so it often succeeds.
 
-use super::{pace, Ctx, Verdict, CHECK_STEPS};
+use super::{check_options, pace, Ctx, Verdict, CHECK_STEPS, CHECK_TIME};
 use detcd_check::history::{History, Operation};
-use detcd_check::linearizability::{self, Options, Verdict as Linearizability};
+use detcd_check::linearizability::{self, Verdict as Linearizability};
 use detcd_check::models::register::Register;
 use detcd_core::api::*;
 use detcd_core::client::ClientResult;
@@ -110,8 +110,7 @@ pub fn linearizable<M: linearizability::Model>(
     ops: &[Operation],
 ) -> Verdict {
     let started = std::time::Instant::now();
-    let mut options = Options::default();
-    options.budget.max_steps = Some(CHECK_STEPS);
+    let options = check_options();
     let verdict = linearizability::check(model, &History::new(ops.to_vec()), options);
     let seconds = started.elapsed().as_secs_f64();
     let (ok, summary) = match verdict {
@@ -119,7 +118,7 @@ pub fn linearizable<M: linearizability::Model>(
             (Some(true), format!("ok ({} ops, {seconds:.2}s)", ops.len()))
         }
         Ok(Linearizability::Unknown) => {
-            (None, format!("unknown ({CHECK_STEPS} search steps exhausted, {seconds:.2}s)"))
+            (None, format!("unknown (search budget spent: {CHECK_STEPS} steps or {CHECK_TIME:?}; {seconds:.2}s)"))
         }
         Ok(Linearizability::NotLinearizable(violation)) => {
             (Some(false), format!("NOT LINEARIZABLE: {}", violation.message))

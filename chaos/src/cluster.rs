@@ -119,7 +119,8 @@ impl Member {
     fn signal(&self, signal: libc::c_int) {
         if let Some(pid) = self.pid() {
             // SAFETY: kill(2) on our own child's pid; it cannot have been reaped and reused,
-            // since only `kill` below reaps it and clears `process` at the same time.
+            // since whatever reaps it here (`kill`, a `try_wait` that saw it exit) clears
+            // `process` at the same time.
             unsafe {
                 libc::kill(pid as libc::pid_t, signal);
             }

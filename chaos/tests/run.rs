@@ -1,7 +1,8 @@
 //! `detcd-chaos run` end to end, as a user runs it: real detcd and real etcd 3.4 clusters under
 //! SIGKILL and SIGSTOP faults pass `register` (a verdict, a non-empty history that
-//! `detcd-sim check` re-checks as linearizable), the negative control `lock-unfenced` is flagged
-//! on real etcd, and Ctrl-C leaves no member process behind.
+//! `detcd-sim check` re-checks as linearizable), real detcd passes `bank` and `lock`, the
+//! negative control `lock-unfenced` is flagged on real etcd, and Ctrl-C leaves no member process
+//! behind.
 //!
 //! The runs are serialised (one cluster at a time) so that each stays well inside its time on
 //! a loaded two-core machine. Real-etcd runs are skipped, saying so, when Debian's etcd-server
@@ -113,6 +114,30 @@ fn register_on_real_etcd_under_kills_and_pauses_passes() {
     if etcd_installed() {
         register_passes("etcd");
     }
+}
+
+/// `scenario` on real detcd under kills and pauses: exit 0 and `verdict` printed.
+fn passes_on_detcd(scenario: &str, verdict: &str) {
+    let _one = serial();
+    let out = out_dir(scenario);
+    let output = chaos(&[scenario, "--binary", "detcd", "--duration", "10s", "--seed", "2"], &out);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(verdict), "{stdout}");
+    assert!(stdout.contains("liveness: ok"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn bank_on_real_detcd_under_kills_and_pauses_passes() {
+    passes_on_detcd("bank", "bank (sum + linearizable): ok");
+}
+
+/// The positive control of `lock-unfenced`: the same frozen holders, writes fenced by the
+/// mutex's is-owner compare, and nothing is lost.
+#[test]
+fn lock_on_real_detcd_under_kills_and_pauses_passes() {
+    passes_on_detcd("lock", "lock (fenced): ok");
 }
 
 /// The negative control: holders frozen past their session's TTL write without a fence, and

@@ -1,0 +1,352 @@
+//! A real cluster on loopback: `detcd` or etcd 3.4 member processes that a run starts, kills,
+//! restarts, pauses and resumes.
+//!
+//! detcd takes etcd's flags, so one member type starts either binary the same way: free ports
+//! below the ephemeral range, a data directory and a log per start in one fresh scratch
+//! directory, and "ready to serve client requests" in the log (both print it) as the sign that
+//! a member serves clients.
+//!
+//! Invariants (what makes a run leave nothing behind):
+//! - dropping the [`Cluster`] SIGKILLs and reaps every member process it started (a paused one
+//!   too: SIGKILL ends a stopped process) and removes the scratch directory;
+//! - members run in their own process group, so a Ctrl-C at the terminal reaches only the chaos
+//!   command, which then cleans up (see `interrupt`), and never stops a member behind its back;
+//! - each member is started with `PR_SET_PDEATHSIG = SIGKILL`, so if the chaos command itself is
+//!   SIGKILLed its members die with it. The kernel sends it when the *thread* that forked the
+//!   member ends, so members are started only from the thread that owns the cluster (the run's
+//!   main thread), which lives as long as the command.
+
+use crate::interrupt::{self, Interrupted};
+use crate::scratch::{free_port, scratch_dir};
+use std::fmt;
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a member may take to log "ready to serve client requests".
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+const READY_LINE: &str = "ready to serve client requests";
+
+/// Which server the cluster runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Detcd,
+    Etcd,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Detcd => "detcd",
+            Kind::Etcd => "etcd",
+        }
+    }
+}
+
+/// The server binary a cluster runs.
+#[derive(Debug, Clone)]
+pub struct Binary {
+    pub kind: Kind,
+    pub path: PathBuf,
+}
+
+/// Why a cluster could not do what it was asked (a harness failure, not a finding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterError {
+    Interrupted,
+    Failed(String),
+}
+
+impl fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClusterError::Interrupted => f.write_str("interrupted"),
+            ClusterError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<Interrupted> for ClusterError {
+    fn from(_: Interrupted) -> Self {
+        ClusterError::Interrupted
+    }
+}
+
+/// One member: its ports, directories and (while running) its process.
+pub struct Member {
+    pub name: String,
+    pub client_port: u16,
+    pub peer_port: u16,
+    data_dir: PathBuf,
+    log: PathBuf,
+    process: Option<Child>,
+    starts: usize,
+    paused: bool,
+}
+
+impl Member {
+    /// `127.0.0.1:<client port>`.
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.client_port)
+    }
+
+    fn peer_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.peer_port)
+    }
+
+    /// Whether the process runs (paused or not).
+    pub fn is_running(&self) -> bool {
+        self.process.is_some()
+    }
+
+    /// Whether the process is stopped by SIGSTOP.
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// The log of the current (or last) start.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The process id while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Child::id)
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        if let Some(pid) = self.pid() {
+            // SAFETY: kill(2) on our own child's pid; it cannot have been reaped and reused,
+            // since whatever reaps it here (`kill`, a `try_wait` that saw it exit) clears
+            // `process` at the same time.
+            unsafe {
+                libc::kill(pid as libc::pid_t, signal);
+            }
+        }
+    }
+
+    /// SIGKILL (no shutdown code runs; unsynced writes are lost), and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.paused = false;
+    }
+
+    /// SIGSTOP: the member hangs with its sockets open and answers nothing.
+    pub fn pause(&mut self) {
+        if self.is_running() && !self.paused {
+            self.signal(libc::SIGSTOP);
+            self.paused = true;
+        }
+    }
+
+    /// SIGCONT after [`pause`](Self::pause).
+    pub fn resume(&mut self) {
+        if self.paused {
+            self.signal(libc::SIGCONT);
+            self.paused = false;
+        }
+    }
+}
+
+/// A cluster of real members on loopback; dropping it kills them and removes their files.
+pub struct Cluster {
+    pub binary: Binary,
+    pub members: Vec<Member>,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    /// Starts `size` members and waits until each serves clients.
+    pub fn start(binary: Binary, size: usize) -> Result<Cluster, ClusterError> {
+        if !binary.path.is_file() {
+            return Err(ClusterError::Failed(format!(
+                "{} not found at {}",
+                binary.kind.name(),
+                binary.path.display()
+            )));
+        }
+        let dir = scratch_dir(&format!("detcd-chaos-{}", binary.kind.name()));
+        let members = (1..=size)
+            .map(|i| Member {
+                name: format!("infra{i}"),
+                client_port: free_port(),
+                peer_port: free_port(),
+                data_dir: dir.join(format!("infra{i}.data")),
+                log: PathBuf::new(),
+                process: None,
+                starts: 0,
+                paused: false,
+            })
+            .collect();
+        let mut cluster = Cluster { binary, members, dir };
+        for index in 0..size {
+            cluster.spawn(index)?;
+        }
+        for index in 0..size {
+            cluster.wait_ready(index)?;
+        }
+        Ok(cluster)
+    }
+
+    fn initial_cluster(&self) -> String {
+        let pairs: Vec<String> =
+            self.members.iter().map(|m| format!("{}={}", m.name, m.peer_url())).collect();
+        pairs.join(",")
+    }
+
+    /// Every member's endpoint (`127.0.0.1:<port>`), in member order.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.members.iter().map(Member::endpoint).collect()
+    }
+
+    /// Starts member `index` (on its data directory, if it has one: a restart).
+    fn spawn(&mut self, index: usize) -> Result<(), ClusterError> {
+        let initial = self.initial_cluster();
+        let binary = self.binary.path.clone();
+        let member = &mut self.members[index];
+        member.starts += 1;
+        member.log = member.data_dir.with_extension(format!("log.{}", member.starts));
+        let log = fs::File::create(&member.log)
+            .map_err(|e| ClusterError::Failed(format!("{}: {e}", member.log.display())))?;
+        let client_url = format!("http://{}", member.endpoint());
+        let mut command = Command::new(&binary);
+        command
+            .args(["--name", &member.name])
+            .arg(format!("--data-dir={}", member.data_dir.display()))
+            .arg(format!("--listen-client-urls={client_url}"))
+            .arg(format!("--advertise-client-urls={client_url}"))
+            .arg(format!("--listen-peer-urls={}", member.peer_url()))
+            .arg(format!("--initial-advertise-peer-urls={}", member.peer_url()))
+            .arg(format!("--initial-cluster={initial}"))
+            .args(["--initial-cluster-state", "new", "--initial-cluster-token", "detcd-chaos"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        // SAFETY: between fork and exec only async-signal-safe calls (setpgid, prctl).
+        unsafe {
+            command.pre_exec(|| {
+                libc::setpgid(0, 0);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| ClusterError::Failed(format!("starting {}: {e}", binary.display())))?;
+        member.process = Some(child);
+        member.paused = false;
+        Ok(())
+    }
+
+    /// Waits until member `index` logs that it serves clients.
+    fn wait_ready(&mut self, index: usize) -> Result<(), ClusterError> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let member = &mut self.members[index];
+        while Instant::now() < deadline {
+            if member.log_text().contains(READY_LINE) {
+                return Ok(());
+            }
+            if let Some(Ok(Some(status))) = member.process.as_mut().map(Child::try_wait) {
+                member.process = None;
+                return Err(ClusterError::Failed(format!(
+                    "{} exited with {status} before it was ready:\n{}",
+                    member.name,
+                    tail(&member.log_text())
+                )));
+            }
+            interrupt::sleep(Duration::from_millis(20))?;
+        }
+        Err(ClusterError::Failed(format!(
+            "{} not ready after {READY_TIMEOUT:?}:\n{}",
+            member.name,
+            tail(&member.log_text())
+        )))
+    }
+
+    /// SIGKILLs member `index`.
+    pub fn kill(&mut self, index: usize) {
+        self.members[index].kill();
+    }
+
+    /// Starts member `index` again on its data directory and waits until it serves clients.
+    pub fn restart(&mut self, index: usize) -> Result<(), ClusterError> {
+        self.members[index].kill();
+        self.spawn(index)?;
+        self.wait_ready(index)
+    }
+
+    pub fn pause(&mut self, index: usize) {
+        self.members[index].pause();
+    }
+
+    pub fn resume(&mut self, index: usize) {
+        self.members[index].resume();
+    }
+
+    /// Every member running and not paused: paused ones continue, dead ones restart.
+    pub fn heal(&mut self) -> Result<(), ClusterError> {
+        for index in 0..self.members.len() {
+            self.members[index].resume();
+            if !self.members[index].is_running() {
+                self.restart(index)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A member that died on its own (not killed by the run), if any, with its log's tail.
+    pub fn crashed(&mut self) -> Option<String> {
+        for member in &mut self.members {
+            if let Some(Ok(Some(status))) = member.process.as_mut().map(Child::try_wait) {
+                member.process = None;
+                return Some(format!(
+                    "{} exited by itself with {status}:\n{}",
+                    member.name,
+                    tail(&member.log_text())
+                ));
+            }
+        }
+        None
+    }
+
+    /// Copies every member's logs (all starts) into `dir`.
+    pub fn save_logs(&self, dir: &Path) -> std::io::Result<()> {
+        fs::create_dir_all(dir)?;
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let is_log =
+                path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".log."));
+            if is_log {
+                if let Some(name) = path.file_name() {
+                    fs::copy(&path, dir.join(name))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The scratch directory holding every member's data and logs (removed on drop).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for member in &mut self.members {
+            member.kill();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The last lines of a log, for error messages.
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}

@@ -1,0 +1,26 @@
+//! detcd-chaos: the simulator's scenarios on real processes, under real faults.
+//!
+//! `detcd-chaos run <scenario> --binary detcd|etcd` starts a real cluster on loopback
+//! ([`cluster`]), runs a scenario's workload through the real gRPC client ([`workloads`]),
+//! injects process faults drawn from the seed ([`faults`]: SIGKILL and restart, SIGSTOP/SIGCONT
+//! pauses of the leader or a random member), heals, checks liveness ([`liveness`]) and judges
+//! the recorded history ([`recorder`]) with the same checkers and the same JSON Lines history
+//! as `cargo sim` ([`run`]). Everything it starts is gone when it exits, also on Ctrl-C
+//! ([`interrupt`]).
+//!
+//! The same scenario thus runs three ways: simulated, on real detcd, and on real etcd 3.4 —
+//! the last proving the harness on a trusted system. The schedule of faults is reproducible
+//! from the seed; the system under test is not, so a finding here is turned into a simulator
+//! seed or plan to be replayed.
+//!
+//! `scratch` (free ports, scratch directories) is shared with `detcd-tests`.
+
+pub mod cluster;
+pub mod faults;
+pub mod freeze;
+pub mod interrupt;
+pub mod liveness;
+pub mod recorder;
+pub mod run;
+pub mod scratch;
+pub mod workloads;

@@ -1,0 +1,203 @@
+//! The `detcd-chaos` command line: `detcd-chaos run <scenario> --binary detcd|etcd ...`.
+//!
+//! Exit status, as `detcd-sim run`: 0 when no checker found a violation, 1 when one did, 2 when
+//! the run could not be made (bad arguments, a cluster that would not start), 130 when
+//! interrupted (after cleaning up).
+
+use clap::{Parser, Subcommand};
+use detcd_chaos::cluster::{Binary, ClusterError, Kind};
+use detcd_chaos::faults::Fault;
+use detcd_chaos::interrupt;
+use detcd_chaos::run::{self, Options};
+use detcd_chaos::workloads::Scenario;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where Debian's `etcd-server` puts etcd 3.4.
+const ETCD: &str = "/usr/bin/etcd";
+
+#[derive(Parser)]
+#[command(
+    name = "detcd-chaos",
+    about = "Scenarios on real detcd or etcd processes under real faults"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// One run: a real cluster, the scenario's clients, the seed's faults, heal, liveness,
+    /// checkers; writes `<out>/<scenario>-<binary>-<seed>.{history.jsonl,json,logs/}`.
+    Run(RunArgs),
+    /// The scenarios.
+    List,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// register, bank, lock or lock-unfenced.
+    scenario: String,
+    /// The server: detcd or etcd.
+    #[arg(long, value_parser = ["detcd", "etcd"])]
+    binary: String,
+    /// The server's executable (default: `detcd` beside this command or on PATH; /usr/bin/etcd).
+    #[arg(long)]
+    binary_path: Option<PathBuf>,
+    #[arg(long, default_value_t = 3)]
+    members: usize,
+    /// Clients running the workload (default: 4; 3 for the lock scenarios).
+    #[arg(long)]
+    clients: Option<usize>,
+    /// The chaos phase, e.g. 30s, 1500ms, 2m.
+    #[arg(long, default_value = "30s")]
+    duration: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Fault kinds, comma-separated: kill, pause; `none` for none.
+    #[arg(long, default_value = "kill,pause")]
+    faults: String,
+    /// Where the history, report and member logs go.
+    #[arg(long, default_value = "target/detcd-chaos")]
+    out: PathBuf,
+}
+
+fn main() {
+    let status = match Cli::parse().command {
+        Command::List => {
+            for name in Scenario::NAMES {
+                println!("{name}");
+            }
+            0
+        }
+        Command::Run(args) => run_command(args),
+    };
+    std::process::exit(status);
+}
+
+fn run_command(args: RunArgs) -> i32 {
+    let options = match options(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("detcd-chaos: {message}");
+            return 2;
+        }
+    };
+    interrupt::install();
+    match run::run(&options) {
+        Ok(report) => {
+            for line in report.summary() {
+                println!("{line}");
+            }
+            if report.passed {
+                0
+            } else {
+                println!(
+                    "FAILED; run again with: detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}",
+                    report.scenario,
+                    report.binary,
+                    options.members,
+                    options.clients,
+                    options.duration.as_millis(),
+                    options.seed,
+                    fault_names(&options.faults)
+                );
+                1
+            }
+        }
+        Err(ClusterError::Interrupted) => {
+            eprintln!(
+                "detcd-chaos: interrupted; every process and scratch directory it started is gone"
+            );
+            130
+        }
+        Err(ClusterError::Failed(why)) => {
+            eprintln!("detcd-chaos: the run could not be made: {why}");
+            2
+        }
+    }
+}
+
+fn options(args: RunArgs) -> Result<Options, String> {
+    let scenario = Scenario::parse(&args.scenario)?;
+    let kind = if args.binary == "etcd" { Kind::Etcd } else { Kind::Detcd };
+    let path = match (args.binary_path, kind) {
+        (Some(path), _) => path,
+        (None, Kind::Etcd) => PathBuf::from(ETCD),
+        (None, Kind::Detcd) => find_detcd()?,
+    };
+    if args.members == 0 {
+        return Err("--members must be at least 1".into());
+    }
+    let faults = if args.faults == "none" || args.faults.is_empty() {
+        Vec::new()
+    } else {
+        args.faults.split(',').map(|name| Fault::parse(name.trim())).collect::<Result<_, _>>()?
+    };
+    let default_clients = if matches!(scenario, Scenario::Lock { .. }) { 3 } else { 4 };
+    let clients = args.clients.unwrap_or(default_clients);
+    if clients == 0 {
+        return Err("--clients must be at least 1".into());
+    }
+    Ok(Options {
+        scenario,
+        binary: Binary { kind, path },
+        members: args.members,
+        clients,
+        duration: parse_duration(&args.duration)?,
+        seed: args.seed,
+        faults,
+        out: args.out,
+    })
+}
+
+fn fault_names(faults: &[Fault]) -> String {
+    if faults.is_empty() {
+        return "none".into();
+    }
+    let names: Vec<&str> = faults
+        .iter()
+        .map(|fault| match fault {
+            Fault::Kill => "kill",
+            Fault::Pause => "pause",
+        })
+        .collect();
+    names.join(",")
+}
+
+/// `detcd` beside this executable (cargo puts both in target/<profile>/), else on PATH.
+fn find_detcd() -> Result<PathBuf, String> {
+    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("detcd")));
+    if let Some(path) = beside.filter(|p| p.is_file()) {
+        return Ok(path);
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("detcd"))
+        .find(|p| p.is_file());
+    on_path.ok_or_else(|| {
+        "no detcd beside detcd-chaos or on PATH: `cargo build -p detcd-server --bin detcd`, or pass --binary-path".into()
+    })
+}
+
+/// `30s`, `1500ms`, `2m`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("bad duration '{text}': use e.g. 30s, 1500ms or 2m");
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    if duration.is_zero() {
+        return Err(bad());
+    }
+    Ok(duration)
+}

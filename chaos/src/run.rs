@@ -1,0 +1,228 @@
+//! One chaos run: start a real cluster, run the scenario's clients while the seed's faults
+//! fire, heal, check liveness, read the final state, judge the history, write the files.
+//!
+//! The phases are the simulator's (chaos, heal, liveness, then the checkers), on real time.
+//! Threads: the run's main thread owns the cluster and runs the faults one after another (see
+//! `cluster` for why members are started only from it); the clients run on a small tokio
+//! runtime beside it. Whatever way the run ends — verdict, harness failure, Ctrl-C — the cluster
+//! guard drops on the way out, and every member process and scratch file goes with it.
+
+use crate::cluster::{Binary, Cluster, ClusterError};
+use crate::faults::{self, Fault, Fired, Step};
+use crate::interrupt;
+use crate::liveness;
+use crate::recorder::Recorder;
+use crate::workloads::{Ctx, Scenario, Verdict};
+use detcd_check::history::Operation;
+use detcd_proto::client::GrpcClient;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::fs;
+use std::future::Future;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+
+/// How long after the heal liveness may take.
+const LIVENESS_BOUND: Duration = Duration::from_secs(30);
+/// How long clients may take to finish their last operation after the chaos phase.
+const CLIENTS_GRACE: Duration = Duration::from_secs(40);
+/// How long the scenario's setup may take on the fresh cluster.
+const SETUP_BOUND: Duration = Duration::from_secs(30);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub scenario: Scenario,
+    pub binary: Binary,
+    pub members: usize,
+    pub clients: usize,
+    pub duration: Duration,
+    pub seed: u64,
+    pub faults: Vec<Fault>,
+    pub out: PathBuf,
+}
+
+/// What a run found; also written as `<stem>.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub binary: String,
+    pub seed: u64,
+    pub members: usize,
+    pub clients: usize,
+    pub duration_secs: f64,
+    pub planned: Vec<Step>,
+    pub fired: Vec<Fired>,
+    pub ops: usize,
+    pub verdicts: Vec<Verdict>,
+    /// No verdict found a violation.
+    pub passed: bool,
+    /// The history file (JSON Lines, what `detcd-sim check` reads).
+    pub history: PathBuf,
+}
+
+impl Report {
+    /// The summary lines, as `cargo sim run` prints them.
+    pub fn summary(&self) -> Vec<String> {
+        let faults: Vec<String> = self.fired.iter().map(Fired::describe).collect();
+        let mut lines = vec![format!(
+            "{} binary={} seed={} members={} clients={} duration={:.1}s ops={} faults=[{}]",
+            self.scenario,
+            self.binary,
+            self.seed,
+            self.members,
+            self.clients,
+            self.duration_secs,
+            self.ops,
+            faults.join(", ")
+        )];
+        lines.extend(self.verdicts.iter().map(|v| format!("{}: {}", v.checker, v.summary)));
+        lines.push(format!("history: {}", self.history.display()));
+        lines
+    }
+}
+
+/// Runs `options` to a report, or fails as a harness (cluster would not start, interrupted).
+pub fn run(options: &Options) -> Result<Report, ClusterError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| ClusterError::Failed(format!("tokio runtime: {e}")))?;
+    // gRPC channels are made on the runtime's reactor, also from this thread.
+    let context = runtime.enter();
+    let mut cluster = Cluster::start(options.binary.clone(), options.members)?;
+    let endpoints = cluster.endpoints();
+    let clock = Instant::now();
+    let recorder = Recorder::new(clock);
+    let scenario = options.scenario;
+
+    let setup_client = client_from(&endpoints, 0)?;
+    block_on(&runtime, scenario.setup(&setup_client, SETUP_BOUND))?
+        .map_err(ClusterError::Failed)?;
+
+    // Chaos: the clients on the runtime, the faults on this thread.
+    let chaos_start = Instant::now();
+    let until = chaos_start + options.duration;
+    let mut clients = Vec::new();
+    for index in 0..options.clients {
+        let ctx = Ctx {
+            index: index as u64,
+            client: client_from(&endpoints, index)?,
+            recorder: recorder.clone(),
+            rng: ChaCha8Rng::seed_from_u64(
+                options.seed.wrapping_mul(1_000).wrapping_add(index as u64),
+            ),
+            until,
+            unknown: Default::default(),
+        };
+        clients.push(runtime.spawn(scenario.client(ctx)));
+    }
+    let steps = faults::schedule(
+        options.seed,
+        &options.faults,
+        options.members,
+        options.duration,
+        scenario.ttl_secs(),
+    );
+    let fired = faults::run(&mut cluster, &steps, runtime.handle(), clock, chaos_start, until)?;
+    interrupt::sleep_until(until)?;
+
+    // Heal, let the clients finish, liveness, then the final state.
+    cluster.heal()?;
+    let grace = Instant::now() + CLIENTS_GRACE;
+    while !clients.iter().all(|c| c.is_finished()) && Instant::now() < grace {
+        interrupt::sleep(Duration::from_millis(50))?;
+    }
+    // A client still waiting keeps its operation unknown (`return: null`).
+    for client in &clients {
+        client.abort();
+    }
+    let live = block_on(&runtime, liveness::check(&endpoints, LIVENESS_BOUND))?;
+    let final_client = client_from(&endpoints, 0)?;
+    let final_index = options.clients as u64;
+    block_on(&runtime, scenario.finish(&final_client, &recorder, final_index))?;
+
+    // The cluster's work is done: keep its logs, stop it, then judge.
+    let crash = cluster.crashed();
+    let stem = options.out.join(format!(
+        "{}-{}-{}",
+        scenario.name(),
+        options.binary.kind.name(),
+        options.seed
+    ));
+    let logs = stem.with_extension("logs");
+    let _ = fs::remove_dir_all(&logs);
+    cluster
+        .save_logs(&logs)
+        .map_err(|e| ClusterError::Failed(format!("saving the members' logs: {e}")))?;
+    drop(cluster);
+    drop(context);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+
+    let ops = recorder.operations();
+    let mut verdicts = scenario.judge(&ops);
+    verdicts.push(live);
+    if let Some(crash) = crash {
+        verdicts.push(Verdict { checker: "members".into(), ok: Some(false), summary: crash });
+    }
+    let passed = verdicts.iter().all(|v| v.ok != Some(false));
+    let report = Report {
+        scenario: scenario.name().into(),
+        binary: options.binary.kind.name().into(),
+        seed: options.seed,
+        members: options.members,
+        clients: options.clients,
+        duration_secs: options.duration.as_secs_f64(),
+        planned: steps,
+        fired,
+        ops: ops.len(),
+        verdicts,
+        passed,
+        history: stem.with_extension("history.jsonl"),
+    };
+    write_files(&stem, &ops, &report)
+        .map_err(|e| ClusterError::Failed(format!("writing {}: {e}", stem.display())))?;
+    Ok(report)
+}
+
+/// Runs `future` on the runtime from this thread, giving up on it if the run is interrupted.
+fn block_on<F: Future>(runtime: &Runtime, future: F) -> Result<F::Output, ClusterError> {
+    runtime.block_on(async {
+        tokio::select! {
+            output = future => Ok(output),
+            _ = async {
+                while !interrupt::requested() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            } => Err(ClusterError::Interrupted),
+        }
+    })
+}
+
+/// A client whose endpoint list starts at member `index` (mod the member count), so clients
+/// spread over the members and each moves on to the next when its own fails.
+fn client_from(endpoints: &[String], index: usize) -> Result<GrpcClient, ClusterError> {
+    let n = endpoints.len();
+    let rotated: Vec<&str> = (0..n).map(|i| endpoints[(index + i) % n].as_str()).collect();
+    GrpcClient::new(&rotated).map_err(|e| ClusterError::Failed(e.to_string()))
+}
+
+/// `<stem>.history.jsonl` (one operation a line, as the simulator writes it) and
+/// `<stem>.json` (the report).
+fn write_files(stem: &Path, ops: &[Operation], report: &Report) -> io::Result<()> {
+    if let Some(dir) = stem.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut history = io::BufWriter::new(fs::File::create(stem.with_extension("history.jsonl"))?);
+    for op in ops {
+        serde_json::to_writer(&mut history, op)?;
+        history.write_all(b"\n")?;
+    }
+    history.flush()?;
+    let json = serde_json::to_string_pretty(report).map_err(io::Error::other)?;
+    fs::write(stem.with_extension("json"), json)
+}

@@ -13,7 +13,11 @@
 //! **Double barrier** ([`DoubleBarrierHistory`]): each participant's `Enter` and `Leave` calls for
 //! one round with `n` participants expected. Rules (records: participant indices):
 //! - `early_enter`: an `Enter` returned before `n` participants had called `Enter`.
-//! - `overfull`: more than `n` participants were inside at once (entered, not yet left).
+//! - `overfull`: more than `n` participants were inside at once: their `Enter` had returned and
+//!   they had not called `Leave` yet (the stretch a participant works in). A participant waiting
+//!   in `Leave` is out: its key may be gone long before its call returns (a non-lowest leaver
+//!   deletes its own key first, then waits to see the lowest's delete), and the next round may
+//!   rightly enter meanwhile.
 //! - `early_leave`: a `Leave` returned before every participant inside had called `Leave`
 //!   ("inside": its `Enter` had returned by then; a participant that entered later belongs to a
 //!   later round on the same key, after everyone had left).
@@ -219,14 +223,14 @@ fn stuck_round(history: &DoubleBarrierHistory) -> Option<Finding> {
     stuck_in(inside, calls, "Leave")
 }
 
-/// More than n inside at the moment someone's Enter returned.
+/// More than n inside (entered, `Leave` not called yet) at the moment someone's Enter returned.
 fn overfull(history: &DoubleBarrierHistory) -> Option<Finding> {
     let people = &history.participants;
     let inside_at = |t: f64| -> Vec<usize> {
         (0..people.len())
             .filter(|&q| {
                 people[q].enter.ret.is_some_and(|e| e <= t)
-                    && end(people[q].leave.and_then(|l| l.ret)) > t
+                    && end(people[q].leave.map(|l| l.call)) > t
             })
             .collect()
     };

@@ -333,6 +333,19 @@ fn double_barrier_ok() {
     assert_ok(&barrier::check_double_barrier(&h));
 }
 
+/// Swarm seed 740's shape: the round of clients 1 and 2 has left (both called Leave, client 2's
+/// key is gone), but client 2's Leave returns late, after the next round of 3 and 4 entered.
+#[test]
+fn a_leaver_whose_call_returns_late_is_not_inside() {
+    let h: barrier::DoubleBarrierHistory = from(json!({"n": 2, "participants": [
+        {"client": 1, "enter": {"call": 0.0, "ret": 1.0}, "leave": {"call": 2.0, "ret": 2.5}},
+        {"client": 2, "enter": {"call": 0.1, "ret": 1.1}, "leave": {"call": 2.1, "ret": 6.0}},
+        {"client": 3, "enter": {"call": 3.0, "ret": 3.4}, "leave": {"call": 4.0, "ret": 4.6}},
+        {"client": 4, "enter": {"call": 3.1, "ret": 3.5}, "leave": {"call": 4.1, "ret": 4.5}}
+    ]}));
+    assert_ok(&barrier::check_double_barrier(&h));
+}
+
 #[test]
 fn double_barrier_violations() {
     let early_enter: barrier::DoubleBarrierHistory = from(json!({"n": 2, "participants": [
@@ -346,6 +359,13 @@ fn double_barrier_violations() {
         {"client": 3, "enter": {"call": 2.0, "ret": 2.3}}
     ]}));
     assert_broke(&barrier::check_double_barrier(&overfull), "overfull");
+    // Client 1 still works (it has not called Leave) when the third enters.
+    let still_working: barrier::DoubleBarrierHistory = from(json!({"n": 2, "participants": [
+        {"client": 1, "enter": {"call": 0.0, "ret": 2.1}, "leave": {"call": 3.0, "ret": 3.6}},
+        {"client": 2, "enter": {"call": 2.0, "ret": 2.2}, "leave": {"call": 2.4, "ret": 3.5}},
+        {"client": 3, "enter": {"call": 2.0, "ret": 2.3}}
+    ]}));
+    assert_broke(&barrier::check_double_barrier(&still_working), "overfull");
     let early_leave: barrier::DoubleBarrierHistory = from(json!({"n": 2, "participants": [
         {"client": 1, "enter": {"call": 0.0, "ret": 2.1}, "leave": {"call": 3.0, "ret": 3.5}},
         {"client": 2, "enter": {"call": 2.0, "ret": 2.2}, "leave": {"call": 4.0, "ret": 4.2}}

@@ -61,6 +61,15 @@ pub trait Model: Sync {
         None
     }
 
+    /// True when `later`, applied right after `earlier`, leaves the same state as applied
+    /// without it, whatever the state before: a write over anything on its register. The search
+    /// then never linearises an unknown-outcome `later` right after an unknown-outcome
+    /// `earlier` (leaving `earlier` out does as well, with less). A wrong `true` would make the
+    /// search miss orders; the default says `false`.
+    fn overwrites(&self, _later: &Self::Op, _earlier: &Self::Op) -> bool {
+        false
+    }
+
     /// Splits the history into independent parts (P-compositionality): the whole history is
     /// linearizable iff every part is. Returns operation indices per part, with a label for
     /// each part. The default is one part.

@@ -30,6 +30,14 @@
 //! finished entries prune (those still on the search stack are not yet refuted): the earliest
 //! wrongly refuted entry would have to be pruned by one refuted before it, itself wrongly.
 //!
+//! Redundant unknown operations: one whose step changes nothing, or one right before another
+//! unknown one that overwrites its effect ([`super::Model::overwrites`]), can be left out of any
+//! linearization, which stays valid with a smaller set. So the search never takes them: in any
+//! linearization, dropping them repeatedly gives one the search does take. Since the second
+//! rule depends on the last operation taken, each memo entry keeps its last operation when that
+//! had an unknown outcome, and an entry subsumes another only if it was constrained no more:
+//! it has no such last operation, or the same one.
+//!
 //! Symmetry: unknown-outcome operations with the same [`super::Model::effect_name`] (and no part
 //! in any `closed_by`) are interchangeable, and are linearised only in call order: a member is
 //! no candidate while the member called just before it is not linearised. Nothing is lost: in
@@ -184,7 +192,12 @@ struct Cache<S> {
     finished: Vec<bool>,
     /// The operations with a known outcome, as set words.
     known: Vec<u64>,
+    /// Per entry: its last operation, if that had an unknown outcome (else `NONE`).
+    last: Vec<u32>,
 }
+
+/// No operation, in [`Cache::last`].
+const NONE: u32 = u32::MAX;
 
 /// A state in the cache's arena.
 type StateId = u32;
@@ -200,6 +213,7 @@ impl<S: Eq> Cache<S> {
         let words = known.words().len();
         Cache {
             finished: Vec::new(),
+            last: Vec::new(),
             known: known.words().to_vec(),
             heads: HashMap::default(),
             chain: Vec::new(),
@@ -221,6 +235,7 @@ impl<S: Eq> Cache<S> {
         &mut self,
         hash: u64,
         bits: &Bitset,
+        last: u32,
         candidate: Candidate<S>,
     ) -> Option<(StateId, u32)> {
         let index = self.entry_state.len() as u32;
@@ -234,8 +249,11 @@ impl<S: Eq> Cache<S> {
                 while entry != u32::MAX {
                     let e = entry as usize;
                     let set = &self.sets[e * self.words..(e + 1) * self.words];
-                    let seen = set == bits.words()
-                        || (self.finished[e] && subsumes(set, bits.words(), &self.known));
+                    // An equal set is never on the search stack (sets grow along it), so it is
+                    // finished too.
+                    let seen = (self.last[e] == NONE || self.last[e] == last)
+                        && (set == bits.words()
+                            || (self.finished[e] && subsumes(set, bits.words(), &self.known)));
                     if seen && same_state(&self.states, self.entry_state[e], &candidate) {
                         return None;
                     }
@@ -255,6 +273,7 @@ impl<S: Eq> Cache<S> {
         self.sets.extend_from_slice(bits.words());
         self.entry_state.push(id);
         self.finished.push(false);
+        self.last.push(last);
         Some((id, index))
     }
 
@@ -364,6 +383,18 @@ fn run<M: Model>(
         if !backtrack && !closed {
             let next = match model.step(cache.state(state), entries[op].op) {
                 Next::Illegal => None,
+                // An unknown operation that changes nothing is left out: dropping it from any
+                // linearization keeps it valid and leaves the set smaller (see subsumption).
+                Next::Same if entries[op].ret.is_none() => None,
+                _ if entries[op].ret.is_none()
+                    && stack.last().is_some_and(|&(node, _, _, _)| {
+                        let last = events.op[node];
+                        entries[last].ret.is_none()
+                            && model.overwrites(entries[op].op, entries[last].op)
+                    }) =>
+                {
+                    None
+                }
                 Next::Same => Some((Candidate::Known(state), state_hash)),
                 Next::To(next) => {
                     let hash = fx_hash(&next);
@@ -375,7 +406,8 @@ fn run<M: Model>(
                 // The memo's hash leaves unknown-outcome operations out (see `Cache::insert`).
                 let op_hash = if entries[op].ret.is_some() { zobrist(op) } else { 0 };
                 let hash = bits_hash ^ op_hash ^ next_hash.rotate_left(17);
-                if let Some((next_state, memo)) = cache.insert(hash, &bits, candidate) {
+                let last = if entries[op].ret.is_none() { op as u32 } else { NONE };
+                if let Some((next_state, memo)) = cache.insert(hash, &bits, last, candidate) {
                     bits_hash ^= op_hash;
                     let previous = std::mem::replace(&mut state, next_state);
                     let previous_hash = std::mem::replace(&mut state_hash, next_hash);

@@ -388,6 +388,10 @@ impl Model for Kv {
         }
     }
 
+    fn overwrites(&self, later: &KvOp, earlier: &KvOp) -> bool {
+        matches!(later.action, KvAction::Put(_)) && later.key == earlier.key
+    }
+
     fn is_read_only(&self, op: &KvOp) -> bool {
         matches!(op.action, KvAction::Get(_))
     }

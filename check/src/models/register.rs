@@ -109,6 +109,10 @@ impl Model for Register {
         }
     }
 
+    fn overwrites(&self, later: &RegisterOp, _earlier: &RegisterOp) -> bool {
+        matches!(later, RegisterOp::Write(_))
+    }
+
     fn describe_state(&self, state: &String) -> String {
         state.clone()
     }

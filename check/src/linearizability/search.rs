@@ -358,6 +358,8 @@ fn run<M: Model>(
     // over the same candidates) the unknown ones, so that pairs with fewer unknown operations
     // are refuted first and subsume the others (see the module doc).
     let mut unknown_walk = false;
+    // Without unknown operations there is no second walk to make.
+    let any_unknown = entries.iter().any(|e| e.ret.is_none());
     let mut reached: Option<f64> = None;
     while remaining > 0 && entry != NIL {
         *steps += 1;
@@ -371,9 +373,11 @@ fn run<M: Model>(
             if reached.is_none_or(|r| at.is_some_and(|at| at > r)) {
                 reached = at;
             }
-            unknown_walk = true;
-            entry = events.next[HEAD];
-            continue;
+            if any_unknown {
+                unknown_walk = true;
+                entry = events.next[HEAD];
+                continue;
+            }
         }
         // A return whose call is not linearised means the current prefix is wrong.
         let mut backtrack = !events.is_call[entry];

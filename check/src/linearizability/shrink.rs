@@ -35,8 +35,10 @@ pub struct Shrunk<S> {
 }
 
 /// Finds the shortest failing prefix of partition `ops`, or `None` when the budget runs out
-/// (the caller then explains with the whole partition's search). `budget.max_steps` bounds all
-/// the searches together.
+/// (the caller then explains with the whole partition's search). `reached` is what the search of
+/// the whole partition proved (see the module doc); `budget.max_steps` bounds all the searches
+/// together.
+#[allow(clippy::too_many_arguments)]
 pub fn shortest_failing_prefix<M: Model>(
     model: &M,
     history: &History,

@@ -545,3 +545,91 @@ proptest! {
         }
     }
 }
+
+fn arbitrary_unknown_heavy_history() -> impl Strategy<Value = History> {
+    // Few values and mostly unknown outcomes: interchangeable and redundant unknown operations,
+    // which the search prunes (symmetry, subsumption), are the rule here.
+    let op = (0u8..3, 0i64..2, 0i64..2, 0u32..10, 1u32..8, 0u8..2, any::<bool>());
+    proptest::collection::vec(op, 1..10).prop_map(|ops| {
+        let ops = ops
+            .into_iter()
+            .enumerate()
+            .map(|(client, (kind, a, b, call, length, unknown, swapped))| {
+                let ret = (unknown != 0).then_some((call + length) as f64);
+                let (f, input, output) = match kind {
+                    0 => ("read", serde_json::Value::Null, serde_json::json!(a)),
+                    1 => ("write", serde_json::json!(a), serde_json::Value::Null),
+                    _ => ("cas", serde_json::json!([a, b]), serde_json::json!(swapped)),
+                };
+                detcd_check::history::Operation {
+                    client: client as u64,
+                    call: call as f64,
+                    ret,
+                    f: f.to_string(),
+                    key: None,
+                    input,
+                    output,
+                }
+            })
+            .collect();
+        History::new(ops)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn search_agrees_with_brute_force_with_many_unknowns(h in arbitrary_unknown_heavy_history()) {
+        let expected = brute_force(&Register, &h);
+        let verdict = check(&Register, &h, Options::default()).unwrap();
+        prop_assert_eq!(verdict == Verdict::Linearizable, expected, "{:#?}", h);
+    }
+}
+
+/// The shape of issue #20's swarm seeds: a register whose many writes timed out (unique values
+/// nobody read), beside a client whose own writes and reads all completed.
+fn timed_out_writes(count: usize, stale_read: bool) -> String {
+    let mut lines = Vec::new();
+    for i in 0..count {
+        let t = (10 * i) as f64;
+        lines.push(format!(
+            r#"{{"client":{},"call":{t},"return":null,"f":"write","input":{}}}"#,
+            100 + i,
+            1000 + i
+        ));
+        lines.push(format!(
+            r#"{{"client":0,"call":{},"return":{},"f":"write","input":{i}}}"#,
+            t + 1.0,
+            t + 2.0
+        ));
+        let read = if stale_read && i == count - 1 { i.saturating_sub(1) } else { i };
+        lines.push(format!(
+            r#"{{"client":1,"call":{},"return":{},"f":"read","output":{read}}}"#,
+            t + 3.0,
+            t + 4.0
+        ));
+        lines.push(format!(
+            r#"{{"client":2,"call":{},"return":{},"f":"cas","input":[{i},{i}],"output":true}}"#,
+            t + 5.0,
+            t + 6.0
+        ));
+    }
+    lines.join("\n")
+}
+
+#[test]
+fn many_timed_out_writes_nobody_read_are_decided() {
+    // Each of the 30 timed-out writes may take effect at any later moment: without pruning the
+    // search tries every subset of them (2^30) before it can refute the last read.
+    let budget = Options {
+        budget: Budget { max_steps: Some(200_000), ..Budget::default() },
+        ..Options::default()
+    };
+    let ok = check(&Register, &history(&timed_out_writes(30, false)), budget).unwrap();
+    assert_eq!(ok, Verdict::Linearizable);
+    let stale = check(&Register, &history(&timed_out_writes(30, true)), budget).unwrap();
+    let Verdict::NotLinearizable(violation) = stale else { panic!("stale read: {stale:?}") };
+    // The last read (#118) returned the value written before client 0's last write (#117).
+    assert_eq!(violation.stuck, 118, "{}", violation.message);
+}

@@ -177,10 +177,10 @@ fn bank_guarded_timeouts_leave_the_search_at_once() {
     let mut budget = Options::default();
     budget.budget.max_steps = Some(100_000);
     assert_ok(&bank::check(&accounts(), &long_run_with_timeouts(true), budget).unwrap());
-    // Unguarded, each of them might still take effect at any later point: the same budget is
-    // not enough to rule out every subset.
-    let unguarded = bank::check(&accounts(), &long_run_with_timeouts(false), budget).unwrap();
-    assert_eq!(unguarded.findings().iter().map(|f| f.rule).collect::<Vec<_>>(), [bank::UNKNOWN]);
+    // Unguarded, each of them might still take effect at any later point, but leaving one out
+    // never hurts: the search refutes a set once for all its supersets in unknown operations
+    // (subsumption), so the same budget decides it without trying every subset.
+    assert_ok(&bank::check(&accounts(), &long_run_with_timeouts(false), budget).unwrap());
 }
 
 #[test]

@@ -280,7 +280,7 @@ fn check_part<M: Model>(
     match search::search(model, &entries, budget, cancel) {
         SearchResult::Linearizable => Verdict::Linearizable,
         SearchResult::Unknown => Verdict::Unknown,
-        SearchResult::NotLinearizable { longest, state } => {
+        SearchResult::NotLinearizable { longest, state, reached } => {
             // Shrinking costs a few more searches; bound them so an explanation never hangs.
             // (Its own cap, not the search's: the serial path's early rounds are small.)
             let shrink_budget = Budget { max_steps: Some(SHRINK_MAX_STEPS), ..budget };
@@ -290,6 +290,7 @@ fn check_part<M: Model>(
                 decoded,
                 closed_by,
                 ops,
+                reached,
                 shrink_budget,
                 cancel,
             ) {

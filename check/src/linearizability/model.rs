@@ -51,6 +51,25 @@ pub trait Model: Sync {
         Vec::new()
     }
 
+    /// A name for what `op` does when its outcome is unknown, shared by exactly the operations
+    /// whose step is the same function of the state (a write of one value, a compare-and-swap
+    /// of one pair). The search treats unknown operations of one name as interchangeable and
+    /// linearizes them only in call order, which prunes the subsets of them that differ only in
+    /// which one took effect (see [`super::search`]). A name shared by operations that differ
+    /// in effect would make the search miss orders; `None` (the default) opts out.
+    fn effect_name(&self, _op: &Self::Op) -> Option<String> {
+        None
+    }
+
+    /// True when `later`, applied right after `earlier`, leaves the same state as applied
+    /// without it, whatever the state before: a write over anything on its register. The search
+    /// then never linearises an unknown-outcome `later` right after an unknown-outcome
+    /// `earlier` (leaving `earlier` out does as well, with less). A wrong `true` would make the
+    /// search miss orders; the default says `false`.
+    fn overwrites(&self, _later: &Self::Op, _earlier: &Self::Op) -> bool {
+        false
+    }
+
     /// Splits the history into independent parts (P-compositionality): the whole history is
     /// linearizable iff every part is. Returns operation indices per part, with a label for
     /// each part. The default is one part.

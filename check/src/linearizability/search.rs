@@ -19,6 +19,33 @@
 //! which it may no longer be linearised (see [`super::Model::closers`]): once one of them is in
 //! the prefix, the entry is no candidate. The future of a prefix still depends only on its
 //! (linearised set, state) pair, so the memo stays sound.
+//!
+//! Subsumption: leaving out an operation with unknown outcome never hurts. A pair (L, s) whose
+//! search finished without success also dooms every (L', s) where L' adds only unknown-outcome
+//! operations to L: a completion of (L', s) is one of (L, s) too, since those operations have
+//! no return to reach (so they never block a candidate), are never required, and close nothing
+//! that is not closed at L' already (closers only forbid). So the memo's entries are bucketed by
+//! (known-outcome operations of the set, state), and a new pair is pruned by a finished entry of
+//! its bucket whose set it contains and from which it differs only in unknown operations. Only
+//! finished entries prune (those still on the search stack are not yet refuted): the earliest
+//! wrongly refuted entry would have to be pruned by one refuted before it, itself wrongly.
+//!
+//! Redundant unknown operations: one whose step changes nothing, or one right before another
+//! unknown one that overwrites its effect ([`super::Model::overwrites`]), can be left out of any
+//! linearization, which stays valid with a smaller set. So the search never takes them: in any
+//! linearization, dropping them repeatedly gives one the search does take. Since the second
+//! rule depends on the last operation taken, each memo entry keeps its last operation when that
+//! had an unknown outcome, and an entry subsumes another only if it was constrained no more:
+//! it has no such last operation, or the same one.
+//!
+//! Symmetry: unknown-outcome operations with the same [`super::Model::effect_name`] (and no part
+//! in any `closed_by`) are interchangeable, and are linearised only in call order: a member is
+//! no candidate while the member called just before it is not linearised. Nothing is lost: in
+//! any linearization that takes a later member B while an earlier one A is left out, A can take
+//! B's place, since A is called no later than B (so it is a candidate wherever B is: neither
+//! has a return or closers), its step is the same function of the state, and B is then left
+//! out instead. Without this, k unknown writes of one value give 2^k linearised sets where k+1
+//! are distinct, and a history with many timed-out writes of few values explodes.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -56,6 +83,11 @@ pub enum SearchResult<S> {
     NotLinearizable {
         longest: Vec<usize>,
         state: S,
+        /// The latest time `t` such that some partial linearization the search reached held
+        /// every operation that returned before `t`; the prefixes of the history cut before `t`
+        /// are therefore linearizable (see [`super::shrink`]). `None` when the first return
+        /// was never passed.
+        reached: Option<f64>,
     },
     /// The budget ran out (or another partition already failed).
     Unknown,
@@ -155,7 +187,17 @@ struct Cache<S> {
     entry_state: Vec<StateId>,
     /// Every state the search has moved to, each once per entry that introduced it.
     states: Vec<S>,
+    /// Per entry: its search finished (it was undone), so it is refuted and may prune the
+    /// pairs it subsumes (see the module doc).
+    finished: Vec<bool>,
+    /// The operations with a known outcome, as set words.
+    known: Vec<u64>,
+    /// Per entry: its last operation, if that had an unknown outcome (else `NONE`).
+    last: Vec<u32>,
 }
+
+/// No operation, in [`Cache::last`].
+const NONE: u32 = u32::MAX;
 
 /// A state in the cache's arena.
 type StateId = u32;
@@ -167,8 +209,12 @@ enum Candidate<S> {
 }
 
 impl<S: Eq> Cache<S> {
-    fn new(words: usize, init: S) -> Self {
+    fn new(known: Bitset, init: S) -> Self {
+        let words = known.words().len();
         Cache {
+            finished: Vec::new(),
+            last: Vec::new(),
+            known: known.words().to_vec(),
             heads: HashMap::default(),
             chain: Vec::new(),
             words,
@@ -182,8 +228,16 @@ impl<S: Eq> Cache<S> {
         &self.states[id as usize]
     }
 
-    /// Records the pair and returns its state's id; `None` when it was seen before.
-    fn insert(&mut self, hash: u64, bits: &Bitset, candidate: Candidate<S>) -> Option<StateId> {
+    /// Records the pair and returns its state's id and its entry; `None` when it was seen
+    /// before or a finished entry subsumes it. `hash` covers the set's known-outcome operations
+    /// and the state only, so subsuming entries share its chain.
+    fn insert(
+        &mut self,
+        hash: u64,
+        bits: &Bitset,
+        last: u32,
+        candidate: Candidate<S>,
+    ) -> Option<(StateId, u32)> {
         let index = self.entry_state.len() as u32;
         let head = match self.heads.entry(hash) {
             std::collections::hash_map::Entry::Vacant(slot) => {
@@ -195,9 +249,12 @@ impl<S: Eq> Cache<S> {
                 while entry != u32::MAX {
                     let e = entry as usize;
                     let set = &self.sets[e * self.words..(e + 1) * self.words];
-                    if set == bits.words()
-                        && same_state(&self.states, self.entry_state[e], &candidate)
-                    {
+                    // An equal set is never on the search stack (sets grow along it), so it is
+                    // finished too.
+                    let seen = (self.last[e] == NONE || self.last[e] == last)
+                        && (set == bits.words()
+                            || (self.finished[e] && subsumes(set, bits.words(), &self.known)));
+                    if seen && same_state(&self.states, self.entry_state[e], &candidate) {
                         return None;
                     }
                     entry = self.chain[e];
@@ -215,8 +272,24 @@ impl<S: Eq> Cache<S> {
         self.chain.push(head);
         self.sets.extend_from_slice(bits.words());
         self.entry_state.push(id);
-        Some(id)
+        self.finished.push(false);
+        self.last.push(last);
+        Some((id, index))
     }
+
+    /// Marks an entry's search as finished without success.
+    fn finish(&mut self, entry: u32) {
+        self.finished[entry as usize] = true;
+    }
+}
+
+/// Whether the refuted set `set` subsumes `current`: it is contained in it, and the two differ
+/// only in operations outside `known`.
+fn subsumes(set: &[u64], current: &[u64], known: &[u64]) -> bool {
+    set.iter()
+        .zip(current)
+        .zip(known)
+        .all(|((&old, &new), &known)| old & !new == 0 && (old ^ new) & known == 0)
 }
 
 /// Whether the state `id` of the arena `states` equals `candidate`.
@@ -263,29 +336,69 @@ fn run<M: Model>(
     // Known reads: see `backtrack` below.
     let greedy: Vec<bool> =
         entries.iter().map(|e| e.ret.is_some() && model.is_read_only(e.op)).collect();
+    let waits_for = waits_for(model, entries);
     let init = model.init();
     let mut state_hash = fx_hash(&init);
     let mut bits = Bitset::new(entries.len());
     let mut bits_hash = 0u64;
-    let mut cache = Cache::new(bits.words().len(), init);
+    let mut known = Bitset::new(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        if entry.ret.is_some() {
+            known.set(index);
+        }
+    }
+    let mut cache = Cache::new(known, init);
     let mut state: StateId = 0;
-    // Each choice: its call node, and the state and state hash before it.
-    let mut stack: Vec<(usize, StateId, u64)> = Vec::new();
+    // Each choice: its call node, the state and state hash before it, and its memo entry.
+    let mut stack: Vec<(usize, StateId, u64, u32)> = Vec::new();
     let mut longest = Longest::default();
     let mut longest_state = state;
     let mut entry = events.next[HEAD];
+    // Which candidates this walk tries: those with a known outcome first, then (a second walk
+    // over the same candidates) the unknown ones, so that pairs with fewer unknown operations
+    // are refuted first and subsume the others (see the module doc).
+    let mut unknown_walk = false;
+    // Without unknown operations there is no second walk to make.
+    let any_unknown = entries.iter().any(|e| e.ret.is_none());
+    let mut reached: Option<f64> = None;
     while remaining > 0 && entry != NIL {
         *steps += 1;
         if *steps & 1023 == 0 && out_of_budget(*steps, budget, cancel) {
             return SearchResult::Unknown;
         }
         let op = events.op[entry];
+        if !events.is_call[entry] && !unknown_walk {
+            // The first return of a walk from the head: every earlier return is linearised.
+            let at = entries[op].ret;
+            if reached.is_none_or(|r| at.is_some_and(|at| at > r)) {
+                reached = at;
+            }
+            if any_unknown {
+                unknown_walk = true;
+                entry = events.next[HEAD];
+                continue;
+            }
+        }
         // A return whose call is not linearised means the current prefix is wrong.
         let mut backtrack = !events.is_call[entry];
-        let closed = entries[op].closed_by.iter().any(|&closer| bits.contains(closer));
+        let closed = entries[op].closed_by.iter().any(|&closer| bits.contains(closer))
+            || waits_for[op].is_some_and(|before| !bits.contains(before))
+            || entries[op].ret.is_none() != unknown_walk;
         if !backtrack && !closed {
             let next = match model.step(cache.state(state), entries[op].op) {
                 Next::Illegal => None,
+                // An unknown operation that changes nothing is left out: dropping it from any
+                // linearization keeps it valid and leaves the set smaller (see subsumption).
+                Next::Same if entries[op].ret.is_none() => None,
+                _ if entries[op].ret.is_none()
+                    && stack.last().is_some_and(|&(node, _, _, _)| {
+                        let last = events.op[node];
+                        entries[last].ret.is_none()
+                            && model.overwrites(entries[op].op, entries[last].op)
+                    }) =>
+                {
+                    None
+                }
                 Next::Same => Some((Candidate::Known(state), state_hash)),
                 Next::To(next) => {
                     let hash = fx_hash(&next);
@@ -294,21 +407,26 @@ fn run<M: Model>(
             };
             if let Some((candidate, next_hash)) = next {
                 bits.set(op);
-                let hash = bits_hash ^ zobrist(op) ^ next_hash.rotate_left(17);
-                if let Some(next_state) = cache.insert(hash, &bits, candidate) {
-                    bits_hash ^= zobrist(op);
+                // The memo's hash leaves unknown-outcome operations out (see `Cache::insert`).
+                let op_hash = if entries[op].ret.is_some() { zobrist(op) } else { 0 };
+                let hash = bits_hash ^ op_hash ^ next_hash.rotate_left(17);
+                let last = if entries[op].ret.is_none() { op as u32 } else { NONE };
+                if let Some((next_state, memo)) = cache.insert(hash, &bits, last, candidate) {
+                    bits_hash ^= op_hash;
                     let previous = std::mem::replace(&mut state, next_state);
-                    stack.push((entry, previous, std::mem::replace(&mut state_hash, next_hash)));
+                    let previous_hash = std::mem::replace(&mut state_hash, next_hash);
+                    stack.push((entry, previous, previous_hash, memo));
                     events.lift(entry);
                     if entries[op].ret.is_some() {
                         remaining -= 1;
                     }
                     longest.pushed(op, stack.len());
                     if longest.is_beaten_by(stack.len()) {
-                        longest.record(&stack, |(node, _, _)| events.op[*node]);
+                        longest.record(&stack, |(node, _, _, _)| events.op[*node]);
                         longest_state = state;
                     }
                     entry = events.next[HEAD];
+                    unknown_walk = false;
                     continue;
                 }
                 bits.clear(op);
@@ -327,14 +445,21 @@ fn run<M: Model>(
         // order). So when its continuation fails, the prefix itself fails: keep undoing until
         // a choice that is not such a read.
         loop {
-            let Some((call, previous, previous_hash)) = stack.pop() else {
+            let Some((call, previous, previous_hash, memo)) = stack.pop() else {
                 let state = cache.states.swap_remove(longest_state as usize);
-                return SearchResult::NotLinearizable { longest: longest.into_ops(), state };
+                return SearchResult::NotLinearizable {
+                    longest: longest.into_ops(),
+                    state,
+                    reached,
+                };
             };
             longest.popped(stack.len());
+            cache.finish(memo);
             let undone = events.op[call];
             bits.clear(undone);
-            bits_hash ^= zobrist(undone);
+            if entries[undone].ret.is_some() {
+                bits_hash ^= zobrist(undone);
+            }
             state = previous;
             state_hash = previous_hash;
             events.unlift(call);
@@ -342,12 +467,40 @@ fn run<M: Model>(
                 remaining += 1;
             }
             entry = events.next[call];
+            unknown_walk = entries[undone].ret.is_none();
             if !greedy[undone] {
                 break;
             }
         }
     }
     SearchResult::Linearizable
+}
+
+/// For each entry, the interchangeable entry called just before it (see the module doc), which
+/// must be linearised first.
+fn waits_for<M: Model>(model: &M, entries: &[Entry<'_, M::Op>]) -> Vec<Option<usize>> {
+    let mut waits = vec![None; entries.len()];
+    let mut closer = vec![false; entries.len()];
+    for entry in entries {
+        for &c in &entry.closed_by {
+            closer[c] = true;
+        }
+    }
+    let mut classes: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    for (index, entry) in entries.iter().enumerate() {
+        if entry.ret.is_none() && entry.closed_by.is_empty() && !closer[index] {
+            if let Some(name) = model.effect_name(entry.op) {
+                classes.entry(name).or_default().push(index);
+            }
+        }
+    }
+    for mut members in classes.into_values() {
+        members.sort_by(|&a, &b| entries[a].call.total_cmp(&entries[b].call).then(a.cmp(&b)));
+        for pair in members.windows(2) {
+            waits[pair[1]] = Some(pair[0]);
+        }
+    }
+    waits
 }
 
 fn out_of_budget(steps: u64, budget: Budget, cancel: &AtomicBool) -> bool {

@@ -6,6 +6,13 @@
 //! its prefixes: its completed operations precede every operation called after `T`, and pending
 //! ones may be dropped. So "prefix up to the k-th completion is not linearizable" is monotone in
 //! k, and a binary search over completions finds the first one that breaks it.
+//!
+//! The search of the whole history already proves some prefixes linearizable: a partial
+//! linearization it reached that holds every operation returned before `t` is one of each
+//! prefix cut before `t`, once the operations called after the cut are dropped (they follow
+//! every completion of the prefix in it) and the rest are truncated after the last completion.
+//! The first completion at or after `t` is usually the one that breaks it, so it is tried first:
+//! then one search of a prefix suffices, where a plain binary search refutes several.
 
 use std::sync::atomic::AtomicBool;
 
@@ -28,14 +35,17 @@ pub struct Shrunk<S> {
 }
 
 /// Finds the shortest failing prefix of partition `ops`, or `None` when the budget runs out
-/// (the caller then explains with the whole partition's search). `budget.max_steps` bounds all
-/// the searches together.
+/// (the caller then explains with the whole partition's search). `reached` is what the search of
+/// the whole partition proved (see the module doc); `budget.max_steps` bounds all the searches
+/// together.
+#[allow(clippy::too_many_arguments)]
 pub fn shortest_failing_prefix<M: Model>(
     model: &M,
     history: &History,
     decoded: &[M::Op],
     closed_by: &ClosedBy,
     ops: &[usize],
+    reached: Option<f64>,
     budget: Budget,
     cancel: &AtomicBool,
 ) -> Option<Shrunk<M::State>> {
@@ -44,10 +54,16 @@ pub fn shortest_failing_prefix<M: Model>(
     completions.sort_by(|&a, &b| {
         history.ops[a].ret.unwrap_or(0.0).total_cmp(&history.ops[b].ret.unwrap_or(0.0))
     });
-    let (mut low, mut high) = (0, completions.len().checked_sub(1)?);
+    let ret = |i: usize| history.ops[i].ret.unwrap_or(0.0);
+    let mut high = completions.len().checked_sub(1)?;
+    let mut low = reached.map_or(0, |t| completions.partition_point(|&i| ret(i) < t)).min(high);
     let mut spent = 0u64;
+    // The refutation of the prefix ending at `completions[high]`, once one was searched.
+    let mut refuted = None;
+    let mut first = true;
     while low < high {
-        let middle = (low + high) / 2;
+        // The lowest candidate first (see the module doc), then halves.
+        let middle = if std::mem::take(&mut first) { low } else { (low + high) / 2 };
         let left =
             Budget { max_steps: budget.max_steps.map(|m| m.saturating_sub(spent)), ..budget };
         match attempt(
@@ -61,15 +77,22 @@ pub fn shortest_failing_prefix<M: Model>(
             cancel,
             &mut spent,
         )? {
-            (SearchResult::NotLinearizable { .. }, _) => high = middle,
+            (result @ SearchResult::NotLinearizable { .. }, prefix) => {
+                high = middle;
+                refuted = Some((result, prefix));
+            }
             (SearchResult::Linearizable, _) => low = middle + 1,
             (SearchResult::Unknown, _) => return None,
         }
     }
     let stuck = completions[high];
     let left = Budget { max_steps: budget.max_steps.map(|m| m.saturating_sub(spent)), ..budget };
-    match attempt(model, history, decoded, closed_by, ops, stuck, left, cancel, &mut spent)? {
-        (SearchResult::NotLinearizable { longest, state }, prefix) => {
+    let result = match refuted {
+        Some(result) => result,
+        None => attempt(model, history, decoded, closed_by, ops, stuck, left, cancel, &mut spent)?,
+    };
+    match result {
+        (SearchResult::NotLinearizable { longest, state, .. }, prefix) => {
             let longest = longest.into_iter().map(|local| prefix[local]).collect();
             Some(Shrunk { stuck, prefix, longest, state })
         }

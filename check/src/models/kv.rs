@@ -375,6 +375,23 @@ impl Model for Kv {
         format!("{{{}}}", pairs.join(", "))
     }
 
+    fn effect_name(&self, op: &KvOp) -> Option<String> {
+        // Quoted (`{:?}`) so that no two different operations print alike.
+        let key = op.key.as_str();
+        match &op.action {
+            KvAction::Get(_) => None,
+            KvAction::Put(value) => Some(format!("put {key:?} {:?}", value.to_text())),
+            KvAction::Append(suffix) => Some(format!("append {key:?} {suffix:?}")),
+            KvAction::Cas { expected, new, .. } => {
+                Some(format!("cas {key:?} {expected:?} {:?}", new.to_text()))
+            }
+        }
+    }
+
+    fn overwrites(&self, later: &KvOp, earlier: &KvOp) -> bool {
+        matches!(later.action, KvAction::Put(_)) && later.key == earlier.key
+    }
+
     fn is_read_only(&self, op: &KvOp) -> bool {
         matches!(op.action, KvAction::Get(_))
     }

@@ -100,6 +100,19 @@ impl Model for Register {
         matches!(op, RegisterOp::Read(_))
     }
 
+    fn effect_name(&self, op: &RegisterOp) -> Option<String> {
+        // Values are canonical JSON texts, so a write's name and a compare's cannot collide.
+        match op {
+            RegisterOp::Read(_) => None,
+            RegisterOp::Write(value) => Some(format!("write {value}")),
+            RegisterOp::Cas { expected, new, .. } => Some(format!("cas {expected} {new}")),
+        }
+    }
+
+    fn overwrites(&self, later: &RegisterOp, _earlier: &RegisterOp) -> bool {
+        matches!(later, RegisterOp::Write(_))
+    }
+
     fn describe_state(&self, state: &String) -> String {
         state.clone()
     }

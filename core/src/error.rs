@@ -67,6 +67,10 @@ pub enum Error {
     /// `member promote` of a member that already votes.
     #[error("etcdserver: can only promote a learner member")]
     MemberNotLearner,
+    /// A write while the cluster's NOSPACE alarm is raised (the backend passed its quota, see
+    /// `crate::mvcc::size`): nothing was written; compaction, defragment and `alarm disarm` lift it.
+    #[error("etcdserver: mvcc: database space exceeded")]
+    NoSpace,
     /// A refusal no caller tells apart from others (bad input to a tool, an etcd message detcd
     /// has no variant for); nothing changed.
     #[error("etcdserver: {0}")]

@@ -61,6 +61,7 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     if let Some((flag, why)) = flags.unsupported.first_given() {
         return Err(format!("{flag} is not supported: {why}"));
     }
+    flags.check_auto_compaction()?;
     let token = &flags.initial_cluster_token;
     let cluster = InitialCluster::parse(&flags.initial_cluster())?;
     let peer_urls = url_list(&flags.initial_advertise_peer_urls);
@@ -81,6 +82,7 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     config.heartbeat = Duration::from_millis(flags.heartbeat_interval);
     config.election_timeout = Duration::from_millis(flags.election_timeout);
     config.snapshot_entries = flags.snapshot_count.max(1);
+    config.quota_backend_bytes = flags.quota_backend_bytes();
     // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds.
     config.min_lease_ttl = (flags.election_timeout * 3).div_ceil(2000).max(1) as i64;
     let addrs = |flag: &str, urls: &str| -> Result<Vec<Listen>, String> {

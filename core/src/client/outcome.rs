@@ -27,6 +27,7 @@
 //! `RetryElsewhere` are promises that nothing changed. When in doubt, a kind is `Unknown`.
 
 use crate::api::{RequestOp, TxnRequest};
+use crate::apply::{AlarmAction, AlarmRequest};
 use crate::Error;
 
 /// What one failed attempt was, in terms every transport can state.
@@ -97,6 +98,7 @@ pub(super) fn class_of(error: &Error) -> Class {
         | Error::MemberExists
         | Error::MemberBadUrls
         | Error::MemberNotLearner
+        | Error::NoSpace
         | Error::Other(_) => Class::Refused,
     }
 }
@@ -117,6 +119,7 @@ pub enum Rpc<'a> {
     MemberList,
     Status,
     HashKv,
+    Alarm(&'a AlarmRequest),
 }
 
 /// Whether `rpc` changes nothing, so its unknown outcome may simply be retried.
@@ -133,6 +136,7 @@ pub fn is_read(rpc: Rpc<'_>) -> bool {
         | Rpc::Status
         | Rpc::HashKv => true,
         Rpc::Txn(txn) => txn_only_reads(txn),
+        Rpc::Alarm(alarm) => alarm.action == AlarmAction::Get,
         Rpc::Put
         | Rpc::DeleteRange
         | Rpc::Compact

@@ -52,6 +52,7 @@ impl fmt::Display for crate::apply::Command {
             Compact(r) => write!(f, "compact {}", r.revision),
             LeaseGrant(r) => write!(f, "lease grant ttl={}", r.ttl),
             LeaseRevoke(r) => write!(f, "lease revoke {:x}", r.id),
+            Alarm(r) => write!(f, "alarm {:?} {:?} {:x}", r.action, r.alarm, r.member_id),
         }
     }
 }

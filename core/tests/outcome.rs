@@ -40,6 +40,11 @@ fn table() -> Vec<(Error, Class)> {
         (Error::Internal("raft stopped mid-change".into()), Unknown),
         // Refused before anything was written (the quota check, or the raised alarm at apply).
         (Error::NoSpace, Refused),
+        // MoveLeader: asked of a member that does not lead (nothing done), a target that is no
+        // voter, and a transfer not seen in time (it may still complete).
+        (Error::NotLeader, RetryElsewhere),
+        (Error::BadLeaderTransferee, Refused),
+        (Error::LeaderTransferTimeout, Unknown),
     ]
 }
 
@@ -71,6 +76,9 @@ fn listed(error: &Error) -> usize {
         Error::LeaderChanged => 21,
         Error::Internal(_) => 22,
         Error::NoSpace => 23,
+        Error::NotLeader => 24,
+        Error::BadLeaderTransferee => 25,
+        Error::LeaderTransferTimeout => 26,
     }
 }
 
@@ -79,7 +87,7 @@ fn every_member_error_has_its_class() {
     let table = table();
     let mut seen: Vec<usize> = table.iter().map(|(error, _)| listed(error)).collect();
     seen.sort_unstable();
-    assert_eq!(seen, (0..=23).collect::<Vec<_>>(), "each variant exactly once");
+    assert_eq!(seen, (0..=26).collect::<Vec<_>>(), "each variant exactly once");
     for (error, class) in table {
         assert_eq!(classify(&Failure::Answered(error.clone())), class, "{error:?}");
     }
@@ -170,6 +178,7 @@ fn reads_are_the_calls_that_change_nothing() {
         (Rpc::LeaseKeepAlive, false),
         (Rpc::Alarm(&list), true),
         (Rpc::Alarm(&disarm), false),
+        (Rpc::MoveLeader, false),
     ];
     for (rpc, read) in table {
         assert_eq!(is_read(rpc), read, "{rpc:?}");

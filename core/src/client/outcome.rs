@@ -80,8 +80,13 @@ pub fn resend(failure: &Failure, read: bool) -> bool {
 /// new variant does not compile until it is classified here.
 pub(super) fn class_of(error: &Error) -> Class {
     match error {
-        Error::NoLeader | Error::NotPrimary | Error::Stopped => Class::RetryElsewhere,
-        Error::Timeout | Error::LeaderChanged | Error::Internal(_) => Class::Unknown,
+        Error::NoLeader | Error::NotPrimary | Error::Stopped | Error::NotLeader => {
+            Class::RetryElsewhere
+        }
+        Error::Timeout
+        | Error::LeaderChanged
+        | Error::LeaderTransferTimeout
+        | Error::Internal(_) => Class::Unknown,
         Error::Compacted { .. }
         | Error::FutureRevision
         | Error::LeaseNotFound
@@ -99,6 +104,7 @@ pub(super) fn class_of(error: &Error) -> Class {
         | Error::MemberBadUrls
         | Error::MemberNotLearner
         | Error::NoSpace
+        | Error::BadLeaderTransferee
         | Error::Other(_) => Class::Refused,
     }
 }
@@ -120,6 +126,7 @@ pub enum Rpc<'a> {
     Status,
     HashKv,
     Alarm(&'a AlarmRequest),
+    MoveLeader,
 }
 
 /// Whether `rpc` changes nothing, so its unknown outcome may simply be retried.
@@ -137,6 +144,7 @@ pub fn is_read(rpc: Rpc<'_>) -> bool {
         | Rpc::HashKv => true,
         Rpc::Txn(txn) => txn_only_reads(txn),
         Rpc::Alarm(alarm) => alarm.action == AlarmAction::Get,
+        Rpc::MoveLeader => false,
         Rpc::Put
         | Rpc::DeleteRange
         | Rpc::Compact

@@ -6,7 +6,7 @@ use detcd_core::Error;
 use tonic::Code;
 
 /// Every error whose etcd message is fixed, so its text names it on the wire.
-const KNOWN: [Error; 21] = [
+const KNOWN: [Error; 24] = [
     Error::FutureRevision,
     Error::LeaseNotFound,
     Error::LeaseExists,
@@ -28,6 +28,9 @@ const KNOWN: [Error; 21] = [
     Error::MemberBadUrls,
     Error::MemberNotLearner,
     Error::NoSpace,
+    Error::NotLeader,
+    Error::BadLeaderTransferee,
+    Error::LeaderTransferTimeout,
 ];
 
 /// The core error a status with this code and message stands for, or `None` when it is no etcd
@@ -90,7 +93,10 @@ mod tests {
             | Error::MemberExists
             | Error::MemberBadUrls
             | Error::MemberNotLearner
-            | Error::NoSpace => true,
+            | Error::NoSpace
+            | Error::NotLeader
+            | Error::BadLeaderTransferee
+            | Error::LeaderTransferTimeout => true,
         }
     }
 

@@ -1,7 +1,7 @@
 //! etcd's `Maintenance` service: Status, HashKV, Alarm (through the log, `apply::alarm`),
 //! Defragment (nothing to defragment: succeeds; compaction already freed the space the quota
-//! counts, see `mvcc::size`), Snapshot (the member's state as a detcd snapshot file). Hash and
-//! MoveLeader answer `Unimplemented`.
+//! counts, see `mvcc::size`), Snapshot (the member's state as a detcd snapshot file), MoveLeader
+//! (`member::move_leader`). Hash answers `Unimplemented`.
 //!
 //! Status reports as its db size what etcd's stands for, the member's footprint on disk: here
 //! the bytes under `--data-dir` (WAL segments and snapshots), read by the server since the core
@@ -9,7 +9,7 @@
 
 use super::call;
 use crate::status::{invalid, unimplemented};
-use detcd_core::member::{HashKvRequest, Member};
+use detcd_core::member::{HashKvRequest, Member, MoveLeaderRequest};
 use detcd_proto::convert::{
     alarm_request_from_proto, alarm_response_to_proto, alarm_text, hash_kv_response_to_proto,
     header_to_proto, status_response_to_proto,
@@ -171,9 +171,11 @@ impl Maintenance for MaintenanceService {
 
     async fn move_leader(
         &self,
-        _request: Request<pb::MoveLeaderRequest>,
+        request: Request<pb::MoveLeaderRequest>,
     ) -> Result<Response<pb::MoveLeaderResponse>, Status> {
-        Err(unimplemented("Maintenance.MoveLeader"))
+        let target_id = request.into_inner().target_id;
+        let header = call(&self.member, MoveLeaderRequest { target_id }).await?;
+        Ok(Response::new(pb::MoveLeaderResponse { header: header_to_proto(header) }))
     }
 }
 

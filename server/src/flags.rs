@@ -1,7 +1,8 @@
 //! etcd's command-line flags, with etcd's names, meanings and `ETCD_*` environment variables.
 //!
 //! Deployment scripts written for etcd 3.4 should start detcd unchanged. `--quota-backend-bytes`
-//! has etcd's meaning (`member::quota`). Flags still in `IgnoredFlags` are parsed and do nothing
+//! has etcd's meaning (`member::quota`), and so has `--max-concurrent-streams` (the client
+//! listener's HTTP/2 setting, and the gateway's budget of calls at once, `gateway::streams`). Flags still in `IgnoredFlags` are parsed and do nothing
 //! (logging knobs, file-count limits, keep-alive tuning, ...: issue #17 part 2 names each one to be
 //! given its meaning or refused). Auto-compaction is accepted only switched off (etcd's default
 //! retention `0`); a retention that would compact is refused, since detcd does not compact by
@@ -71,6 +72,9 @@ pub struct Flags {
         allow_negative_numbers = true
     )]
     pub quota_backend_bytes: i64,
+    /// Maximum concurrent HTTP/2 streams a client connection may open (etcd's default: 2^32-1).
+    #[arg(long, env = "ETCD_MAX_CONCURRENT_STREAMS", default_value_t = u32::MAX)]
+    pub max_concurrent_streams: u32,
     /// Auto-compaction mode, `periodic` or `revision`: only with a retention of 0 (detcd does not
     /// compact by itself).
     #[arg(long, env = "ETCD_AUTO_COMPACTION_MODE", default_value = "periodic")]
@@ -98,8 +102,6 @@ pub enum ClusterState {
 pub struct IgnoredFlags {
     #[arg(long, env = "ETCD_STRICT_RECONFIG_CHECK", hide = true, num_args = 0..=1, default_missing_value = "true")]
     pub strict_reconfig_check: Option<String>,
-    #[arg(long, env = "ETCD_MAX_CONCURRENT_STREAMS", hide = true)]
-    pub max_concurrent_streams: Option<String>,
     #[arg(long, env = "ETCD_LOGGER", hide = true)]
     pub logger: Option<String>,
     #[arg(long, env = "ETCD_LOG_OUTPUTS", hide = true)]

@@ -67,6 +67,19 @@ pub enum Error {
     /// `member promote` of a member that already votes.
     #[error("etcdserver: can only promote a learner member")]
     MemberNotLearner,
+    /// A write while the cluster's NOSPACE alarm is raised (the backend passed its quota, see
+    /// `crate::mvcc::size`): nothing was written; compaction, defragment and `alarm disarm` lift it.
+    #[error("etcdserver: mvcc: database space exceeded")]
+    NoSpace,
+    /// `MoveLeader` asked of a member that does not lead: nothing was done; ask the leader.
+    #[error("etcdserver: not leader")]
+    NotLeader,
+    /// `MoveLeader` to a member that is not a voting member of the cluster.
+    #[error("etcdserver: bad leader transferee")]
+    BadLeaderTransferee,
+    /// `MoveLeader` did not see the target lead in time; the transfer may still complete.
+    #[error("etcdserver: request timed out, leader transfer took too long")]
+    LeaderTransferTimeout,
     /// A refusal no caller tells apart from others (bad input to a tool, an etcd message detcd
     /// has no variant for); nothing changed.
     #[error("etcdserver: {0}")]

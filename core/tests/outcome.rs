@@ -4,6 +4,7 @@
 //! until the table gives it a class.
 
 use detcd_core::api::*;
+use detcd_core::apply::{AlarmAction, AlarmRequest, AlarmType};
 use detcd_core::client::outcome::{classify, is_read, resend, Class, Failure, Rpc};
 use detcd_core::client::ClientError;
 use detcd_core::Error;
@@ -37,6 +38,13 @@ fn table() -> Vec<(Error, Class)> {
         (Error::Timeout, Unknown),
         (Error::LeaderChanged, Unknown),
         (Error::Internal("raft stopped mid-change".into()), Unknown),
+        // Refused before anything was written (the quota check, or the raised alarm at apply).
+        (Error::NoSpace, Refused),
+        // MoveLeader: asked of a member that does not lead (nothing done), a target that is no
+        // voter, and a transfer not seen in time (it may still complete).
+        (Error::NotLeader, RetryElsewhere),
+        (Error::BadLeaderTransferee, Refused),
+        (Error::LeaderTransferTimeout, Unknown),
     ]
 }
 
@@ -67,6 +75,10 @@ fn listed(error: &Error) -> usize {
         Error::Timeout => 20,
         Error::LeaderChanged => 21,
         Error::Internal(_) => 22,
+        Error::NoSpace => 23,
+        Error::NotLeader => 24,
+        Error::BadLeaderTransferee => 25,
+        Error::LeaderTransferTimeout => 26,
     }
 }
 
@@ -75,7 +87,7 @@ fn every_member_error_has_its_class() {
     let table = table();
     let mut seen: Vec<usize> = table.iter().map(|(error, _)| listed(error)).collect();
     seen.sort_unstable();
-    assert_eq!(seen, (0..=22).collect::<Vec<_>>(), "each variant exactly once");
+    assert_eq!(seen, (0..=26).collect::<Vec<_>>(), "each variant exactly once");
     for (error, class) in table {
         assert_eq!(classify(&Failure::Answered(error.clone())), class, "{error:?}");
     }
@@ -146,6 +158,9 @@ fn reads_are_the_calls_that_change_nothing() {
             failure: vec![RequestOp::Put(put)],
         })],
     };
+    let list = AlarmRequest::default();
+    let disarm =
+        AlarmRequest { action: AlarmAction::Deactivate, member_id: 1, alarm: AlarmType::NoSpace };
     let table = [
         (Rpc::Range, true),
         (Rpc::Txn(&reading), true),
@@ -161,6 +176,9 @@ fn reads_are_the_calls_that_change_nothing() {
         (Rpc::LeaseGrant, false),
         (Rpc::LeaseRevoke, false),
         (Rpc::LeaseKeepAlive, false),
+        (Rpc::Alarm(&list), true),
+        (Rpc::Alarm(&disarm), false),
+        (Rpc::MoveLeader, false),
     ];
     for (rpc, read) in table {
         assert_eq!(is_read(rpc), read, "{rpc:?}");

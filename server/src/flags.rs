@@ -1,9 +1,13 @@
 //! etcd's command-line flags, with etcd's names, meanings and `ETCD_*` environment variables.
 //!
-//! Deployment scripts written for etcd 3.4 should start detcd unchanged. Flags detcd accepts but
-//! has no use for (quotas, auto-compaction, logging knobs) are parsed and ignored; flags whose
-//! meaning detcd cannot honour (auth, discovery) stop start-up with a one-line error naming the
-//! flag, because silently running without auth would be worse than not running. The TLS flags
+//! Deployment scripts written for etcd 3.4 should start detcd unchanged. `--quota-backend-bytes`
+//! has etcd's meaning (`member::quota`), and so has `--max-concurrent-streams` (the client
+//! listener's HTTP/2 setting, and the gateway's budget of calls at once, `gateway::streams`). Flags still in `IgnoredFlags` are parsed and do nothing
+//! (logging knobs, file-count limits, keep-alive tuning, ...: issue #17 part 2 names each one to be
+//! given its meaning or refused). Auto-compaction is accepted only switched off (etcd's default
+//! retention `0`); a retention that would compact is refused, since detcd does not compact by
+//! itself. Flags whose meaning detcd cannot honour (auth, discovery) stop start-up with a one-line
+//! error naming the flag, because silently running without auth would be worse than not running. The TLS flags
 //! (`TlsFlags`) are etcd's, and are read by `tls::TlsConfigs`.
 
 use crate::tls::Side;
@@ -59,6 +63,25 @@ pub struct Flags {
     #[arg(long, env = "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", num_args = 0..=1,
           default_missing_value = "true", value_parser = go_bool)]
     pub experimental_initial_corrupt_check: Option<bool>,
+    /// Raise the NOSPACE alarm when the backend size would pass this many bytes (0: etcd's
+    /// default, 2 GiB; negative: no quota).
+    #[arg(
+        long,
+        env = "ETCD_QUOTA_BACKEND_BYTES",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub quota_backend_bytes: i64,
+    /// Maximum concurrent HTTP/2 streams a client connection may open (etcd's default: 2^32-1).
+    #[arg(long, env = "ETCD_MAX_CONCURRENT_STREAMS", default_value_t = u32::MAX)]
+    pub max_concurrent_streams: u32,
+    /// Auto-compaction mode, `periodic` or `revision`: only with a retention of 0 (detcd does not
+    /// compact by itself).
+    #[arg(long, env = "ETCD_AUTO_COMPACTION_MODE", default_value = "periodic")]
+    pub auto_compaction_mode: String,
+    /// Auto-compaction retention: only `0` (off) is accepted.
+    #[arg(long, env = "ETCD_AUTO_COMPACTION_RETENTION", default_value = "0")]
+    pub auto_compaction_retention: String,
 
     #[command(flatten)]
     pub tls: TlsFlags,
@@ -77,16 +100,8 @@ pub enum ClusterState {
 /// Accepted for compatibility with etcd deployment scripts; they change nothing in detcd.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IgnoredFlags {
-    #[arg(long, env = "ETCD_QUOTA_BACKEND_BYTES", hide = true)]
-    pub quota_backend_bytes: Option<String>,
-    #[arg(long, env = "ETCD_AUTO_COMPACTION_MODE", hide = true)]
-    pub auto_compaction_mode: Option<String>,
-    #[arg(long, env = "ETCD_AUTO_COMPACTION_RETENTION", hide = true)]
-    pub auto_compaction_retention: Option<String>,
     #[arg(long, env = "ETCD_STRICT_RECONFIG_CHECK", hide = true, num_args = 0..=1, default_missing_value = "true")]
     pub strict_reconfig_check: Option<String>,
-    #[arg(long, env = "ETCD_MAX_CONCURRENT_STREAMS", hide = true)]
-    pub max_concurrent_streams: Option<String>,
     #[arg(long, env = "ETCD_LOGGER", hide = true)]
     pub logger: Option<String>,
     #[arg(long, env = "ETCD_LOG_OUTPUTS", hide = true)]
@@ -248,6 +263,47 @@ fn is_true(value: &Option<String>) -> bool {
 }
 
 impl Flags {
+    /// The backend quota `--quota-backend-bytes` asks for, as etcd reads it: 0 is the default
+    /// (2 GiB), a negative value turns the quota off.
+    pub fn quota_backend_bytes(&self) -> Option<u64> {
+        match self.quota_backend_bytes {
+            0 => Some(detcd_core::member::DEFAULT_QUOTA_BYTES),
+            bytes => u64::try_from(bytes).ok(),
+        }
+    }
+
+    /// Refuses auto-compaction that would compact: detcd has no compactor of its own, and
+    /// accepting the flag would let history grow where the operator expects it bounded.
+    pub fn check_auto_compaction(&self) -> Result<(), String> {
+        let mode = self.auto_compaction_mode.as_str();
+        if !matches!(mode, "periodic" | "revision") {
+            return Err(format!(
+                "--auto-compaction-mode: unknown mode {mode:?} (periodic or revision)"
+            ));
+        }
+        let retention = self.auto_compaction_retention.trim();
+        let off = match mode {
+            "revision" => retention.parse::<u64>().map(|r| r == 0).map_err(|_| ()),
+            // etcd reads a bare number as hours, or a Go duration such as `30m`.
+            _ => {
+                let number = retention.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                let unit = &retention[number.len()..];
+                match (number.parse::<f64>(), unit) {
+                    (Ok(n), "" | "ns" | "us" | "ms" | "s" | "m" | "h") if n >= 0.0 => Ok(n == 0.0),
+                    _ => Err(()),
+                }
+            }
+        };
+        match off {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!(
+                "--auto-compaction-retention {retention}: auto-compaction is not implemented in \
+                 detcd; compact with `etcdctl compact` (or leave the retention at 0)"
+            )),
+            Err(_) => Err(format!("--auto-compaction-retention: invalid value {retention:?}")),
+        }
+    }
+
     /// `--experimental-initial-corrupt-check` was given (and not as `false`).
     pub fn initial_corrupt_check(&self) -> bool {
         self.experimental_initial_corrupt_check == Some(true)
@@ -288,5 +344,35 @@ mod tests {
         assert!(!parse(&[&format!("{flag}=false")]).unwrap().initial_corrupt_check());
         let error = parse(&[&format!("{flag}=yes")]).unwrap_err().to_string();
         assert!(error.contains("invalid boolean value \"yes\""), "{error}");
+    }
+
+    #[test]
+    fn the_quota_is_etcd_s_default_a_size_or_off() {
+        let quota = |args: &[&str]| parse(args).unwrap().quota_backend_bytes();
+        assert_eq!(quota(&[]), Some(2 << 30));
+        assert_eq!(quota(&["--quota-backend-bytes", "0"]), Some(2 << 30));
+        assert_eq!(quota(&["--quota-backend-bytes", "53248"]), Some(53248));
+        assert_eq!(quota(&["--quota-backend-bytes", "-1"]), None);
+        assert!(parse(&["--quota-backend-bytes", "lots"]).is_err());
+    }
+
+    #[test]
+    fn auto_compaction_is_accepted_only_off() {
+        let check = |args: &[&str]| parse(args).unwrap().check_auto_compaction();
+        assert_eq!(check(&[]), Ok(()));
+        assert_eq!(check(&["--auto-compaction-retention", "0"]), Ok(()));
+        assert_eq!(check(&["--auto-compaction-retention", "0s"]), Ok(()));
+        assert_eq!(check(&["--auto-compaction-mode", "revision"]), Ok(()));
+        assert!(check(&["--auto-compaction-retention", "abc"]).unwrap_err().contains("invalid"));
+        let refused = check(&["--auto-compaction-retention", "1h"]).unwrap_err();
+        assert!(refused.contains("not implemented"), "{refused}");
+        let refused =
+            check(&["--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000"]);
+        assert!(refused.unwrap_err().contains("not implemented"));
+        let refused = check(&["--auto-compaction-mode", "hourly"]).unwrap_err();
+        assert!(refused.contains("unknown mode"), "{refused}");
+        let refused =
+            check(&["--auto-compaction-mode", "revision", "--auto-compaction-retention", "x"]);
+        assert!(refused.unwrap_err().contains("invalid value"));
     }
 }

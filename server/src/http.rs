@@ -21,15 +21,18 @@ pub fn router(member: Member) -> Router {
         .route("/metrics", get(move || metrics(member.clone())))
 }
 
-/// etcd's answer: healthy while the member knows a leader.
+/// etcd's answer: unhealthy while an alarm is raised (etcd 3.4's body, no reason), and otherwise
+/// healthy while the member knows a leader.
 async fn health(member: Member) -> impl IntoResponse {
     let has_leader = member.status().leader.is_some();
-    let body = if has_leader {
-        r#"{"health":"true"}"#
+    let (healthy, body) = if !member.alarms().is_empty() {
+        (false, r#"{"health":"false"}"#)
+    } else if has_leader {
+        (true, r#"{"health":"true"}"#)
     } else {
-        r#"{"health":"false","reason":"RAFT NO LEADER"}"#
+        (false, r#"{"health":"false","reason":"RAFT NO LEADER"}"#)
     };
-    let code = if has_leader { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, [(header::CONTENT_TYPE, "application/json")], body)
 }
 

@@ -48,6 +48,8 @@ struct Plan {
     peer_addrs: Vec<Listen>,
     metrics_addrs: Vec<Listen>,
     tls: TlsConfigs,
+    /// HTTP/2 streams a client connection may have open at once (`--max-concurrent-streams`).
+    max_streams: u32,
 }
 
 /// A listen URL: the address to bind and whether it serves TLS.
@@ -61,6 +63,7 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     if let Some((flag, why)) = flags.unsupported.first_given() {
         return Err(format!("{flag} is not supported: {why}"));
     }
+    flags.check_auto_compaction()?;
     let token = &flags.initial_cluster_token;
     let cluster = InitialCluster::parse(&flags.initial_cluster())?;
     let peer_urls = url_list(&flags.initial_advertise_peer_urls);
@@ -81,6 +84,7 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     config.heartbeat = Duration::from_millis(flags.heartbeat_interval);
     config.election_timeout = Duration::from_millis(flags.election_timeout);
     config.snapshot_entries = flags.snapshot_count.max(1);
+    config.quota_backend_bytes = flags.quota_backend_bytes();
     // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds.
     config.min_lease_ttl = (flags.election_timeout * 3).div_ceil(2000).max(1) as i64;
     let addrs = |flag: &str, urls: &str| -> Result<Vec<Listen>, String> {
@@ -96,6 +100,7 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     let tls = tls_configs(flags, &data_dir)?;
     https_has_certificates(flags, &tls)?;
     Ok(Plan {
+        max_streams: flags.max_concurrent_streams,
         config,
         data_dir,
         voters: (flags.initial_cluster_state == ClusterState::New).then_some(voters),
@@ -226,8 +231,16 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let client_urls = url_list(&flags.advertise_client_urls);
     let data_dir = plan.data_dir.clone();
     let tls = plan.tls.client.clone();
-    let ready =
-        serve_when_ready(member.clone(), client_urls, token, data_dir, client_listeners, tls);
+    let max_streams = plan.max_streams;
+    let ready = serve_when_ready(
+        member.clone(),
+        client_urls,
+        token,
+        data_dir,
+        client_listeners,
+        tls,
+        max_streams,
+    );
     tokio::spawn(ready);
 
     tokio::select! {
@@ -263,9 +276,17 @@ async fn serve_peers(member: Member, incoming: Incoming) {
 }
 
 /// etcd's gRPC services, its HTTP/JSON gateway and the HTTP endpoints, on one port.
-async fn serve_clients(member: Member, token: String, data_dir: String, incoming: Incoming) {
+/// `max_streams` is etcd's `--max-concurrent-streams`: the HTTP/2 setting this listener
+/// announces, so a client opens no more streams than that on one connection.
+async fn serve_clients(
+    member: Member,
+    token: String,
+    data_dir: String,
+    max_streams: u32,
+    incoming: Incoming,
+) {
     let http = crate::http::router(member.clone());
-    let gateway = crate::gateway::router(member.clone(), token.clone(), &data_dir);
+    let gateway = crate::gateway::router(member.clone(), token.clone(), &data_dir, max_streams);
     let routes = Routes::from(http.merge(gateway))
         .add_service(limit(KvServer::new(KvService::new(member.clone()))))
         .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))
@@ -278,6 +299,7 @@ async fn serve_clients(member: Member, token: String, data_dir: String, incoming
         .add_service(limit(ElectionServer::new(ElectionService::new(member.clone()))));
     let served = Server::builder()
         .accept_http1(true)
+        .max_concurrent_streams(max_streams)
         .add_routes(routes)
         // etcdctl sends `:authority: http://host:port` on some calls; h2 would reset them.
         .serve_with_incoming(client_incoming(incoming))
@@ -346,12 +368,15 @@ async fn serve_when_ready(
     data_dir: String,
     listeners: Vec<Bound>,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    max_streams: u32,
 ) {
     member.until_ready(client_urls.clone()).await;
     for bound in listeners {
         info!(address = %local(&bound), tls = bound.tls, "listening for client requests");
         let incoming = accept(bound, &tls, "client");
-        tokio::spawn(serve_clients(member.clone(), token.clone(), data_dir.clone(), incoming));
+        let data_dir = data_dir.clone();
+        let serve = serve_clients(member.clone(), token.clone(), data_dir, max_streams, incoming);
+        tokio::spawn(serve);
     }
     let status = member.status();
     info!(

@@ -30,6 +30,9 @@ pub fn status_of(error: Error) -> Status {
         Error::NoLeader | Error::LeaderChanged | Error::Timeout | Error::Stopped => {
             Code::Unavailable
         }
+        Error::NoSpace => Code::ResourceExhausted,
+        Error::NotLeader | Error::BadLeaderTransferee => Code::FailedPrecondition,
+        Error::LeaderTransferTimeout => Code::Unavailable,
         // A refusal with no code of its own: the cluster does not accept it as it stands.
         Error::Other(_) => Code::FailedPrecondition,
         // etcd's code for an error it cannot place (`togRPCError`): the client cannot tell

@@ -5,8 +5,10 @@
 //! listens on `PEER_PORT` for peers and `CLIENT_PORT` for clients at its own simulated address.
 
 use detcd_core::api::*;
+use detcd_core::apply::AlarmRequest;
 use detcd_core::member::{
-    HashKvRequest, Member, MemberListRequest, MemberRequest, StatusRequest, WatchStream,
+    HashKvRequest, Member, MemberListRequest, MemberRequest, MoveLeaderRequest, StatusRequest,
+    WatchStream,
 };
 use detcd_core::peer::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
 use detcd_core::raft::types::{MemberInfo, NodeId};
@@ -111,6 +113,8 @@ carried! {
     StatusRequest = 0xdec0_001a,
     MemberListRequest = 0xdec0_001b,
     HashKvRequest = 0xdec0_001c,
+    AlarmRequest = 0xdec0_001d,
+    MoveLeaderRequest = 0xdec0_001e,
 }
 
 fn serve_call<R: Carried>(endpoint: &Endpoint, member: &Member) {

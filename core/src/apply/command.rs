@@ -12,6 +12,7 @@
 //! bounds txn nesting (each level spends op budget) before anything else recurses into it.
 //! A node may call `validate` and `check_size` before proposing; `apply` calls them again.
 
+use super::alarm::{AlarmRequest, AlarmResponse};
 use crate::api::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse, PutRequest,
@@ -40,6 +41,8 @@ pub enum Command {
     Compact(CompactionRequest),
     LeaseGrant(LeaseGrantRequest),
     LeaseRevoke(LeaseRevokeRequest),
+    /// Raise, lower or list alarms (`alarm`): replicated, so every member agrees which are on.
+    Alarm(AlarmRequest),
 }
 
 /// What applying a command answers; the variant matches the command's.
@@ -53,6 +56,7 @@ pub enum Response {
     Compact(CompactionResponse),
     LeaseGrant(LeaseGrantResponse),
     LeaseRevoke(LeaseRevokeResponse),
+    Alarm(AlarmResponse),
 }
 
 impl Response {
@@ -66,6 +70,7 @@ impl Response {
             Response::Compact(r) => &r.header,
             Response::LeaseGrant(r) => &r.header,
             Response::LeaseRevoke(r) => &r.header,
+            Response::Alarm(r) => &r.header,
         }
     }
 }
@@ -81,6 +86,7 @@ impl Response {
             Response::Compact(r) => &mut r.header,
             Response::LeaseGrant(r) => &mut r.header,
             Response::LeaseRevoke(r) => &mut r.header,
+            Response::Alarm(r) => &mut r.header,
         }
     }
 }
@@ -94,7 +100,7 @@ impl Command {
             Command::DeleteRange(r) => check_delete(r),
             Command::Txn(t) => check_txn(t),
             Command::Noop | Command::Compact(_) => Ok(()),
-            Command::LeaseGrant(_) | Command::LeaseRevoke(_) => Ok(()),
+            Command::LeaseGrant(_) | Command::LeaseRevoke(_) | Command::Alarm(_) => Ok(()),
         }
     }
 
@@ -115,6 +121,7 @@ impl Command {
             Command::DeleteRange(r) => bytes_len(&r.key) + bytes_len(&r.range_end) + FIELD,
             Command::Txn(t) => txn_len(t),
             Command::Compact(_) | Command::LeaseGrant(_) | Command::LeaseRevoke(_) => 2 * 8,
+            Command::Alarm(_) => 3 * 8,
         }
     }
 

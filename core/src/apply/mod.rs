@@ -1,5 +1,6 @@
 //! The replicated state machine: commands from the raft log in, responses and events out.
 //!
+//! - [`alarm`]: the raised alarms (NOSPACE caps what `apply` accepts);
 //! - [`command`]: the [`Command`] enum (everything that goes through the log), the [`Response`]
 //!   enum, and the size check every command passes before it changes anything;
 //! - [`state_machine`]: [`StateMachine`] = MVCC store + lessor + last applied index, with one
@@ -10,11 +11,13 @@
 //! arrives as a `LeaseRevoke` command the leader proposed), iterates only ordered maps, and a
 //! refused command leaves the store, its revision and every lease untouched.
 
+pub mod alarm;
 pub mod command;
 pub mod proposal;
 pub mod snapshot;
 pub mod state_machine;
 
+pub use alarm::{AlarmAction, AlarmMember, AlarmRequest, AlarmResponse, AlarmType, Alarms};
 pub use command::{Command, Response, MAX_REQUEST_BYTES};
 pub use proposal::Proposal;
 pub use state_machine::StateMachine;

@@ -7,6 +7,7 @@
 //! once, here, next to each other, and `StateMachine::apply` answers every command with its own
 //! variant; that is the invariant `applied` relies on.
 
+use super::alarm::{AlarmRequest, AlarmResponse};
 use super::{Command, Response};
 use crate::api::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
@@ -53,4 +54,5 @@ proposals! {
     CompactionRequest => Compact(CompactionResponse),
     LeaseGrantRequest => LeaseGrant(LeaseGrantResponse),
     LeaseRevokeRequest => LeaseRevoke(LeaseRevokeResponse),
+    AlarmRequest => Alarm(AlarmResponse),
 }

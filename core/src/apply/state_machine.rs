@@ -1,5 +1,6 @@
 //! [`StateMachine`]: the MVCC store, the lessor and the last applied log index, changed only by
-//! [`StateMachine::apply`].
+//! [`StateMachine::apply`], and the raised alarms (while NOSPACE is raised, `apply` refuses what
+//! would add data: see [`super::alarm`]).
 //!
 //! Invariants:
 //! - `apply` is deterministic: the same state and command give the same response, events and
@@ -16,12 +17,13 @@
 //!
 //! `apply` checks the second, third and fourth with `invariant!` (debug and simulator builds).
 
+use super::alarm::{AlarmResponse, AlarmType, Alarms};
 use super::command::{Command, Response};
 use crate::api::{
     LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeResponse,
     LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kv::{Event, KeyRange, LeaseId, ResponseHeader};
 use crate::lease::{ExpiryTracker, Lessor, DEFAULT_MIN_TTL};
 use crate::mvcc::Store;
@@ -35,6 +37,7 @@ pub struct StateMachine {
     pub(super) store: Store,
     pub(super) lessor: Lessor,
     pub(super) applied_index: u64,
+    pub(super) alarms: Alarms,
 }
 
 impl Default for StateMachine {
@@ -50,7 +53,12 @@ impl StateMachine {
 
     /// A fresh state machine whose leases last at least `min_ttl` seconds.
     pub fn with_min_ttl(min_ttl: i64) -> Self {
-        StateMachine { store: Store::new(), lessor: Lessor::new(min_ttl), applied_index: 0 }
+        StateMachine {
+            store: Store::new(),
+            lessor: Lessor::new(min_ttl),
+            applied_index: 0,
+            alarms: Alarms::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -59,6 +67,11 @@ impl StateMachine {
 
     pub fn lessor(&self) -> &Lessor {
         &self.lessor
+    }
+
+    /// The raised alarms.
+    pub fn alarms(&self) -> &Alarms {
+        &self.alarms
     }
 
     /// The index of the last log entry applied.
@@ -121,6 +134,9 @@ impl StateMachine {
     }
 
     fn execute(&mut self, command: &Command) -> Result<(Response, Vec<Event>)> {
+        if self.alarms.is_raised(AlarmType::NoSpace) && adds_data(command) {
+            return Err(Error::NoSpace);
+        }
         let (store, lessor) = (&mut self.store, &mut self.lessor);
         Ok(match command {
             Command::Noop => (Response::Noop(self.header()), Vec::new()),
@@ -137,6 +153,10 @@ impl StateMachine {
                 keys.truncate(if plant::active(Bug::PartialRevoke) { 1 } else { keys.len() });
                 let events = store.delete_keys(&keys);
                 (Response::LeaseRevoke(LeaseRevokeResponse { header: self.header() }), events)
+            }
+            Command::Alarm(r) => {
+                let alarms = self.alarms.apply(r);
+                (Response::Alarm(AlarmResponse { header: self.header(), alarms }), Vec::new())
             }
         })
     }
@@ -193,6 +213,21 @@ impl StateMachine {
     /// Whether `lease` exists.
     pub fn lease_exists(&self, lease: LeaseId) -> bool {
         self.lessor.lookup(lease).is_some()
+    }
+}
+
+/// Whether `command` would add to the backend (a put, a txn with a put on either branch, a lease
+/// grant): what etcd's capped applier refuses while NOSPACE is raised.
+fn adds_data(command: &Command) -> bool {
+    match command {
+        Command::Put(_) | Command::LeaseGrant(_) => true,
+        Command::Txn(txn) => crate::mvcc::size::txn_cost(txn) > 0,
+        Command::Noop
+        | Command::Range(_)
+        | Command::DeleteRange(_)
+        | Command::Compact(_)
+        | Command::LeaseRevoke(_)
+        | Command::Alarm(_) => false,
     }
 }
 

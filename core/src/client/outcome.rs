@@ -27,6 +27,7 @@
 //! `RetryElsewhere` are promises that nothing changed. When in doubt, a kind is `Unknown`.
 
 use crate::api::{RequestOp, TxnRequest};
+use crate::apply::{AlarmAction, AlarmRequest};
 use crate::Error;
 
 /// What one failed attempt was, in terms every transport can state.
@@ -79,8 +80,13 @@ pub fn resend(failure: &Failure, read: bool) -> bool {
 /// new variant does not compile until it is classified here.
 pub(super) fn class_of(error: &Error) -> Class {
     match error {
-        Error::NoLeader | Error::NotPrimary | Error::Stopped => Class::RetryElsewhere,
-        Error::Timeout | Error::LeaderChanged | Error::Internal(_) => Class::Unknown,
+        Error::NoLeader | Error::NotPrimary | Error::Stopped | Error::NotLeader => {
+            Class::RetryElsewhere
+        }
+        Error::Timeout
+        | Error::LeaderChanged
+        | Error::LeaderTransferTimeout
+        | Error::Internal(_) => Class::Unknown,
         Error::Compacted { .. }
         | Error::FutureRevision
         | Error::LeaseNotFound
@@ -97,6 +103,8 @@ pub(super) fn class_of(error: &Error) -> Class {
         | Error::MemberExists
         | Error::MemberBadUrls
         | Error::MemberNotLearner
+        | Error::NoSpace
+        | Error::BadLeaderTransferee
         | Error::Other(_) => Class::Refused,
     }
 }
@@ -117,6 +125,8 @@ pub enum Rpc<'a> {
     MemberList,
     Status,
     HashKv,
+    Alarm(&'a AlarmRequest),
+    MoveLeader,
 }
 
 /// Whether `rpc` changes nothing, so its unknown outcome may simply be retried.
@@ -133,6 +143,8 @@ pub fn is_read(rpc: Rpc<'_>) -> bool {
         | Rpc::Status
         | Rpc::HashKv => true,
         Rpc::Txn(txn) => txn_only_reads(txn),
+        Rpc::Alarm(alarm) => alarm.action == AlarmAction::Get,
+        Rpc::MoveLeader => false,
         Rpc::Put
         | Rpc::DeleteRange
         | Rpc::Compact

@@ -64,17 +64,41 @@ impl Member {
     }
 
     /// Removes members from the cluster (etcd `member remove`).
+    ///
+    /// Answered by what was committed, not by how raft's calls ended: a leader that removes
+    /// itself steps down once the change commits, and its member stops (`removal`), so the call
+    /// that made the change may end in "raft stopped" or "not the leader" after the removal
+    /// committed. The removal succeeded if this member has applied a membership without `ids`.
     pub async fn remove_members(&self, ids: BTreeSet<NodeId>) -> Result<()> {
         let voters = || {
             let voters = openraft::ChangeMembers::RemoveVoters(ids.clone());
             self.inner.raft.change_membership(voters, false)
         };
-        self.one_change(voters).await.map_err(membership_error)?;
+        let removed = self.one_change(voters).await;
+        if self.removal_applied(&ids) {
+            return Ok(());
+        }
+        removed.map_err(membership_error)?;
+        // Learners are not voters: they leave with the nodes.
         let nodes = || {
             let nodes = openraft::ChangeMembers::RemoveNodes(ids.clone());
             self.inner.raft.change_membership(nodes, false)
         };
-        self.one_change(nodes).await.map(|_| ()).map_err(membership_error)
+        let removed = self.one_change(nodes).await;
+        if self.removal_applied(&ids) {
+            return Ok(());
+        }
+        removed.map(|_| ()).map_err(membership_error)
+    }
+
+    /// Whether this member applied a membership that names none of `ids`.
+    fn removal_applied(&self, ids: &BTreeSet<NodeId>) -> bool {
+        self.with_metrics(|metrics| {
+            let membership = &metrics.membership_config;
+            let applied =
+                membership.log_id().is_some() && *membership.log_id() <= metrics.last_applied;
+            applied && ids.iter().all(|id| membership.membership().get_node(id).is_none())
+        })
     }
 }
 

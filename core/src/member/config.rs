@@ -1,4 +1,4 @@
-//! A member's settings: identity, raft timings, lease minimum, watch limits.
+//! A member's settings: identity, raft timings, lease minimum, watch limits, backend quota.
 
 use crate::raft::types::NodeId;
 use crate::watch::WatchConfig;
@@ -29,6 +29,9 @@ pub struct MemberConfig {
     pub watch: WatchConfig,
     /// How often `progress_notify` watchers hear the current revision (etcd: 10 minutes).
     pub progress_notify_interval: Duration,
+    /// etcd's `--quota-backend-bytes`: writes that would take the backend size (`mvcc::size`)
+    /// to this many bytes raise NOSPACE (`member::quota`); `None` = no quota.
+    pub quota_backend_bytes: Option<u64>,
     /// Told about every applied entry (the simulator's invariant checks); none in production.
     pub observer: Option<MemberObserver>,
 }
@@ -49,6 +52,7 @@ impl MemberConfig {
             request_timeout: Duration::from_secs(5),
             watch: WatchConfig::default(),
             progress_notify_interval: Duration::from_secs(600),
+            quota_backend_bytes: Some(super::quota::DEFAULT_QUOTA_BYTES),
             observer: None,
         }
     }

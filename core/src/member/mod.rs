@@ -26,9 +26,11 @@ mod lease;
 mod local_client;
 mod lock_election;
 mod membership;
+mod move_leader;
 mod one_change;
 mod propose;
 mod publish;
+mod quota;
 mod ready;
 mod removal;
 mod request;
@@ -42,6 +44,8 @@ pub use cluster::{MemberStatus, MemberSummary};
 pub use config::{MemberConfig, MemberEvent, MemberObserver};
 pub use local_client::{LocalClient, LocalWatcher};
 pub use lock_election::LeaderKey;
+pub use move_leader::MoveLeaderRequest;
+pub use quota::DEFAULT_QUOTA_BYTES;
 pub use request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
 pub use route::LeaderRequest;
 pub use watch::WatchStream;
@@ -215,6 +219,10 @@ impl Member {
             }
             PeerMessage::PreVote(rpc) => {
                 PeerReply::Vote(raft.pre_vote(rpc).await.map_err(|e| e.to_string()))
+            }
+            PeerMessage::TransferLeader(rpc) => {
+                let handled = raft.handle_transfer_leader(rpc).await;
+                PeerReply::TransferLeader(handled.map_err(|e| e.to_string()))
             }
             PeerMessage::Snapshot { vote, meta, data } => {
                 let snapshot = Snapshot { meta, snapshot: std::io::Cursor::new(data) };

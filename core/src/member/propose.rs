@@ -1,9 +1,10 @@
 //! Proposals: the requests that go through the raft log (put, delete, txn, compact, lease grant
-//! and revoke), served on the leader and answered with what applying them answered.
+//! and revoke, alarms: etcd lists them through the log too), served on the leader and answered with what applying them answered.
 //!
 //! A txn goes through the log even when it only reads: its compares must see the latest state.
 //! The leader proposes (`propose_here`); a follower forwards the request (`Member::route`), and
 //! answers with the leader's answer under its own header (`stamp`), as it answers every request.
+//! Before proposing, the leader checks the backend quota (`quota`).
 
 use super::request::MemberRequest;
 use super::route::LeaderRequest;
@@ -12,7 +13,7 @@ use crate::api::{
     CompactionRequest, DeleteRangeRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest,
     TxnRequest,
 };
-use crate::apply::{Command, Proposal, Response};
+use crate::apply::{AlarmRequest, Command, Proposal, Response};
 use crate::client::outcome::Rpc;
 use crate::error::{Error, Result};
 use crate::invariant;
@@ -28,6 +29,13 @@ impl Member {
         if !self.is_running() {
             return Err(Error::Stopped);
         }
+        self.check_quota(&command).await?;
+        self.write(command).await
+    }
+
+    /// Appends `command` to the log and waits for its answer; `NoLeader` when this member does
+    /// not lead. The quota is the caller's to check (`propose_here`).
+    pub(super) async fn write(&self, command: Command) -> Result<Response> {
         let proposal = self.inner.raft.client_write(command);
         let timeout = self.inner.config.request_timeout;
         let written = match DetRuntime::timeout(timeout, proposal).await {
@@ -116,4 +124,5 @@ proposed! {
     CompactionRequest => |_| Rpc::Compact,
     LeaseGrantRequest => |_| Rpc::LeaseGrant,
     LeaseRevokeRequest => |_| Rpc::LeaseRevoke,
+    AlarmRequest => |alarm| Rpc::Alarm(alarm),
 }

@@ -14,6 +14,7 @@
 //! Compaction does not raise the revision.
 
 use super::history::KeyHistory;
+use super::size;
 use super::store::Store;
 use crate::api::CompactionResponse;
 use crate::error::{Error, Result};
@@ -32,10 +33,12 @@ impl Store {
         if revision == self.revision {
             probes::hit(Probe::CompactionAtNewest);
         }
-        let (histories, free) = (&mut self.histories, &mut self.free);
-        self.index.retain(|_, slot| {
+        let (histories, free, bytes) = (&mut self.histories, &mut self.free, &mut self.bytes);
+        self.index.retain(|key, slot| {
             let history = &mut histories[*slot as usize];
+            let before = size::history_bytes(key.len(), history);
             let kept = history.compact(revision);
+            *bytes -= before - size::history_bytes(key.len(), history);
             if !kept {
                 // Keep the slab's invariant: a free slot holds an empty history.
                 *history = KeyHistory::default();

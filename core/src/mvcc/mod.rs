@@ -11,7 +11,8 @@
 //! - [`write`]: put, delete range and txn, all-or-nothing;
 //! - [`compact`]: compaction and its contract;
 //! - [`events`]: the changes between two revisions, for watch catch-up;
-//! - [`hash`]: `hash_kv`, to compare members.
+//! - [`hash`]: `hash_kv`, to compare members;
+//! - [`size`]: the backend size the quota counts, a function of the retained versions.
 //!
 //! Invariants kept by the whole module: the revision starts at 1 and rises by exactly one per
 //! write that changed something; all changes of one write share that revision; a refused write
@@ -26,6 +27,7 @@ pub mod history;
 pub mod key;
 mod persist;
 pub mod range;
+pub mod size;
 pub mod store;
 pub mod write;
 

@@ -8,6 +8,7 @@
 
 use super::history::KeyHistory;
 use super::key::Key;
+use super::size;
 use super::store::{Slot, Store};
 use crate::plant::{self, Bug};
 use serde::ser::SerializeStruct;
@@ -43,11 +44,13 @@ impl<'de> Deserialize<'de> for Store {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let record = Record::deserialize(deserializer)?;
         let mut histories = Vec::with_capacity(record.index.len());
+        let mut bytes = 0;
         // Keys arrive sorted, so collecting the index is a bulk build, not a million inserts.
         let index = record
             .index
             .into_iter()
             .map(|(key, history)| {
+                bytes += size::history_bytes(key.len(), &history);
                 histories.push(history);
                 (key, (histories.len() - 1) as Slot)
             })
@@ -62,6 +65,7 @@ impl<'de> Deserialize<'de> for Store {
             } else {
                 record.compact_revision
             },
+            bytes,
         })
     }
 }

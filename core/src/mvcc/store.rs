@@ -25,6 +25,7 @@
 //! - a failed write changed nothing: every check runs before the first change is made.
 
 use super::history::{KeyHistory, Live, Version};
+use super::size;
 use crate::error::{Error, Result};
 use crate::kv::{Event, EventType, KeyRange, KeyValue, LeaseId};
 use crate::plant::{self, Bug};
@@ -52,6 +53,9 @@ pub struct Store {
     pub(super) revision: i64,
     /// The revision of the last compaction (0 = never compacted).
     pub(super) compact_revision: i64,
+    /// The backend size of every retained version ([`super::size`]), kept as versions come and
+    /// go; derived from the histories, so equality and the serialized form leave it out.
+    pub(super) bytes: u64,
 }
 
 impl PartialEq for Store {
@@ -98,6 +102,7 @@ impl Store {
             free: Vec::new(),
             revision: 1,
             compact_revision: 0,
+            bytes: 0,
         }
     }
 
@@ -134,6 +139,11 @@ impl Store {
     /// The revision of the last compaction, 0 if never compacted.
     pub fn compact_revision(&self) -> i64 {
         self.compact_revision
+    }
+
+    /// The backend size: what every retained version counts for (see [`super::size`]).
+    pub fn backend_bytes(&self) -> u64 {
+        self.bytes
     }
 
     /// Number of keys that exist now.
@@ -285,7 +295,9 @@ impl Writer<'_> {
             lease,
         };
         let live = Live { create_revision, version, lease, value };
-        history.push(Version { revision, sub, live: Some(live) });
+        let version = Version { revision, sub, live: Some(live) };
+        self.store.bytes += size::version_bytes(key.len(), &version);
+        history.push(version);
         let prev = if want_prev { prev_kv.clone() } else { None };
         self.events.push(Event { kind: EventType::Put, kv, prev_kv });
         prev
@@ -297,7 +309,9 @@ impl Writer<'_> {
         let slot = *self.store.index.get(&Key::from_slice(key))?;
         let history = &mut self.store.histories[slot as usize];
         let prev = history.current()?.key_value(key)?;
-        history.push(Version { revision, sub, live: None });
+        let tombstone = Version { revision, sub, live: None };
+        self.store.bytes += size::version_bytes(key.len(), &tombstone);
+        history.push(tombstone);
         let kv = KeyValue { key: key.to_vec(), mod_revision: revision, ..KeyValue::default() };
         self.events.push(Event { kind: EventType::Delete, kv, prev_kv: Some(prev.clone()) });
         Some(prev)

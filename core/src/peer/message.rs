@@ -31,6 +31,8 @@ pub enum PeerMessage {
         meta: SnapshotMeta,
         data: Vec<u8>,
     },
+    /// The leader hands leadership to `rpc.to_node_id()` (`MoveLeader`).
+    TransferLeader(TransferLeaderRequest),
     /// Client requests served on behalf of member `from` (usually: writes sent to a follower),
     /// in one batch (see `member::forward_queue`).
     Forward {
@@ -48,6 +50,7 @@ impl PeerMessage {
             PeerMessage::AppendEntries(rpc) => &rpc.vote,
             PeerMessage::Vote(rpc) | PeerMessage::PreVote(rpc) => &rpc.vote,
             PeerMessage::Snapshot { vote, .. } => vote,
+            PeerMessage::TransferLeader(rpc) => rpc.from_leader(),
             PeerMessage::Forward { from, .. } => return *from,
         };
         *vote.leader_id().node_id()
@@ -61,6 +64,7 @@ pub enum PeerReply {
     AppendEntries(Result<AppendEntriesResponse, String>),
     Vote(Result<VoteResponse, String>),
     Snapshot(Result<SnapshotResponse, String>),
+    TransferLeader(Result<TransferLeaderResponse, String>),
     /// One response per forwarded request, in order.
     Forward(Vec<PeerResponse>),
     /// `reply`, from a member whose membership, applied up to `membership_at`, does not name the

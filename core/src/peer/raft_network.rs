@@ -121,6 +121,17 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         }
     }
 
+    async fn transfer_leader(
+        &mut self,
+        rpc: TransferLeaderRequest,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse, RpcError> {
+        match self.call(PeerMessage::TransferLeader(rpc), option.hard_ttl()).await? {
+            PeerReply::TransferLeader(reply) => Ok(reply.map_err(remote_failure)?),
+            _ => Err(unexpected_reply().into()),
+        }
+    }
+
     async fn full_snapshot(
         &mut self,
         vote: Vote,

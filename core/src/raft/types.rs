@@ -52,6 +52,7 @@ impl fmt::Display for crate::apply::Command {
             Compact(r) => write!(f, "compact {}", r.revision),
             LeaseGrant(r) => write!(f, "lease grant ttl={}", r.ttl),
             LeaseRevoke(r) => write!(f, "lease revoke {:x}", r.id),
+            Alarm(r) => write!(f, "alarm {:?} {:?} {:x}", r.action, r.alarm, r.member_id),
         }
     }
 }
@@ -74,6 +75,8 @@ pub type VoteResponse = openraft::raft::VoteResponse<TypeConfig>;
 pub type AppendEntriesRequest = openraft::raft::AppendEntriesRequest<TypeConfig>;
 pub type AppendEntriesResponse = openraft::raft::AppendEntriesResponse<TypeConfig>;
 pub type SnapshotResponse = openraft::raft::SnapshotResponse<TypeConfig>;
+pub type TransferLeaderRequest = openraft::raft::TransferLeaderRequest<TypeConfig>;
+pub type TransferLeaderResponse = openraft::raft::TransferLeaderResponse<TypeConfig>;
 pub type RpcError = openraft::errors::RPCError<TypeConfig>;
 pub type StreamingError = openraft::errors::StreamingError<TypeConfig>;
 pub type RaftMetrics = openraft::RaftMetrics<TypeConfig>;

@@ -6,7 +6,7 @@ use detcd_core::Error;
 use tonic::Code;
 
 /// Every error whose etcd message is fixed, so its text names it on the wire.
-const KNOWN: [Error; 20] = [
+const KNOWN: [Error; 24] = [
     Error::FutureRevision,
     Error::LeaseNotFound,
     Error::LeaseExists,
@@ -27,6 +27,10 @@ const KNOWN: [Error; 20] = [
     Error::MemberExists,
     Error::MemberBadUrls,
     Error::MemberNotLearner,
+    Error::NoSpace,
+    Error::NotLeader,
+    Error::BadLeaderTransferee,
+    Error::LeaderTransferTimeout,
 ];
 
 /// The core error a status with this code and message stands for, or `None` when it is no etcd
@@ -88,7 +92,11 @@ mod tests {
             | Error::MemberNotFound
             | Error::MemberExists
             | Error::MemberBadUrls
-            | Error::MemberNotLearner => true,
+            | Error::MemberNotLearner
+            | Error::NoSpace
+            | Error::NotLeader
+            | Error::BadLeaderTransferee
+            | Error::LeaderTransferTimeout => true,
         }
     }
 

@@ -1,7 +1,9 @@
-//! Cluster and maintenance messages: members, status, hash.
+//! Cluster and maintenance messages: members, status, hash, alarms.
 
 use super::kv::header_to_proto;
+use super::{ConvertError, ConvertResult};
 use crate::etcdserverpb as pb;
+use detcd_core::apply::{AlarmAction, AlarmMember, AlarmRequest, AlarmResponse, AlarmType};
 use detcd_core::kv::ResponseHeader;
 use detcd_core::member::{MemberStatus, MemberSummary};
 use detcd_core::raft::types::MemberInfo;
@@ -83,4 +85,53 @@ pub fn status_from_proto(status: pb::StatusResponse) -> MemberStatus {
         compact_revision: 0,
         db_size: status.db_size,
     }
+}
+
+fn alarm_type_from_proto(value: i32) -> ConvertResult<AlarmType> {
+    match pb::AlarmType::try_from(value) {
+        Ok(pb::AlarmType::None) => Ok(AlarmType::None),
+        Ok(pb::AlarmType::Nospace) => Ok(AlarmType::NoSpace),
+        Ok(pb::AlarmType::Corrupt) => Ok(AlarmType::Corrupt),
+        Err(_) => Err(ConvertError::unknown_enum("alarm", value)),
+    }
+}
+
+fn alarm_type_to_proto(alarm: AlarmType) -> i32 {
+    match alarm {
+        AlarmType::None => pb::AlarmType::None as i32,
+        AlarmType::NoSpace => pb::AlarmType::Nospace as i32,
+        AlarmType::Corrupt => pb::AlarmType::Corrupt as i32,
+    }
+}
+
+pub fn alarm_request_from_proto(r: pb::AlarmRequest) -> ConvertResult<AlarmRequest> {
+    use pb::alarm_request::AlarmAction as PbAction;
+    let action = match PbAction::try_from(r.action) {
+        Ok(PbAction::Get) => AlarmAction::Get,
+        Ok(PbAction::Activate) => AlarmAction::Activate,
+        Ok(PbAction::Deactivate) => AlarmAction::Deactivate,
+        Err(_) => return Err(ConvertError::unknown_enum("action", r.action)),
+    };
+    Ok(AlarmRequest { action, member_id: r.member_id, alarm: alarm_type_from_proto(r.alarm)? })
+}
+
+pub fn alarm_member_to_proto(member: AlarmMember) -> pb::AlarmMember {
+    pb::AlarmMember { member_id: member.member_id, alarm: alarm_type_to_proto(member.alarm) }
+}
+
+pub fn alarm_response_to_proto(r: AlarmResponse) -> pb::AlarmResponse {
+    pb::AlarmResponse {
+        header: header_to_proto(r.header),
+        alarms: r.alarms.into_iter().map(alarm_member_to_proto).collect(),
+    }
+}
+
+/// An alarm as etcd's `Status.errors` and logs print it (`AlarmMember.String()`).
+pub fn alarm_text(member: AlarmMember) -> String {
+    let alarm = match member.alarm {
+        AlarmType::None => "NONE",
+        AlarmType::NoSpace => "NOSPACE",
+        AlarmType::Corrupt => "CORRUPT",
+    };
+    format!("memberID:{} alarm:{alarm}", member.member_id)
 }

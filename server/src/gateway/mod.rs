@@ -10,6 +10,7 @@
 
 mod json;
 mod stream;
+mod streams;
 
 use crate::services::*;
 use axum::body::Bytes;
@@ -74,7 +75,8 @@ macro_rules! rpc {
 
 /// The gateway's routes; `token` is `--initial-cluster-token` (member ids derive from it),
 /// `data_dir` the directory whose size `/v3/maintenance/status` reports, as the gRPC one does.
-pub fn router(member: Member, token: String, data_dir: &str) -> Router {
+/// `max_streams`: how many gateway calls may be in progress at once (`streams`).
+pub fn router(member: Member, token: String, data_dir: &str, max_streams: u32) -> Router {
     let kv = Arc::new(KvService::new(member.clone()));
     let lease = Arc::new(LeaseService::new(member.clone()));
     let cluster = Arc::new(ClusterService::new(member.clone(), token));
@@ -115,5 +117,7 @@ pub fn router(member: Member, token: String, data_dir: &str) -> Router {
         .route("/election/observe", stream::observe(election));
     // etcd 3.4 serves the same gateway under the prefixes of its earlier releases too, and tools
     // written for 3.3 (etcd 3.4's own e2e tests among them) call `/v3beta`.
+    let streams = streams::budget(max_streams);
+    let api = api.layer(axum::middleware::from_fn_with_state(streams, streams::one_stream));
     Router::new().nest("/v3", api.clone()).nest("/v3beta", api.clone()).nest("/v3alpha", api)
 }

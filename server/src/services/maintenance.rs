@@ -1,15 +1,19 @@
-//! etcd's `Maintenance` service: Status, HashKV, Alarm (never any alarms), Defragment (nothing to
-//! defragment: succeeds), Snapshot (the member's state as a detcd snapshot file). Hash and
-//! MoveLeader answer `Unimplemented`.
+//! etcd's `Maintenance` service: Status, HashKV, Alarm (through the log, `apply::alarm`),
+//! Defragment (nothing to defragment: succeeds; compaction already freed the space the quota
+//! counts, see `mvcc::size`), Snapshot (the member's state as a detcd snapshot file), MoveLeader
+//! (`member::move_leader`). Hash answers `Unimplemented`.
 //!
 //! Status reports as its db size what etcd's stands for, the member's footprint on disk: here
 //! the bytes under `--data-dir` (WAL segments and snapshots), read by the server since the core
 //! does no real I/O. The MVCC keeps no live size estimate, so `db_size_in_use` is the same.
 
 use super::call;
-use crate::status::unimplemented;
-use detcd_core::member::{HashKvRequest, Member};
-use detcd_proto::convert::{hash_kv_response_to_proto, header_to_proto, status_response_to_proto};
+use crate::status::{invalid, unimplemented};
+use detcd_core::member::{HashKvRequest, Member, MoveLeaderRequest};
+use detcd_proto::convert::{
+    alarm_request_from_proto, alarm_response_to_proto, alarm_text, hash_kv_response_to_proto,
+    header_to_proto, status_response_to_proto,
+};
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::maintenance_server::Maintenance;
 use std::io;
@@ -90,10 +94,11 @@ fn bytes_under(dir: &Path) -> io::Result<u64> {
 impl Maintenance for MaintenanceService {
     async fn alarm(
         &self,
-        _request: Request<pb::AlarmRequest>,
+        request: Request<pb::AlarmRequest>,
     ) -> Result<Response<pb::AlarmResponse>, Status> {
-        let header = header_to_proto(self.member.header_now());
-        Ok(Response::new(pb::AlarmResponse { header, alarms: Vec::new() }))
+        let request = alarm_request_from_proto(request.into_inner()).map_err(invalid)?;
+        let answer = call(&self.member, request).await?;
+        Ok(Response::new(alarm_response_to_proto(answer)))
     }
 
     async fn status(
@@ -103,6 +108,7 @@ impl Maintenance for MaintenanceService {
         let header = self.member.header_now();
         let status = self.member.status();
         let mut response = status_response_to_proto(header, status, ETCD_VERSION);
+        response.errors.extend(self.member.alarms().into_iter().map(alarm_text));
         if let Some(bytes) = self.disk_usage().await {
             response.db_size = bytes;
             response.db_size_in_use = bytes;
@@ -165,9 +171,11 @@ impl Maintenance for MaintenanceService {
 
     async fn move_leader(
         &self,
-        _request: Request<pb::MoveLeaderRequest>,
+        request: Request<pb::MoveLeaderRequest>,
     ) -> Result<Response<pb::MoveLeaderResponse>, Status> {
-        Err(unimplemented("Maintenance.MoveLeader"))
+        let target_id = request.into_inner().target_id;
+        let header = call(&self.member, MoveLeaderRequest { target_id }).await?;
+        Ok(Response::new(pb::MoveLeaderResponse { header: header_to_proto(header) }))
     }
 }
 

@@ -12,6 +12,11 @@
 //! applies fully or not at all" means to an observer: a half-applied transfer shows as a read no
 //! order of whole transfers explains. Finding records are operation indices.
 //!
+//! A transfer of unknown outcome may say when it can have taken effect at the earliest:
+//! output `{"applies_after": t}` (an STM transaction whose last attempt's reads returned at `t`
+//! commits after `t`; its earlier attempts certainly failed). The search then treats `t` as its
+//! call ([`Model::takes_effect_after`]).
+//!
 //! `guarded` (optional, default false) says the transfer commits only if neither account was
 //! written since the client read both (a compare on both mod revisions, as the `bank` scenario
 //! does), and that it read them before the call; or, for a transfer of unknown outcome whose
@@ -44,6 +49,9 @@ pub enum BankOp {
         applied: Option<bool>,
         /// For a guarded transfer, the time by which it had read both accounts.
         guard_read_by: Option<f64>,
+        /// For a transfer of unknown outcome, the time its last attempt's reads returned: it
+        /// committed, if at all, after that.
+        applies_after: Option<f64>,
     },
     Read(Option<BTreeMap<String, i64>>),
 }
@@ -83,8 +91,14 @@ impl Model for BankModel {
                     }
                     _ => None,
                 };
+                let applies_after = match op.output.get("applies_after") {
+                    Some(time) if op.is_unknown() => Some(
+                        time.as_f64().ok_or(format!("applies_after must be a time, got {time}"))?,
+                    ),
+                    _ => None,
+                };
                 let guard_read_by = guarded.then(|| read_by.unwrap_or(op.call).max(op.call));
-                Ok(BankOp::Transfer { from, to, amount, applied, guard_read_by })
+                Ok(BankOp::Transfer { from, to, amount, applied, guard_read_by, applies_after })
             }
             "read" if op.is_unknown() => Ok(BankOp::Read(None)),
             "read" => balances(&op.output).map(|b| BankOp::Read(Some(b))),
@@ -112,6 +126,13 @@ impl Model for BankModel {
 
     fn is_read_only(&self, op: &BankOp) -> bool {
         matches!(op, BankOp::Read(_))
+    }
+
+    fn takes_effect_after(&self, op: &BankOp) -> Option<f64> {
+        match op {
+            BankOp::Transfer { applies_after, .. } => *applies_after,
+            BankOp::Read(_) => None,
+        }
     }
 
     /// Each guarded transfer of unknown outcome is closed by the applied transfers called after

@@ -172,6 +172,33 @@ fn bank_guarded_transfer_may_follow_a_write_made_before_its_reads() {
     assert_broke(&bank::check(&accounts(), &history, Options::default()).unwrap(), "linearizable");
 }
 
+/// A transfer called at 0 whose outcome is unknown, and a read at 3-4 that sees it applied.
+fn transfer_seen_at_4(known: serde_json::Value) -> detcd_check::history::History {
+    let mut history = jsonl::parse(
+        "bank",
+        r#"
+{"client":1,"call":0,"return":null,"f":"transfer","input":{"from":"a","to":"b","amount":30}}
+{"client":2,"call":3,"return":4,"f":"read","output":{"a":70,"b":130}}
+"#,
+    )
+    .unwrap();
+    history.ops[0].output = known;
+    history
+}
+
+#[test]
+fn bank_transfer_of_unknown_outcome_takes_effect_only_after_its_last_reads() {
+    // Its last attempt read the balances by t=2: it may have committed before the read.
+    let early = transfer_seen_at_4(json!({"applies_after": 2.0}));
+    assert_ok(&bank::check(&accounts(), &early, Options::default()).unwrap());
+    // By t=5: it committed, if at all, after the read returned, which cannot have seen it.
+    let late = transfer_seen_at_4(json!({"applies_after": 5.0}));
+    assert_broke(&bank::check(&accounts(), &late, Options::default()).unwrap(), "linearizable");
+    let bad = transfer_seen_at_4(json!({"applies_after": "soon"}));
+    let error = bank::check(&accounts(), &bad, Options::default()).unwrap_err();
+    assert!(error.contains("applies_after must be a time"), "{error}");
+}
+
 #[test]
 fn bank_guarded_timeouts_leave_the_search_at_once() {
     let mut budget = Options::default();

@@ -19,7 +19,7 @@ use detcd_sim::workload::{ClientContext, Workload};
 use futures::future::BoxFuture;
 use rand::Rng;
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const ISOLATIONS: [Isolation; 3] =
     [Isolation::SerializableSnapshot, Isolation::Serializable, Isolation::RepeatableReads];
@@ -92,17 +92,27 @@ async fn transfer(
     amount: i64,
 ) {
     // Every attempt's commit compares what it read of both accounts (each isolation level here
-    // guards its reads), and the reads come after the call: an unknown outcome says when they
-    // were done by (`read_by`), so the checker may rely on the guard.
+    // guards its reads), and the reads come after the call. An unknown outcome says when the
+    // last attempt's reads returned: the guard held what they read (`read_by`), and the commit,
+    // if it applied, came after them (`applies_after`). If the last attempt never finished its
+    // reads, the unknown outcome was a read's and nothing was applied.
     let input = json!({"from": from, "to": to, "amount": amount, "guarded": true});
     let pending = ctx.recorder.invoke(ctx.index, "transfer", None, input);
-    match stm::transfer(client, isolation, from, to, amount).await {
-        Ok(applied) => ctx.recorder.complete(pending, json!(applied)),
-        Err(error) if error.is_unknown() => {
-            let read_by = json!({"read_by": ctx.recorder.now()});
-            ctx.recorder.unknown_with(pending, &error.to_string(), read_by)
+    let reads_done: Arc<Mutex<Option<f64>>> = Arc::default();
+    let done = reads_done.clone();
+    let observe = Arc::new(move |attempt: stm::Attempt| {
+        let now = (attempt == stm::Attempt::Read).then(rc::now);
+        *done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = now;
+    });
+    let outcome = stm::transfer_observed(client, isolation, from, to, amount, observe).await;
+    let reads_done = *reads_done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match (outcome, reads_done) {
+        (Ok(applied), _) => ctx.recorder.complete(pending, json!(applied)),
+        (Err(error), Some(read)) if error.is_unknown() => {
+            let known = json!({"read_by": read, "applies_after": read});
+            ctx.recorder.unknown_with(pending, &error.to_string(), known)
         }
-        // A definite failure changed nothing.
-        Err(_) => ctx.recorder.complete(pending, json!(false)),
+        // A definite failure, or an unknown read before any commit: nothing changed.
+        (Err(_), _) => ctx.recorder.complete(pending, json!(false)),
     }
 }

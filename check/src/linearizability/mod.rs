@@ -257,6 +257,12 @@ where
     results.into_iter().map(|(_, verdict)| verdict).collect()
 }
 
+/// When the search may linearise `op` from: its call, or later if the model knows it took
+/// effect later ([`Model::takes_effect_after`]).
+pub(crate) fn effective_call<M: Model>(model: &M, op: &M::Op, call: f64) -> f64 {
+    model.takes_effect_after(op).map_or(call, |after| after.max(call))
+}
+
 fn check_part<M: Model>(
     model: &M,
     history: &History,
@@ -272,7 +278,7 @@ fn check_part<M: Model>(
         .zip(local)
         .map(|(&i, closed_by)| Entry {
             op: &decoded[i],
-            call: history.ops[i].call,
+            call: effective_call(model, &decoded[i], history.ops[i].call),
             ret: history.ops[i].ret,
             closed_by,
         })

@@ -70,6 +70,15 @@ pub trait Model: Sync {
         false
     }
 
+    /// The earliest time `op` can have taken effect, when its recorded outcome knows more than
+    /// its call: a transaction of unknown outcome whose last attempt finished its reads at `t`
+    /// committed, if at all, after `t`. The search treats `t` as the operation's call, so what
+    /// returned before `t` precedes it. A time later than the real earliest effect would make
+    /// the search miss orders; the default (`None`) is the call.
+    fn takes_effect_after(&self, _op: &Self::Op) -> Option<f64> {
+        None
+    }
+
     /// Splits the history into independent parts (P-compositionality): the whole history is
     /// linearizable iff every part is. Returns operation indices per part, with a label for
     /// each part. The default is one part.

@@ -136,6 +136,7 @@ fn attempt<M: Model>(
         let entry = if late(i) {
             Entry { op: pending_ops.next()?, call, ret: None, closed_by }
         } else {
+            let call = super::effective_call(model, &decoded[i], call);
             Entry { op: &decoded[i], call, ret: history.ops[i].ret, closed_by }
         };
         entries.push(entry);

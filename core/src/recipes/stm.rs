@@ -24,6 +24,7 @@ use crate::kv::KeyValue;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// How many conflicting attempts a transaction gets before `run` gives up.
 pub const MAX_ATTEMPTS: usize = 128;
@@ -168,12 +169,38 @@ pub async fn transfer<C: Client>(
     to: &str,
     amount: i64,
 ) -> RecipeResult<bool> {
+    transfer_observed(client, isolation, from, to, amount, Arc::new(|_| {})).await
+}
+
+/// Where a transfer's attempt is, as [`transfer_observed`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// An attempt begins: it reads the balances (again, after a conflict).
+    Reading,
+    /// The attempt has read both balances; its commit, if any, comes next.
+    Read,
+}
+
+/// [`transfer`], telling `observe` where each attempt is: a caller whose transfer ends with an
+/// unknown outcome learns whether the last attempt got as far as committing (`Read`), and so
+/// from when the transfer can have taken effect, or failed in its reads (`Reading`: every
+/// earlier attempt certainly failed on a conflict, so nothing was applied).
+pub async fn transfer_observed<C: Client>(
+    client: &C,
+    isolation: Isolation,
+    from: &str,
+    to: &str,
+    amount: i64,
+    observe: Arc<dyn Fn(Attempt) + Send + Sync>,
+) -> RecipeResult<bool> {
     let (from, to) = (from.to_string(), to.to_string());
     run(client, isolation, move |stm| {
-        let (from, to) = (from.clone(), to.clone());
+        let (from, to, observe) = (from.clone(), to.clone(), observe.clone());
         Box::pin(async move {
+            observe(Attempt::Reading);
             let source = balance(stm.get(&from).await?)?;
             let target = balance(stm.get(&to).await?)?;
+            observe(Attempt::Read);
             if source < amount {
                 return Ok(false);
             }

@@ -37,6 +37,24 @@ fn table() -> Vec<(Error, Class)> {
         (Error::Timeout, Unknown),
         (Error::LeaderChanged, Unknown),
         (Error::Internal("raft stopped mid-change".into()), Unknown),
+        // The auth store's refusals: nothing was done (a client whose token went stale
+        // authenticates again and retries).
+        (Error::RootUserNotExist, Refused),
+        (Error::RootRoleNotExist, Refused),
+        (Error::UserAlreadyExist, Refused),
+        (Error::UserEmpty, Refused),
+        (Error::UserNotFound, Refused),
+        (Error::RoleAlreadyExist, Refused),
+        (Error::RoleNotFound, Refused),
+        (Error::RoleEmpty, Refused),
+        (Error::AuthFailed, Refused),
+        (Error::PermissionDenied, Refused),
+        (Error::RoleNotGranted, Refused),
+        (Error::PermissionNotGranted, Refused),
+        (Error::AuthNotEnabled, Refused),
+        (Error::InvalidAuthToken, Refused),
+        (Error::InvalidAuthMgmt, Refused),
+        (Error::AuthOldRevision, Refused),
     ]
 }
 
@@ -67,6 +85,22 @@ fn listed(error: &Error) -> usize {
         Error::Timeout => 20,
         Error::LeaderChanged => 21,
         Error::Internal(_) => 22,
+        Error::RootUserNotExist => 23,
+        Error::RootRoleNotExist => 24,
+        Error::UserAlreadyExist => 25,
+        Error::UserEmpty => 26,
+        Error::UserNotFound => 27,
+        Error::RoleAlreadyExist => 28,
+        Error::RoleNotFound => 29,
+        Error::RoleEmpty => 30,
+        Error::AuthFailed => 31,
+        Error::PermissionDenied => 32,
+        Error::RoleNotGranted => 33,
+        Error::PermissionNotGranted => 34,
+        Error::AuthNotEnabled => 35,
+        Error::InvalidAuthToken => 36,
+        Error::InvalidAuthMgmt => 37,
+        Error::AuthOldRevision => 38,
     }
 }
 
@@ -75,7 +109,7 @@ fn every_member_error_has_its_class() {
     let table = table();
     let mut seen: Vec<usize> = table.iter().map(|(error, _)| listed(error)).collect();
     seen.sort_unstable();
-    assert_eq!(seen, (0..=22).collect::<Vec<_>>(), "each variant exactly once");
+    assert_eq!(seen, (0..=38).collect::<Vec<_>>(), "each variant exactly once");
     for (error, class) in table {
         assert_eq!(classify(&Failure::Answered(error.clone())), class, "{error:?}");
     }

@@ -17,6 +17,7 @@ use crate::api::{
     LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse, PutRequest,
     PutResponse, RangeRequest, RangeResponse, RequestOp, TxnRequest, TxnResponse,
 };
+use crate::auth::{AuthAnswer, AuthCommand, AuthInfo};
 use crate::error::{Error, Result};
 use crate::kv::ResponseHeader;
 use crate::mvcc::check::{check_delete, check_put, check_range, check_txn};
@@ -40,6 +41,11 @@ pub enum Command {
     Compact(CompactionRequest),
     LeaseGrant(LeaseGrantRequest),
     LeaseRevoke(LeaseRevokeRequest),
+    /// A change to (or read of) the auth store.
+    Auth(AuthCommand),
+    /// A client's command with who sent it: apply checks the caller's permission first
+    /// (`crate::auth::guard`) and answers with the inner command's response.
+    As(AuthInfo, Box<Command>),
 }
 
 /// What applying a command answers; the variant matches the command's.
@@ -53,6 +59,7 @@ pub enum Response {
     Compact(CompactionResponse),
     LeaseGrant(LeaseGrantResponse),
     LeaseRevoke(LeaseRevokeResponse),
+    Auth(ResponseHeader, AuthAnswer),
 }
 
 impl Response {
@@ -66,6 +73,7 @@ impl Response {
             Response::Compact(r) => &r.header,
             Response::LeaseGrant(r) => &r.header,
             Response::LeaseRevoke(r) => &r.header,
+            Response::Auth(h, _) => h,
         }
     }
 }
@@ -81,6 +89,7 @@ impl Response {
             Response::Compact(r) => &mut r.header,
             Response::LeaseGrant(r) => &mut r.header,
             Response::LeaseRevoke(r) => &mut r.header,
+            Response::Auth(h, _) => h,
         }
     }
 }
@@ -94,7 +103,8 @@ impl Command {
             Command::DeleteRange(r) => check_delete(r),
             Command::Txn(t) => check_txn(t),
             Command::Noop | Command::Compact(_) => Ok(()),
-            Command::LeaseGrant(_) | Command::LeaseRevoke(_) => Ok(()),
+            Command::LeaseGrant(_) | Command::LeaseRevoke(_) | Command::Auth(_) => Ok(()),
+            Command::As(_, inner) => inner.validate(),
         }
     }
 
@@ -115,12 +125,26 @@ impl Command {
             Command::DeleteRange(r) => bytes_len(&r.key) + bytes_len(&r.range_end) + FIELD,
             Command::Txn(t) => txn_len(t),
             Command::Compact(_) | Command::LeaseGrant(_) | Command::LeaseRevoke(_) => 2 * 8,
+            Command::Auth(a) => a.encoded_len(),
+            Command::As(info, inner) => bytes_len(info.user.as_bytes()) + 8 + inner.encoded_len(),
         }
     }
 
-    /// Whether this command may change state (everything but `Noop` and `Range`).
+    /// Whether this command may change state (everything but `Noop`, `Range` and auth reads).
     pub fn is_write(&self) -> bool {
-        !matches!(self, Command::Noop | Command::Range(_))
+        match self {
+            Command::Noop | Command::Range(_) => false,
+            Command::Auth(a) => !matches!(
+                a,
+                AuthCommand::Status
+                    | AuthCommand::UserGet { .. }
+                    | AuthCommand::UserList
+                    | AuthCommand::RoleGet { .. }
+                    | AuthCommand::RoleList
+            ),
+            Command::As(_, inner) => inner.is_write(),
+            _ => true,
+        }
     }
 }
 

@@ -2,21 +2,33 @@
 //!
 //! The bytes are the postcard encoding of a versioned envelope around the [`StateMachine`]: the
 //! store with all retained history and its compaction point, the lessor with attachments and
-//! its id counter, and the applied index. `restore(snapshot())` equals the original exactly, and
+//! its id counter, the applied index and the auth store. Format 1 (before the auth store) still
+//! restores, with auth as a new cluster has it. `restore(snapshot())` equals the original exactly, and
 //! equal states give equal bytes (every map is ordered). Bytes that do not decode, or carry an
 //! unknown format, are refused; nothing is trusted to be well-formed without decoding.
 
 use super::state_machine::StateMachine;
+use crate::auth::AuthStore;
 use crate::error::{Error, Result};
+use crate::lease::Lessor;
+use crate::mvcc::Store;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the encoding changes incompatibly.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Envelope<T> {
     format: u32,
     state: T,
+}
+
+/// The state of format 1: no auth store yet.
+#[derive(Serialize, Deserialize)]
+struct StateV1 {
+    store: Store,
+    lessor: Lessor,
+    applied_index: u64,
 }
 
 impl StateMachine {
@@ -29,11 +41,45 @@ impl StateMachine {
 
     /// A state machine from bytes made by [`StateMachine::snapshot`].
     pub fn restore(bytes: &[u8]) -> Result<StateMachine> {
-        let envelope: Envelope<StateMachine> = postcard::from_bytes(bytes)
-            .map_err(|e| Error::Other(format!("corrupt snapshot: {e}")))?;
-        if envelope.format != FORMAT {
-            return Err(Error::Other(format!("unknown snapshot format {}", envelope.format)));
+        let corrupt = |e: postcard::Error| Error::Other(format!("corrupt snapshot: {e}"));
+        // The format number comes first, whatever follows it.
+        let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(corrupt)?;
+        match format {
+            FORMAT => {
+                let envelope: Envelope<StateMachine> =
+                    postcard::from_bytes(bytes).map_err(corrupt)?;
+                Ok(envelope.state)
+            }
+            1 => {
+                let envelope: Envelope<StateV1> = postcard::from_bytes(bytes).map_err(corrupt)?;
+                let StateV1 { store, lessor, applied_index } = envelope.state;
+                Ok(StateMachine { store, lessor, applied_index, auth: AuthStore::default() })
+            }
+            other => Err(Error::Other(format!("unknown snapshot format {other}"))),
         }
-        Ok(envelope.state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::PutRequest;
+    use crate::apply::Command;
+
+    #[test]
+    fn a_format_one_snapshot_restores_with_a_new_auth_store() {
+        let mut machine = StateMachine::new();
+        let put = PutRequest { key: b"k".to_vec(), value: b"v".to_vec(), ..Default::default() };
+        assert!(machine.apply(1, &Command::Put(put)).0.is_ok());
+        let old = StateV1 {
+            store: machine.store.clone(),
+            lessor: machine.lessor.clone(),
+            applied_index: machine.applied_index,
+        };
+        let bytes = postcard::to_stdvec(&Envelope { format: 1, state: old }).expect("encodes");
+        assert_eq!(StateMachine::restore(&bytes), Ok(machine.clone()));
+        assert_eq!(StateMachine::restore(&machine.snapshot()), Ok(machine));
+        let unknown = postcard::to_stdvec(&Envelope { format: 9, state: 0u8 }).expect("encodes");
+        assert!(StateMachine::restore(&unknown).is_err());
     }
 }

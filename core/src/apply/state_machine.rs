@@ -1,5 +1,5 @@
-//! [`StateMachine`]: the MVCC store, the lessor and the last applied log index, changed only by
-//! [`StateMachine::apply`].
+//! [`StateMachine`]: the MVCC store, the lessor, the auth store and the last applied log index,
+//! changed only by [`StateMachine::apply`].
 //!
 //! Invariants:
 //! - `apply` is deterministic: the same state and command give the same response, events and
@@ -11,6 +11,8 @@
 //!   put otherwise (the rule [`crate::mvcc`] states, kept across every kind of command);
 //! - every change to the key space is reflected in the lessor's attachments before `apply`
 //!   returns (the events drive it);
+//! - a command that carries its caller (`Command::As`) runs only if the auth store, as it is at
+//!   that point of the log, allows that caller to run it; refused, it changes nothing;
 //! - response headers carry the store revision after the command; the node layer fills cluster,
 //!   member and term.
 //!
@@ -21,6 +23,7 @@ use crate::api::{
     LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeResponse,
     LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
 };
+use crate::auth::{AuthInfo, AuthStore};
 use crate::error::Result;
 use crate::kv::{Event, KeyRange, LeaseId, ResponseHeader};
 use crate::lease::{ExpiryTracker, Lessor, DEFAULT_MIN_TTL};
@@ -35,6 +38,7 @@ pub struct StateMachine {
     pub(super) store: Store,
     pub(super) lessor: Lessor,
     pub(super) applied_index: u64,
+    pub(super) auth: AuthStore,
 }
 
 impl Default for StateMachine {
@@ -50,7 +54,12 @@ impl StateMachine {
 
     /// A fresh state machine whose leases last at least `min_ttl` seconds.
     pub fn with_min_ttl(min_ttl: i64) -> Self {
-        StateMachine { store: Store::new(), lessor: Lessor::new(min_ttl), applied_index: 0 }
+        StateMachine {
+            store: Store::new(),
+            lessor: Lessor::new(min_ttl),
+            applied_index: 0,
+            auth: AuthStore::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -59,6 +68,10 @@ impl StateMachine {
 
     pub fn lessor(&self) -> &Lessor {
         &self.lessor
+    }
+
+    pub fn auth(&self) -> &AuthStore {
+        &self.auth
     }
 
     /// The index of the last log entry applied.
@@ -121,6 +134,14 @@ impl StateMachine {
     }
 
     fn execute(&mut self, command: &Command) -> Result<(Response, Vec<Event>)> {
+        if let Command::As(info, inner) = command {
+            check_caller(&self.auth, info, inner, &self.lessor)?;
+            if let Command::Auth(auth) = &**inner {
+                let answer = self.auth.apply(auth, Some(info))?;
+                return Ok((Response::Auth(self.header(), answer), Vec::new()));
+            }
+            return self.execute(inner);
+        }
         let (store, lessor) = (&mut self.store, &mut self.lessor);
         Ok(match command {
             Command::Noop => (Response::Noop(self.header()), Vec::new()),
@@ -138,6 +159,12 @@ impl StateMachine {
                 let events = store.delete_keys(&keys);
                 (Response::LeaseRevoke(LeaseRevokeResponse { header: self.header() }), events)
             }
+            Command::Auth(auth) => {
+                let answer = self.auth.apply(auth, None)?;
+                (Response::Auth(self.header(), answer), Vec::new())
+            }
+            // Handled above.
+            Command::As(..) => unreachable_as()?,
         })
     }
 
@@ -194,6 +221,32 @@ impl StateMachine {
     pub fn lease_exists(&self, lease: LeaseId) -> bool {
         self.lessor.lookup(lease).is_some()
     }
+}
+
+/// Whether the caller `info` may run `command` now (`crate::auth::guard`); the error is etcd's.
+fn check_caller(
+    auth: &AuthStore,
+    info: &AuthInfo,
+    command: &Command,
+    lessor: &Lessor,
+) -> Result<()> {
+    match command {
+        Command::Range(r) => auth.check_range(info, r),
+        Command::Put(r) => auth.check_put(info, r, lessor),
+        Command::DeleteRange(r) => auth.check_delete(info, r),
+        Command::Txn(r) => auth.check_txn(info, r, lessor),
+        Command::LeaseRevoke(r) => auth.check_lease_keys(info, r.id, lessor),
+        // etcd 3.4 checks none of these.
+        Command::Noop | Command::Compact(_) | Command::LeaseGrant(_) => Ok(()),
+        // Checked by the auth store itself (`AuthStore::apply`).
+        Command::Auth(_) => Ok(()),
+        Command::As(..) => unreachable_as().map(|_| ()),
+    }
+}
+
+/// `execute` unwraps `Command::As` before it reaches the key-space match.
+fn unreachable_as() -> Result<(Response, Vec<Event>)> {
+    Err(crate::error::Error::Internal("a caller inside a caller".into()))
 }
 
 /// etcd's revision rule for one applied command: a command that changed something (made events)

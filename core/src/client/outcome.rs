@@ -97,6 +97,22 @@ pub(super) fn class_of(error: &Error) -> Class {
         | Error::MemberExists
         | Error::MemberBadUrls
         | Error::MemberNotLearner
+        | Error::RootUserNotExist
+        | Error::RootRoleNotExist
+        | Error::UserAlreadyExist
+        | Error::UserEmpty
+        | Error::UserNotFound
+        | Error::RoleAlreadyExist
+        | Error::RoleNotFound
+        | Error::RoleEmpty
+        | Error::AuthFailed
+        | Error::PermissionDenied
+        | Error::RoleNotGranted
+        | Error::PermissionNotGranted
+        | Error::AuthNotEnabled
+        | Error::InvalidAuthToken
+        | Error::InvalidAuthMgmt
+        | Error::AuthOldRevision
         | Error::Other(_) => Class::Refused,
     }
 }
@@ -117,6 +133,8 @@ pub enum Rpc<'a> {
     MemberList,
     Status,
     HashKv,
+    /// One of the Auth service's calls (every one goes through the log).
+    Auth,
 }
 
 /// Whether `rpc` changes nothing, so its unknown outcome may simply be retried.
@@ -138,7 +156,8 @@ pub fn is_read(rpc: Rpc<'_>) -> bool {
         | Rpc::Compact
         | Rpc::LeaseGrant
         | Rpc::LeaseRevoke
-        | Rpc::LeaseKeepAlive => false,
+        | Rpc::LeaseKeepAlive
+        | Rpc::Auth => false,
     }
 }
 

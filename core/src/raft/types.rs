@@ -52,6 +52,9 @@ impl fmt::Display for crate::apply::Command {
             Compact(r) => write!(f, "compact {}", r.revision),
             LeaseGrant(r) => write!(f, "lease grant ttl={}", r.ttl),
             LeaseRevoke(r) => write!(f, "lease revoke {:x}", r.id),
+            // Never a password hash or a token in a log line.
+            Auth(_) => write!(f, "auth"),
+            As(info, inner) => write!(f, "{inner} as {:?}", info.user),
         }
     }
 }

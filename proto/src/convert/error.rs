@@ -6,7 +6,7 @@ use detcd_core::Error;
 use tonic::Code;
 
 /// Every error whose etcd message is fixed, so its text names it on the wire.
-const KNOWN: [Error; 20] = [
+const KNOWN: [Error; 36] = [
     Error::FutureRevision,
     Error::LeaseNotFound,
     Error::LeaseExists,
@@ -27,6 +27,22 @@ const KNOWN: [Error; 20] = [
     Error::MemberExists,
     Error::MemberBadUrls,
     Error::MemberNotLearner,
+    Error::RootUserNotExist,
+    Error::RootRoleNotExist,
+    Error::UserAlreadyExist,
+    Error::UserEmpty,
+    Error::UserNotFound,
+    Error::RoleAlreadyExist,
+    Error::RoleNotFound,
+    Error::RoleEmpty,
+    Error::AuthFailed,
+    Error::PermissionDenied,
+    Error::RoleNotGranted,
+    Error::PermissionNotGranted,
+    Error::AuthNotEnabled,
+    Error::InvalidAuthToken,
+    Error::InvalidAuthMgmt,
+    Error::AuthOldRevision,
 ];
 
 /// The core error a status with this code and message stands for, or `None` when it is no etcd
@@ -88,7 +104,23 @@ mod tests {
             | Error::MemberNotFound
             | Error::MemberExists
             | Error::MemberBadUrls
-            | Error::MemberNotLearner => true,
+            | Error::MemberNotLearner
+            | Error::RootUserNotExist
+            | Error::RootRoleNotExist
+            | Error::UserAlreadyExist
+            | Error::UserEmpty
+            | Error::UserNotFound
+            | Error::RoleAlreadyExist
+            | Error::RoleNotFound
+            | Error::RoleEmpty
+            | Error::AuthFailed
+            | Error::PermissionDenied
+            | Error::RoleNotGranted
+            | Error::PermissionNotGranted
+            | Error::AuthNotEnabled
+            | Error::InvalidAuthToken
+            | Error::InvalidAuthMgmt
+            | Error::AuthOldRevision => true,
         }
     }
 

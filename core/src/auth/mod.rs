@@ -7,6 +7,8 @@
 //!   command carries; a member runs the read check before serving a read);
 //! - [`info`]: who a request is from ([`Caller`], [`Credentials`]) and what the log carries
 //!   ([`AuthInfo`]); [`token`]: the table of issued simple tokens;
+//! - [`request`]: the Auth service's typed requests and answers;
+//! - [`config`]: a member's token TTL and bcrypt cost;
 //! - [`password`]: bcrypt, done by a member before it proposes (never in apply).
 //!
 //! Invariant: whether a request is allowed is decided in core, never by a transport: a write in
@@ -14,14 +16,17 @@
 //! read on the member serving it, against its replica after the read index.
 
 pub mod command;
+pub mod config;
 pub mod guard;
 pub mod info;
 pub mod password;
 pub mod permission;
+pub mod request;
 pub mod store;
 pub mod token;
 
 pub use command::{AuthAnswer, AuthCommand};
+pub use config::AuthConfig;
 pub use info::{AuthInfo, Caller, Credentials};
 pub use permission::{Permission, PermissionType};
 pub use store::{AuthStore, ROOT};

@@ -29,6 +29,8 @@ pub struct MemberConfig {
     pub watch: WatchConfig,
     /// How often `progress_notify` watchers hear the current revision (etcd: 10 minutes).
     pub progress_notify_interval: Duration,
+    /// Token TTL and bcrypt cost (etcd's `--auth-token-ttl`, `--bcrypt-cost`).
+    pub auth: crate::auth::AuthConfig,
     /// Told about every applied entry (the simulator's invariant checks); none in production.
     pub observer: Option<MemberObserver>,
 }
@@ -49,6 +51,7 @@ impl MemberConfig {
             request_timeout: Duration::from_secs(5),
             watch: WatchConfig::default(),
             progress_notify_interval: Duration::from_secs(600),
+            auth: crate::auth::AuthConfig::default(),
             observer: None,
         }
     }

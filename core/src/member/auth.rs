@@ -11,8 +11,9 @@
 //!   `AuthOldRevision`, never a write the new permissions forbid;
 //! - a range is checked here against this replica before it is served, and refused with
 //!   `AuthOldRevision` if the store changed while it was served (etcd's `doSerialize`);
-//! - calls etcd 3.4 does not check (status, member list, keep-alives, lease reads) are served
-//!   as they are.
+//! - membership changes, defragment, snapshot and hashes need the root role (`check_admin`);
+//! - calls etcd 3.4 does not check (status, member list, alarms, keep-alives, lease reads) are
+//!   served as they are.
 //!
 //! The work apply must not do is done here, before proposing: bcrypt hashes (`--bcrypt-cost`),
 //! the password check of `Authenticate` (against this replica, at an auth revision the log
@@ -149,6 +150,15 @@ impl Member {
             return Ok(Some(auth.info_for(name)));
         }
         Ok(Some(AuthInfo::default()))
+    }
+
+    /// etcd's admin check for calls only the root role may make while auth is on (membership
+    /// changes, defragment, snapshot, hashes): `Ok` for the member itself and when auth is off.
+    pub fn check_admin(&self, caller: &Caller) -> Result<()> {
+        match self.authorize(caller)? {
+            None => Ok(()),
+            Some(info) => self.inner.replica.lock().machine.auth().check_admin(&info),
+        }
     }
 
     /// A range for `info`: checked against this replica, served, and refused if the auth

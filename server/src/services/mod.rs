@@ -42,6 +42,11 @@ async fn call_as<R: CallerRequest>(
     member.call_as(&caller, request).await.map_err(status_of)
 }
 
+/// Refuses a call only the root role may make while auth is on (etcd's admin check, in core).
+fn admin_only<T>(member: &Member, request: &tonic::Request<T>) -> Result<(), Status> {
+    member.check_admin(&caller_of(request)).map_err(status_of)
+}
+
 /// `Member::header_now` as a protobuf header.
 fn proto_header(member: &Member) -> Option<detcd_proto::etcdserverpb::ResponseHeader> {
     detcd_proto::convert::header_to_proto(member.header_now())

@@ -40,7 +40,9 @@ impl Watch for WatchService {
         &self,
         request: Request<Streaming<pb::WatchRequest>>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        Ok(Response::new(open_watch(&self.member, request.into_inner())))
+        let caller = super::caller_of(&request);
+        let stream = self.member.watch_as(&caller).map_err(crate::status::status_of)?;
+        Ok(Response::new(watch_stream(stream, request.into_inner())))
     }
 }
 
@@ -53,7 +55,15 @@ pub fn open_watch<S>(member: &Member, incoming: S) -> WatchResponses
 where
     S: Stream<Item = Result<pb::WatchRequest, Status>> + Unpin + Send + 'static,
 {
-    let stream = Arc::new(member.watch());
+    watch_stream(member.watch(), incoming)
+}
+
+/// Feeds `stream` from `incoming` and hands out its responses.
+fn watch_stream<S>(stream: WatchStream, incoming: S) -> WatchResponses
+where
+    S: Stream<Item = Result<pb::WatchRequest, Status>> + Unpin + Send + 'static,
+{
+    let stream = Arc::new(stream);
     let (outbox, responses) = mpsc::channel(OUTBOX);
     tokio::spawn(feed_requests(incoming, stream.clone(), outbox.clone()));
     tokio::spawn(forward_responses(stream, outbox));

@@ -261,6 +261,7 @@ macro_rules! unchecked {
 }
 
 unchecked! {
+    LeaseKeepAliveRequest,
     StatusRequest,
     MemberListRequest,
     HashKvRequest,

@@ -19,10 +19,10 @@ pub use kv::KvService;
 pub use lease::{keep_alive, LeaseService};
 pub use lock_election::{ElectionService, LockService};
 pub use maintenance::MaintenanceService;
-pub use watch::{open_watch, WatchService};
+pub use watch::{open_watch_as, WatchService};
 
 use crate::status::status_of;
-use caller::caller_of;
+pub use caller::caller_of;
 use detcd_core::auth::Caller;
 use detcd_core::member::{CallerRequest, Member, MemberRequest};
 use tonic::Status;

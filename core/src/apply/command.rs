@@ -130,6 +130,14 @@ impl Command {
         }
     }
 
+    /// The command itself, without the caller a client's command carries (`As`).
+    pub fn unwrapped(&self) -> &Command {
+        match self {
+            Command::As(_, inner) => inner.unwrapped(),
+            other => other,
+        }
+    }
+
     /// Whether this command may change state (everything but `Noop`, `Range` and auth reads).
     pub fn is_write(&self) -> bool {
         match self {

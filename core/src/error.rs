@@ -80,6 +80,42 @@ pub enum Error {
     /// `MoveLeader` did not see the target lead in time; the transfer may still complete.
     #[error("etcdserver: request timed out, leader transfer took too long")]
     LeaderTransferTimeout,
+    /// etcd's auth errors (`auth/store.go`), with the texts of its `rpctypes`.
+    #[error("etcdserver: root user does not exist")]
+    RootUserNotExist,
+    #[error("etcdserver: root user does not have root role")]
+    RootRoleNotExist,
+    #[error("etcdserver: user name already exists")]
+    UserAlreadyExist,
+    #[error("etcdserver: user name is empty")]
+    UserEmpty,
+    #[error("etcdserver: user name not found")]
+    UserNotFound,
+    #[error("etcdserver: role name already exists")]
+    RoleAlreadyExist,
+    #[error("etcdserver: role name not found")]
+    RoleNotFound,
+    #[error("etcdserver: role name is empty")]
+    RoleEmpty,
+    #[error("etcdserver: authentication failed, invalid user ID or password")]
+    AuthFailed,
+    #[error("etcdserver: permission denied")]
+    PermissionDenied,
+    #[error("etcdserver: role is not granted to the user")]
+    RoleNotGranted,
+    #[error("etcdserver: permission is not granted to the role")]
+    PermissionNotGranted,
+    #[error("etcdserver: authentication is not enabled")]
+    AuthNotEnabled,
+    #[error("etcdserver: invalid auth token")]
+    InvalidAuthToken,
+    /// Deleting `root` (user or role), or revoking `root` from `root`, while auth is enabled.
+    #[error("etcdserver: invalid auth management")]
+    InvalidAuthMgmt,
+    /// The auth store changed after the request's caller was resolved: the client
+    /// authenticates again and retries.
+    #[error("etcdserver: revision of auth store is old")]
+    AuthOldRevision,
     /// A refusal no caller tells apart from others (bad input to a tool, an etcd message detcd
     /// has no variant for); nothing changed.
     #[error("etcdserver: {0}")]

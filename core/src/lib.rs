@@ -16,6 +16,8 @@
 //! - `storage`: the disk seam, the WAL and snapshot files;
 //! - `runtime`, `clock`: the async runtime seam and each node's clock;
 //! - `client`, `recipes`: the `Client` trait, its outcome classification and etcd's recipes on it;
+//! - `auth`: users, roles, permissions and tokens (etcd's auth store), replicated, and the
+//!   permission checks of every request;
 //! - `error`: the errors callers branch on;
 //! - `invariant`: [`invariant!`](crate::invariant!), the module docs' invariants checked where
 //!   they are kept, on in debug builds and in the simulator;
@@ -31,6 +33,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod auth;
 pub mod buggify;
 pub mod client;
 pub mod clock;

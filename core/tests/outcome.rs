@@ -45,6 +45,24 @@ fn table() -> Vec<(Error, Class)> {
         (Error::NotLeader, RetryElsewhere),
         (Error::BadLeaderTransferee, Refused),
         (Error::LeaderTransferTimeout, Unknown),
+        // The auth store's refusals: nothing was done (a client whose token went stale
+        // authenticates again and retries).
+        (Error::RootUserNotExist, Refused),
+        (Error::RootRoleNotExist, Refused),
+        (Error::UserAlreadyExist, Refused),
+        (Error::UserEmpty, Refused),
+        (Error::UserNotFound, Refused),
+        (Error::RoleAlreadyExist, Refused),
+        (Error::RoleNotFound, Refused),
+        (Error::RoleEmpty, Refused),
+        (Error::AuthFailed, Refused),
+        (Error::PermissionDenied, Refused),
+        (Error::RoleNotGranted, Refused),
+        (Error::PermissionNotGranted, Refused),
+        (Error::AuthNotEnabled, Refused),
+        (Error::InvalidAuthToken, Refused),
+        (Error::InvalidAuthMgmt, Refused),
+        (Error::AuthOldRevision, Refused),
     ]
 }
 
@@ -79,6 +97,22 @@ fn listed(error: &Error) -> usize {
         Error::NotLeader => 24,
         Error::BadLeaderTransferee => 25,
         Error::LeaderTransferTimeout => 26,
+        Error::RootUserNotExist => 27,
+        Error::RootRoleNotExist => 28,
+        Error::UserAlreadyExist => 29,
+        Error::UserEmpty => 30,
+        Error::UserNotFound => 31,
+        Error::RoleAlreadyExist => 32,
+        Error::RoleNotFound => 33,
+        Error::RoleEmpty => 34,
+        Error::AuthFailed => 35,
+        Error::PermissionDenied => 36,
+        Error::RoleNotGranted => 37,
+        Error::PermissionNotGranted => 38,
+        Error::AuthNotEnabled => 39,
+        Error::InvalidAuthToken => 40,
+        Error::InvalidAuthMgmt => 41,
+        Error::AuthOldRevision => 42,
     }
 }
 
@@ -87,7 +121,7 @@ fn every_member_error_has_its_class() {
     let table = table();
     let mut seen: Vec<usize> = table.iter().map(|(error, _)| listed(error)).collect();
     seen.sort_unstable();
-    assert_eq!(seen, (0..=26).collect::<Vec<_>>(), "each variant exactly once");
+    assert_eq!(seen, (0..=42).collect::<Vec<_>>(), "each variant exactly once");
     for (error, class) in table {
         assert_eq!(classify(&Failure::Answered(error.clone())), class, "{error:?}");
     }

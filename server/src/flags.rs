@@ -2,13 +2,15 @@
 //!
 //! Deployment scripts written for etcd 3.4 should start detcd unchanged. `--quota-backend-bytes`
 //! has etcd's meaning (`member::quota`), and so has `--max-concurrent-streams` (the client
-//! listener's HTTP/2 setting, and the gateway's budget of calls at once, `gateway::streams`). Flags still in `IgnoredFlags` are parsed and do nothing
-//! (logging knobs, file-count limits, keep-alive tuning, ...: issue #17 part 2 names each one to be
-//! given its meaning or refused). Auto-compaction is accepted only switched off (etcd's default
-//! retention `0`); a retention that would compact is refused, since detcd does not compact by
-//! itself. Flags whose meaning detcd cannot honour (auth, discovery) stop start-up with a one-line
-//! error naming the flag, because silently running without auth would be worse than not running. The TLS flags
-//! (`TlsFlags`) are etcd's, and are read by `tls::TlsConfigs`.
+//! listener's HTTP/2 setting, and the gateway's budget of calls at once, `gateway::streams`). Flags
+//! still in `IgnoredFlags` are parsed and do nothing (logging knobs, file-count limits, keep-alive
+//! tuning, ...: issue #17 part 2 names each one to be given its meaning or refused).
+//! Auto-compaction is accepted only switched off (etcd's default retention `0`); a retention that
+//! would compact is refused, since detcd does not compact by itself. Flags whose meaning detcd
+//! cannot honour (discovery, JWT tokens) stop start-up with a one-line error naming the flag,
+//! because silently running without them would be worse than not running. The TLS flags
+//! (`TlsFlags`) are etcd's, and are read by `tls::TlsConfigs`; the auth flags (`AuthFlags`) become
+//! the member's `AuthConfig`.
 
 use crate::tls::Side;
 use clap::Parser;
@@ -85,6 +87,8 @@ pub struct Flags {
 
     #[command(flatten)]
     pub tls: TlsFlags,
+    #[command(flatten)]
+    pub auth: AuthFlags,
     #[command(flatten)]
     pub ignored: IgnoredFlags,
     #[command(flatten)]
@@ -219,11 +223,46 @@ impl TlsFlags {
     }
 }
 
+/// etcd's auth flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthFlags {
+    /// Auth token type: 'simple' (JWT tokens are not implemented yet).
+    #[arg(long, env = "ETCD_AUTH_TOKEN", default_value = "simple")]
+    pub auth_token: String,
+    /// How long a simple token lives unused, in seconds.
+    #[arg(long, env = "ETCD_AUTH_TOKEN_TTL", default_value_t = 300)]
+    pub auth_token_ttl: u64,
+    /// bcrypt's cost for hashing passwords (4 to 31).
+    #[arg(long, env = "ETCD_BCRYPT_COST", default_value_t = 10)]
+    pub bcrypt_cost: u32,
+}
+
+impl AuthFlags {
+    /// The member's auth settings, or the one-line start-up error naming the flag.
+    pub fn config(&self) -> Result<detcd_core::auth::AuthConfig, String> {
+        use detcd_core::auth::password::{MAX_COST, MIN_COST};
+        let kind = self.auth_token.split(',').next().unwrap_or("");
+        match kind {
+            "simple" => {}
+            "jwt" => return Err("--auth-token jwt is not supported: not implemented".into()),
+            other => return Err(format!("--auth-token: unknown token type {other:?}")),
+        }
+        if !(MIN_COST..=MAX_COST).contains(&self.bcrypt_cost) {
+            return Err(format!(
+                "--bcrypt-cost {} is out of range [{MIN_COST}, {MAX_COST}]",
+                self.bcrypt_cost
+            ));
+        }
+        Ok(detcd_core::auth::AuthConfig {
+            token_ttl: std::time::Duration::from_secs(self.auth_token_ttl),
+            bcrypt_cost: self.bcrypt_cost,
+        })
+    }
+}
+
 /// Flags whose meaning detcd cannot honour: given any of them, detcd refuses to start.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UnsupportedFlags {
-    #[arg(long, env = "ETCD_AUTH_TOKEN", hide = true)]
-    pub auth_token: Option<String>,
     #[arg(long, env = "ETCD_DISCOVERY", hide = true)]
     pub discovery: Option<String>,
     #[arg(long, env = "ETCD_DISCOVERY_SRV", hide = true)]
@@ -238,7 +277,6 @@ impl UnsupportedFlags {
     /// The first unsupported flag that was given, with why detcd cannot honour it.
     pub fn first_given(&self) -> Option<(&'static str, &'static str)> {
         let given = [
-            (self.auth_token.is_some(), "--auth-token", "auth is not implemented"),
             (self.discovery.is_some(), "--discovery", "discovery is not implemented"),
             (self.discovery_srv.is_some(), "--discovery-srv", "discovery is not implemented"),
             (is_true(&self.force_new_cluster), "--force-new-cluster", "not implemented"),

@@ -17,6 +17,7 @@ use crate::urls::{host, is_https, socket_addr};
 use detcd_core::member::{Member, MemberConfig};
 use detcd_core::storage::RealDisk;
 use detcd_proto::detcdpeerpb::peer_server::PeerServer;
+use detcd_proto::etcdserverpb::auth_server::AuthServer;
 use detcd_proto::etcdserverpb::cluster_server::ClusterServer;
 use detcd_proto::etcdserverpb::kv_server::KvServer;
 use detcd_proto::etcdserverpb::lease_server::LeaseServer;
@@ -87,6 +88,7 @@ fn plan(flags: &Flags) -> Result<Plan, String> {
     config.quota_backend_bytes = flags.quota_backend_bytes();
     // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to whole seconds.
     config.min_lease_ttl = (flags.election_timeout * 3).div_ceil(2000).max(1) as i64;
+    config.auth = flags.auth.config()?;
     let addrs = |flag: &str, urls: &str| -> Result<Vec<Listen>, String> {
         let listen =
             |url: &String| Ok(Listen { addr: socket_addr(flag, url)?, tls: is_https(url) });
@@ -289,6 +291,7 @@ async fn serve_clients(
     let gateway = crate::gateway::router(member.clone(), token.clone(), &data_dir, max_streams);
     let routes = Routes::from(http.merge(gateway))
         .add_service(limit(KvServer::new(KvService::new(member.clone()))))
+        .add_service(limit(AuthServer::new(AuthService::new(member.clone()))))
         .add_service(limit(WatchServer::new(WatchService::new(member.clone()))))
         .add_service(limit(LeaseServer::new(LeaseService::new(member.clone()))))
         .add_service(limit(ClusterServer::new(ClusterService::new(member.clone(), token.clone()))))
@@ -350,6 +353,7 @@ macro_rules! message_limits {
 
 message_limits!(
     KvServer<KvService>,
+    AuthServer<AuthService>,
     WatchServer<WatchService>,
     LeaseServer<LeaseService>,
     ClusterServer<ClusterService>,

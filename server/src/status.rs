@@ -33,6 +33,23 @@ pub fn status_of(error: Error) -> Status {
         Error::NoSpace => Code::ResourceExhausted,
         Error::NotLeader | Error::BadLeaderTransferee => Code::FailedPrecondition,
         Error::LeaderTransferTimeout => Code::Unavailable,
+        // etcd's rpctypes codes for the auth store's errors.
+        Error::RootUserNotExist
+        | Error::RootRoleNotExist
+        | Error::UserAlreadyExist
+        | Error::UserNotFound
+        | Error::RoleAlreadyExist
+        | Error::RoleNotFound
+        | Error::RoleNotGranted
+        | Error::PermissionNotGranted
+        | Error::AuthNotEnabled => Code::FailedPrecondition,
+        Error::UserEmpty
+        | Error::RoleEmpty
+        | Error::AuthFailed
+        | Error::InvalidAuthMgmt
+        | Error::AuthOldRevision => Code::InvalidArgument,
+        Error::PermissionDenied => Code::PermissionDenied,
+        Error::InvalidAuthToken => Code::Unauthenticated,
         // A refusal with no code of its own: the cluster does not accept it as it stands.
         Error::Other(_) => Code::FailedPrecondition,
         // etcd's code for an error it cannot place (`togRPCError`): the client cannot tell

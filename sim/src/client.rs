@@ -12,6 +12,7 @@
 //! cannot know (timed out after sending, the leader changed under it) is `Unknown`.
 
 use crate::transport::{client_addr, Carried, ClientCall};
+use detcd_core::auth::Caller;
 use detcd_core::client::outcome::{self, Class, Failure};
 use detcd_core::raft::types::NodeId;
 use detcd_core::Error;
@@ -60,6 +61,9 @@ pub struct SimClient {
     pub timeout: Duration,
     /// Stay on the current member after a write times out (see the module docs).
     pub pinned: bool,
+    /// Who the client is to the members (its token, as a real client sends one); `Internal`
+    /// unless a scenario authenticates, so members check nothing for it.
+    pub caller: Caller,
 }
 
 impl SimClient {
@@ -72,6 +76,7 @@ impl SimClient {
             current: 0,
             timeout: Duration::from_secs(3),
             pinned: false,
+            caller: Caller::Internal,
         })
     }
 
@@ -88,7 +93,7 @@ impl SimClient {
         let mut last_refusal = Error::NoLeader;
         for _ in 0..self.members.len() {
             let member = self.members[self.current % self.members.len()];
-            let call = ClientCall(request.clone());
+            let call = ClientCall(self.caller.clone(), request.clone());
             let answer = self.endpoint.call_timeout(client_addr(member), call, self.timeout).await;
             let failure = match answer {
                 Ok(Ok(response)) => return Outcome::Ok(response),

@@ -17,6 +17,7 @@
 
 use crate::transport::{client_addr, Carried, ClientCall, WatchCall, WatchReply};
 use detcd_core::api::*;
+use detcd_core::auth::Caller;
 use detcd_core::client::outcome::{self, Class, Failure};
 use detcd_core::client::{Client, ClientError, ClientResult, HashKvResponse, Watcher};
 use detcd_core::member::{
@@ -80,7 +81,8 @@ impl SimEtcdClient {
         let read = outcome::is_read(request.rpc());
         let mut last = ClientError::from(Failure::NotDelivered("no member to ask".into()));
         for _ in 0..self.inner.members.len() {
-            let call = ClientCall(request.clone());
+            // The member itself: this client carries no credentials (`Member::call`).
+            let call = ClientCall(Caller::Internal, request.clone());
             let answer = self.inner.endpoint.call_timeout(self.member(), call, self.inner.timeout);
             let failure = match answer.await {
                 Ok(Ok(response)) => return Ok(response),

@@ -6,8 +6,10 @@
 
 use detcd_core::api::*;
 use detcd_core::apply::AlarmRequest;
+use detcd_core::auth::request::*;
+use detcd_core::auth::Caller;
 use detcd_core::member::{
-    HashKvRequest, Member, MemberListRequest, MemberRequest, MoveLeaderRequest, StatusRequest,
+    CallerRequest, HashKvRequest, Member, MemberListRequest, MoveLeaderRequest, StatusRequest,
     WatchStream,
 };
 use detcd_core::peer::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
@@ -63,14 +65,16 @@ impl Request for PeerCall {
     const ID: u64 = 0xdec0_0001;
 }
 
-/// One unary client request, typed: madsim carries each request type as its own kind of call
-/// and answers it with that type's answer, as gRPC has one method per request.
+/// One unary client request, typed, with its caller: madsim carries each request type as its own
+/// kind of call and answers it with that type's answer, as gRPC has one method per request, and
+/// the member serves it for the caller (`Member::call_as`), as the server does for the token a
+/// gRPC request carries.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ClientCall<R>(pub R);
+pub struct ClientCall<R>(pub Caller, pub R);
 
 /// A request type the simulated network carries to members (listed in `carried!`).
 pub trait Carried:
-    MemberRequest<Answer: Serialize + DeserializeOwned + Sync>
+    CallerRequest<Answer: Serialize + DeserializeOwned + Sync>
     + Clone
     + Serialize
     + DeserializeOwned
@@ -92,7 +96,7 @@ macro_rules! carried {
             const ID: u64 = $id;
         })*
 
-        /// Has `member` answer every kind of client call on `endpoint` (`Member::call`).
+        /// Has `member` answer every kind of client call on `endpoint` (`Member::call_as`).
         fn serve_calls(endpoint: &Endpoint, member: &Member) {
             $(serve_call::<$request>(endpoint, member);)*
         }
@@ -115,13 +119,30 @@ carried! {
     HashKvRequest = 0xdec0_001c,
     AlarmRequest = 0xdec0_001d,
     MoveLeaderRequest = 0xdec0_001e,
+    AuthEnableRequest = 0xdec0_0030,
+    AuthDisableRequest = 0xdec0_0031,
+    AuthStatusRequest = 0xdec0_0032,
+    AuthenticateRequest = 0xdec0_0033,
+    AuthUserAddRequest = 0xdec0_0034,
+    AuthUserGetRequest = 0xdec0_0035,
+    AuthUserListRequest = 0xdec0_0036,
+    AuthUserDeleteRequest = 0xdec0_0037,
+    AuthUserChangePasswordRequest = 0xdec0_0038,
+    AuthUserGrantRoleRequest = 0xdec0_0039,
+    AuthUserRevokeRoleRequest = 0xdec0_003a,
+    AuthRoleAddRequest = 0xdec0_003b,
+    AuthRoleGetRequest = 0xdec0_003c,
+    AuthRoleListRequest = 0xdec0_003d,
+    AuthRoleDeleteRequest = 0xdec0_003e,
+    AuthRoleGrantPermissionRequest = 0xdec0_003f,
+    AuthRoleRevokePermissionRequest = 0xdec0_0040,
 }
 
 fn serve_call<R: Carried>(endpoint: &Endpoint, member: &Member) {
     let member = member.clone();
-    endpoint.add_rpc_handler(move |ClientCall(request): ClientCall<R>| {
+    endpoint.add_rpc_handler(move |ClientCall(caller, request): ClientCall<R>| {
         let member = member.clone();
-        async move { member.call(request).await }
+        async move { member.call_as(&caller, request).await }
     });
 }
 

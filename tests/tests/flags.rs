@@ -6,10 +6,27 @@ use std::process::Command;
 #[test]
 fn an_unsupported_flag_stops_start_up_with_one_line_naming_it() {
     let output =
-        Command::new(detcd_binary()).args(["--auth-token", "simple"]).output().expect("runs");
+        Command::new(detcd_binary()).args(["--discovery", "http://x"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr, "detcd: --auth-token is not supported: auth is not implemented\n");
+    assert_eq!(stderr, "detcd: --discovery is not supported: discovery is not implemented\n");
+}
+
+#[test]
+fn auth_flags_out_of_reach_stop_start_up_with_one_line_naming_them() {
+    let refused = |args: &[&str]| {
+        let output = Command::new(detcd_binary()).args(args).output().expect("runs");
+        assert_eq!(output.status.code(), Some(1));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert_eq!(
+        refused(&["--auth-token", "jwt,pub-key=a,priv-key=b,sign-method=RS256"]),
+        "detcd: --auth-token jwt is not supported: not implemented\n"
+    );
+    assert_eq!(
+        refused(&["--bcrypt-cost", "3"]),
+        "detcd: --bcrypt-cost 3 is out of range [4, 31]\n"
+    );
 }
 
 #[test]

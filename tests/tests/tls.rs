@@ -5,7 +5,8 @@
 //! another CA, is refused); the JSON gateway and `/health` over TLS and `/metrics` on a plain
 //! metrics listener; three members with client and peer TLS; a member whose peer certificate
 //! another CA signed is kept out and the others log why; a renewed certificate served without a
-//! restart; auto TLS; every bad-input start-up error as one line naming the flag and the file.
+//! restart; auto TLS; every bad-input start-up error as one line naming the flag and the file;
+//! with auth on, a client certificate's common name acting as the user when no token is given.
 
 use detcd_tests::certs::{Ca, Pair};
 use detcd_tests::cluster::{detcd_binary, Cluster};
@@ -127,6 +128,44 @@ fn one_member_serves_etcdctl_over_mutual_tls_and_refuses_clients_without_a_good_
     let metrics = curl(&[&cert[..], &[tls_metrics.as_str()]].concat()).unwrap();
     assert!(metrics.contains("etcd_server_has_leader 1"), "{metrics}");
     assert!(curl(&["--cacert", &ca.cert(), &tls_metrics]).is_err());
+}
+
+#[test]
+fn with_auth_on_a_client_certificates_common_name_is_the_user() {
+    let mut cluster = Cluster::plan_https(1, true, false);
+    let ca = Ca::new(cluster.scratch(), "ca");
+    let server = ca.leaf("server", "server");
+    let root = ca.leaf("root", "root");
+    let alice = ca.leaf("alice", "alice");
+    let mallory = ca.leaf("mallory", "mallory");
+    cluster.nodes[0].args = client_flags(&server, &ca.cert());
+    cluster.nodes[0].args.push("--bcrypt-cost=4".into());
+    cluster.start_planned();
+    let url = cluster.nodes[0].client_url();
+    let as_root = tls_args(&ca.cert(), Some(&root));
+    for step in [
+        "user add root:rootpw",
+        "user grant-role root root",
+        "user add alice --no-password",
+        "role add a",
+        "role grant-permission a --prefix readwrite a/",
+        "user grant-role alice a",
+        "auth enable",
+    ] {
+        ctl_ok(&url, &as_root, &step.split_whitespace().collect::<Vec<_>>());
+    }
+    // No token: the certificate's name is the user, with that user's permissions.
+    let as_alice = tls_args(&ca.cert(), Some(&alice));
+    assert_eq!(ctl_ok(&url, &as_alice, &["put", "a/1", "x"]), "OK\n");
+    let denied = ctl(&url, &as_alice, &["put", "b/1", "x"]);
+    assert!(!denied.ok && denied.stderr.contains("permission denied"), "{denied:?}");
+    ctl_ok(&url, &as_root, &["put", "b/1", "x"]);
+    // A name the store does not know is refused.
+    let stranger = ctl(&url, &tls_args(&ca.cert(), Some(&mallory)), &["get", "a/1"]);
+    assert!(!stranger.ok && stranger.stderr.contains("permission denied"), "{stranger:?}");
+    // A token takes precedence over the certificate (etcd's order).
+    let with_user = [&as_alice[..], &["--user=root:rootpw".to_string()]].concat();
+    ctl_ok(&url, &with_user, &["put", "b/2", "x"]);
 }
 
 /// Whether `openssl s_client` completes a handshake with `endpoint` given `options`.

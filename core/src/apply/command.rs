@@ -18,6 +18,7 @@ use crate::api::{
     LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse, PutRequest,
     PutResponse, RangeRequest, RangeResponse, RequestOp, TxnRequest, TxnResponse,
 };
+use crate::auth::{AuthAnswer, AuthCommand, AuthInfo};
 use crate::error::{Error, Result};
 use crate::kv::ResponseHeader;
 use crate::mvcc::check::{check_delete, check_put, check_range, check_txn};
@@ -43,6 +44,11 @@ pub enum Command {
     LeaseRevoke(LeaseRevokeRequest),
     /// Raise, lower or list alarms (`alarm`): replicated, so every member agrees which are on.
     Alarm(AlarmRequest),
+    /// A change to (or read of) the auth store.
+    Auth(AuthCommand),
+    /// A client's command with who sent it: apply checks the caller's permission first
+    /// (`crate::auth::guard`) and answers with the inner command's response.
+    As(AuthInfo, Box<Command>),
 }
 
 /// What applying a command answers; the variant matches the command's.
@@ -57,6 +63,7 @@ pub enum Response {
     LeaseGrant(LeaseGrantResponse),
     LeaseRevoke(LeaseRevokeResponse),
     Alarm(AlarmResponse),
+    Auth(ResponseHeader, AuthAnswer),
 }
 
 impl Response {
@@ -71,6 +78,7 @@ impl Response {
             Response::LeaseGrant(r) => &r.header,
             Response::LeaseRevoke(r) => &r.header,
             Response::Alarm(r) => &r.header,
+            Response::Auth(h, _) => h,
         }
     }
 }
@@ -87,6 +95,7 @@ impl Response {
             Response::LeaseGrant(r) => &mut r.header,
             Response::LeaseRevoke(r) => &mut r.header,
             Response::Alarm(r) => &mut r.header,
+            Response::Auth(h, _) => h,
         }
     }
 }
@@ -101,6 +110,8 @@ impl Command {
             Command::Txn(t) => check_txn(t),
             Command::Noop | Command::Compact(_) => Ok(()),
             Command::LeaseGrant(_) | Command::LeaseRevoke(_) | Command::Alarm(_) => Ok(()),
+            Command::Auth(_) => Ok(()),
+            Command::As(_, inner) => inner.validate(),
         }
     }
 
@@ -122,12 +133,34 @@ impl Command {
             Command::Txn(t) => txn_len(t),
             Command::Compact(_) | Command::LeaseGrant(_) | Command::LeaseRevoke(_) => 2 * 8,
             Command::Alarm(_) => 3 * 8,
+            Command::Auth(a) => a.encoded_len(),
+            Command::As(info, inner) => bytes_len(info.user.as_bytes()) + 8 + inner.encoded_len(),
         }
     }
 
-    /// Whether this command may change state (everything but `Noop` and `Range`).
+    /// The command itself, without the caller a client's command carries (`As`).
+    pub fn unwrapped(&self) -> &Command {
+        match self {
+            Command::As(_, inner) => inner.unwrapped(),
+            other => other,
+        }
+    }
+
+    /// Whether this command may change state (everything but `Noop`, `Range` and auth reads).
     pub fn is_write(&self) -> bool {
-        !matches!(self, Command::Noop | Command::Range(_))
+        match self {
+            Command::Noop | Command::Range(_) => false,
+            Command::Auth(a) => !matches!(
+                a,
+                AuthCommand::Status
+                    | AuthCommand::UserGet { .. }
+                    | AuthCommand::UserList
+                    | AuthCommand::RoleGet { .. }
+                    | AuthCommand::RoleList
+            ),
+            Command::As(_, inner) => inner.is_write(),
+            _ => true,
+        }
     }
 }
 

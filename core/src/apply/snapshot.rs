@@ -2,13 +2,15 @@
 //!
 //! The bytes are the postcard encoding of a versioned envelope around the [`StateMachine`]: the
 //! store with all retained history and its compaction point, the lessor with attachments and
-//! its id counter, the applied index and the raised alarms. `restore(snapshot())` equals the original exactly, and
+//! its id counter, the applied index, the raised alarms and the auth store. `restore(snapshot())` equals the original exactly, and
 //! equal states give equal bytes (every map is ordered). Bytes that do not decode, or carry an
-//! unknown format, are refused; nothing is trusted to be well-formed without decoding. Format 1 (before
-//! alarms were replicated state) still reads, as a state with no alarm raised.
+//! unknown format, are refused; nothing is trusted to be well-formed without decoding. Format 1
+//! (before alarms and the auth store were replicated state) still reads, as a state with no alarm
+//! raised and auth as a new cluster has it.
 
 use super::alarm::Alarms;
 use super::state_machine::StateMachine;
+use crate::auth::AuthStore;
 use crate::error::{Error, Result};
 use crate::lease::Lessor;
 use crate::mvcc::Store;
@@ -17,18 +19,18 @@ use serde::{Deserialize, Serialize};
 /// Bumped whenever the encoding changes incompatibly.
 const FORMAT: u32 = 2;
 
-/// Format 1: the state machine before it held alarms.
-#[derive(Deserialize)]
-struct StateMachineV1 {
-    store: Store,
-    lessor: Lessor,
-    applied_index: u64,
-}
-
 #[derive(Serialize, Deserialize)]
 struct Envelope<T> {
     format: u32,
     state: T,
+}
+
+/// The state of format 1: no alarms and no auth store yet.
+#[derive(Serialize, Deserialize)]
+struct StateV1 {
+    store: Store,
+    lessor: Lessor,
+    applied_index: u64,
 }
 
 impl StateMachine {
@@ -42,17 +44,19 @@ impl StateMachine {
     /// A state machine from bytes made by [`StateMachine::snapshot`].
     pub fn restore(bytes: &[u8]) -> Result<StateMachine> {
         let corrupt = |e: postcard::Error| Error::Other(format!("corrupt snapshot: {e}"));
-        // The envelope's fields are encoded one after the other: the format first.
-        let (format, _) = postcard::take_from_bytes::<u32>(bytes).map_err(corrupt)?;
+        // The format number comes first, whatever follows it.
+        let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(corrupt)?;
         match format {
             FORMAT => {
-                Ok(postcard::from_bytes::<Envelope<StateMachine>>(bytes).map_err(corrupt)?.state)
+                let envelope: Envelope<StateMachine> =
+                    postcard::from_bytes(bytes).map_err(corrupt)?;
+                Ok(envelope.state)
             }
             1 => {
-                let old =
-                    postcard::from_bytes::<Envelope<StateMachineV1>>(bytes).map_err(corrupt)?;
-                let StateMachineV1 { store, lessor, applied_index } = old.state;
-                Ok(StateMachine { store, lessor, applied_index, alarms: Alarms::default() })
+                let envelope: Envelope<StateV1> = postcard::from_bytes(bytes).map_err(corrupt)?;
+                let StateV1 { store, lessor, applied_index } = envelope.state;
+                let (alarms, auth) = (Alarms::default(), AuthStore::default());
+                Ok(StateMachine { store, lessor, applied_index, alarms, auth })
             }
             other => Err(Error::Other(format!("unknown snapshot format {other}"))),
         }
@@ -65,23 +69,22 @@ mod tests {
     use crate::api::PutRequest;
     use crate::apply::Command;
 
-    /// A snapshot written before alarms were replicated state reads as the same state with no
-    /// alarm raised.
+    /// A snapshot written before alarms and the auth store were replicated state reads as the
+    /// same state with no alarm raised and auth as a new cluster has it.
     #[test]
-    fn a_format_1_snapshot_still_reads() {
-        #[derive(Serialize)]
-        struct V1<'a> {
-            store: &'a Store,
-            lessor: &'a Lessor,
-            applied_index: u64,
-        }
+    fn a_format_one_snapshot_restores_with_no_alarm_and_a_new_auth_store() {
         let mut machine = StateMachine::new();
         let put = PutRequest { key: b"k".to_vec(), value: b"v".to_vec(), ..Default::default() };
         assert!(machine.apply(1, &Command::Put(put)).0.is_ok());
-        let old = V1 { store: &machine.store, lessor: &machine.lessor, applied_index: 1 };
-        let bytes = postcard::to_stdvec(&Envelope { format: 1, state: old }).unwrap();
-        assert_eq!(StateMachine::restore(&bytes).unwrap(), machine);
-        let unknown = postcard::to_stdvec(&Envelope { format: 9, state: 0u8 }).unwrap();
+        let old = StateV1 {
+            store: machine.store.clone(),
+            lessor: machine.lessor.clone(),
+            applied_index: machine.applied_index,
+        };
+        let bytes = postcard::to_stdvec(&Envelope { format: 1, state: old }).expect("encodes");
+        assert_eq!(StateMachine::restore(&bytes), Ok(machine.clone()));
+        assert_eq!(StateMachine::restore(&machine.snapshot()), Ok(machine));
+        let unknown = postcard::to_stdvec(&Envelope { format: 9, state: 0u8 }).expect("encodes");
         assert!(StateMachine::restore(&unknown).is_err());
     }
 }

@@ -1,6 +1,6 @@
-//! [`StateMachine`]: the MVCC store, the lessor and the last applied log index, changed only by
-//! [`StateMachine::apply`], and the raised alarms (while NOSPACE is raised, `apply` refuses what
-//! would add data: see [`super::alarm`]).
+//! [`StateMachine`]: the MVCC store, the lessor, the auth store and the last applied log index,
+//! changed only by [`StateMachine::apply`], and the raised alarms (while NOSPACE is raised,
+//! `apply` refuses what would add data: see [`super::alarm`]).
 //!
 //! Invariants:
 //! - `apply` is deterministic: the same state and command give the same response, events and
@@ -12,6 +12,8 @@
 //!   put otherwise (the rule [`crate::mvcc`] states, kept across every kind of command);
 //! - every change to the key space is reflected in the lessor's attachments before `apply`
 //!   returns (the events drive it);
+//! - a command that carries its caller (`Command::As`) runs only if the auth store, as it is at
+//!   that point of the log, allows that caller to run it; refused, it changes nothing;
 //! - response headers carry the store revision after the command; the node layer fills cluster,
 //!   member and term.
 //!
@@ -23,6 +25,7 @@ use crate::api::{
     LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeResponse,
     LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
 };
+use crate::auth::{AuthInfo, AuthStore};
 use crate::error::{Error, Result};
 use crate::kv::{Event, KeyRange, LeaseId, ResponseHeader};
 use crate::lease::{ExpiryTracker, Lessor, DEFAULT_MIN_TTL};
@@ -38,6 +41,7 @@ pub struct StateMachine {
     pub(super) lessor: Lessor,
     pub(super) applied_index: u64,
     pub(super) alarms: Alarms,
+    pub(super) auth: AuthStore,
 }
 
 impl Default for StateMachine {
@@ -58,6 +62,7 @@ impl StateMachine {
             lessor: Lessor::new(min_ttl),
             applied_index: 0,
             alarms: Alarms::default(),
+            auth: AuthStore::default(),
         }
     }
 
@@ -72,6 +77,10 @@ impl StateMachine {
     /// The raised alarms.
     pub fn alarms(&self) -> &Alarms {
         &self.alarms
+    }
+
+    pub fn auth(&self) -> &AuthStore {
+        &self.auth
     }
 
     /// The index of the last log entry applied.
@@ -134,6 +143,14 @@ impl StateMachine {
     }
 
     fn execute(&mut self, command: &Command) -> Result<(Response, Vec<Event>)> {
+        if let Command::As(info, inner) = command {
+            check_caller(&self.auth, info, inner, &self.lessor)?;
+            if let Command::Auth(auth) = &**inner {
+                let answer = self.auth.apply(auth, Some(info))?;
+                return Ok((Response::Auth(self.header(), answer), Vec::new()));
+            }
+            return self.execute(inner);
+        }
         if self.alarms.is_raised(AlarmType::NoSpace) && adds_data(command) {
             return Err(Error::NoSpace);
         }
@@ -158,6 +175,12 @@ impl StateMachine {
                 let alarms = self.alarms.apply(r);
                 (Response::Alarm(AlarmResponse { header: self.header(), alarms }), Vec::new())
             }
+            Command::Auth(auth) => {
+                let answer = self.auth.apply(auth, None)?;
+                (Response::Auth(self.header(), answer), Vec::new())
+            }
+            // Handled above.
+            Command::As(..) => unreachable_as()?,
         })
     }
 
@@ -222,13 +245,41 @@ fn adds_data(command: &Command) -> bool {
     match command {
         Command::Put(_) | Command::LeaseGrant(_) => true,
         Command::Txn(txn) => crate::mvcc::size::txn_cost(txn) > 0,
+        Command::As(_, inner) => adds_data(inner),
         Command::Noop
         | Command::Range(_)
         | Command::DeleteRange(_)
         | Command::Compact(_)
         | Command::LeaseRevoke(_)
-        | Command::Alarm(_) => false,
+        | Command::Alarm(_)
+        | Command::Auth(_) => false,
     }
+}
+
+/// Whether the caller `info` may run `command` now (`crate::auth::guard`); the error is etcd's.
+fn check_caller(
+    auth: &AuthStore,
+    info: &AuthInfo,
+    command: &Command,
+    lessor: &Lessor,
+) -> Result<()> {
+    match command {
+        Command::Range(r) => auth.check_range(info, r),
+        Command::Put(r) => auth.check_put(info, r, lessor),
+        Command::DeleteRange(r) => auth.check_delete(info, r),
+        Command::Txn(r) => auth.check_txn(info, r, lessor),
+        Command::LeaseRevoke(r) => auth.check_lease_keys(info, r.id, lessor),
+        // etcd 3.4 checks none of these.
+        Command::Noop | Command::Compact(_) | Command::LeaseGrant(_) | Command::Alarm(_) => Ok(()),
+        // Checked by the auth store itself (`AuthStore::apply`).
+        Command::Auth(_) => Ok(()),
+        Command::As(..) => unreachable_as().map(|_| ()),
+    }
+}
+
+/// `execute` unwraps `Command::As` before it reaches the key-space match.
+fn unreachable_as() -> Result<(Response, Vec<Event>)> {
+    Err(Error::Internal("a caller inside a caller".into()))
 }
 
 /// etcd's revision rule for one applied command: a command that changed something (made events)

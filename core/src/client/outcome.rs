@@ -105,6 +105,22 @@ pub(super) fn class_of(error: &Error) -> Class {
         | Error::MemberNotLearner
         | Error::NoSpace
         | Error::BadLeaderTransferee
+        | Error::RootUserNotExist
+        | Error::RootRoleNotExist
+        | Error::UserAlreadyExist
+        | Error::UserEmpty
+        | Error::UserNotFound
+        | Error::RoleAlreadyExist
+        | Error::RoleNotFound
+        | Error::RoleEmpty
+        | Error::AuthFailed
+        | Error::PermissionDenied
+        | Error::RoleNotGranted
+        | Error::PermissionNotGranted
+        | Error::AuthNotEnabled
+        | Error::InvalidAuthToken
+        | Error::InvalidAuthMgmt
+        | Error::AuthOldRevision
         | Error::Other(_) => Class::Refused,
     }
 }
@@ -127,6 +143,8 @@ pub enum Rpc<'a> {
     HashKv,
     Alarm(&'a AlarmRequest),
     MoveLeader,
+    /// One of the Auth service's calls (every one goes through the log).
+    Auth,
 }
 
 /// Whether `rpc` changes nothing, so its unknown outcome may simply be retried.
@@ -150,7 +168,8 @@ pub fn is_read(rpc: Rpc<'_>) -> bool {
         | Rpc::Compact
         | Rpc::LeaseGrant
         | Rpc::LeaseRevoke
-        | Rpc::LeaseKeepAlive => false,
+        | Rpc::LeaseKeepAlive
+        | Rpc::Auth => false,
     }
 }
 

@@ -32,6 +32,8 @@ pub struct MemberConfig {
     /// etcd's `--quota-backend-bytes`: writes that would take the backend size (`mvcc::size`)
     /// to this many bytes raise NOSPACE (`member::quota`); `None` = no quota.
     pub quota_backend_bytes: Option<u64>,
+    /// Token TTL and bcrypt cost (etcd's `--auth-token-ttl`, `--bcrypt-cost`).
+    pub auth: crate::auth::AuthConfig,
     /// Told about every applied entry (the simulator's invariant checks); none in production.
     pub observer: Option<MemberObserver>,
 }
@@ -53,6 +55,7 @@ impl MemberConfig {
             watch: WatchConfig::default(),
             progress_notify_interval: Duration::from_secs(600),
             quota_backend_bytes: Some(super::quota::DEFAULT_QUOTA_BYTES),
+            auth: crate::auth::AuthConfig::default(),
             observer: None,
         }
     }

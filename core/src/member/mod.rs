@@ -16,6 +16,7 @@
 
 mod admit;
 pub mod archive;
+pub mod auth;
 mod catch_up;
 mod cluster;
 mod config;
@@ -36,10 +37,12 @@ mod removal;
 mod request;
 pub mod restore;
 mod route;
+mod token_ttl;
 mod watch;
 
 pub use crate::peer::MembershipChange;
 pub use crate::peer::{PeerAnswer, PeerRequest, PeerResponse};
+pub use auth::CallerRequest;
 pub use cluster::{MemberStatus, MemberSummary};
 pub use config::{MemberConfig, MemberEvent, MemberObserver};
 pub use local_client::{LocalClient, LocalWatcher};
@@ -84,6 +87,8 @@ struct Inner {
     ready: tokio::sync::watch::Sender<bool>,
     /// Whether this member knows it was removed from the cluster (`removal`).
     removal: Arc<removal::Removal>,
+    /// When each simple token was last used here (`token_ttl`).
+    tokens: Mutex<token_ttl::TokenClock>,
 }
 
 impl Member {
@@ -123,6 +128,7 @@ impl Member {
             forward_queue: ForwardQueue::default(),
             ready: tokio::sync::watch::Sender::new(false),
             removal,
+            tokens: Mutex::new(token_ttl::TokenClock::default()),
         };
         let member = Member { inner: Arc::new(inner) };
         member.spawn_background();

@@ -59,7 +59,7 @@ impl Member {
     }
 
     /// Proposes `proposal` on this member and hands back its typed answer.
-    async fn propose_typed<P: Proposal>(&self, proposal: P) -> Result<P::Applied> {
+    pub(super) async fn propose_typed<P: Proposal>(&self, proposal: P) -> Result<P::Applied> {
         let response = self.propose_here(proposal.into_command()).await?;
         // This member's own state machine answered this member's own command.
         P::applied(response).or_else(|other| {

@@ -21,14 +21,17 @@ use tracing::warn;
 pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// What `command` adds to the backend at most, or `None` when it adds nothing (deletes,
-/// compaction, lease revokes, reads, alarms). A lease grant adds no version: it costs nothing but
+/// compaction, lease revokes, reads, alarms, auth changes). A lease grant adds no version: it costs nothing but
 /// is still checked, as etcd refuses grants over quota.
 fn cost(command: &Command) -> Option<u64> {
     match command {
         Command::Put(put) => Some(size::put_cost(put)),
         Command::Txn(txn) => Some(size::txn_cost(txn)).filter(|&cost| cost > 0),
         Command::LeaseGrant(_) => Some(0),
-        Command::Noop
+        // A client's command with its caller costs what the command costs.
+        Command::As(_, inner) => cost(inner),
+        Command::Auth(_)
+        | Command::Noop
         | Command::Range(_)
         | Command::DeleteRange(_)
         | Command::Compact(_)

@@ -3,12 +3,20 @@
 //! Watches are served by whichever member the client talks to, from its own replica (as etcd
 //! does): events reach a watcher once they are applied locally. The hub is pure and only queues
 //! responses; a `WatchStream` drains its queue and sleeps on the replica's change notification.
+//!
+//! A client's stream (`Member::watch_as`) carries who opened it, resolved once at opening as
+//! etcd resolves a stream's credentials; each watch it creates is checked for read on the whole
+//! watched range first, and one the caller may not read is answered created-and-canceled with
+//! etcd's "permission denied", so no event of it is ever delivered.
 
 use super::Member;
+use crate::auth::{AuthInfo, Caller, PermissionType};
+use crate::error::Result;
 use crate::raft::state_machine::{MachineHistory, ReplicaState};
 use crate::runtime::DetRuntime;
 use crate::watch::{StreamId, WatchRequest, WatchResponse};
 use openraft_rt::AsyncRuntime;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How often unsynced watchers are caught up (etcd: every 100 ms).
@@ -18,13 +26,26 @@ const SYNC_INTERVAL: Duration = Duration::from_millis(100);
 pub struct WatchStream {
     member: Member,
     stream: StreamId,
+    /// Who opened the stream (`None`: the member itself, unchecked).
+    caller: Option<AuthInfo>,
+    /// Answers to creates the caller was not allowed, waiting to be taken.
+    refused: Mutex<Vec<WatchResponse>>,
 }
 
 impl Member {
     /// Opens a watch stream (etcd: one gRPC `Watch` call).
     pub fn watch(&self) -> WatchStream {
+        self.open_watch(None)
+    }
+
+    /// Opens a watch stream for `caller`, whose creates are checked (see the module docs).
+    pub fn watch_as(&self, caller: &Caller) -> Result<WatchStream> {
+        Ok(self.open_watch(self.authorize(caller)?))
+    }
+
+    fn open_watch(&self, caller: Option<AuthInfo>) -> WatchStream {
         let stream = self.inner.replica.lock().hub.open_stream();
-        WatchStream { member: self.clone(), stream }
+        WatchStream { member: self.clone(), stream, caller, refused: Mutex::new(Vec::new()) }
     }
 
     /// How many watchers this member serves now, over all its streams.
@@ -55,6 +76,25 @@ impl WatchStream {
     /// Sends a create, cancel or progress request on this stream.
     pub fn send(&self, request: WatchRequest) {
         let mut state = self.member.inner.replica.lock();
+        if let (WatchRequest::Create(create), Some(caller)) = (&request, &self.caller) {
+            let auth = state.machine.auth();
+            if let Err(error) =
+                auth.check(caller, PermissionType::Read, &create.key, &create.range_end)
+            {
+                let mut refusal = WatchResponse {
+                    watch_id: if create.watch_id == 0 { -1 } else { create.watch_id },
+                    created: true,
+                    canceled: true,
+                    cancel_reason: error.to_string(),
+                    ..WatchResponse::default()
+                };
+                refusal.header.revision = state.machine.revision();
+                self.refused.lock().unwrap_or_else(|e| e.into_inner()).push(refusal);
+                drop(state);
+                self.member.inner.replica.changed.notify_waiters();
+                return;
+            }
+        }
         let ReplicaState { machine, hub, .. } = &mut *state;
         hub.handle(self.stream, request, &MachineHistory(machine));
         drop(state);
@@ -86,7 +126,9 @@ impl WatchStream {
 
     fn take(&self) -> Vec<WatchResponse> {
         let mut state = self.member.inner.replica.lock();
-        let mut responses = state.hub.take_responses(self.stream);
+        let mut responses: Vec<WatchResponse> =
+            std::mem::take(&mut *self.refused.lock().unwrap_or_else(|e| e.into_inner()));
+        responses.extend(state.hub.take_responses(self.stream));
         if !responses.is_empty() {
             // Room freed in the outbox: let unsynced watchers of this stream catch up.
             let ReplicaState { machine, hub, .. } = &mut *state;

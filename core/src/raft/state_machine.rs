@@ -193,7 +193,7 @@ impl ReplicaStateMachine {
         if !events.is_empty() {
             state.hub.notify(&events);
         }
-        if matches!(command, Command::Compact(_)) {
+        if matches!(command.unwrapped(), Command::Compact(_)) {
             let ReplicaState { machine, hub, .. } = &mut *state;
             hub.sync(&MachineHistory(machine));
         }

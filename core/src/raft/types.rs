@@ -53,6 +53,9 @@ impl fmt::Display for crate::apply::Command {
             LeaseGrant(r) => write!(f, "lease grant ttl={}", r.ttl),
             LeaseRevoke(r) => write!(f, "lease revoke {:x}", r.id),
             Alarm(r) => write!(f, "alarm {:?} {:?} {:x}", r.action, r.alarm, r.member_id),
+            // Never a password hash or a token in a log line.
+            Auth(_) => write!(f, "auth"),
+            As(info, inner) => write!(f, "{inner} as {:?}", info.user),
         }
     }
 }

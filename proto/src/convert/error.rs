@@ -6,7 +6,7 @@ use detcd_core::Error;
 use tonic::Code;
 
 /// Every error whose etcd message is fixed, so its text names it on the wire.
-const KNOWN: [Error; 24] = [
+const KNOWN: [Error; 40] = [
     Error::FutureRevision,
     Error::LeaseNotFound,
     Error::LeaseExists,
@@ -31,6 +31,22 @@ const KNOWN: [Error; 24] = [
     Error::NotLeader,
     Error::BadLeaderTransferee,
     Error::LeaderTransferTimeout,
+    Error::RootUserNotExist,
+    Error::RootRoleNotExist,
+    Error::UserAlreadyExist,
+    Error::UserEmpty,
+    Error::UserNotFound,
+    Error::RoleAlreadyExist,
+    Error::RoleNotFound,
+    Error::RoleEmpty,
+    Error::AuthFailed,
+    Error::PermissionDenied,
+    Error::RoleNotGranted,
+    Error::PermissionNotGranted,
+    Error::AuthNotEnabled,
+    Error::InvalidAuthToken,
+    Error::InvalidAuthMgmt,
+    Error::AuthOldRevision,
 ];
 
 /// The core error a status with this code and message stands for, or `None` when it is no etcd
@@ -96,7 +112,23 @@ mod tests {
             | Error::NoSpace
             | Error::NotLeader
             | Error::BadLeaderTransferee
-            | Error::LeaderTransferTimeout => true,
+            | Error::LeaderTransferTimeout
+            | Error::RootUserNotExist
+            | Error::RootRoleNotExist
+            | Error::UserAlreadyExist
+            | Error::UserEmpty
+            | Error::UserNotFound
+            | Error::RoleAlreadyExist
+            | Error::RoleNotFound
+            | Error::RoleEmpty
+            | Error::AuthFailed
+            | Error::PermissionDenied
+            | Error::RoleNotGranted
+            | Error::PermissionNotGranted
+            | Error::AuthNotEnabled
+            | Error::InvalidAuthToken
+            | Error::InvalidAuthMgmt
+            | Error::AuthOldRevision => true,
         }
     }
 

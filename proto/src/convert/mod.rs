@@ -5,6 +5,7 @@
 //! not define is refused with a `ConvertError` naming the field, never a panic. Names say the
 //! direction: `*_from_proto` builds a domain value, `*_to_proto` builds a message.
 
+mod auth;
 mod error;
 mod kv;
 mod lease;
@@ -12,6 +13,7 @@ mod maintenance;
 mod txn;
 mod watch;
 
+pub use auth::*;
 pub use error::*;
 pub use kv::*;
 pub use lease::*;

@@ -6,7 +6,9 @@
 //! gRPC port serves, and encodes its answer (see `json` for the dialect): the gateway adds no
 //! behaviour of its own. Streaming calls (`watch`, `lease/keepalive`, `election/observe`) answer
 //! with one `{"result":..}` line per message; a streaming request body holds the request
-//! messages one after another (with `curl -d`, all of them at once).
+//! messages one after another (with `curl -d`, all of them at once). A token from
+//! `/v3/auth/authenticate` comes back in the `Authorization` header, as etcd's gateway takes it,
+//! and reaches the service as the `token` metadata a gRPC client sends.
 
 mod json;
 mod stream;
@@ -14,10 +16,13 @@ mod streams;
 
 use crate::services::*;
 use axum::body::Bytes;
+use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
 use detcd_core::member::Member;
+use detcd_proto::etcdserverpb::auth_server::Auth;
 use detcd_proto::etcdserverpb::cluster_server::Cluster;
 use detcd_proto::etcdserverpb::kv_server::Kv;
 use detcd_proto::etcdserverpb::lease_server::Lease;
@@ -30,18 +35,30 @@ use std::future::Future;
 use std::sync::Arc;
 use tonic::Status;
 
-/// A unary route: body -> request message -> `call` -> JSON answer or the gateway's error.
+/// A unary route: body -> request message (with the `Authorization` header as its `token`)
+/// -> `call` -> JSON answer or the gateway's error.
 fn unary<Req, Resp, F, Fut>(call: F) -> MethodRouter
 where
     Req: DeserializeOwned + Default + Send + 'static,
     Resp: Serialize + Send + 'static,
-    F: Fn(Req) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(tonic::Request<Req>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send + 'static,
 {
-    post(move |body: Bytes| {
+    post(move |headers: HeaderMap, body: Bytes| {
         let call = call.clone();
-        async move { respond(json::decode::<Req>(&body), call).await }
+        let request = json::decode::<Req>(&body).map(|message| with_token(message, &headers));
+        async move { respond(request, call).await }
     })
+}
+
+/// `message` as a gRPC request carrying the HTTP request's `Authorization` header as `token`.
+pub(crate) fn with_token<T>(message: T, headers: &HeaderMap) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let token = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some(value) = token.and_then(|t| t.parse().ok()) {
+        request.metadata_mut().insert("token", value);
+    }
+    request
 }
 
 async fn respond<Req, Resp, Fut>(
@@ -68,7 +85,7 @@ macro_rules! rpc {
         let service = $service.clone();
         unary(move |request| {
             let service = service.clone();
-            async move { service.$method(tonic::Request::new(request)).await }
+            async move { service.$method(request).await }
         })
     }};
 }
@@ -83,6 +100,7 @@ pub fn router(member: Member, token: String, data_dir: &str, max_streams: u32) -
     let maintenance = Arc::new(MaintenanceService::new(member.clone()).with_data_dir(data_dir));
     let lock = Arc::new(LockService::new(member.clone()));
     let election = Arc::new(ElectionService::new(member.clone()));
+    let auth = Arc::new(AuthService::new(member.clone()));
     let api = Router::new()
         .route("/kv/range", rpc!(kv, range))
         .route("/kv/put", rpc!(kv, put))
@@ -114,7 +132,24 @@ pub fn router(member: Member, token: String, data_dir: &str, max_streams: u32) -
         .route("/election/proclaim", rpc!(election, proclaim))
         .route("/election/leader", rpc!(election, leader))
         .route("/election/resign", rpc!(election, resign))
-        .route("/election/observe", stream::observe(election));
+        .route("/election/observe", stream::observe(election))
+        .route("/auth/enable", rpc!(auth, auth_enable))
+        .route("/auth/disable", rpc!(auth, auth_disable))
+        .route("/auth/status", rpc!(auth, auth_status))
+        .route("/auth/authenticate", rpc!(auth, authenticate))
+        .route("/auth/user/add", rpc!(auth, user_add))
+        .route("/auth/user/get", rpc!(auth, user_get))
+        .route("/auth/user/list", rpc!(auth, user_list))
+        .route("/auth/user/delete", rpc!(auth, user_delete))
+        .route("/auth/user/changepw", rpc!(auth, user_change_password))
+        .route("/auth/user/grant", rpc!(auth, user_grant_role))
+        .route("/auth/user/revoke", rpc!(auth, user_revoke_role))
+        .route("/auth/role/add", rpc!(auth, role_add))
+        .route("/auth/role/get", rpc!(auth, role_get))
+        .route("/auth/role/list", rpc!(auth, role_list))
+        .route("/auth/role/delete", rpc!(auth, role_delete))
+        .route("/auth/role/grant", rpc!(auth, role_grant_permission))
+        .route("/auth/role/revoke", rpc!(auth, role_revoke_permission));
     // etcd 3.4 serves the same gateway under the prefixes of its earlier releases too, and tools
     // written for 3.3 (etcd 3.4's own e2e tests among them) call `/v3beta`.
     let streams = streams::budget(max_streams);

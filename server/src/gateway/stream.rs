@@ -6,9 +6,10 @@
 //! call's response stream, which ends the call (the watch stream closes on the member).
 
 use super::json;
-use crate::services::{keep_alive as serve_keep_alive, open_watch, ElectionService};
+use crate::services::{caller_of, keep_alive as serve_keep_alive, open_watch_as, ElectionService};
 use axum::body::{Body, Bytes};
 use axum::http::header;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
 use detcd_core::member::Member;
@@ -21,13 +22,16 @@ use std::sync::Arc;
 use tokio_stream::{Stream, StreamExt};
 use tonic::Status;
 
-/// `/v3/watch`: etcd's Watch stream.
+/// `/v3/watch`: etcd's Watch stream, for the caller the `Authorization` header names.
 pub fn watch(member: Member) -> MethodRouter {
-    post(move |body: Bytes| {
+    post(move |headers: HeaderMap, body: Bytes| {
         let member = member.clone();
         async move {
-            match json::decode_all::<pb::WatchRequest>(&body) {
-                Ok(requests) => lines(open_watch(&member, requests_stream(requests))),
+            let caller = caller_of(&super::with_token((), &headers));
+            let opened = json::decode_all::<pb::WatchRequest>(&body)
+                .and_then(|requests| open_watch_as(&member, &caller, requests_stream(requests)));
+            match opened {
+                Ok(responses) => lines(responses),
                 Err(status) => json::failure(&status),
             }
         }

@@ -35,6 +35,7 @@ impl Cluster for ClusterService {
         &self,
         request: Request<pb::MemberAddRequest>,
     ) -> Result<Response<pb::MemberAddResponse>, Status> {
+        super::admin_only(&self.member, &request)?;
         let request = request.into_inner();
         let id = member_id(&request.peer_ur_ls, &self.token);
         let info = MemberInfo {
@@ -56,6 +57,7 @@ impl Cluster for ClusterService {
         &self,
         request: Request<pb::MemberRemoveRequest>,
     ) -> Result<Response<pb::MemberRemoveResponse>, Status> {
+        super::admin_only(&self.member, &request)?;
         let id = request.into_inner().id;
         let remove = MembershipChange::Remove { id };
         self.member.change_membership(remove).await.map_err(status_of)?;
@@ -67,6 +69,7 @@ impl Cluster for ClusterService {
         &self,
         request: Request<pb::MemberUpdateRequest>,
     ) -> Result<Response<pb::MemberUpdateResponse>, Status> {
+        super::admin_only(&self.member, &request)?;
         let request = request.into_inner();
         let update =
             MembershipChange::UpdatePeerUrls { id: request.id, peer_urls: request.peer_ur_ls };
@@ -87,6 +90,7 @@ impl Cluster for ClusterService {
         &self,
         request: Request<pb::MemberPromoteRequest>,
     ) -> Result<Response<pb::MemberPromoteResponse>, Status> {
+        super::admin_only(&self.member, &request)?;
         let id = request.into_inner().id;
         let promote = MembershipChange::Promote { id };
         self.member.change_membership(promote).await.map_err(status_of)?;

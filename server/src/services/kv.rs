@@ -1,6 +1,6 @@
 //! etcd's `KV` service: Range, Put, DeleteRange, Txn, Compact.
 
-use super::call;
+use super::{call_as, caller_of};
 use crate::status::invalid;
 use detcd_core::member::Member;
 use detcd_proto::convert::*;
@@ -24,8 +24,9 @@ impl Kv for KvService {
         &self,
         request: Request<pb::RangeRequest>,
     ) -> Result<Response<pb::RangeResponse>, Status> {
+        let caller = caller_of(&request);
         let request = range_request_from_proto(request.into_inner()).map_err(invalid)?;
-        let answer = call(&self.member, request).await?;
+        let answer = call_as(&self.member, caller, request).await?;
         Ok(Response::new(range_response_to_proto(answer)))
     }
 
@@ -33,8 +34,9 @@ impl Kv for KvService {
         &self,
         request: Request<pb::PutRequest>,
     ) -> Result<Response<pb::PutResponse>, Status> {
+        let caller = caller_of(&request);
         let request = put_request_from_proto(request.into_inner());
-        let answer = call(&self.member, request).await?;
+        let answer = call_as(&self.member, caller, request).await?;
         Ok(Response::new(put_response_to_proto(answer)))
     }
 
@@ -42,8 +44,9 @@ impl Kv for KvService {
         &self,
         request: Request<pb::DeleteRangeRequest>,
     ) -> Result<Response<pb::DeleteRangeResponse>, Status> {
+        let caller = caller_of(&request);
         let request = delete_range_request_from_proto(request.into_inner());
-        let answer = call(&self.member, request).await?;
+        let answer = call_as(&self.member, caller, request).await?;
         Ok(Response::new(delete_range_response_to_proto(answer)))
     }
 
@@ -51,8 +54,9 @@ impl Kv for KvService {
         &self,
         request: Request<pb::TxnRequest>,
     ) -> Result<Response<pb::TxnResponse>, Status> {
+        let caller = caller_of(&request);
         let request = txn_request_from_proto(request.into_inner()).map_err(invalid)?;
-        let answer = call(&self.member, request).await?;
+        let answer = call_as(&self.member, caller, request).await?;
         Ok(Response::new(txn_response_to_proto(answer)))
     }
 
@@ -60,8 +64,9 @@ impl Kv for KvService {
         &self,
         request: Request<pb::CompactionRequest>,
     ) -> Result<Response<pb::CompactionResponse>, Status> {
+        let caller = caller_of(&request);
         let request = compaction_request_from_proto(request.into_inner());
-        let answer = call(&self.member, request).await?;
+        let answer = call_as(&self.member, caller, request).await?;
         Ok(Response::new(compaction_response_to_proto(answer)))
     }
 }

@@ -1,6 +1,6 @@
 //! etcd's `Lease` service: Grant, Revoke, the KeepAlive stream, TimeToLive, Leases.
 
-use super::call;
+use super::{call, call_as, caller_of};
 use detcd_core::api::LeaseLeasesRequest;
 use detcd_core::member::Member;
 use detcd_proto::convert::*;
@@ -28,8 +28,9 @@ impl Lease for LeaseService {
         &self,
         request: Request<pb::LeaseGrantRequest>,
     ) -> Result<Response<pb::LeaseGrantResponse>, Status> {
+        let caller = caller_of(&request);
         let request = lease_grant_request_from_proto(request.into_inner());
-        let answer = call(&self.member, request).await?;
+        let answer = call_as(&self.member, caller, request).await?;
         Ok(Response::new(lease_grant_response_to_proto(answer)))
     }
 
@@ -37,8 +38,9 @@ impl Lease for LeaseService {
         &self,
         request: Request<pb::LeaseRevokeRequest>,
     ) -> Result<Response<pb::LeaseRevokeResponse>, Status> {
+        let caller = caller_of(&request);
         let request = lease_revoke_request_from_proto(request.into_inner());
-        let answer = call(&self.member, request).await?;
+        let answer = call_as(&self.member, caller, request).await?;
         Ok(Response::new(lease_revoke_response_to_proto(answer)))
     }
 

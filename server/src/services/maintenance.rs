@@ -118,8 +118,9 @@ impl Maintenance for MaintenanceService {
 
     async fn defragment(
         &self,
-        _request: Request<pb::DefragmentRequest>,
+        request: Request<pb::DefragmentRequest>,
     ) -> Result<Response<pb::DefragmentResponse>, Status> {
+        super::admin_only(&self.member, &request)?;
         let header = header_to_proto(self.member.header_now());
         Ok(Response::new(pb::DefragmentResponse { header }))
     }
@@ -127,8 +128,9 @@ impl Maintenance for MaintenanceService {
     /// etcd's Hash covers its whole bbolt backend, which detcd does not have.
     async fn hash(
         &self,
-        _request: Request<pb::HashRequest>,
+        request: Request<pb::HashRequest>,
     ) -> Result<Response<pb::HashResponse>, Status> {
+        super::admin_only(&self.member, &request)?;
         Err(unimplemented("Maintenance.Hash (use HashKV)"))
     }
 
@@ -136,6 +138,7 @@ impl Maintenance for MaintenanceService {
         &self,
         request: Request<pb::HashKvRequest>,
     ) -> Result<Response<pb::HashKvResponse>, Status> {
+        super::admin_only(&self.member, &request)?;
         let revision = request.into_inner().revision;
         let answer = call(&self.member, HashKvRequest { revision }).await?;
         let mut header = self.member.header_now();
@@ -149,8 +152,9 @@ impl Maintenance for MaintenanceService {
     /// chunks as etcd sends them; `etcdctl snapshot save` writes the chunks to its file.
     async fn snapshot(
         &self,
-        _request: Request<pb::SnapshotRequest>,
+        request: Request<pb::SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
+        super::admin_only(&self.member, &request)?;
         let file = crate::snapshot::seal(self.member.archive());
         let header = super::proto_header(&self.member);
         let total = file.len();

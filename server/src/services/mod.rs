@@ -4,6 +4,8 @@
 //! the code these handlers run. Every method detcd does not serve answers `Unimplemented` with a
 //! message naming it (see `status::unimplemented`).
 
+mod auth;
+mod caller;
 mod cluster;
 mod kv;
 mod lease;
@@ -11,20 +13,38 @@ mod lock_election;
 mod maintenance;
 mod watch;
 
+pub use auth::AuthService;
 pub use cluster::ClusterService;
 pub use kv::KvService;
 pub use lease::{keep_alive, LeaseService};
 pub use lock_election::{ElectionService, LockService};
 pub use maintenance::MaintenanceService;
-pub use watch::{open_watch, WatchService};
+pub use watch::{open_watch_as, WatchService};
 
 use crate::status::status_of;
-use detcd_core::member::{Member, MemberRequest};
+pub use caller::caller_of;
+use detcd_core::auth::Caller;
+use detcd_core::member::{CallerRequest, Member, MemberRequest};
 use tonic::Status;
 
 /// Serves one unary request on the member: its typed answer, or the error as etcd's status.
 async fn call<R: MemberRequest>(member: &Member, request: R) -> Result<R::Answer, Status> {
     member.call(request).await.map_err(status_of)
+}
+
+/// Serves one unary request on the member for `caller` (its token or certificate name, as
+/// `caller::caller_of` found them); core checks its permission.
+async fn call_as<R: CallerRequest>(
+    member: &Member,
+    caller: Caller,
+    request: R,
+) -> Result<R::Answer, Status> {
+    member.call_as(&caller, request).await.map_err(status_of)
+}
+
+/// Refuses a call only the root role may make while auth is on (etcd's admin check, in core).
+fn admin_only<T>(member: &Member, request: &tonic::Request<T>) -> Result<(), Status> {
+    member.check_admin(&caller_of(request)).map_err(status_of)
 }
 
 /// `Member::header_now` as a protobuf header.

@@ -6,6 +6,7 @@
 //! member's stream (its watchers are removed from the hub).
 
 use crate::status::invalid;
+use detcd_core::auth::Caller;
 use detcd_core::member::{Member, WatchStream};
 use detcd_proto::convert::{watch_request_from_proto, watch_response_to_proto};
 use detcd_proto::etcdserverpb as pb;
@@ -40,20 +41,34 @@ impl Watch for WatchService {
         &self,
         request: Request<Streaming<pb::WatchRequest>>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        Ok(Response::new(open_watch(&self.member, request.into_inner())))
+        let caller = super::caller_of(&request);
+        Ok(Response::new(open_watch_as(&self.member, &caller, request.into_inner())?))
     }
 }
 
 /// Responses of one watch stream, in order.
 pub type WatchResponses = Pin<Box<dyn Stream<Item = Result<pb::WatchResponse, Status>> + Send>>;
 
-/// Opens a watch stream on the member fed by `incoming` (gRPC's stream, or the HTTP gateway's
-/// decoded body); it lives until whoever reads the responses drops them.
-pub fn open_watch<S>(member: &Member, incoming: S) -> WatchResponses
+/// Opens a watch stream on the member for `caller`, fed by `incoming` (gRPC's stream, or the
+/// HTTP gateway's decoded body); it lives until whoever reads the responses drops them.
+pub fn open_watch_as<S>(
+    member: &Member,
+    caller: &Caller,
+    incoming: S,
+) -> Result<WatchResponses, Status>
 where
     S: Stream<Item = Result<pb::WatchRequest, Status>> + Unpin + Send + 'static,
 {
-    let stream = Arc::new(member.watch());
+    let stream = member.watch_as(caller).map_err(crate::status::status_of)?;
+    Ok(watch_stream(stream, incoming))
+}
+
+/// Feeds `stream` from `incoming` and hands out its responses.
+fn watch_stream<S>(stream: WatchStream, incoming: S) -> WatchResponses
+where
+    S: Stream<Item = Result<pb::WatchRequest, Status>> + Unpin + Send + 'static,
+{
+    let stream = Arc::new(stream);
     let (outbox, responses) = mpsc::channel(OUTBOX);
     tokio::spawn(feed_requests(incoming, stream.clone(), outbox.clone()));
     tokio::spawn(forward_responses(stream, outbox));

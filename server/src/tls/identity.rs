@@ -16,7 +16,6 @@ pub struct ClientIdentity {
     pub common_name: String,
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // read by the auth layer (issue #16's second half)
 impl ClientIdentity {
     /// The identity of the client that sent the request with these extensions, if it showed a
     /// verified certificate with a common name.

@@ -16,7 +16,8 @@
 //!   of its unsynced writes whole plus a random prefix of write `k + 1` (the disk wrote in order
 //!   and lost power mid-write). What survives a crash is durable from then on.
 //! - An fsync sleeps a latency drawn from `fsync_latency` on (virtual) time and fails with
-//!   probability `fsync_error_probability`; a failed fsync makes nothing durable. An fsync still
+//!   probability `fsync_error_probability` (if the disk is still faulty when it wakes: faults
+//!   lifted meanwhile let it succeed); a failed fsync makes nothing durable. An fsync still
 //!   sleeping when the disk crashes has no effect and reports an error.
 //!
 //! Every random choice comes from one `ChaCha8Rng` seeded at construction, drawn in call order, so
@@ -265,7 +266,10 @@ impl SimDisk {
         if !latency.is_zero() {
             madsim::time::sleep(latency).await;
         }
-        if fails {
+        // A failure drawn while the disk was faulty takes effect only if it still is: faults
+        // lifted while the fsync slept (the simulator's heal) leave a healthy disk, so nothing
+        // fails after the heal because of a fault from before it.
+        if fails && self.lock().faults.fsync_error_probability > 0.0 {
             return Err(io::Error::other(format!("simulated fsync failure on {what}")));
         }
         Ok(epoch)
@@ -538,6 +542,30 @@ mod tests {
         let start = madsim::time::Instant::now();
         disk.sync("f").await.unwrap();
         assert!(start.elapsed() >= latency);
+    }
+
+    /// Swarm seed 543: an fsync that drew a failure before the heal used to fail after it, and
+    /// stopped a member's raft once nobody would restart it any more.
+    #[madsim::test]
+    async fn an_fsync_whose_faults_are_lifted_while_it_sleeps_succeeds() {
+        let latency = Duration::from_millis(20);
+        let faulty = SimDiskFaults {
+            fsync_error_probability: 1.0,
+            fsync_latency: latency..=latency,
+            ..SimDiskFaults::default()
+        };
+        let disk = SimDisk::new(1, faulty.clone());
+        disk.create("f").unwrap();
+        disk.append("f", b"data").unwrap();
+        assert!(disk.sync("f").await.is_err(), "still faulty when it wakes: it fails");
+        let syncing = disk.clone();
+        let sync = madsim::task::spawn(async move { syncing.sync("f").await });
+        madsim::time::sleep(Duration::from_millis(5)).await;
+        disk.set_faults(SimDiskFaults::default());
+        assert!(sync.await.unwrap().is_ok(), "healed while it slept: it succeeds");
+        disk.sync_dir("").await.unwrap();
+        disk.crash();
+        assert_eq!(disk.read("f").unwrap(), b"data");
     }
 
     #[madsim::test]

@@ -28,6 +28,13 @@ impl Member {
         }
     }
 
+    /// What this member applied since it started, and how many keys exist now (etcd's mvcc
+    /// metrics).
+    pub fn apply_counters(&self) -> (crate::apply::ApplyCounters, usize) {
+        let state = self.inner.replica.lock();
+        (state.counters, state.machine.store().len())
+    }
+
     /// Every member of the current configuration, voters and learners.
     pub fn member_list(&self) -> Vec<MemberSummary> {
         let metrics = self.metrics();

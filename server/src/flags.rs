@@ -16,7 +16,13 @@ use crate::tls::Side;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "detcd", version, about = "an etcd v3 compatible server on the detcd core")]
+// Go's flag package lets a flag be given twice, the last one winning (etcd's own tests do it).
+#[command(
+    name = "detcd",
+    version,
+    about = "an etcd v3 compatible server on the detcd core",
+    args_override_self = true
+)]
 pub struct Flags {
     /// Human-readable name for this member.
     #[arg(long, env = "ETCD_NAME", default_value = "default")]
@@ -167,6 +173,15 @@ pub struct TlsFlags {
     /// Peer TLS using generated self-signed certificates.
     #[arg(long, env = "ETCD_PEER_AUTO_TLS", num_args = 0..=1, default_missing_value = "true")]
     pub peer_auto_tls: Option<String>,
+    /// Allowed TLS host name of the certificates of other members.
+    #[arg(long, env = "ETCD_PEER_CERT_ALLOWED_HOSTNAME")]
+    pub peer_cert_allowed_hostname: Option<String>,
+    /// Path to the client certificate revocation list file (DER or PEM), read at every handshake.
+    #[arg(long, env = "ETCD_CLIENT_CRL_FILE")]
+    pub client_crl_file: Option<String>,
+    /// Path to the peer certificate revocation list file (DER or PEM), read at every handshake.
+    #[arg(long, env = "ETCD_PEER_CRL_FILE")]
+    pub peer_crl_file: Option<String>,
     /// Allowed common name of the certificates of other members.
     #[arg(long, env = "ETCD_PEER_CERT_ALLOWED_CN")]
     pub peer_cert_allowed_cn: Option<String>,
@@ -192,12 +207,15 @@ impl TlsFlags {
             client_cert_auth: is_true(&self.client_cert_auth),
             auto_tls: is_true(&self.auto_tls),
             allowed_cn: None,
+            allowed_hostname: None,
+            crl_file: self.client_crl_file.clone().filter(|path| !path.is_empty()),
             flags: [
                 "--cert-file",
                 "--key-file",
                 "--trusted-ca-file",
                 "--client-cert-auth",
                 "--auto-tls",
+                "--client-crl-file",
             ],
         }
     }
@@ -212,12 +230,15 @@ impl TlsFlags {
             client_cert_auth: is_true(&self.peer_client_cert_auth),
             auto_tls: is_true(&self.peer_auto_tls),
             allowed_cn: self.peer_cert_allowed_cn.clone().filter(|cn| !cn.is_empty()),
+            allowed_hostname: self.peer_cert_allowed_hostname.clone().filter(|h| !h.is_empty()),
+            crl_file: self.peer_crl_file.clone().filter(|path| !path.is_empty()),
             flags: [
                 "--peer-cert-file",
                 "--peer-key-file",
                 "--peer-trusted-ca-file",
                 "--peer-client-cert-auth",
                 "--peer-auto-tls",
+                "--peer-crl-file",
             ],
         }
     }
@@ -382,6 +403,15 @@ mod tests {
         assert!(!parse(&[&format!("{flag}=false")]).unwrap().initial_corrupt_check());
         let error = parse(&[&format!("{flag}=yes")]).unwrap_err().to_string();
         assert!(error.contains("invalid boolean value \"yes\""), "{error}");
+    }
+
+    #[test]
+    fn a_flag_given_twice_takes_its_last_value_as_go_s_flags_do() {
+        let flags = parse(&["--name", "a", "--name", "b"]).unwrap();
+        assert_eq!(flags.name, "b");
+        let tls = parse(&["--client-cert-auth", "--client-cert-auth=false"]).unwrap();
+        assert!(!tls.tls.client_side().client_cert_auth);
+        parse(&["--client-cert-auth", "--client-crl-file", "x.crl", "--client-cert-auth"]).unwrap();
     }
 
     #[test]

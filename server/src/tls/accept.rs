@@ -99,6 +99,7 @@ pub fn incoming(
                         let _ = handshaken.send(Ok(Conn::Tls(Box::new(tls)))).await;
                     }
                     Ok(Err(error)) => {
+                        let error = super::alert::describe(&error);
                         warn!(%remote, listener = what, %error, "rejected TLS connection")
                     }
                     Err(_) => {

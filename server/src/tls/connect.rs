@@ -91,7 +91,7 @@ impl Service<Uri> for PeerConnector {
             let name = ServerName::try_from(this.host.clone())
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
             let handshake = TlsConnector::from(this.config.clone()).connect(name, tcp).await;
-            this.note(&handshake.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+            this.note(&handshake.as_ref().map(|_| ()).map_err(super::alert::describe));
             Ok(TokioIo::new(handshake?))
         })
     }

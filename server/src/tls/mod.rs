@@ -4,8 +4,12 @@
 //! - `reload`: a certificate and key re-read when their files change, checked at every handshake;
 //! - `policy`: `--cipher-suites`, `--tls-min-version`, `--tls-max-version` as a crypto provider;
 //! - `auto`: the self-signed certificates of `--auto-tls` and `--peer-auto-tls`;
-//! - `verify`: the peer's allowed common name, and accepting any certificate where etcd does;
+//! - `hostname`: whether a certificate is valid for `--peer-cert-allowed-hostname`;
+//! - `crl`: the revocation lists of `--client-crl-file` and `--peer-crl-file`, read per handshake;
+//! - `verify`: the peer's allowed common name, revoked certificates refused, and accepting any
+//!   certificate where etcd does;
 //! - `settings`: the flags of one side (client or peer) turned into rustls configurations;
+//! - `alert`: failed handshakes described with Go's words for received alerts;
 //! - `accept`: a listener's connections, plain or after a TLS handshake, with who the client is;
 //! - `identity`: the client certificate's common name, where a later auth layer reads it;
 //! - `connect`: the peer transport's TLS connections to `https` peer URLs.
@@ -15,9 +19,12 @@
 //! and never reaches gRPC; nothing here panics on a file's contents or a peer's bytes.
 
 mod accept;
+mod alert;
 mod auto;
 mod connect;
+mod crl;
 mod files;
+mod hostname;
 mod identity;
 mod policy;
 mod reload;

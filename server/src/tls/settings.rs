@@ -8,10 +8,11 @@
 //! file ends start-up with one line naming it; later renewals are `reload`'s.
 
 use super::auto::self_signed;
+use super::crl::RevocationFile;
 use super::files::{read_roots, FlagFile};
 use super::policy::{policy, Policy};
 use super::reload::ReloadingKey;
-use super::verify::{AllowedCnClient, PeerServerCheck};
+use super::verify::{ClientCheck, PeerServerCheck};
 use std::path::Path;
 use std::sync::Arc;
 use tokio_rustls::rustls::client::danger::ServerCertVerifier;
@@ -33,8 +34,12 @@ pub struct Side {
     pub auto_tls: bool,
     /// `--peer-cert-allowed-cn` (peer side only).
     pub allowed_cn: Option<String>,
-    /// The flags' names: cert, key, CA, client cert auth, auto TLS.
-    pub flags: [&'static str; 5],
+    /// `--peer-cert-allowed-hostname` (peer side only).
+    pub allowed_hostname: Option<String>,
+    /// The revocation list of client certificates.
+    pub crl_file: Option<String>,
+    /// The flags' names: cert, key, CA, client cert auth, auto TLS, revocation list.
+    pub flags: [&'static str; 6],
 }
 
 impl Side {
@@ -61,6 +66,12 @@ impl TlsConfigs {
         hosts: &[String],
     ) -> Result<TlsConfigs, String> {
         // Flags are checked even when they end up unused, rather than silently ignored.
+        if peer.allowed_cn.is_some() && peer.allowed_hostname.is_some() {
+            return Err(
+                "--peer-cert-allowed-cn and --peer-cert-allowed-hostname cannot both be set"
+                    .to_string(),
+            );
+        }
         let policy = policy(tls_policy.0, tls_policy.1, tls_policy.2)?;
         let client_roots = side_roots(client)?;
         let peer_roots = side_roots(peer)?;
@@ -89,7 +100,7 @@ fn side_key(
     hosts: &[String],
     policy: &Policy,
 ) -> Result<Option<Arc<ReloadingKey>>, String> {
-    let [cert_flag, key_flag, _, _, auto_flag] = side.flags;
+    let [cert_flag, key_flag, _, _, auto_flag, _] = side.flags;
     let (cert, key) = match (&side.cert_file, &side.key_file) {
         (Some(cert), Some(key)) => (FlagFile::new(cert_flag, cert), FlagFile::new(key_flag, key)),
         (Some(_), None) => return Err(format!("{cert_flag} needs {key_flag}")),
@@ -101,7 +112,7 @@ fn side_key(
 }
 
 fn side_roots(side: &Side) -> Result<Option<Arc<RootCertStore>>, String> {
-    let [_, _, ca_flag, auth_flag, _] = side.flags;
+    let [_, _, ca_flag, auth_flag, _, _] = side.flags;
     let roots = side.trusted_ca_file.as_deref().map(|ca| read_roots(&FlagFile::new(ca_flag, ca)));
     let roots = roots.transpose()?;
     if side.client_cert_auth && roots.is_none() {
@@ -117,7 +128,10 @@ fn server_config(
     policy: &Policy,
     http1: bool,
 ) -> Result<Arc<ServerConfig>, String> {
-    let [_, _, ca_flag, auth_flag, _] = side.flags;
+    let [_, _, ca_flag, auth_flag, _, crl_flag] = side.flags;
+    let revoked =
+        side.crl_file.as_deref().map(|crl| RevocationFile::open(FlagFile::new(crl_flag, crl)));
+    let revoked = revoked.transpose()?;
     let builder = ServerConfig::builder_with_provider(policy.provider.clone())
         .with_protocol_versions(&policy.versions)
         .map_err(|e| format!("TLS versions: {e}"))?;
@@ -127,17 +141,26 @@ fn server_config(
                 WebPkiClientVerifier::builder_with_provider(roots.clone(), policy.provider.clone())
                     .build()
                     .map_err(|e| format!("{auth_flag} with {ca_flag}: {e}"))?;
-            let verifier: Arc<dyn ClientCertVerifier> = match &side.allowed_cn {
-                Some(allowed) => {
-                    Arc::new(AllowedCnClient { inner: verifier, allowed: allowed.clone() })
-                }
-                None => verifier,
+            let plain =
+                side.allowed_cn.is_none() && side.allowed_hostname.is_none() && revoked.is_none();
+            let verifier: Arc<dyn ClientCertVerifier> = if plain {
+                verifier
+            } else {
+                Arc::new(ClientCheck {
+                    inner: verifier,
+                    allowed: side.allowed_cn.clone(),
+                    allowed_hostname: side.allowed_hostname.clone(),
+                    revoked,
+                })
             };
             builder.with_client_cert_verifier(verifier)
         }
         None => {
             if roots.is_some() {
                 warn!("{ca_flag} is used only with {auth_flag}; client certificates are not asked for");
+            }
+            if revoked.is_some() {
+                warn!("{crl_flag} is used only with {auth_flag}; client certificates are not asked for");
             }
             builder.with_no_client_auth()
         }
@@ -155,7 +178,7 @@ fn peer_client_config(
     roots: Option<Arc<RootCertStore>>,
     policy: &Policy,
 ) -> Result<Arc<ClientConfig>, String> {
-    let [_, _, ca_flag, _, auto_flag] = side.flags;
+    let [_, _, ca_flag, _, auto_flag, _] = side.flags;
     let inner: Option<Arc<dyn ServerCertVerifier>> = match roots {
         Some(roots) => Some(
             WebPkiServerVerifier::builder_with_provider(roots, policy.provider.clone())
@@ -174,6 +197,7 @@ fn peer_client_config(
     let check = PeerServerCheck {
         inner,
         allowed: side.allowed_cn.clone(),
+        allowed_hostname: side.allowed_hostname.clone(),
         algorithms: policy.provider.signature_verification_algorithms,
     };
     let mut config = ClientConfig::builder_with_provider(policy.provider.clone())

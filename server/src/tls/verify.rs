@@ -1,11 +1,15 @@
-//! Certificate checks beyond chain validation: `--peer-cert-allowed-cn`, and the peer client's
-//! acceptance of any server certificate where etcd skips verification.
+//! Certificate checks beyond chain validation: `--peer-cert-allowed-cn`,
+//! `--peer-cert-allowed-hostname`, the revocation lists
+//! (`--client-crl-file`, `--peer-crl-file`), and the peer client's acceptance of any server
+//! certificate where etcd skips verification.
 //!
 //! As in etcd, the allowed common name is required of the certificate at the other end of a peer
 //! connection in both directions: of a connecting member's client certificate, and of the server
 //! certificate of the member connected to. Signatures are always checked, also when the chain is
 //! not: a peer must hold the key of the certificate it shows.
 
+use super::crl::RevocationFile;
+use super::hostname::valid_for;
 use super::identity::common_name;
 use std::sync::Arc;
 use tokio_rustls::rustls::client::danger::{
@@ -16,30 +20,65 @@ use tokio_rustls::rustls::crypto::{
 };
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use tokio_rustls::rustls::{DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
+use tokio_rustls::rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, Error, SignatureScheme,
+};
+use tracing::warn;
 
-/// `Ok` when `allowed` is unset or is the certificate's common name.
-fn check_cn(end_entity: &CertificateDer<'_>, allowed: Option<&str>) -> Result<(), Error> {
+/// `Ok` when `allowed` is unset or is the certificate's common name; else the reason.
+fn check_cn(end_entity: &CertificateDer<'_>, allowed: Option<&str>) -> Result<(), String> {
     let Some(allowed) = allowed else { return Ok(()) };
     match common_name(end_entity) {
         Some(cn) if cn == allowed => Ok(()),
-        Some(cn) => Err(Error::General(format!(
-            "certificate common name {cn:?} is not the allowed {allowed:?} (--peer-cert-allowed-cn)"
-        ))),
-        None => Err(Error::General(format!(
-            "certificate has no common name, {allowed:?} is required (--peer-cert-allowed-cn)"
-        ))),
+        Some(cn) => Err(format!(
+            "CommonName authentication failed: certificate common name {cn:?} is not the allowed \
+             {allowed:?} (--peer-cert-allowed-cn)"
+        )),
+        None => Err(format!(
+            "CommonName authentication failed: certificate has no common name, {allowed:?} is \
+             required (--peer-cert-allowed-cn)"
+        )),
     }
 }
 
-/// A client certificate verifier that also requires the allowed common name.
-#[derive(Debug)]
-pub struct AllowedCnClient {
-    pub inner: Arc<dyn ClientCertVerifier>,
-    pub allowed: String,
+/// `Ok` when `allowed` is unset or the certificate is valid for that host name; else the reason
+/// (etcd's words first: operators and etcd's tests look for them).
+fn check_hostname(end_entity: &CertificateDer<'_>, allowed: Option<&str>) -> Result<(), String> {
+    match allowed {
+        Some(host) if !valid_for(end_entity, host) => Err(format!(
+            "client certificate authentication failed: the certificate is not valid for {host:?} \
+             (--peer-cert-allowed-hostname)"
+        )),
+        _ => Ok(()),
+    }
 }
 
-impl ClientCertVerifier for AllowedCnClient {
+/// Both name checks. A refusal is logged here with its reason, and the handshake fails as for
+/// a certificate not valid for the name, so the other end receives TLS's "bad certificate" alert
+/// (what Go, and so etcd, sends).
+fn check_names(
+    end_entity: &CertificateDer<'_>,
+    cn: Option<&str>,
+    hostname: Option<&str>,
+) -> Result<(), Error> {
+    let checked = check_cn(end_entity, cn).and_then(|()| check_hostname(end_entity, hostname));
+    checked.map_err(|reason| {
+        warn!(%reason, "peer certificate refused");
+        Error::InvalidCertificate(CertificateError::NotValidForName)
+    })
+}
+
+/// A client certificate verifier that also requires the allowed common name or host name, when there is one,
+/// and refuses revoked certificates, when there is a revocation list.
+#[derive(Debug)]
+pub struct ClientCheck {
+    pub inner: Arc<dyn ClientCertVerifier>,
+    pub allowed: Option<String>,
+    pub allowed_hostname: Option<String>,
+    pub revoked: Option<RevocationFile>,
+}
+
+impl ClientCertVerifier for ClientCheck {
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
         self.inner.root_hint_subjects()
     }
@@ -51,7 +90,15 @@ impl ClientCertVerifier for AllowedCnClient {
         now: UnixTime,
     ) -> Result<ClientCertVerified, Error> {
         let verified = self.inner.verify_client_cert(end_entity, intermediates, now)?;
-        check_cn(end_entity, Some(&self.allowed))?;
+        check_names(end_entity, self.allowed.as_deref(), self.allowed_hostname.as_deref())?;
+        if let Some(revoked) = &self.revoked {
+            let presented: Vec<&CertificateDer<'_>> =
+                std::iter::once(end_entity).chain(intermediates).collect();
+            revoked.check(&presented).map_err(|reason| {
+                warn!(%reason, "client certificate refused");
+                Error::InvalidCertificate(CertificateError::Revoked)
+            })?;
+        }
         Ok(verified)
     }
 
@@ -84,6 +131,7 @@ impl ClientCertVerifier for AllowedCnClient {
 pub struct PeerServerCheck {
     pub inner: Option<Arc<dyn ServerCertVerifier>>,
     pub allowed: Option<String>,
+    pub allowed_hostname: Option<String>,
     pub algorithms: WebPkiSupportedAlgorithms,
 }
 
@@ -99,7 +147,7 @@ impl ServerCertVerifier for PeerServerCheck {
         if let Some(inner) = &self.inner {
             inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
         }
-        check_cn(end_entity, self.allowed.as_deref())?;
+        check_names(end_entity, self.allowed.as_deref(), self.allowed_hostname.as_deref())?;
         Ok(ServerCertVerified::assertion())
     }
 

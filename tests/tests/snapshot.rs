@@ -1,9 +1,12 @@
 //! Snapshots end to end: `etcdctl snapshot save` downloads a member's state from `detcd`,
 //! `detcd snapshot status` reads it, and `detcd snapshot restore` makes a data directory that a
-//! new cluster starts from with the snapshot's keys.
+//! new cluster starts from with the snapshot's keys. The same file is an etcd database: etcd's
+//! own `etcdctl snapshot status` reads it and `etcdctl snapshot restore` makes a data directory
+//! real etcd 3.4 starts from with the keys, their history and the leases.
 
 use detcd_tests::cluster::{detcd_binary, Cluster};
-use detcd_tests::etcdctl::ok;
+use detcd_tests::etcdctl::{self, ok};
+use detcd_tests::real_etcd::EtcdCluster;
 use std::process::Command;
 
 /// `detcd snapshot <args>`: (success, stdout, stderr).
@@ -97,4 +100,77 @@ fn restore_refuses_a_member_missing_from_initial_cluster() {
         "http://127.0.0.1:1",
     ]);
     assert!(!ok && why.contains("no member \"x\""), "{why}");
+}
+
+#[test]
+fn a_detcd_snapshot_is_an_etcd_database_real_etcd_starts_from() {
+    let source = Cluster::start(1);
+    let ep = source.nodes[0].endpoint();
+    ok(&ep, &["put", "a", "1"]);
+    ok(&ep, &["put", "b", "2"]);
+    let lease = ok(&ep, &["lease", "grant", "600"]);
+    let lease = lease.split_whitespace().nth(1).expect("lease id").to_string();
+    ok(&ep, &["put", "c", "3", "--lease", &lease]);
+    ok(&ep, &["del", "a"]);
+    ok(&ep, &["compact", "3"]);
+    for i in 0..300 {
+        ok(&ep, &["put", &format!("k{i:03}"), &"x".repeat(200)]);
+    }
+    let file = source.scratch().join("to-etcd.db");
+    let file = file.to_str().expect("utf-8 path");
+    ok(&ep, &["snapshot", "save", file]);
+
+    // etcd's tool opens it as a bbolt database and checks every page: revision 305 is the
+    // newest revision key in the `key` bucket.
+    let status = etcdctl::run("", &["snapshot", "status", file, "-w", "json"]);
+    assert!(status.ok, "{}", status.stderr);
+    assert!(status.stdout.contains("\"revision\":305,"), "{}", status.stdout);
+
+    let mut etcd = EtcdCluster::start(1);
+    etcd.kill(0);
+    let member = &etcd.members[0];
+    let data_dir = etcd.data_dir().join(format!("{}.etcd", member.name));
+    std::fs::remove_dir_all(&data_dir).expect("remove the fresh data dir");
+    let peer_url = format!("http://127.0.0.1:{}", member.peer_port);
+    let restored = etcdctl::run(
+        "",
+        &[
+            "snapshot",
+            "restore",
+            file,
+            "--name",
+            &member.name,
+            "--data-dir",
+            data_dir.to_str().expect("utf-8"),
+            "--initial-cluster",
+            &format!("{}={peer_url}", member.name),
+            "--initial-advertise-peer-urls",
+            &peer_url,
+            "--initial-cluster-token",
+            "real-etcd",
+        ],
+    );
+    assert!(restored.ok, "{}", restored.stderr);
+    etcd.restart(0);
+    let etcd_ep = etcd.members[0].endpoint();
+    assert_eq!(ok(&etcd_ep, &["get", "b"]), "b\n2\n");
+    assert_eq!(ok(&etcd_ep, &["get", "a"]), "");
+    assert_eq!(ok(&etcd_ep, &["get", "k299", "--print-value-only"]).trim(), "x".repeat(200));
+    // History and the compaction point came along: c as it was at revision 4, a compacted away.
+    let c = ok(&etcd_ep, &["get", "c", "--rev", "4", "-w", "json"]);
+    assert!(c.contains("\"create_revision\":4,\"mod_revision\":4,\"version\":1"), "{c}");
+    let compacted = etcdctl::run(&etcd_ep, &["get", "a", "--rev", "2"]);
+    assert!(
+        compacted.stderr.contains("required revision has been compacted"),
+        "{}",
+        compacted.stderr
+    );
+    // The lease is there, with its TTL, and c is attached to it.
+    let leases = ok(&etcd_ep, &["lease", "list"]);
+    assert!(leases.contains(&lease), "{leases}");
+    let keys = ok(&etcd_ep, &["lease", "timetolive", &lease, "--keys"]);
+    assert!(
+        keys.contains("granted with TTL(600s)") && keys.contains("attached keys([c])"),
+        "{keys}"
+    );
 }

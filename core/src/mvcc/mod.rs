@@ -12,7 +12,8 @@
 //! - [`compact`]: compaction and its contract;
 //! - [`events`]: the changes between two revisions, for watch catch-up;
 //! - [`hash`]: `hash_kv`, to compare members;
-//! - [`size`]: the backend size the quota counts, a function of the retained versions.
+//! - [`size`]: the backend size the quota counts, a function of the retained versions;
+//! - [`retained`]: every retained version in revision order (what a whole-history export walks).
 //!
 //! Invariants kept by the whole module: the revision starts at 1 and rises by exactly one per
 //! write that changed something; all changes of one write share that revision; a refused write
@@ -27,6 +28,7 @@ pub mod history;
 pub mod key;
 mod persist;
 pub mod range;
+pub mod retained;
 pub mod size;
 pub mod store;
 pub mod write;

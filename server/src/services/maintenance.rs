@@ -155,7 +155,11 @@ impl Maintenance for MaintenanceService {
         request: Request<pb::SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
         super::admin_only(&self.member, &request)?;
-        let file = crate::snapshot::seal(self.member.archive());
+        let archive = self.member.archive();
+        let machine = detcd_core::member::archive::decode(&archive)
+            .map_err(|e| Status::internal(format!("snapshot: {e}")))?
+            .machine;
+        let file = crate::snapshot::seal_database(&machine, archive);
         let header = super::proto_header(&self.member);
         let total = file.len();
         let chunks: Vec<Result<pb::SnapshotResponse, Status>> = file

@@ -174,3 +174,99 @@ fn a_detcd_snapshot_is_an_etcd_database_real_etcd_starts_from() {
         "{keys}"
     );
 }
+
+/// What a client sees of a key space: every key with its revisions, version and lease, the
+/// store's revision, whether revision 2 is compacted, and the leases with their TTLs and keys.
+fn picture(ep: &str) -> String {
+    let all = ok(ep, &["get", "", "--prefix", "-w", "json"]);
+    let revision = all.split("\"revision\":").nth(1).and_then(|r| r.split([',', '}']).next());
+    let kvs = all.find("\"kvs\"").map_or("", |at| &all[at..]);
+    let compacted = etcdctl::run(ep, &["get", "a", "--rev", "2"]).stderr.contains("compacted");
+    let mut leases = String::new();
+    for id in ok(ep, &["lease", "list"]).lines().skip(1) {
+        let ttl = ok(ep, &["lease", "timetolive", id, "--keys"]);
+        // "granted with TTL(900s), remaining(899s), attached keys([c])": all but the clock.
+        let granted = ttl.split("granted with ").nth(1).unwrap_or("").trim();
+        let kept: Vec<&str> =
+            granted.split(", ").filter(|part| !part.starts_with("remaining(")).collect();
+        leases.push_str(&format!("{id} {}\n", kept.join(", ")));
+    }
+    format!("revision {revision:?}\ncompacted {compacted}\n{kvs}\n{leases}")
+}
+
+#[test]
+fn a_key_space_goes_from_etcd_to_detcd_and_back_unchanged() {
+    // etcd first: history, a lease with a key, a delete and a compaction.
+    let mut etcd = EtcdCluster::start(1);
+    let etcd_ep = etcd.members[0].endpoint();
+    for (key, value) in [("a", "1"), ("b", "2"), ("a", "3"), ("d", "4")] {
+        ok(&etcd_ep, &["put", key, value]);
+    }
+    let lease = ok(&etcd_ep, &["lease", "grant", "900"]);
+    let lease = lease.split_whitespace().nth(1).expect("lease id").to_string();
+    ok(&etcd_ep, &["put", "c", "leased", "--lease", &lease]);
+    ok(&etcd_ep, &["del", "d"]);
+    ok(&etcd_ep, &["compact", "4"]);
+    ok(&etcd_ep, &["put", "b", "5"]);
+    let original = picture(&etcd_ep);
+    assert!(original.contains("compacted true") && original.contains("TTL(900s)"), "{original}");
+    let scratch = etcd.data_dir().to_path_buf();
+    let from_etcd = scratch.join("from-etcd.db");
+    let from_etcd = from_etcd.to_str().expect("utf-8");
+    ok(&etcd_ep, &["snapshot", "save", from_etcd]);
+
+    // Into detcd: the same keys, revisions, compaction point and leases.
+    let mut target = Cluster::plan(1);
+    let data_dir = target.data_dir(0).to_str().expect("utf-8").to_string();
+    let (name, peer_url, initial) =
+        (target.nodes[0].name.clone(), target.peer_url(0), target.initial_cluster_flag());
+    let (restored, out, err) = detcd_snapshot(&[
+        "restore",
+        from_etcd,
+        "--name",
+        &name,
+        "--data-dir",
+        &data_dir,
+        "--initial-cluster",
+        &initial,
+        "--initial-cluster-token",
+        target.token(),
+        "--initial-advertise-peer-urls",
+        &peer_url,
+    ]);
+    assert!(restored, "{out}{err}");
+    target.start_planned();
+    let detcd_ep = target.nodes[0].endpoint();
+    assert_eq!(picture(&detcd_ep), original);
+
+    // And back into etcd from detcd's snapshot.
+    let from_detcd = scratch.join("from-detcd.db");
+    let from_detcd = from_detcd.to_str().expect("utf-8");
+    ok(&detcd_ep, &["snapshot", "save", from_detcd]);
+    etcd.kill(0);
+    let member = &etcd.members[0];
+    let etcd_dir = scratch.join(format!("{}.etcd", member.name));
+    std::fs::remove_dir_all(&etcd_dir).expect("remove etcd's data dir");
+    let peer = format!("http://127.0.0.1:{}", member.peer_port);
+    let back = etcdctl::run(
+        "",
+        &[
+            "snapshot",
+            "restore",
+            from_detcd,
+            "--name",
+            &member.name,
+            "--data-dir",
+            etcd_dir.to_str().expect("utf-8"),
+            "--initial-cluster",
+            &format!("{}={peer}", member.name),
+            "--initial-advertise-peer-urls",
+            &peer,
+            "--initial-cluster-token",
+            "real-etcd",
+        ],
+    );
+    assert!(back.ok, "{}", back.stderr);
+    etcd.restart(0);
+    assert_eq!(picture(&etcd.members[0].endpoint()), original);
+}

@@ -7,6 +7,7 @@
 //!   write entry point, [`StateMachine::apply`], and the read paths;
 //! - [`counters`]: how many puts, deletes, ranges and txns this member applied (etcd's mvcc
 //!   metrics; process-local, never replicated);
+//! - [`import`]: a state machine from an imported store and leases (etcd snapshots);
 //! - [`snapshot`]: the whole state as bytes and back, exactly.
 //!
 //! Determinism: `apply` is a pure function of (state, command). It reads no clock (lease expiry
@@ -16,6 +17,7 @@
 pub mod alarm;
 pub mod command;
 pub mod counters;
+pub mod import;
 pub mod proposal;
 pub mod snapshot;
 pub mod state_machine;

@@ -13,7 +13,8 @@
 //! - [`events`]: the changes between two revisions, for watch catch-up;
 //! - [`hash`]: `hash_kv`, to compare members;
 //! - [`size`]: the backend size the quota counts, a function of the retained versions;
-//! - [`retained`]: every retained version in revision order (what a whole-history export walks).
+//! - [`retained`]: every retained version in revision order (what a whole-history export walks);
+//! - [`import`]: a store from such an export, checked.
 //!
 //! Invariants kept by the whole module: the revision starts at 1 and rises by exactly one per
 //! write that changed something; all changes of one write share that revision; a refused write
@@ -25,6 +26,7 @@ pub mod compact;
 pub mod events;
 pub mod hash;
 pub mod history;
+pub mod import;
 pub mod key;
 mod persist;
 pub mod range;

@@ -43,11 +43,22 @@ struct Record {
 impl<'de> Deserialize<'de> for Store {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let record = Record::deserialize(deserializer)?;
-        let mut histories = Vec::with_capacity(record.index.len());
+        Ok(Store::from_index(record.index, record.revision, record.compact_revision))
+    }
+}
+
+impl Store {
+    /// A store of these histories, at this revision and compaction point (the caller checked
+    /// they agree).
+    pub(super) fn from_index(
+        index: BTreeMap<Key, KeyHistory>,
+        revision: i64,
+        compact_revision: i64,
+    ) -> Store {
+        let mut histories = Vec::with_capacity(index.len());
         let mut bytes = 0;
         // Keys arrive sorted, so collecting the index is a bulk build, not a million inserts.
-        let index = record
-            .index
+        let index = index
             .into_iter()
             .map(|(key, history)| {
                 bytes += size::history_bytes(key.len(), &history);
@@ -55,17 +66,17 @@ impl<'de> Deserialize<'de> for Store {
                 (key, (histories.len() - 1) as Slot)
             })
             .collect();
-        Ok(Store {
+        Store {
             index,
             histories,
             free: Vec::new(),
-            revision: record.revision,
+            revision,
             compact_revision: if plant::active(Bug::ForgottenCompaction) {
                 0
             } else {
-                record.compact_revision
+                compact_revision
             },
             bytes,
-        })
+        }
     }
 }

@@ -201,6 +201,25 @@ pub fn lookup<'a>(file: &'a [u8], bucket: &[u8], key: &[u8]) -> Result<Option<&'
     Ok(db.find(root, key)?.map(|(value, _)| value))
 }
 
+/// Every key and value of bucket `bucket` of the database `file`, in key order (`None` when
+/// there is no such bucket); nested buckets are skipped.
+pub fn entries<'a>(
+    file: &'a [u8],
+    bucket: &[u8],
+) -> Result<Option<Vec<(&'a [u8], &'a [u8])>>, String> {
+    let db = Database::open(file)?;
+    let Some((header, flags)) = db.find(db.root, bucket)? else { return Ok(None) };
+    if flags & BUCKET_LEAF == 0 || header.len() < 16 {
+        return Err(format!("{:?} is not a bucket", String::from_utf8_lossy(bucket)));
+    }
+    let mut found = Vec::new();
+    match u64_at(header, 0)? {
+        0 => leaf_entries(&header[16..], &mut found)?,
+        root => db.walk(root, &mut found, 0)?,
+    }
+    Ok(Some(found))
+}
+
 struct Database<'a> {
     file: &'a [u8],
     page_size: usize,
@@ -260,6 +279,35 @@ impl<'a> Database<'a> {
         Err("database tree deeper than 64 levels".into())
     }
 
+    /// Appends every entry of the tree rooted at page `id`, in key order.
+    fn walk(
+        &self,
+        id: u64,
+        found: &mut Vec<(&'a [u8], &'a [u8])>,
+        depth: usize,
+    ) -> Result<(), String> {
+        if depth > 64 {
+            return Err("database tree deeper than 64 levels".into());
+        }
+        let page = self.page(id)?;
+        let flags = u16::from_le_bytes([page[8], page[9]]);
+        if flags & LEAF_PAGE != 0 {
+            return leaf_entries(page, found);
+        }
+        if flags & BRANCH_PAGE == 0 {
+            return Err(format!("page {id} is neither a leaf nor a branch"));
+        }
+        let count = u16::from_le_bytes([page[10], page[11]]) as usize;
+        for i in 0..count {
+            let child = u64_at(page, HEADER + i * ELEMENT + 8)?;
+            if child == id {
+                return Err(format!("branch page {id} points at itself"));
+            }
+            self.walk(child, found, depth + 1)?;
+        }
+        Ok(())
+    }
+
     fn find_in_page(page: &'a [u8], key: &[u8]) -> Result<Option<&'a [u8]>, String> {
         Ok(leaf_find(page, key)?.map(|(value, _)| value))
     }
@@ -281,6 +329,28 @@ fn leaf_find<'a>(page: &'a [u8], key: &[u8]) -> Result<Option<(&'a [u8], u32)>, 
         }
     }
     Ok(None)
+}
+
+/// The entries of one leaf page that are not nested buckets.
+fn leaf_entries<'a>(page: &'a [u8], found: &mut Vec<(&'a [u8], &'a [u8])>) -> Result<(), String> {
+    let count = u16::from_le_bytes([
+        *page.get(10).ok_or("short page")?,
+        *page.get(11).ok_or("short page")?,
+    ]);
+    for i in 0..count as usize {
+        let element = HEADER + i * ELEMENT;
+        let flags = u32_at(page, element)?;
+        let pos = u32_at(page, element + 4)? as usize;
+        let ksize = u32_at(page, element + 8)? as usize;
+        let vsize = u32_at(page, element + 12)? as usize;
+        if flags & BUCKET_LEAF == 0 {
+            found.push((
+                slice(page, element + pos, ksize)?,
+                slice(page, element + pos + ksize, vsize)?,
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn slice(bytes: &[u8], at: usize, len: usize) -> Result<&[u8], String> {
@@ -327,6 +397,12 @@ mod tests {
         assert_eq!(lookup(&db, b"big", b"blob").unwrap().map(<[u8]>::len), Some(3 * PAGE + 100));
         assert_eq!(lookup(&db, b"empty", b"x").unwrap(), None);
         assert_eq!(lookup(&db, b"missing", b"x").unwrap(), None);
+        let walked = entries(&db, b"many").unwrap().unwrap();
+        assert_eq!(walked.len(), 5000);
+        assert!(walked.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(walked[4321].1, b"value 4321");
+        assert_eq!(entries(&db, b"empty").unwrap().unwrap().len(), 0);
+        assert!(entries(&db, b"missing").unwrap().is_none());
     }
 
     #[test]

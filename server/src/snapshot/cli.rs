@@ -59,7 +59,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), String> {
     match cli.command {
         SnapshotCommand::Status { file, write_out } => {
             let bytes = read(&file)?;
-            let status = archive::decode(super::open(&bytes)?)
+            let status = archive::decode(&super::open(&bytes)?)
                 .and_then(|archive| archive.status())
                 .map_err(|e| format!("{file}: {e}"))?;
             print!("{}", render(status, bytes.len() as u64, write_out));
@@ -78,7 +78,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), String> {
             check_member_listed(&cluster, &name, &initial_advertise_peer_urls)?;
             let bytes = read(&file)?;
             let archive = super::open(&bytes).map_err(|e| format!("{file}: {e}"))?;
-            restore(archive, &data_dir, cluster, &initial_cluster_token)?;
+            restore(&archive, &data_dir, cluster, &initial_cluster_token)?;
             println!("restored snapshot {file} into {data_dir} for member {name}");
             Ok(())
         }

@@ -16,9 +16,17 @@
 //! Not carried in the etcd buckets yet: the auth store (users, roles, the enabled flag) and raised
 //! alarms; an etcd restored from a detcd snapshot starts with auth off. detcd's own restore reads
 //! the `detcd` bucket and keeps them.
+//!
+//! [`import`] reads the same buckets of an etcd 3.4 or 3.5 snapshot (which has no `detcd` bucket)
+//! into a state machine: every version of the `key` bucket, the compaction point of `meta`, the
+//! leases of `lease` with the keys attached to them; the store's revision is the newest revision
+//! in `key` (or the compaction point, if that is newer). etcd's auth buckets are not read yet: a
+//! snapshot of an etcd with auth users is refused rather than restored open.
 
 use super::bolt::{self, Buckets};
 use detcd_core::apply::StateMachine;
+use detcd_core::mvcc::history::{Live, Version};
+use detcd_core::mvcc::Store;
 use detcd_proto::mvccpb;
 use prost::Message;
 use std::collections::BTreeMap;
@@ -96,16 +104,75 @@ fn lease_bucket(machine: &StateMachine) -> BTreeMap<Vec<u8>, Vec<u8>> {
         .collect()
 }
 
-/// `leasepb.Lease{ID, TTL}` (fields 1 and 2, varints; etcd leaves `RemainingTTL` unset).
+/// etcd's `leasepb.Lease` (etcd leaves `remaining_ttl` unset in the backend).
+#[derive(Clone, PartialEq, prost::Message)]
+struct LeaseRecord {
+    #[prost(int64, tag = "1")]
+    id: i64,
+    #[prost(int64, tag = "2")]
+    ttl: i64,
+    #[prost(int64, tag = "3")]
+    remaining_ttl: i64,
+}
+
 fn lease_message(id: i64, ttl: i64) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for (field, value) in [(1u8, id), (2, ttl)] {
-        if value != 0 {
-            bytes.push(field << 3);
-            prost::encoding::encode_varint(value as u64, &mut bytes);
-        }
+    LeaseRecord { id, ttl, remaining_ttl: 0 }.encode_to_vec()
+}
+
+/// The state machine of an etcd database (see the module doc); `min_ttl` as the member's.
+pub fn import(file: &[u8], min_ttl: i64) -> Result<StateMachine, String> {
+    if bolt::entries(file, b"authUsers")?.is_some_and(|users| !users.is_empty()) {
+        return Err("the etcd snapshot has auth users; restoring etcd's auth store into detcd is \
+                    not implemented yet"
+            .into());
     }
-    bytes
+    let keys = bolt::entries(file, b"key")?.ok_or("no `key` bucket: not an etcd snapshot")?;
+    let mut versions = Vec::with_capacity(keys.len());
+    let mut newest = 0;
+    for (revision, value) in keys {
+        let (main, sub, tombstone) = parse_revision(revision)?;
+        let kv = mvccpb::KeyValue::decode(value)
+            .map_err(|e| format!("revision {main}.{sub}: not a KeyValue: {e}"))?;
+        let live = (!tombstone).then(|| Live {
+            create_revision: kv.create_revision,
+            version: kv.version,
+            lease: kv.lease,
+            value: kv.value.into_boxed_slice(),
+        });
+        let sub = u32::try_from(sub).map_err(|_| format!("revision {main}.{sub} out of range"))?;
+        newest = newest.max(main);
+        versions.push((kv.key, Version { revision: main, sub, live }));
+    }
+    let compacted = match bolt::lookup(file, b"meta", b"finishedCompactRev")? {
+        Some(bytes) => parse_revision(bytes)?.0,
+        None => 0,
+    };
+    let store =
+        Store::import(versions, newest.max(compacted), compacted).map_err(|e| e.to_string())?;
+    let mut leases = Vec::new();
+    for (_, value) in bolt::entries(file, b"lease")?.unwrap_or_default() {
+        let lease = LeaseRecord::decode(value).map_err(|e| format!("not a lease: {e}"))?;
+        leases.push((lease.id, lease.ttl));
+    }
+    StateMachine::import(store, &leases, min_ttl).map_err(|e| e.to_string())
+}
+
+/// etcd's revision key: (main, sub, whether it marks a tombstone).
+fn parse_revision(bytes: &[u8]) -> Result<(i64, i64, bool), String> {
+    let tombstone = match bytes.len() {
+        17 => false,
+        18 if bytes[17] == b't' => true,
+        _ => return Err(format!("{bytes:?} is not a revision key")),
+    };
+    if bytes[8] != b'_' {
+        return Err(format!("{bytes:?} is not a revision key"));
+    }
+    let word = |at: usize| {
+        let mut array = [0u8; 8];
+        array.copy_from_slice(&bytes[at..at + 8]);
+        i64::from_be_bytes(array)
+    };
+    Ok((word(0), word(9), tombstone))
 }
 
 #[cfg(test)]
@@ -148,5 +215,20 @@ mod tests {
             bolt::lookup(&db, DETCD_BUCKET, ARCHIVE_KEY).unwrap(),
             Some(&b"archive bytes"[..])
         );
+
+        // Read back as etcd's buckets alone, it is the same state (the applied index aside).
+        let imported = import(&db, 1).unwrap();
+        assert_eq!(imported.store(), machine.store());
+        assert_eq!(imported.lessor(), machine.lessor());
+    }
+
+    #[test]
+    fn a_database_that_is_not_etcd_s_is_refused_with_the_reason() {
+        let mut buckets = Buckets::new();
+        buckets.insert(b"other".to_vec(), BTreeMap::new());
+        assert!(import(&bolt::write(&buckets), 1).unwrap_err().contains("no `key` bucket"));
+        buckets.insert(b"key".to_vec(), BTreeMap::from([(b"short".to_vec(), Vec::new())]));
+        assert!(import(&bolt::write(&buckets), 1).unwrap_err().contains("not a revision key"));
+        assert!(import(b"not a database", 1).is_err());
     }
 }

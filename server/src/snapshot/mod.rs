@@ -14,6 +14,7 @@ pub mod cli;
 pub mod etcd_db;
 
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 
 const TRAILER: usize = 32;
 const ALIGNMENT: usize = 512;
@@ -32,8 +33,9 @@ pub fn seal_database(machine: &detcd_core::apply::StateMachine, archive: Vec<u8>
     seal(etcd_db::database(machine, archive))
 }
 
-/// The archive inside snapshot file bytes, once its sha256 trailer matches.
-pub fn open(file: &[u8]) -> Result<&[u8], String> {
+/// The archive inside snapshot file bytes, once its sha256 trailer matches: detcd's own, or
+/// (for a snapshot of etcd's, which has no `detcd` bucket) one made from etcd's buckets.
+pub fn open(file: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     let Some(split) = file.len().checked_sub(TRAILER) else {
         return Err(format!("snapshot file too short ({} bytes) to hold a sha256", file.len()));
     };
@@ -42,14 +44,14 @@ pub fn open(file: &[u8]) -> Result<&[u8], String> {
         return Err("snapshot file's sha256 does not match its contents".into());
     }
     if !bolt::is_database(contents) {
-        return Ok(contents);
+        return Ok(Cow::Borrowed(contents));
     }
-    match bolt::lookup(contents, etcd_db::DETCD_BUCKET, etcd_db::ARCHIVE_KEY)? {
-        Some(archive) => Ok(archive),
-        None => Err("an etcd database without detcd's archive (restoring etcd's own snapshots \
-                     into detcd is not implemented yet; restore it with etcdctl into etcd)"
-            .into()),
+    if let Some(archive) = bolt::lookup(contents, etcd_db::DETCD_BUCKET, etcd_db::ARCHIVE_KEY)? {
+        return Ok(Cow::Borrowed(archive));
     }
+    let machine = etcd_db::import(contents, detcd_core::lease::DEFAULT_MIN_TTL)
+        .map_err(|e| format!("etcd snapshot: {e}"))?;
+    Ok(Cow::Owned(detcd_core::member::archive::encode(&machine)))
 }
 
 #[cfg(test)]
@@ -61,7 +63,7 @@ mod tests {
         let machine = detcd_core::apply::StateMachine::new();
         let file = seal_database(&machine, b"the archive".to_vec());
         assert_eq!((file.len() - TRAILER) % ALIGNMENT, 0);
-        assert_eq!(open(&file).unwrap(), b"the archive");
+        assert_eq!(&*open(&file).unwrap(), b"the archive");
         let mut flipped = file.clone();
         flipped[100] ^= 1;
         assert!(open(&flipped).is_err());

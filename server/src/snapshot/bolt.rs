@@ -36,6 +36,9 @@ const META_CHECKSUM_AT: usize = 56;
 /// Buckets by name, each its keys and values.
 pub type Buckets = BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, Vec<u8>>>;
 
+/// A bucket's keys and values as read, borrowed from the file.
+pub type Entries<'a> = Vec<(&'a [u8], &'a [u8])>;
+
 /// The database file holding `buckets`.
 pub fn write(buckets: &Buckets) -> Vec<u8> {
     let mut pages = Pages { bytes: vec![0; 2 * PAGE], next: 2 };
@@ -280,12 +283,7 @@ impl<'a> Database<'a> {
     }
 
     /// Appends every entry of the tree rooted at page `id`, in key order.
-    fn walk(
-        &self,
-        id: u64,
-        found: &mut Vec<(&'a [u8], &'a [u8])>,
-        depth: usize,
-    ) -> Result<(), String> {
+    fn walk(&self, id: u64, found: &mut Entries<'a>, depth: usize) -> Result<(), String> {
         if depth > 64 {
             return Err("database tree deeper than 64 levels".into());
         }
@@ -332,7 +330,7 @@ fn leaf_find<'a>(page: &'a [u8], key: &[u8]) -> Result<Option<(&'a [u8], u32)>, 
 }
 
 /// The entries of one leaf page that are not nested buckets.
-fn leaf_entries<'a>(page: &'a [u8], found: &mut Vec<(&'a [u8], &'a [u8])>) -> Result<(), String> {
+fn leaf_entries<'a>(page: &'a [u8], found: &mut Entries<'a>) -> Result<(), String> {
     let count = u16::from_le_bytes([
         *page.get(10).ok_or("short page")?,
         *page.get(11).ok_or("short page")?,
@@ -371,9 +369,9 @@ fn u64_at(bytes: &[u8], at: usize) -> Result<u64, String> {
 mod tests {
     use super::*;
 
-    type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+    type Owned = Vec<(Vec<u8>, Vec<u8>)>;
 
-    fn buckets(entries: &[(&str, Entries)]) -> Buckets {
+    fn buckets(entries: &[(&str, Owned)]) -> Buckets {
         entries
             .iter()
             .map(|(name, kvs)| (name.as_bytes().to_vec(), kvs.iter().cloned().collect()))
@@ -382,7 +380,7 @@ mod tests {
 
     #[test]
     fn values_are_found_again_in_small_large_and_empty_buckets() {
-        let many: Entries = (0..5000u32)
+        let many: Owned = (0..5000u32)
             .map(|i| (i.to_be_bytes().to_vec(), format!("value {i}").into_bytes()))
             .collect();
         let big = vec![(b"blob".to_vec(), vec![7u8; 3 * PAGE + 100])];

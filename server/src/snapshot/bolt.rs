@@ -209,7 +209,7 @@ pub fn lookup<'a>(file: &'a [u8], bucket: &[u8], key: &[u8]) -> Result<Option<&'
 pub fn entries<'a>(
     file: &'a [u8],
     bucket: &[u8],
-) -> Result<Option<Vec<(&'a [u8], &'a [u8])>>, String> {
+) -> Result<Option<Entries<'a>>, String> {
     let db = Database::open(file)?;
     let Some((header, flags)) = db.find(db.root, bucket)? else { return Ok(None) };
     if flags & BUCKET_LEAF == 0 || header.len() < 16 {

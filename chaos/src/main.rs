@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use detcd_chaos::cluster::{Binary, ClusterError, Kind};
 use detcd_chaos::faults::Fault;
 use detcd_chaos::interrupt;
+use detcd_chaos::network;
 use detcd_chaos::run::{self, Options};
 use detcd_chaos::workloads::Scenario;
 use std::path::PathBuf;
@@ -55,7 +56,8 @@ struct RunArgs {
     duration: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Fault kinds, comma-separated: kill, pause; `none` for none.
+    /// Fault kinds, comma-separated: kill, pause, partition, netem; `none` for none. The
+    /// network kinds put each member in its own network namespace (root only).
     #[arg(long, default_value = "kill,pause")]
     faults: String,
     /// Where the history, report and member logs go.
@@ -136,6 +138,13 @@ fn options(args: RunArgs) -> Result<Options, String> {
         args.faults.split(',').map(|name| Fault::parse(name.trim())).collect::<Result<_, _>>()?
     };
     let default_clients = if matches!(scenario, Scenario::Lock { .. }) { 3 } else { 4 };
+    if faults.iter().any(|f: &Fault| f.is_network()) {
+        network::usable().map_err(|why| {
+            format!(
+                "network faults (partition, netem) refused: {why}; kill and pause run without them"
+            )
+        })?;
+    }
     let clients = args.clients.unwrap_or(default_clients);
     if clients == 0 {
         return Err("--clients must be at least 1".into());
@@ -156,13 +165,7 @@ fn fault_names(faults: &[Fault]) -> String {
     if faults.is_empty() {
         return "none".into();
     }
-    let names: Vec<&str> = faults
-        .iter()
-        .map(|fault| match fault {
-            Fault::Kill => "kill",
-            Fault::Pause => "pause",
-        })
-        .collect();
+    let names: Vec<&str> = faults.iter().map(|fault| fault.name()).collect();
     names.join(",")
 }
 

@@ -1,4 +1,5 @@
-//! One chaos run: start a real cluster, run the scenario's clients while the seed's faults
+//! One chaos run: start a real cluster (in network namespaces when a network fault is asked
+//! for, else on loopback), run the scenario's clients while the seed's faults
 //! fire, heal, check liveness, read the final state, judge the history, write the files.
 //!
 //! The phases are the simulator's (chaos, heal, liveness, then the checkers), on real time.
@@ -11,6 +12,7 @@ use crate::cluster::{Binary, Cluster, ClusterError};
 use crate::faults::{self, Fault, Fired, Step};
 use crate::interrupt;
 use crate::liveness;
+use crate::network::Network;
 use crate::recorder::Recorder;
 use crate::workloads::{Ctx, Scenario, Verdict};
 use detcd_check::history::Operation;
@@ -94,9 +96,14 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         .map_err(|e| ClusterError::Failed(format!("tokio runtime: {e}")))?;
     // gRPC channels are made on the runtime's reactor, also from this thread.
     let context = runtime.enter();
-    let mut cluster = Cluster::start(options.binary.clone(), options.members)?;
-    let endpoints = cluster.endpoints();
     let clock = Instant::now();
+    let network = if options.faults.iter().any(|f| f.is_network()) {
+        Some(Network::create(options.members, clock).map_err(ClusterError::Failed)?)
+    } else {
+        None
+    };
+    let mut cluster = Cluster::start(options.binary.clone(), options.members, network)?;
+    let endpoints = cluster.endpoints();
     let recorder = Recorder::new(clock);
     let scenario = options.scenario;
 

@@ -20,6 +20,7 @@
 //! - the network, if any, is dropped after the members (a field drops after `drop` ran), so no
 //!   member outlives its namespace's removal.
 
+use crate::clock::Clocks;
 use crate::interrupt::{self, Interrupted};
 use crate::network::{self, Network};
 use crate::scratch::{free_port, scratch_dir};
@@ -169,15 +170,17 @@ pub struct Cluster {
     pub members: Vec<Member>,
     dir: PathBuf,
     network: Option<Network>,
+    clocks: Option<Clocks>,
 }
 
 impl Cluster {
-    /// Starts `size` members (in `network`'s namespaces, if given, else on loopback) and waits
-    /// until each serves clients.
+    /// Starts `size` members (in `network`'s namespaces, if given, else on loopback; with
+    /// libfaketime at `faketime` preloaded, if given) and waits until each serves clients.
     pub fn start(
         binary: Binary,
         size: usize,
         network: Option<Network>,
+        faketime: Option<PathBuf>,
     ) -> Result<Cluster, ClusterError> {
         if !binary.path.is_file() {
             return Err(ClusterError::Failed(format!(
@@ -203,7 +206,14 @@ impl Cluster {
                 paused: false,
             })
             .collect();
-        let mut cluster = Cluster { binary, members, dir, network };
+        let clocks = match faketime {
+            Some(library) => Some(
+                Clocks::create(library, &dir, size)
+                    .map_err(|e| ClusterError::Failed(format!("clock files: {e}")))?,
+            ),
+            None => None,
+        };
+        let mut cluster = Cluster { binary, members, dir, network, clocks };
         for index in 0..size {
             cluster.spawn(index)?;
         }
@@ -228,6 +238,7 @@ impl Cluster {
     fn spawn(&mut self, index: usize) -> Result<(), ClusterError> {
         let initial = self.initial_cluster();
         let binary = self.binary.path.clone();
+        let environment = self.clocks.as_ref().map(|c| c.environment(index)).unwrap_or_default();
         let member = &mut self.members[index];
         member.starts += 1;
         member.log = member.data_dir.with_extension(format!("log.{}", member.starts));
@@ -244,6 +255,7 @@ impl Cluster {
             .arg(format!("--initial-advertise-peer-urls={}", member.peer_url()))
             .arg(format!("--initial-cluster={initial}"))
             .args(["--initial-cluster-state", "new", "--initial-cluster-token", "detcd-chaos"])
+            .envs(environment)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -320,6 +332,11 @@ impl Cluster {
 
     pub fn resume(&mut self, index: usize) {
         self.members[index].resume();
+    }
+
+    /// The members' clocks, when they run under libfaketime.
+    pub fn clocks(&mut self) -> Option<&mut Clocks> {
+        self.clocks.as_mut()
     }
 
     /// The run's network, when the members live in namespaces.

@@ -1,6 +1,6 @@
 //! Faults on a real cluster, drawn from the seed: SIGKILL and restart, SIGSTOP/SIGCONT pauses,
-//! partitions (isolate, halves, bridge, one-way) and degraded links (loss, delay), each of the
-//! leader or of a random member.
+//! partitions (isolate, halves, bridge, one-way), degraded links (loss, delay) and clock jumps
+//! and drift (`clock`), each of the leader or of a random member.
 //!
 //! The *schedule* is a pure function of the seed, the fault kinds, the member count and the
 //! chaos length, so a seed names the same faults every time even though the system under test
@@ -14,8 +14,9 @@
 //! and degraded links hold a few election timeouts long too; their shape is drawn with the
 //! schedule (`partition`), their sides only when they fire, around the target of the moment.
 //! A seed's schedule of kills and pauses (`--faults kill,pause`) is the one it was before
-//! network faults existed: the network draws are made only for steps that are network faults.
+//! network and clock faults existed: their draws are made only for steps of their kind.
 
+use crate::clock::ClockStep;
 use crate::cluster::{Cluster, ClusterError};
 use crate::interrupt;
 use crate::partition::{self, Net};
@@ -37,10 +38,12 @@ pub enum Fault {
     Partition,
     /// A member's link loses and delays packets for a while (needs the namespaces).
     Netem,
+    /// A member's clocks jump ahead or run fast for a while (needs libfaketime and detcd).
+    Clock,
 }
 
 impl Fault {
-    pub const NAMES: [&'static str; 4] = ["kill", "pause", "partition", "netem"];
+    pub const NAMES: [&'static str; 5] = ["kill", "pause", "partition", "netem", "clock"];
 
     pub fn parse(name: &str) -> Result<Fault, String> {
         match name {
@@ -48,6 +51,7 @@ impl Fault {
             "pause" => Ok(Fault::Pause),
             "partition" => Ok(Fault::Partition),
             "netem" => Ok(Fault::Netem),
+            "clock" => Ok(Fault::Clock),
             other => Err(format!("unknown fault '{other}'; known: {}", Fault::NAMES.join(", "))),
         }
     }
@@ -58,6 +62,7 @@ impl Fault {
             Fault::Pause => "pause",
             Fault::Partition => "partition",
             Fault::Netem => "netem",
+            Fault::Clock => "clock",
         }
     }
 
@@ -89,6 +94,9 @@ pub struct Step {
     /// A network fault's shape.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub net: Option<Net>,
+    /// A clock fault's jump or drift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockStep>,
 }
 
 /// What a fault did.
@@ -109,9 +117,10 @@ impl Fired {
     /// `kill infra2 (leader) for 1200ms@2.1s`, `partition isolate infra1 (leader) for
     /// 2500ms@3.0s`.
     pub fn describe(&self) -> String {
-        let fault = match self.step.net {
-            Some(net) => format!("{} {}", self.step.fault.name(), net.name()),
-            None => self.step.fault.name().to_string(),
+        let fault = match (self.step.net, self.step.clock) {
+            (Some(net), _) => format!("{} {}", self.step.fault.name(), net.name()),
+            (_, Some(clock)) => format!("{} {}", self.step.fault.name(), clock.name()),
+            _ => self.step.fault.name().to_string(),
         };
         let leader = if self.step.target == Target::Leader { " (leader)" } else { "" };
         format!("{fault} {}{leader} for {}ms@{:.1}s", self.member, self.step.hold_ms, self.began)
@@ -146,10 +155,11 @@ pub fn schedule(
                 rng.gen_range(ttl_secs * 1_000 + 1_000..ttl_secs * 1_000 + 2_500)
             }
             Fault::Pause => rng.gen_range(1_500..2_500),
-            Fault::Partition | Fault::Netem => rng.gen_range(2_000..5_000),
+            Fault::Partition | Fault::Netem | Fault::Clock => rng.gen_range(2_000..5_000),
         };
         let net = fault.is_network().then(|| Net::draw(&mut rng, fault == Fault::Netem));
-        steps.push(Step { at_ms: at, fault, target, hold_ms, net });
+        let clock = (fault == Fault::Clock).then(|| ClockStep::draw(&mut rng));
+        steps.push(Step { at_ms: at, fault, target, hold_ms, net, clock });
         at += hold_ms + rng.gen_range(1_000..3_000);
     }
     steps
@@ -211,11 +221,44 @@ pub fn run(
                 slept?;
                 detail = format!("{links}; {dropped} packets dropped");
             }
+            Fault::Clock => detail = clock_fault(cluster, index, step, hold)?,
         }
         let healed = clock.elapsed().as_secs_f64();
         fired.push(Fired { step: step.clone(), member, began, healed, detail });
     }
     Ok(fired)
+}
+
+/// Moves member `index`'s clocks as `step` says for `hold`; returns what it did.
+fn clock_fault(
+    cluster: &mut Cluster,
+    index: usize,
+    step: &Step,
+    hold: Duration,
+) -> Result<String, ClusterError> {
+    let failed = |e: std::io::Error| ClusterError::Failed(format!("clock file: {e}"));
+    let no_clocks =
+        || ClusterError::Failed("a clock fault on a cluster without libfaketime".into());
+    let before = cluster.clocks().ok_or_else(no_clocks)?.offset_ms(index);
+    let end = Instant::now() + hold;
+    match step.clock.unwrap_or(ClockStep::Jump { ms: 1_000 }) {
+        ClockStep::Jump { ms } => {
+            cluster.clocks().ok_or_else(no_clocks)?.advance(index, ms).map_err(failed)?;
+            interrupt::sleep_until(end)?;
+        }
+        ClockStep::Drift { extra_pct } => {
+            // One step per re-read of the file: `extra_pct` % of the second that passed.
+            let tick = Duration::from_secs(crate::clock::REREAD_SECS);
+            while Instant::now() + tick <= end {
+                interrupt::sleep(tick)?;
+                let ms = tick.as_millis() as u64 * extra_pct / 100;
+                cluster.clocks().ok_or_else(no_clocks)?.advance(index, ms).map_err(failed)?;
+            }
+            interrupt::sleep_until(end)?;
+        }
+    }
+    let after = cluster.clocks().ok_or_else(no_clocks)?.offset_ms(index);
+    Ok(format!("clock +{}ms (now +{after}ms ahead)", after - before))
 }
 
 /// The index of the member that says it leads, if one answers within a second.
@@ -274,13 +317,14 @@ mod tests {
                 schedule(seed, &Fault::NAMES.map(|n| Fault::parse(n).unwrap()), 3, chaos, 2);
             for step in &steps {
                 assert_eq!(step.net.is_some(), step.fault.is_network(), "{step:?}");
+                assert_eq!(step.clock.is_some(), step.fault == Fault::Clock, "{step:?}");
                 if step.fault.is_network() {
                     assert!(step.hold_ms >= 2_000, "a cut outlasts an election: {step:?}");
                 }
                 kinds_seen.insert(step.fault.name());
             }
         }
-        assert_eq!(kinds_seen.len(), 4, "{kinds_seen:?}");
+        assert_eq!(kinds_seen.len(), 5, "{kinds_seen:?}");
         let only_partitions = schedule(3, &[Fault::Partition], 3, chaos, 2);
         assert!(only_partitions.iter().all(|s| matches!(
             s.net,

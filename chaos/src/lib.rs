@@ -4,7 +4,8 @@
 //! loopback or, for network faults, each member in its own network namespace on a bridge
 //! ([`network`]), runs a scenario's workload through the real gRPC client ([`workloads`]),
 //! injects faults drawn from the seed ([`faults`]: SIGKILL and restart, SIGSTOP/SIGCONT
-//! pauses, partitions and degraded links ([`partition`]) of the leader or a random member),
+//! pauses, partitions and degraded links ([`partition`]), clock jumps and drift through
+//! libfaketime ([`clock`]), of the leader or a random member),
 //! heals, checks liveness ([`liveness`]) and judges
 //! the recorded history ([`recorder`]) with the same checkers and the same JSON Lines history
 //! as `cargo sim` ([`run`]). Everything it starts is gone when it exits, also on Ctrl-C
@@ -17,6 +18,7 @@
 //!
 //! `scratch` (free ports, scratch directories) is shared with `detcd-tests`.
 
+pub mod clock;
 pub mod cluster;
 pub mod faults;
 pub mod freeze;

@@ -5,6 +5,7 @@
 //! interrupted (after cleaning up).
 
 use clap::{Parser, Subcommand};
+use detcd_chaos::clock;
 use detcd_chaos::cluster::{Binary, ClusterError, Kind};
 use detcd_chaos::faults::Fault;
 use detcd_chaos::interrupt;
@@ -56,8 +57,9 @@ struct RunArgs {
     duration: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Fault kinds, comma-separated: kill, pause, partition, netem; `none` for none. The
-    /// network kinds put each member in its own network namespace (root only).
+    /// Fault kinds, comma-separated: kill, pause, partition, netem, clock; `none` for none.
+    /// The network kinds put each member in its own network namespace (root only); clock
+    /// runs detcd under libfaketime (etcd ignores it).
     #[arg(long, default_value = "kill,pause")]
     faults: String,
     /// Where the history, report and member logs go.
@@ -144,6 +146,12 @@ fn options(args: RunArgs) -> Result<Options, String> {
                 "network faults (partition, netem) refused: {why}; kill and pause run without them"
             )
         })?;
+    }
+    if faults.contains(&Fault::Clock) {
+        if kind == Kind::Etcd {
+            return Err("clock faults refused: etcd (Go) reads its clock without the C library, so libfaketime cannot move it".into());
+        }
+        clock::library().map_err(|why| format!("clock faults refused: {why}"))?;
     }
     let clients = args.clients.unwrap_or(default_clients);
     if clients == 0 {

@@ -8,6 +8,7 @@
 //! runtime beside it. Whatever way the run ends — verdict, harness failure, Ctrl-C — the cluster
 //! guard drops on the way out, and every member process and scratch file goes with it.
 
+use crate::clock;
 use crate::cluster::{Binary, Cluster, ClusterError};
 use crate::faults::{self, Fault, Fired, Step};
 use crate::interrupt;
@@ -102,7 +103,12 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     } else {
         None
     };
-    let mut cluster = Cluster::start(options.binary.clone(), options.members, network)?;
+    let faketime = if options.faults.contains(&Fault::Clock) {
+        Some(clock::library().map_err(ClusterError::Failed)?)
+    } else {
+        None
+    };
+    let mut cluster = Cluster::start(options.binary.clone(), options.members, network, faketime)?;
     let endpoints = cluster.endpoints();
     let recorder = Recorder::new(clock);
     let scenario = options.scenario;

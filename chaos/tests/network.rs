@@ -2,7 +2,8 @@
 //! member in its own network namespace, pass `register` while nftables rules cut the leader or
 //! a minority off, bridge the cluster or cut it one way; the network log shows each partition
 //! applied and healed and that its rules dropped packets; and a run SIGKILLed mid-partition
-//! leaves namespaces that the next run's sweep removes.
+//! leaves namespaces that the next run's sweep removes; without root the network faults are
+//! refused in one line.
 //!
 //! Namespaces need root (CAP_NET_ADMIN) and Debian's iproute2 and nftables (`scripts/test`
 //! installs them): without them each test says so and is skipped.
@@ -164,4 +165,26 @@ fn a_killed_run_leaves_namespaces_that_the_next_sweep_removes_and_ctrl_c_leaves_
     assert!(namespaces_of(pid).is_empty(), "Ctrl-C left {:?}", namespaces_of(pid));
     assert!(!link_exists(&format!("dcb{pid}")), "Ctrl-C left the bridge");
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Without CAP_NET_ADMIN (here: as `nobody`, by `setpriv`) the network faults are refused in
+/// one line before anything starts.
+#[test]
+fn without_root_network_faults_are_refused_in_one_line() {
+    if !Path::new("/usr/bin/setpriv").is_file() || !namespaces_usable() {
+        eprintln!("SKIPPED: needs root and util-linux's setpriv to drop to nobody");
+        return;
+    }
+    let output = Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .arg(env!("CARGO_BIN_EXE_detcd-chaos"))
+        .args(["run", "register", "--binary", "detcd", "--faults", "kill,partition"])
+        .args(["--binary-path", "/bin/true", "--out", "/nonexistent"])
+        .output()
+        .expect("setpriv runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("network faults (partition, netem) refused"), "{stderr}");
+    assert!(stderr.contains("CAP_NET_ADMIN"), "{stderr}");
 }

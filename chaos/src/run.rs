@@ -65,6 +65,9 @@ pub struct Report {
     pub passed: bool,
     /// The history file (JSON Lines, what `detcd-sim check` reads).
     pub history: PathBuf,
+    /// The network's log (every partition applied and healed), when the run had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_log: Option<PathBuf>,
 }
 
 impl Report {
@@ -84,6 +87,9 @@ impl Report {
         )];
         lines.extend(self.verdicts.iter().map(|v| format!("{}: {}", v.checker, v.summary)));
         lines.push(format!("history: {}", self.history.display()));
+        if let Some(log) = &self.network_log {
+            lines.push(format!("network log: {}", log.display()));
+        }
         lines
     }
 }
@@ -161,6 +167,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
 
     // The cluster's work is done: keep its logs, stop it, then judge.
     let crash = cluster.crashed();
+    let has_network = cluster.network().is_some();
     let stem = options.out.join(format!(
         "{}-{}-{}",
         scenario.name(),
@@ -196,6 +203,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         verdicts,
         passed,
         history: stem.with_extension("history.jsonl"),
+        network_log: has_network.then(|| logs.join("network.log")),
     };
     write_files(&stem, &ops, &report)
         .map_err(|e| ClusterError::Failed(format!("writing {}: {e}", stem.display())))?;

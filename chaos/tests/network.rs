@@ -54,6 +54,7 @@ fn register_passes_under_partitions(binary: &str) {
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("linearizable (register model): ok"), "{stdout}");
     assert!(stdout.contains("liveness: ok"), "{stdout}");
+    assert!(stdout.contains("network log: "), "{stdout}");
     let fired = stdout.matches("partition ").count();
     assert!(fired >= 2, "fewer than two partitions fired: {stdout}");
     let stem = out.join(format!("register-{binary}-3"));

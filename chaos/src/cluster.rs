@@ -206,14 +206,12 @@ impl Cluster {
                 paused: false,
             })
             .collect();
-        let clocks = match faketime {
-            Some(library) => Some(
-                Clocks::create(library, &dir, size)
-                    .map_err(|e| ClusterError::Failed(format!("clock files: {e}")))?,
-            ),
-            None => None,
-        };
-        let mut cluster = Cluster { binary, members, dir, network, clocks };
+        let mut cluster = Cluster { binary, members, dir, network, clocks: None };
+        if let Some(library) = faketime {
+            let clocks = Clocks::create(library, &cluster.dir, size)
+                .map_err(|e| ClusterError::Failed(format!("clock files: {e}")))?;
+            cluster.clocks = Some(clocks);
+        }
         for index in 0..size {
             cluster.spawn(index)?;
         }

@@ -35,6 +35,8 @@ const TABLE: &str = "detcd_chaos";
 /// A member's client and peer ports inside its namespace.
 pub const CLIENT_PORT: u16 = 2379;
 pub const PEER_PORT: u16 = 2380;
+/// Members get 10.77.N.11 and up, within the /24.
+const MAX_MEMBERS: usize = 200;
 /// The CAP_NET_ADMIN bit of /proc/self/status's CapEff.
 const CAP_NET_ADMIN: u32 = 12;
 
@@ -78,6 +80,9 @@ impl Network {
     /// Builds the bridge and one namespace per member, after sweeping dead runs' leftovers.
     pub fn create(members: usize, clock: Instant) -> Result<Network, String> {
         usable()?;
+        if members > MAX_MEMBERS {
+            return Err(format!("a network holds at most {MAX_MEMBERS} members"));
+        }
         let swept = sweep_leftovers();
         if IN_USE.swap(true, Ordering::SeqCst) {
             return Err("this process already has a network".into());

@@ -2,8 +2,8 @@
 //! member in its own network namespace, pass `register` while nftables rules cut the leader or
 //! a minority off, bridge the cluster or cut it one way; the network log shows each partition
 //! applied and healed and that its rules dropped packets; and a run SIGKILLed mid-partition
-//! leaves namespaces that the next run's sweep removes; without root the network faults are
-//! refused in one line.
+//! leaves namespaces that the next run's sweep removes; lossy links (`netem`) drop packets and
+//! the run passes; without root the network faults are refused in one line.
 //!
 //! Namespaces need root (CAP_NET_ADMIN) and Debian's iproute2 and nftables (`scripts/test`
 //! installs them): without them each test says so and is skipped.
@@ -87,6 +87,29 @@ fn register_on_real_etcd_under_partitions_passes() {
     if namespaces_usable() && etcd_installed() {
         register_passes_under_partitions("etcd");
     }
+}
+
+/// `netem` on real detcd: a member's link loses packets both ways (and, where the kernel has
+/// `tc netem`, delays the rest); the run passes and the rules dropped packets.
+#[test]
+fn register_on_real_detcd_under_lossy_links_passes() {
+    if !namespaces_usable() {
+        return;
+    }
+    let _one = serial();
+    let out = out_dir("netem-detcd");
+    let args =
+        ["register", "--binary", "detcd", "--duration", "10s", "--seed", "3", "--faults", "netem"];
+    let output = chaos(&args, &out);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("linearizable (register model): ok"), "{stdout}");
+    assert!(stdout.contains("netem degrade"), "{stdout}");
+    let log = std::fs::read_to_string(out.join("register-detcd-3.logs").join("network.log"))
+        .expect("the network log");
+    assert!(log.contains("numgen random mod 100 <"), "no loss rule: {log}");
+    assert!(heals(&log).iter().sum::<u64>() > 0, "the loss rules dropped nothing:\n{log}");
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 /// The names `ip netns list` shows that belong to run `pid`.

@@ -162,6 +162,9 @@ fn a_killed_run_leaves_namespaces_that_the_next_sweep_removes_and_ctrl_c_leaves_
     let mut killed = start(&out);
     let pid = killed.id();
     until_namespaces(pid);
+    let removed = network::sweep_leftovers();
+    assert!(!removed.iter().any(|name| name.contains(&pid.to_string())), "{removed:?}");
+    assert_eq!(namespaces_of(pid).len(), 3, "a sweep removed a live run's namespaces");
     killed.kill().expect("SIGKILL");
     killed.wait().expect("reaped");
     assert_eq!(namespaces_of(pid).len(), 3, "SIGKILL ran no clean-up");

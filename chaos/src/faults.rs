@@ -209,7 +209,8 @@ pub fn run(
             Fault::Partition | Fault::Netem => {
                 let names: Vec<String> = cluster.members.iter().map(|m| m.name.clone()).collect();
                 let net = step.net.unwrap_or(Net::Isolate { clients: partition::Clients::All });
-                let plan = partition::plan(net, index, names.len());
+                let clients = cluster.network().map_or(0, |network| network.clients());
+                let plan = partition::plan(net, index, names.len(), clients);
                 let links = plan.describe(&names);
                 let what = format!("{} {} around {member}: {links}", step.fault.name(), net.name());
                 let network = cluster.network().ok_or_else(|| {

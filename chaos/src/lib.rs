@@ -27,6 +27,7 @@ pub mod liveness;
 pub mod network;
 pub mod partition;
 pub mod recorder;
+pub mod relay;
 pub mod run;
 pub mod scratch;
 pub mod workloads;

@@ -3,13 +3,13 @@
 //! `nftables` rules inside the members' namespaces, latency with `tc netem`.
 //!
 //! Layout of a run with pid P on subnet 10.77.N.0/24 (N free on this machine when it starts):
-//! bridge `dcbP` holds 10.77.N.1 (the clients' address: every client of the run connects from
-//! the host through it), member i lives in namespace `dchaos-P-i` behind veth `dcvP-i`, as
+//! bridge `dcbP` holds 10.77.N.1 (the harness's own calls: setup, leader look-ups, liveness)
+//! and 10.77.N.(100+c) for client c (its relays connect from it, see `relay`), member i lives in namespace `dchaos-P-i` behind veth `dcvP-i`, as
 //! `eth0` with 10.77.N.(11+i), and serves on ports 2379 (clients) and 2380 (peers) there. No
 //! address leaves this machine: the bridge has no uplink and nothing routes to it.
 //!
 //! A cut `a -> b` drops, in `b`'s namespace, every packet from `a`'s address (or, when `b` is
-//! the clients, drops in `a`'s namespace every packet to the bridge address), so a one-way cut
+//! a client, drops in `a`'s namespace every packet to the client's address), so a one-way cut
 //! is one rule and a partition two. Every rule has a counter: the heal reads how many packets
 //! each member's rules dropped before deleting them, so the trace proves a partition bit.
 //!
@@ -35,8 +35,9 @@ const TABLE: &str = "detcd_chaos";
 /// A member's client and peer ports inside its namespace.
 pub const CLIENT_PORT: u16 = 2379;
 pub const PEER_PORT: u16 = 2380;
-/// Members get 10.77.N.11 and up, within the /24.
-const MAX_MEMBERS: usize = 200;
+/// Members get 10.77.N.11 to .99, clients .100 to .249.
+const MAX_MEMBERS: usize = 89;
+const MAX_CLIENTS: usize = 150;
 /// The CAP_NET_ADMIN bit of /proc/self/status's CapEff.
 const CAP_NET_ADMIN: u32 = 12;
 
@@ -47,6 +48,7 @@ pub struct Network {
     subnet: u8,
     bridge: String,
     namespaces: Vec<String>,
+    clients: usize,
     /// Whether the kernel has `tc netem` (some have no sch_netem; loss still works).
     netem: bool,
     /// Members whose namespace carries rules or a qdisc now.
@@ -77,11 +79,14 @@ pub fn usable() -> Result<(), String> {
 }
 
 impl Network {
-    /// Builds the bridge and one namespace per member, after sweeping dead runs' leftovers.
-    pub fn create(members: usize, clock: Instant) -> Result<Network, String> {
+    /// Builds the bridge with an address per client and one namespace per member, after
+    /// sweeping dead runs' leftovers.
+    pub fn create(members: usize, clients: usize, clock: Instant) -> Result<Network, String> {
         usable()?;
-        if members > MAX_MEMBERS {
-            return Err(format!("a network holds at most {MAX_MEMBERS} members"));
+        if members > MAX_MEMBERS || clients > MAX_CLIENTS {
+            return Err(format!(
+                "a network holds at most {MAX_MEMBERS} members and {MAX_CLIENTS} clients"
+            ));
         }
         let swept = sweep_leftovers();
         if IN_USE.swap(true, Ordering::SeqCst) {
@@ -92,6 +97,7 @@ impl Network {
             subnet: free_subnet(pid)?,
             bridge: format!("{BRIDGE_PREFIX}{pid}"),
             namespaces: Vec::new(),
+            clients,
             netem: false,
             faulty: BTreeSet::new(),
             log: Vec::new(),
@@ -105,6 +111,10 @@ impl Network {
         let host = format!("{}/24", network.host_address());
         run(&["ip", "link", "add", &bridge, "type", "bridge"], None)?;
         run(&["ip", "addr", "add", &host, "dev", &bridge], None)?;
+        for client in 0..clients {
+            let address = format!("{}/24", network.client_address(client));
+            run(&["ip", "addr", "add", &address, "dev", &bridge], None)?;
+        }
         run(&["ip", "link", "set", &bridge, "up"], None)?;
         for index in 0..members {
             let namespace = format!("{NAMESPACE_PREFIX}{pid}-{index}");
@@ -142,9 +152,19 @@ impl Network {
         Ok(network)
     }
 
-    /// The clients' address (the bridge's).
+    /// The bridge's own address, from which the harness's calls come.
     pub fn host_address(&self) -> String {
         format!("10.77.{}.1", self.subnet)
+    }
+
+    /// How many clients have an address on the bridge.
+    pub fn clients(&self) -> usize {
+        self.clients
+    }
+
+    /// Client `index`'s address on the bridge.
+    pub fn client_address(&self, index: usize) -> String {
+        format!("10.77.{}.{}", self.subnet, 100 + index)
     }
 
     /// Member `index`'s address in its namespace.
@@ -174,7 +194,7 @@ impl Network {
     fn node_address(&self, node: Node) -> String {
         match node {
             Node::Member(index) => self.address(index),
-            Node::Clients => self.host_address(),
+            Node::Client(index) => self.client_address(index),
         }
     }
 
@@ -190,8 +210,8 @@ impl Network {
                     let rule = format!("ip saddr {} counter drop", self.node_address(from));
                     input.entry(to).or_default().push(rule);
                 }
-                (Node::Member(from), Node::Clients) if from < members => {
-                    let rule = format!("ip daddr {} counter drop", self.host_address());
+                (Node::Member(from), Node::Client(client)) if from < members => {
+                    let rule = format!("ip daddr {} counter drop", self.client_address(client));
                     output.entry(from).or_default().push(rule);
                 }
                 _ => {}

@@ -15,6 +15,7 @@ use crate::interrupt;
 use crate::liveness;
 use crate::network::Network;
 use crate::recorder::Recorder;
+use crate::relay::Relays;
 use crate::workloads::{Ctx, Scenario, Verdict};
 use detcd_check::history::Operation;
 use detcd_proto::client::GrpcClient;
@@ -105,7 +106,10 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     let context = runtime.enter();
     let clock = Instant::now();
     let network = if options.faults.iter().any(|f| f.is_network()) {
-        Some(Network::create(options.members, clock).map_err(ClusterError::Failed)?)
+        Some(
+            Network::create(options.members, options.clients, clock)
+                .map_err(ClusterError::Failed)?,
+        )
     } else {
         None
     };
@@ -116,6 +120,24 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     };
     let mut cluster = Cluster::start(options.binary.clone(), options.members, network, faketime)?;
     let endpoints = cluster.endpoints();
+    // In a network, each client reaches the members from its own address, through relays.
+    let relays = match cluster.network() {
+        Some(network) => {
+            let sources = (0..options.clients)
+                .map(|c| network.client_address(c).parse())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ClusterError::Failed(format!("a client address: {e}")))?;
+            let members = endpoints
+                .iter()
+                .map(|e| e.parse())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ClusterError::Failed(format!("a member address: {e}")))?;
+            let relays = block_on(&runtime, Relays::start(&sources, &members))?
+                .map_err(|e| ClusterError::Failed(format!("client relays: {e}")))?;
+            Some(relays)
+        }
+        None => None,
+    };
     let recorder = Recorder::new(clock);
     let scenario = options.scenario;
 
@@ -130,7 +152,10 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     for index in 0..options.clients {
         let ctx = Ctx {
             index: index as u64,
-            client: client_from(&endpoints, index)?,
+            client: match &relays {
+                Some(relays) => client_from(relays.endpoints(index), index)?,
+                None => client_from(&endpoints, index)?,
+            },
             recorder: recorder.clone(),
             rng: ChaCha8Rng::seed_from_u64(
                 options.seed.wrapping_mul(1_000).wrapping_add(index as u64),
@@ -179,6 +204,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     cluster
         .save_logs(&logs)
         .map_err(|e| ClusterError::Failed(format!("saving the members' logs: {e}")))?;
+    drop(relays);
     drop(cluster);
     drop(context);
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -45,7 +45,7 @@ fn register_passes_under_partitions(binary: &str) {
         "--duration",
         "15s",
         "--seed",
-        "3",
+        "5",
         "--faults",
         "partition",
     ];
@@ -57,7 +57,7 @@ fn register_passes_under_partitions(binary: &str) {
     assert!(stdout.contains("network log: "), "{stdout}");
     let fired = stdout.matches("partition ").count();
     assert!(fired >= 2, "fewer than two partitions fired: {stdout}");
-    let stem = out.join(format!("register-{binary}-3"));
+    let stem = out.join(format!("register-{binary}-5"));
     let history = std::fs::read_to_string(stem.with_extension("history.jsonl")).expect("history");
     assert!(history.lines().count() > 10, "a near-empty history: {history}");
     let log = std::fs::read_to_string(stem.with_extension("logs").join("network.log"))

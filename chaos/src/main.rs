@@ -1,8 +1,9 @@
 //! The `detcd-chaos` command line: `detcd-chaos run <scenario> --binary detcd|etcd ...`.
 //!
 //! Exit status, as `detcd-sim run`: 0 when no checker found a violation, 1 when one did, 2 when
-//! the run could not be made (bad arguments, a cluster that would not start), 130 when
-//! interrupted (after cleaning up).
+//! the run could not be made or judged (bad arguments, a cluster that would not start, a
+//! failure on a machine whose disk filled up under the members), 130 when interrupted (after
+//! cleaning up).
 
 use clap::{Parser, Subcommand};
 use detcd_chaos::clock;
@@ -96,6 +97,9 @@ fn run_command(args: RunArgs) -> i32 {
             }
             if report.passed {
                 0
+            } else if report.machine.is_some() {
+                eprintln!("detcd-chaos: the run could not be judged: the machine failed it (see machine: above)");
+                2
             } else {
                 println!(
                     "FAILED; run again with: detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}",

@@ -66,6 +66,10 @@ pub struct Report {
     pub passed: bool,
     /// The history file (JSON Lines, what `detcd-sim check` reads).
     pub history: PathBuf,
+    /// Why the machine, not the system under test, may explain a failure (a member's disk was
+    /// full): such a run is no finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     /// The network's log (every partition applied and healed), when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_log: Option<PathBuf>,
@@ -88,6 +92,9 @@ impl Report {
         )];
         lines.extend(self.verdicts.iter().map(|v| format!("{}: {}", v.checker, v.summary)));
         lines.push(format!("history: {}", self.history.display()));
+        if let Some(machine) = &self.machine {
+            lines.push(format!("machine: {machine}"));
+        }
         if let Some(log) = &self.network_log {
             lines.push(format!("network log: {}", log.display()));
         }
@@ -229,11 +236,31 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         verdicts,
         passed,
         history: stem.with_extension("history.jsonl"),
+        machine: machine_trouble(&logs),
         network_log: has_network.then(|| logs.join("network.log")),
     };
     write_files(&stem, &ops, &report)
         .map_err(|e| ClusterError::Failed(format!("writing {}: {e}", stem.display())))?;
     Ok(report)
+}
+
+/// What in the members' logs (`dir`) says the machine failed them: a full disk.
+fn machine_trouble(dir: &Path) -> Option<String> {
+    const FULL: &str = "No space left on device";
+    let entries = fs::read_dir(dir).ok()?;
+    let mut full: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| fs::read_to_string(entry.path()).is_ok_and(|text| text.contains(FULL)))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    if full.is_empty() {
+        return None;
+    }
+    full.sort();
+    Some(format!(
+        "the disk was full ({FULL} in {}): this run judges the machine, not the server",
+        full.join(", ")
+    ))
 }
 
 /// Runs `future` on the runtime from this thread, giving up on it if the run is interrupted.
@@ -272,4 +299,24 @@ fn write_files(stem: &Path, ops: &[Operation], report: &Report) -> io::Result<()
     history.flush()?;
     let json = serde_json::to_string_pretty(report).map_err(io::Error::other)?;
     fs::write(stem.with_extension("json"), json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_in_a_members_log_is_the_machines_trouble_and_nothing_else_is() {
+        let dir = std::env::temp_dir().join(format!("detcd-chaos-machine-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("infra1.log.1"), "ERROR write-ahead log poisoned\n").unwrap();
+        fs::write(dir.join("network.log"), "0.1s heal: 3 packets dropped\n").unwrap();
+        assert_eq!(machine_trouble(&dir), None);
+        let full = "ERROR append wal: No space left on device (os error 28)\n";
+        fs::write(dir.join("infra2.log.2"), full).unwrap();
+        let trouble = machine_trouble(&dir).expect("a full disk");
+        assert!(trouble.contains("infra2.log.2") && !trouble.contains("infra1"), "{trouble}");
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(machine_trouble(&dir), None, "no logs, no trouble");
+    }
 }

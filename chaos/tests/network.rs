@@ -173,6 +173,9 @@ fn a_killed_run_leaves_namespaces_that_the_next_sweep_removes_and_ctrl_c_leaves_
     assert!(removed.contains(&format!("dchaos-{pid}-0")), "{removed:?}");
     assert!(namespaces_of(pid).is_empty(), "the sweep left {:?}", namespaces_of(pid));
     assert!(!link_exists(&format!("dcb{pid}")), "the sweep left the bridge");
+    // SIGKILL also left the killed run's scratch directory (member data and logs).
+    let _ =
+        std::fs::remove_dir_all(std::env::temp_dir().join(format!("detcd-chaos-detcd-{pid}-0")));
 
     // Ctrl-C: the run cleans up after itself.
     let mut interrupted = start(&out);

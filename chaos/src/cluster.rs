@@ -1,10 +1,12 @@
-//! A real cluster on loopback: `detcd` or etcd 3.4 member processes that a run starts, kills,
-//! restarts, pauses and resumes.
+//! A real cluster: `detcd` or etcd 3.4 member processes that a run starts, kills, restarts,
+//! pauses and resumes, on loopback or each in its own network namespace ([`Network`]).
 //!
 //! detcd takes etcd's flags, so one member type starts either binary the same way: free ports
-//! below the ephemeral range, a data directory and a log per start in one fresh scratch
-//! directory, and "ready to serve client requests" in the log (both print it) as the sign that
-//! a member serves clients.
+//! below the ephemeral range on loopback (or the member's own address and the standard ports in
+//! its namespace), a data directory and a log per start in one fresh scratch directory, and
+//! "ready to serve client requests" in the log (both print it) as the sign that a member serves
+//! clients. A member is put in its namespace by `setns(2)` between fork and exec, so its pid is
+//! the one the cluster signals, as on loopback.
 //!
 //! Invariants (what makes a run leave nothing behind):
 //! - dropping the [`Cluster`] SIGKILLs and reaps every member process it started (a paused one
@@ -14,12 +16,17 @@
 //! - each member is started with `PR_SET_PDEATHSIG = SIGKILL`, so if the chaos command itself is
 //!   SIGKILLed its members die with it. The kernel sends it when the *thread* that forked the
 //!   member ends, so members are started only from the thread that owns the cluster (the run's
-//!   main thread), which lives as long as the command.
+//!   main thread), which lives as long as the command;
+//! - the network, if any, is dropped after the members (a field drops after `drop` ran), so no
+//!   member outlives its namespace's removal.
 
+use crate::clock::Clocks;
 use crate::interrupt::{self, Interrupted};
+use crate::network::{self, Network};
 use crate::scratch::{free_port, scratch_dir};
 use std::fmt;
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -77,8 +84,12 @@ impl From<Interrupted> for ClusterError {
 /// One member: its ports, directories and (while running) its process.
 pub struct Member {
     pub name: String,
+    /// The address it serves on: 127.0.0.1, or its own in its namespace.
+    pub host: String,
     pub client_port: u16,
     pub peer_port: u16,
+    /// Its network namespace (`/run/netns/...`), when the cluster has a network.
+    namespace: Option<PathBuf>,
     data_dir: PathBuf,
     log: PathBuf,
     process: Option<Child>,
@@ -87,13 +98,13 @@ pub struct Member {
 }
 
 impl Member {
-    /// `127.0.0.1:<client port>`.
+    /// `<host>:<client port>`.
     pub fn endpoint(&self) -> String {
-        format!("127.0.0.1:{}", self.client_port)
+        format!("{}:{}", self.host, self.client_port)
     }
 
     fn peer_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.peer_port)
+        format!("http://{}:{}", self.host, self.peer_port)
     }
 
     /// Whether the process runs (paused or not).
@@ -153,16 +164,24 @@ impl Member {
     }
 }
 
-/// A cluster of real members on loopback; dropping it kills them and removes their files.
+/// A cluster of real members; dropping it kills them and removes their files and network.
 pub struct Cluster {
     pub binary: Binary,
     pub members: Vec<Member>,
     dir: PathBuf,
+    network: Option<Network>,
+    clocks: Option<Clocks>,
 }
 
 impl Cluster {
-    /// Starts `size` members and waits until each serves clients.
-    pub fn start(binary: Binary, size: usize) -> Result<Cluster, ClusterError> {
+    /// Starts `size` members (in `network`'s namespaces, if given, else on loopback; with
+    /// libfaketime at `faketime` preloaded, if given) and waits until each serves clients.
+    pub fn start(
+        binary: Binary,
+        size: usize,
+        network: Option<Network>,
+        faketime: Option<PathBuf>,
+    ) -> Result<Cluster, ClusterError> {
         if !binary.path.is_file() {
             return Err(ClusterError::Failed(format!(
                 "{} not found at {}",
@@ -174,8 +193,12 @@ impl Cluster {
         let members = (1..=size)
             .map(|i| Member {
                 name: format!("infra{i}"),
-                client_port: free_port(),
-                peer_port: free_port(),
+                host: network
+                    .as_ref()
+                    .map_or_else(|| "127.0.0.1".to_string(), |n| n.address(i - 1)),
+                client_port: if network.is_some() { network::CLIENT_PORT } else { free_port() },
+                peer_port: if network.is_some() { network::PEER_PORT } else { free_port() },
+                namespace: network.as_ref().map(|n| n.namespace_path(i - 1)),
                 data_dir: dir.join(format!("infra{i}.data")),
                 log: PathBuf::new(),
                 process: None,
@@ -183,7 +206,12 @@ impl Cluster {
                 paused: false,
             })
             .collect();
-        let mut cluster = Cluster { binary, members, dir };
+        let mut cluster = Cluster { binary, members, dir, network, clocks: None };
+        if let Some(library) = faketime {
+            let clocks = Clocks::create(library, &cluster.dir, size)
+                .map_err(|e| ClusterError::Failed(format!("clock files: {e}")))?;
+            cluster.clocks = Some(clocks);
+        }
         for index in 0..size {
             cluster.spawn(index)?;
         }
@@ -199,7 +227,7 @@ impl Cluster {
         pairs.join(",")
     }
 
-    /// Every member's endpoint (`127.0.0.1:<port>`), in member order.
+    /// Every member's endpoint (`<host>:<port>`), in member order.
     pub fn endpoints(&self) -> Vec<String> {
         self.members.iter().map(Member::endpoint).collect()
     }
@@ -208,6 +236,7 @@ impl Cluster {
     fn spawn(&mut self, index: usize) -> Result<(), ClusterError> {
         let initial = self.initial_cluster();
         let binary = self.binary.path.clone();
+        let environment = self.clocks.as_ref().map(|c| c.environment(index)).unwrap_or_default();
         let member = &mut self.members[index];
         member.starts += 1;
         member.log = member.data_dir.with_extension(format!("log.{}", member.starts));
@@ -224,14 +253,29 @@ impl Cluster {
             .arg(format!("--initial-advertise-peer-urls={}", member.peer_url()))
             .arg(format!("--initial-cluster={initial}"))
             .args(["--initial-cluster-state", "new", "--initial-cluster-token", "detcd-chaos"])
+            .envs(environment)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        // SAFETY: between fork and exec only async-signal-safe calls (setpgid, prctl).
+        // Opened here, used in the child: kept open until the spawn returned.
+        let namespace = match &member.namespace {
+            Some(path) => Some(
+                fs::File::open(path)
+                    .map_err(|e| ClusterError::Failed(format!("{}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let namespace_fd = namespace.as_ref().map(|file| file.as_raw_fd());
+        // SAFETY: between fork and exec only async-signal-safe calls (setpgid, prctl, setns).
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 libc::setpgid(0, 0);
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if let Some(fd) = namespace_fd {
+                    if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 Ok(())
             });
         }
@@ -288,8 +332,22 @@ impl Cluster {
         self.members[index].resume();
     }
 
-    /// Every member running and not paused: paused ones continue, dead ones restart.
+    /// The members' clocks, when they run under libfaketime.
+    pub fn clocks(&mut self) -> Option<&mut Clocks> {
+        self.clocks.as_mut()
+    }
+
+    /// The run's network, when the members live in namespaces.
+    pub fn network(&mut self) -> Option<&mut Network> {
+        self.network.as_mut()
+    }
+
+    /// Every link whole, every member running and not paused: paused ones continue, dead ones
+    /// restart.
     pub fn heal(&mut self) -> Result<(), ClusterError> {
+        if let Some(network) = self.network.as_mut() {
+            network.heal().map_err(ClusterError::Failed)?;
+        }
         for index in 0..self.members.len() {
             self.members[index].resume();
             if !self.members[index].is_running() {
@@ -314,9 +372,14 @@ impl Cluster {
         None
     }
 
-    /// Copies every member's logs (all starts) into `dir`.
+    /// Copies every member's logs (all starts) into `dir`, and the network's as `network.log`.
     pub fn save_logs(&self, dir: &Path) -> std::io::Result<()> {
         fs::create_dir_all(dir)?;
+        if let Some(network) = &self.network {
+            let mut text = network.log().join("\n");
+            text.push('\n');
+            fs::write(dir.join("network.log"), text)?;
+        }
         for entry in fs::read_dir(&self.dir)? {
             let path = entry?.path();
             let is_log =

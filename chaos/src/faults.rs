@@ -1,5 +1,6 @@
-//! Process faults on a real cluster, drawn from the seed: SIGKILL and restart, SIGSTOP/SIGCONT
-//! pauses, of the leader or of a random member.
+//! Faults on a real cluster, drawn from the seed: SIGKILL and restart, SIGSTOP/SIGCONT pauses,
+//! partitions (isolate, halves, bridge, one-way), degraded links (loss, delay) and clock jumps
+//! and drift (`clock`), each of the leader or of a random member.
 //!
 //! The *schedule* is a pure function of the seed, the fault kinds, the member count and the
 //! chaos length, so a seed names the same faults every time even though the system under test
@@ -9,17 +10,23 @@
 //!
 //! Pauses last longer than an election timeout (etcd's default is 1 s, detcd's the same), and
 //! one in three longer than a lease TTL (`ttl_secs`, the lock scenario's session TTL), so a
-//! paused leader loses its leadership and sometimes the leases it counted down.
+//! paused leader loses its leadership and sometimes the leases it counted down. Partitions
+//! and degraded links hold a few election timeouts long too; their shape is drawn with the
+//! schedule (`partition`), their sides only when they fire, around the target of the moment.
+//! A seed's schedule of kills and pauses (`--faults kill,pause`) is the one it was before
+//! network and clock faults existed: their draws are made only for steps of their kind.
 
+use crate::clock::ClockStep;
 use crate::cluster::{Cluster, ClusterError};
 use crate::interrupt;
+use crate::partition::{self, Net};
 use detcd_proto::client::GrpcClient;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// A kind of fault (`--faults kill,pause`).
+/// A kind of fault (`--faults kill,pause,partition,netem`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fault {
@@ -27,15 +34,41 @@ pub enum Fault {
     Kill,
     /// SIGSTOP for a while, then SIGCONT.
     Pause,
+    /// Packet filter rules cut links for a while (needs the run's network namespaces).
+    Partition,
+    /// A member's link loses and delays packets for a while (needs the namespaces).
+    Netem,
+    /// A member's clocks jump ahead or run fast for a while (needs libfaketime and detcd).
+    Clock,
 }
 
 impl Fault {
+    pub const NAMES: [&'static str; 5] = ["kill", "pause", "partition", "netem", "clock"];
+
     pub fn parse(name: &str) -> Result<Fault, String> {
         match name {
             "kill" => Ok(Fault::Kill),
             "pause" => Ok(Fault::Pause),
-            other => Err(format!("unknown fault '{other}'; known: kill, pause")),
+            "partition" => Ok(Fault::Partition),
+            "netem" => Ok(Fault::Netem),
+            "clock" => Ok(Fault::Clock),
+            other => Err(format!("unknown fault '{other}'; known: {}", Fault::NAMES.join(", "))),
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Kill => "kill",
+            Fault::Pause => "pause",
+            Fault::Partition => "partition",
+            Fault::Netem => "netem",
+            Fault::Clock => "clock",
+        }
+    }
+
+    /// Whether the fault needs the members in network namespaces.
+    pub fn is_network(self) -> bool {
+        matches!(self, Fault::Partition | Fault::Netem)
     }
 }
 
@@ -56,8 +89,14 @@ pub struct Step {
     pub at_ms: u64,
     pub fault: Fault,
     pub target: Target,
-    /// How long the member stays down or paused.
+    /// How long the member stays down or paused, or the network stays cut.
     pub hold_ms: u64,
+    /// A network fault's shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net: Option<Net>,
+    /// A clock fault's jump or drift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockStep>,
 }
 
 /// What a fault did.
@@ -69,14 +108,19 @@ pub struct Fired {
     /// Seconds on the history's clock when it began and when it was healed.
     pub began: f64,
     pub healed: f64,
+    /// A network fault's links and the packets its rules dropped.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
 }
 
 impl Fired {
-    /// `kill infra2 (leader) for 1200ms@2.1s`.
+    /// `kill infra2 (leader) for 1200ms@2.1s`, `partition isolate infra1 (leader) for
+    /// 2500ms@3.0s`.
     pub fn describe(&self) -> String {
-        let fault = match self.step.fault {
-            Fault::Kill => "kill",
-            Fault::Pause => "pause",
+        let fault = match (self.step.net, self.step.clock) {
+            (Some(net), _) => format!("{} {}", self.step.fault.name(), net.name()),
+            (_, Some(clock)) => format!("{} {}", self.step.fault.name(), clock.name()),
+            _ => self.step.fault.name().to_string(),
         };
         let leader = if self.step.target == Target::Leader { " (leader)" } else { "" };
         format!("{fault} {}{leader} for {}ms@{:.1}s", self.member, self.step.hold_ms, self.began)
@@ -111,8 +155,11 @@ pub fn schedule(
                 rng.gen_range(ttl_secs * 1_000 + 1_000..ttl_secs * 1_000 + 2_500)
             }
             Fault::Pause => rng.gen_range(1_500..2_500),
+            Fault::Partition | Fault::Netem | Fault::Clock => rng.gen_range(2_000..5_000),
         };
-        steps.push(Step { at_ms: at, fault, target, hold_ms });
+        let net = fault.is_network().then(|| Net::draw(&mut rng, fault == Fault::Netem));
+        let clock = (fault == Fault::Clock).then(|| ClockStep::draw(&mut rng));
+        steps.push(Step { at_ms: at, fault, target, hold_ms, net, clock });
         at += hold_ms + rng.gen_range(1_000..3_000);
     }
     steps
@@ -146,6 +193,7 @@ pub fn run(
         let member = cluster.members[index].name.clone();
         let began = clock.elapsed().as_secs_f64();
         let hold = Duration::from_millis(step.hold_ms);
+        let mut detail = String::new();
         match step.fault {
             Fault::Kill => {
                 cluster.kill(index);
@@ -158,11 +206,60 @@ pub fn run(
                 cluster.resume(index);
                 slept?;
             }
+            Fault::Partition | Fault::Netem => {
+                let names: Vec<String> = cluster.members.iter().map(|m| m.name.clone()).collect();
+                let net = step.net.unwrap_or(Net::Isolate { clients: partition::Clients::All });
+                let clients = cluster.network().map_or(0, |network| network.clients());
+                let plan = partition::plan(net, index, names.len(), clients);
+                let links = plan.describe(&names);
+                let what = format!("{} {} around {member}: {links}", step.fault.name(), net.name());
+                let network = cluster.network().ok_or_else(|| {
+                    ClusterError::Failed("a network fault on a cluster without namespaces".into())
+                })?;
+                network.apply(&plan, &what).map_err(ClusterError::Failed)?;
+                let slept = interrupt::sleep(hold);
+                let dropped = network.heal().map_err(ClusterError::Failed)?;
+                slept?;
+                detail = format!("{links}; {dropped} packets dropped");
+            }
+            Fault::Clock => detail = clock_fault(cluster, index, step, hold)?,
         }
         let healed = clock.elapsed().as_secs_f64();
-        fired.push(Fired { step: step.clone(), member, began, healed });
+        fired.push(Fired { step: step.clone(), member, began, healed, detail });
     }
     Ok(fired)
+}
+
+/// Moves member `index`'s clocks as `step` says for `hold`; returns what it did.
+fn clock_fault(
+    cluster: &mut Cluster,
+    index: usize,
+    step: &Step,
+    hold: Duration,
+) -> Result<String, ClusterError> {
+    let failed = |e: std::io::Error| ClusterError::Failed(format!("clock file: {e}"));
+    let no_clocks =
+        || ClusterError::Failed("a clock fault on a cluster without libfaketime".into());
+    let before = cluster.clocks().ok_or_else(no_clocks)?.offset_ms(index);
+    let end = Instant::now() + hold;
+    match step.clock.unwrap_or(ClockStep::Jump { ms: 1_000 }) {
+        ClockStep::Jump { ms } => {
+            cluster.clocks().ok_or_else(no_clocks)?.advance(index, ms).map_err(failed)?;
+            interrupt::sleep_until(end)?;
+        }
+        ClockStep::Drift { extra_pct } => {
+            // One step per re-read of the file: `extra_pct` % of the second that passed.
+            let tick = Duration::from_secs(crate::clock::REREAD_SECS);
+            while Instant::now() + tick <= end {
+                interrupt::sleep(tick)?;
+                let ms = tick.as_millis() as u64 * extra_pct / 100;
+                cluster.clocks().ok_or_else(no_clocks)?.advance(index, ms).map_err(failed)?;
+            }
+            interrupt::sleep_until(end)?;
+        }
+    }
+    let after = cluster.clocks().ok_or_else(no_clocks)?.offset_ms(index);
+    Ok(format!("clock +{}ms (now +{after}ms ahead)", after - before))
 }
 
 /// The index of the member that says it leads, if one answers within a second.
@@ -210,5 +307,31 @@ mod tests {
         }
         assert!(long_pause, "no pause outlasted the TTL");
         assert!(schedule(1, &[], 3, chaos, 2).is_empty());
+    }
+
+    #[test]
+    fn network_kinds_added_after_kill_and_pause_draw_shapes_only_for_their_own_steps() {
+        let chaos = Duration::from_secs(60);
+        let mut kinds_seen = std::collections::BTreeSet::new();
+        for seed in 0..20 {
+            let steps =
+                schedule(seed, &Fault::NAMES.map(|n| Fault::parse(n).unwrap()), 3, chaos, 2);
+            for step in &steps {
+                assert_eq!(step.net.is_some(), step.fault.is_network(), "{step:?}");
+                assert_eq!(step.clock.is_some(), step.fault == Fault::Clock, "{step:?}");
+                if step.fault.is_network() {
+                    assert!(step.hold_ms >= 2_000, "a cut outlasts an election: {step:?}");
+                }
+                kinds_seen.insert(step.fault.name());
+            }
+        }
+        assert_eq!(kinds_seen.len(), 5, "{kinds_seen:?}");
+        let only_partitions = schedule(3, &[Fault::Partition], 3, chaos, 2);
+        assert!(only_partitions.iter().all(|s| matches!(
+            s.net,
+            Some(
+                Net::Isolate { .. } | Net::Halves { .. } | Net::Bridge { .. } | Net::OneWay { .. }
+            )
+        )));
     }
 }

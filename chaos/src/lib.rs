@@ -1,9 +1,12 @@
 //! detcd-chaos: the simulator's scenarios on real processes, under real faults.
 //!
-//! `detcd-chaos run <scenario> --binary detcd|etcd` starts a real cluster on loopback
-//! ([`cluster`]), runs a scenario's workload through the real gRPC client ([`workloads`]),
-//! injects process faults drawn from the seed ([`faults`]: SIGKILL and restart, SIGSTOP/SIGCONT
-//! pauses of the leader or a random member), heals, checks liveness ([`liveness`]) and judges
+//! `detcd-chaos run <scenario> --binary detcd|etcd` starts a real cluster ([`cluster`]) on
+//! loopback or, for network faults, each member in its own network namespace on a bridge
+//! ([`network`]), runs a scenario's workload through the real gRPC client ([`workloads`]),
+//! injects faults drawn from the seed ([`faults`]: SIGKILL and restart, SIGSTOP/SIGCONT
+//! pauses, partitions and degraded links ([`partition`]), clock jumps and drift through
+//! libfaketime ([`clock`]), of the leader or a random member),
+//! heals, checks liveness ([`liveness`]) and judges
 //! the recorded history ([`recorder`]) with the same checkers and the same JSON Lines history
 //! as `cargo sim` ([`run`]). Everything it starts is gone when it exits, also on Ctrl-C
 //! ([`interrupt`]).
@@ -15,12 +18,16 @@
 //!
 //! `scratch` (free ports, scratch directories) is shared with `detcd-tests`.
 
+pub mod clock;
 pub mod cluster;
 pub mod faults;
 pub mod freeze;
 pub mod interrupt;
 pub mod liveness;
+pub mod network;
+pub mod partition;
 pub mod recorder;
+pub mod relay;
 pub mod run;
 pub mod scratch;
 pub mod workloads;

@@ -1,13 +1,16 @@
 //! The `detcd-chaos` command line: `detcd-chaos run <scenario> --binary detcd|etcd ...`.
 //!
 //! Exit status, as `detcd-sim run`: 0 when no checker found a violation, 1 when one did, 2 when
-//! the run could not be made (bad arguments, a cluster that would not start), 130 when
-//! interrupted (after cleaning up).
+//! the run could not be made or judged (bad arguments, a cluster that would not start, a
+//! failure on a machine whose disk filled up under the members), 130 when interrupted (after
+//! cleaning up).
 
 use clap::{Parser, Subcommand};
+use detcd_chaos::clock;
 use detcd_chaos::cluster::{Binary, ClusterError, Kind};
 use detcd_chaos::faults::Fault;
 use detcd_chaos::interrupt;
+use detcd_chaos::network;
 use detcd_chaos::run::{self, Options};
 use detcd_chaos::workloads::Scenario;
 use std::path::PathBuf;
@@ -55,7 +58,9 @@ struct RunArgs {
     duration: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Fault kinds, comma-separated: kill, pause; `none` for none.
+    /// Fault kinds, comma-separated: kill, pause, partition, netem, clock; `none` for none.
+    /// The network kinds put each member in its own network namespace (root only); clock
+    /// runs detcd under libfaketime (etcd ignores it).
     #[arg(long, default_value = "kill,pause")]
     faults: String,
     /// Where the history, report and member logs go.
@@ -92,6 +97,9 @@ fn run_command(args: RunArgs) -> i32 {
             }
             if report.passed {
                 0
+            } else if report.machine.is_some() {
+                eprintln!("detcd-chaos: the run could not be judged: the machine failed it (see machine: above)");
+                2
             } else {
                 println!(
                     "FAILED; run again with: detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}",
@@ -136,6 +144,19 @@ fn options(args: RunArgs) -> Result<Options, String> {
         args.faults.split(',').map(|name| Fault::parse(name.trim())).collect::<Result<_, _>>()?
     };
     let default_clients = if matches!(scenario, Scenario::Lock { .. }) { 3 } else { 4 };
+    if faults.iter().any(|f: &Fault| f.is_network()) {
+        network::usable().map_err(|why| {
+            format!(
+                "network faults (partition, netem) refused: {why}; kill and pause run without them"
+            )
+        })?;
+    }
+    if faults.contains(&Fault::Clock) {
+        if kind == Kind::Etcd {
+            return Err("clock faults refused: etcd (Go) reads its clock without the C library, so libfaketime cannot move it".into());
+        }
+        clock::library().map_err(|why| format!("clock faults refused: {why}"))?;
+    }
     let clients = args.clients.unwrap_or(default_clients);
     if clients == 0 {
         return Err("--clients must be at least 1".into());
@@ -156,13 +177,7 @@ fn fault_names(faults: &[Fault]) -> String {
     if faults.is_empty() {
         return "none".into();
     }
-    let names: Vec<&str> = faults
-        .iter()
-        .map(|fault| match fault {
-            Fault::Kill => "kill",
-            Fault::Pause => "pause",
-        })
-        .collect();
+    let names: Vec<&str> = faults.iter().map(|fault| fault.name()).collect();
     names.join(",")
 }
 

@@ -1,4 +1,5 @@
-//! One chaos run: start a real cluster, run the scenario's clients while the seed's faults
+//! One chaos run: start a real cluster (in network namespaces when a network fault is asked
+//! for, else on loopback), run the scenario's clients while the seed's faults
 //! fire, heal, check liveness, read the final state, judge the history, write the files.
 //!
 //! The phases are the simulator's (chaos, heal, liveness, then the checkers), on real time.
@@ -7,11 +8,14 @@
 //! runtime beside it. Whatever way the run ends — verdict, harness failure, Ctrl-C — the cluster
 //! guard drops on the way out, and every member process and scratch file goes with it.
 
+use crate::clock;
 use crate::cluster::{Binary, Cluster, ClusterError};
 use crate::faults::{self, Fault, Fired, Step};
 use crate::interrupt;
 use crate::liveness;
+use crate::network::Network;
 use crate::recorder::Recorder;
+use crate::relay::Relays;
 use crate::workloads::{Ctx, Scenario, Verdict};
 use detcd_check::history::Operation;
 use detcd_proto::client::GrpcClient;
@@ -62,6 +66,13 @@ pub struct Report {
     pub passed: bool,
     /// The history file (JSON Lines, what `detcd-sim check` reads).
     pub history: PathBuf,
+    /// Why the machine, not the system under test, may explain a failure (a member's disk was
+    /// full): such a run is no finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    /// The network's log (every partition applied and healed), when the run had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_log: Option<PathBuf>,
 }
 
 impl Report {
@@ -81,6 +92,12 @@ impl Report {
         )];
         lines.extend(self.verdicts.iter().map(|v| format!("{}: {}", v.checker, v.summary)));
         lines.push(format!("history: {}", self.history.display()));
+        if let Some(machine) = &self.machine {
+            lines.push(format!("machine: {machine}"));
+        }
+        if let Some(log) = &self.network_log {
+            lines.push(format!("network log: {}", log.display()));
+        }
         lines
     }
 }
@@ -94,9 +111,40 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         .map_err(|e| ClusterError::Failed(format!("tokio runtime: {e}")))?;
     // gRPC channels are made on the runtime's reactor, also from this thread.
     let context = runtime.enter();
-    let mut cluster = Cluster::start(options.binary.clone(), options.members)?;
-    let endpoints = cluster.endpoints();
     let clock = Instant::now();
+    let network = if options.faults.iter().any(|f| f.is_network()) {
+        Some(
+            Network::create(options.members, options.clients, clock)
+                .map_err(ClusterError::Failed)?,
+        )
+    } else {
+        None
+    };
+    let faketime = if options.faults.contains(&Fault::Clock) {
+        Some(clock::library().map_err(ClusterError::Failed)?)
+    } else {
+        None
+    };
+    let mut cluster = Cluster::start(options.binary.clone(), options.members, network, faketime)?;
+    let endpoints = cluster.endpoints();
+    // In a network, each client reaches the members from its own address, through relays.
+    let relays = match cluster.network() {
+        Some(network) => {
+            let sources = (0..options.clients)
+                .map(|c| network.client_address(c).parse())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ClusterError::Failed(format!("a client address: {e}")))?;
+            let members = endpoints
+                .iter()
+                .map(|e| e.parse())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ClusterError::Failed(format!("a member address: {e}")))?;
+            let relays = block_on(&runtime, Relays::start(&sources, &members))?
+                .map_err(|e| ClusterError::Failed(format!("client relays: {e}")))?;
+            Some(relays)
+        }
+        None => None,
+    };
     let recorder = Recorder::new(clock);
     let scenario = options.scenario;
 
@@ -111,7 +159,10 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     for index in 0..options.clients {
         let ctx = Ctx {
             index: index as u64,
-            client: client_from(&endpoints, index)?,
+            client: match &relays {
+                Some(relays) => client_from(relays.endpoints(index), index)?,
+                None => client_from(&endpoints, index)?,
+            },
             recorder: recorder.clone(),
             rng: ChaCha8Rng::seed_from_u64(
                 options.seed.wrapping_mul(1_000).wrapping_add(index as u64),
@@ -148,6 +199,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
 
     // The cluster's work is done: keep its logs, stop it, then judge.
     let crash = cluster.crashed();
+    let has_network = cluster.network().is_some();
     let stem = options.out.join(format!(
         "{}-{}-{}",
         scenario.name(),
@@ -159,6 +211,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     cluster
         .save_logs(&logs)
         .map_err(|e| ClusterError::Failed(format!("saving the members' logs: {e}")))?;
+    drop(relays);
     drop(cluster);
     drop(context);
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -183,10 +236,31 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         verdicts,
         passed,
         history: stem.with_extension("history.jsonl"),
+        machine: machine_trouble(&logs),
+        network_log: has_network.then(|| logs.join("network.log")),
     };
     write_files(&stem, &ops, &report)
         .map_err(|e| ClusterError::Failed(format!("writing {}: {e}", stem.display())))?;
     Ok(report)
+}
+
+/// What in the members' logs (`dir`) says the machine failed them: a full disk.
+fn machine_trouble(dir: &Path) -> Option<String> {
+    const FULL: &str = "No space left on device";
+    let entries = fs::read_dir(dir).ok()?;
+    let mut full: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| fs::read_to_string(entry.path()).is_ok_and(|text| text.contains(FULL)))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    if full.is_empty() {
+        return None;
+    }
+    full.sort();
+    Some(format!(
+        "the disk was full ({FULL} in {}): this run judges the machine, not the server",
+        full.join(", ")
+    ))
 }
 
 /// Runs `future` on the runtime from this thread, giving up on it if the run is interrupted.
@@ -225,4 +299,24 @@ fn write_files(stem: &Path, ops: &[Operation], report: &Report) -> io::Result<()
     history.flush()?;
     let json = serde_json::to_string_pretty(report).map_err(io::Error::other)?;
     fs::write(stem.with_extension("json"), json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_in_a_members_log_is_the_machines_trouble_and_nothing_else_is() {
+        let dir = std::env::temp_dir().join(format!("detcd-chaos-machine-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("infra1.log.1"), "ERROR write-ahead log poisoned\n").unwrap();
+        fs::write(dir.join("network.log"), "0.1s heal: 3 packets dropped\n").unwrap();
+        assert_eq!(machine_trouble(&dir), None);
+        let full = "ERROR append wal: No space left on device (os error 28)\n";
+        fs::write(dir.join("infra2.log.2"), full).unwrap();
+        let trouble = machine_trouble(&dir).expect("a full disk");
+        assert!(trouble.contains("infra2.log.2") && !trouble.contains("infra1"), "{trouble}");
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(machine_trouble(&dir), None, "no logs, no trouble");
+    }
 }

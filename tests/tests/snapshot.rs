@@ -127,30 +127,7 @@ fn a_detcd_snapshot_is_an_etcd_database_real_etcd_starts_from() {
     assert!(status.stdout.contains("\"revision\":305,"), "{}", status.stdout);
 
     let mut etcd = EtcdCluster::start(1);
-    etcd.kill(0);
-    let member = &etcd.members[0];
-    let data_dir = etcd.data_dir().join(format!("{}.etcd", member.name));
-    std::fs::remove_dir_all(&data_dir).expect("remove the fresh data dir");
-    let peer_url = format!("http://127.0.0.1:{}", member.peer_port);
-    let restored = etcdctl::run(
-        "",
-        &[
-            "snapshot",
-            "restore",
-            file,
-            "--name",
-            &member.name,
-            "--data-dir",
-            data_dir.to_str().expect("utf-8"),
-            "--initial-cluster",
-            &format!("{}={peer_url}", member.name),
-            "--initial-advertise-peer-urls",
-            &peer_url,
-            "--initial-cluster-token",
-            "real-etcd",
-        ],
-    );
-    assert!(restored.ok, "{}", restored.stderr);
+    restore_into_etcd(&mut etcd, file);
     etcd.restart(0);
     let etcd_ep = etcd.members[0].endpoint();
     assert_eq!(ok(&etcd_ep, &["get", "b"]), "b\n2\n");
@@ -173,6 +150,35 @@ fn a_detcd_snapshot_is_an_etcd_database_real_etcd_starts_from() {
         keys.contains("granted with TTL(600s)") && keys.contains("attached keys([c])"),
         "{keys}"
     );
+}
+
+/// Replaces the data of `etcd`'s only member with `snapshot`, restored by etcd's own
+/// `etcdctl snapshot restore` (the member stays stopped; `restart` starts it on the result).
+fn restore_into_etcd(etcd: &mut EtcdCluster, snapshot: &str) {
+    etcd.kill(0);
+    let member = &etcd.members[0];
+    let data_dir = etcd.data_dir().join(format!("{}.etcd", member.name));
+    std::fs::remove_dir_all(&data_dir).expect("remove the member's data dir");
+    let peer_url = format!("http://127.0.0.1:{}", member.peer_port);
+    let restored = etcdctl::run(
+        "",
+        &[
+            "snapshot",
+            "restore",
+            snapshot,
+            "--name",
+            &member.name,
+            "--data-dir",
+            data_dir.to_str().expect("utf-8"),
+            "--initial-cluster",
+            &format!("{}={peer_url}", member.name),
+            "--initial-advertise-peer-urls",
+            &peer_url,
+            "--initial-cluster-token",
+            "real-etcd",
+        ],
+    );
+    assert!(restored.ok, "{}", restored.stderr);
 }
 
 /// What a client sees of a key space: every key with its revisions, version and lease, the
@@ -243,30 +249,7 @@ fn a_key_space_goes_from_etcd_to_detcd_and_back_unchanged() {
     let from_detcd = scratch.join("from-detcd.db");
     let from_detcd = from_detcd.to_str().expect("utf-8");
     ok(&detcd_ep, &["snapshot", "save", from_detcd]);
-    etcd.kill(0);
-    let member = &etcd.members[0];
-    let etcd_dir = scratch.join(format!("{}.etcd", member.name));
-    std::fs::remove_dir_all(&etcd_dir).expect("remove etcd's data dir");
-    let peer = format!("http://127.0.0.1:{}", member.peer_port);
-    let back = etcdctl::run(
-        "",
-        &[
-            "snapshot",
-            "restore",
-            from_detcd,
-            "--name",
-            &member.name,
-            "--data-dir",
-            etcd_dir.to_str().expect("utf-8"),
-            "--initial-cluster",
-            &format!("{}={peer}", member.name),
-            "--initial-advertise-peer-urls",
-            &peer,
-            "--initial-cluster-token",
-            "real-etcd",
-        ],
-    );
-    assert!(back.ok, "{}", back.stderr);
+    restore_into_etcd(&mut etcd, from_detcd);
     etcd.restart(0);
     assert_eq!(picture(&etcd.members[0].endpoint()), original);
 }

@@ -206,10 +206,7 @@ pub fn lookup<'a>(file: &'a [u8], bucket: &[u8], key: &[u8]) -> Result<Option<&'
 
 /// Every key and value of bucket `bucket` of the database `file`, in key order (`None` when
 /// there is no such bucket); nested buckets are skipped.
-pub fn entries<'a>(
-    file: &'a [u8],
-    bucket: &[u8],
-) -> Result<Option<Entries<'a>>, String> {
+pub fn entries<'a>(file: &'a [u8], bucket: &[u8]) -> Result<Option<Entries<'a>>, String> {
     let db = Database::open(file)?;
     let Some((header, flags)) = db.find(db.root, bucket)? else { return Ok(None) };
     if flags & BUCKET_LEAF == 0 || header.len() < 16 {
@@ -311,43 +308,37 @@ impl<'a> Database<'a> {
     }
 }
 
-fn leaf_find<'a>(page: &'a [u8], key: &[u8]) -> Result<Option<(&'a [u8], u32)>, String> {
+/// One element of a leaf page: its flags, key and value.
+type Element<'a> = (u32, &'a [u8], &'a [u8]);
+
+/// The elements of one leaf page.
+fn leaf_elements(page: &[u8]) -> Result<Vec<Element<'_>>, String> {
     let count = u16::from_le_bytes([
         *page.get(10).ok_or("short page")?,
         *page.get(11).ok_or("short page")?,
     ]);
-    for i in 0..count as usize {
-        let element = HEADER + i * ELEMENT;
-        let flags = u32_at(page, element)?;
-        let pos = u32_at(page, element + 4)? as usize;
-        let ksize = u32_at(page, element + 8)? as usize;
-        let vsize = u32_at(page, element + 12)? as usize;
-        if slice(page, element + pos, ksize)? == key {
-            return Ok(Some((slice(page, element + pos + ksize, vsize)?, flags)));
-        }
-    }
-    Ok(None)
+    (0..count as usize)
+        .map(|i| {
+            let element = HEADER + i * ELEMENT;
+            let flags = u32_at(page, element)?;
+            let pos = u32_at(page, element + 4)? as usize;
+            let ksize = u32_at(page, element + 8)? as usize;
+            let vsize = u32_at(page, element + 12)? as usize;
+            let key = slice(page, element + pos, ksize)?;
+            Ok((flags, key, slice(page, element + pos + ksize, vsize)?))
+        })
+        .collect()
+}
+
+fn leaf_find<'a>(page: &'a [u8], key: &[u8]) -> Result<Option<(&'a [u8], u32)>, String> {
+    let elements = leaf_elements(page)?;
+    Ok(elements.into_iter().find(|(_, k, _)| *k == key).map(|(flags, _, value)| (value, flags)))
 }
 
 /// The entries of one leaf page that are not nested buckets.
 fn leaf_entries<'a>(page: &'a [u8], found: &mut Entries<'a>) -> Result<(), String> {
-    let count = u16::from_le_bytes([
-        *page.get(10).ok_or("short page")?,
-        *page.get(11).ok_or("short page")?,
-    ]);
-    for i in 0..count as usize {
-        let element = HEADER + i * ELEMENT;
-        let flags = u32_at(page, element)?;
-        let pos = u32_at(page, element + 4)? as usize;
-        let ksize = u32_at(page, element + 8)? as usize;
-        let vsize = u32_at(page, element + 12)? as usize;
-        if flags & BUCKET_LEAF == 0 {
-            found.push((
-                slice(page, element + pos, ksize)?,
-                slice(page, element + pos + ksize, vsize)?,
-            ));
-        }
-    }
+    let elements = leaf_elements(page)?.into_iter();
+    found.extend(elements.filter(|(flags, _, _)| flags & BUCKET_LEAF == 0).map(|(_, k, v)| (k, v)));
     Ok(())
 }
 

@@ -27,6 +27,7 @@ use super::bolt::{self, Buckets};
 use detcd_core::apply::StateMachine;
 use detcd_core::mvcc::history::{Live, Version};
 use detcd_core::mvcc::Store;
+use detcd_proto::convert::key_value_to_proto;
 use detcd_proto::mvccpb;
 use prost::Message;
 use std::collections::BTreeMap;
@@ -67,14 +68,7 @@ fn key_bucket(machine: &StateMachine) -> BTreeMap<Vec<u8>, Vec<u8>> {
         .map(|(key, version)| {
             let mut revision = revision_key(version.revision, version.sub);
             let kv = match version.key_value(key) {
-                Some(kv) => mvccpb::KeyValue {
-                    key: kv.key,
-                    create_revision: kv.create_revision,
-                    mod_revision: kv.mod_revision,
-                    version: kv.version,
-                    value: kv.value,
-                    lease: kv.lease,
-                },
+                Some(kv) => key_value_to_proto(kv),
                 None => {
                     revision.push(b't');
                     mvccpb::KeyValue { key: key.to_vec(), ..mvccpb::KeyValue::default() }

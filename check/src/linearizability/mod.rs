@@ -2,7 +2,7 @@
 //! real-time order, in which a sequential model explains every outcome?
 //!
 //! [`check`] decodes the history with a [`Model`], drops unknown-outcome operations that cannot
-//! change the state, splits the rest into independent partitions when the model allows
+//! change the state or whose effect nothing observed ([`Model::unobserved`]), splits the rest into independent partitions when the model allows
 //! (P-compositionality), and runs the [`search`] on each, optionally on OS threads. The verdict is
 //! one of linearizable, not linearizable (with a [`Violation`] explaining it) or unknown (the
 //! [`Budget`] ran out). A violation is [`shrink`]ed to the shortest failing prefix of its
@@ -109,9 +109,17 @@ pub fn check<M: Model>(
         .partition(history)
         .into_iter()
         .map(|(label, ops)| {
+            let known: Vec<(&M::Op, bool)> =
+                ops.iter().map(|&i| (&decoded[i], !history.ops[i].is_unknown())).collect();
+            let unobserved = model.unobserved(&known);
             let relevant = ops
                 .into_iter()
-                .filter(|&i| !(history.ops[i].is_unknown() && model.is_read_only(&decoded[i])))
+                .zip(known)
+                .enumerate()
+                .filter(|&(position, (_, (op, known)))| {
+                    known || !(model.is_read_only(op) || unobserved.get(position) == Some(&true))
+                })
+                .map(|(_, (i, _))| i)
                 .collect();
             (label, relevant)
         })

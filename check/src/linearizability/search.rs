@@ -117,15 +117,22 @@ struct Events {
 
 impl Events {
     fn new<O>(entries: &[Entry<'_, O>]) -> Events {
-        let mut timeline: Vec<(f64, bool, usize)> = Vec::with_capacity(entries.len() * 2);
+        // One integer per event, ordered as the events must be: by time (`f64::total_cmp`'s
+        // order), calls before returns at equal times, then by operation for determinism.
+        // Keys are distinct, so an unstable sort gives one order.
+        let key = |time: f64, is_return: bool, index: usize| -> u128 {
+            let bits = time.to_bits();
+            let ordered = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+            (ordered as u128) << 64 | (is_return as u128) << 32 | index as u128
+        };
+        let mut timeline: Vec<u128> = Vec::with_capacity(entries.len() * 2);
         for (index, entry) in entries.iter().enumerate() {
-            timeline.push((entry.call, true, index));
+            timeline.push(key(entry.call, false, index));
             if let Some(ret) = entry.ret {
-                timeline.push((ret, false, index));
+                timeline.push(key(ret, true, index));
             }
         }
-        // Calls before returns at equal times; then by operation for determinism.
-        timeline.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        timeline.sort_unstable();
         let nodes = timeline.len() + 1;
         let mut events = Events {
             next: (1..=nodes).map(|n| if n == nodes { NIL } else { n }).collect(),
@@ -135,8 +142,9 @@ impl Events {
             is_call: vec![false; nodes],
         };
         let mut call_node = vec![NIL; entries.len()];
-        for (position, &(_, is_call, op)) in timeline.iter().enumerate() {
+        for (position, &key) in timeline.iter().enumerate() {
             let node = position + 1;
+            let (op, is_call) = (key as u32 as usize, (key >> 32) & 1 == 0);
             events.op[node] = op;
             events.is_call[node] = is_call;
             if is_call {

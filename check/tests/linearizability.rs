@@ -391,8 +391,9 @@ fn etcd_range_options() {
 /// The smallest history found among the draws of `generated_kv_histories_are_linearizable` on
 /// which the search ran for minutes: five timed-out writes whose effect no read shows, a
 /// timed-out put that a read proves took effect, four appends after it. Each unobserved write
-/// changes the value, so the memo told none of the orders apart: over a million steps for
-/// eleven operations. Now they are dropped before the search (`Model::unobserved`).
+/// changes the value, so the memo told none of the orders apart, and the search tried them all
+/// in every order. Now they are dropped before the search (`Model::unobserved`); the budget
+/// below is far under what the search took without that.
 #[test]
 fn kv_unobserved_unknown_writes_do_not_explode() {
     let h = r#"
@@ -422,8 +423,7 @@ fn kv_unobserved_unknown_writes_do_not_explode() {
 /// Appends of fifty clients in a wrong order are refuted as soon as a pending read's value
 /// no longer extends the state (outgrown reads, see the search's module doc), not at the
 /// read's return after every order of what lies in between. Shaped like porcupine's `c50-ok`
-/// history (on which the plain search took hundreds of thousands of steps for some keys);
-/// here the plain search needs several times this budget.
+/// history; without the pruning the search needs more than this budget.
 #[test]
 fn kv_appends_in_a_wrong_order_are_refuted_early() {
     let shape = Shape { clients: 50, ops: 1700, keys: 8, window: 25.0, unknown: 0.0 };

@@ -1,5 +1,6 @@
 //! What `detcd-sim check <file>... --model <m>` does, as a library function so it is testable
-//! without a process.
+//! without a process. A file given as `MODEL=PATH` is checked against that model instead, so one
+//! process can check files of several models.
 //!
 //! One line per file: `<file>: linearizable|not linearizable|unknown (<ops> ops, <time>)`, then,
 //! for a violation, the explanation indented below it. The exit status is 0 only when every file
@@ -43,9 +44,24 @@ pub struct CliOutput {
 
 /// Checks each file; `budget` bounds each file's check (None = no limit).
 pub fn check_files(paths: &[String], model: ModelName, budget: Option<Duration>) -> CliOutput {
+    let files: Vec<(String, ModelName)> = paths.iter().map(|path| (path.clone(), model)).collect();
+    check_each(&files, budget)
+}
+
+/// A file argument that names its own model, `MODEL=PATH` (`kv=c50.jsonl`): the model and the
+/// path; `None` for a plain path (a file whose name starts like that can be given as `./kv=...`).
+pub fn model_prefix(argument: &str) -> Option<(ModelName, &str)> {
+    let (name, path) = argument.split_once('=')?;
+    Some((name.parse().ok()?, path))
+}
+
+/// Checks each file against its own model, in one process: what checking files of several
+/// models costs then is the checks alone.
+pub fn check_each(files: &[(String, ModelName)], budget: Option<Duration>) -> CliOutput {
     let mut lines = Vec::new();
     let mut status = 0;
-    for path in paths {
+    for (path, model) in files {
+        let (path, model) = (path.as_str(), *model);
         let started = Instant::now();
         let workload = if model == ModelName::Kv { Workload::KeyValue } else { Workload::Register };
         let history = match crate::jsonl::load_file(path, workload) {

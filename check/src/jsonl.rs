@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Blank lines and lines starting with `#` are skipped. A missing `return` means the same as
-//! `null`: unknown outcome. Errors name the line (1-based).
+//! `null`: unknown outcome. Errors name the line (1-based). Lines of the usual shape are read by
+//! [`crate::jsonl_fast`], the rest by serde, with the same result.
 
 use crate::history::{History, Operation};
 
@@ -30,8 +31,10 @@ pub fn parse(file: &str, text: &str) -> Result<History, LoadError> {
         }
         let parse_error =
             |message: String| LoadError::Parse { file: file.to_string(), line: index + 1, message };
-        let op: Operation =
-            serde_json::from_str(trimmed).map_err(|e| parse_error(e.to_string()))?;
+        let op: Operation = match crate::jsonl_fast::operation(trimmed) {
+            Some(op) => op,
+            None => serde_json::from_str(trimmed).map_err(|e| parse_error(e.to_string()))?,
+        };
         validate(&op).map_err(parse_error)?;
         ops.push(op);
     }

@@ -3,7 +3,7 @@
 //! Depends on no other detcd crate: it judges histories recorded anywhere, including against real
 //! etcd servers.
 //!
-//! - [`history`]: the operation/history model; [`jsonl`] and [`edn`] load it.
+//! - [`history`]: the operation/history model; [`jsonl`] (with [`jsonl_fast`]) and [`edn`] load it.
 //! - [`linearizability`]: the search, with [`models`] `register`, `kv` and `etcd`.
 //! - [`cli`]: what `detcd-sim check` runs; [`generate`]: linearizable histories for tests and benches.
 //! - Safety checkers for the client recipes: [`bank`], [`lock`], [`rwlock`], [`barrier`],
@@ -71,6 +71,7 @@ pub mod election;
 pub mod generate;
 pub mod history;
 pub mod jsonl;
+pub mod jsonl_fast;
 pub mod lease;
 pub mod linearizability;
 pub mod lock;

@@ -62,3 +62,22 @@ fn bad_files_name_file_and_line() {
     assert_eq!(status, 2);
     assert!(lines[0].contains("kv operations need a `key`"), "{}", lines[0]);
 }
+
+#[test]
+fn files_of_several_models_in_one_call() {
+    use detcd_check::cli::{check_each, model_prefix};
+    assert_eq!(model_prefix("kv=a.jsonl"), Some((ModelName::Kv, "a.jsonl")));
+    assert_eq!(model_prefix("register=x=y"), Some((ModelName::Register, "x=y")));
+    assert_eq!(model_prefix("./kv=a.jsonl"), None);
+    assert_eq!(model_prefix("plain.jsonl"), None);
+    let files = [
+        (testdata("register-ok.jsonl"), ModelName::Register),
+        (testdata("kv-bad.jsonl"), ModelName::Kv),
+        (testdata("etcd-ok.jsonl"), ModelName::Etcd),
+    ];
+    let output = check_each(&files, None);
+    assert_eq!(output.status, 1, "{:#?}", output.lines);
+    assert!(output.lines[0].contains("register-ok.jsonl: linearizable ("), "{:#?}", output.lines);
+    assert!(output.lines.iter().any(|l| l.contains("kv-bad.jsonl: not linearizable (")));
+    assert!(output.lines.last().is_some_and(|l| l.contains("etcd-ok.jsonl: linearizable (")));
+}

@@ -2,14 +2,15 @@
 //! real-time order, in which a sequential model explains every outcome?
 //!
 //! [`check`] decodes the history with a [`Model`], drops unknown-outcome operations that cannot
-//! change the state, splits the rest into independent partitions when the model allows
+//! change the state or whose effect nothing observed ([`Model::unobserved`]), splits the rest into independent partitions when the model allows
 //! (P-compositionality), and runs the [`search`] on each, optionally on OS threads. The verdict is
 //! one of linearizable, not linearizable (with a [`Violation`] explaining it) or unknown (the
 //! [`Budget`] ran out). A violation is [`shrink`]ed to the shortest failing prefix of its
 //! partition, so it blames the first completion no order can explain.
 //!
 //! `Options::parallel` runs partitions on OS threads (std::thread::scope), and only for
-//! histories of at least [`PARALLEL_MIN_OPS`] operations; with it off (as inside a madsim
+//! histories of at least [`PARALLEL_MIN_OPS`] operations and partitions still open after a
+//! first round of small step budgets on the calling thread; with it off (as inside a madsim
 //! simulation, which refuses threads) everything runs on the calling thread. Inside a
 //! simulation prefer `Budget::max_steps` to a deadline (virtual time does not move while the
 //! checker runs).
@@ -109,9 +110,17 @@ pub fn check<M: Model>(
         .partition(history)
         .into_iter()
         .map(|(label, ops)| {
+            let known: Vec<(&M::Op, bool)> =
+                ops.iter().map(|&i| (&decoded[i], !history.ops[i].is_unknown())).collect();
+            let unobserved = model.unobserved(&known);
             let relevant = ops
                 .into_iter()
-                .filter(|&i| !(history.ops[i].is_unknown() && model.is_read_only(&decoded[i])))
+                .zip(known)
+                .enumerate()
+                .filter(|&(position, (_, (op, known)))| {
+                    known || !(model.is_read_only(op) || unobserved.get(position) == Some(&true))
+                })
+                .map(|(_, (i, _))| i)
                 .collect();
             (label, relevant)
         })
@@ -124,7 +133,30 @@ pub fn check<M: Model>(
     // Threads pay off only when there is enough work to share.
     let worth_threads = parts.len() > 1 && history.ops.len() >= PARALLEL_MIN_OPS;
     let verdicts: Vec<Verdict> = if options.parallel && worth_threads {
-        run_parallel(&parts, &|part| run(part, options.budget), &cancel)
+        // Most partitions are decided within the serial path's first round: threads (and the
+        // memory their allocator heaps take) pay off only for the ones left open after it.
+        let limit =
+            options.budget.max_steps.map_or(SERIAL_FIRST_STEPS, |max| max.min(SERIAL_FIRST_STEPS));
+        let final_round = options.budget.max_steps.is_some_and(|max| max <= SERIAL_FIRST_STEPS);
+        let first = Budget { max_steps: Some(limit), ..options.budget };
+        let mut verdicts = Vec::with_capacity(parts.len());
+        let mut open = Vec::new();
+        for part in &parts {
+            match run(part, first) {
+                Verdict::NotLinearizable(violation) => {
+                    return Ok(Verdict::NotLinearizable(violation))
+                }
+                Verdict::Unknown
+                    if !final_round
+                        && options.budget.deadline.is_none_or(|d| Instant::now() < d) =>
+                {
+                    open.push(part.clone())
+                }
+                other => verdicts.push(other),
+            }
+        }
+        verdicts.extend(run_parallel(&open, &|part| run(part, options.budget), &cancel));
+        verdicts
     } else {
         run_serial(&parts, &run, options.budget)
     };

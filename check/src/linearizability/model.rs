@@ -79,6 +79,35 @@ pub trait Model: Sync {
         None
     }
 
+    /// For each of `ops` (one partition's operations, each with whether its outcome is
+    /// known), whether it is an unknown-outcome operation that no linearization needs: one
+    /// whose effect no known outcome of the partition can have observed, so that leaving it
+    /// out of any linearization leaves a valid one. Such operations are dropped before the
+    /// search, as read-only ones are. A wrong `true` would make a correct history fail; the
+    /// default says `false` for all.
+    fn unobserved(&self, ops: &[(&Self::Op, bool)]) -> Vec<bool> {
+        vec![false; ops.len()]
+    }
+
+    /// Outgrown operations, for pruning (see [`super::search`]): for each of `ops` (one
+    /// partition's operations, in order), `Some(revivers)` when the operation can be
+    /// *outgrown*, else `None`. Once [`Model::outgrown`] holds for an operation in a state, it
+    /// must hold in every state reached from there by steps of operations other than its
+    /// revivers (positions in `ops`); a read of an append-only value is the typical case: once
+    /// the value is no longer a prefix of what was read, only a write of such a prefix makes it
+    /// one again. A missing reviver would make the search miss orders. The default (an empty
+    /// list) opts out.
+    fn revivers(&self, _ops: &[&Self::Op]) -> Vec<Option<Vec<usize>>> {
+        Vec::new()
+    }
+
+    /// Whether `op`, which has a known outcome, is outgrown in `state`: it is illegal here and
+    /// stays so until one of its revivers ([`Model::revivers`]) is applied. A `true` in doubt
+    /// would make the search miss orders; `false` in doubt only leaves it more to try.
+    fn outgrown(&self, _state: &Self::State, _op: &Self::Op) -> bool {
+        false
+    }
+
     /// Splits the history into independent parts (P-compositionality): the whole history is
     /// linearizable iff every part is. Returns operation indices per part, with a label for
     /// each part. The default is one part.

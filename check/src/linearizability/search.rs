@@ -46,6 +46,14 @@
 //! has a return or closers), its step is the same function of the state, and B is then left
 //! out instead. Without this, k unknown writes of one value give 2^k linearised sets where k+1
 //! are distinct, and a history with many timed-out writes of few values explodes.
+//!
+//! Outgrown operations: a step into a state in which one of the earliest pending completions
+//! (the first [`LOOKAHEAD`] returns of the event list) is outgrown ([`super::Model::outgrown`])
+//! while all its revivers are already linearised is not taken: that operation has a known
+//! outcome, so every linearization must take it, and nothing left can make it legal again.
+//! Reads of append-only values are where this matters: appends in a wrong order (or a
+//! timed-out append that never took effect) are refuted at once, where the plain search
+//! learns it only at the read's return, after trying every order of what lies in between.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -109,15 +117,22 @@ struct Events {
 
 impl Events {
     fn new<O>(entries: &[Entry<'_, O>]) -> Events {
-        let mut timeline: Vec<(f64, bool, usize)> = Vec::with_capacity(entries.len() * 2);
+        // One integer per event, ordered as the events must be: by time (`f64::total_cmp`'s
+        // order), calls before returns at equal times, then by operation for determinism.
+        // Keys are distinct, so an unstable sort gives one order.
+        let key = |time: f64, is_return: bool, index: usize| -> u128 {
+            let bits = time.to_bits();
+            let ordered = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+            (ordered as u128) << 64 | (is_return as u128) << 32 | index as u128
+        };
+        let mut timeline: Vec<u128> = Vec::with_capacity(entries.len() * 2);
         for (index, entry) in entries.iter().enumerate() {
-            timeline.push((entry.call, true, index));
+            timeline.push(key(entry.call, false, index));
             if let Some(ret) = entry.ret {
-                timeline.push((ret, false, index));
+                timeline.push(key(ret, true, index));
             }
         }
-        // Calls before returns at equal times; then by operation for determinism.
-        timeline.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        timeline.sort_unstable();
         let nodes = timeline.len() + 1;
         let mut events = Events {
             next: (1..=nodes).map(|n| if n == nodes { NIL } else { n }).collect(),
@@ -127,8 +142,9 @@ impl Events {
             is_call: vec![false; nodes],
         };
         let mut call_node = vec![NIL; entries.len()];
-        for (position, &(_, is_call, op)) in timeline.iter().enumerate() {
+        for (position, &key) in timeline.iter().enumerate() {
             let node = position + 1;
+            let (op, is_call) = (key as u32 as usize, (key >> 32) & 1 == 0);
             events.op[node] = op;
             events.is_call[node] = is_call;
             if is_call {
@@ -337,6 +353,7 @@ fn run<M: Model>(
     let greedy: Vec<bool> =
         entries.iter().map(|e| e.ret.is_some() && model.is_read_only(e.op)).collect();
     let waits_for = waits_for(model, entries);
+    let revivers = revivers(model, entries);
     let init = model.init();
     let mut state_hash = fx_hash(&init);
     let mut bits = Bitset::new(entries.len());
@@ -400,6 +417,12 @@ fn run<M: Model>(
                     None
                 }
                 Next::Same => Some((Candidate::Known(state), state_hash)),
+                Next::To(next)
+                    if !revivers.is_empty()
+                        && outgrows(model, entries, &events, &revivers, &bits, op, &next) =>
+                {
+                    None
+                }
                 Next::To(next) => {
                     let hash = fx_hash(&next);
                     Some((Candidate::New(next), hash))
@@ -501,6 +524,60 @@ fn waits_for<M: Model>(model: &M, entries: &[Entry<'_, M::Op>]) -> Vec<Option<us
         }
     }
     waits
+}
+
+/// How many of the earliest pending returns [`outgrows`] looks at: the operations about to
+/// block the search are among them, and looking further costs every step more.
+const LOOKAHEAD: usize = 8;
+
+/// Per entry, its revivers ([`Model::revivers`]) when it has a known outcome (only those must
+/// be linearised); empty when the model has none at all.
+fn revivers<M: Model>(model: &M, entries: &[Entry<'_, M::Op>]) -> Vec<Option<Vec<usize>>> {
+    let ops: Vec<&M::Op> = entries.iter().map(|e| e.op).collect();
+    let mut revivers = model.revivers(&ops);
+    if revivers.len() != entries.len() {
+        return Vec::new();
+    }
+    for (revive, entry) in revivers.iter_mut().zip(entries) {
+        if entry.ret.is_none() {
+            *revive = None;
+        }
+    }
+    if revivers.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    revivers
+}
+
+/// Whether taking `taken` into `state` leaves one of the first [`LOOKAHEAD`] pending returns
+/// outgrown with every reviver already linearised (see the module doc).
+fn outgrows<M: Model>(
+    model: &M,
+    entries: &[Entry<'_, M::Op>],
+    events: &Events,
+    revivers: &[Option<Vec<usize>>],
+    bits: &Bitset,
+    taken: usize,
+    state: &M::State,
+) -> bool {
+    let mut node = events.next[HEAD];
+    let mut returns = 0;
+    while node != NIL && returns < LOOKAHEAD {
+        if !events.is_call[node] {
+            returns += 1;
+            let op = events.op[node];
+            if let Some(revive) = &revivers[op] {
+                if op != taken
+                    && revive.iter().all(|&r| r == taken || bits.contains(r))
+                    && model.outgrown(state, entries[op].op)
+                {
+                    return true;
+                }
+            }
+        }
+        node = events.next[node];
+    }
+    false
 }
 
 fn out_of_budget(steps: u64, budget: Budget, cancel: &AtomicBool) -> bool {

@@ -160,6 +160,11 @@ impl Text {
         })
     }
 
+    /// Whether the text is a prefix of `bytes`.
+    fn is_prefix_of(&self, bytes: &[u8]) -> bool {
+        bytes.get(..self.len).is_some_and(|prefix| self.is(prefix))
+    }
+
     /// The text as one string (for explanations).
     pub fn to_text(&self) -> String {
         let mut pieces: Vec<&[u8]> = self.pieces_backwards().collect();
@@ -390,6 +395,89 @@ impl Model for Kv {
 
     fn overwrites(&self, later: &KvOp, earlier: &KvOp) -> bool {
         matches!(later.action, KvAction::Put(_)) && later.key == earlier.key
+    }
+
+    /// An unknown put or append is unobserved when no read of its key with a known outcome
+    /// holds what it wrote: after a put of `v` a key's value starts with `v` until the next
+    /// put, and after an append of `s` it contains `s` until then. Leaving such an operation
+    /// out changes the key's value only where no read looks (appends are legal on any value,
+    /// and the next put makes the values equal again), so every linearization stays one. A key
+    /// with any compare-and-swap is left alone (a swap's guard looks at the value too).
+    fn unobserved(&self, ops: &[(&KvOp, bool)]) -> Vec<bool> {
+        let mut reads: std::collections::HashMap<&Key, Vec<&str>> = Default::default();
+        let mut guarded: std::collections::HashSet<&Key> = Default::default();
+        for (op, known) in ops {
+            match &op.action {
+                KvAction::Get(Some(Some(read))) if *known => {
+                    reads.entry(&op.key).or_default().push(&read.text)
+                }
+                KvAction::Cas { .. } => {
+                    guarded.insert(&op.key);
+                }
+                _ => {}
+            }
+        }
+        let no_reads = Vec::new();
+        ops.iter()
+            .map(|(op, known)| {
+                if *known || guarded.contains(&op.key) {
+                    return false;
+                }
+                let reads = reads.get(&op.key).unwrap_or(&no_reads);
+                match &op.action {
+                    KvAction::Put(value) => {
+                        let value = value.to_text();
+                        !reads.iter().any(|read| read.starts_with(value.as_str()))
+                    }
+                    KvAction::Append(suffix) => {
+                        !suffix.is_empty() && !reads.iter().any(|read| read.contains(&**suffix))
+                    }
+                    _ => false,
+                }
+            })
+            .collect()
+    }
+
+    /// A read is outgrown once its key's value is present and no prefix of what it returned:
+    /// appends only extend a value, so only a put (or a compare-and-swap that may swap) of a
+    /// prefix of the read value, on the same key, can make the read legal again. A read of
+    /// null is outgrown once the key exists: nothing removes a key.
+    fn revivers(&self, ops: &[&KvOp]) -> Vec<Option<Vec<usize>>> {
+        let mut writers: std::collections::HashMap<&Key, Vec<(usize, &Text)>> = Default::default();
+        for (position, op) in ops.iter().enumerate() {
+            let written = match &op.action {
+                KvAction::Put(value) => value,
+                KvAction::Cas { new, swapped, .. } if *swapped != Some(false) => new,
+                _ => continue,
+            };
+            writers.entry(&op.key).or_default().push((position, written));
+        }
+        ops.iter()
+            .map(|op| match &op.action {
+                KvAction::Get(Some(Some(read))) => Some(
+                    writers
+                        .get(&op.key)
+                        .into_iter()
+                        .flatten()
+                        .filter(|(_, value)| value.is_prefix_of(read.text.as_bytes()))
+                        .map(|&(position, _)| position)
+                        .collect(),
+                ),
+                KvAction::Get(Some(None)) => Some(Vec::new()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn outgrown(&self, state: &KvState, op: &KvOp) -> bool {
+        let current = state.get(&op.key);
+        match (&op.action, current) {
+            (KvAction::Get(Some(Some(read))), Some(value)) => {
+                !value.is_prefix_of(read.text.as_bytes())
+            }
+            (KvAction::Get(Some(None)), current) => current.is_some(),
+            _ => false,
+        }
     }
 
     fn is_read_only(&self, op: &KvOp) -> bool {

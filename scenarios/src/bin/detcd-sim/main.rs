@@ -4,7 +4,7 @@
 //! the `--cfg madsim` build, which `cargo sim` selects.
 
 use clap::{Args, Parser, Subcommand};
-use detcd_check::cli::{check_files, ModelName};
+use detcd_check::cli::{check_each, model_prefix, ModelName};
 use std::io::Write;
 
 /// mimalloc, as in `detcd`: allocation is a fifth of a simulated run's time under glibc's malloc.
@@ -226,12 +226,13 @@ pub struct MergeArgs {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// History files: JSON Lines, or Jepsen EDN when the name ends in `.edn`.
+    /// History files: JSON Lines, or Jepsen EDN when the name ends in `.edn`. `MODEL=FILE`
+    /// (e.g. `kv=c50.jsonl`) checks that file against its own model.
     #[arg(required = true)]
     files: Vec<String>,
-    /// The model to check against: register, kv or etcd.
+    /// The model to check against: register, kv or etcd (for files that name none).
     #[arg(long, value_parser = ["register", "kv", "etcd"])]
-    model: String,
+    model: Option<String>,
     /// Give up on a file after this many milliseconds (verdict: unknown).
     #[arg(long)]
     budget_ms: Option<u64>,
@@ -273,15 +274,26 @@ fn main() {
 }
 
 fn check(args: CheckArgs) -> i32 {
-    let model: ModelName = match args.model.parse() {
+    let model: Option<ModelName> = match args.model.as_deref().map(str::parse).transpose() {
         Ok(model) => model,
         Err(error) => {
             eprintln!("{error}");
             return 2;
         }
     };
+    let mut files = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        match (model_prefix(file), model) {
+            (Some((own, path)), _) => files.push((path.to_string(), own)),
+            (None, Some(model)) => files.push((file.clone(), model)),
+            (None, None) => {
+                eprintln!("{file}: no model: give --model, or name one as MODEL=FILE");
+                return 2;
+            }
+        }
+    }
     let budget = args.budget_ms.map(std::time::Duration::from_millis);
-    let output = check_files(&args.files, model, budget);
+    let output = check_each(&files, budget);
     // Write errors (a closed pipe, as in `| head`) must not panic: the status still tells.
     let mut stdout = std::io::stdout().lock();
     for line in output.lines {

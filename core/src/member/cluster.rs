@@ -12,10 +12,10 @@ pub use crate::members::{MemberStatus, MemberSummary};
 impl Member {
     pub fn status(&self) -> MemberStatus {
         let metrics = self.metrics();
-        let state = self.inner.replica.lock();
+        let state = self.node().replica.lock();
         MemberStatus {
             id: self.id(),
-            name: self.inner.config.name.clone(),
+            name: self.node().config.name.clone(),
             leader: metrics.current_leader,
             is_leader: metrics.state == ServerState::Leader,
             is_learner: metrics.state == ServerState::Learner,
@@ -43,14 +43,9 @@ impl Member {
             .collect()
     }
 
-    pub(super) fn member_info(&self, id: NodeId) -> Option<MemberInfo> {
-        let metrics = self.metrics();
-        metrics.membership_config.membership().get_node(&id).cloned()
-    }
-
     /// Adds a learner (etcd `member add --learner`), waiting until it has caught up.
     pub async fn add_learner(&self, id: NodeId, info: MemberInfo) -> Result<()> {
-        let added = self.one_change(|| self.inner.raft.add_learner(id, info.clone(), true)).await;
+        let added = self.one_change(|| self.node().raft.add_learner(id, info.clone(), true)).await;
         added.map(|_| ()).map_err(membership_error)
     }
 
@@ -58,7 +53,7 @@ impl Member {
     pub async fn promote(&self, ids: BTreeSet<NodeId>) -> Result<()> {
         let change = || {
             let change = openraft::ChangeMembers::AddVoterIds(ids.clone());
-            self.inner.raft.change_membership(change, false)
+            self.node().raft.change_membership(change, false)
         };
         self.one_change(change).await.map(|_| ()).map_err(membership_error)
     }
@@ -72,7 +67,7 @@ impl Member {
     pub async fn remove_members(&self, ids: BTreeSet<NodeId>) -> Result<()> {
         let voters = || {
             let voters = openraft::ChangeMembers::RemoveVoters(ids.clone());
-            self.inner.raft.change_membership(voters, false)
+            self.node().raft.change_membership(voters, false)
         };
         let removed = self.one_change(voters).await;
         if self.removal_applied(&ids) {
@@ -82,7 +77,7 @@ impl Member {
         // Learners are not voters: they leave with the nodes.
         let nodes = || {
             let nodes = openraft::ChangeMembers::RemoveNodes(ids.clone());
-            self.inner.raft.change_membership(nodes, false)
+            self.node().raft.change_membership(nodes, false)
         };
         let removed = self.one_change(nodes).await;
         if self.removal_applied(&ids) {
@@ -93,7 +88,7 @@ impl Member {
 
     /// Whether this member applied a membership that names none of `ids`.
     fn removal_applied(&self, ids: &BTreeSet<NodeId>) -> bool {
-        self.with_metrics(|metrics| {
+        self.node().with_metrics(|metrics| {
             let membership = &metrics.membership_config;
             let applied =
                 membership.log_id().is_some() && *membership.log_id() <= metrics.last_applied;

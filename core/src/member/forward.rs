@@ -48,7 +48,7 @@ impl Member {
         from: NodeId,
         requests: Vec<PeerRequest>,
     ) -> Vec<PeerResponse> {
-        if self.member_info(from).is_none() {
+        if self.node().member_info(from).is_none() {
             return vec![Err(Error::NoLeader); requests.len()];
         }
         futures::future::join_all(requests.into_iter().map(|request| self.serve_forwarded(request)))

@@ -99,7 +99,7 @@ impl Member {
         leader: NodeId,
         request: R,
     ) -> Result<R::Answer> {
-        let timeout = self.inner.config.request_timeout;
+        let timeout = self.node().config.request_timeout;
         // Boxed: the retrying future nests deep enough to overflow the compiler's layout
         // recursion in the server's handlers that await a forward.
         let following = Box::pin(self.forward_following(leader, request));
@@ -152,7 +152,7 @@ impl Member {
 
     /// Resolves once raft names a leader other than `leader` (never, if it keeps naming it).
     async fn leader_other_than(&self, leader: NodeId) -> NodeId {
-        let mut metrics = self.inner.raft.server_metrics();
+        let mut metrics = self.node().raft.server_metrics();
         loop {
             let named = metrics.borrow_watched().current_leader;
             if let Some(named) = named.filter(|named| *named != leader) {
@@ -188,10 +188,10 @@ impl Member {
         let (requests, answers): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|queued| (queued.request, queued.answer)).unzip();
         let count = requests.len();
-        let responses = match self.member_info(leader) {
+        let responses = match self.node().member_info(leader) {
             None => vec![Err(Error::NoLeader); count],
             Some(info) => {
-                let timeout = self.inner.config.request_timeout;
+                let timeout = self.node().config.request_timeout;
                 let message = PeerMessage::Forward { from: self.id(), requests };
                 let mut reply = self.inner.transport.call(leader, &info, message, timeout).await;
                 if let Ok(PeerReply::ToOutsider { membership_at, reply: inner }) = reply {

@@ -86,15 +86,15 @@ impl Member {
         request: &LeaseKeepAliveRequest,
     ) -> Result<LeaseKeepAliveResponse> {
         let id = request.id;
-        let trusts_itself = self.leader() == Some(self.id());
+        let trusts_itself = self.node().leads();
         if !(plant::active(Bug::UnconfirmedKeepAlive) && trusts_itself) {
-            let confirmed = self.confirm_leadership().await;
+            let confirmed = self.node().confirm_leadership().await;
             if trusts_itself && confirmed.is_err() {
                 probes::hit(Probe::DeposedLeaderKeepAlive);
             }
             confirmed?;
         }
-        let state = self.inner.replica.lock();
+        let state = self.node().replica.lock();
         let mut expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
         if !expiry.is_primary() {
             // Leadership was just confirmed, but the countdown loop has not noticed yet: take over
@@ -110,35 +110,35 @@ impl Member {
             }
             renewed => renewed?,
         };
-        Ok(LeaseKeepAliveResponse { header: self.header(state.machine.revision()), id, ttl })
+        Ok(LeaseKeepAliveResponse { header: self.node().header(state.machine.revision()), id, ttl })
     }
 
     async fn time_to_live_here(
         &self,
         request: &LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse> {
-        self.confirm_leadership().await?;
-        let state = self.inner.replica.lock();
+        self.node().confirm_leadership().await?;
+        let state = self.node().replica.lock();
         let expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
         let mut response = state.machine.lease_time_to_live(request, &expiry, NodeClock.now());
-        response.header = self.header(state.machine.revision());
+        response.header = self.node().header(state.machine.revision());
         Ok(response)
     }
 
     async fn leases_here(&self, _request: &LeaseLeasesRequest) -> Result<LeaseLeasesResponse> {
-        self.confirm_leadership().await?;
-        let state = self.inner.replica.lock();
+        self.node().confirm_leadership().await?;
+        let state = self.node().replica.lock();
         let mut response = state.machine.lease_leases();
-        response.header = self.header(state.machine.revision());
+        response.header = self.node().header(state.machine.revision());
         Ok(response)
     }
 
     /// The leader's countdown: promote on taking over, demote on losing it, revoke what expired.
     pub(super) async fn run_lease_expiry(&self) {
-        while self.is_running() {
+        while self.node().is_running() {
             DetRuntime::sleep(EXPIRY_CHECK).await;
             if buggify::fires(Site::ForceSnapshot) {
-                let _ = self.inner.raft.trigger().snapshot().await;
+                let _ = self.node().raft.trigger().snapshot().await;
             }
             let expired = self.expired_leases();
             for id in expired {
@@ -156,8 +156,8 @@ impl Member {
     }
 
     fn expired_leases(&self) -> Vec<LeaseId> {
-        let leads = self.leader() == Some(self.id()) || plant::active(Bug::FollowerLeaseExpiry);
-        let state = self.inner.replica.lock();
+        let leads = self.node().leads() || plant::active(Bug::FollowerLeaseExpiry);
+        let state = self.node().replica.lock();
         let mut expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
         let now = NodeClock.now();
         match (leads, expiry.is_primary()) {
@@ -175,10 +175,6 @@ impl Member {
 
     /// Whether raft stopped for good (a poisoned WAL, a fatal storage error): only a restart helps.
     pub fn is_stopped(&self) -> bool {
-        !self.is_running()
-    }
-
-    pub(super) fn is_running(&self) -> bool {
-        self.with_metrics(|m| m.running_state.is_ok())
+        !self.node().is_running()
     }
 }

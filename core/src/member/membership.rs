@@ -51,11 +51,11 @@ impl Member {
                 self.admit_member(id, info, is_learner).await
             }
             MembershipChange::Remove { id } => {
-                self.member_info(id).ok_or(Error::MemberNotFound)?;
+                self.node().member_info(id).ok_or(Error::MemberNotFound)?;
                 self.remove_members(BTreeSet::from([id])).await
             }
             MembershipChange::Promote { id } => {
-                self.member_info(id).ok_or(Error::MemberNotFound)?;
+                self.node().member_info(id).ok_or(Error::MemberNotFound)?;
                 if self.member_list().iter().any(|member| member.id == id && !member.is_learner) {
                     return Err(Error::MemberNotLearner);
                 }
@@ -72,7 +72,7 @@ impl Member {
 
     /// Replaces member `id`'s peer URLs (etcd's `member update`).
     async fn update_peer_urls(&self, id: NodeId, peer_urls: Vec<String>) -> Result<()> {
-        self.member_info(id).ok_or(Error::MemberNotFound)?;
+        self.node().member_info(id).ok_or(Error::MemberNotFound)?;
         if peer_urls.is_empty() {
             return Err(Error::MemberBadUrls);
         }

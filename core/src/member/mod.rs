@@ -28,6 +28,7 @@ mod local_client;
 mod lock_election;
 mod membership;
 mod move_leader;
+mod node;
 mod one_change;
 mod propose;
 mod publish;
@@ -63,7 +64,7 @@ use crate::raft::types::*;
 use crate::storage::wal::{Wal, WalOptions};
 use crate::storage::{Disk, SnapshotFiles};
 use forward_queue::ForwardQueue;
-use openraft_rt::WatchReceiver;
+use node::Node;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -75,9 +76,8 @@ pub struct Member {
 }
 
 struct Inner {
-    config: MemberConfig,
-    raft: Raft,
-    replica: Arc<Replica>,
+    /// Config, raft and replica: what every component shares (`node`).
+    node: Node,
     transport: Arc<dyn PeerTransport>,
     /// Leader-local lease deadlines; empty (and ignored) while this member is not the leader.
     expiry: Mutex<ExpiryTracker>,
@@ -120,9 +120,7 @@ impl Member {
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;
         let inner = Inner {
-            config,
-            raft,
-            replica,
+            node: Node { config: Arc::new(config), raft, replica },
             transport,
             expiry: Mutex::new(ExpiryTracker::new()),
             forward_queue: ForwardQueue::default(),
@@ -138,70 +136,57 @@ impl Member {
     /// Makes these members the cluster's first voters. Call on one member of a new cluster only;
     /// a cluster that already has a membership ignores it.
     pub async fn bootstrap(&self, members: BTreeMap<NodeId, MemberInfo>) -> io::Result<()> {
-        if self.inner.raft.is_initialized().await.map_err(io::Error::other)? {
+        if self.node().raft.is_initialized().await.map_err(io::Error::other)? {
             return Ok(());
         }
-        match self.inner.raft.initialize(members).await {
+        match self.node().raft.initialize(members).await {
             Ok(()) => Ok(()),
             Err(error) => Err(io::Error::other(error.to_string())),
         }
     }
 
     pub fn id(&self) -> NodeId {
-        self.inner.config.id
+        self.node().id()
     }
 
     pub fn raft(&self) -> &Raft {
-        &self.inner.raft
+        &self.node().raft
     }
 
     pub fn replica(&self) -> &Arc<Replica> {
-        &self.inner.replica
+        &self.node().replica
     }
 
     pub fn config(&self) -> &MemberConfig {
-        &self.inner.config
+        &self.node().config
+    }
+
+    /// The handle every component shares.
+    fn node(&self) -> &Node {
+        &self.inner.node
     }
 
     /// Stops raft; the member's tasks end. Its disk stays as it is.
     pub async fn shutdown(&self) {
-        let _ = self.inner.raft.shutdown().await;
+        let _ = self.node().raft.shutdown().await;
     }
 
     /// A copy of raft's current metrics (leader, term, indexes, membership).
     pub fn metrics(&self) -> RaftMetrics {
-        self.with_metrics(RaftMetrics::clone)
-    }
-
-    fn with_metrics<T>(&self, read: impl FnOnce(&RaftMetrics) -> T) -> T {
-        let receiver = self.inner.raft.metrics();
-        let metrics = receiver.borrow_watched();
-        read(&metrics)
+        self.node().with_metrics(RaftMetrics::clone)
     }
 
     /// The header of an answer that is about this member now rather than about a request
     /// (status, alarms, an election's leader): its current revision. Both transports take every
-    /// header from here or from `header`.
+    /// header from here or from a component's own answers (`Node::header`).
     pub fn header_now(&self) -> ResponseHeader {
-        let revision = self.inner.replica.lock().machine.revision();
-        self.header(revision)
+        self.node().header_now()
     }
 
     /// The Cluster service's header: like etcd's, it names cluster, member and term but no
     /// revision (membership is not part of the key space).
     pub fn cluster_header(&self) -> ResponseHeader {
-        self.header(0)
-    }
-
-    /// A response header for something served now at `revision`.
-    fn header(&self, revision: i64) -> ResponseHeader {
-        let term = self.with_metrics(|m| m.current_term);
-        ResponseHeader {
-            cluster_id: self.inner.config.cluster_id,
-            member_id: self.inner.config.id,
-            revision,
-            raft_term: term,
-        }
+        self.node().header(0)
     }
 
     /// Serves one message from a peer.
@@ -215,7 +200,7 @@ impl Member {
     }
 
     async fn answer_peer(&self, message: PeerMessage) -> PeerReply {
-        let raft = &self.inner.raft;
+        let raft = &self.node().raft;
         match message {
             PeerMessage::AppendEntries(rpc) => {
                 PeerReply::AppendEntries(raft.append_entries(rpc).await.map_err(|e| e.to_string()))

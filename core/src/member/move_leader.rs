@@ -41,7 +41,7 @@ impl Member {
     /// Moves leadership from this member, which must lead, to `target`; answers once `target`
     /// leads.
     async fn move_leader(&self, target: u64) -> Result<ResponseHeader> {
-        if self.leader() != Some(self.id()) {
+        if !self.node().leads() {
             return Err(Error::NotLeader);
         }
         let voter = self.member_list().iter().any(|m| m.id == target && !m.is_learner);
@@ -51,8 +51,8 @@ impl Member {
         if target == self.id() {
             return Ok(self.header_now());
         }
-        self.inner.raft.trigger().transfer_leader(target).await.map_err(|_| Error::Stopped)?;
-        let mut metrics = self.inner.raft.metrics();
+        self.node().raft.trigger().transfer_leader(target).await.map_err(|_| Error::Stopped)?;
+        let mut metrics = self.node().raft.metrics();
         let moved = async {
             loop {
                 if metrics.borrow_watched().current_leader == Some(target) {
@@ -63,7 +63,7 @@ impl Member {
                 }
             }
         };
-        match DetRuntime::timeout(self.inner.config.request_timeout, moved).await {
+        match DetRuntime::timeout(self.node().config.request_timeout, moved).await {
             Ok(moved) => moved.map(|()| self.header_now()),
             Err(_) => Err(Error::LeaderTransferTimeout),
         }

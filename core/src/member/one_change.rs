@@ -53,7 +53,7 @@ impl Member {
         F: FnMut() -> Fut,
         Fut: Future<Output = ChangeResult<T>>,
     {
-        let limit = self.inner.config.request_timeout;
+        let limit = self.node().config.request_timeout;
         let mut waited = Duration::ZERO;
         loop {
             let outcome = change().await;
@@ -74,7 +74,7 @@ impl Member {
         update: impl Fn(&mut MemberInfo) -> bool,
     ) -> Result<()> {
         let attempt = || async {
-            let (read_at, info) = self.with_metrics(|metrics| {
+            let (read_at, info) = self.node().with_metrics(|metrics| {
                 let membership = &metrics.membership_config;
                 (*membership.log_id(), membership.membership().get_node(&id).cloned())
             });
@@ -84,12 +84,12 @@ impl Member {
             if !update(&mut info) {
                 return Ok(Ok(()));
             }
-            if self.leader() != Some(self.id()) {
+            if !self.node().leads() {
                 return Ok(Err(Error::NoLeader));
             }
             let change = openraft::ChangeMembers::SetNodes(BTreeMap::from([(id, info)]));
             let unchanged = Precondition::LastMembershipLogId { last_membership_log_id: read_at };
-            self.inner.raft.change_membership_if(change, false, [unchanged]).await.map(|_| Ok(()))
+            self.node().raft.change_membership_if(change, false, [unchanged]).await.map(|_| Ok(()))
         };
         self.one_change(attempt).await.unwrap_or_else(|error| Err(membership_error(error)))
     }

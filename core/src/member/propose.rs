@@ -26,7 +26,7 @@ use openraft_rt::AsyncRuntime;
 impl Member {
     /// Proposes on this member; `NoLeader` when it is not the leader (nothing was appended).
     pub(super) async fn propose_here(&self, command: Command) -> Result<Response> {
-        if !self.is_running() {
+        if !self.node().is_running() {
             return Err(Error::Stopped);
         }
         self.check_quota(&command).await?;
@@ -36,8 +36,8 @@ impl Member {
     /// Appends `command` to the log and waits for its answer; `NoLeader` when this member does
     /// not lead. The quota is the caller's to check (`propose_here`).
     pub(super) async fn write(&self, command: Command) -> Result<Response> {
-        let proposal = self.inner.raft.client_write(command);
-        let timeout = self.inner.config.request_timeout;
+        let proposal = self.node().raft.client_write(command);
+        let timeout = self.node().config.request_timeout;
         let written = match DetRuntime::timeout(timeout, proposal).await {
             Ok(written) => written,
             Err(_) => return Err(Error::Timeout),
@@ -70,7 +70,7 @@ impl Member {
     /// Puts this member's identity and term into a response the state machine produced.
     pub(super) fn stamp(&self, mut response: Response) -> Response {
         let revision = response.header().revision;
-        *response.header_mut() = self.header(revision);
+        *response.header_mut() = self.node().header(revision);
         response
     }
 }

@@ -36,7 +36,8 @@ impl Member {
 
     /// Whether the replicated membership already shows this name and these client URLs for `id`.
     pub fn is_published(&self, id: NodeId, name: &str, client_urls: &[String]) -> bool {
-        self.member_info(id)
+        self.node()
+            .member_info(id)
             .is_some_and(|info| info.name == name && info.client_urls == client_urls)
     }
 }

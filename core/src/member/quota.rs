@@ -43,21 +43,21 @@ fn cost(command: &Command) -> Option<u64> {
 impl Member {
     /// The alarms raised in this member's replica (what `/health` and `Status` report).
     pub fn alarms(&self) -> Vec<AlarmMember> {
-        self.inner.replica.lock().machine.alarms().get(AlarmType::None)
+        self.node().replica.lock().machine.alarms().get(AlarmType::None)
     }
 
     /// Refuses `command` with `NoSpace` when this member leads and it would take the backend
     /// to the quota, raising NOSPACE through the log first.
     pub(super) async fn check_quota(&self, command: &Command) -> Result<()> {
-        let (Some(quota), Some(cost)) = (self.inner.config.quota_backend_bytes, cost(command))
+        let (Some(quota), Some(cost)) = (self.node().config.quota_backend_bytes, cost(command))
         else {
             return Ok(());
         };
-        if self.leader() != Some(self.id()) {
+        if !self.node().leads() {
             return Ok(());
         }
         let (used, raised) = {
-            let state = self.inner.replica.lock();
+            let state = self.node().replica.lock();
             let alarms = state.machine.alarms();
             (state.machine.store().backend_bytes(), alarms.raised_by(self.id(), AlarmType::NoSpace))
         };

@@ -60,8 +60,8 @@ impl Member {
     /// Returns once the membership this member sees shows its name and `client_urls`.
     async fn publish_until_done(&self, client_urls: Vec<String>) {
         let id = self.id();
-        let name = self.inner.config.name.clone();
-        let timeout = self.inner.config.request_timeout;
+        let name = self.node().config.name.clone();
+        let timeout = self.node().config.request_timeout;
         while !self.is_published(id, &name, &client_urls) {
             let publish = MembershipChange::Publish {
                 id,

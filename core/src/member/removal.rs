@@ -91,7 +91,7 @@ impl Member {
     /// Watches the memberships this member applies (for members that leave, itself included),
     /// and stops raft once it knows it was removed (from here or from a peer's answer).
     pub(super) async fn run_removal_watch(&self) {
-        let replica = &self.inner.replica;
+        let replica = &self.node().replica;
         let removal = &self.inner.removal;
         let mut learnt = removal.removed.subscribe();
         loop {
@@ -123,7 +123,7 @@ impl Member {
     /// What this member adds to its answer to a message from `sender`: the log id of its applied
     /// membership when that membership does not name the sender.
     pub(super) fn outsider_notice(&self, sender: NodeId) -> Option<Option<LogId>> {
-        let state = self.inner.replica.lock();
+        let state = self.node().replica.lock();
         let named = state.membership.membership().get_node(&sender).is_some();
         (!named).then(|| *state.membership.log_id())
     }
@@ -136,6 +136,6 @@ impl Member {
 
     /// A peer said its applied membership, at `peer_at`, leaves this member out.
     pub(super) fn left_out_by_peer(&self, peer_at: Option<LogId>) {
-        self.inner.removal.judge(self.id(), &self.inner.replica, peer_at);
+        self.inner.removal.judge(self.id(), &self.node().replica, peer_at);
     }
 }

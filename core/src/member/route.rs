@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::peer::{PeerAnswer, PeerRequest};
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
-use openraft::ReadPolicy;
 use openraft_rt::{AsyncRuntime, Instant as _, WatchReceiver};
 use std::future::Future;
 
@@ -64,7 +63,7 @@ impl Member {
     /// Serves `request` on the leader, wherever this member stands.
     pub(super) async fn route<R: LeaderRequest>(&self, request: R) -> Result<R::Answer> {
         let started = Instant::now();
-        if let Some(leader) = self.other_leader() {
+        if let Some(leader) = self.node().other_leader() {
             return self.forward(leader, request).await;
         }
         let before = self.leadership();
@@ -72,7 +71,7 @@ impl Member {
             Err(Error::NoLeader) => {
                 let next = match request.waits_for_next_leader() {
                     true => self.next_leader_within(before, started).await,
-                    false => self.other_leader(),
+                    false => self.node().other_leader(),
                 };
                 match next {
                     // Elected itself meanwhile.
@@ -90,7 +89,7 @@ impl Member {
 
     /// Who raft names leader, in which term.
     fn leadership(&self) -> (Option<NodeId>, u64) {
-        self.with_metrics(|m| (m.current_leader, m.current_term))
+        self.node().with_metrics(|m| (m.current_leader, m.current_term))
     }
 
     /// The leader raft names after `before` (a leader named in another term, or another one),
@@ -103,7 +102,7 @@ impl Member {
         before: (Option<NodeId>, u64),
         started: Instant,
     ) -> Option<NodeId> {
-        let mut metrics = self.inner.raft.metrics();
+        let mut metrics = self.node().raft.metrics();
         let next = async {
             loop {
                 let now = {
@@ -116,23 +115,8 @@ impl Member {
                 metrics.changed().await.ok()?;
             }
         };
-        let left = self.inner.config.request_timeout.saturating_sub(started.elapsed());
-        let election = self.inner.config.election_timeout * 2;
+        let left = self.node().config.request_timeout.saturating_sub(started.elapsed());
+        let election = self.node().config.election_timeout * 2;
         DetRuntime::timeout(left.min(election), next).await.ok().flatten()
-    }
-
-    /// Confirms that this member leads with a current view (a read index), as everything a
-    /// `LeaderRequest` reads must: `NoLeader` when it does not lead (the caller may forward),
-    /// `Stopped` when raft stopped, `Timeout` when leadership could not be confirmed in time.
-    /// The one mapping of a read index's outcome, for reads and lease deadlines alike.
-    pub(super) async fn confirm_leadership(&self) -> Result<()> {
-        let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
-        match DetRuntime::timeout(self.inner.config.request_timeout, read).await {
-            Err(_) => Err(Error::Timeout),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
-            Ok(Err(_)) if !self.is_running() => Err(Error::Stopped),
-            Ok(Err(_)) => Err(Error::Timeout),
-        }
     }
 }

@@ -44,30 +44,30 @@ impl Member {
     }
 
     fn open_watch(&self, caller: Option<AuthInfo>) -> WatchStream {
-        let stream = self.inner.replica.lock().hub.open_stream();
+        let stream = self.node().replica.lock().hub.open_stream();
         WatchStream { member: self.clone(), stream, caller, refused: Mutex::new(Vec::new()) }
     }
 
     /// How many watchers this member serves now, over all its streams.
     pub fn watcher_count(&self) -> usize {
-        self.inner.replica.lock().hub.watcher_count()
+        self.node().replica.lock().hub.watcher_count()
     }
 
     pub(super) async fn run_watch_sync(&self) {
         let mut ticks: u64 = 0;
-        let interval = self.inner.config.progress_notify_interval;
+        let interval = self.node().config.progress_notify_interval;
         let progress_ticks = (interval.as_millis() / SYNC_INTERVAL.as_millis()).max(1) as u64;
-        while self.is_running() {
+        while self.node().is_running() {
             DetRuntime::sleep(SYNC_INTERVAL).await;
             ticks += 1;
-            let mut state = self.inner.replica.lock();
+            let mut state = self.node().replica.lock();
             let ReplicaState { machine, hub, .. } = &mut *state;
             hub.sync(&MachineHistory(machine));
             if ticks.is_multiple_of(progress_ticks) {
                 hub.tick_progress(&MachineHistory(machine));
             }
             drop(state);
-            self.inner.replica.changed.notify_waiters();
+            self.node().replica.changed.notify_waiters();
         }
     }
 }
@@ -75,7 +75,7 @@ impl Member {
 impl WatchStream {
     /// Sends a create, cancel or progress request on this stream.
     pub fn send(&self, request: WatchRequest) {
-        let mut state = self.member.inner.replica.lock();
+        let mut state = self.member.node().replica.lock();
         if let (WatchRequest::Create(create), Some(caller)) = (&request, &self.caller) {
             let auth = state.machine.auth();
             if let Err(error) =
@@ -91,14 +91,14 @@ impl WatchStream {
                 refusal.header.revision = state.machine.revision();
                 self.refused.lock().unwrap_or_else(|e| e.into_inner()).push(refusal);
                 drop(state);
-                self.member.inner.replica.changed.notify_waiters();
+                self.member.node().replica.changed.notify_waiters();
                 return;
             }
         }
         let ReplicaState { machine, hub, .. } = &mut *state;
         hub.handle(self.stream, request, &MachineHistory(machine));
         drop(state);
-        self.member.inner.replica.changed.notify_waiters();
+        self.member.node().replica.changed.notify_waiters();
     }
 
     /// The next responses for this stream, waiting until there is at least one. Each response
@@ -106,7 +106,7 @@ impl WatchStream {
     /// Empty at once when the stream is no longer open (`is_open`).
     pub async fn recv(&self) -> Vec<WatchResponse> {
         loop {
-            let changed = self.member.inner.replica.changed.notified();
+            let changed = self.member.node().replica.changed.notified();
             let mut changed = std::pin::pin!(changed);
             changed.as_mut().enable();
             let responses = self.take();
@@ -125,7 +125,7 @@ impl WatchStream {
     }
 
     fn take(&self) -> Vec<WatchResponse> {
-        let mut state = self.member.inner.replica.lock();
+        let mut state = self.member.node().replica.lock();
         let mut responses: Vec<WatchResponse> =
             std::mem::take(&mut *self.refused.lock().unwrap_or_else(|e| e.into_inner()));
         responses.extend(state.hub.take_responses(self.stream));
@@ -135,7 +135,7 @@ impl WatchStream {
             hub.sync(&MachineHistory(machine));
         }
         for response in &mut responses {
-            response.header = self.member.header(response.header.revision);
+            response.header = self.member.node().header(response.header.revision);
         }
         responses
     }
@@ -143,6 +143,6 @@ impl WatchStream {
 
 impl Drop for WatchStream {
     fn drop(&mut self) {
-        self.member.inner.replica.lock().hub.close_stream(self.stream);
+        self.member.node().replica.lock().hub.close_stream(self.stream);
     }
 }

@@ -56,7 +56,6 @@ pub use watch::WatchStream;
 
 use crate::error::Error;
 use crate::kv::ResponseHeader;
-use crate::lease::ExpiryTracker;
 use crate::peer::{Network, PeerMessage, PeerReply, PeerTransport};
 use crate::raft::log_store::LogStore;
 use crate::raft::state_machine::{Replica, ReplicaStateMachine};
@@ -79,8 +78,8 @@ struct Inner {
     /// Config, raft and replica: what every component shares (`node`).
     node: Node,
     transport: Arc<dyn PeerTransport>,
-    /// Leader-local lease deadlines; empty (and ignored) while this member is not the leader.
-    expiry: Mutex<ExpiryTracker>,
+    /// Leader-local lease deadlines (`lease`).
+    leases: lease::Leases,
     /// Requests waiting to be forwarded to the leader.
     forward_queue: ForwardQueue,
     /// Set once, when start-up is done and clients may be served (`ready`).
@@ -122,7 +121,7 @@ impl Member {
         let inner = Inner {
             node: Node { config: Arc::new(config), raft, replica },
             transport,
-            expiry: Mutex::new(ExpiryTracker::new()),
+            leases: lease::Leases::new(),
             forward_queue: ForwardQueue::default(),
             ready: tokio::sync::watch::Sender::new(false),
             removal,

@@ -19,7 +19,7 @@ impl Member {
     pub(super) async fn serve_forwarded(&self, request: PeerRequest) -> PeerResponse {
         match request {
             PeerRequest::Propose(command) => {
-                self.propose_here(command).await.map(PeerAnswer::Applied)
+                super::propose::here(self.node(), command).await.map(PeerAnswer::Applied)
             }
             PeerRequest::LinearizableRange(range) => {
                 range.serve_on_leader(self).await.map(PeerAnswer::Range)

@@ -195,7 +195,7 @@ impl Member {
                 let message = PeerMessage::Forward { from: self.id(), requests };
                 let mut reply = self.inner.transport.call(leader, &info, message, timeout).await;
                 if let Ok(PeerReply::ToOutsider { membership_at, reply: inner }) = reply {
-                    self.left_out_by_peer(membership_at);
+                    self.inner.removal.left_out_by_peer(self.node(), membership_at);
                     reply = Ok(*inner);
                 }
                 match reply {

@@ -190,7 +190,7 @@ impl Member {
 
     /// Serves one message from a peer.
     pub async fn handle_peer(&self, message: PeerMessage) -> PeerReply {
-        let notice = self.outsider_notice(message.sender());
+        let notice = removal::Removal::outsider_notice(self.node(), message.sender());
         let reply = self.answer_peer(message).await;
         match notice {
             Some(membership_at) => PeerReply::ToOutsider { membership_at, reply: Box::new(reply) },
@@ -220,7 +220,7 @@ impl Member {
                 PeerReply::Snapshot(installed.map_err(|e| e.to_string()))
             }
             // A member that left is told so (`ToOutsider`), and nothing it forwards is served.
-            PeerMessage::Forward { from, requests } if self.has_left(from) => {
+            PeerMessage::Forward { from, requests } if self.inner.removal.has_left(from) => {
                 PeerReply::Forward(vec![Err(Error::Stopped); requests.len()])
             }
             PeerMessage::Forward { from, requests } => {
@@ -236,7 +236,7 @@ impl Member {
         madsim::task::spawn(async move { member.run_watch_sync().await });
         let member = self.clone();
         madsim::task::spawn(async move { member.run_forwarding().await });
-        let member = self.clone();
-        madsim::task::spawn(async move { member.run_removal_watch().await });
+        let (removal, node) = (self.inner.removal.clone(), self.node().clone());
+        madsim::task::spawn(async move { removal.run(&node).await });
     }
 }

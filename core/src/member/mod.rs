@@ -62,7 +62,7 @@ use crate::raft::state_machine::{Replica, ReplicaStateMachine};
 use crate::raft::types::*;
 use crate::storage::wal::{Wal, WalOptions};
 use crate::storage::{Disk, SnapshotFiles};
-use forward_queue::ForwardQueue;
+use forward_queue::Forwarder;
 use node::Node;
 use std::collections::BTreeMap;
 use std::io;
@@ -77,11 +77,10 @@ pub struct Member {
 struct Inner {
     /// Config, raft and replica: what every component shares (`node`).
     node: Node,
-    transport: Arc<dyn PeerTransport>,
     /// Leader-local lease deadlines (`lease`).
     leases: lease::Leases,
-    /// Requests waiting to be forwarded to the leader.
-    forward_queue: ForwardQueue,
+    /// Requests waiting to be forwarded to the leader, and the transport they go over.
+    forwarder: Forwarder,
     /// Set once, when start-up is done and clients may be served (`ready`).
     ready: tokio::sync::watch::Sender<bool>,
     /// Whether this member knows it was removed from the cluster (`removal`).
@@ -120,9 +119,8 @@ impl Member {
             .map_err(|e| io::Error::other(e.to_string()))?;
         let inner = Inner {
             node: Node { config: Arc::new(config), raft, replica },
-            transport,
             leases: lease::Leases::new(),
-            forward_queue: ForwardQueue::default(),
+            forwarder: Forwarder::new(transport),
             ready: tokio::sync::watch::Sender::new(false),
             removal,
             tokens: Mutex::new(token_ttl::TokenClock::default()),

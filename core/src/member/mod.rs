@@ -230,8 +230,8 @@ impl Member {
     fn spawn_background(&self) {
         let member = self.clone();
         madsim::task::spawn(async move { member.run_lease_expiry().await });
-        let member = self.clone();
-        madsim::task::spawn(async move { member.run_watch_sync().await });
+        let node = self.node().clone();
+        madsim::task::spawn(async move { watch::run_sync(&node).await });
         let member = self.clone();
         madsim::task::spawn(async move { member.run_forwarding().await });
         let (removal, node) = (self.inner.removal.clone(), self.node().clone());

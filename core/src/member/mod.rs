@@ -82,7 +82,7 @@ struct Inner {
     /// Requests waiting to be forwarded to the leader, and the transport they go over.
     forwarder: Forwarder,
     /// Set once, when start-up is done and clients may be served (`ready`).
-    ready: tokio::sync::watch::Sender<bool>,
+    ready: ready::Readiness,
     /// Whether this member knows it was removed from the cluster (`removal`).
     removal: Arc<removal::Removal>,
     /// When each simple token was last used here (`token_ttl`).
@@ -121,7 +121,7 @@ impl Member {
             node: Node { config: Arc::new(config), raft, replica },
             leases: lease::Leases::new(),
             forwarder: Forwarder::new(transport),
-            ready: tokio::sync::watch::Sender::new(false),
+            ready: ready::Readiness::new(),
             removal,
             tokens: Mutex::new(token_ttl::TokenClock::default()),
         };

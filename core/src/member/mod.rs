@@ -77,6 +77,8 @@ pub struct Member {
 struct Inner {
     /// Config, raft and replica: what every component shares (`node`).
     node: Node,
+    /// Membership changes and answers about the membership (`membership`).
+    membership: membership::Membership,
     /// Leader-local lease deadlines (`lease`).
     leases: lease::Leases,
     /// Requests waiting to be forwarded to the leader, and the transport they go over.
@@ -117,8 +119,10 @@ impl Member {
         let raft = Raft::new(config.id, raft_config, network, LogStore::new(wal), state_machine)
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;
+        let node = Node { config: Arc::new(config), raft, replica };
         let inner = Inner {
-            node: Node { config: Arc::new(config), raft, replica },
+            membership: membership::Membership { node: node.clone() },
+            node,
             leases: lease::Leases::new(),
             forwarder: Forwarder::new(transport),
             ready: ready::Readiness::new(),

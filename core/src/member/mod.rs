@@ -9,6 +9,20 @@
 //! cluster and publishes the member's client URLs through raft, and only then do transports let
 //! clients in.
 //!
+//! `Member` is a façade: `Member::call` is the one entry point for unary client requests, and the
+//! behaviour lives in components, each owning its own state and given only the handles it needs:
+//! - `node`: the handle every component shares (config, raft, replica; id, leader, headers, the
+//!   read index); it owns no behaviour;
+//! - routing and forwarding: `route` (serve here or forward to the leader), `forward_queue`
+//!   (`Forwarder`: the queue, the transport, batches), `forward` (the leader serving forwarded
+//!   requests), `propose` and `quota` (the log's write path, functions of `Node`);
+//! - lease expiry: `lease` (`Leases`: the leader's deadlines; the countdown task);
+//! - watches: `watch` (streams over the replica's hub; the sync task);
+//! - membership: `membership` (`Membership`), with `admit`, `one_change`, `publish`, `cluster`,
+//!   `move_leader`; and `removal` (`Removal`: what this member knows of removals);
+//! - life: `ready` (`Readiness`), `catch_up`, `restore`, `archive`;
+//! - the API's other rooms: `kv`, `auth` (with `token_ttl`), `lock_election`, `local_client`.
+//!
 //! Invariants: a response never claims an outcome the member does not know (a forward or a
 //! proposal that may still commit ends in `Timeout` or `LeaderChanged`, which clients must treat as
 //! "unknown"); response headers carry this member's id and the term it served in; nothing here

@@ -76,7 +76,7 @@ where
     type Answer = P::Applied;
 
     async fn serve_on_leader(self, member: &Member) -> Result<P::Applied> {
-        member.propose_typed(self).await
+        super::propose::typed(member.node(), self).await
     }
 
     fn into_peer(self) -> PeerRequest {

@@ -79,11 +79,6 @@ pub(super) fn stamp(node: &Node, mut response: Response) -> Response {
 }
 
 impl Member {
-    /// Proposes `proposal` on this member and hands back its typed answer (`typed`).
-    pub(super) async fn propose_typed<P: Proposal>(&self, proposal: P) -> Result<P::Applied> {
-        typed(self.node(), proposal).await
-    }
-
     /// Puts this member's identity and term into a response the state machine produced.
     pub(super) fn stamp(&self, response: Response) -> Response {
         stamp(self.node(), response)
@@ -109,7 +104,7 @@ macro_rules! proposed {
             type Answer = <$request as Proposal>::Applied;
 
             async fn serve_on_leader(self, member: &Member) -> Result<Self::Answer> {
-                member.propose_typed(self).await
+                typed(member.node(), self).await
             }
 
             fn into_peer(self) -> PeerRequest {

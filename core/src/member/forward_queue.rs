@@ -26,7 +26,7 @@ use super::removal::Removal;
 use super::route::LeaderRequest;
 use super::Member;
 use crate::error::{Error, Result};
-use crate::peer::{PeerMessage, PeerReply, PeerTransport};
+use crate::peer::{Forward, PeerCall, PeerTransport};
 use crate::peer::{PeerRequest, PeerResponse};
 use crate::probes::{self, Probe};
 use crate::raft::types::NodeId;
@@ -219,16 +219,17 @@ async fn send_batch(
         None => vec![Err(Error::NoLeader); count],
         Some(info) => {
             let timeout = node.config.request_timeout;
-            let message = PeerMessage::Forward { from: node.id(), requests };
-            let mut reply = transport.call(leader, &info, message, timeout).await;
-            if let Ok(PeerReply::ToOutsider { membership_at, reply: inner }) = reply {
-                removal.left_out_by_peer(node, membership_at);
-                reply = Ok(*inner);
-            }
+            let call = Forward { from: node.id(), requests };
+            let reply = call.send(transport, leader, &info, timeout).await.map(|noticed| {
+                if let Some(membership_at) = noticed.outsider {
+                    removal.left_out_by_peer(node, membership_at);
+                }
+                noticed.reply
+            });
             match reply {
-                Ok(PeerReply::Forward(responses)) if responses.len() == count => responses,
-                // Lost on the wire, or an answer that cannot be matched to the requests: the
-                // leader may have served them, so the outcome is unknown.
+                Ok(responses) if responses.len() == count => responses,
+                // Lost on the wire, or not one response per request: the leader may have served
+                // them, so the outcome is unknown.
                 Ok(_) | Err(_) => {
                     probes::hit(Probe::ForwardedBatchLost);
                     vec![Err(Error::Timeout); count]

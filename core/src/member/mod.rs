@@ -16,6 +16,7 @@
 //! - routing and forwarding: `route` (serve here or forward to the leader), `forward_queue`
 //!   (`Forwarder`: the queue, the transport, batches), `forward` (the leader serving forwarded
 //!   requests), `propose` and `quota` (the log's write path, functions of `Node`);
+//!   `serve_peer` (each kind of peer call, raft's included, served with its own reply type);
 //! - lease expiry: `lease` (`Leases`: the leader's deadlines; the countdown task);
 //! - watches: `watch` (streams over the replica's hub; the sync task);
 //! - membership: `membership` (`Membership`), with `admit`, `one_change`, `publish`, `cluster`,
@@ -52,6 +53,7 @@ mod removal;
 mod request;
 pub mod restore;
 mod route;
+mod serve_peer;
 mod token_ttl;
 mod watch;
 
@@ -66,11 +68,11 @@ pub use move_leader::MoveLeaderRequest;
 pub use quota::DEFAULT_QUOTA_BYTES;
 pub use request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
 pub use route::LeaderRequest;
+pub use serve_peer::PeerServed;
 pub use watch::WatchStream;
 
-use crate::error::Error;
 use crate::kv::ResponseHeader;
-use crate::peer::{Network, PeerMessage, PeerReply, PeerTransport};
+use crate::peer::{Network, PeerTransport};
 use crate::raft::log_store::LogStore;
 use crate::raft::state_machine::{Replica, ReplicaStateMachine};
 use crate::raft::types::*;
@@ -202,47 +204,6 @@ impl Member {
     /// revision (membership is not part of the key space).
     pub fn cluster_header(&self) -> ResponseHeader {
         self.node().header(0)
-    }
-
-    /// Serves one message from a peer.
-    pub async fn handle_peer(&self, message: PeerMessage) -> PeerReply {
-        let notice = removal::Removal::outsider_notice(self.node(), message.sender());
-        let reply = self.answer_peer(message).await;
-        match notice {
-            Some(membership_at) => PeerReply::ToOutsider { membership_at, reply: Box::new(reply) },
-            None => reply,
-        }
-    }
-
-    async fn answer_peer(&self, message: PeerMessage) -> PeerReply {
-        let raft = &self.node().raft;
-        match message {
-            PeerMessage::AppendEntries(rpc) => {
-                PeerReply::AppendEntries(raft.append_entries(rpc).await.map_err(|e| e.to_string()))
-            }
-            PeerMessage::Vote(rpc) => {
-                PeerReply::Vote(raft.vote(rpc).await.map_err(|e| e.to_string()))
-            }
-            PeerMessage::PreVote(rpc) => {
-                PeerReply::Vote(raft.pre_vote(rpc).await.map_err(|e| e.to_string()))
-            }
-            PeerMessage::TransferLeader(rpc) => {
-                let handled = raft.handle_transfer_leader(rpc).await;
-                PeerReply::TransferLeader(handled.map_err(|e| e.to_string()))
-            }
-            PeerMessage::Snapshot { vote, meta, data } => {
-                let snapshot = Snapshot { meta, snapshot: std::io::Cursor::new(data) };
-                let installed = raft.install_full_snapshot(vote, snapshot).await;
-                PeerReply::Snapshot(installed.map_err(|e| e.to_string()))
-            }
-            // A member that left is told so (`ToOutsider`), and nothing it forwards is served.
-            PeerMessage::Forward { from, requests } if self.inner.removal.has_left(from) => {
-                PeerReply::Forward(vec![Err(Error::Stopped); requests.len()])
-            }
-            PeerMessage::Forward { from, requests } => {
-                PeerReply::Forward(self.serve_forwarded_batch(from, requests).await)
-            }
-        }
     }
 
     fn spawn_background(&self) {

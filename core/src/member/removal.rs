@@ -12,7 +12,7 @@
 //!   newer than the newest one it applied while that one names it: some change between the two
 //!   removed it (etcd never reuses a member id, so it cannot have been added back);
 //! - a member answers every message from a member its applied membership leaves out with that
-//!   membership's log id (`PeerReply::ToOutsider`), and serves no forwarded request from a member
+//!   membership's log id (`peer::Noticed::outsider`), and serves no forwarded request from a member
 //!   it saw leave (etcd's peers refuse a removed member's messages the same way).
 //!
 //! `Removal` is the component that owns what this member knows of removals; it reaches raft and

@@ -2,7 +2,10 @@
 //!
 //! Served on the client URLs (gRPC and HTTP/1 share the port) and on `--listen-metrics-urls`.
 //! Both only read the member's status; neither can change anything. `/metrics` carries a few of
-//! etcd's metric names, the version gauges among them (`etcd_server_version{server_version=..}`).
+//! etcd's metric names: the version gauges (`etcd_server_version{server_version=..}`), the mvcc
+//! counters of what this member applied (`etcd_mvcc_put_total`, ...; reads served outside the log
+//! are not counted, so etcd's `etcd_mvcc_range_total` is left out) and gRPC's per-method counters
+//! ([`crate::grpc_metrics`]).
 
 use crate::services::MaintenanceService;
 use axum::http::{header, StatusCode};
@@ -39,7 +42,8 @@ async fn health(member: Member) -> impl IntoResponse {
 /// A few of etcd's metric names, enough for dashboards that check leadership and progress.
 async fn metrics(member: Member) -> impl IntoResponse {
     let status = member.status();
-    let gauges: [(&str, &str, i128); 7] = [
+    let (applied, keys) = member.apply_counters();
+    let gauges: [(&str, &str, i128); 8] = [
         ("etcd_server_has_leader", "Whether a leader exists.", status.leader.is_some().into()),
         ("etcd_server_is_leader", "Whether this member is the leader.", status.is_leader.into()),
         ("etcd_server_is_learner", "Whether this member is a learner.", status.is_learner.into()),
@@ -54,6 +58,7 @@ async fn metrics(member: Member) -> impl IntoResponse {
             status.raft_applied_index.into(),
         ),
         ("etcd_debugging_mvcc_current_revision", "Current store revision.", status.revision.into()),
+        ("etcd_debugging_mvcc_keys_total", "Total number of keys.", (keys as u64).into()),
         (
             "etcd_mvcc_db_total_size_in_bytes",
             "Size of the state machine snapshot.",
@@ -64,6 +69,15 @@ async fn metrics(member: Member) -> impl IntoResponse {
     for (name, help, value) in gauges {
         let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
     }
+    let counters = [
+        ("etcd_mvcc_put_total", "Total number of puts seen by this member.", applied.puts),
+        ("etcd_mvcc_delete_total", "Total number of deletes seen by this member.", applied.deletes),
+        ("etcd_mvcc_txn_total", "Total number of txns seen by this member.", applied.txns),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+    }
+    crate::grpc_metrics::process_metrics().render(&mut text);
     // etcd's version gauges: the version is the label and the value always 1 (tools and etcd's
     // own tests read the label). The version is the one `Maintenance.Status` reports.
     let maintenance = MaintenanceService::new(member);

@@ -9,6 +9,7 @@ mod authority;
 mod corrupt_check;
 mod flags;
 mod gateway;
+mod grpc_metrics;
 mod http;
 mod identity;
 mod logging;

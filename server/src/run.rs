@@ -300,10 +300,14 @@ async fn serve_clients(
         )))
         .add_service(limit(LockServer::new(LockService::new(member.clone()))))
         .add_service(limit(ElectionServer::new(ElectionService::new(member.clone()))));
+    let counted = routes.into_axum_router().layer(axum::middleware::from_fn_with_state(
+        crate::grpc_metrics::process_metrics().clone(),
+        crate::grpc_metrics::observe,
+    ));
     let served = Server::builder()
         .accept_http1(true)
         .max_concurrent_streams(max_streams)
-        .add_routes(routes)
+        .add_routes(Routes::from(counted))
         // etcdctl sends `:authority: http://host:port` on some calls; h2 would reset them.
         .serve_with_incoming(client_incoming(incoming))
         .await;

@@ -5,6 +5,8 @@
 //!   enum, and the size check every command passes before it changes anything;
 //! - [`state_machine`]: [`StateMachine`] = MVCC store + lessor + last applied index, with one
 //!   write entry point, [`StateMachine::apply`], and the read paths;
+//! - [`counters`]: how many puts, deletes, ranges and txns this member applied (etcd's mvcc
+//!   metrics; process-local, never replicated);
 //! - [`snapshot`]: the whole state as bytes and back, exactly.
 //!
 //! Determinism: `apply` is a pure function of (state, command). It reads no clock (lease expiry
@@ -13,11 +15,13 @@
 
 pub mod alarm;
 pub mod command;
+pub mod counters;
 pub mod proposal;
 pub mod snapshot;
 pub mod state_machine;
 
 pub use alarm::{AlarmAction, AlarmMember, AlarmRequest, AlarmResponse, AlarmType, Alarms};
 pub use command::{Command, Response, MAX_REQUEST_BYTES};
+pub use counters::ApplyCounters;
 pub use proposal::Proposal;
 pub use state_machine::StateMachine;

@@ -1,6 +1,7 @@
 //! Cluster membership and member status (etcd's `member list` and `endpoint status`).
 
 use super::membership::Membership;
+use super::Member;
 use crate::error::{Error, Result};
 use crate::raft::types::{MemberInfo, NodeId, RaftMetrics, TypeConfig};
 use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
@@ -8,6 +9,15 @@ use openraft::ServerState;
 use std::collections::BTreeSet;
 
 pub use crate::members::{MemberStatus, MemberSummary};
+
+impl Member {
+    /// What this member applied since it started, and how many keys exist now (etcd's mvcc
+    /// metrics).
+    pub fn apply_counters(&self) -> (crate::apply::ApplyCounters, usize) {
+        let state = self.node().replica.lock();
+        (state.counters, state.machine.store().len())
+    }
+}
 
 impl Membership {
     pub(super) fn status(&self) -> MemberStatus {

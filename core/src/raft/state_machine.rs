@@ -16,7 +16,7 @@
 
 use super::observer::{MemberEvent, MemberObserver};
 use super::types::*;
-use crate::apply::{Command, StateMachine};
+use crate::apply::{ApplyCounters, Command, StateMachine};
 use crate::buggify::{self, Site};
 use crate::error::Error;
 use crate::kv::{Event, KeyRange};
@@ -44,6 +44,8 @@ pub struct ReplicaState {
     pub membership: StoredMembership,
     /// The newest snapshot (meta and bytes), as built or installed.
     pub snapshot: Option<(SnapshotMeta, Vec<u8>)>,
+    /// Operations applied since this process started (metrics; a snapshot install keeps them).
+    pub counters: ApplyCounters,
 }
 
 /// The state machine and its watchers, shared by openraft and the member.
@@ -77,6 +79,7 @@ impl Replica {
             last_applied: None,
             membership: StoredMembership::default(),
             snapshot: None,
+            counters: ApplyCounters::default(),
         };
         let latest = snapshots.load_latest().map_err(|e| io::Error::other(e.to_string()))?;
         if let Some((_, bytes)) = latest {
@@ -179,6 +182,7 @@ impl ReplicaStateMachine {
             }
         };
         let (outcome, events) = state.machine.apply(index, &command);
+        state.counters.count(&command, &outcome, &events);
         if let Some(observer) = &self.observer {
             let (term, digest) = (entry.log_id.committed_leader_id().term, digest_of(&command));
             let revision = state.machine.revision();

@@ -8,11 +8,15 @@ use detcd_core::api::*;
 use detcd_core::apply::AlarmRequest;
 use detcd_core::auth::request::*;
 use detcd_core::auth::Caller;
+use detcd_core::member::PeerServed;
 use detcd_core::member::{
     CallerRequest, HashKvRequest, Member, MemberListRequest, MoveLeaderRequest, StatusRequest,
     WatchStream,
 };
-use detcd_core::peer::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
+use detcd_core::peer::{
+    AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
+};
+use detcd_core::peer::{Noticed, PeerTransport, Reply};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::watch::{WatchRequest, WatchResponse};
 use madsim::net::rpc::Request;
@@ -57,12 +61,52 @@ pub fn client_urls(id: NodeId) -> Vec<String> {
     vec![client_addr(id).to_string()]
 }
 
+/// One call from a member to a peer: madsim carries each kind of peer call (`peer::PeerCall`) as
+/// its own kind of call and answers it with that kind's reply, so a reply of another kind cannot
+/// arrive, as with client calls below.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct PeerCall(pub PeerMessage);
+pub struct PeerWire<C>(pub C);
 
-impl Request for PeerCall {
-    type Response = PeerReply;
-    const ID: u64 = 0xdec0_0001;
+/// A kind of peer call the simulated network carries (listed in `carried_peer!`).
+pub trait CarriedPeer: PeerServed {
+    /// madsim's id for this kind of call.
+    const ID: u64;
+}
+
+impl<C: CarriedPeer> Request for PeerWire<C> {
+    type Response = Noticed<C::Reply>;
+    const ID: u64 = C::ID;
+}
+
+/// Every kind of peer call, with its call id; a member serves exactly these.
+macro_rules! carried_peer {
+    ($($call:ty = $id:expr,)*) => {
+        $(impl CarriedPeer for $call {
+            const ID: u64 = $id;
+        })*
+
+        /// Has `member` answer every kind of peer call on `endpoint` (`Member::serve_peer`).
+        fn serve_peers(endpoint: &Endpoint, member: &Member) {
+            $(serve_peer::<$call>(endpoint, member);)*
+        }
+    };
+}
+
+carried_peer! {
+    AppendEntries = 0xdec0_0101,
+    RequestVote = 0xdec0_0102,
+    PreVote = 0xdec0_0103,
+    TransferLeader = 0xdec0_0104,
+    InstallSnapshot = 0xdec0_0105,
+    Forward = 0xdec0_0106,
+}
+
+fn serve_peer<C: CarriedPeer>(endpoint: &Endpoint, member: &Member) {
+    let member = member.clone();
+    endpoint.add_rpc_handler(move |PeerWire(call): PeerWire<C>| {
+        let member = member.clone();
+        async move { member.serve_peer(call).await }
+    });
 }
 
 /// One unary client request, typed, with its caller: madsim carries each request type as its own
@@ -281,20 +325,82 @@ impl SimPeerTransport {
     }
 }
 
-impl PeerTransport for SimPeerTransport {
-    fn call(
+impl SimPeerTransport {
+    /// Sends `call` to the peer at the address in `target_info`.
+    fn send<C: CarriedPeer>(
         &self,
-        _target: NodeId,
         target_info: &MemberInfo,
-        message: PeerMessage,
+        call: C,
         timeout: Duration,
-    ) -> BoxFuture<'static, io::Result<PeerReply>> {
+    ) -> Reply<C> {
         let endpoint = self.endpoint.clone();
         let address = target_info.peer_urls.first().and_then(|url| url.parse::<SocketAddr>().ok());
         Box::pin(async move {
             let address = address.ok_or_else(|| io::Error::other("member has no peer address"))?;
-            endpoint.call_timeout(address, PeerCall(message), timeout).await
+            endpoint.call_timeout(address, PeerWire(call), timeout).await
         })
+    }
+}
+
+impl PeerTransport for SimPeerTransport {
+    fn append_entries(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: AppendEntries,
+        timeout: Duration,
+    ) -> Reply<AppendEntries> {
+        self.send(info, call, timeout)
+    }
+
+    fn vote(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: RequestVote,
+        timeout: Duration,
+    ) -> Reply<RequestVote> {
+        self.send(info, call, timeout)
+    }
+
+    fn pre_vote(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: PreVote,
+        timeout: Duration,
+    ) -> Reply<PreVote> {
+        self.send(info, call, timeout)
+    }
+
+    fn transfer_leader(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: TransferLeader,
+        timeout: Duration,
+    ) -> Reply<TransferLeader> {
+        self.send(info, call, timeout)
+    }
+
+    fn install_snapshot(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: InstallSnapshot,
+        timeout: Duration,
+    ) -> Reply<InstallSnapshot> {
+        self.send(info, call, timeout)
+    }
+
+    fn forward(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: Forward,
+        timeout: Duration,
+    ) -> Reply<Forward> {
+        self.send(info, call, timeout)
     }
 }
 
@@ -304,11 +410,7 @@ impl PeerTransport for SimPeerTransport {
 pub async fn serve(member: Member) -> io::Result<()> {
     let id = member.id();
     let peers = Endpoint::bind(peer_addr(id)).await?;
-    let peer_member = member.clone();
-    peers.add_rpc_handler(move |PeerCall(message)| {
-        let member = peer_member.clone();
-        async move { member.handle_peer(message).await }
-    });
+    serve_peers(&peers, &member);
     let clients = Endpoint::bind(client_addr(id)).await?;
     let watches = WatchStreams::default();
     let watch_member = member.clone();

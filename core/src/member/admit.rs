@@ -21,7 +21,7 @@
 //! joins as a learner and `member promote` makes it a voter.
 
 use super::cluster::membership_error;
-use super::Member;
+use super::membership::Membership;
 use crate::error::{Error, Result};
 use crate::raft::types::{MemberInfo, NodeId};
 use crate::runtime::DetRuntime;
@@ -29,25 +29,30 @@ use openraft_rt::{AsyncRuntime, WatchReceiver};
 use std::collections::BTreeSet;
 use tracing::warn;
 
-impl Member {
-    pub async fn admit_member(&self, id: NodeId, info: MemberInfo, is_learner: bool) -> Result<()> {
-        if self.member_info(id).is_some() {
+impl Membership {
+    pub(super) async fn admit_member(
+        &self,
+        id: NodeId,
+        info: MemberInfo,
+        is_learner: bool,
+    ) -> Result<()> {
+        if self.node.member_info(id).is_some() {
             return Err(Error::MemberExists);
         }
-        let raft = &self.inner.raft;
+        let raft = &self.node.raft;
         let learner = self.one_change(|| raft.add_learner(id, info.clone(), false)).await;
         learner.map_err(membership_error)?;
         if is_learner {
             return Ok(());
         }
-        if self.with_metrics(|m| m.membership_config.membership().voter_ids().count()) == 1 {
+        if self.node.with_metrics(|m| m.membership_config.membership().voter_ids().count()) == 1 {
             return self.make_voter_in_background(id).await;
         }
         self.make_voter(id).await
     }
 
     async fn make_voter(&self, id: NodeId) -> Result<()> {
-        let raft = &self.inner.raft;
+        let raft = &self.node.raft;
         let voters = || {
             let voters = openraft::ChangeMembers::AddVoterIds(BTreeSet::from([id]));
             raft.change_membership(voters, false)
@@ -64,7 +69,7 @@ impl Member {
                 warn!(%error, member = id, "the member added could not be made a voter");
             }
         });
-        let mut metrics = self.inner.raft.metrics();
+        let mut metrics = self.node.raft.metrics();
         let appended = async {
             loop {
                 let voter = {
@@ -80,7 +85,7 @@ impl Member {
                 }
             }
         };
-        match DetRuntime::timeout(self.inner.config.request_timeout, appended).await {
+        match DetRuntime::timeout(self.node.config.request_timeout, appended).await {
             Ok(appended) => appended,
             Err(_) => Err(Error::Timeout),
         }

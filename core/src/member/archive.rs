@@ -42,7 +42,7 @@ pub struct ArchiveStatus {
 impl Member {
     /// This member's replicated state now, as archive bytes.
     pub fn archive(&self) -> Vec<u8> {
-        let state = self.inner.replica.lock();
+        let state = self.node().replica.lock();
         encode(&state.machine)
     }
 }

@@ -76,7 +76,7 @@ where
     type Answer = P::Applied;
 
     async fn serve_on_leader(self, member: &Member) -> Result<P::Applied> {
-        member.propose_typed(self).await
+        super::propose::typed(member.node(), self).await
     }
 
     fn into_peer(self) -> PeerRequest {
@@ -131,7 +131,7 @@ impl Member {
     /// Who `caller` is, resolved against this member's replica now (see the module docs).
     pub fn authorize(&self, caller: &Caller) -> Result<Option<AuthInfo>> {
         let Caller::Client(credentials) = caller else { return Ok(None) };
-        let state = self.inner.replica.lock();
+        let state = self.node().replica.lock();
         let auth = state.machine.auth();
         if !auth.is_enabled() {
             // etcd ignores credentials while auth is off; if it is on by the time the request
@@ -140,7 +140,7 @@ impl Member {
         }
         if let Some(token) = &credentials.token {
             let user = auth.token_user(token).ok_or(Error::InvalidAuthToken)?;
-            let ttl = self.inner.config.auth.token_ttl;
+            let ttl = self.node().config.auth.token_ttl;
             let mut clock = self.inner.tokens.lock().unwrap_or_else(|e| e.into_inner());
             if !clock.touch(token, NodeClock.now(), ttl, |t| auth.token_user(t).is_some()) {
                 return Err(Error::InvalidAuthToken);
@@ -158,7 +158,7 @@ impl Member {
     pub fn check_admin(&self, caller: &Caller) -> Result<()> {
         match self.authorize(caller)? {
             None => Ok(()),
-            Some(info) => self.inner.replica.lock().machine.auth().check_admin(&info),
+            Some(info) => self.node().replica.lock().machine.auth().check_admin(&info),
         }
     }
 
@@ -170,9 +170,9 @@ impl Member {
         request: RangeRequest,
     ) -> Result<RangeResponse> {
         let Some(info) = info else { return request.serve(self).await };
-        self.inner.replica.lock().machine.auth().check_range(&info, &request)?;
+        self.node().replica.lock().machine.auth().check_range(&info, &request)?;
         let response = request.serve(self).await?;
-        let revision = self.inner.replica.lock().machine.auth().revision();
+        let revision = self.node().replica.lock().machine.auth().revision();
         if !info.is_anonymous() && info.revision < revision {
             return Err(Error::AuthOldRevision);
         }
@@ -198,7 +198,7 @@ impl Member {
         request: AuthenticateRequest,
     ) -> Result<AuthenticateResponse> {
         let (hash, revision) = {
-            let state = self.inner.replica.lock();
+            let state = self.node().replica.lock();
             let auth = state.machine.auth();
             if !auth.is_enabled() {
                 return Err(Error::AuthNotEnabled);
@@ -213,7 +213,7 @@ impl Member {
         let command =
             AuthCommand::Authenticate { name: request.name, token: token.clone(), revision };
         let answer: AuthenticateResponse = self.propose_auth(info, command).await?;
-        let ttl = self.inner.config.auth.token_ttl;
+        let ttl = self.node().config.auth.token_ttl;
         let mut clock = self.inner.tokens.lock().unwrap_or_else(|e| e.into_inner());
         clock.touch(&token, NodeClock.now(), ttl, |_| true);
         Ok(answer)
@@ -309,7 +309,7 @@ macro_rules! auth_requests {
 }
 
 fn hash(member: &Member, password: &str) -> Result<String> {
-    password::hash(password, member.inner.config.auth.bcrypt_cost)
+    password::hash(password, member.node().config.auth.bcrypt_cost)
 }
 
 auth_requests! {

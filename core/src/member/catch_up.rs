@@ -29,7 +29,7 @@ impl Member {
                 Err(_) => DetRuntime::sleep(RETRY).await,
             }
         };
-        while self.inner.replica.lock().machine.revision() < target {
+        while self.node().replica.lock().machine.revision() < target {
             DetRuntime::sleep(RETRY).await;
         }
     }

@@ -1,8 +1,9 @@
 //! Cluster membership and member status (etcd's `member list` and `endpoint status`).
 
+use super::membership::Membership;
 use super::Member;
 use crate::error::{Error, Result};
-use crate::raft::types::{MemberInfo, NodeId, TypeConfig};
+use crate::raft::types::{MemberInfo, NodeId, RaftMetrics, TypeConfig};
 use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::ServerState;
 use std::collections::BTreeSet;
@@ -10,12 +11,21 @@ use std::collections::BTreeSet;
 pub use crate::members::{MemberStatus, MemberSummary};
 
 impl Member {
-    pub fn status(&self) -> MemberStatus {
-        let metrics = self.metrics();
-        let state = self.inner.replica.lock();
+    /// What this member applied since it started, and how many keys exist now (etcd's mvcc
+    /// metrics).
+    pub fn apply_counters(&self) -> (crate::apply::ApplyCounters, usize) {
+        let state = self.node().replica.lock();
+        (state.counters, state.machine.store().len())
+    }
+}
+
+impl Membership {
+    pub(super) fn status(&self) -> MemberStatus {
+        let metrics = self.node.with_metrics(RaftMetrics::clone);
+        let state = self.node.replica.lock();
         MemberStatus {
-            id: self.id(),
-            name: self.inner.config.name.clone(),
+            id: self.node.id(),
+            name: self.node.config.name.clone(),
             leader: metrics.current_leader,
             is_leader: metrics.state == ServerState::Leader,
             is_learner: metrics.state == ServerState::Learner,
@@ -28,16 +38,9 @@ impl Member {
         }
     }
 
-    /// What this member applied since it started, and how many keys exist now (etcd's mvcc
-    /// metrics).
-    pub fn apply_counters(&self) -> (crate::apply::ApplyCounters, usize) {
-        let state = self.inner.replica.lock();
-        (state.counters, state.machine.store().len())
-    }
-
     /// Every member of the current configuration, voters and learners.
-    pub fn member_list(&self) -> Vec<MemberSummary> {
-        let metrics = self.metrics();
+    pub(super) fn member_list(&self) -> Vec<MemberSummary> {
+        let metrics = self.node.with_metrics(RaftMetrics::clone);
         let membership = metrics.membership_config.membership();
         let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
         membership
@@ -50,22 +53,17 @@ impl Member {
             .collect()
     }
 
-    pub(super) fn member_info(&self, id: NodeId) -> Option<MemberInfo> {
-        let metrics = self.metrics();
-        metrics.membership_config.membership().get_node(&id).cloned()
-    }
-
     /// Adds a learner (etcd `member add --learner`), waiting until it has caught up.
-    pub async fn add_learner(&self, id: NodeId, info: MemberInfo) -> Result<()> {
-        let added = self.one_change(|| self.inner.raft.add_learner(id, info.clone(), true)).await;
+    pub(super) async fn add_learner(&self, id: NodeId, info: MemberInfo) -> Result<()> {
+        let added = self.one_change(|| self.node.raft.add_learner(id, info.clone(), true)).await;
         added.map(|_| ()).map_err(membership_error)
     }
 
     /// Makes learners voters (etcd `member promote`).
-    pub async fn promote(&self, ids: BTreeSet<NodeId>) -> Result<()> {
+    pub(super) async fn promote(&self, ids: BTreeSet<NodeId>) -> Result<()> {
         let change = || {
             let change = openraft::ChangeMembers::AddVoterIds(ids.clone());
-            self.inner.raft.change_membership(change, false)
+            self.node.raft.change_membership(change, false)
         };
         self.one_change(change).await.map(|_| ()).map_err(membership_error)
     }
@@ -76,10 +74,10 @@ impl Member {
     /// itself steps down once the change commits, and its member stops (`removal`), so the call
     /// that made the change may end in "raft stopped" or "not the leader" after the removal
     /// committed. The removal succeeded if this member has applied a membership without `ids`.
-    pub async fn remove_members(&self, ids: BTreeSet<NodeId>) -> Result<()> {
+    pub(super) async fn remove_members(&self, ids: BTreeSet<NodeId>) -> Result<()> {
         let voters = || {
             let voters = openraft::ChangeMembers::RemoveVoters(ids.clone());
-            self.inner.raft.change_membership(voters, false)
+            self.node.raft.change_membership(voters, false)
         };
         let removed = self.one_change(voters).await;
         if self.removal_applied(&ids) {
@@ -89,7 +87,7 @@ impl Member {
         // Learners are not voters: they leave with the nodes.
         let nodes = || {
             let nodes = openraft::ChangeMembers::RemoveNodes(ids.clone());
-            self.inner.raft.change_membership(nodes, false)
+            self.node.raft.change_membership(nodes, false)
         };
         let removed = self.one_change(nodes).await;
         if self.removal_applied(&ids) {
@@ -100,7 +98,7 @@ impl Member {
 
     /// Whether this member applied a membership that names none of `ids`.
     fn removal_applied(&self, ids: &BTreeSet<NodeId>) -> bool {
-        self.with_metrics(|metrics| {
+        self.node.with_metrics(|metrics| {
             let membership = &metrics.membership_config;
             let applied =
                 membership.log_id().is_some() && *membership.log_id() <= metrics.last_applied;

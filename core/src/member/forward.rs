@@ -19,7 +19,7 @@ impl Member {
     pub(super) async fn serve_forwarded(&self, request: PeerRequest) -> PeerResponse {
         match request {
             PeerRequest::Propose(command) => {
-                self.propose_here(command).await.map(PeerAnswer::Applied)
+                super::propose::here(self.node(), command).await.map(PeerAnswer::Applied)
             }
             PeerRequest::LinearizableRange(range) => {
                 range.serve_on_leader(self).await.map(PeerAnswer::Range)
@@ -48,7 +48,7 @@ impl Member {
         from: NodeId,
         requests: Vec<PeerRequest>,
     ) -> Vec<PeerResponse> {
-        if self.member_info(from).is_none() {
+        if self.node().member_info(from).is_none() {
             return vec![Err(Error::NoLeader); requests.len()];
         }
         futures::future::join_all(requests.into_iter().map(|request| self.serve_forwarded(request)))

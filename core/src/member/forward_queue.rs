@@ -9,6 +9,11 @@
 //! request still leaves at once. The leader serves a batch's requests concurrently, each exactly
 //! as it serves a single forwarded request, and answers them in order (`Member::serve_forwarded`).
 //!
+//! `Forwarder` is routing's sending side: it owns the queue and the peer transport, and is given
+//! the `Node` handle (leader, membership, timeout) and the member's `Removal` (a leader's
+//! "you are not a member" notice) rather than reaching into the member. `Member::route` decides
+//! whether a request is forwarded at all.
+//!
 //! Invariants: every queued request is answered exactly once, with its own result; a batch lost
 //! on the wire answers each of its requests `Timeout` (the leader may have served them: the
 //! outcome is unknown), as a lost single forward did; requests leave in the order they arrived;
@@ -16,10 +21,12 @@
 //! `Timeout`, so either outcome is allowed, and not sending keeps stale writes from landing long
 //! after their clients moved on).
 
+use super::node::Node;
+use super::removal::Removal;
 use super::route::LeaderRequest;
 use super::Member;
 use crate::error::{Error, Result};
-use crate::peer::{PeerMessage, PeerReply};
+use crate::peer::{Forward, PeerCall, PeerTransport};
 use crate::peer::{PeerRequest, PeerResponse};
 use crate::probes::{self, Probe};
 use crate::raft::types::NodeId;
@@ -47,7 +54,7 @@ struct Queued {
 
 /// The requests waiting to be forwarded, shared by the callers and the sender task.
 #[derive(Default)]
-pub(super) struct ForwardQueue {
+struct ForwardQueue {
     waiting: Mutex<VecDeque<Queued>>,
     arrived: Notify,
 }
@@ -85,7 +92,18 @@ impl ForwardQueue {
     }
 }
 
-impl Member {
+/// Routing's sending side: the queue of requests waiting to go to the leader, and the transport
+/// they go over.
+pub(super) struct Forwarder {
+    queue: ForwardQueue,
+    transport: Arc<dyn PeerTransport>,
+}
+
+impl Forwarder {
+    pub(super) fn new(transport: Arc<dyn PeerTransport>) -> Self {
+        Forwarder { queue: ForwardQueue::default(), transport }
+    }
+
     /// Sends `request` to `leader` with the next batch and waits for its answer, at most the
     /// request timeout in all (then the outcome is unknown: the batch may still be served).
     ///
@@ -96,13 +114,14 @@ impl Member {
     /// it, so its outcome is unknown) instead of holding the client until the timeout.
     pub(super) async fn forward<R: LeaderRequest>(
         &self,
+        member: &Member,
         leader: NodeId,
         request: R,
     ) -> Result<R::Answer> {
-        let timeout = self.inner.config.request_timeout;
+        let timeout = member.node().config.request_timeout;
         // Boxed: the retrying future nests deep enough to overflow the compiler's layout
         // recursion in the server's handlers that await a forward.
-        let following = Box::pin(self.forward_following(leader, request));
+        let following = Box::pin(self.forward_following(member, leader, request));
         match DetRuntime::timeout(timeout, following).await {
             Ok(response) => response,
             Err(_) => Err(Error::Timeout),
@@ -111,106 +130,121 @@ impl Member {
 
     async fn forward_following<R: LeaderRequest>(
         &self,
+        member: &Member,
         mut leader: NodeId,
         request: R,
     ) -> Result<R::Answer> {
         loop {
             let (answer, answered) = oneshot::channel();
             let queued = Queued { leader, request: request.clone().into_peer(), answer };
-            self.inner.forward_queue.push(queued);
+            self.queue.push(queued);
             let new_leader = futures::select_biased! {
-                response = answered.fuse() => return self.answer_of::<R>(response),
-                new_leader = self.leader_other_than(leader).fuse() => new_leader,
+                response = answered.fuse() => return answer_of::<R>(member, response),
+                new_leader = leader_other_than(member.node(), leader).fuse() => new_leader,
             };
             probes::hit(Probe::ForwardFollowedLeader);
             if !request.may_repeat() {
                 return Err(Error::LeaderChanged);
             }
-            if new_leader == self.id() {
-                return request.serve_on_leader(self).await;
+            if new_leader == member.id() {
+                return request.serve_on_leader(member).await;
             }
             leader = new_leader;
         }
     }
 
-    /// The typed answer in what the leader sent back. A sender dropped without an answer, or an
-    /// answer to another kind of request, leaves the outcome unknown, as a batch lost on the
-    /// wire does.
-    fn answer_of<R: LeaderRequest>(
-        &self,
-        response: std::result::Result<PeerResponse, oneshot::error::RecvError>,
-    ) -> Result<R::Answer> {
-        match response {
-            Ok(Ok(answer)) => R::from_peer(answer, self).ok_or_else(|| {
-                probes::hit(Probe::ForwardedBatchLost);
-                Error::Timeout
-            }),
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(Error::Timeout),
-        }
-    }
-
-    /// Resolves once raft names a leader other than `leader` (never, if it keeps naming it).
-    async fn leader_other_than(&self, leader: NodeId) -> NodeId {
-        let mut metrics = self.inner.raft.server_metrics();
-        loop {
-            let named = metrics.borrow_watched().current_leader;
-            if let Some(named) = named.filter(|named| *named != leader) {
-                return named;
-            }
-            if metrics.changed().await.is_err() {
-                return futures::future::pending().await;
-            }
-        }
-    }
-
     /// The sender task: forever takes the next batch once a slot on the wire is free.
-    pub(super) async fn run_forwarding(&self) {
+    pub(super) async fn run(&self, node: &Node, removal: &Arc<Removal>) {
         let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         loop {
-            self.inner.forward_queue.arrived.notified().await;
+            self.queue.arrived.notified().await;
             let Ok(slot) = slots.clone().acquire_owned().await else { return };
-            let batch = self.inner.forward_queue.take_batch();
+            let batch = self.queue.take_batch();
             if batch.is_empty() {
                 continue;
             }
-            let member = self.clone();
+            let (transport, node, removal) =
+                (self.transport.clone(), node.clone(), removal.clone());
             madsim::task::spawn(async move {
-                member.send_batch(batch).await;
+                send_batch(&*transport, &node, &removal, batch).await;
                 drop(slot);
             });
         }
     }
+}
 
-    /// Sends one batch and hands each caller its answer.
-    async fn send_batch(&self, batch: Vec<Queued>) {
-        let leader = batch[0].leader;
-        let (requests, answers): (Vec<_>, Vec<_>) =
-            batch.into_iter().map(|queued| (queued.request, queued.answer)).unzip();
-        let count = requests.len();
-        let responses = match self.member_info(leader) {
-            None => vec![Err(Error::NoLeader); count],
-            Some(info) => {
-                let timeout = self.inner.config.request_timeout;
-                let message = PeerMessage::Forward { from: self.id(), requests };
-                let mut reply = self.inner.transport.call(leader, &info, message, timeout).await;
-                if let Ok(PeerReply::ToOutsider { membership_at, reply: inner }) = reply {
-                    self.left_out_by_peer(membership_at);
-                    reply = Ok(*inner);
+/// The typed answer in what the leader sent back. A sender dropped without an answer, or an
+/// answer to another kind of request, leaves the outcome unknown, as a batch lost on the wire
+/// does.
+fn answer_of<R: LeaderRequest>(
+    member: &Member,
+    response: std::result::Result<PeerResponse, oneshot::error::RecvError>,
+) -> Result<R::Answer> {
+    match response {
+        Ok(Ok(answer)) => R::from_peer(answer, member).ok_or_else(|| {
+            probes::hit(Probe::ForwardedBatchLost);
+            Error::Timeout
+        }),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(Error::Timeout),
+    }
+}
+
+/// Resolves once raft names a leader other than `leader` (never, if it keeps naming it).
+async fn leader_other_than(node: &Node, leader: NodeId) -> NodeId {
+    let mut metrics = node.raft.server_metrics();
+    loop {
+        let named = metrics.borrow_watched().current_leader;
+        if let Some(named) = named.filter(|named| *named != leader) {
+            return named;
+        }
+        if metrics.changed().await.is_err() {
+            return futures::future::pending().await;
+        }
+    }
+}
+
+/// Sends one batch and hands each caller its answer.
+async fn send_batch(
+    transport: &dyn PeerTransport,
+    node: &Node,
+    removal: &Removal,
+    batch: Vec<Queued>,
+) {
+    let leader = batch[0].leader;
+    let (requests, answers): (Vec<_>, Vec<_>) =
+        batch.into_iter().map(|queued| (queued.request, queued.answer)).unzip();
+    let count = requests.len();
+    let responses = match node.member_info(leader) {
+        None => vec![Err(Error::NoLeader); count],
+        Some(info) => {
+            let timeout = node.config.request_timeout;
+            let call = Forward { from: node.id(), requests };
+            let reply = call.send(transport, leader, &info, timeout).await.map(|noticed| {
+                if let Some(membership_at) = noticed.outsider {
+                    removal.left_out_by_peer(node, membership_at);
                 }
-                match reply {
-                    Ok(PeerReply::Forward(responses)) if responses.len() == count => responses,
-                    // Lost on the wire, or an answer that cannot be matched to the requests: the
-                    // leader may have served them, so the outcome is unknown.
-                    Ok(_) | Err(_) => {
-                        probes::hit(Probe::ForwardedBatchLost);
-                        vec![Err(Error::Timeout); count]
-                    }
+                noticed.reply
+            });
+            match reply {
+                Ok(responses) if responses.len() == count => responses,
+                // Lost on the wire, or not one response per request: the leader may have served
+                // them, so the outcome is unknown.
+                Ok(_) | Err(_) => {
+                    probes::hit(Probe::ForwardedBatchLost);
+                    vec![Err(Error::Timeout); count]
                 }
             }
-        };
-        for (answer, response) in answers.into_iter().zip(responses) {
-            let _ = answer.send(response);
         }
+    };
+    for (answer, response) in answers.into_iter().zip(responses) {
+        let _ = answer.send(response);
+    }
+}
+
+impl Member {
+    /// The forwarding sender task of this member (`Forwarder::run`).
+    pub(super) async fn run_forwarding(&self) {
+        self.inner.forwarder.run(self.node(), &self.inner.removal).await
     }
 }

@@ -69,8 +69,8 @@ impl Member {
         if plant::active(Bug::StaleRead) {
             return self.local_range(request);
         }
-        let trusted_itself = self.leader() == Some(self.id());
-        let confirmed = self.confirm_leadership().await;
+        let trusted_itself = self.node().leads();
+        let confirmed = self.node().confirm_leadership().await;
         if trusted_itself && confirmed.is_err() {
             probes::hit(Probe::DeposedLeaderRead);
         }
@@ -80,19 +80,14 @@ impl Member {
 
     /// Reads this member's replica as it is now.
     pub fn local_range(&self, request: &RangeRequest) -> Result<RangeResponse> {
-        let state = self.inner.replica.lock();
+        let state = self.node().replica.lock();
         let mut response = state.machine.range(request)?;
-        response.header = self.header(state.machine.revision());
+        response.header = self.node().header(state.machine.revision());
         Ok(response)
     }
 
     /// The member raft currently believes leads, if any.
     pub fn leader(&self) -> Option<NodeId> {
-        self.with_metrics(|m| m.current_leader)
-    }
-
-    /// The leader, when raft believes it is another member.
-    pub(super) fn other_leader(&self) -> Option<NodeId> {
-        self.leader().filter(|leader| *leader != self.id())
+        self.node().leader()
     }
 }

@@ -1,10 +1,17 @@
-//! Leases on a member: grants and revokes go through the log; deadlines live on the leader.
+//! Lease expiry on a member (the `Leases` component): grants and revokes go through the log;
+//! deadlines live on the leader, in this component's `ExpiryTracker`.
 //!
 //! Only the leader counts down, on its own clock: when it takes over it gives every lease its
 //! full TTL again (`promote`), so a failover never expires a lease early. A lease whose deadline
 //! passed is revoked by proposing a `LeaseRevoke` — followers never delete keys on their own
 //! clocks. Keep-alives and time-to-live questions are about deadlines, so they go to the leader.
+//!
+//! `Leases` owns the deadlines and answers about them through the shared `Node` handle; the
+//! member's countdown task (`Member::run_lease_expiry`) asks it what expired and proposes the
+//! revokes. Invariant: the tracker is primary only while this member leads (or has just confirmed
+//! it leads), and nothing but this component touches it.
 
+use super::node::Node;
 use super::request::MemberRequest;
 use super::route::LeaderRequest;
 use super::Member;
@@ -17,11 +24,13 @@ use crate::client::outcome::Rpc;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kv::LeaseId;
+use crate::lease::ExpiryTracker;
 use crate::peer::{PeerAnswer, PeerRequest};
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::{DetRuntime, NodeClock};
 use openraft_rt::AsyncRuntime;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How often the leader looks for expired leases (etcd checks every 500 ms).
@@ -45,7 +54,7 @@ macro_rules! on_leader {
             type Answer = $response;
 
             async fn serve_on_leader(self, member: &Member) -> Result<$response> {
-                member.$here(&self).await
+                member.inner.leases.$here(member.node(), &self).await
             }
 
             fn into_peer(self) -> PeerRequest {
@@ -78,24 +87,38 @@ on_leader! {
         Leases(LeaseLeasesResponse), leases_here,
 }
 
-impl Member {
+/// The leader-local lease deadlines of one member; empty (and ignored) while it does not lead.
+pub(super) struct Leases {
+    expiry: Mutex<ExpiryTracker>,
+}
+
+impl Leases {
+    pub(super) fn new() -> Self {
+        Leases { expiry: Mutex::new(ExpiryTracker::new()) }
+    }
+
+    fn expiry(&self) -> MutexGuard<'_, ExpiryTracker> {
+        self.expiry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Resets the lease's countdown on the leader and returns its TTL; TTL 0 when the lease is
     /// gone (expired or revoked), as etcd answers.
     async fn keep_alive_here(
         &self,
+        node: &Node,
         request: &LeaseKeepAliveRequest,
     ) -> Result<LeaseKeepAliveResponse> {
         let id = request.id;
-        let trusts_itself = self.leader() == Some(self.id());
+        let trusts_itself = node.leads();
         if !(plant::active(Bug::UnconfirmedKeepAlive) && trusts_itself) {
-            let confirmed = self.confirm_leadership().await;
+            let confirmed = node.confirm_leadership().await;
             if trusts_itself && confirmed.is_err() {
                 probes::hit(Probe::DeposedLeaderKeepAlive);
             }
             confirmed?;
         }
-        let state = self.inner.replica.lock();
-        let mut expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
+        let state = node.replica.lock();
+        let mut expiry = self.expiry();
         if !expiry.is_primary() {
             // Leadership was just confirmed, but the countdown loop has not noticed yet: take over
             // now (every lease gets its full TTL), so a keep-alive right after an election works.
@@ -110,37 +133,63 @@ impl Member {
             }
             renewed => renewed?,
         };
-        Ok(LeaseKeepAliveResponse { header: self.header(state.machine.revision()), id, ttl })
+        Ok(LeaseKeepAliveResponse { header: node.header(state.machine.revision()), id, ttl })
     }
 
     async fn time_to_live_here(
         &self,
+        node: &Node,
         request: &LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse> {
-        self.confirm_leadership().await?;
-        let state = self.inner.replica.lock();
-        let expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
+        node.confirm_leadership().await?;
+        let state = node.replica.lock();
+        let expiry = self.expiry();
         let mut response = state.machine.lease_time_to_live(request, &expiry, NodeClock.now());
-        response.header = self.header(state.machine.revision());
+        response.header = node.header(state.machine.revision());
         Ok(response)
     }
 
-    async fn leases_here(&self, _request: &LeaseLeasesRequest) -> Result<LeaseLeasesResponse> {
-        self.confirm_leadership().await?;
-        let state = self.inner.replica.lock();
+    async fn leases_here(
+        &self,
+        node: &Node,
+        _request: &LeaseLeasesRequest,
+    ) -> Result<LeaseLeasesResponse> {
+        node.confirm_leadership().await?;
+        let state = node.replica.lock();
         let mut response = state.machine.lease_leases();
-        response.header = self.header(state.machine.revision());
+        response.header = node.header(state.machine.revision());
         Ok(response)
     }
 
+    /// What expired, with the tracker promoted or demoted as this member leads or not.
+    fn expired(&self, node: &Node) -> Vec<LeaseId> {
+        let leads = node.leads() || plant::active(Bug::FollowerLeaseExpiry);
+        let state = node.replica.lock();
+        let mut expiry = self.expiry();
+        let now = NodeClock.now();
+        match (leads, expiry.is_primary()) {
+            (true, false) => expiry.promote(state.machine.lessor(), now),
+            (false, true) => expiry.demote(),
+            (true, true) => expiry.sync(state.machine.lessor(), now),
+            (false, false) => {}
+        }
+        if leads {
+            expiry.expired(now)
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+impl Member {
     /// The leader's countdown: promote on taking over, demote on losing it, revoke what expired.
     pub(super) async fn run_lease_expiry(&self) {
-        while self.is_running() {
+        while self.node().is_running() {
             DetRuntime::sleep(EXPIRY_CHECK).await;
             if buggify::fires(Site::ForceSnapshot) {
-                let _ = self.inner.raft.trigger().snapshot().await;
+                let _ = self.node().raft.trigger().snapshot().await;
             }
-            let expired = self.expired_leases();
+            let expired = self.inner.leases.expired(self.node());
             for id in expired {
                 // A failed revoke (leadership lost, lease already gone) is retried by whoever leads.
                 let revoke = LeaseRevokeRequest { id };
@@ -155,30 +204,8 @@ impl Member {
         }
     }
 
-    fn expired_leases(&self) -> Vec<LeaseId> {
-        let leads = self.leader() == Some(self.id()) || plant::active(Bug::FollowerLeaseExpiry);
-        let state = self.inner.replica.lock();
-        let mut expiry = self.inner.expiry.lock().unwrap_or_else(|p| p.into_inner());
-        let now = NodeClock.now();
-        match (leads, expiry.is_primary()) {
-            (true, false) => expiry.promote(state.machine.lessor(), now),
-            (false, true) => expiry.demote(),
-            (true, true) => expiry.sync(state.machine.lessor(), now),
-            (false, false) => {}
-        }
-        if leads {
-            expiry.expired(now)
-        } else {
-            Vec::new()
-        }
-    }
-
     /// Whether raft stopped for good (a poisoned WAL, a fatal storage error): only a restart helps.
     pub fn is_stopped(&self) -> bool {
-        !self.is_running()
-    }
-
-    pub(super) fn is_running(&self) -> bool {
-        self.with_metrics(|m| m.running_state.is_ok())
+        !self.node().is_running()
     }
 }

@@ -9,6 +9,21 @@
 //! cluster and publishes the member's client URLs through raft, and only then do transports let
 //! clients in.
 //!
+//! `Member` is a façade: `Member::call` is the one entry point for unary client requests, and the
+//! behaviour lives in components, each owning its own state and given only the handles it needs:
+//! - `node`: the handle every component shares (config, raft, replica; id, leader, headers, the
+//!   read index); it owns no behaviour;
+//! - routing and forwarding: `route` (serve here or forward to the leader), `forward_queue`
+//!   (`Forwarder`: the queue, the transport, batches), `forward` (the leader serving forwarded
+//!   requests), `propose` and `quota` (the log's write path, functions of `Node`);
+//!   `serve_peer` (each kind of peer call, raft's included, served with its own reply type);
+//! - lease expiry: `lease` (`Leases`: the leader's deadlines; the countdown task);
+//! - watches: `watch` (streams over the replica's hub; the sync task);
+//! - membership: `membership` (`Membership`), with `admit`, `one_change`, `publish`, `cluster`,
+//!   `move_leader`; and `removal` (`Removal`: what this member knows of removals);
+//! - life: `ready` (`Readiness`), `catch_up`, `restore`, `archive`;
+//! - the API's other rooms: `kv`, `auth` (with `token_ttl`), `lock_election`, `local_client`.
+//!
 //! Invariants: a response never claims an outcome the member does not know (a forward or a
 //! proposal that may still commit ends in `Timeout` or `LeaderChanged`, which clients must treat as
 //! "unknown"); response headers carry this member's id and the term it served in; nothing here
@@ -28,6 +43,7 @@ mod local_client;
 mod lock_election;
 mod membership;
 mod move_leader;
+mod node;
 mod one_change;
 mod propose;
 mod publish;
@@ -37,6 +53,7 @@ mod removal;
 mod request;
 pub mod restore;
 mod route;
+mod serve_peer;
 mod token_ttl;
 mod watch;
 
@@ -51,19 +68,18 @@ pub use move_leader::MoveLeaderRequest;
 pub use quota::DEFAULT_QUOTA_BYTES;
 pub use request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
 pub use route::LeaderRequest;
+pub use serve_peer::PeerServed;
 pub use watch::WatchStream;
 
-use crate::error::Error;
 use crate::kv::ResponseHeader;
-use crate::lease::ExpiryTracker;
-use crate::peer::{Network, PeerMessage, PeerReply, PeerTransport};
+use crate::peer::{Network, PeerTransport};
 use crate::raft::log_store::LogStore;
 use crate::raft::state_machine::{Replica, ReplicaStateMachine};
 use crate::raft::types::*;
 use crate::storage::wal::{Wal, WalOptions};
 use crate::storage::{Disk, SnapshotFiles};
-use forward_queue::ForwardQueue;
-use openraft_rt::WatchReceiver;
+use forward_queue::Forwarder;
+use node::Node;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -75,16 +91,16 @@ pub struct Member {
 }
 
 struct Inner {
-    config: MemberConfig,
-    raft: Raft,
-    replica: Arc<Replica>,
-    transport: Arc<dyn PeerTransport>,
-    /// Leader-local lease deadlines; empty (and ignored) while this member is not the leader.
-    expiry: Mutex<ExpiryTracker>,
-    /// Requests waiting to be forwarded to the leader.
-    forward_queue: ForwardQueue,
+    /// Config, raft and replica: what every component shares (`node`).
+    node: Node,
+    /// Membership changes and answers about the membership (`membership`).
+    membership: membership::Membership,
+    /// Leader-local lease deadlines (`lease`).
+    leases: lease::Leases,
+    /// Requests waiting to be forwarded to the leader, and the transport they go over.
+    forwarder: Forwarder,
     /// Set once, when start-up is done and clients may be served (`ready`).
-    ready: tokio::sync::watch::Sender<bool>,
+    ready: ready::Readiness,
     /// Whether this member knows it was removed from the cluster (`removal`).
     removal: Arc<removal::Removal>,
     /// When each simple token was last used here (`token_ttl`).
@@ -119,14 +135,13 @@ impl Member {
         let raft = Raft::new(config.id, raft_config, network, LogStore::new(wal), state_machine)
             .await
             .map_err(|e| io::Error::other(e.to_string()))?;
+        let node = Node { config: Arc::new(config), raft, replica };
         let inner = Inner {
-            config,
-            raft,
-            replica,
-            transport,
-            expiry: Mutex::new(ExpiryTracker::new()),
-            forward_queue: ForwardQueue::default(),
-            ready: tokio::sync::watch::Sender::new(false),
+            membership: membership::Membership { node: node.clone() },
+            node,
+            leases: lease::Leases::new(),
+            forwarder: Forwarder::new(transport),
+            ready: ready::Readiness::new(),
             removal,
             tokens: Mutex::new(token_ttl::TokenClock::default()),
         };
@@ -138,121 +153,67 @@ impl Member {
     /// Makes these members the cluster's first voters. Call on one member of a new cluster only;
     /// a cluster that already has a membership ignores it.
     pub async fn bootstrap(&self, members: BTreeMap<NodeId, MemberInfo>) -> io::Result<()> {
-        if self.inner.raft.is_initialized().await.map_err(io::Error::other)? {
+        if self.node().raft.is_initialized().await.map_err(io::Error::other)? {
             return Ok(());
         }
-        match self.inner.raft.initialize(members).await {
+        match self.node().raft.initialize(members).await {
             Ok(()) => Ok(()),
             Err(error) => Err(io::Error::other(error.to_string())),
         }
     }
 
     pub fn id(&self) -> NodeId {
-        self.inner.config.id
+        self.node().id()
     }
 
     pub fn raft(&self) -> &Raft {
-        &self.inner.raft
+        &self.node().raft
     }
 
     pub fn replica(&self) -> &Arc<Replica> {
-        &self.inner.replica
+        &self.node().replica
     }
 
     pub fn config(&self) -> &MemberConfig {
-        &self.inner.config
+        &self.node().config
+    }
+
+    /// The handle every component shares.
+    fn node(&self) -> &Node {
+        &self.inner.node
     }
 
     /// Stops raft; the member's tasks end. Its disk stays as it is.
     pub async fn shutdown(&self) {
-        let _ = self.inner.raft.shutdown().await;
+        let _ = self.node().raft.shutdown().await;
     }
 
     /// A copy of raft's current metrics (leader, term, indexes, membership).
     pub fn metrics(&self) -> RaftMetrics {
-        self.with_metrics(RaftMetrics::clone)
-    }
-
-    fn with_metrics<T>(&self, read: impl FnOnce(&RaftMetrics) -> T) -> T {
-        let receiver = self.inner.raft.metrics();
-        let metrics = receiver.borrow_watched();
-        read(&metrics)
+        self.node().with_metrics(RaftMetrics::clone)
     }
 
     /// The header of an answer that is about this member now rather than about a request
     /// (status, alarms, an election's leader): its current revision. Both transports take every
-    /// header from here or from `header`.
+    /// header from here or from a component's own answers (`Node::header`).
     pub fn header_now(&self) -> ResponseHeader {
-        let revision = self.inner.replica.lock().machine.revision();
-        self.header(revision)
+        self.node().header_now()
     }
 
     /// The Cluster service's header: like etcd's, it names cluster, member and term but no
     /// revision (membership is not part of the key space).
     pub fn cluster_header(&self) -> ResponseHeader {
-        self.header(0)
-    }
-
-    /// A response header for something served now at `revision`.
-    fn header(&self, revision: i64) -> ResponseHeader {
-        let term = self.with_metrics(|m| m.current_term);
-        ResponseHeader {
-            cluster_id: self.inner.config.cluster_id,
-            member_id: self.inner.config.id,
-            revision,
-            raft_term: term,
-        }
-    }
-
-    /// Serves one message from a peer.
-    pub async fn handle_peer(&self, message: PeerMessage) -> PeerReply {
-        let notice = self.outsider_notice(message.sender());
-        let reply = self.answer_peer(message).await;
-        match notice {
-            Some(membership_at) => PeerReply::ToOutsider { membership_at, reply: Box::new(reply) },
-            None => reply,
-        }
-    }
-
-    async fn answer_peer(&self, message: PeerMessage) -> PeerReply {
-        let raft = &self.inner.raft;
-        match message {
-            PeerMessage::AppendEntries(rpc) => {
-                PeerReply::AppendEntries(raft.append_entries(rpc).await.map_err(|e| e.to_string()))
-            }
-            PeerMessage::Vote(rpc) => {
-                PeerReply::Vote(raft.vote(rpc).await.map_err(|e| e.to_string()))
-            }
-            PeerMessage::PreVote(rpc) => {
-                PeerReply::Vote(raft.pre_vote(rpc).await.map_err(|e| e.to_string()))
-            }
-            PeerMessage::TransferLeader(rpc) => {
-                let handled = raft.handle_transfer_leader(rpc).await;
-                PeerReply::TransferLeader(handled.map_err(|e| e.to_string()))
-            }
-            PeerMessage::Snapshot { vote, meta, data } => {
-                let snapshot = Snapshot { meta, snapshot: std::io::Cursor::new(data) };
-                let installed = raft.install_full_snapshot(vote, snapshot).await;
-                PeerReply::Snapshot(installed.map_err(|e| e.to_string()))
-            }
-            // A member that left is told so (`ToOutsider`), and nothing it forwards is served.
-            PeerMessage::Forward { from, requests } if self.has_left(from) => {
-                PeerReply::Forward(vec![Err(Error::Stopped); requests.len()])
-            }
-            PeerMessage::Forward { from, requests } => {
-                PeerReply::Forward(self.serve_forwarded_batch(from, requests).await)
-            }
-        }
+        self.node().header(0)
     }
 
     fn spawn_background(&self) {
         let member = self.clone();
         madsim::task::spawn(async move { member.run_lease_expiry().await });
-        let member = self.clone();
-        madsim::task::spawn(async move { member.run_watch_sync().await });
+        let node = self.node().clone();
+        madsim::task::spawn(async move { watch::run_sync(&node).await });
         let member = self.clone();
         madsim::task::spawn(async move { member.run_forwarding().await });
-        let member = self.clone();
-        madsim::task::spawn(async move { member.run_removal_watch().await });
+        let (removal, node) = (self.inner.removal.clone(), self.node().clone());
+        madsim::task::spawn(async move { removal.run(&node).await });
     }
 }

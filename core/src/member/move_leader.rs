@@ -10,6 +10,7 @@
 //! sees the target lead, or with `LeaderTransferTimeout` (etcd's error) after the request
 //! timeout, when the transfer may still complete.
 
+use super::membership::Membership;
 use super::request::MemberRequest;
 use super::Member;
 use crate::client::outcome::Rpc;
@@ -33,26 +34,26 @@ impl MemberRequest for MoveLeaderRequest {
     }
 
     async fn serve(self, member: &Member) -> Result<ResponseHeader> {
-        member.move_leader(self.target_id).await
+        member.inner.membership.move_leader(self.target_id).await
     }
 }
 
-impl Member {
+impl Membership {
     /// Moves leadership from this member, which must lead, to `target`; answers once `target`
     /// leads.
     async fn move_leader(&self, target: u64) -> Result<ResponseHeader> {
-        if self.leader() != Some(self.id()) {
+        if !self.node.leads() {
             return Err(Error::NotLeader);
         }
         let voter = self.member_list().iter().any(|m| m.id == target && !m.is_learner);
         if !voter {
             return Err(Error::BadLeaderTransferee);
         }
-        if target == self.id() {
-            return Ok(self.header_now());
+        if target == self.node.id() {
+            return Ok(self.node.header_now());
         }
-        self.inner.raft.trigger().transfer_leader(target).await.map_err(|_| Error::Stopped)?;
-        let mut metrics = self.inner.raft.metrics();
+        self.node.raft.trigger().transfer_leader(target).await.map_err(|_| Error::Stopped)?;
+        let mut metrics = self.node.raft.metrics();
         let moved = async {
             loop {
                 if metrics.borrow_watched().current_leader == Some(target) {
@@ -63,8 +64,8 @@ impl Member {
                 }
             }
         };
-        match DetRuntime::timeout(self.inner.config.request_timeout, moved).await {
-            Ok(moved) => moved.map(|()| self.header_now()),
+        match DetRuntime::timeout(self.node.config.request_timeout, moved).await {
+            Ok(moved) => moved.map(|()| self.node.header_now()),
             Err(_) => Err(Error::LeaderTransferTimeout),
         }
     }

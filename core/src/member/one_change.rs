@@ -16,7 +16,7 @@
 //! other outcome is returned as it is. `set_node` never adds a member.
 
 use super::cluster::membership_error;
-use super::Member;
+use super::membership::Membership;
 use crate::error::{Error, Result};
 use crate::raft::types::{MemberInfo, NodeId, TypeConfig};
 use crate::runtime::DetRuntime;
@@ -46,14 +46,14 @@ fn came_second<T>(outcome: &ChangeResult<T>) -> bool {
     )
 }
 
-impl Member {
+impl Membership {
     /// Runs `change` (one raft membership change), waiting out a change still in progress.
     pub(super) async fn one_change<T, F, Fut>(&self, mut change: F) -> ChangeResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ChangeResult<T>>,
     {
-        let limit = self.inner.config.request_timeout;
+        let limit = self.node.config.request_timeout;
         let mut waited = Duration::ZERO;
         loop {
             let outcome = change().await;
@@ -74,7 +74,7 @@ impl Member {
         update: impl Fn(&mut MemberInfo) -> bool,
     ) -> Result<()> {
         let attempt = || async {
-            let (read_at, info) = self.with_metrics(|metrics| {
+            let (read_at, info) = self.node.with_metrics(|metrics| {
                 let membership = &metrics.membership_config;
                 (*membership.log_id(), membership.membership().get_node(&id).cloned())
             });
@@ -84,12 +84,12 @@ impl Member {
             if !update(&mut info) {
                 return Ok(Ok(()));
             }
-            if self.leader() != Some(self.id()) {
+            if !self.node.leads() {
                 return Ok(Err(Error::NoLeader));
             }
             let change = openraft::ChangeMembers::SetNodes(BTreeMap::from([(id, info)]));
             let unchanged = Precondition::LastMembershipLogId { last_membership_log_id: read_at };
-            self.inner.raft.change_membership_if(change, false, [unchanged]).await.map(|_| Ok(()))
+            self.node.raft.change_membership_if(change, false, [unchanged]).await.map(|_| Ok(()))
         };
         self.one_change(attempt).await.unwrap_or_else(|error| Err(membership_error(error)))
     }

@@ -10,11 +10,11 @@
 //! Invariant: only the name and client URLs change; peer URLs and voter sets stay as they are, so
 //! the change cannot split the cluster.
 
-use super::Member;
+use super::membership::Membership;
 use crate::error::Result;
 use crate::raft::types::NodeId;
 
-impl Member {
+impl Membership {
     /// Records member `id`'s name and client URLs. Leader only: elsewhere `NoLeader` (unless the
     /// membership shows them already, which needs no change).
     pub(super) async fn publish_here(
@@ -35,8 +35,9 @@ impl Member {
     }
 
     /// Whether the replicated membership already shows this name and these client URLs for `id`.
-    pub fn is_published(&self, id: NodeId, name: &str, client_urls: &[String]) -> bool {
-        self.member_info(id)
+    pub(super) fn is_published(&self, id: NodeId, name: &str, client_urls: &[String]) -> bool {
+        self.node
+            .member_info(id)
             .is_some_and(|info| info.name == name && info.client_urls == client_urls)
     }
 }

@@ -11,7 +11,8 @@
 //! A member that does not lead skips the check: raft refuses its proposal anyway (`NoLeader`),
 //! and the request goes to the leader, which checks it.
 
-use super::Member;
+use super::node::Node;
+use super::{propose, Member};
 use crate::apply::{AlarmAction, AlarmMember, AlarmRequest, AlarmType, Command};
 use crate::error::{Error, Result};
 use crate::mvcc::size;
@@ -43,38 +44,37 @@ fn cost(command: &Command) -> Option<u64> {
 impl Member {
     /// The alarms raised in this member's replica (what `/health` and `Status` report).
     pub fn alarms(&self) -> Vec<AlarmMember> {
-        self.inner.replica.lock().machine.alarms().get(AlarmType::None)
+        self.node().replica.lock().machine.alarms().get(AlarmType::None)
     }
+}
 
-    /// Refuses `command` with `NoSpace` when this member leads and it would take the backend
-    /// to the quota, raising NOSPACE through the log first.
-    pub(super) async fn check_quota(&self, command: &Command) -> Result<()> {
-        let (Some(quota), Some(cost)) = (self.inner.config.quota_backend_bytes, cost(command))
-        else {
-            return Ok(());
-        };
-        if self.leader() != Some(self.id()) {
-            return Ok(());
-        }
-        let (used, raised) = {
-            let state = self.inner.replica.lock();
-            let alarms = state.machine.alarms();
-            (state.machine.store().backend_bytes(), alarms.raised_by(self.id(), AlarmType::NoSpace))
-        };
-        if used.saturating_add(cost) < quota {
-            return Ok(());
-        }
-        if !raised {
-            let raise = AlarmRequest {
-                action: AlarmAction::Activate,
-                member_id: self.id(),
-                alarm: AlarmType::NoSpace,
-            };
-            if let Err(error) = self.write(Command::Alarm(raise)).await {
-                // The write is refused all the same; the next one over quota raises it again.
-                warn!(%error, used, quota, "could not raise the NOSPACE alarm");
-            }
-        }
-        Err(Error::NoSpace)
+/// Refuses `command` with `NoSpace` when this member leads and it would take the backend
+/// to the quota, raising NOSPACE through the log first.
+pub(super) async fn check(node: &Node, command: &Command) -> Result<()> {
+    let (Some(quota), Some(cost)) = (node.config.quota_backend_bytes, cost(command)) else {
+        return Ok(());
+    };
+    if !node.leads() {
+        return Ok(());
     }
+    let (used, raised) = {
+        let state = node.replica.lock();
+        let alarms = state.machine.alarms();
+        (state.machine.store().backend_bytes(), alarms.raised_by(node.id(), AlarmType::NoSpace))
+    };
+    if used.saturating_add(cost) < quota {
+        return Ok(());
+    }
+    if !raised {
+        let raise = AlarmRequest {
+            action: AlarmAction::Activate,
+            member_id: node.id(),
+            alarm: AlarmType::NoSpace,
+        };
+        if let Err(error) = propose::write(node, Command::Alarm(raise)).await {
+            // The write is refused all the same; the next one over quota raises it again.
+            warn!(%error, used, quota, "could not raise the NOSPACE alarm");
+        }
+    }
+    Err(Error::NoSpace)
 }

@@ -27,9 +27,35 @@ use crate::peer::MembershipChange;
 use crate::runtime::DetRuntime;
 use openraft_rt::AsyncRuntime;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// Between publish attempts, and between looks at whether a publish has arrived here.
 const RETRY: Duration = Duration::from_millis(100);
+
+/// Whether start-up is done: set once, never cleared (see the invariants above).
+pub(super) struct Readiness {
+    ready: watch::Sender<bool>,
+}
+
+impl Readiness {
+    pub(super) fn new() -> Self {
+        Readiness { ready: watch::Sender::new(false) }
+    }
+
+    fn set(&self) {
+        self.ready.send_replace(true);
+    }
+
+    fn is_set(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    async fn wait(&self) {
+        let mut ready = self.ready.subscribe();
+        // The sender lives as long as the member, so the wait ends only when it is ready.
+        let _ = ready.wait_for(|ready| *ready).await;
+    }
+}
 
 impl Member {
     /// Brings this started member to serving: catches up with the cluster, publishes its name
@@ -41,27 +67,25 @@ impl Member {
         }
         self.catch_up().await;
         self.publish_until_done(client_urls).await;
-        self.inner.ready.send_replace(true);
+        self.inner.ready.set();
     }
 
     /// Whether this member has finished `until_ready` and may serve clients (and was not
     /// removed from the cluster since: `removal`).
     pub fn is_ready(&self) -> bool {
-        *self.inner.ready.borrow() && !self.is_removed()
+        self.inner.ready.is_set() && !self.is_removed()
     }
 
     /// Resolves once this member is ready.
     pub async fn ready(&self) {
-        let mut ready = self.inner.ready.subscribe();
-        // The sender lives as long as the member, so the wait ends only when it is ready.
-        let _ = ready.wait_for(|ready| *ready).await;
+        self.inner.ready.wait().await
     }
 
     /// Returns once the membership this member sees shows its name and `client_urls`.
     async fn publish_until_done(&self, client_urls: Vec<String>) {
         let id = self.id();
-        let name = self.inner.config.name.clone();
-        let timeout = self.inner.config.request_timeout;
+        let name = self.node().config.name.clone();
+        let timeout = self.node().config.request_timeout;
         while !self.is_published(id, &name, &client_urls) {
             let publish = MembershipChange::Publish {
                 id,

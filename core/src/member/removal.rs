@@ -12,12 +12,16 @@
 //!   newer than the newest one it applied while that one names it: some change between the two
 //!   removed it (etcd never reuses a member id, so it cannot have been added back);
 //! - a member answers every message from a member its applied membership leaves out with that
-//!   membership's log id (`PeerReply::ToOutsider`), and serves no forwarded request from a member
+//!   membership's log id (`peer::Noticed::outsider`), and serves no forwarded request from a member
 //!   it saw leave (etcd's peers refuse a removed member's messages the same way).
+//!
+//! `Removal` is the component that owns what this member knows of removals; it reaches raft and
+//! the replica only through the `Node` handle it is given, and the raft network holds its hook.
 //!
 //! Invariant: only committed memberships decide (applied ones, here and at the peer), so a change
 //! raft may still roll back never stops a member.
 
+use super::node::Node;
 use super::Member;
 use crate::peer::OnLeftOut;
 use crate::raft::state_machine::Replica;
@@ -74,56 +78,54 @@ impl Removal {
     }
 }
 
-impl Member {
+impl Removal {
     /// Whether this member learnt that it was removed from the cluster.
-    pub fn is_removed(&self) -> bool {
-        *self.inner.removal.removed.borrow()
+    pub(super) fn is_removed(&self) -> bool {
+        *self.removed.borrow()
     }
 
-    /// Resolves once this member learns that it was removed (a server then exits, as etcd's
-    /// does).
-    pub async fn removed(&self) {
-        let mut removed = self.inner.removal.removed.subscribe();
+    /// Resolves once this member learns that it was removed.
+    pub(super) async fn removed(&self) {
+        let mut removed = self.removed.subscribe();
         // The sender lives as long as the member, so the wait ends only on removal.
         let _ = removed.wait_for(|removed| *removed).await;
     }
 
-    /// Watches the memberships this member applies (for members that leave, itself included),
-    /// and stops raft once it knows it was removed (from here or from a peer's answer).
-    pub(super) async fn run_removal_watch(&self) {
-        let replica = &self.inner.replica;
-        let removal = &self.inner.removal;
-        let mut learnt = removal.removed.subscribe();
+    /// Watches the memberships `node` applies (for members that leave, itself included), and
+    /// stops its raft once it knows it was removed (from here or from a peer's answer).
+    pub(super) async fn run(&self, node: &Node) {
+        let replica = &node.replica;
+        let mut learnt = self.removed.subscribe();
         loop {
             let applied = replica.changed.notified();
             let named: BTreeSet<NodeId> =
                 replica.lock().membership.membership().nodes().map(|(id, _)| *id).collect();
             let left_myself = {
-                let mut seen = removal.seen();
+                let mut seen = self.seen();
                 let left: Vec<NodeId> = seen.named.difference(&named).copied().collect();
                 seen.left.extend(left);
                 seen.named.extend(named.iter().copied());
                 seen.named.retain(|id| named.contains(id));
-                seen.left.contains(&self.id())
+                seen.left.contains(&node.id())
             };
             if left_myself {
-                removal.learn();
+                self.learn();
             }
             if self.is_removed() {
                 break;
             }
             futures::future::select(Box::pin(applied), Box::pin(learnt.changed())).await;
         }
-        tracing::warn!(member = self.id(), "removed from the cluster: stopping");
+        tracing::warn!(member = node.id(), "removed from the cluster: stopping");
         crate::probes::hit(crate::probes::Probe::RemovedMemberStopped);
         replica.changed.notify_waiters();
-        self.shutdown().await;
+        let _ = node.raft.shutdown().await;
     }
 
-    /// What this member adds to its answer to a message from `sender`: the log id of its applied
+    /// What `node` adds to its answer to a message from `sender`: the log id of its applied
     /// membership when that membership does not name the sender.
-    pub(super) fn outsider_notice(&self, sender: NodeId) -> Option<Option<LogId>> {
-        let state = self.inner.replica.lock();
+    pub(super) fn outsider_notice(node: &Node, sender: NodeId) -> Option<Option<LogId>> {
+        let state = node.replica.lock();
         let named = state.membership.membership().get_node(&sender).is_some();
         (!named).then(|| *state.membership.log_id())
     }
@@ -131,11 +133,24 @@ impl Member {
     /// Whether `sender` is a member this one saw leave the cluster: its forwarded requests are
     /// refused unserved.
     pub(super) fn has_left(&self, sender: NodeId) -> bool {
-        self.inner.removal.seen().left.contains(&sender)
+        self.seen().left.contains(&sender)
     }
 
-    /// A peer said its applied membership, at `peer_at`, leaves this member out.
-    pub(super) fn left_out_by_peer(&self, peer_at: Option<LogId>) {
-        self.inner.removal.judge(self.id(), &self.inner.replica, peer_at);
+    /// A peer said its applied membership, at `peer_at`, leaves `node` out.
+    pub(super) fn left_out_by_peer(&self, node: &Node, peer_at: Option<LogId>) {
+        self.judge(node.id(), &node.replica, peer_at);
+    }
+}
+
+impl Member {
+    /// Whether this member learnt that it was removed from the cluster.
+    pub fn is_removed(&self) -> bool {
+        self.inner.removal.is_removed()
+    }
+
+    /// Resolves once this member learns that it was removed (a server then exits, as etcd's
+    /// does).
+    pub async fn removed(&self) {
+        self.inner.removal.removed().await
     }
 }

@@ -55,7 +55,7 @@ impl Member {
 
     /// The hash of this member's key space at `revision` (0 = its current revision).
     pub fn hash_kv(&self, revision: i64) -> Result<HashKvResponse> {
-        let state = self.inner.replica.lock();
+        let state = self.node().replica.lock();
         let at = if revision == 0 { state.machine.revision() } else { revision };
         let (hash, compact_revision) = state.machine.hash_kv(at)?;
         Ok(HashKvResponse { hash, compact_revision, revision: at })

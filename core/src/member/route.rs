@@ -15,12 +15,12 @@
 //! is the serving member's own (`NoLeader`, `LeaderChanged`, `Timeout`, ...) and is passed on
 //! as it is, so the outcome classification sees the same error whichever member served it.
 
+use super::node::Node;
 use super::Member;
 use crate::error::{Error, Result};
 use crate::peer::{PeerAnswer, PeerRequest};
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
-use openraft::ReadPolicy;
 use openraft_rt::{AsyncRuntime, Instant as _, WatchReceiver};
 use std::future::Future;
 
@@ -64,22 +64,22 @@ impl Member {
     /// Serves `request` on the leader, wherever this member stands.
     pub(super) async fn route<R: LeaderRequest>(&self, request: R) -> Result<R::Answer> {
         let started = Instant::now();
-        if let Some(leader) = self.other_leader() {
-            return self.forward(leader, request).await;
+        if let Some(leader) = self.node().other_leader() {
+            return self.inner.forwarder.forward(self, leader, request).await;
         }
-        let before = self.leadership();
+        let before = leadership(self.node());
         match request.clone().serve_on_leader(self).await {
             Err(Error::NoLeader) => {
                 let next = match request.waits_for_next_leader() {
-                    true => self.next_leader_within(before, started).await,
-                    false => self.other_leader(),
+                    true => next_leader_within(self.node(), before, started).await,
+                    false => self.node().other_leader(),
                 };
                 match next {
                     // Elected itself meanwhile.
                     Some(leader) if leader == self.id() => request.serve_on_leader(self).await,
                     Some(leader) => match request.rerouted(self) {
                         Some(answer) => answer,
-                        None => self.forward(leader, request).await,
+                        None => self.inner.forwarder.forward(self, leader, request).await,
                     },
                     None => Err(Error::NoLeader),
                 }
@@ -87,52 +87,37 @@ impl Member {
             other => other,
         }
     }
+}
 
-    /// Who raft names leader, in which term.
-    fn leadership(&self) -> (Option<NodeId>, u64) {
-        self.with_metrics(|m| (m.current_leader, m.current_term))
-    }
+/// Who raft names leader, in which term.
+fn leadership(node: &Node) -> (Option<NodeId>, u64) {
+    node.with_metrics(|m| (m.current_leader, m.current_term))
+}
 
-    /// The leader raft names after `before` (a leader named in another term, or another one),
-    /// waiting for it no longer than the longest election timeout, nor than the rest of a
-    /// request begun at `started`. As etcd's read loop retries until a leader is elected; but a
-    /// member that sees no election end in that time (cut off, or removed from the cluster) says
-    /// `NoLeader` while its client still waits, so the client tries another member.
-    async fn next_leader_within(
-        &self,
-        before: (Option<NodeId>, u64),
-        started: Instant,
-    ) -> Option<NodeId> {
-        let mut metrics = self.inner.raft.metrics();
-        let next = async {
-            loop {
-                let now = {
-                    let named = metrics.borrow_watched();
-                    (named.current_leader, named.current_term)
-                };
-                if let (Some(leader), true) = (now.0, now != before) {
-                    return Some(leader);
-                }
-                metrics.changed().await.ok()?;
+/// The leader raft names after `before` (a leader named in another term, or another one),
+/// waiting for it no longer than the longest election timeout, nor than the rest of a
+/// request begun at `started`. As etcd's read loop retries until a leader is elected; but a
+/// member that sees no election end in that time (cut off, or removed from the cluster) says
+/// `NoLeader` while its client still waits, so the client tries another member.
+async fn next_leader_within(
+    node: &Node,
+    before: (Option<NodeId>, u64),
+    started: Instant,
+) -> Option<NodeId> {
+    let mut metrics = node.raft.metrics();
+    let next = async {
+        loop {
+            let now = {
+                let named = metrics.borrow_watched();
+                (named.current_leader, named.current_term)
+            };
+            if let (Some(leader), true) = (now.0, now != before) {
+                return Some(leader);
             }
-        };
-        let left = self.inner.config.request_timeout.saturating_sub(started.elapsed());
-        let election = self.inner.config.election_timeout * 2;
-        DetRuntime::timeout(left.min(election), next).await.ok().flatten()
-    }
-
-    /// Confirms that this member leads with a current view (a read index), as everything a
-    /// `LeaderRequest` reads must: `NoLeader` when it does not lead (the caller may forward),
-    /// `Stopped` when raft stopped, `Timeout` when leadership could not be confirmed in time.
-    /// The one mapping of a read index's outcome, for reads and lease deadlines alike.
-    pub(super) async fn confirm_leadership(&self) -> Result<()> {
-        let read = self.inner.raft.ensure_linearizable(ReadPolicy::ReadIndex);
-        match DetRuntime::timeout(self.inner.config.request_timeout, read).await {
-            Err(_) => Err(Error::Timeout),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
-            Ok(Err(_)) if !self.is_running() => Err(Error::Stopped),
-            Ok(Err(_)) => Err(Error::Timeout),
+            metrics.changed().await.ok()?;
         }
-    }
+    };
+    let left = node.config.request_timeout.saturating_sub(started.elapsed());
+    let election = node.config.election_timeout * 2;
+    DetRuntime::timeout(left.min(election), next).await.ok().flatten()
 }

@@ -8,7 +8,13 @@
 //! etcd resolves a stream's credentials; each watch it creates is checked for read on the whole
 //! watched range first, and one the caller may not read is answered created-and-canceled with
 //! etcd's "permission denied", so no event of it is ever delivered.
+//!
+//! Watches own no state of the member's: a stream holds the `Node` handle (replica and headers)
+//! and the member's `Removal` (to end when the member is removed), and the sync task needs only
+//! the `Node`. Invariant: every response a stream hands out carries this member's header.
 
+use super::node::Node;
+use super::removal::Removal;
 use super::Member;
 use crate::auth::{AuthInfo, Caller, PermissionType};
 use crate::error::Result;
@@ -16,7 +22,7 @@ use crate::raft::state_machine::{MachineHistory, ReplicaState};
 use crate::runtime::DetRuntime;
 use crate::watch::{StreamId, WatchRequest, WatchResponse};
 use openraft_rt::AsyncRuntime;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How often unsynced watchers are caught up (etcd: every 100 ms).
@@ -24,7 +30,10 @@ const SYNC_INTERVAL: Duration = Duration::from_millis(100);
 
 /// One client's watch stream on one member.
 pub struct WatchStream {
-    member: Member,
+    /// The member's replica (the hub) and header, shared with its other components.
+    node: Node,
+    /// Whether the member was removed: its streams end then.
+    removal: Arc<Removal>,
     stream: StreamId,
     /// Who opened the stream (`None`: the member itself, unchecked).
     caller: Option<AuthInfo>,
@@ -44,38 +53,45 @@ impl Member {
     }
 
     fn open_watch(&self, caller: Option<AuthInfo>) -> WatchStream {
-        let stream = self.inner.replica.lock().hub.open_stream();
-        WatchStream { member: self.clone(), stream, caller, refused: Mutex::new(Vec::new()) }
+        let stream = self.node().replica.lock().hub.open_stream();
+        WatchStream {
+            node: self.node().clone(),
+            removal: self.inner.removal.clone(),
+            stream,
+            caller,
+            refused: Mutex::new(Vec::new()),
+        }
     }
 
     /// How many watchers this member serves now, over all its streams.
     pub fn watcher_count(&self) -> usize {
-        self.inner.replica.lock().hub.watcher_count()
+        self.node().replica.lock().hub.watcher_count()
     }
+}
 
-    pub(super) async fn run_watch_sync(&self) {
-        let mut ticks: u64 = 0;
-        let interval = self.inner.config.progress_notify_interval;
-        let progress_ticks = (interval.as_millis() / SYNC_INTERVAL.as_millis()).max(1) as u64;
-        while self.is_running() {
-            DetRuntime::sleep(SYNC_INTERVAL).await;
-            ticks += 1;
-            let mut state = self.inner.replica.lock();
-            let ReplicaState { machine, hub, .. } = &mut *state;
-            hub.sync(&MachineHistory(machine));
-            if ticks.is_multiple_of(progress_ticks) {
-                hub.tick_progress(&MachineHistory(machine));
-            }
-            drop(state);
-            self.inner.replica.changed.notify_waiters();
+/// Catches up unsynced watchers and sends progress notifications, for as long as raft runs.
+pub(super) async fn run_sync(node: &Node) {
+    let mut ticks: u64 = 0;
+    let interval = node.config.progress_notify_interval;
+    let progress_ticks = (interval.as_millis() / SYNC_INTERVAL.as_millis()).max(1) as u64;
+    while node.is_running() {
+        DetRuntime::sleep(SYNC_INTERVAL).await;
+        ticks += 1;
+        let mut state = node.replica.lock();
+        let ReplicaState { machine, hub, .. } = &mut *state;
+        hub.sync(&MachineHistory(machine));
+        if ticks.is_multiple_of(progress_ticks) {
+            hub.tick_progress(&MachineHistory(machine));
         }
+        drop(state);
+        node.replica.changed.notify_waiters();
     }
 }
 
 impl WatchStream {
     /// Sends a create, cancel or progress request on this stream.
     pub fn send(&self, request: WatchRequest) {
-        let mut state = self.member.inner.replica.lock();
+        let mut state = self.node.replica.lock();
         if let (WatchRequest::Create(create), Some(caller)) = (&request, &self.caller) {
             let auth = state.machine.auth();
             if let Err(error) =
@@ -91,14 +107,14 @@ impl WatchStream {
                 refusal.header.revision = state.machine.revision();
                 self.refused.lock().unwrap_or_else(|e| e.into_inner()).push(refusal);
                 drop(state);
-                self.member.inner.replica.changed.notify_waiters();
+                self.node.replica.changed.notify_waiters();
                 return;
             }
         }
         let ReplicaState { machine, hub, .. } = &mut *state;
         hub.handle(self.stream, request, &MachineHistory(machine));
         drop(state);
-        self.member.inner.replica.changed.notify_waiters();
+        self.node.replica.changed.notify_waiters();
     }
 
     /// The next responses for this stream, waiting until there is at least one. Each response
@@ -106,7 +122,7 @@ impl WatchStream {
     /// Empty at once when the stream is no longer open (`is_open`).
     pub async fn recv(&self) -> Vec<WatchResponse> {
         loop {
-            let changed = self.member.inner.replica.changed.notified();
+            let changed = self.node.replica.changed.notified();
             let mut changed = std::pin::pin!(changed);
             changed.as_mut().enable();
             let responses = self.take();
@@ -121,11 +137,11 @@ impl WatchStream {
     /// watchers will hear of no other revision, so a transport ends the stream and the client
     /// resumes elsewhere, as etcd's clients do when a member shuts down.
     pub fn is_open(&self) -> bool {
-        !self.member.is_removed()
+        !self.removal.is_removed()
     }
 
     fn take(&self) -> Vec<WatchResponse> {
-        let mut state = self.member.inner.replica.lock();
+        let mut state = self.node.replica.lock();
         let mut responses: Vec<WatchResponse> =
             std::mem::take(&mut *self.refused.lock().unwrap_or_else(|e| e.into_inner()));
         responses.extend(state.hub.take_responses(self.stream));
@@ -135,7 +151,7 @@ impl WatchStream {
             hub.sync(&MachineHistory(machine));
         }
         for response in &mut responses {
-            response.header = self.member.header(response.header.revision);
+            response.header = self.node.header(response.header.revision);
         }
         responses
     }
@@ -143,6 +159,6 @@ impl WatchStream {
 
 impl Drop for WatchStream {
     fn drop(&mut self) {
-        self.member.inner.replica.lock().hub.close_stream(self.stream);
+        self.node.replica.lock().hub.close_stream(self.stream);
     }
 }

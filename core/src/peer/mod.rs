@@ -9,6 +9,8 @@ pub mod message;
 pub mod raft_network;
 pub mod request;
 
-pub use message::{BoxFuture, OnLeftOut, PeerMessage, PeerReply, PeerTransport};
+pub use message::{AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader};
+pub use message::{BoxFuture, Noticed, OnLeftOut, PeerCall, PeerMessage, PeerTransport};
+pub use message::{RaftReply, Reply};
 pub use raft_network::Network;
 pub use request::{MembershipChange, PeerAnswer, PeerRequest, PeerResponse};

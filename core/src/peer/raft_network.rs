@@ -1,10 +1,11 @@
-//! openraft's network over the `PeerTransport` seam: each raft RPC travels as its
-//! `PeerMessage` and comes back as its `PeerReply`. Invariant: a transport failure is always
-//! reported as `Unreachable` to openraft, which then retries with back-off; it never fabricates a
-//! reply. A reply saying the peer's membership leaves this member out (`ToOutsider`) is handed to
-//! the `OnLeftOut` hook and unwrapped.
+//! openraft's network over the `PeerTransport` seam: each raft RPC travels as its own call
+//! (`PeerCall`), whose reply type is the one openraft expects, so no reply of another kind can
+//! arrive. Invariant: a transport failure is always reported as `Unreachable` to openraft, which
+//! then retries with back-off; it never fabricates a reply. A reply's notice that the peer's
+//! membership leaves this member out (`Noticed::outsider`) is handed to the `OnLeftOut` hook.
 
-use super::message::{OnLeftOut, PeerMessage, PeerReply, PeerTransport};
+use super::message::{AppendEntries, InstallSnapshot, PreVote, RequestVote, TransferLeader};
+use super::message::{OnLeftOut, PeerCall, PeerTransport, RaftReply};
 use crate::buggify::{self, Site};
 use crate::raft::types::*;
 use openraft::errors::{ReplicationClosed, Unreachable};
@@ -57,31 +58,33 @@ fn remote_failure(text: String) -> Unreachable<TypeConfig> {
     unreachable(io::Error::other(text))
 }
 
-fn unexpected_reply() -> Unreachable<TypeConfig> {
-    unreachable(io::Error::other("peer answered a different message"))
-}
-
 impl PeerConnection {
-    async fn call(
-        &self,
-        message: PeerMessage,
-        ttl: Duration,
-    ) -> Result<PeerReply, Unreachable<TypeConfig>> {
+    /// Sends one raft call and hands back the peer's answer; its failure travels as text.
+    async fn call<C>(&self, call: C, ttl: Duration) -> Result<C::Reply, Unreachable<TypeConfig>>
+    where
+        C: PeerCall,
+    {
         if buggify::fires(Site::DropPeerMessage) {
             return Err(unreachable(io::Error::other("message dropped (buggify)")));
         }
         if buggify::fires(Site::DuplicatePeerMessage) {
-            let copy = self.transport.call(self.target, &self.info, message.clone(), ttl);
+            let copy = call.clone().send(&*self.transport, self.target, &self.info, ttl);
             let _ = copy.await;
         }
-        let call = self.transport.call(self.target, &self.info, message, ttl);
-        match call.await.map_err(unreachable)? {
-            PeerReply::ToOutsider { membership_at, reply } => {
-                (self.left_out)(membership_at);
-                Ok(*reply)
-            }
-            reply => Ok(reply),
+        let noticed = call.send(&*self.transport, self.target, &self.info, ttl);
+        let noticed = noticed.await.map_err(unreachable)?;
+        if let Some(membership_at) = noticed.outsider {
+            (self.left_out)(membership_at);
         }
+        Ok(noticed.reply)
+    }
+
+    /// A raft call whose reply is openraft's response, or the peer's raft error as text.
+    async fn raft<C, T>(&self, call: C, ttl: Duration) -> Result<T, Unreachable<TypeConfig>>
+    where
+        C: PeerCall<Reply = RaftReply<T>>,
+    {
+        self.call(call, ttl).await?.map_err(remote_failure)
     }
 }
 
@@ -93,10 +96,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse, RpcError> {
-        match self.call(PeerMessage::AppendEntries(rpc), option.hard_ttl()).await? {
-            PeerReply::AppendEntries(reply) => Ok(reply.map_err(remote_failure)?),
-            _ => Err(unexpected_reply().into()),
-        }
+        Ok(self.raft(AppendEntries(rpc), option.hard_ttl()).await?)
     }
 
     async fn vote(
@@ -104,10 +104,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: VoteRequest,
         option: RPCOption,
     ) -> Result<VoteResponse, RpcError> {
-        match self.call(PeerMessage::Vote(rpc), option.hard_ttl()).await? {
-            PeerReply::Vote(reply) => Ok(reply.map_err(remote_failure)?),
-            _ => Err(unexpected_reply().into()),
-        }
+        Ok(self.raft(RequestVote(rpc), option.hard_ttl()).await?)
     }
 
     async fn pre_vote(
@@ -115,10 +112,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: VoteRequest,
         option: RPCOption,
     ) -> Result<VoteResponse, RpcError> {
-        match self.call(PeerMessage::PreVote(rpc), option.hard_ttl()).await? {
-            PeerReply::Vote(reply) => Ok(reply.map_err(remote_failure)?),
-            _ => Err(unexpected_reply().into()),
-        }
+        Ok(self.raft(PreVote(rpc), option.hard_ttl()).await?)
     }
 
     async fn transfer_leader(
@@ -126,10 +120,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: TransferLeaderRequest,
         option: RPCOption,
     ) -> Result<TransferLeaderResponse, RpcError> {
-        match self.call(PeerMessage::TransferLeader(rpc), option.hard_ttl()).await? {
-            PeerReply::TransferLeader(reply) => Ok(reply.map_err(remote_failure)?),
-            _ => Err(unexpected_reply().into()),
-        }
+        Ok(self.raft(TransferLeader(rpc), option.hard_ttl()).await?)
     }
 
     async fn full_snapshot(
@@ -140,10 +131,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         option: RPCOption,
     ) -> Result<SnapshotResponse, StreamingError> {
         let data = snapshot.snapshot.into_inner();
-        let message = PeerMessage::Snapshot { vote, meta: snapshot.meta, data };
-        match self.call(message, option.hard_ttl()).await? {
-            PeerReply::Snapshot(reply) => Ok(reply.map_err(remote_failure)?),
-            _ => Err(unexpected_reply().into()),
-        }
+        let call = InstallSnapshot { vote, meta: snapshot.meta, data };
+        Ok(self.raft(call, option.hard_ttl()).await?)
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Each `PeerMessage` is encoded by `codec` and sent as one frame of a long-lived stream per peer
 //! (`call_stream`), or as a unary call when it is large. The client side implements the core's
-//! `PeerTransport`; the server side hands each message to `Member::handle_peer`.
+//! `PeerTransport` (one method per kind of call, each decoding the reply its kind is answered
+//! with); the server side has `Member::serve_peer` serve each call.
 
 mod call_stream;
 mod codec;

@@ -1,4 +1,5 @@
-//! The server side of the peer service: decode, call the member (`handle_peer`), encode. On a `Stream`, every frame is served by a task of its own, as a
+//! The server side of the peer service: decode, have the member serve the call (`serve_peer`),
+//! encode its reply (the type its kind is answered with, which the sender decodes). On a `Stream`, every frame is served by a task of its own, as a
 //! unary call would be, and answered when ready: a slow append never holds up a vote behind it.
 
 use super::codec::{decode, encode};
@@ -8,6 +9,7 @@ use detcd_proto::detcdpeerpb::peer_server::Peer;
 use detcd_proto::detcdpeerpb::{PeerFrame, PeerStreamFrame};
 use futures::channel::mpsc::{unbounded, UnboundedSender};
 use futures::Stream;
+use serde::Serialize;
 use std::pin::Pin;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -23,11 +25,21 @@ impl PeerService {
     }
 }
 
-/// Decodes one peer message, has `member` handle it, encodes the reply.
+/// Decodes one peer call, has `member` serve it, encodes the reply.
 async fn answer(member: &Member, payload: &[u8]) -> Result<Vec<u8>, Status> {
     let message: PeerMessage = decode(payload)
         .map_err(|e| Status::invalid_argument(format!("undecodable peer message: {e}")))?;
-    let reply = member.handle_peer(message).await;
+    match message {
+        PeerMessage::AppendEntries(call) => reply(member.serve_peer(call).await),
+        PeerMessage::RequestVote(call) => reply(member.serve_peer(call).await),
+        PeerMessage::PreVote(call) => reply(member.serve_peer(call).await),
+        PeerMessage::TransferLeader(call) => reply(member.serve_peer(call).await),
+        PeerMessage::InstallSnapshot(call) => reply(member.serve_peer(call).await),
+        PeerMessage::Forward(call) => reply(member.serve_peer(call).await),
+    }
+}
+
+fn reply(reply: impl Serialize) -> Result<Vec<u8>, Status> {
     encode(&reply).map_err(|e| Status::internal(e.to_string()))
 }
 

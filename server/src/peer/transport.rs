@@ -12,7 +12,10 @@
 use super::call_stream::CallStream;
 use super::codec::{decode, encode};
 use crate::tls::PeerConnector;
-use detcd_core::peer::{BoxFuture, PeerMessage, PeerReply, PeerTransport};
+use detcd_core::peer::{
+    AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
+};
+use detcd_core::peer::{Noticed, PeerCall, PeerMessage, PeerTransport, Reply};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_proto::detcdpeerpb::peer_client::PeerClient;
 use detcd_proto::detcdpeerpb::PeerFrame;
@@ -97,27 +100,92 @@ async fn unary_call(channel: Channel, payload: Vec<u8>, timeout: Duration) -> io
     Ok(reply.into_inner().payload)
 }
 
-impl PeerTransport for GrpcPeerTransport {
-    fn call(
+impl GrpcPeerTransport {
+    /// Sends `call` to `target` and decodes the reply as the one its kind is answered with: a
+    /// frame that does not decode so is a failed call, like a lost connection.
+    fn send<C: PeerCall>(
         &self,
         target: NodeId,
         target_info: &MemberInfo,
-        message: PeerMessage,
+        call: C,
         timeout: Duration,
-    ) -> BoxFuture<'static, io::Result<PeerReply>> {
+    ) -> Reply<C> {
         let link = match target_info.peer_urls.first() {
             Some(url) => self.link(url),
             None => Err(io::Error::other(format!("member {target:x} has no peer URL"))),
         };
         Box::pin(async move {
             let (channel, stream) = link?;
+            let message: PeerMessage = call.into();
             let payload = encode(&message)?;
             let reply = if payload.len() <= STREAMED_LIMIT {
                 stream.call(payload, timeout).await?
             } else {
                 unary_call(channel, payload, timeout).await?
             };
-            decode(&reply)
+            decode::<Noticed<C::Reply>>(&reply)
         })
+    }
+}
+
+impl PeerTransport for GrpcPeerTransport {
+    fn append_entries(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: AppendEntries,
+        timeout: Duration,
+    ) -> Reply<AppendEntries> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn vote(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: RequestVote,
+        timeout: Duration,
+    ) -> Reply<RequestVote> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn pre_vote(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: PreVote,
+        timeout: Duration,
+    ) -> Reply<PreVote> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn transfer_leader(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: TransferLeader,
+        timeout: Duration,
+    ) -> Reply<TransferLeader> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn install_snapshot(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: InstallSnapshot,
+        timeout: Duration,
+    ) -> Reply<InstallSnapshot> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn forward(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: Forward,
+        timeout: Duration,
+    ) -> Reply<Forward> {
+        self.send(target, info, call, timeout)
     }
 }

@@ -9,8 +9,10 @@
 //!   through the log carrying the `AuthInfo` (`Command::As`), and apply checks it against the
 //!   auth store at that point of the log: a permission changed in between gives
 //!   `AuthOldRevision`, never a write the new permissions forbid;
-//! - a range is checked here against this replica before it is served, and refused with
-//!   `AuthOldRevision` if the store changed while it was served (etcd's `doSerialize`);
+//! - a linearizable range is checked by the member that serves it, at its read's point
+//!   (`auth_range`); a serializable one here against this replica before it is served, and
+//!   refused with `AuthOldRevision` if the store changed while it was served (etcd's
+//!   `doSerialize`);
 //! - membership changes, defragment, snapshot and hashes need the root role (`check_admin`);
 //! - calls etcd 3.4 does not check (status, member list, alarms, keep-alives, lease reads) are
 //!   served as they are.
@@ -162,14 +164,19 @@ impl Member {
         }
     }
 
-    /// A range for `info`: checked against this replica, served, and refused if the auth
-    /// store moved on meanwhile (etcd's `doSerialize`).
+    /// A range for `info`: a linearizable one is checked where it is served (`auth_range`); a
+    /// serializable one against this replica, served, and refused if the auth store moved on
+    /// meanwhile (etcd's `doSerialize`).
     async fn range_as(
         &self,
         info: Option<AuthInfo>,
         request: RangeRequest,
     ) -> Result<RangeResponse> {
         let Some(info) = info else { return request.serve(self).await };
+        if !request.serializable && self.inner.replica.lock().machine.auth().is_enabled() {
+            let range = super::auth_range::AuthorizedRange { info, request };
+            return self.route(range).await;
+        }
         self.inner.replica.lock().machine.auth().check_range(&info, &request)?;
         let response = request.serve(self).await?;
         let revision = self.inner.replica.lock().machine.auth().revision();

@@ -3,7 +3,8 @@
 //! A transport hands over the caller's credentials with the request (a token, or the verified
 //! client certificate's common name), never a decision. `authorize` resolves them against this
 //! member's replica into etcd's `AuthInfo` (user, auth revision): a token must be in the
-//! replicated token table and alive on this member's clock (`token_ttl`); without a token the
+//! replicated token table and alive on this member's clock (`token_ttl`), or a JWT this
+//! member's key verifies (`auth::jwt`); without a token the
 //! certificate's name is the user; with neither, the caller is anonymous. Then:
 //! - a write (put, delete, txn, lease revoke, compact, lease grant, every Auth call) goes
 //!   through the log carrying the `AuthInfo` (`Command::As`), and apply checks it against the
@@ -29,6 +30,7 @@ use super::Member;
 use crate::api::*;
 use crate::apply::{AlarmRequest, Command, Proposal, Response};
 use crate::auth::request::*;
+use crate::auth::token::TokenKind;
 use crate::auth::{password, AuthAnswer, AuthCommand, AuthInfo, Caller};
 use crate::client::outcome::Rpc;
 use crate::clock::Clock;
@@ -141,6 +143,9 @@ impl Member {
             return Ok(Some(AuthInfo::default()));
         }
         if let Some(token) = &credentials.token {
+            if let TokenKind::Jwt(jwt) = &self.inner.config.auth.tokens {
+                return jwt.verify(token).map(Some).ok_or(Error::InvalidAuthToken);
+            }
             let user = auth.token_user(token).ok_or(Error::InvalidAuthToken)?;
             let ttl = self.inner.config.auth.token_ttl;
             let mut clock = self.inner.tokens.lock().unwrap_or_else(|e| e.into_inner());
@@ -216,10 +221,20 @@ impl Member {
         if !password::verify(&request.password, &hash) {
             return Err(Error::AuthFailed);
         }
-        let token = new_token();
+        let jwt = match &self.inner.config.auth.tokens {
+            TokenKind::Jwt(jwt) => Some(jwt.clone()),
+            TokenKind::Simple => None,
+        };
+        // A JWT is signed once the log took the login (at the revision the password was
+        // checked at, which apply confirmed): the proposal carries no token.
+        let token = if jwt.is_some() { String::new() } else { new_token() };
+        let name = request.name.clone();
         let command =
             AuthCommand::Authenticate { name: request.name, token: token.clone(), revision };
         let answer: AuthenticateResponse = self.propose_auth(info, command).await?;
+        if let Some(jwt) = jwt {
+            return Ok(AuthenticateResponse { token: jwt.sign(&name, revision)?, ..answer });
+        }
         let ttl = self.inner.config.auth.token_ttl;
         let mut clock = self.inner.tokens.lock().unwrap_or_else(|e| e.into_inner());
         clock.touch(&token, NodeClock.now(), ttl, |_| true);

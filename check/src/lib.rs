@@ -7,7 +7,8 @@
 //! - [`linearizability`]: the search, with [`models`] `register`, `kv` and `etcd`.
 //! - [`cli`]: what `detcd-sim check` runs; [`generate`]: linearizable histories for tests and benches.
 //! - Safety checkers for the client recipes: [`bank`], [`lock`], [`rwlock`], [`barrier`],
-//!   [`queue`], [`election`], [`watch`], [`lease`]; all return a [`verdict::SafetyVerdict`].
+//!   [`queue`], [`election`], [`watch`], [`lease`]; and [`auth`] for permissions under changes;
+//!   all return a [`verdict::SafetyVerdict`].
 //!
 //! # History format (JSON Lines)
 //!
@@ -58,11 +59,18 @@
 //! lease:    {"bound":2.0,"leases":[{"id":1,"ttl":5.0,"granted":0.0,"keepalives":[4.0],
 //!            "revoke_called":null,"keys":["k"],"attached":1.0}],
 //!            "reads":[{"key":"k","call":6.0,"ret":6.1,"present":true}]}
+//! auth:     {"initial":{"permissions":[{"role":"r","key":"a","range_end":"","kind":"readwrite"}],
+//!            "roles":[{"user":"u","role":"r"}]},
+//!            "changes":[{"change":{"revoke":{"role":"r","key":"a","range_end":""}},"call":1.0,
+//!              "ret":1.2,"outcome":"ok","revision":4}],
+//!            "ops":[{"user":"u","needs":[{"kind":"write","key":"a"}],"call":2.0,"ret":2.1,
+//!              "outcome":"denied","revision":null,"wrote":false,"serializable":false}]}
 //! ```
 //!
 //! Every checker returns a [`verdict::SafetyVerdict`]: `{"verdict":"ok"}` or
 //! `{"verdict":"violation","findings":[{"rule":"lost_update","records":[1],"message":"..."}]}`.
 
+pub mod auth;
 pub mod bank;
 pub mod barrier;
 pub mod cli;

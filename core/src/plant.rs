@@ -67,10 +67,13 @@ pub enum Bug {
     /// fsync was started for, though it may not cover them: a crash before the next fsync loses
     /// entries already reported durable (a one-member cluster has acknowledged them to clients).
     GroupCommitOverreach,
+    /// A txn's permission check skips its else-branch: a user may write (or read) there what
+    /// its permissions forbid, whenever the compares and the then-branch are allowed.
+    TxnElseUnchecked,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 17] = [
+    pub const ALL: [Bug; 18] = [
         Bug::StaleRead,
         Bug::AckBeforeDurable,
         Bug::FollowerLeaseExpiry,
@@ -88,6 +91,7 @@ impl Bug {
         Bug::RetriedReadLocal,
         Bug::ForgottenCompaction,
         Bug::GroupCommitOverreach,
+        Bug::TxnElseUnchecked,
     ];
 
     pub fn name(self) -> &'static str {
@@ -109,6 +113,7 @@ impl Bug {
             Bug::RetriedReadLocal => "retried-read-local",
             Bug::ForgottenCompaction => "forgotten-compaction",
             Bug::GroupCommitOverreach => "group-commit-overreach",
+            Bug::TxnElseUnchecked => "txn-else-unchecked",
         }
     }
 
@@ -140,6 +145,7 @@ impl Bug {
             Bug::GroupCommitOverreach => {
                 "group commit acknowledges appends queued while its fsync ran"
             }
+            Bug::TxnElseUnchecked => "a txn's permission check skips its else-branch",
         }
     }
 

@@ -3,6 +3,7 @@
 //! `swarm` draws from [`swarm`]: every scenario except those expected to fail (the unfenced lock,
 //! which exists to show that the lock checker catches an unsafe use).
 
+use crate::auth::AuthScenario;
 use crate::bank::BankScenario;
 use crate::bank_stm::BankStmScenario;
 use crate::barrier::{BarrierScenario, DoubleBarrierScenario};
@@ -32,6 +33,7 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(QueueScenario { priority: false }),
         Box::new(QueueScenario { priority: true }),
         Box::new(ElectionScenario),
+        Box::new(AuthScenario),
     ]
 }
 

@@ -8,6 +8,8 @@
 #[cfg(madsim)]
 pub mod artifacts;
 #[cfg(madsim)]
+pub mod auth;
+#[cfg(madsim)]
 pub mod bank;
 #[cfg(madsim)]
 pub mod bank_stm;

@@ -45,6 +45,7 @@ const LEASE: &[&str] = &["lease"];
 const WATCH: &[&str] = &["watch"];
 const BANK: &[&str] = &["bank (sum + linearizable)"];
 const LOCK: &[&str] = &["lock (fenced)"];
+const AUTH: &[&str] = &[crate::auth::CHECKER];
 
 /// Every planted bug's case, in `Bug::ALL` order.
 pub fn cases() -> Vec<PlantedCase> {
@@ -70,6 +71,7 @@ pub fn case(bug: Bug) -> PlantedCase {
         Bug::WatchSkip | Bug::LostDeleteEvent | Bug::SnapshotWatchGap => ("watch", WATCH),
         Bug::TornTxn => ("bank", BANK),
         Bug::LockToExpiredWaiter => ("lock", LOCK),
+        Bug::TxnElseUnchecked => ("auth", AUTH),
     };
     let members = match bug {
         Bug::GroupCommitOverreach => Some(1),

@@ -169,6 +169,9 @@ planted!(
     &[RAFT, "liveness", "recovery", "convergence", "linearizable (register model)"],
     Some(1)
 );
+// A user's txn whose compare and then-branch it may touch, with an else-branch it may not:
+// auth's users send them all the time while permissions change.
+planted!(txn_else_unchecked, Bug::TxnElseUnchecked, "auth", 0..5, &["auth"]);
 
 // The clean runs of every range above (each scenario over the widest range of each group).
 #[test]
@@ -209,6 +212,11 @@ fn lock_is_clean_without_plants() {
 #[test]
 fn lease_is_clean_without_plants() {
     clean("lease", 0..10);
+}
+
+#[test]
+fn auth_is_clean_without_plants() {
+    clean("auth", 0..5);
 }
 
 #[test]

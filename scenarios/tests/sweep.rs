@@ -159,6 +159,7 @@ sweep! {
     queue => "queue",
     priority_queue => "priority-queue",
     election => "election",
+    auth => "auth",
 }
 
 #[test]

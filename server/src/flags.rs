@@ -247,7 +247,7 @@ impl TlsFlags {
 /// etcd's auth flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuthFlags {
-    /// Auth token type: 'simple' (JWT tokens are not implemented yet).
+    /// Auth token type: 'simple', or 'jwt,sign-method=RS256,priv-key=FILE,pub-key=FILE,ttl=5m'.
     #[arg(long, env = "ETCD_AUTH_TOKEN", default_value = "simple")]
     pub auth_token: String,
     /// How long a simple token lives unused, in seconds.
@@ -262,12 +262,7 @@ impl AuthFlags {
     /// The member's auth settings, or the one-line start-up error naming the flag.
     pub fn config(&self) -> Result<detcd_core::auth::AuthConfig, String> {
         use detcd_core::auth::password::{MAX_COST, MIN_COST};
-        let kind = self.auth_token.split(',').next().unwrap_or("");
-        match kind {
-            "simple" => {}
-            "jwt" => return Err("--auth-token jwt is not supported: not implemented".into()),
-            other => return Err(format!("--auth-token: unknown token type {other:?}")),
-        }
+        let tokens = crate::auth_token::parse(&self.auth_token)?;
         if !(MIN_COST..=MAX_COST).contains(&self.bcrypt_cost) {
             return Err(format!(
                 "--bcrypt-cost {} is out of range [{MIN_COST}, {MAX_COST}]",
@@ -277,6 +272,7 @@ impl AuthFlags {
         Ok(detcd_core::auth::AuthConfig {
             token_ttl: std::time::Duration::from_secs(self.auth_token_ttl),
             bcrypt_cost: self.bcrypt_cost,
+            tokens,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! failure — a bad or unsupported flag, a busy port, a damaged data directory — ends the process
 //! with one line on stderr and exit code 1, never a panic.
 
+mod auth_token;
 mod authority;
 mod corrupt_check;
 mod flags;

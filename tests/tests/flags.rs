@@ -20,8 +20,12 @@ fn auth_flags_out_of_reach_stop_start_up_with_one_line_naming_them() {
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
     assert_eq!(
-        refused(&["--auth-token", "jwt,pub-key=a,priv-key=b,sign-method=RS256"]),
-        "detcd: --auth-token jwt is not supported: not implemented\n"
+        refused(&["--auth-token", "jwt,priv-key=b,sign-method=RS256"]),
+        "detcd: --auth-token: cannot read priv-key file b: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(
+        refused(&["--auth-token", "jwt,sign-method=RS999"]),
+        "detcd: --auth-token: unknown sign-method \"RS999\"\n"
     );
     assert_eq!(
         refused(&["--bcrypt-cost", "3"]),

@@ -1,6 +1,7 @@
-//! A member's auth settings: etcd's `--auth-token-ttl` and `--bcrypt-cost`.
+//! A member's auth settings: etcd's `--auth-token`, `--auth-token-ttl` and `--bcrypt-cost`.
 
 use super::password::DEFAULT_COST;
+use super::token::TokenKind;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,10 +10,16 @@ pub struct AuthConfig {
     pub token_ttl: Duration,
     /// bcrypt's cost for new password hashes (etcd: 10).
     pub bcrypt_cost: u32,
+    /// Simple tokens or JWTs.
+    pub tokens: TokenKind,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { token_ttl: Duration::from_secs(300), bcrypt_cost: DEFAULT_COST }
+        AuthConfig {
+            token_ttl: Duration::from_secs(300),
+            bcrypt_cost: DEFAULT_COST,
+            tokens: TokenKind::Simple,
+        }
     }
 }

@@ -14,6 +14,7 @@ use crate::api::{DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnReq
 use crate::error::Result;
 use crate::kv::LeaseId;
 use crate::lease::Lessor;
+use crate::plant::{self, Bug};
 
 impl AuthStore {
     /// Each check is etcd's for that request (see the module docs); all pass when auth is off.
@@ -42,7 +43,9 @@ impl AuthStore {
         for compare in &txn.compare {
             self.check(info, Read, &compare.key, &compare.range_end)?;
         }
-        for op in txn.success.iter().chain(&txn.failure) {
+        // The planted `txn-else-unchecked` leaves the else-branch out.
+        let failure = if plant::active(Bug::TxnElseUnchecked) { &[][..] } else { &txn.failure };
+        for op in txn.success.iter().chain(failure) {
             match op {
                 RequestOp::Range(r) => self.check_range(info, r)?,
                 RequestOp::Put(r) => self.check_put(info, r, lessor)?,

@@ -6,7 +6,8 @@
 //! - [`guard`]: the checks of key-space requests for a caller (apply runs them for the caller a
 //!   command carries; a member runs the read check before serving a read);
 //! - [`info`]: who a request is from ([`Caller`], [`Credentials`]) and what the log carries
-//!   ([`AuthInfo`]); [`token`]: the table of issued simple tokens;
+//!   ([`AuthInfo`]); [`token`]: the token kind and the table of issued simple tokens; [`jwt`]:
+//!   signed JWT tokens;
 //! - [`request`]: the Auth service's typed requests and answers;
 //! - [`config`]: a member's token TTL and bcrypt cost;
 //! - [`password`]: bcrypt, done by a member before it proposes (never in apply).
@@ -19,6 +20,7 @@ pub mod command;
 pub mod config;
 pub mod guard;
 pub mod info;
+pub mod jwt;
 pub mod password;
 pub mod permission;
 pub mod request;

@@ -239,7 +239,11 @@ impl AuthStore {
             // The password was checked against an older store (it may have changed since).
             return Err(Error::AuthOldRevision);
         }
-        self.tokens.issue(token, name);
+        // A JWT is signed by the member after this (its proposal carries no token): nothing
+        // goes in the table.
+        if !token.is_empty() {
+            self.tokens.issue(token, name);
+        }
         Ok(AuthAnswer::Token(token.to_string()))
     }
 

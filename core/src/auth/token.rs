@@ -1,4 +1,8 @@
-//! The simple tokens `Authenticate` issued: which user each stands for.
+//! Tokens: which kind a member issues ([`TokenKind`], etcd's `--auth-token`), and the table of
+//! the simple tokens `Authenticate` issued: which user each stands for.
+//!
+//! A JWT ([`super::jwt`]) carries its user and revision itself and is verified by the key; it
+//! never enters the table. The rest of this module is about simple tokens.
 //!
 //! etcd hands every member the token through the log (its `Authenticate` is a raft request), so
 //! a client may present it to any member; so does detcd, and the table is part of the replicated
@@ -9,8 +13,32 @@
 //! them; a client whose token was dropped gets `InvalidAuthToken` and authenticates again, as
 //! etcd's clients do after a TTL.
 
+use super::jwt::JwtTokens;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How a member issues and resolves tokens (etcd's `--auth-token simple` or `jwt,...`).
+#[derive(Debug, Clone, Default)]
+pub enum TokenKind {
+    /// Random strings, issued through the log into the replicated table.
+    #[default]
+    Simple,
+    /// Signed JWTs, verified by the key on any member.
+    Jwt(Arc<JwtTokens>),
+}
+
+impl PartialEq for TokenKind {
+    fn eq(&self, other: &TokenKind) -> bool {
+        match (self, other) {
+            (TokenKind::Simple, TokenKind::Simple) => true,
+            (TokenKind::Jwt(a), TokenKind::Jwt(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for TokenKind {}
 
 /// How many tokens the table holds at most.
 pub const MAX_TOKENS: usize = 4096;

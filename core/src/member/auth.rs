@@ -3,14 +3,17 @@
 //! A transport hands over the caller's credentials with the request (a token, or the verified
 //! client certificate's common name), never a decision. `authorize` resolves them against this
 //! member's replica into etcd's `AuthInfo` (user, auth revision): a token must be in the
-//! replicated token table and alive on this member's clock (`token_ttl`); without a token the
+//! replicated token table and alive on this member's clock (`token_ttl`), or a JWT this
+//! member's key verifies (`auth::jwt`); without a token the
 //! certificate's name is the user; with neither, the caller is anonymous. Then:
 //! - a write (put, delete, txn, lease revoke, compact, lease grant, every Auth call) goes
 //!   through the log carrying the `AuthInfo` (`Command::As`), and apply checks it against the
 //!   auth store at that point of the log: a permission changed in between gives
 //!   `AuthOldRevision`, never a write the new permissions forbid;
-//! - a range is checked here against this replica before it is served, and refused with
-//!   `AuthOldRevision` if the store changed while it was served (etcd's `doSerialize`);
+//! - a linearizable range is checked by the member that serves it, at its read's point
+//!   (`auth_range`); a serializable one here against this replica before it is served, and
+//!   refused with `AuthOldRevision` if the store changed while it was served (etcd's
+//!   `doSerialize`);
 //! - membership changes, defragment, snapshot and hashes need the root role (`check_admin`);
 //! - calls etcd 3.4 does not check (status, member list, alarms, keep-alives, lease reads) are
 //!   served as they are.
@@ -27,6 +30,7 @@ use super::Member;
 use crate::api::*;
 use crate::apply::{AlarmRequest, Command, Proposal, Response};
 use crate::auth::request::*;
+use crate::auth::token::TokenKind;
 use crate::auth::{password, AuthAnswer, AuthCommand, AuthInfo, Caller};
 use crate::client::outcome::Rpc;
 use crate::clock::Clock;
@@ -139,6 +143,9 @@ impl Member {
             return Ok(Some(AuthInfo::default()));
         }
         if let Some(token) = &credentials.token {
+            if let TokenKind::Jwt(jwt) = &self.node().config.auth.tokens {
+                return jwt.verify(token).map(Some).ok_or(Error::InvalidAuthToken);
+            }
             let user = auth.token_user(token).ok_or(Error::InvalidAuthToken)?;
             let ttl = self.node().config.auth.token_ttl;
             let mut clock = self.inner.tokens.lock().unwrap_or_else(|e| e.into_inner());
@@ -162,14 +169,19 @@ impl Member {
         }
     }
 
-    /// A range for `info`: checked against this replica, served, and refused if the auth
-    /// store moved on meanwhile (etcd's `doSerialize`).
+    /// A range for `info`: a linearizable one is checked where it is served (`auth_range`); a
+    /// serializable one against this replica, served, and refused if the auth store moved on
+    /// meanwhile (etcd's `doSerialize`).
     async fn range_as(
         &self,
         info: Option<AuthInfo>,
         request: RangeRequest,
     ) -> Result<RangeResponse> {
         let Some(info) = info else { return request.serve(self).await };
+        if !request.serializable && self.node().replica.lock().machine.auth().is_enabled() {
+            let range = super::auth_range::AuthorizedRange { info, request };
+            return self.route(range).await;
+        }
         self.node().replica.lock().machine.auth().check_range(&info, &request)?;
         let response = request.serve(self).await?;
         let revision = self.node().replica.lock().machine.auth().revision();
@@ -209,10 +221,20 @@ impl Member {
         if !password::verify(&request.password, &hash) {
             return Err(Error::AuthFailed);
         }
-        let token = new_token();
+        let jwt = match &self.node().config.auth.tokens {
+            TokenKind::Jwt(jwt) => Some(jwt.clone()),
+            TokenKind::Simple => None,
+        };
+        // A JWT is signed once the log took the login (at the revision the password was
+        // checked at, which apply confirmed): the proposal carries no token.
+        let token = if jwt.is_some() { String::new() } else { new_token() };
+        let name = request.name.clone();
         let command =
             AuthCommand::Authenticate { name: request.name, token: token.clone(), revision };
         let answer: AuthenticateResponse = self.propose_auth(info, command).await?;
+        if let Some(jwt) = jwt {
+            return Ok(AuthenticateResponse { token: jwt.sign(&name, revision)?, ..answer });
+        }
         let ttl = self.node().config.auth.token_ttl;
         let mut clock = self.inner.tokens.lock().unwrap_or_else(|e| e.into_inner());
         clock.touch(&token, NodeClock.now(), ttl, |_| true);

@@ -32,6 +32,7 @@
 mod admit;
 pub mod archive;
 pub mod auth;
+mod auth_range;
 mod catch_up;
 mod cluster;
 mod config;

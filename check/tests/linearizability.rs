@@ -468,6 +468,28 @@ fn brute_force<M: Model>(model: &M, h: &History) -> bool {
     go(model, h, &ops, &mut vec![false; ops.len()], &model.init())
 }
 
+/// One operation of a generated history: `client` calls `f` at `call` and returns at `ret`
+/// (`None`: its outcome is unknown).
+fn generated_op(
+    client: usize,
+    call: u32,
+    ret: Option<f64>,
+    f: &str,
+    key: Option<String>,
+    input: serde_json::Value,
+    output: serde_json::Value,
+) -> detcd_check::history::Operation {
+    detcd_check::history::Operation {
+        client: client as u64,
+        call: call as f64,
+        ret,
+        f: f.to_string(),
+        key,
+        input,
+        output,
+    }
+}
+
 fn arbitrary_register_history() -> impl Strategy<Value = History> {
     let op = (0u8..3, 0i64..3, 0i64..3, 0u32..12, 1u32..6, 0u8..6);
     proptest::collection::vec(op, 1..8).prop_map(|ops| {
@@ -481,15 +503,7 @@ fn arbitrary_register_history() -> impl Strategy<Value = History> {
                     1 => ("write", serde_json::json!(a), serde_json::Value::Null),
                     _ => ("cas", serde_json::json!([a, b]), serde_json::json!(call % 2 == 0)),
                 };
-                detcd_check::history::Operation {
-                    client: client as u64,
-                    call: call as f64,
-                    ret,
-                    f: f.to_string(),
-                    key: None,
-                    input,
-                    output,
-                }
+                generated_op(client, call, ret, f, None, input, output)
             })
             .collect();
         History::new(ops)
@@ -575,15 +589,7 @@ fn arbitrary_kv_history() -> impl Strategy<Value = History> {
                     1 => ("put", serde_json::json!(text), serde_json::Value::Null),
                     _ => ("append", serde_json::json!("b"), serde_json::Value::Null),
                 };
-                detcd_check::history::Operation {
-                    client: client as u64,
-                    call: call as f64,
-                    ret,
-                    f: f.to_string(),
-                    key: Some(format!("k{key}")),
-                    input,
-                    output,
-                }
+                generated_op(client, call, ret, f, Some(format!("k{key}")), input, output)
             })
             .collect();
         History::new(ops)
@@ -623,15 +629,7 @@ fn arbitrary_kv_append_history() -> impl Strategy<Value = History> {
                     5 => ("cas", serde_json::json!([read, suffix]), serde_json::json!(swapped)),
                     _ => ("append", serde_json::json!(suffix), serde_json::Value::Null),
                 };
-                detcd_check::history::Operation {
-                    client: client as u64,
-                    call: call as f64,
-                    ret,
-                    f: f.to_string(),
-                    key: Some(format!("k{key}")),
-                    input,
-                    output,
-                }
+                generated_op(client, call, ret, f, Some(format!("k{key}")), input, output)
             })
             .collect();
         History::new(ops)
@@ -683,15 +681,7 @@ fn arbitrary_unknown_heavy_history() -> impl Strategy<Value = History> {
                     1 => ("write", serde_json::json!(a), serde_json::Value::Null),
                     _ => ("cas", serde_json::json!([a, b]), serde_json::json!(swapped)),
                 };
-                detcd_check::history::Operation {
-                    client: client as u64,
-                    call: call as f64,
-                    ret,
-                    f: f.to_string(),
-                    key: None,
-                    input,
-                    output,
-                }
+                generated_op(client, call, ret, f, None, input, output)
             })
             .collect();
         History::new(ops)

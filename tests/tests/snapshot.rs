@@ -17,6 +17,26 @@ fn detcd_snapshot(args: &[&str]) -> (bool, String, String) {
     (output.status.success(), text(&output.stdout), text(&output.stderr))
 }
 
+/// `detcd snapshot restore` of `file` into `data_dir` for the first member of the planned
+/// cluster `target`: (success, stdout, stderr).
+fn detcd_restore(target: &Cluster, file: &str, data_dir: &str) -> (bool, String, String) {
+    let (name, peer_url) = (target.nodes[0].name.clone(), target.peer_url(0));
+    detcd_snapshot(&[
+        "restore",
+        file,
+        "--name",
+        &name,
+        "--data-dir",
+        data_dir,
+        "--initial-cluster",
+        &target.initial_cluster_flag(),
+        "--initial-cluster-token",
+        target.token(),
+        "--initial-advertise-peer-urls",
+        &peer_url,
+    ])
+}
+
 #[test]
 fn save_status_restore_and_start_from_the_restored_data_dir() {
     let source = Cluster::start(1);
@@ -52,25 +72,7 @@ fn save_status_restore_and_start_from_the_restored_data_dir() {
 
     let mut target = Cluster::plan(1);
     let data_dir = target.data_dir(0).to_str().expect("utf-8").to_string();
-    let name = target.nodes[0].name.clone();
-    let peer_url = target.peer_url(0);
-    let initial = target.initial_cluster_flag();
-    let restore = |dir: &str| {
-        detcd_snapshot(&[
-            "restore",
-            file,
-            "--name",
-            &name,
-            "--data-dir",
-            dir,
-            "--initial-cluster",
-            &initial,
-            "--initial-cluster-token",
-            target.token(),
-            "--initial-advertise-peer-urls",
-            &peer_url,
-        ])
-    };
+    let restore = |dir: &str| detcd_restore(&target, file, dir);
     let (restored, out, err) = restore(&data_dir);
     assert!(restored, "{out}{err}");
     let (again, _, why) = restore(&data_dir);
@@ -224,22 +226,7 @@ fn a_key_space_goes_from_etcd_to_detcd_and_back_unchanged() {
     // Into detcd: the same keys, revisions, compaction point and leases.
     let mut target = Cluster::plan(1);
     let data_dir = target.data_dir(0).to_str().expect("utf-8").to_string();
-    let (name, peer_url, initial) =
-        (target.nodes[0].name.clone(), target.peer_url(0), target.initial_cluster_flag());
-    let (restored, out, err) = detcd_snapshot(&[
-        "restore",
-        from_etcd,
-        "--name",
-        &name,
-        "--data-dir",
-        &data_dir,
-        "--initial-cluster",
-        &initial,
-        "--initial-cluster-token",
-        target.token(),
-        "--initial-advertise-peer-urls",
-        &peer_url,
-    ]);
+    let (restored, out, err) = detcd_restore(&target, from_etcd, &data_dir);
     assert!(restored, "{out}{err}");
     target.start_planned();
     let detcd_ep = target.nodes[0].endpoint();

@@ -70,27 +70,38 @@ impl Membership {
 
     /// Removes members from the cluster (etcd `member remove`).
     ///
-    /// Answered by what was committed, not by how raft's calls ended: a leader that removes
-    /// itself steps down once the change commits, and its member stops (`removal`), so the call
-    /// that made the change may end in "raft stopped" or "not the leader" after the removal
-    /// committed. The removal succeeded if this member has applied a membership without `ids`.
+    /// Learners go first, voters last, each in one raft change: a leader that removes itself
+    /// steps down once that change commits, and raft must not be asked for another change after
+    /// it (openraft still holds the leader's state for a moment, and a change appended then is a
+    /// membership no leader owns).
+    ///
+    /// Answered by what was committed, not by how raft's calls ended: the removed leader's member
+    /// stops (`removal`), so the call that made the change may end in "raft stopped" or "not the
+    /// leader" after the removal committed. The removal succeeded if this member has applied a
+    /// membership without `ids`.
     pub(super) async fn remove_members(&self, ids: BTreeSet<NodeId>) -> Result<()> {
-        let voters = || {
-            let voters = openraft::ChangeMembers::RemoveVoters(ids.clone());
-            self.node.raft.change_membership(voters, false)
-        };
-        let removed = self.one_change(voters).await;
-        if self.removal_applied(&ids) {
+        let voters: BTreeSet<NodeId> = self.node.with_metrics(|metrics| {
+            let membership = metrics.membership_config.membership();
+            membership.voter_ids().filter(|id| ids.contains(id)).collect()
+        });
+        // Learners, and ids raft does not know (it answers for those), leave with the nodes.
+        let others: BTreeSet<NodeId> = ids.difference(&voters).copied().collect();
+        if !others.is_empty() {
+            let nodes = || {
+                let nodes = openraft::ChangeMembers::RemoveNodes(others.clone());
+                self.node.raft.change_membership(nodes, false)
+            };
+            self.one_change(nodes).await.map_err(membership_error)?;
+        }
+        if voters.is_empty() {
             return Ok(());
         }
-        removed.map_err(membership_error)?;
-        // Learners are not voters: they leave with the nodes.
-        let nodes = || {
-            let nodes = openraft::ChangeMembers::RemoveNodes(ids.clone());
-            self.node.raft.change_membership(nodes, false)
+        let change = || {
+            let change = openraft::ChangeMembers::RemoveVoters(voters.clone());
+            self.node.raft.change_membership(change, false)
         };
-        let removed = self.one_change(nodes).await;
-        if self.removal_applied(&ids) {
+        let removed = self.one_change(change).await;
+        if removed.is_ok() || self.removal_applied(&ids) {
             return Ok(());
         }
         removed.map(|_| ()).map_err(membership_error)

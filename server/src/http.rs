@@ -1,4 +1,5 @@
-//! Plain HTTP beside gRPC: `/health` (etcd's JSON) and `/metrics` (Prometheus text).
+//! Plain HTTP beside gRPC: `/health` (etcd's JSON), `/metrics` (Prometheus text), and etcd 3.6's
+//! `/livez` and `/readyz` probes (`health_probes`).
 //!
 //! Served on the client URLs (gRPC and HTTP/1 share the port) and on `--listen-metrics-urls`.
 //! Both only read the member's status; neither can change anything. `/metrics` carries a few of
@@ -19,9 +20,11 @@ use std::fmt::Write;
 
 pub fn router(member: Member) -> Router {
     let health_member = member.clone();
+    let probes_member = member.clone();
     Router::new()
         .route("/health", get(move || health(health_member.clone())))
         .route("/metrics", get(move || metrics(member.clone())))
+        .merge(crate::health_probes::router(probes_member))
 }
 
 /// etcd's answer: unhealthy while an alarm is raised (etcd 3.4's body, no reason), and otherwise

@@ -11,6 +11,7 @@ mod corrupt_check;
 mod flags;
 mod gateway;
 mod grpc_metrics;
+mod health_probes;
 mod http;
 mod identity;
 mod logging;

@@ -21,7 +21,8 @@
 //! - watches: `watch` (streams over the replica's hub; the sync task);
 //! - membership: `membership` (`Membership`), with `admit`, `one_change`, `publish`, `cluster`,
 //!   `move_leader`; and `removal` (`Removal`: what this member knows of removals);
-//! - life: `ready` (`Readiness`), `catch_up`, `restore`, `archive`;
+//! - life: `ready` (`Readiness`), `catch_up`, `restore`, `archive`, and the probes etcd's
+//!   `/livez` and `/readyz` answer (`health`);
 //! - the API's other rooms: `kv`, `auth` (with `token_ttl`), `lock_election`, `local_client`.
 //!
 //! Invariants: a response never claims an outcome the member does not know (a forward or a
@@ -38,6 +39,7 @@ mod cluster;
 mod config;
 mod forward;
 mod forward_queue;
+mod health;
 mod kv;
 mod lease;
 mod local_client;
@@ -63,6 +65,7 @@ pub use crate::peer::{PeerAnswer, PeerRequest, PeerResponse};
 pub use auth::CallerRequest;
 pub use cluster::{MemberStatus, MemberSummary};
 pub use config::{MemberConfig, MemberEvent, MemberObserver};
+pub use health::{all_passed, CheckOutcome, HealthProbe};
 pub use local_client::{LocalClient, LocalWatcher};
 pub use lock_election::LeaderKey;
 pub use move_leader::MoveLeaderRequest;

@@ -28,4 +28,6 @@ pub struct MemberStatus {
     pub compact_revision: i64,
     /// Size of the state machine's snapshot encoding, standing in for etcd's db size.
     pub db_size: i64,
+    /// The backend quota this member enforces (`--quota-backend-bytes`), 0 when it has none.
+    pub db_size_quota: i64,
 }

@@ -35,6 +35,11 @@ impl Membership {
             revision: state.machine.revision(),
             compact_revision: state.machine.store().compact_revision(),
             db_size: state.snapshot.as_ref().map_or(0, |(_, bytes)| bytes.len() as i64),
+            db_size_quota: self
+                .node
+                .config
+                .quota_backend_bytes
+                .map_or(0, |quota| i64::try_from(quota).unwrap_or(i64::MAX)),
         }
     }
 

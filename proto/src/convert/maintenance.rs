@@ -45,6 +45,7 @@ pub fn status_response_to_proto(
         errors: Vec::new(),
         db_size_in_use: status.db_size,
         is_learner: status.is_learner,
+        db_size_quota: status.db_size_quota,
     }
 }
 
@@ -52,8 +53,9 @@ pub fn hash_kv_response_to_proto(
     header: ResponseHeader,
     hash: u32,
     compact_revision: i64,
+    hash_revision: i64,
 ) -> pb::HashKvResponse {
-    pb::HashKvResponse { header: header_to_proto(header), hash, compact_revision }
+    pb::HashKvResponse { header: header_to_proto(header), hash, compact_revision, hash_revision }
 }
 
 pub fn member_from_proto(member: pb::Member) -> MemberSummary {
@@ -84,6 +86,7 @@ pub fn status_from_proto(status: pb::StatusResponse) -> MemberStatus {
         revision: header.revision,
         compact_revision: 0,
         db_size: status.db_size,
+        db_size_quota: status.db_size_quota,
     }
 }
 

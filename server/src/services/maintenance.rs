@@ -143,7 +143,12 @@ impl Maintenance for MaintenanceService {
         let answer = call(&self.member, HashKvRequest { revision }).await?;
         let mut header = self.member.header_now();
         header.revision = answer.revision;
-        Ok(Response::new(hash_kv_response_to_proto(header, answer.hash, answer.compact_revision)))
+        Ok(Response::new(hash_kv_response_to_proto(
+            header,
+            answer.hash,
+            answer.compact_revision,
+            answer.revision,
+        )))
     }
 
     type SnapshotStream = Pin<Box<dyn Stream<Item = Result<pb::SnapshotResponse, Status>> + Send>>;

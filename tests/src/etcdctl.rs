@@ -4,8 +4,15 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+/// Names another `etcdctl` to run (etcd 3.5.1's, say: `scripts/etcd-3.5`); unset, the one on
+/// `PATH`.
+pub const ETCDCTL_VARIABLE: &str = "DETCD_TEST_ETCDCTL";
+
 /// Where `etcdctl` is; panics with the fix when it is not installed.
 pub fn path() -> PathBuf {
+    if let Some(chosen) = std::env::var_os(ETCDCTL_VARIABLE) {
+        return PathBuf::from(chosen);
+    }
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths).map(|dir| dir.join("etcdctl")).find(|p| p.is_file())
     });

@@ -63,11 +63,6 @@ pub fn invalid(error: ConvertError) -> Status {
     Status::invalid_argument(error.to_string())
 }
 
-/// The answer of every method detcd does not serve yet: names it, so a client knows what is missing.
-pub fn unimplemented(method: &str) -> Status {
-    Status::unimplemented(format!("detcd does not implement {method} yet"))
-}
-
 /// A server-side recipe's failure (Lock, Election) as the status etcd answers with: cluster
 /// errors keep their codes, the recipes' own errors their etcd texts.
 pub fn recipe_status(error: RecipeError) -> Status {

@@ -8,7 +8,7 @@
 //! does no real I/O. The MVCC keeps no live size estimate, so `db_size_in_use` is the same.
 
 use super::call;
-use crate::status::{invalid, unimplemented};
+use crate::status::invalid;
 use detcd_core::member::{HashKvRequest, Member, MoveLeaderRequest};
 use detcd_proto::convert::{
     alarm_request_from_proto, alarm_response_to_proto, alarm_text, hash_kv_response_to_proto,
@@ -125,13 +125,21 @@ impl Maintenance for MaintenanceService {
         Ok(Response::new(pb::DefragmentResponse { header }))
     }
 
-    /// etcd's Hash covers its whole bbolt backend, which detcd does not have.
+    /// etcd's Hash: of the backend database this member's snapshot would be now
+    /// (`snapshot::backend_hash`), at the member's current revision.
     async fn hash(
         &self,
         request: Request<pb::HashRequest>,
     ) -> Result<Response<pb::HashResponse>, Status> {
         super::admin_only(&self.member, &request)?;
-        Err(unimplemented("Maintenance.Hash (use HashKV)"))
+        let archive = self.member.archive();
+        let machine = detcd_core::member::archive::decode(&archive)
+            .map_err(|e| Status::internal(format!("hash: {e}")))?
+            .machine;
+        let mut header = self.member.header_now();
+        header.revision = machine.revision();
+        let hash = crate::snapshot::backend_hash(&machine);
+        Ok(Response::new(pb::HashResponse { header: header_to_proto(header), hash }))
     }
 
     async fn hash_kv(

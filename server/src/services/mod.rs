@@ -1,8 +1,10 @@
 //! etcd's gRPC services over a `Member`: convert the message, call the member, convert back.
 //!
 //! No handler decides anything: behaviour lives in `detcd_core::member`, so the simulator tests
-//! the code these handlers run. Every method detcd does not serve answers `Unimplemented` with a
-//! message naming it (see `status::unimplemented`).
+//! the code these handlers run. (One exception: `Maintenance.Hash` hashes the etcd backend
+//! database a snapshot would hold, a format only the server writes.) Every method of etcd 3.4's
+//! API is served; newer etcds' methods that detcd lacks (`Downgrade`) are not in the service
+//! definition, so gRPC answers them `Unimplemented`, as etcd 3.4 does.
 
 mod auth;
 mod caller;

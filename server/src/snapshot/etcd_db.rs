@@ -38,6 +38,33 @@ pub const ARCHIVE_KEY: &[u8] = b"archive";
 
 /// The database file of `machine`, with `archive` (its detcd archive bytes) beside etcd's buckets.
 pub fn database(machine: &StateMachine, archive: Vec<u8>) -> Vec<u8> {
+    let mut buckets = etcd_buckets(machine);
+    buckets.insert(DETCD_BUCKET.to_vec(), BTreeMap::from([(ARCHIVE_KEY.to_vec(), archive)]));
+    bolt::write(&buckets)
+}
+
+/// etcd's `Maintenance.Hash` of `machine`: a CRC-32 over etcd's buckets in bbolt's order (each
+/// bucket's name, then each key and value), leaving out `meta`'s `consistent_index` as etcd does,
+/// so members that applied the same entries agree whatever their log indexes. It covers the
+/// key space's retained history, the compaction point and the leases; two members whose hashes
+/// differ hold different data.
+pub fn backend_hash(machine: &StateMachine) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    for (bucket, entries) in &etcd_buckets(machine) {
+        hasher.update(bucket);
+        for (key, value) in entries {
+            if bucket.as_slice() == b"meta" && key.as_slice() == b"consistent_index" {
+                continue;
+            }
+            hasher.update(key);
+            hasher.update(value);
+        }
+    }
+    hasher.finalize()
+}
+
+/// etcd's buckets of `machine` (without detcd's own).
+fn etcd_buckets(machine: &StateMachine) -> Buckets {
     let mut buckets = Buckets::new();
     buckets.insert(b"key".to_vec(), key_bucket(machine));
     buckets.insert(b"meta".to_vec(), meta_bucket(machine));
@@ -47,8 +74,7 @@ pub fn database(machine: &StateMachine, archive: Vec<u8>) -> Vec<u8> {
     for empty in [&b"members"[..], b"members_removed", b"alarm"] {
         buckets.insert(empty.to_vec(), BTreeMap::new());
     }
-    buckets.insert(DETCD_BUCKET.to_vec(), BTreeMap::from([(ARCHIVE_KEY.to_vec(), archive)]));
-    bolt::write(&buckets)
+    buckets
 }
 
 /// etcd's revision key: main and sub revision, big-endian, joined by `_`.

@@ -12,6 +12,7 @@
 pub mod bolt;
 pub mod cli;
 pub mod etcd_db;
+pub use etcd_db::backend_hash;
 
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;

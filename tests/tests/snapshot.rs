@@ -240,3 +240,65 @@ fn a_key_space_goes_from_etcd_to_detcd_and_back_unchanged() {
     etcd.restart(0);
     assert_eq!(picture(&etcd.members[0].endpoint()), original);
 }
+
+/// What a client sees of an auth store: users, roles, a role's permissions and a user's roles (as
+/// root), and what the user `u` may do.
+fn auth_picture(ep: &str) -> String {
+    let root = ["--user", "root:rootpw"];
+    let as_root = |args: &[&str]| ok(ep, &[&root[..], args].concat());
+    let read = etcdctl::run(ep, &["--user", "u:upw", "get", "a", "--print-value-only"]);
+    let write = etcdctl::run(ep, &["--user", "u:upw", "put", "b", "x"]);
+    let wrong = etcdctl::run(ep, &["--user", "u:nope", "get", "a"]);
+    format!(
+        "{}{}{}{}read {:?} {}\nwrite {}\nwrong password {}\n",
+        as_root(&["user", "list"]),
+        as_root(&["role", "list"]),
+        as_root(&["role", "get", "r"]),
+        as_root(&["user", "get", "u"]),
+        read.ok,
+        read.stdout.trim(),
+        write.stderr.contains("permission denied"),
+        wrong.stderr.contains("authentication failed"),
+    )
+}
+
+#[test]
+fn an_auth_store_goes_from_etcd_to_detcd_and_back_unchanged() {
+    let mut etcd = EtcdCluster::start(1);
+    let etcd_ep = etcd.members[0].endpoint();
+    ok(&etcd_ep, &["put", "a", "1"]);
+    for step in [
+        &["user", "add", "root:rootpw"][..],
+        &["role", "add", "root"],
+        &["user", "grant-role", "root", "root"],
+        &["role", "add", "r"],
+        &["role", "grant-permission", "r", "readwrite", "a"],
+        &["role", "grant-permission", "r", "read", "p", "--prefix"],
+        &["user", "add", "u:upw"],
+        &["user", "grant-role", "u", "r"],
+        &["auth", "enable"],
+    ] {
+        ok(&etcd_ep, step);
+    }
+    let original = auth_picture(&etcd_ep);
+    assert!(original.contains("read true 1\nwrite true\nwrong password true"), "{original}");
+    let scratch = etcd.data_dir().to_path_buf();
+    let from_etcd = scratch.join("auth-from-etcd.db");
+    let from_etcd = from_etcd.to_str().expect("utf-8");
+    ok(&etcd_ep, &["--user", "root:rootpw", "snapshot", "save", from_etcd]);
+
+    let mut target = Cluster::plan(1);
+    let data_dir = target.data_dir(0).to_str().expect("utf-8").to_string();
+    let (restored, out, err) = detcd_restore(&target, from_etcd, &data_dir);
+    assert!(restored, "{out}{err}");
+    target.start_planned();
+    let detcd_ep = target.nodes[0].endpoint();
+    assert_eq!(auth_picture(&detcd_ep), original);
+
+    let from_detcd = scratch.join("auth-from-detcd.db");
+    let from_detcd = from_detcd.to_str().expect("utf-8");
+    ok(&detcd_ep, &["--user", "root:rootpw", "snapshot", "save", from_detcd]);
+    restore_into_etcd(&mut etcd, from_detcd);
+    etcd.restart(0);
+    assert_eq!(auth_picture(&etcd.members[0].endpoint()), original);
+}

@@ -1,18 +1,26 @@
 //! A state machine from another system's exported state (etcd's backend database): an imported
-//! store and its leases.
+//! store, its leases and its auth store.
 //!
 //! Each lease is granted as it was (id and TTL, raised to this member's minimum as any grant),
 //! and every key whose live version names a lease is attached to it, as etcd's own restore
 //! attaches them; a key naming a lease the export does not hold stays unattached, as in etcd.
-//! An invalid lease (a non-positive id, a repeated id, a TTL beyond the maximum) is refused.
+//! An invalid lease (a non-positive id, a repeated id, a TTL beyond the maximum) is refused. The
+//! auth store comes already checked (`AuthStore::restored`).
 
 use super::state_machine::StateMachine;
 use crate::api::LeaseGrantRequest;
+use crate::auth::AuthStore;
 use crate::error::{Error, Result};
 use crate::kv::{Event, EventType, KeyRange, LeaseId};
 use crate::mvcc::Store;
 
 impl StateMachine {
+    /// This imported machine with `auth` as its auth store.
+    pub fn with_auth(mut self, auth: AuthStore) -> StateMachine {
+        self.auth = auth;
+        self
+    }
+
     /// The state machine holding `store` and the leases (id, TTL in seconds).
     pub fn import(store: Store, leases: &[(LeaseId, i64)], min_ttl: i64) -> Result<StateMachine> {
         let mut machine = StateMachine::with_min_ttl(min_ttl);

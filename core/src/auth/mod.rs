@@ -31,4 +31,4 @@ pub use command::{AuthAnswer, AuthCommand};
 pub use config::AuthConfig;
 pub use info::{AuthInfo, Caller, Credentials};
 pub use permission::{Permission, PermissionType};
-pub use store::{AuthStore, ROOT};
+pub use store::{AuthStore, Role, User, ROOT};

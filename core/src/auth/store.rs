@@ -76,6 +76,47 @@ impl AuthStore {
         self.users.get(name)
     }
 
+    /// Every user, by name.
+    pub fn users(&self) -> impl Iterator<Item = (&str, &User)> {
+        self.users.iter().map(|(name, user)| (name.as_str(), user))
+    }
+
+    /// Every role, by name.
+    pub fn roles(&self) -> impl Iterator<Item = (&str, &Role)> {
+        self.roles.iter().map(|(name, role)| (name.as_str(), role))
+    }
+
+    /// The store another system's snapshot held (etcd's auth buckets), without tokens: a
+    /// restored cluster's clients authenticate again, as after etcd's own restore. Refused when
+    /// it breaks the store's rules: enabled without a `root` user holding the role `root`, a
+    /// user granted a role that does not exist (`root` excepted), or a revision of 0.
+    pub fn restored(
+        enabled: bool,
+        revision: u64,
+        users: BTreeMap<String, User>,
+        mut roles: BTreeMap<String, Role>,
+    ) -> Result<AuthStore> {
+        let refuse =
+            |why: String| Err(Error::Other(format!("cannot restore the auth store: {why}")));
+        if revision == 0 {
+            return refuse("its revision is 0".into());
+        }
+        let root_is_root = users.get(ROOT).is_some_and(|user| user.roles.contains(ROOT));
+        if enabled && !root_is_root {
+            return refuse("auth is enabled but the user root lacks the role root".into());
+        }
+        for (name, user) in &users {
+            if let Some(role) = user.roles.iter().find(|r| *r != ROOT && !roles.contains_key(*r)) {
+                return refuse(format!("user {name} has the role {role}, which does not exist"));
+            }
+        }
+        for role in roles.values_mut() {
+            role.permissions.sort_by(|a, b| (&a.key, &a.range_end).cmp(&(&b.key, &b.range_end)));
+            role.permissions.dedup_by(|a, b| (&a.key, &a.range_end) == (&b.key, &b.range_end));
+        }
+        Ok(AuthStore { enabled, revision, users, roles, tokens: Tokens::default() })
+    }
+
     /// The user a token was issued to, while the token stands.
     pub fn token_user(&self, token: &str) -> Option<&str> {
         self.tokens.user(token)

@@ -13,15 +13,15 @@
 //! - `cluster`: `clusterVersion`; `members`, `members_removed`, `alarm`: empty (a restore writes
 //!   the new cluster's members).
 //!
-//! Not carried in the etcd buckets yet: the auth store (users, roles, the enabled flag) and raised
-//! alarms; an etcd restored from a detcd snapshot starts with auth off. detcd's own restore reads
-//! the `detcd` bucket and keeps them.
+//! - `auth`, `authUsers`, `authRoles`: the auth store (`etcd_auth`).
+//!
+//! Not carried in the etcd buckets yet: raised alarms. detcd's own restore reads the `detcd`
+//! bucket and keeps them.
 //!
 //! [`import`] reads the same buckets of an etcd 3.4 or 3.5 snapshot (which has no `detcd` bucket)
 //! into a state machine: every version of the `key` bucket, the compaction point of `meta`, the
 //! leases of `lease` with the keys attached to them; the store's revision is the newest revision
-//! in `key` (or the compaction point, if that is newer). etcd's auth buckets are not read yet: a
-//! snapshot of an etcd with auth users is refused rather than restored open.
+//! in `key` (or the compaction point, if that is newer), and the auth store of the auth buckets.
 
 use super::bolt::{self, Buckets};
 use detcd_core::apply::StateMachine;
@@ -74,6 +74,7 @@ fn etcd_buckets(machine: &StateMachine) -> Buckets {
     for empty in [&b"members"[..], b"members_removed", b"alarm"] {
         buckets.insert(empty.to_vec(), BTreeMap::new());
     }
+    super::etcd_auth::insert(&mut buckets, machine.auth());
     buckets
 }
 
@@ -141,11 +142,7 @@ fn lease_message(id: i64, ttl: i64) -> Vec<u8> {
 
 /// The state machine of an etcd database (see the module doc); `min_ttl` as the member's.
 pub fn import(file: &[u8], min_ttl: i64) -> Result<StateMachine, String> {
-    if bolt::entries(file, b"authUsers")?.is_some_and(|users| !users.is_empty()) {
-        return Err("the etcd snapshot has auth users; restoring etcd's auth store into detcd is \
-                    not implemented yet"
-            .into());
-    }
+    let auth = super::etcd_auth::read(file)?;
     let keys = bolt::entries(file, b"key")?.ok_or("no `key` bucket: not an etcd snapshot")?;
     let mut versions = Vec::with_capacity(keys.len());
     let mut newest = 0;
@@ -174,7 +171,8 @@ pub fn import(file: &[u8], min_ttl: i64) -> Result<StateMachine, String> {
         let lease = LeaseRecord::decode(value).map_err(|e| format!("not a lease: {e}"))?;
         leases.push((lease.id, lease.ttl));
     }
-    StateMachine::import(store, &leases, min_ttl).map_err(|e| e.to_string())
+    let machine = StateMachine::import(store, &leases, min_ttl).map_err(|e| e.to_string())?;
+    Ok(machine.with_auth(auth))
 }
 
 /// etcd's revision key: (main, sub, whether it marks a tombstone).

@@ -11,6 +11,7 @@
 
 pub mod bolt;
 pub mod cli;
+pub mod etcd_auth;
 pub mod etcd_db;
 pub use etcd_db::backend_hash;
 

@@ -232,7 +232,7 @@ fn finish(
     let buggify_sites =
         buggify::active_sites().into_iter().map(|site| site.name().to_string()).collect();
     let trace = trace::finish();
-    let history = recorder.operations();
+    let history = recorder.take_operations();
     RunResult {
         seed: config.seed,
         trace_hash: trace::hash_run(&trace, &history),

@@ -103,6 +103,8 @@ pub struct RunResult {
     pub committed: Option<CommittedEvents>,
     /// How often each coverage probe was hit, in `Probe::ALL` order.
     pub probes: Vec<(Probe, u64)>,
+    /// The CPU time the simulating thread used (set by `detcd_sim::simulate`; zero otherwise).
+    pub cpu_time: Duration,
 }
 
 impl RunResult {
@@ -123,6 +125,7 @@ impl RunResult {
             healed_at: Duration::ZERO,
             committed: None,
             probes: Vec::new(),
+            cpu_time: Duration::ZERO,
         }
     }
 }
@@ -248,6 +251,7 @@ fn finish(
         sim_time,
         committed,
         probes: probes::hits(),
+        cpu_time: Duration::ZERO,
     }
 }
 

@@ -42,6 +42,9 @@ pub struct ScenarioRun {
     pub trace_hash: String,
     pub sim_secs: f64,
     pub real_secs: f64,
+    /// CPU seconds the run and its checks used (the simulating thread and this one): the
+    /// steadier figure on a busy machine, where `real_secs` also counts waiting for a core.
+    pub cpu_secs: f64,
     #[serde(skip)]
     pub result: Option<RunResult>,
 }
@@ -149,6 +152,7 @@ pub fn run(
     let Shape { scenario, mut config } = shape(requested, seed, options)?;
     config.echo_trace = mode.echo;
     let started = std::time::Instant::now();
+    let cpu_started = detcd_sim::thread_cpu_time();
     // The scenario sees the plan that will run, drawn or given: a workload that sizes itself to
     // the faults (lease TTLs when clocks may move) must size itself to these.
     let planned = ScenarioOptions { plan: Some(config.plan.clone()), ..options.clone() };
@@ -161,6 +165,8 @@ pub fn run(
     let mut verdicts = scenario.check(&result, &planned);
     verdicts.extend(simulator_verdicts(&result));
     let passed = verdicts.iter().all(|v| !v.failed());
+    let cpu_secs =
+        (detcd_sim::thread_cpu_time().saturating_sub(cpu_started) + result.cpu_time).as_secs_f64();
     Ok(ScenarioRun {
         requested: requested.to_string(),
         scenario: scenario.name().to_string(),
@@ -185,6 +191,7 @@ pub fn run(
         trace_hash: format!("{:016x}", result.trace_hash),
         sim_secs: result.sim_time.as_secs_f64(),
         real_secs: started.elapsed().as_secs_f64(),
+        cpu_secs,
         result: Some(result),
     })
 }

@@ -40,6 +40,9 @@ pub struct ScenarioTotals {
     pub ops: usize,
     pub sim_secs: f64,
     pub real_secs: f64,
+    /// CPU seconds of the runs and their checks (reports written before it was kept: zero).
+    #[serde(default)]
+    pub cpu_secs: f64,
     /// checker -> (ok, violated, unknown)
     pub verdicts: BTreeMap<String, (usize, usize, usize)>,
 }
@@ -102,6 +105,7 @@ impl SweepReport {
         totals.ops += run.ops;
         totals.sim_secs += run.sim_secs;
         totals.real_secs += run.real_secs;
+        totals.cpu_secs += run.cpu_secs;
         for verdict in &run.verdicts {
             let counts = totals.verdicts.entry(verdict.checker.clone()).or_default();
             match verdict.ok {
@@ -131,6 +135,7 @@ impl SweepReport {
             ours.ops += theirs.ops;
             ours.sim_secs += theirs.sim_secs;
             ours.real_secs += theirs.real_secs;
+            ours.cpu_secs += theirs.cpu_secs;
             for (checker, (ok, bad, unknown)) in theirs.verdicts {
                 let counts = ours.verdicts.entry(checker).or_default();
                 counts.0 += ok;
@@ -146,6 +151,43 @@ impl SweepReport {
         self.failures.extend(other.failures);
         self.failures.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
         self.wall_secs = self.wall_secs.max(other.wall_secs);
+    }
+
+    /// The throughput table (`sweep --bench`): per scenario, seeds per minute and simulated time
+    /// per real second, both per core. Per core means per second the runs themselves took, so
+    /// the figures do not depend on how many jobs ran side by side: once by each run's wall
+    /// clock, once by its CPU time (the steadier of the two on a machine shared with other
+    /// work, where the wall clock also counts waiting for a core). Then the sweep's own rate.
+    pub fn bench_table(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "{:<16} {:>7} {:>15} {:>14} {:>14} {:>13}",
+            "scenario", "seeds", "seeds/min/core", "sim/real/core", "seeds/cpu-min", "sim/cpu"
+        )];
+        let row = |name: &str, seeds: usize, sim: f64, real: f64, cpu: f64| {
+            let per = |secs: f64| {
+                if secs > 0.0 {
+                    (seeds as f64 * 60.0 / secs, sim / secs)
+                } else {
+                    (0.0, 0.0)
+                }
+            };
+            let ((real_rate, real_ratio), (cpu_rate, cpu_ratio)) = (per(real), per(cpu));
+            format!(
+                "{name:<16} {seeds:>7} {real_rate:>15.0} {real_ratio:>13.0}x {cpu_rate:>14.0} {cpu_ratio:>12.0}x"
+            )
+        };
+        for (name, t) in &self.scenarios {
+            lines.push(row(name, t.seeds, t.sim_secs, t.real_secs, t.cpu_secs));
+        }
+        let sum = |f: fn(&ScenarioTotals) -> f64| self.scenarios.values().map(f).sum::<f64>();
+        let (sim, real, cpu) = (sum(|t| t.sim_secs), sum(|t| t.real_secs), sum(|t| t.cpu_secs));
+        lines.push(row("all", self.seeds(), sim, real, cpu));
+        lines.push(format!(
+            "bench: {:.0} seeds/min, simulated/real {:.0}x per core",
+            self.seeds_per_minute(),
+            if real > 0.0 { sim / real } else { 0.0 }
+        ));
+        lines
     }
 
     /// The probes no seed reached.

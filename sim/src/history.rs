@@ -65,13 +65,14 @@ impl Recorder {
     /// The operation completed with `output` (a success, or a definite failure: `{"error": ...}`).
     pub fn complete(&self, pending: Pending, output: Value) {
         let now = trace::now().as_secs_f64();
+        let shown = compact(&output);
         let client = self.with(|ops| {
             let op = &mut ops[pending.index];
             op.ret = Some(now);
-            op.output = output.clone();
+            op.output = output;
             op.client
         });
-        trace::event(&format!("c{client}"), format_args!("  -> {}", compact(&output)));
+        trace::event(&format!("c{client}"), format_args!("  -> {shown}"));
     }
 
     /// The client cannot know whether the operation took effect.
@@ -84,15 +85,13 @@ impl Recorder {
     /// (what they mean for an unknown outcome is the model's to define, e.g. the bank's
     /// `read_by`); `facts` may name the current time with [`Recorder::now`].
     pub fn unknown_with(&self, pending: Pending, why: &str, facts: Value) {
+        let shown = compact(&facts);
         let client = self.with(|ops| {
             let op = &mut ops[pending.index];
-            op.output = facts.clone();
+            op.output = facts;
             op.client
         });
-        trace::event(
-            &format!("c{client}"),
-            format_args!("  -> unknown ({why}) {}", compact(&facts)),
-        );
+        trace::event(&format!("c{client}"), format_args!("  -> unknown ({why}) {shown}"));
     }
 
     /// The current time as histories record it.
@@ -111,16 +110,17 @@ impl Recorder {
         self.refused.lock().unwrap_or_else(|p| p.into_inner()).insert(pending.index);
     }
 
-    /// Every operation so far that was not refused outright, in invocation order.
-    pub fn operations(&self) -> Vec<Operation> {
-        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        self.with(|ops| {
-            ops.iter()
-                .enumerate()
-                .filter(|(index, _)| !refused.contains(index))
-                .map(|(_, op)| op.clone())
-                .collect()
-        })
+    /// Every operation that was not refused outright, in invocation order, taken out of the
+    /// recorder: called once, when the run is over (the recorder holds none afterwards, so the
+    /// history is moved rather than copied).
+    pub fn take_operations(&self) -> Vec<Operation> {
+        let refused = std::mem::take(&mut *self.refused.lock().unwrap_or_else(|p| p.into_inner()));
+        let ops = self.with(std::mem::take);
+        ops.into_iter()
+            .enumerate()
+            .filter(|(index, _)| !refused.contains(index))
+            .map(|(_, op)| op)
+            .collect()
     }
 }
 

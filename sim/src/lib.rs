@@ -79,12 +79,36 @@ pub fn simulate(
     let thread = std::thread::spawn(move || {
         let runtime =
             madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
-        runtime.block_on(run::simulate(config, workload))
+        let mut result = runtime.block_on(run::simulate(config, workload));
+        drop(runtime);
+        result.cpu_time = thread_cpu_time();
+        result
     });
     match thread.join() {
         Ok(result) => result,
         Err(panic) => run::RunResult::panicked(seed, panic_message(panic.as_ref())),
     }
+}
+
+/// The CPU time (user and system) the calling thread has used so far. On a machine shared with
+/// other work, wall-clock time also counts the time spent waiting for a core; this does not.
+/// A measurement beside the run, never an input to it (madsim virtualizes the clocks a run may
+/// read, not this one). Zero where the platform has no per-thread figure.
+#[cfg(madsim)]
+pub fn thread_cpu_time() -> std::time::Duration {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getrusage only writes the struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } == 0 {
+            let time = |t: libc::timeval| {
+                std::time::Duration::from_secs(t.tv_sec as u64)
+                    + std::time::Duration::from_micros(t.tv_usec as u64)
+            };
+            return time(usage.ru_utime) + time(usage.ru_stime);
+        }
+    }
+    std::time::Duration::ZERO
 }
 
 /// The text a panic was raised with.

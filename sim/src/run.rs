@@ -103,6 +103,8 @@ pub struct RunResult {
     pub committed: Option<CommittedEvents>,
     /// How often each coverage probe was hit, in `Probe::ALL` order.
     pub probes: Vec<(Probe, u64)>,
+    /// The CPU time the simulating thread used (set by `detcd_sim::simulate`; zero otherwise).
+    pub cpu_time: Duration,
 }
 
 impl RunResult {
@@ -123,6 +125,7 @@ impl RunResult {
             healed_at: Duration::ZERO,
             committed: None,
             probes: Vec::new(),
+            cpu_time: Duration::ZERO,
         }
     }
 }
@@ -232,7 +235,7 @@ fn finish(
     let buggify_sites =
         buggify::active_sites().into_iter().map(|site| site.name().to_string()).collect();
     let trace = trace::finish();
-    let history = recorder.operations();
+    let history = recorder.take_operations();
     RunResult {
         seed: config.seed,
         trace_hash: trace::hash_run(&trace, &history),
@@ -248,6 +251,7 @@ fn finish(
         sim_time,
         committed,
         probes: probes::hits(),
+        cpu_time: Duration::ZERO,
     }
 }
 

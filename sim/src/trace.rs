@@ -58,19 +58,42 @@ pub fn hash(lines: &[String]) -> u64 {
 /// Two runs with equal fingerprints showed their clients the same behaviour, not only the same
 /// trace.
 pub fn hash_run(lines: &[String], history: &[Operation]) -> u64 {
-    let traced = hash_lines(FNV_OFFSET, lines.iter().map(String::as_str));
-    let seen: Vec<String> =
-        history.iter().map(|op| serde_json::to_string(op).unwrap_or_default()).collect();
-    hash_lines(traced, seen.iter().map(String::as_str))
+    let mut fnv = Fnv(hash_lines(FNV_OFFSET, lines.iter().map(String::as_str)));
+    for op in history {
+        // The JSON goes straight into the hash, as if each operation's line were hashed whole.
+        // Serializing an operation cannot fail: it is plain data whose maps have string keys.
+        let _ = serde_json::to_writer(&mut fnv, op);
+        fnv.byte(b'\n');
+    }
+    fnv.0
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
-fn hash_lines<'a>(mut hash: u64, lines: impl Iterator<Item = &'a str>) -> u64 {
-    for line in lines {
-        for byte in line.bytes().chain(std::iter::once(b'\n')) {
-            hash = (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3);
-        }
+/// FNV-1a as a byte sink, so serializers can write into the hash without building strings.
+struct Fnv(u64);
+
+impl Fnv {
+    fn byte(&mut self, byte: u8) {
+        self.0 = (self.0 ^ byte as u64).wrapping_mul(0x100_0000_01b3);
     }
-    hash
+}
+
+impl std::io::Write for Fnv {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        bytes.iter().for_each(|&byte| self.byte(byte));
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hash_lines<'a>(hash: u64, lines: impl Iterator<Item = &'a str>) -> u64 {
+    let mut fnv = Fnv(hash);
+    for line in lines {
+        line.bytes().chain(std::iter::once(b'\n')).for_each(|byte| fnv.byte(byte));
+    }
+    fnv.0
 }

@@ -46,6 +46,11 @@ impl AsyncRuntime for DetRuntime {
         T: Future + OptionalSend + 'static,
         T::Output: OptionalSend + 'static,
     {
+        // openraft's task futures (the core loop, replication, the state machine worker) are
+        // large; boxed here, the executor's spawn path moves a pointer instead of copying the
+        // whole future several times over. The tasks and their order stay the same.
+        #[cfg(madsim)]
+        let future = Box::pin(future);
         madsim::task::spawn(future)
     }
 

@@ -291,13 +291,9 @@ fn print_report(report: &SweepReport, bench: bool) {
         println!("failing seeds appended to {CORPUS}");
     }
     if bench {
-        let sim: f64 = report.scenarios.values().map(|t| t.sim_secs).sum();
-        let real: f64 = report.scenarios.values().map(|t| t.real_secs).sum();
-        println!(
-            "bench: {:.0} seeds/min, simulated/real {:.0}x per core",
-            report.seeds_per_minute(),
-            if real > 0.0 { sim / real } else { 0.0 }
-        );
+        for line in report.bench_table() {
+            println!("{line}");
+        }
     }
 }
 
@@ -329,14 +325,18 @@ fn usage(message: &str) -> i32 {
 pub fn bench(args: BenchArgs) -> i32 {
     let raft = detcd_scenarios::bench::raft(3, 10);
     println!(
-        "raft: 3 members, 8 writers: {:.0} acknowledged writes per simulated second, simulated/real {:.0}x",
-        raft.writes_per_sim_second, raft.sim_to_real
+        "raft: 3 members, 8 writers: {:.0} acknowledged writes per simulated second, simulated/real {:.0}x, simulated/CPU {:.0}x",
+        raft.writes_per_sim_second, raft.sim_to_real, raft.sim_to_cpu
     );
     let standard = detcd_scenarios::bench::standard(args.seeds, args.jobs);
     println!(
         "standard run (3 members, 8 clients, 10 s, partition + leader crash, kv + linearizability check): \
          {} seeds on {} jobs: {:.0} seeds/min, simulated/real {:.0}x per core, checking {:.0}% of the time, {} failing",
         standard.seeds, args.jobs, standard.seeds_per_minute, standard.sim_to_real_per_core, standard.check_share * 100.0, standard.failures
+    );
+    println!(
+        "standard run by CPU time: simulated/CPU {:.0}x, {:.0} seeds per CPU-minute",
+        standard.sim_to_cpu, standard.seeds_per_cpu_minute
     );
     if standard.failures == 0 {
         0

@@ -19,6 +19,8 @@ use super::local_client::LocalClient;
 use super::Member;
 use crate::api::DeleteRangeRequest;
 use crate::auth::Caller;
+use crate::client::outcome::Failure;
+use crate::client::ClientError;
 use crate::kv::{KeyValue, LeaseId, ResponseHeader};
 use crate::recipes::{Election, Mutex, Observer, RecipeError, RecipeResult, Session, DEFAULT_TTL};
 
@@ -48,14 +50,12 @@ impl Member {
         Ok((mutex.header(), mutex.key().to_vec()))
     }
 
-    /// Releases a lock by deleting its owner key (etcd's Unlock is a plain delete).
-    pub async fn unlock(
-        &self,
-        caller: &Caller,
-        key: &[u8],
-    ) -> crate::error::Result<ResponseHeader> {
+    /// Releases a lock by deleting its owner key (etcd's Unlock is a plain delete), for
+    /// `caller`; a failure is classified as the recipes' calls are.
+    pub async fn unlock(&self, caller: &Caller, key: &[u8]) -> RecipeResult<ResponseHeader> {
         let request = DeleteRangeRequest { key: key.to_vec(), ..Default::default() };
-        Ok(self.serve_for(caller, request).await?.header)
+        let deleted = self.serve_for(caller, request).await;
+        Ok(deleted.map_err(|error| ClientError::of(Failure::Answered(error), false))?.header)
     }
 
     /// Waits until `lease` leads the election `name` with `value`.

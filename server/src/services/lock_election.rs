@@ -7,10 +7,11 @@
 //!
 //! Lock and Campaign wait until they win; if the caller goes away first, tonic drops the call
 //! and the recipe deletes the key it created. Errors keep etcd's texts (`election: not leader`,
-//! `election: no leader`, `etcdserver: requested lease not found`).
+//! `election: no leader`, `etcdserver: requested lease not found`) under etcd 3.4's code for
+//! them, `Unknown` (see `status::recipe_status`).
 
 use super::caller_of;
-use crate::status::{recipe_status, status_of};
+use crate::status::recipe_status;
 use detcd_core::member::{LeaderKey, Member};
 use detcd_proto::convert::{header_to_proto, key_value_to_proto};
 use detcd_proto::v3electionpb as epb;
@@ -50,7 +51,7 @@ impl Lock for LockService {
     ) -> Result<Response<lpb::UnlockResponse>, Status> {
         let caller = caller_of(&request);
         let unlocked = self.member.unlock(&caller, &request.into_inner().key).await;
-        let header = unlocked.map_err(status_of)?;
+        let header = unlocked.map_err(recipe_status)?;
         Ok(Response::new(lpb::UnlockResponse { header: header_to_proto(header) }))
     }
 }

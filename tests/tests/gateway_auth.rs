@@ -3,7 +3,8 @@
 //! header; the same session runs against etcd and detcd (one member each, set up with etcdctl)
 //! and must get the same HTTP statuses and the same error bodies. A call without a token is
 //! refused as etcd refuses it ("user name is empty"), a bad token is "invalid auth token", a
-//! user without the permission gets "permission denied", over KV, Lock and the Auth service.
+//! user without the permission gets "permission denied", over KV, Lock and the Auth service,
+//! and a streaming observe runs for the caller too.
 
 use detcd_tests::cluster::Cluster;
 use detcd_tests::etcdctl;
@@ -104,7 +105,30 @@ fn session(servers: &dyn Servers) -> (Vec<String>, Vec<Value>) {
         seen.push(format!("{who:?} {path} {body}: {code} {shown}"));
         answers.push(answer);
     }
+    // Observe streams for the caller too: bob, who may read the election, sees alice's value.
+    let campaign = r#"{"name":"am9iLWVs","value":"YQ=="}"#; // "job-el", "a"
+    let (code, won) = post(&endpoint, "/v3/election/campaign", Some(&alice), campaign);
+    assert_eq!(code, 200, "alice campaigns: {won}");
+    seen.push(format!("bob observes: {:?}", observe(&endpoint, &bob, r#"{"name":"am9iLWVs"}"#)));
     (seen, answers)
+}
+
+/// The leaders' values (or errors) `/v3/election/observe` streams to `token` within 3 s.
+fn observe(endpoint: &str, token: &str, body: &str) -> Vec<String> {
+    let output = Command::new("curl")
+        .args(["-sS", "-N", "--max-time", "3", "-X", "POST"])
+        .args(["-H", &format!("Authorization: {token}")])
+        .arg(format!("http://{endpoint}/v3/election/observe"))
+        .args(["-d", body])
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let line = |line: &str| -> String {
+        let value: Value = serde_json::from_str(line).expect("a JSON line");
+        let kv = &value["result"]["kv"]["value"];
+        kv.as_str().map(str::to_string).unwrap_or_else(|| value.to_string())
+    };
+    text.lines().map(line).collect()
 }
 
 #[test]
@@ -142,6 +166,7 @@ fn the_gateway_takes_the_authorization_header_and_refuses_as_etcd_does() {
     assert!(on_detcd[at("/v3/lock/lock", "Bob")].contains("permission denied"));
     let users = &answers[at("/v3/auth/user/list", "Root") - 1]["users"];
     assert_eq!(users.as_array().map(Vec::len), Some(3), "root lists the users: {users}");
+    assert_eq!(on_detcd.last().expect("observed"), r#"bob observes: ["YQ=="]"#);
     let read = &answers[at("/v3/kv/range", "Bob") - 1];
     assert_eq!(read["kvs"][0]["value"], "dg==", "bob reads what alice wrote: {read}");
 }

@@ -63,14 +63,19 @@ pub fn invalid(error: ConvertError) -> Status {
     Status::invalid_argument(error.to_string())
 }
 
-/// A server-side recipe's failure (Lock, Election) as the status etcd answers with: cluster
-/// errors keep their codes, the recipes' own errors their etcd texts.
+/// A server-side recipe's failure (Lock, Election) as the status etcd 3.4 answers with: etcd's
+/// text, under gRPC's `Unknown`. etcd's Lock and Election servers return the errors of their
+/// in-process client as they get them, and that client has turned every cluster error into an
+/// `rpctypes.EtcdError` (clientv3/client.go `toErr`), which carries no gRPC status, so gRPC
+/// answers `Unknown` (HTTP 500 on the gateway); etcd's clients map the text back to the error.
+/// A member that could not be reached stays `Unavailable`, so a client tries another.
 pub fn recipe_status(error: RecipeError) -> Status {
+    let unknown = |error: Error| Status::unknown(status_of(error).message());
     match error {
-        RecipeError::Client(ClientError::Etcd(error)) => status_of(error),
-        RecipeError::Client(ClientError::Unknown(_)) => status_of(Error::Timeout),
+        RecipeError::Client(ClientError::Etcd(error)) => unknown(error),
+        RecipeError::Client(ClientError::Unknown(_)) => unknown(Error::Timeout),
         RecipeError::Client(ClientError::Unavailable(why)) => Status::unavailable(why),
-        RecipeError::SessionExpired { .. } => status_of(Error::LeaseNotFound),
+        RecipeError::SessionExpired { .. } => unknown(Error::LeaseNotFound),
         RecipeError::InvalidArgument { why, .. } => Status::invalid_argument(why),
         other => Status::unknown(other.to_string()),
     }

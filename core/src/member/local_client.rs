@@ -5,35 +5,72 @@
 //! routes writes and linearizable reads to the leader; nothing here decides anything. A
 //! member error becomes a `ClientError` through the one classification (`client::outcome`), so
 //! the recipes served here see exactly what they see over the network.
+//!
+//! A local client calls either as the member itself (`Caller::Internal`, unchecked) or on behalf
+//! of a client (`local_client_as`): then every call, watches included, is authorized afresh and
+//! checked as the same request from that client over the network would be. etcd's Lock and
+//! Election servers do the same: they run the recipes over an in-process client with the
+//! caller's request context, so each recipe call carries the caller's token or certificate.
 
-use super::request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
+use super::auth::CallerRequest;
+use super::request::{HashKvRequest, MemberListRequest, StatusRequest};
 use super::watch::WatchStream;
 use super::{Member, MemberStatus, MemberSummary};
 use crate::api::*;
+use crate::auth::Caller;
 use crate::client::outcome::{self, Failure};
 use crate::client::{Client, ClientError, ClientResult, HashKvResponse, Watcher};
+use crate::error::Result;
 use crate::watch::{WatchRequest, WatchResponse};
 use std::collections::VecDeque;
 
-/// A member calling itself. Cheap to clone.
+/// A member calling itself, as itself or for a client. Cheap to clone.
 #[derive(Clone)]
 pub struct LocalClient {
     member: Member,
+    /// Whose calls these are.
+    caller: Caller,
 }
 
 impl Member {
-    /// This member as a `Client`, for recipes served inside the member.
+    /// This member as a `Client` of its own, unchecked (`Caller::Internal`).
     pub fn local_client(&self) -> LocalClient {
-        LocalClient { member: self.clone() }
+        self.local_client_as(Caller::Internal)
+    }
+
+    /// This member as a `Client` calling for `caller`: every call is checked for it.
+    pub fn local_client_as(&self, caller: Caller) -> LocalClient {
+        LocalClient { member: self.clone(), caller }
+    }
+
+    /// Serves `request` for `caller`, whose credentials are resolved now (etcd resolves them
+    /// per request, so a token that expires or a permission revoked meanwhile counts at once);
+    /// the member itself is served unchecked, as `MemberRequest::serve` does.
+    pub(super) async fn serve_for<R: CallerRequest>(
+        &self,
+        caller: &Caller,
+        request: R,
+    ) -> Result<R::Answer> {
+        match caller {
+            Caller::Internal => request.serve(self).await,
+            Caller::Client(_) => {
+                let info = self.authorize(caller)?;
+                request.serve_as(self, info).await
+            }
+        }
     }
 }
 
 impl LocalClient {
-    /// Serves `request` on the member, with the member's error classified as every client
-    /// classifies it (`outcome::is_read` decides whether an open outcome is no outcome).
-    async fn serve<R: MemberRequest>(&self, request: R) -> ClientResult<R::Answer> {
+    /// Serves `request` on the member for this client's caller, with the member's error
+    /// classified as every client classifies it (`outcome::is_read` decides whether an open
+    /// outcome is no outcome).
+    async fn serve<R: CallerRequest>(&self, request: R) -> ClientResult<R::Answer> {
         let read = outcome::is_read(request.rpc());
-        let answered = request.serve(&self.member).await;
+        // Boxed: a recipe's future holds this one for each of its calls, and the served
+        // request's own future (routing, forwarding, proposing) is deep enough that nesting it
+        // inline overflows the compiler's layout depth in the services that await recipes.
+        let answered = Box::pin(self.member.serve_for(&self.caller, request)).await;
         answered.map_err(|error| ClientError::of(Failure::Answered(error), read))
     }
 }
@@ -62,7 +99,14 @@ impl Client for LocalClient {
     }
 
     async fn watch(&self) -> ClientResult<LocalWatcher> {
-        Ok(LocalWatcher { stream: self.member.watch(), received: VecDeque::new() })
+        let stream = match &self.caller {
+            Caller::Internal => self.member.watch(),
+            caller => self
+                .member
+                .watch_as(caller)
+                .map_err(|error| ClientError::of(Failure::Answered(error), true))?,
+        };
+        Ok(LocalWatcher { stream, received: VecDeque::new() })
     }
 
     async fn lease_grant(&self, request: LeaseGrantRequest) -> ClientResult<LeaseGrantResponse> {

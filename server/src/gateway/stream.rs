@@ -51,16 +51,17 @@ pub fn keep_alive(member: Member) -> MethodRouter {
     })
 }
 
-/// `/v3/election/observe`: every new leader of the election named in the body.
+/// `/v3/election/observe`: every new leader of the election named in the body, for the caller
+/// the `Authorization` header names.
 pub fn observe(election: Arc<ElectionService>) -> MethodRouter {
-    post(move |body: Bytes| {
+    post(move |headers: HeaderMap, body: Bytes| {
         let election = election.clone();
         async move {
             let request = match json::decode::<epb::LeaderRequest>(&body) {
                 Ok(request) => request,
                 Err(status) => return json::failure(&status),
             };
-            match election.observe(tonic::Request::new(request)).await {
+            match election.observe(super::with_token(request, &headers)).await {
                 Ok(leaders) => lines(leaders.into_inner()),
                 Err(status) => json::failure(&status),
             }

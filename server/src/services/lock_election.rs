@@ -1,11 +1,17 @@
 //! etcd's `Lock` and `Election` services (v3lock, v3election) over the member's lock and
 //! election calls, which run the core's recipes on the member itself under the caller's lease.
 //!
+//! Every call runs for its caller (`caller_of`: the `token` metadata, or the client
+//! certificate's name): core checks each key-space request the recipe makes for it, as etcd's
+//! in-process client does with the caller's context.
+//!
 //! Lock and Campaign wait until they win; if the caller goes away first, tonic drops the call
 //! and the recipe deletes the key it created. Errors keep etcd's texts (`election: not leader`,
-//! `election: no leader`, `etcdserver: requested lease not found`).
+//! `election: no leader`, `etcdserver: requested lease not found`) under etcd 3.4's code for
+//! them, `Unknown` (see `status::recipe_status`).
 
-use crate::status::{recipe_status, status_of};
+use super::caller_of;
+use crate::status::recipe_status;
 use detcd_core::member::{LeaderKey, Member};
 use detcd_proto::convert::{header_to_proto, key_value_to_proto};
 use detcd_proto::v3electionpb as epb;
@@ -32,8 +38,9 @@ impl Lock for LockService {
         &self,
         request: Request<lpb::LockRequest>,
     ) -> Result<Response<lpb::LockResponse>, Status> {
+        let caller = caller_of(&request);
         let request = request.into_inner();
-        let locked = self.member.lock(&request.name, request.lease).await;
+        let locked = self.member.lock(&caller, &request.name, request.lease).await;
         let (header, key) = locked.map_err(recipe_status)?;
         Ok(Response::new(lpb::LockResponse { header: header_to_proto(header), key }))
     }
@@ -42,7 +49,9 @@ impl Lock for LockService {
         &self,
         request: Request<lpb::UnlockRequest>,
     ) -> Result<Response<lpb::UnlockResponse>, Status> {
-        let header = self.member.unlock(&request.into_inner().key).await.map_err(status_of)?;
+        let caller = caller_of(&request);
+        let unlocked = self.member.unlock(&caller, &request.into_inner().key).await;
+        let header = unlocked.map_err(recipe_status)?;
         Ok(Response::new(lpb::UnlockResponse { header: header_to_proto(header) }))
     }
 }
@@ -72,8 +81,9 @@ impl Election for ElectionService {
         &self,
         request: Request<epb::CampaignRequest>,
     ) -> Result<Response<epb::CampaignResponse>, Status> {
+        let caller = caller_of(&request);
         let request = request.into_inner();
-        let campaign = self.member.campaign(&request.name, request.lease, &request.value);
+        let campaign = self.member.campaign(&caller, &request.name, request.lease, &request.value);
         let (header, leader) = campaign.await.map_err(recipe_status)?;
         Ok(Response::new(epb::CampaignResponse {
             header: header_to_proto(header),
@@ -85,9 +95,11 @@ impl Election for ElectionService {
         &self,
         request: Request<epb::ProclaimRequest>,
     ) -> Result<Response<epb::ProclaimResponse>, Status> {
+        let caller = caller_of(&request);
         let request = request.into_inner();
         let leader = leader_from_proto(request.leader)?;
-        let header = self.member.proclaim(&leader, &request.value).await.map_err(recipe_status)?;
+        let proclaimed = self.member.proclaim(&caller, &leader, &request.value).await;
+        let header = proclaimed.map_err(recipe_status)?;
         Ok(Response::new(epb::ProclaimResponse { header: header_to_proto(header) }))
     }
 
@@ -95,8 +107,10 @@ impl Election for ElectionService {
         &self,
         request: Request<epb::LeaderRequest>,
     ) -> Result<Response<epb::LeaderResponse>, Status> {
+        let caller = caller_of(&request);
         let name = request.into_inner().name;
-        let (header, kv) = self.member.election_leader(&name).await.map_err(recipe_status)?;
+        let leader = self.member.election_leader(&caller, &name).await;
+        let (header, kv) = leader.map_err(recipe_status)?;
         Ok(Response::new(epb::LeaderResponse {
             header: header_to_proto(header),
             kv: Some(key_value_to_proto(kv)),
@@ -109,8 +123,9 @@ impl Election for ElectionService {
         &self,
         request: Request<epb::LeaderRequest>,
     ) -> Result<Response<Self::ObserveStream>, Status> {
+        let caller = caller_of(&request);
         let name = request.into_inner().name;
-        let observer = self.member.observe(&name).map_err(recipe_status)?;
+        let observer = self.member.observe(&caller, &name).map_err(recipe_status)?;
         let member = self.member.clone();
         let leaders = futures::stream::unfold(Some(observer), move |observer| {
             let member = member.clone();
@@ -136,8 +151,9 @@ impl Election for ElectionService {
         &self,
         request: Request<epb::ResignRequest>,
     ) -> Result<Response<epb::ResignResponse>, Status> {
+        let caller = caller_of(&request);
         let leader = leader_from_proto(request.into_inner().leader)?;
-        let header = self.member.resign(&leader).await.map_err(recipe_status)?;
+        let header = self.member.resign(&caller, &leader).await.map_err(recipe_status)?;
         Ok(Response::new(epb::ResignResponse { header: header_to_proto(header) }))
     }
 }

@@ -378,3 +378,60 @@ impl Member {
         self.inner.forwarder.run(self.node(), &self.inner.removal).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::PutRequest;
+
+    fn put(key: &str) -> Command {
+        Command::Put(PutRequest { key: key.as_bytes().to_vec(), ..Default::default() })
+    }
+
+    fn keys(batch: &[Queued<Command>]) -> Vec<(NodeId, String)> {
+        let key = |command: &Command| match command {
+            Command::Put(put) => String::from_utf8_lossy(&put.key).into_owned(),
+            other => format!("{other:?}"),
+        };
+        batch.iter().map(|queued| (queued.leader, key(&queued.request))).collect()
+    }
+
+    #[test]
+    fn a_batch_goes_to_one_leader_oldest_first_without_abandoned_requests() {
+        let (lane, arrivals) = (Lane::<Command>::default(), AtomicU64::new(0));
+        let mut waiting = Vec::new();
+        for (leader, key) in [(1, "gave-up"), (2, "a"), (1, "b"), (2, "c")] {
+            let (answer, answered) = oneshot::channel();
+            lane.push(&arrivals, leader, put(key), answer);
+            waiting.push(answered);
+        }
+        drop(waiting.remove(0));
+        // The abandoned request is not sent, so the batch goes where the oldest one still
+        // waited for goes; the other leader's request stays for the next batch.
+        assert_eq!(keys(&lane.take_batch()), [(2, "a".into()), (2, "c".into())]);
+        assert_eq!(keys(&lane.take_batch()), [(1, "b".into())]);
+        assert!(lane.take_batch().is_empty());
+    }
+
+    #[test]
+    fn the_lane_with_the_oldest_request_sends_next() {
+        let (lanes, arrivals) = (Lanes::default(), AtomicU64::new(0));
+        let (range, _range_waits) = oneshot::channel();
+        let (write, _write_waits) = oneshot::channel();
+        let (renew, _renew_waits) = oneshot::channel();
+        lanes.ranges.push(&arrivals, 1, RangeRequest::default(), range);
+        lanes.proposals.push(&arrivals, 1, put("k"), write);
+        lanes.keep_alives.push(&arrivals, 1, LeaseKeepAliveRequest { id: 7 }, renew);
+        let mut order = Vec::new();
+        while let Some(oldest) = lanes.oldest().and_then(|lane| lane.oldest()) {
+            order.push(oldest);
+            match oldest {
+                0 => assert_eq!(lanes.ranges.take_batch().len(), 1),
+                1 => assert_eq!(lanes.proposals.take_batch().len(), 1),
+                _ => assert_eq!(lanes.keep_alives.take_batch().len(), 1),
+            }
+        }
+        assert_eq!(order, [0, 1, 2]);
+        assert!(!lanes.any_waiting());
+    }
+}

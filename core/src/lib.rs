@@ -11,8 +11,11 @@
 //!   leases, watch streams, Lock/Election, membership, start-up to ready, snapshot archives);
 //! - `apply`, `mvcc`, `lease`, `watch`: the replicated state machine and its parts; `api` and `kv`
 //!   their request, response and data types;
-//! - `raft`: openraft's log store (on the WAL, with group commit), its state machine (the
-//!   member's `Replica`) and the peer network seam;
+//! - `raft`: openraft's log store (on the WAL, with group commit) and its state machine (the
+//!   member's `Replica`);
+//! - `peer`: the wire between members, and its seam: raft's calls and the batches of requests a
+//!   follower forwards to the leader, one kind of call per kind of request, each with its reply
+//!   type; openraft's network over the seam;
 //! - `storage`: the disk seam, the WAL and snapshot files;
 //! - `runtime`, `clock`: the async runtime seam and each node's clock;
 //! - `client`, `recipes`: the `Client` trait, its outcome classification and etcd's recipes on it;

@@ -5,7 +5,7 @@
 //! listens on `PEER_PORT` for peers and `CLIENT_PORT` for clients at its own simulated address.
 
 use detcd_core::api::*;
-use detcd_core::apply::AlarmRequest;
+use detcd_core::apply::{AlarmRequest, Command};
 use detcd_core::auth::request::*;
 use detcd_core::auth::Caller;
 use detcd_core::member::PeerServed;
@@ -16,7 +16,7 @@ use detcd_core::member::{
 use detcd_core::peer::{
     AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
 };
-use detcd_core::peer::{Noticed, PeerTransport, Reply};
+use detcd_core::peer::{MembershipChange, Noticed, PeerTransport, Reply};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::watch::{WatchRequest, WatchResponse};
 use madsim::net::rpc::Request;
@@ -98,7 +98,12 @@ carried_peer! {
     PreVote = 0xdec0_0103,
     TransferLeader = 0xdec0_0104,
     InstallSnapshot = 0xdec0_0105,
-    Forward = 0xdec0_0106,
+    Forward<Command> = 0xdec0_0106,
+    Forward<RangeRequest> = 0xdec0_0107,
+    Forward<LeaseKeepAliveRequest> = 0xdec0_0108,
+    Forward<LeaseTimeToLiveRequest> = 0xdec0_0109,
+    Forward<LeaseLeasesRequest> = 0xdec0_010a,
+    Forward<MembershipChange> = 0xdec0_010b,
 }
 
 fn serve_peer<C: CarriedPeer>(endpoint: &Endpoint, member: &Member) {
@@ -393,13 +398,63 @@ impl PeerTransport for SimPeerTransport {
         self.send(info, call, timeout)
     }
 
-    fn forward(
+    fn forward_proposals(
         &self,
         _target: NodeId,
         info: &MemberInfo,
-        call: Forward,
+        call: Forward<Command>,
         timeout: Duration,
-    ) -> Reply<Forward> {
+    ) -> Reply<Forward<Command>> {
+        self.send(info, call, timeout)
+    }
+
+    fn forward_ranges(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: Forward<RangeRequest>,
+        timeout: Duration,
+    ) -> Reply<Forward<RangeRequest>> {
+        self.send(info, call, timeout)
+    }
+
+    fn forward_keep_alives(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: Forward<LeaseKeepAliveRequest>,
+        timeout: Duration,
+    ) -> Reply<Forward<LeaseKeepAliveRequest>> {
+        self.send(info, call, timeout)
+    }
+
+    fn forward_time_to_lives(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: Forward<LeaseTimeToLiveRequest>,
+        timeout: Duration,
+    ) -> Reply<Forward<LeaseTimeToLiveRequest>> {
+        self.send(info, call, timeout)
+    }
+
+    fn forward_leases(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: Forward<LeaseLeasesRequest>,
+        timeout: Duration,
+    ) -> Reply<Forward<LeaseLeasesRequest>> {
+        self.send(info, call, timeout)
+    }
+
+    fn forward_membership_changes(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: Forward<MembershipChange>,
+        timeout: Duration,
+    ) -> Reply<Forward<MembershipChange>> {
         self.send(info, call, timeout)
     }
 }

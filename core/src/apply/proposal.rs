@@ -12,7 +12,7 @@ use super::{Command, Response};
 use crate::api::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse, PutRequest,
-    PutResponse, TxnRequest, TxnResponse,
+    PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse,
 };
 
 /// A request proposed through raft, and what applying it answers.
@@ -48,6 +48,8 @@ macro_rules! proposals {
 }
 
 proposals! {
+    // A range through the log (an authorized range a follower sends to the leader, `Command::As`).
+    RangeRequest => Range(RangeResponse),
     PutRequest => Put(PutResponse),
     DeleteRangeRequest => DeleteRange(DeleteRangeResponse),
     TxnRequest => Txn(TxnResponse),

@@ -36,7 +36,6 @@ use crate::client::outcome::Rpc;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kv::ResponseHeader;
-use crate::peer::{PeerAnswer, PeerRequest};
 use crate::runtime::NodeClock;
 use std::future::Future;
 
@@ -83,15 +82,14 @@ where
         super::propose::typed(member.node(), self).await
     }
 
-    fn into_peer(self) -> PeerRequest {
-        PeerRequest::Propose(self.into_command())
+    type Wire = Command;
+
+    fn into_wire(self) -> Command {
+        self.into_command()
     }
 
-    fn from_peer(answer: PeerAnswer, member: &Member) -> Option<P::Applied> {
-        match answer {
-            PeerAnswer::Applied(response) => P::applied(member.stamp(response)).ok(),
-            _ => None,
-        }
+    fn from_wire(response: Response, member: &Member) -> Result<P::Applied> {
+        super::propose::forwarded::<P>(member, response)
     }
 
     fn may_repeat(&self) -> bool {

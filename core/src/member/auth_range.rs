@@ -10,13 +10,13 @@
 //! protocol's plain range carries no caller). A caller resolved at an older auth revision than
 //! the one the check sees gets `AuthOldRevision`, as every request does.
 
+use super::auth::Authorized;
 use super::route::LeaderRequest;
 use super::Member;
 use crate::api::{RangeRequest, RangeResponse};
-use crate::apply::{Command, Response};
+use crate::apply::{Command, Proposal, Response};
 use crate::auth::AuthInfo;
 use crate::error::Result;
-use crate::peer::{PeerAnswer, PeerRequest};
 
 #[derive(Debug, Clone)]
 pub(super) struct AuthorizedRange {
@@ -37,18 +37,14 @@ impl LeaderRequest for AuthorizedRange {
         Ok(response)
     }
 
-    fn into_peer(self) -> PeerRequest {
-        PeerRequest::Propose(Command::As(self.info, Box::new(Command::Range(self.request))))
+    type Wire = Command;
+
+    fn into_wire(self) -> Command {
+        Authorized { info: Some(self.info), request: self.request }.into_command()
     }
 
-    fn from_peer(answer: PeerAnswer, member: &Member) -> Option<RangeResponse> {
-        match answer {
-            PeerAnswer::Applied(response) => match member.stamp(response) {
-                Response::Range(range) => Some(range),
-                _ => None,
-            },
-            _ => None,
-        }
+    fn from_wire(response: Response, member: &Member) -> Result<RangeResponse> {
+        super::propose::forwarded::<RangeRequest>(member, response)
     }
 
     fn may_repeat(&self) -> bool {

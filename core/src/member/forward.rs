@@ -1,57 +1,69 @@
 //! Serving the peer protocol's requests (`crate::peer::request`): what a follower forwards to
 //! the leader.
 //!
-//! Each [`LeaderRequest`](super::route::LeaderRequest) says how it travels (`into_peer`) and
-//! finds its answer in the reply (`from_peer`). The leader serves a forwarded request exactly as
-//! it serves its own clients' (`serve_on_leader`); a member that is not the leader refuses
-//! (`NoLeader` / `LeaderChanged`) rather than forwarding again, so a request is never bounced
-//! around.
+//! Each kind of forwarded request ([`ForwardServed`]) arrives in batches of its own kind and is
+//! answered with its own answer type. The leader serves a forwarded request exactly as it serves
+//! its own clients' (`serve_on_leader`, or `propose::here` for the log's commands); a member that
+//! is not the leader refuses (`NoLeader` / `LeaderChanged`) rather than forwarding again, so a
+//! request is never bounced around.
 
 use super::route::LeaderRequest;
 use super::Member;
-use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest};
-use crate::error::Error;
-use crate::peer::{PeerAnswer, PeerRequest, PeerResponse};
+use crate::api::RangeRequest;
+use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
+use crate::apply::Command;
+use crate::error::{Error, Result};
+use crate::peer::{ForwardReply, Forwarded, MembershipChange};
 use crate::raft::types::NodeId;
+use std::future::Future;
 
-impl Member {
-    /// Serves a request a peer forwarded, as the leader.
-    pub(super) async fn serve_forwarded(&self, request: PeerRequest) -> PeerResponse {
-        match request {
-            PeerRequest::Propose(command) => {
-                super::propose::here(self.node(), command).await.map(PeerAnswer::Applied)
-            }
-            PeerRequest::LinearizableRange(range) => {
-                range.serve_on_leader(self).await.map(PeerAnswer::Range)
-            }
-            PeerRequest::LeaseKeepAlive(id) => {
-                LeaseKeepAliveRequest { id }.serve_on_leader(self).await.map(PeerAnswer::KeepAlive)
-            }
-            PeerRequest::LeaseTimeToLive(request) => {
-                request.serve_on_leader(self).await.map(PeerAnswer::TimeToLive)
-            }
-            PeerRequest::LeaseLeases => {
-                LeaseLeasesRequest {}.serve_on_leader(self).await.map(PeerAnswer::Leases)
-            }
-            PeerRequest::ChangeMembership(change) => {
-                change.serve_on_leader(self).await.map(|()| PeerAnswer::MembershipChanged)
+/// A kind of forwarded request, as the leader serves it.
+pub(super) trait ForwardServed: Forwarded {
+    /// Serves one forwarded request on `member` as the leader: `NoLeader`, with nothing done,
+    /// when it does not lead.
+    fn serve_forwarded(self, member: &Member) -> impl Future<Output = Result<Self::Answer>> + Send;
+}
+
+/// A proposal is appended and applied here, its answer the state machine's.
+impl ForwardServed for Command {
+    async fn serve_forwarded(self, member: &Member) -> Result<Self::Answer> {
+        super::propose::here(member.node(), self).await
+    }
+}
+
+/// The kinds that travel as themselves are served as the leader serves them for its own clients.
+macro_rules! served_on_leader {
+    ($($request:ty,)*) => {$(
+        impl ForwardServed for $request {
+            async fn serve_forwarded(self, member: &Member) -> Result<Self::Answer> {
+                self.serve_on_leader(member).await
             }
         }
-    }
+    )*};
+}
 
+served_on_leader! {
+    RangeRequest,
+    LeaseKeepAliveRequest,
+    LeaseTimeToLiveRequest,
+    LeaseLeasesRequest,
+    MembershipChange,
+}
+
+impl Member {
     /// Serves a batch member `from` forwarded: its requests run concurrently, answers in order.
     /// A member that is no longer in the membership is refused (`NoLeader`, nothing done): it
     /// was removed, perhaps without learning so, and must not get writes committed (etcd's
     /// leader likewise drops what removed members send).
-    pub(super) async fn serve_forwarded_batch(
+    pub(super) async fn serve_forwarded_batch<R: ForwardServed>(
         &self,
         from: NodeId,
-        requests: Vec<PeerRequest>,
-    ) -> Vec<PeerResponse> {
+        requests: Vec<R>,
+    ) -> ForwardReply<R> {
         if self.node().member_info(from).is_none() {
-            return vec![Err(Error::NoLeader); requests.len()];
+            return requests.iter().map(|_| Err(Error::NoLeader)).collect();
         }
-        futures::future::join_all(requests.into_iter().map(|request| self.serve_forwarded(request)))
-            .await
+        let served = requests.into_iter().map(|request| request.serve_forwarded(self));
+        futures::future::join_all(served).await
     }
 }

@@ -1,4 +1,4 @@
-//! Forwarded requests travel to the leader in batches.
+//! Forwarded requests travel to the leader in batches, one kind of request per batch.
 //!
 //! A follower forwards every write and every linearizable read it is sent. One peer RPC per
 //! request made a put sent to a follower cost about 1.7 times a put sent to the leader (measured
@@ -7,105 +7,247 @@
 //! everything queued for the leader as one message, with at most [`MAX_IN_FLIGHT`] batches on the
 //! wire: under load each batch carries what arrived while the previous ones were out, and a lone
 //! request still leaves at once. The leader serves a batch's requests concurrently, each exactly
-//! as it serves a single forwarded request, and answers them in order (`Member::serve_forwarded`).
+//! as it serves a single forwarded request, and answers them in order
+//! (`Member::serve_forwarded_batch`).
 //!
-//! `Forwarder` is routing's sending side: it owns the queue and the peer transport, and is given
+//! Each kind of forwarded request (`peer::Forwarded`: proposals, linearizable ranges, each lease
+//! call, membership changes) waits in a lane of its own ([`Lane`]) and travels in batches of its
+//! own kind, each answered with that kind's answer type: a caller gets back its own answer type
+//! through its own channel, and nothing unpacks an enum of answers. The lanes share the sender
+//! task and its slots on the wire, and the batch that leaves next is the one of the lane whose
+//! oldest request arrived first.
+//!
+//! `Forwarder` is routing's sending side: it owns the lanes and the peer transport, and is given
 //! the `Node` handle (leader, membership, timeout) and the member's `Removal` (a leader's
 //! "you are not a member" notice) rather than reaching into the member. `Member::route` decides
 //! whether a request is forwarded at all.
 //!
 //! Invariants: every queued request is answered exactly once, with its own result; a batch lost
 //! on the wire answers each of its requests `Timeout` (the leader may have served them: the
-//! outcome is unknown), as a lost single forward did; requests leave in the order they arrived;
-//! a request whose caller stopped waiting before it left is never sent (its caller was told
-//! `Timeout`, so either outcome is allowed, and not sending keeps stale writes from landing long
-//! after their clients moved on).
+//! outcome is unknown), as a lost single forward did; a request whose caller stopped waiting
+//! before it left is never sent (its caller was told `Timeout`, so either outcome is allowed, and
+//! not sending keeps stale writes from landing long after their clients moved on); requests of
+//! one kind leave in the order they arrived, and batches in the order of their oldest requests.
 
+use super::forward::ForwardServed;
 use super::node::Node;
 use super::removal::Removal;
 use super::route::LeaderRequest;
 use super::Member;
+use crate::api::RangeRequest;
+use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
+use crate::apply::Command;
 use crate::error::{Error, Result};
-use crate::peer::{Forward, PeerCall, PeerTransport};
-use crate::peer::{PeerRequest, PeerResponse};
+use crate::peer::{BoxFuture, Forward, ForwardReply, MembershipChange, Noticed, PeerCall};
+use crate::peer::{Forwarded, PeerTransport};
 use crate::probes::{self, Probe};
-use crate::raft::types::NodeId;
+use crate::raft::types::{MemberInfo, NodeId};
 use crate::runtime::DetRuntime;
 use futures::FutureExt;
 use openraft_rt::{AsyncRuntime, WatchReceiver};
 use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{oneshot, Notify, Semaphore};
 
-/// Batches on the wire at once, per member. More lets a lone request go without waiting behind a
-/// full batch; fewer makes batches bigger under load.
+/// Batches on the wire at once, per member (all lanes together). More lets a lone request go
+/// without waiting behind a full batch; fewer makes batches bigger under load.
 const MAX_IN_FLIGHT: usize = 4;
 
 /// The most requests one batch carries, so that one message stays well under the peer message
 /// limit and one slow request does not hold up an unbounded number of others.
 const MAX_BATCH: usize = 256;
 
-/// A request waiting to be sent, and where its answer goes.
-struct Queued {
+/// A request of kind `R` waiting to be sent, and where its answer goes.
+struct Queued<R: Forwarded> {
+    /// When it arrived, counted across all lanes (older is smaller).
+    arrival: u64,
     leader: NodeId,
-    request: PeerRequest,
-    answer: oneshot::Sender<PeerResponse>,
+    request: R,
+    answer: oneshot::Sender<Result<R::Answer>>,
 }
 
-/// The requests waiting to be forwarded, shared by the callers and the sender task.
-#[derive(Default)]
-struct ForwardQueue {
-    waiting: Mutex<VecDeque<Queued>>,
-    arrived: Notify,
+/// The requests of one kind waiting to be forwarded, shared by the callers and the sender task.
+pub(super) struct Lane<R: Forwarded> {
+    waiting: Mutex<VecDeque<Queued<R>>>,
 }
 
-impl ForwardQueue {
-    fn push(&self, queued: Queued) {
-        self.waiting.lock().expect("forward queue poisoned").push_back(queued);
-        self.arrived.notify_one();
+impl<R: Forwarded> Default for Lane<R> {
+    fn default() -> Self {
+        Lane { waiting: Mutex::new(VecDeque::new()) }
+    }
+}
+
+impl<R: Forwarded> Lane<R> {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued<R>>> {
+        self.waiting.lock().expect("forward lane poisoned")
     }
 
-    /// The oldest waiting requests that go to the same leader as the oldest one.
-    fn take_batch(&self) -> Vec<Queued> {
-        let mut waiting = self.waiting.lock().expect("forward queue poisoned");
-        let Some(leader) = waiting.front().map(|queued| queued.leader) else {
-            return Vec::new();
-        };
+    /// Queues a request, numbered under the lane's lock so a lane's numbers only grow.
+    fn push(&self, arrivals: &AtomicU64, leader: NodeId, request: R, answer: Answer<R>) {
+        let mut waiting = self.waiting();
+        let arrival = arrivals.fetch_add(1, Ordering::Relaxed);
+        waiting.push_back(Queued { arrival, leader, request, answer });
+    }
+
+    /// The oldest waiting requests that go to the same leader as the oldest one whose caller
+    /// still waits.
+    fn take_batch(&self) -> Vec<Queued<R>> {
+        let mut waiting = self.waiting();
         let mut batch = Vec::new();
         let mut others = VecDeque::new();
+        let mut leader = None;
         while let Some(queued) = waiting.pop_front() {
             if queued.answer.is_closed() {
                 // Its caller gave up (timed out): the request is not sent at all.
                 continue;
             }
-            if queued.leader == leader && batch.len() < MAX_BATCH {
+            let to = *leader.get_or_insert(queued.leader);
+            if queued.leader == to && batch.len() < MAX_BATCH {
                 batch.push(queued);
             } else {
                 others.push_back(queued);
             }
         }
         *waiting = others;
-        if !waiting.is_empty() {
-            self.arrived.notify_one();
-        }
         batch
     }
 }
 
-/// Routing's sending side: the queue of requests waiting to go to the leader, and the transport
+type Answer<R> = oneshot::Sender<Result<<R as Forwarded>::Answer>>;
+
+/// What sending a batch needs, shared by every batch's task.
+#[derive(Clone)]
+struct Sending {
+    transport: Arc<dyn PeerTransport>,
+    node: Node,
+    removal: Arc<Removal>,
+}
+
+/// A lane as the sender task sees it, whatever its kind.
+trait Pending: Send + Sync {
+    /// The arrival of the oldest request waiting in the lane.
+    fn oldest(&self) -> Option<u64>;
+
+    /// Takes the lane's next batch, and the task that sends it (`None`: nothing to send).
+    fn next_batch(&self, sending: &Sending) -> Option<BoxFuture<'static, ()>>;
+}
+
+impl<R: Laned> Pending for Lane<R> {
+    fn oldest(&self) -> Option<u64> {
+        self.waiting().front().map(|queued| queued.arrival)
+    }
+
+    fn next_batch(&self, sending: &Sending) -> Option<BoxFuture<'static, ()>> {
+        let batch = self.take_batch();
+        if batch.is_empty() {
+            return None;
+        }
+        let sending = sending.clone();
+        Some(Box::pin(async move { send_batch(&sending, batch).await }))
+    }
+}
+
+/// A kind of forwarded request with its lane in `Lanes` and its call on the transport.
+pub(super) trait Laned: ForwardServed {
+    fn lane(lanes: &Lanes) -> &Lane<Self>;
+
+    /// Sends a batch of this kind to `target` (`Forward<Self>`'s `PeerCall::send`).
+    fn send(
+        batch: Forward<Self>,
+        transport: &dyn PeerTransport,
+        target: NodeId,
+        info: &MemberInfo,
+        timeout: Duration,
+    ) -> BoxFuture<'static, io::Result<Noticed<ForwardReply<Self>>>>;
+}
+
+macro_rules! lanes {
+    ($($request:ty => $lane:ident,)*) => {
+        /// One lane per kind of forwarded request.
+        #[derive(Default)]
+        pub(super) struct Lanes {
+            $($lane: Lane<$request>,)*
+        }
+
+        impl Lanes {
+            fn all(&self) -> Vec<&dyn Pending> {
+                vec![$(&self.$lane,)*]
+            }
+        }
+
+        $(impl Laned for $request {
+            fn lane(lanes: &Lanes) -> &Lane<Self> {
+                &lanes.$lane
+            }
+
+            fn send(
+                batch: Forward<Self>,
+                transport: &dyn PeerTransport,
+                target: NodeId,
+                info: &MemberInfo,
+                timeout: Duration,
+            ) -> BoxFuture<'static, io::Result<Noticed<ForwardReply<Self>>>> {
+                batch.send(transport, target, info, timeout)
+            }
+        })*
+    };
+}
+
+lanes! {
+    Command => proposals,
+    RangeRequest => ranges,
+    LeaseKeepAliveRequest => keep_alives,
+    LeaseTimeToLiveRequest => time_to_lives,
+    LeaseLeasesRequest => leases,
+    MembershipChange => membership_changes,
+}
+
+impl Lanes {
+    /// The lane whose oldest waiting request arrived first.
+    fn oldest(&self) -> Option<&dyn Pending> {
+        let all = self.all();
+        let oldest = all.iter().filter_map(|lane| lane.oldest()).min()?;
+        all.into_iter().find(|lane| lane.oldest() == Some(oldest))
+    }
+
+    fn any_waiting(&self) -> bool {
+        self.all().iter().any(|lane| lane.oldest().is_some())
+    }
+}
+
+/// Routing's sending side: the lanes of requests waiting to go to the leader, and the transport
 /// they go over.
 pub(super) struct Forwarder {
-    queue: ForwardQueue,
+    lanes: Lanes,
+    /// Counts arrivals across the lanes.
+    arrivals: AtomicU64,
+    /// Told whenever a request arrives (or some are left waiting after a batch was taken).
+    arrived: Notify,
     transport: Arc<dyn PeerTransport>,
 }
 
 impl Forwarder {
     pub(super) fn new(transport: Arc<dyn PeerTransport>) -> Self {
-        Forwarder { queue: ForwardQueue::default(), transport }
+        Forwarder {
+            lanes: Lanes::default(),
+            arrivals: AtomicU64::new(0),
+            arrived: Notify::new(),
+            transport,
+        }
     }
 
-    /// Sends `request` to `leader` with the next batch and waits for its answer, at most the
-    /// request timeout in all (then the outcome is unknown: the batch may still be served).
+    /// Queues `request` for `leader` in its kind's lane.
+    fn push<R: Laned>(&self, leader: NodeId, request: R, answer: Answer<R>) {
+        R::lane(&self.lanes).push(&self.arrivals, leader, request, answer);
+        self.arrived.notify_one();
+    }
+
+    /// Sends `request` to `leader` with the next batch of its kind and waits for its answer, at
+    /// most the request timeout in all (then the outcome is unknown: the batch may still be
+    /// served).
     ///
     /// If raft names a new leader while the answer is outstanding (the old one was cut off or
     /// deposed), waiting on is pointless: a request that may safely be served twice (a read, a
@@ -136,10 +278,14 @@ impl Forwarder {
     ) -> Result<R::Answer> {
         loop {
             let (answer, answered) = oneshot::channel();
-            let queued = Queued { leader, request: request.clone().into_peer(), answer };
-            self.queue.push(queued);
+            self.push(leader, request.clone().into_wire(), answer);
             let new_leader = futures::select_biased! {
-                response = answered.fuse() => return answer_of::<R>(member, response),
+                // A sender dropped without an answer leaves the outcome unknown, as a batch
+                // lost on the wire does.
+                response = answered.fuse() => {
+                    let response = response.unwrap_or(Err(Error::Timeout));
+                    return response.and_then(|answer| R::from_wire(answer, member));
+                }
                 new_leader = leader_other_than(member.node(), leader).fuse() => new_leader,
             };
             probes::hit(Probe::ForwardFollowedLeader);
@@ -156,37 +302,24 @@ impl Forwarder {
     /// The sender task: forever takes the next batch once a slot on the wire is free.
     pub(super) async fn run(&self, node: &Node, removal: &Arc<Removal>) {
         let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let sending = Sending {
+            transport: self.transport.clone(),
+            node: node.clone(),
+            removal: removal.clone(),
+        };
         loop {
-            self.queue.arrived.notified().await;
+            self.arrived.notified().await;
             let Ok(slot) = slots.clone().acquire_owned().await else { return };
-            let batch = self.queue.take_batch();
-            if batch.is_empty() {
-                continue;
+            let send = self.lanes.oldest().and_then(|lane| lane.next_batch(&sending));
+            if self.lanes.any_waiting() {
+                self.arrived.notify_one();
             }
-            let (transport, node, removal) =
-                (self.transport.clone(), node.clone(), removal.clone());
+            let Some(send) = send else { continue };
             madsim::task::spawn(async move {
-                send_batch(&*transport, &node, &removal, batch).await;
+                send.await;
                 drop(slot);
             });
         }
-    }
-}
-
-/// The typed answer in what the leader sent back. A sender dropped without an answer, or an
-/// answer to another kind of request, leaves the outcome unknown, as a batch lost on the wire
-/// does.
-fn answer_of<R: LeaderRequest>(
-    member: &Member,
-    response: std::result::Result<PeerResponse, oneshot::error::RecvError>,
-) -> Result<R::Answer> {
-    match response {
-        Ok(Ok(answer)) => R::from_peer(answer, member).ok_or_else(|| {
-            probes::hit(Probe::ForwardedBatchLost);
-            Error::Timeout
-        }),
-        Ok(Err(error)) => Err(error),
-        Err(_) => Err(Error::Timeout),
     }
 }
 
@@ -204,23 +337,20 @@ async fn leader_other_than(node: &Node, leader: NodeId) -> NodeId {
     }
 }
 
-/// Sends one batch and hands each caller its answer.
-async fn send_batch(
-    transport: &dyn PeerTransport,
-    node: &Node,
-    removal: &Removal,
-    batch: Vec<Queued>,
-) {
+/// Sends one batch (all to one leader) and hands each caller its answer.
+async fn send_batch<R: Laned>(sending: &Sending, batch: Vec<Queued<R>>) {
+    let Sending { transport, node, removal } = sending;
     let leader = batch[0].leader;
     let (requests, answers): (Vec<_>, Vec<_>) =
         batch.into_iter().map(|queued| (queued.request, queued.answer)).unzip();
     let count = requests.len();
+    let every = |error: Error| (0..count).map(|_| Err(error.clone())).collect::<ForwardReply<R>>();
     let responses = match node.member_info(leader) {
-        None => vec![Err(Error::NoLeader); count],
+        None => every(Error::NoLeader),
         Some(info) => {
             let timeout = node.config.request_timeout;
             let call = Forward { from: node.id(), requests };
-            let reply = call.send(transport, leader, &info, timeout).await.map(|noticed| {
+            let reply = R::send(call, &**transport, leader, &info, timeout).await.map(|noticed| {
                 if let Some(membership_at) = noticed.outsider {
                     removal.left_out_by_peer(node, membership_at);
                 }
@@ -232,7 +362,7 @@ async fn send_batch(
                 // them, so the outcome is unknown.
                 Ok(_) | Err(_) => {
                     probes::hit(Probe::ForwardedBatchLost);
-                    vec![Err(Error::Timeout); count]
+                    every(Error::Timeout)
                 }
             }
         }
@@ -246,5 +376,62 @@ impl Member {
     /// The forwarding sender task of this member (`Forwarder::run`).
     pub(super) async fn run_forwarding(&self) {
         self.inner.forwarder.run(self.node(), &self.inner.removal).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::PutRequest;
+
+    fn put(key: &str) -> Command {
+        Command::Put(PutRequest { key: key.as_bytes().to_vec(), ..Default::default() })
+    }
+
+    fn keys(batch: &[Queued<Command>]) -> Vec<(NodeId, String)> {
+        let key = |command: &Command| match command {
+            Command::Put(put) => String::from_utf8_lossy(&put.key).into_owned(),
+            other => format!("{other:?}"),
+        };
+        batch.iter().map(|queued| (queued.leader, key(&queued.request))).collect()
+    }
+
+    #[test]
+    fn a_batch_goes_to_one_leader_oldest_first_without_abandoned_requests() {
+        let (lane, arrivals) = (Lane::<Command>::default(), AtomicU64::new(0));
+        let mut waiting = Vec::new();
+        for (leader, key) in [(1, "gave-up"), (2, "a"), (1, "b"), (2, "c")] {
+            let (answer, answered) = oneshot::channel();
+            lane.push(&arrivals, leader, put(key), answer);
+            waiting.push(answered);
+        }
+        drop(waiting.remove(0));
+        // The abandoned request is not sent, so the batch goes where the oldest one still
+        // waited for goes; the other leader's request stays for the next batch.
+        assert_eq!(keys(&lane.take_batch()), [(2, "a".into()), (2, "c".into())]);
+        assert_eq!(keys(&lane.take_batch()), [(1, "b".into())]);
+        assert!(lane.take_batch().is_empty());
+    }
+
+    #[test]
+    fn the_lane_with_the_oldest_request_sends_next() {
+        let (lanes, arrivals) = (Lanes::default(), AtomicU64::new(0));
+        let (range, _range_waits) = oneshot::channel();
+        let (write, _write_waits) = oneshot::channel();
+        let (renew, _renew_waits) = oneshot::channel();
+        lanes.ranges.push(&arrivals, 1, RangeRequest::default(), range);
+        lanes.proposals.push(&arrivals, 1, put("k"), write);
+        lanes.keep_alives.push(&arrivals, 1, LeaseKeepAliveRequest { id: 7 }, renew);
+        let mut order = Vec::new();
+        while let Some(oldest) = lanes.oldest().and_then(|lane| lane.oldest()) {
+            order.push(oldest);
+            match oldest {
+                0 => assert_eq!(lanes.ranges.take_batch().len(), 1),
+                1 => assert_eq!(lanes.proposals.take_batch().len(), 1),
+                _ => assert_eq!(lanes.keep_alives.take_batch().len(), 1),
+            }
+        }
+        assert_eq!(order, [0, 1, 2]);
+        assert!(!lanes.any_waiting());
     }
 }

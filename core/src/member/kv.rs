@@ -7,7 +7,6 @@ use super::Member;
 use crate::api::{RangeRequest, RangeResponse};
 use crate::client::outcome::Rpc;
 use crate::error::Result;
-use crate::peer::{PeerAnswer, PeerRequest};
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::raft::types::NodeId;
@@ -35,15 +34,14 @@ impl LeaderRequest for RangeRequest {
         member.linearizable_range_here(&self).await
     }
 
-    fn into_peer(self) -> PeerRequest {
-        PeerRequest::LinearizableRange(self)
+    type Wire = RangeRequest;
+
+    fn into_wire(self) -> RangeRequest {
+        self
     }
 
-    fn from_peer(answer: PeerAnswer, _member: &Member) -> Option<RangeResponse> {
-        match answer {
-            PeerAnswer::Range(response) => Some(response),
-            _ => None,
-        }
+    fn from_wire(response: RangeResponse, _member: &Member) -> Result<RangeResponse> {
+        Ok(response)
     }
 
     fn may_repeat(&self) -> bool {

@@ -25,7 +25,6 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::kv::LeaseId;
 use crate::lease::ExpiryTracker;
-use crate::peer::{PeerAnswer, PeerRequest};
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::{DetRuntime, NodeClock};
@@ -37,7 +36,7 @@ use std::time::Duration;
 const EXPIRY_CHECK: Duration = Duration::from_millis(500);
 
 macro_rules! on_leader {
-    ($($request:ty => $rpc:ident, $peer:expr, $answer:ident($response:ty), $here:ident,)*) => {$(
+    ($($request:ty => $rpc:ident, $response:ty, $here:ident,)*) => {$(
         impl MemberRequest for $request {
             type Answer = $response;
 
@@ -57,16 +56,14 @@ macro_rules! on_leader {
                 member.inner.leases.$here(member.node(), &self).await
             }
 
-            fn into_peer(self) -> PeerRequest {
-                let peer: fn($request) -> PeerRequest = $peer;
-                peer(self)
+            type Wire = $request;
+
+            fn into_wire(self) -> $request {
+                self
             }
 
-            fn from_peer(answer: PeerAnswer, _member: &Member) -> Option<$response> {
-                match answer {
-                    PeerAnswer::$answer(response) => Some(response),
-                    _ => None,
-                }
+            fn from_wire(response: $response, _member: &Member) -> Result<$response> {
+                Ok(response)
             }
 
             /// A keep-alive or a question about deadlines may go again: renewing twice is
@@ -79,12 +76,9 @@ macro_rules! on_leader {
 }
 
 on_leader! {
-    LeaseKeepAliveRequest => LeaseKeepAlive, |r| PeerRequest::LeaseKeepAlive(r.id),
-        KeepAlive(LeaseKeepAliveResponse), keep_alive_here,
-    LeaseTimeToLiveRequest => LeaseTimeToLive, PeerRequest::LeaseTimeToLive,
-        TimeToLive(LeaseTimeToLiveResponse), time_to_live_here,
-    LeaseLeasesRequest => LeaseLeases, |_| PeerRequest::LeaseLeases,
-        Leases(LeaseLeasesResponse), leases_here,
+    LeaseKeepAliveRequest => LeaseKeepAlive, LeaseKeepAliveResponse, keep_alive_here,
+    LeaseTimeToLiveRequest => LeaseTimeToLive, LeaseTimeToLiveResponse, time_to_live_here,
+    LeaseLeasesRequest => LeaseLeases, LeaseLeasesResponse, leases_here,
 }
 
 /// The leader-local lease deadlines of one member; empty (and ignored) while it does not lead.

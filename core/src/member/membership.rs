@@ -16,7 +16,7 @@ use super::node::Node;
 use super::route::LeaderRequest;
 use super::{Member, MemberStatus, MemberSummary};
 use crate::error::{Error, Result};
-use crate::peer::{MembershipChange, PeerAnswer, PeerRequest};
+use crate::peer::MembershipChange;
 use crate::raft::types::{MemberInfo, NodeId};
 use std::collections::BTreeSet;
 
@@ -28,15 +28,14 @@ impl LeaderRequest for MembershipChange {
         member.inner.membership.change_membership_here(self).await
     }
 
-    fn into_peer(self) -> PeerRequest {
-        PeerRequest::ChangeMembership(self)
+    type Wire = MembershipChange;
+
+    fn into_wire(self) -> MembershipChange {
+        self
     }
 
-    fn from_peer(answer: PeerAnswer, _member: &Member) -> Option<()> {
-        match answer {
-            PeerAnswer::MembershipChanged => Some(()),
-            _ => None,
-        }
+    fn from_wire((): (), _member: &Member) -> Result<()> {
+        Ok(())
     }
 
     fn may_repeat(&self) -> bool {

@@ -14,8 +14,8 @@
 //! - `node`: the handle every component shares (config, raft, replica; id, leader, headers, the
 //!   read index); it owns no behaviour;
 //! - routing and forwarding: `route` (serve here or forward to the leader), `forward_queue`
-//!   (`Forwarder`: the queue, the transport, batches), `forward` (the leader serving forwarded
-//!   requests), `propose` and `quota` (the log's write path, functions of `Node`);
+//!   (`Forwarder`: a lane per kind of forwarded request, the transport, batches), `forward` (the
+//!   leader serving forwarded requests), `propose` and `quota` (the log's write path, functions of `Node`);
 //!   `serve_peer` (each kind of peer call, raft's included, served with its own reply type);
 //! - lease expiry: `lease` (`Leases`: the leader's deadlines; the countdown task);
 //! - watches: `watch` (streams over the replica's hub; the sync task);
@@ -61,7 +61,6 @@ mod token_ttl;
 mod watch;
 
 pub use crate::peer::MembershipChange;
-pub use crate::peer::{PeerAnswer, PeerRequest, PeerResponse};
 pub use auth::CallerRequest;
 pub use cluster::{MemberStatus, MemberSummary};
 pub use config::{MemberConfig, MemberEvent, MemberObserver};
@@ -71,7 +70,6 @@ pub use lock_election::LeaderKey;
 pub use move_leader::MoveLeaderRequest;
 pub use quota::DEFAULT_QUOTA_BYTES;
 pub use request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
-pub use route::LeaderRequest;
 pub use serve_peer::PeerServed;
 pub use watch::WatchStream;
 

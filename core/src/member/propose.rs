@@ -23,7 +23,6 @@ use crate::apply::{AlarmRequest, Command, Proposal, Response};
 use crate::client::outcome::Rpc;
 use crate::error::{Error, Result};
 use crate::invariant;
-use crate::peer::{PeerAnswer, PeerRequest};
 use crate::probes::{self, Probe};
 use crate::runtime::DetRuntime;
 use openraft::errors::{ClientWriteError, RaftError};
@@ -78,6 +77,20 @@ pub(super) fn stamp(node: &Node, mut response: Response) -> Response {
     response
 }
 
+/// The typed answer to proposal `P`, which this member forwarded to the leader, in what applying
+/// it there answered (`response`), under this member's header.
+///
+/// The leader applied the very command `P` became, and a state machine answers every command
+/// with its own kind (`apply::proposal`); an answer of another kind can only come from a peer
+/// that breaks the protocol (another version), so what it did is unknown (`Timeout`), as with a
+/// batch lost on the wire. A peer's reply is never grounds for a panic.
+pub(super) fn forwarded<P: Proposal>(member: &Member, response: Response) -> Result<P::Applied> {
+    P::applied(member.stamp(response)).map_err(|_| {
+        probes::hit(Probe::ForwardedBatchLost);
+        Error::Timeout
+    })
+}
+
 impl Member {
     /// Puts this member's identity and term into a response the state machine produced.
     pub(super) fn stamp(&self, response: Response) -> Response {
@@ -107,17 +120,14 @@ macro_rules! proposed {
                 typed(member.node(), self).await
             }
 
-            fn into_peer(self) -> PeerRequest {
-                PeerRequest::Propose(self.into_command())
+            type Wire = Command;
+
+            fn into_wire(self) -> Command {
+                self.into_command()
             }
 
-            fn from_peer(answer: PeerAnswer, member: &Member) -> Option<Self::Answer> {
-                match answer {
-                    PeerAnswer::Applied(response) => {
-                        <$request as Proposal>::applied(member.stamp(response)).ok()
-                    }
-                    _ => None,
-                }
+            fn from_wire(response: Response, member: &Member) -> Result<Self::Answer> {
+                forwarded::<$request>(member, response)
             }
 
             fn may_repeat(&self) -> bool {

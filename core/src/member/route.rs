@@ -15,10 +15,11 @@
 //! is the serving member's own (`NoLeader`, `LeaderChanged`, `Timeout`, ...) and is passed on
 //! as it is, so the outcome classification sees the same error whichever member served it.
 
+use super::forward_queue::Laned;
 use super::node::Node;
 use super::Member;
 use crate::error::{Error, Result};
-use crate::peer::{PeerAnswer, PeerRequest};
+use crate::peer::Forwarded;
 use crate::raft::types::NodeId;
 use crate::runtime::DetRuntime;
 use openraft_rt::{AsyncRuntime, Instant as _, WatchReceiver};
@@ -27,21 +28,26 @@ use std::future::Future;
 type Instant = <DetRuntime as AsyncRuntime>::Instant;
 
 /// A request that must be served by the leader.
-pub trait LeaderRequest: Clone + Send + Sync + 'static {
+pub(super) trait LeaderRequest: Clone + Send + Sync + 'static {
     /// What the leader answers.
     type Answer: Send + 'static;
+
+    /// The kind of forwarded request it travels to the leader as (`peer::Forwarded`): itself,
+    /// or the log's `Command` for a proposal.
+    type Wire: Laned;
 
     /// Serves the request on this member as the leader: `NoLeader`, with nothing done, when it
     /// does not lead.
     fn serve_on_leader(self, member: &Member) -> impl Future<Output = Result<Self::Answer>> + Send;
 
     /// The request as the peer protocol carries it to the leader.
-    fn into_peer(self) -> PeerRequest;
+    fn into_wire(self) -> Self::Wire;
 
-    /// The answer in what the leader sent back, as `member` answers its caller. `None` when the
-    /// leader answered another kind of request: the peer protocol was broken on the wire (a
-    /// peer of another version), and what the leader did is unknown.
-    fn from_peer(answer: PeerAnswer, member: &Member) -> Option<Self::Answer>;
+    /// The leader's answer to the request as it travelled, as `member` answers its caller.
+    fn from_wire(
+        answer: <Self::Wire as Forwarded>::Answer,
+        member: &Member,
+    ) -> Result<Self::Answer>;
 
     /// Whether serving the request twice is the same as serving it once, so it may go again to
     /// a new leader when the old one stopped answering (a read, a keep-alive; never a proposal).

@@ -9,11 +9,15 @@
 //! Invariant: raft's errors travel as text (the sender only learns "that peer could not help"),
 //! and a member that saw the sender leave serves nothing it forwards (`Stopped` for each request).
 
+use super::forward::ForwardServed;
 use super::removal::Removal;
 use super::Member;
+use crate::api::RangeRequest;
+use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
+use crate::apply::Command;
 use crate::error::Error;
 use crate::peer::{AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader};
-use crate::peer::{Noticed, PeerCall, RaftReply};
+use crate::peer::{ForwardReply, MembershipChange, Noticed, PeerCall, RaftReply};
 use crate::raft::types::Snapshot;
 use std::future::Future;
 
@@ -67,12 +71,30 @@ impl PeerServed for InstallSnapshot {
     }
 }
 
-impl PeerServed for Forward {
-    async fn serve(self, member: &Member) -> Self::Reply {
-        // A member that left is told so (the outsider notice), and nothing it forwards is served.
-        if member.inner.removal.has_left(self.from) {
-            return vec![Err(Error::Stopped); self.requests.len()];
+/// Every kind of forwarded batch (`Forward<R>`) is served by the same batch server.
+macro_rules! forwarded_batches {
+    ($($request:ty,)*) => {$(
+        impl PeerServed for Forward<$request> {
+            async fn serve(self, member: &Member) -> Self::Reply {
+                serve_batch(member, self).await
+            }
         }
-        member.serve_forwarded_batch(self.from, self.requests).await
+    )*};
+}
+
+forwarded_batches! {
+    Command,
+    RangeRequest,
+    LeaseKeepAliveRequest,
+    LeaseTimeToLiveRequest,
+    LeaseLeasesRequest,
+    MembershipChange,
+}
+
+async fn serve_batch<R: ForwardServed>(member: &Member, batch: Forward<R>) -> ForwardReply<R> {
+    // A member that left is told so (the outsider notice), and nothing it forwards is served.
+    if member.inner.removal.has_left(batch.from) {
+        return batch.requests.iter().map(|_| Err(Error::Stopped)).collect();
     }
+    member.serve_forwarded_batch(batch.from, batch.requests).await
 }

@@ -1,7 +1,8 @@
 //! Peer messages and the transport seam they cross.
 //!
-//! Everything one member says to another is one of six calls: raft's own RPCs, and the batches of
-//! client requests a follower forwards to the leader. Each call is its own type ([`PeerCall`]) and
+//! Everything one member says to another is one of a few calls: raft's own RPCs, and the batches
+//! of client requests a follower forwards to the leader, one kind of call per kind of forwarded
+//! request (`Forward<R>`, see `request`). Each call is its own type ([`PeerCall`]) and
 //! knows its reply's type, as a client request knows its answer's: the transport has one method
 //! per call, so a reply of the wrong kind cannot be received (a server frame that does not decode
 //! as the reply expected is a transport failure like any other). `PeerMessage` is the calls as one
@@ -17,7 +18,11 @@
 //! committed membership leaves it out) or the peer is behind (it never heard of the sender's
 //! addition), as etcd's peers tell a removed member so.
 
-use super::request::{PeerRequest, PeerResponse};
+use super::request::MembershipChange;
+use super::request::{ForwardReply, Forwarded};
+use crate::api::RangeRequest;
+use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
+use crate::apply::Command;
 use crate::raft::types::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -82,21 +87,23 @@ pub struct InstallSnapshot {
     pub data: Vec<u8>,
 }
 
-/// Client requests served on behalf of member `from` (usually: writes sent to a follower), in
-/// one batch (see `member::forward_queue`); answered with one response per request, in order.
+/// Client requests of one kind `R` served on behalf of member `from` (usually: writes sent to a
+/// follower), in one batch (see `member::forward_queue`); answered with one result of `R`'s answer
+/// per request, in order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Forward {
+#[serde(bound = "")]
+pub struct Forward<R: Forwarded> {
     pub from: NodeId,
-    pub requests: Vec<PeerRequest>,
+    pub requests: Vec<R>,
 }
 
 /// Every kind of call, each with its sender, its reply type and its transport method.
 macro_rules! peer_calls {
-    ($($call:ident => $reply:ty, $method:ident, |$it:ident| $sender:expr;)*) => {
+    ($($name:ident($call:ty) => $reply:ty, $method:ident, |$it:ident| $sender:expr;)*) => {
         /// One call of any kind, as a receiver decodes it from the wire.
         #[derive(Debug, Clone, Serialize, Deserialize)]
         pub enum PeerMessage {
-            $($call($call),)*
+            $($name($call),)*
         }
 
         $(
@@ -121,7 +128,7 @@ macro_rules! peer_calls {
 
             impl From<$call> for PeerMessage {
                 fn from(call: $call) -> PeerMessage {
-                    PeerMessage::$call(call)
+                    PeerMessage::$name(call)
                 }
             }
         )*
@@ -130,7 +137,7 @@ macro_rules! peer_calls {
             /// The member that sent the call.
             pub fn sender(&self) -> NodeId {
                 match self {
-                    $(PeerMessage::$call(call) => call.sender(),)*
+                    $(PeerMessage::$name(call) => call.sender(),)*
                 }
             }
         }
@@ -153,13 +160,26 @@ macro_rules! peer_calls {
 }
 
 peer_calls! {
-    AppendEntries => RaftReply<AppendEntriesResponse>, append_entries, |call| voter(&call.0.vote);
-    RequestVote => RaftReply<VoteResponse>, vote, |call| voter(&call.0.vote);
-    PreVote => RaftReply<VoteResponse>, pre_vote, |call| voter(&call.0.vote);
-    TransferLeader => RaftReply<TransferLeaderResponse>, transfer_leader,
+    AppendEntries(AppendEntries) => RaftReply<AppendEntriesResponse>, append_entries,
+        |call| voter(&call.0.vote);
+    RequestVote(RequestVote) => RaftReply<VoteResponse>, vote, |call| voter(&call.0.vote);
+    PreVote(PreVote) => RaftReply<VoteResponse>, pre_vote, |call| voter(&call.0.vote);
+    TransferLeader(TransferLeader) => RaftReply<TransferLeaderResponse>, transfer_leader,
         |call| voter(call.0.from_leader());
-    InstallSnapshot => RaftReply<SnapshotResponse>, install_snapshot, |call| voter(&call.vote);
-    Forward => Vec<PeerResponse>, forward, |call| call.from;
+    InstallSnapshot(InstallSnapshot) => RaftReply<SnapshotResponse>, install_snapshot,
+        |call| voter(&call.vote);
+    ForwardProposals(Forward<Command>) => ForwardReply<Command>, forward_proposals,
+        |call| call.from;
+    ForwardRanges(Forward<RangeRequest>) => ForwardReply<RangeRequest>, forward_ranges,
+        |call| call.from;
+    ForwardKeepAlives(Forward<LeaseKeepAliveRequest>) => ForwardReply<LeaseKeepAliveRequest>,
+        forward_keep_alives, |call| call.from;
+    ForwardTimeToLives(Forward<LeaseTimeToLiveRequest>) => ForwardReply<LeaseTimeToLiveRequest>,
+        forward_time_to_lives, |call| call.from;
+    ForwardLeases(Forward<LeaseLeasesRequest>) => ForwardReply<LeaseLeasesRequest>,
+        forward_leases, |call| call.from;
+    ForwardMembershipChanges(Forward<MembershipChange>) => ForwardReply<MembershipChange>,
+        forward_membership_changes, |call| call.from;
 }
 
 /// A peer's reply, with the notice a member adds when its applied membership, up to

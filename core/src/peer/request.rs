@@ -1,38 +1,60 @@
 //! The peer protocol's requests: what a follower forwards to the leader, and what comes back.
 //! The shapes are internal to detcd (both the server's peer transport and the simulator's carry
 //! them as values), not part of etcd's wire format; `member` serves them (`member::forward`).
+//!
+//! Each kind of forwarded request is [`Forwarded`] and names its own answer type: a batch holds
+//! requests of one kind only (`message::Forward<R>`), and is answered with one `Result` of that
+//! kind's answer per request, so no answer of another kind can come back and nobody unpacks an
+//! enum of answers. Proposals travel as the log's `Command` and come back as what applying it
+//! answered (`Response`), which the proposer reads with `apply::Proposal::applied`, exactly as a
+//! leader reads its own.
 
 use crate::api::{
-    LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
-    RangeRequest, RangeResponse,
+    LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse,
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
 };
 use crate::apply::{Command, Response};
 use crate::error::Error;
-use crate::kv::LeaseId;
 use crate::raft::types::{MemberInfo, NodeId};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum PeerRequest {
-    Propose(Command),
-    LinearizableRange(RangeRequest),
-    LeaseKeepAlive(LeaseId),
-    LeaseTimeToLive(LeaseTimeToLiveRequest),
-    LeaseLeases,
-    ChangeMembership(MembershipChange),
+/// A kind of request a follower forwards to the leader, and what the leader answers it with.
+pub trait Forwarded: Clone + Debug + Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The leader's answer to one request of this kind.
+    type Answer: Debug + Serialize + DeserializeOwned + Send + Sync + 'static;
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum PeerAnswer {
-    Applied(Response),
-    Range(RangeResponse),
-    KeepAlive(LeaseKeepAliveResponse),
-    TimeToLive(LeaseTimeToLiveResponse),
-    Leases(LeaseLeasesResponse),
-    MembershipChanged,
+/// The leader's answers to a batch of requests of kind `R`, one per request, in order.
+pub type ForwardReply<R> = Vec<Result<<R as Forwarded>::Answer, Error>>;
+
+/// A proposal (a write, a txn, a range through the log): appended and applied by the leader.
+impl Forwarded for Command {
+    type Answer = Response;
 }
 
-pub type PeerResponse = Result<PeerAnswer, Error>;
+/// A linearizable range: served by the leader after a read index.
+impl Forwarded for RangeRequest {
+    type Answer = RangeResponse;
+}
+
+impl Forwarded for LeaseKeepAliveRequest {
+    type Answer = LeaseKeepAliveResponse;
+}
+
+impl Forwarded for LeaseTimeToLiveRequest {
+    type Answer = LeaseTimeToLiveResponse;
+}
+
+impl Forwarded for LeaseLeasesRequest {
+    type Answer = LeaseLeasesResponse;
+}
+
+/// A membership change: made by the leader, answered with nothing but success.
+impl Forwarded for MembershipChange {
+    type Answer = ();
+}
 
 /// One change to the cluster's membership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

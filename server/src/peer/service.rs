@@ -35,7 +35,12 @@ async fn answer(member: &Member, payload: &[u8]) -> Result<Vec<u8>, Status> {
         PeerMessage::PreVote(call) => reply(member.serve_peer(call).await),
         PeerMessage::TransferLeader(call) => reply(member.serve_peer(call).await),
         PeerMessage::InstallSnapshot(call) => reply(member.serve_peer(call).await),
-        PeerMessage::Forward(call) => reply(member.serve_peer(call).await),
+        PeerMessage::ForwardProposals(call) => reply(member.serve_peer(call).await),
+        PeerMessage::ForwardRanges(call) => reply(member.serve_peer(call).await),
+        PeerMessage::ForwardKeepAlives(call) => reply(member.serve_peer(call).await),
+        PeerMessage::ForwardTimeToLives(call) => reply(member.serve_peer(call).await),
+        PeerMessage::ForwardLeases(call) => reply(member.serve_peer(call).await),
+        PeerMessage::ForwardMembershipChanges(call) => reply(member.serve_peer(call).await),
     }
 }
 

@@ -12,10 +12,13 @@
 use super::call_stream::CallStream;
 use super::codec::{decode, encode};
 use crate::tls::PeerConnector;
+use detcd_core::api::RangeRequest;
+use detcd_core::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
+use detcd_core::apply::Command;
 use detcd_core::peer::{
     AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
 };
-use detcd_core::peer::{Noticed, PeerCall, PeerMessage, PeerTransport, Reply};
+use detcd_core::peer::{MembershipChange, Noticed, PeerCall, PeerMessage, PeerTransport, Reply};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_proto::detcdpeerpb::peer_client::PeerClient;
 use detcd_proto::detcdpeerpb::PeerFrame;
@@ -179,13 +182,63 @@ impl PeerTransport for GrpcPeerTransport {
         self.send(target, info, call, timeout)
     }
 
-    fn forward(
+    fn forward_proposals(
         &self,
         target: NodeId,
         info: &MemberInfo,
-        call: Forward,
+        call: Forward<Command>,
         timeout: Duration,
-    ) -> Reply<Forward> {
+    ) -> Reply<Forward<Command>> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn forward_ranges(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: Forward<RangeRequest>,
+        timeout: Duration,
+    ) -> Reply<Forward<RangeRequest>> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn forward_keep_alives(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: Forward<LeaseKeepAliveRequest>,
+        timeout: Duration,
+    ) -> Reply<Forward<LeaseKeepAliveRequest>> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn forward_time_to_lives(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: Forward<LeaseTimeToLiveRequest>,
+        timeout: Duration,
+    ) -> Reply<Forward<LeaseTimeToLiveRequest>> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn forward_leases(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: Forward<LeaseLeasesRequest>,
+        timeout: Duration,
+    ) -> Reply<Forward<LeaseLeasesRequest>> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn forward_membership_changes(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: Forward<MembershipChange>,
+        timeout: Duration,
+    ) -> Reply<Forward<MembershipChange>> {
         self.send(target, info, call, timeout)
     }
 }

@@ -54,7 +54,7 @@ const PAUSE_MS: std::ops::Range<u64> = 4_000..7_000;
 const LOCK_PATIENCE: Duration = Duration::from_secs(8);
 /// Chance that a client freezes (for `PAUSE_MS`) if it is still waiting for the lock a little
 /// after it called lock.
-const WAITING_PAUSE_CHANCE: f64 = 0.5;
+const WAITING_PAUSE_CHANCE: f64 = 0.7;
 const MUTEX: &str = "lock";
 const COUNTER: &str = "lock-counter";
 

@@ -20,9 +20,11 @@
 
 pub mod clock;
 pub mod cluster;
+pub mod dirlog;
 pub mod faults;
 pub mod freeze;
 pub mod interrupt;
+pub mod lazyfs;
 pub mod liveness;
 pub mod network;
 pub mod partition;
@@ -30,4 +32,5 @@ pub mod recorder;
 pub mod relay;
 pub mod run;
 pub mod scratch;
+pub mod unsynced;
 pub mod workloads;

@@ -127,20 +127,33 @@ impl Mounted {
         &self.mountpoint
     }
 
-    /// Unmounts and waits for the serving thread.
+    /// Unmounts and waits for the serving thread; a mount some process still uses (EBUSY) is
+    /// detached instead, and goes when its last file is closed.
     pub fn unmount(mut self) -> io::Result<()> {
-        match self.session.take() {
-            Some(session) => session.umount_and_join(),
-            None => Ok(()),
+        self.unmount_now()
+    }
+
+    fn unmount_now(&mut self) -> io::Result<()> {
+        let Some(session) = self.session.take() else { return Ok(()) };
+        match session.umount_and_join() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let path = std::ffi::CString::new(self.mountpoint.as_os_str().as_bytes())
+                    .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+                // SAFETY: umount2 on a NUL-terminated path we own.
+                if unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) } == 0 {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
         }
     }
 }
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            let _ = session.umount_and_join();
-        }
+        let _ = self.unmount_now();
     }
 }
 

@@ -10,6 +10,7 @@
 
 use crate::clock;
 use crate::cluster::{Binary, Cluster, ClusterError};
+use crate::dirlog::Commit;
 use crate::faults::{self, Fault, Fired, Step};
 use crate::interrupt;
 use crate::liveness;
@@ -46,6 +47,8 @@ pub struct Options {
     pub duration: Duration,
     pub seed: u64,
     pub faults: Vec<Fault>,
+    /// With disk faults, when a directory change is durable (`--disk-sync`).
+    pub disk_sync: Commit,
     pub out: PathBuf,
 }
 
@@ -70,6 +73,9 @@ pub struct Report {
     /// full): such a run is no finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+    /// What each member's file system did, with disk faults.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disks: Vec<String>,
     /// The network's log (every partition applied and healed), when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_log: Option<PathBuf>,
@@ -95,6 +101,7 @@ impl Report {
         if let Some(machine) = &self.machine {
             lines.push(format!("machine: {machine}"));
         }
+        lines.extend(self.disks.iter().map(|disk| format!("disk {disk}")));
         if let Some(log) = &self.network_log {
             lines.push(format!("network log: {}", log.display()));
         }
@@ -125,7 +132,9 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     } else {
         None
     };
-    let mut cluster = Cluster::start(options.binary.clone(), options.members, network, faketime)?;
+    let disk = options.faults.contains(&Fault::Disk).then_some(options.disk_sync);
+    let mut cluster =
+        Cluster::start(options.binary.clone(), options.members, network, faketime, disk)?;
     let endpoints = cluster.endpoints();
     // In a network, each client reaches the members from its own address, through relays.
     let relays = match cluster.network() {
@@ -200,6 +209,15 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     // The cluster's work is done: keep its logs, stop it, then judge.
     let crash = cluster.crashed();
     let has_network = cluster.network().is_some();
+    let disks: Vec<String> = (0..options.members)
+        .filter_map(|index| {
+            let c = cluster.disk_counts(index)?;
+            Some(format!(
+                "{}: {} fsyncs ({} failed, {} delayed), unsynced writes lost to {} files, {} directory changes undone",
+                cluster.members[index].name, c.fsyncs, c.failed, c.delayed, c.files_lost, c.changes_undone
+            ))
+        })
+        .collect();
     let stem = options.out.join(format!(
         "{}-{}-{}",
         scenario.name(),
@@ -237,6 +255,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         passed,
         history: stem.with_extension("history.jsonl"),
         machine: machine_trouble(&logs),
+        disks,
         network_log: has_network.then(|| logs.join("network.log")),
     };
     write_files(&stem, &ops, &report)

@@ -24,8 +24,9 @@ fn fuse_usable() -> bool {
 fn mounted(name: &str, commit: Commit) -> (PathBuf, Mounted) {
     let dir = std::env::temp_dir().join(format!("detcd-lazyfs-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
-    let mounted = lazyfs::mount(&dir.join("backing"), &dir.join("grave"), &dir.join("data"), commit)
-        .expect("mount");
+    let mounted =
+        lazyfs::mount(&dir.join("backing"), &dir.join("grave"), &dir.join("data"), commit)
+            .expect("mount");
     (dir, mounted)
 }
 

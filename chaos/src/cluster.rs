@@ -375,6 +375,21 @@ impl Cluster {
         self.wait_ready(index)
     }
 
+    /// Starts every member that is down, all before waiting for any (a member of a cluster
+    /// that was wholly down is ready only once a quorum runs), then waits for each.
+    pub fn restart_all(&mut self) -> Result<(), ClusterError> {
+        let down: Vec<usize> =
+            (0..self.members.len()).filter(|&i| !self.members[i].is_running()).collect();
+        for &index in &down {
+            self.kill(index);
+            self.spawn(index)?;
+        }
+        for &index in &down {
+            self.wait_ready(index)?;
+        }
+        Ok(())
+    }
+
     pub fn pause(&mut self, index: usize) {
         self.members[index].pause();
     }

@@ -46,10 +46,14 @@ pub enum Fault {
     /// A member's fsyncs fail or are slow for a while, and every kill loses unsynced writes
     /// (needs FUSE).
     Disk,
+    /// Every member SIGKILLed at once, losing its unsynced writes (a power failure of the
+    /// whole cluster; needs FUSE), down for a while, then all restarted together.
+    Power,
 }
 
 impl Fault {
-    pub const NAMES: [&'static str; 6] = ["kill", "pause", "partition", "netem", "clock", "disk"];
+    pub const NAMES: [&'static str; 7] =
+        ["kill", "pause", "partition", "netem", "clock", "disk", "power"];
 
     pub fn parse(name: &str) -> Result<Fault, String> {
         match name {
@@ -59,6 +63,7 @@ impl Fault {
             "netem" => Ok(Fault::Netem),
             "clock" => Ok(Fault::Clock),
             "disk" => Ok(Fault::Disk),
+            "power" => Ok(Fault::Power),
             other => Err(format!("unknown fault '{other}'; known: {}", Fault::NAMES.join(", "))),
         }
     }
@@ -71,12 +76,18 @@ impl Fault {
             Fault::Netem => "netem",
             Fault::Clock => "clock",
             Fault::Disk => "disk",
+            Fault::Power => "power",
         }
     }
 
     /// Whether the fault needs the members in network namespaces.
     pub fn is_network(self) -> bool {
         matches!(self, Fault::Partition | Fault::Netem)
+    }
+
+    /// Whether the fault needs the members' data directories on the lazy file system.
+    pub fn is_disk(self) -> bool {
+        matches!(self, Fault::Disk | Fault::Power)
     }
 }
 
@@ -134,7 +145,10 @@ impl Fired {
             (_, _, Some(disk)) => format!("{} {}", self.step.fault.name(), disk.name()),
             _ => self.step.fault.name().to_string(),
         };
-        let leader = if self.step.target == Target::Leader { " (leader)" } else { "" };
+        let leader = match (self.step.target, self.step.fault) {
+            (_, Fault::Power) | (Target::Member(_), _) => "",
+            (Target::Leader, _) => " (leader)",
+        };
         format!("{fault} {}{leader} for {}ms@{:.1}s", self.member, self.step.hold_ms, self.began)
     }
 }
@@ -162,7 +176,7 @@ pub fn schedule(
             Target::Member(rng.gen_range(0..members))
         };
         let hold_ms = match fault {
-            Fault::Kill => rng.gen_range(500..3_000),
+            Fault::Kill | Fault::Power => rng.gen_range(500..3_000),
             Fault::Pause if rng.gen_bool(1.0 / 3.0) => {
                 rng.gen_range(ttl_secs * 1_000 + 1_000..ttl_secs * 1_000 + 2_500)
             }
@@ -205,7 +219,10 @@ pub fn run(
             Target::Member(index) => index.min(cluster.members.len() - 1),
             Target::Leader => runtime.block_on(leader(cluster)).unwrap_or(0),
         };
-        let member = cluster.members[index].name.clone();
+        let member = match step.fault {
+            Fault::Power => "every member".to_string(),
+            _ => cluster.members[index].name.clone(),
+        };
         let began = clock.elapsed().as_secs_f64();
         let hold = Duration::from_millis(step.hold_ms);
         let mut detail = String::new();
@@ -239,6 +256,17 @@ pub fn run(
             }
             Fault::Clock => detail = clock_fault(cluster, index, step, hold)?,
             Fault::Disk => detail = disk_fault(cluster, index, step, hold)?,
+            Fault::Power => {
+                let lost: Vec<String> = (0..cluster.members.len())
+                    .map(|i| {
+                        let lost = cluster.kill(i);
+                        format!("{}: {lost}", cluster.members[i].name)
+                    })
+                    .collect();
+                detail = lost.join("; ");
+                interrupt::sleep(hold)?;
+                cluster.restart_all()?;
+            }
         }
         let healed = clock.elapsed().as_secs_f64();
         fired.push(Fired { step: step.clone(), member, began, healed, detail });
@@ -377,7 +405,7 @@ mod tests {
                 kinds_seen.insert(step.fault.name());
             }
         }
-        assert_eq!(kinds_seen.len(), 6, "{kinds_seen:?}");
+        assert_eq!(kinds_seen.len(), 7, "{kinds_seen:?}");
         let only_partitions = schedule(3, &[Fault::Partition], 3, chaos, 2);
         assert!(only_partitions.iter().all(|s| matches!(
             s.net,

@@ -132,7 +132,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     } else {
         None
     };
-    let disk = options.faults.contains(&Fault::Disk).then_some(options.disk_sync);
+    let disk = options.faults.iter().any(|f| f.is_disk()).then_some(options.disk_sync);
     let mut cluster =
         Cluster::start(options.binary.clone(), options.members, network, faketime, disk)?;
     let endpoints = cluster.endpoints();

@@ -1,8 +1,12 @@
 //! The disk faults' file system mounted for real: what a process wrote and synced survives a
-//! loss, what it did not sync is gone, and fsync fails or waits on command.
+//! loss, what it did not sync is gone, and fsync fails or waits on command; and `--faults
+//! kill,disk` end to end on real detcd, leaving no mount behind.
 //!
 //! Needs FUSE (`/dev/fuse`) and root: without them each test says so and is skipped.
 
+mod common;
+
+use common::{detcd, out_dir, serial};
 use detcd_chaos::dirlog::Commit;
 use detcd_chaos::lazyfs::{self, FsyncMode, Mounted};
 use std::fs::{self, OpenOptions};
@@ -141,4 +145,54 @@ fn fsync_fails_with_eio_losing_the_unsynced_data_and_waits_when_delayed() {
     drop(file);
     mount.unmount().expect("unmount");
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// The mount points of the lazy file system under scratch directories of process `pid`.
+fn mounts_of(pid: u32) -> Vec<String> {
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let marker = format!("detcd-chaos-detcd-{pid}-");
+    mounts
+        .lines()
+        .filter(|line| line.starts_with("detcd-lazyfs ") && line.contains(&marker))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn register_on_real_detcd_under_kills_losing_unsynced_writes_passes_and_unmounts() {
+    if !fuse_usable() {
+        return;
+    }
+    let _one = serial();
+    let out = out_dir("disk-detcd");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_detcd-chaos"));
+    command
+        .args(["run", "register", "--binary", "detcd", "--duration", "15s", "--seed", "1"])
+        .args(["--faults", "kill,disk", "--binary-path"])
+        .arg(detcd())
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("detcd-chaos runs");
+    let pid = child.id();
+    let mut seen_mounted = false;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) && !seen_mounted {
+        seen_mounted = mounts_of(pid).len() == 3;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().expect("detcd-chaos ends");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(seen_mounted, "the three members' disks were never mounted");
+    assert_eq!(mounts_of(pid), Vec::<String>::new(), "mounts left behind");
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("linearizable (register model): ok"), "{stdout}");
+    assert!(stdout.contains("liveness: ok"), "{stdout}");
+    assert!(stdout.contains("kill infra") && stdout.contains("disk "), "{stdout}");
+    assert!(stdout.contains("disk infra1: ") && stdout.contains("fsyncs ("), "{stdout}");
+    let report = fs::read_to_string(out.join("register-detcd-1.json")).expect("report");
+    assert!(report.contains("lost unsynced writes to"), "the kills' losses: {report}");
+    let _ = fs::remove_dir_all(&out);
 }

@@ -14,6 +14,7 @@
 //!   before its first write), and zeros past `len`;
 //! - a file that was synced or never changed has no entry, and reads are the backing file's.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -26,7 +27,7 @@ pub trait Backing {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
     fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()>;
     fn set_len(&mut self, len: u64) -> io::Result<()>;
-    fn len(&self) -> io::Result<u64>;
+    fn size(&self) -> io::Result<u64>;
 }
 
 impl Backing for std::fs::File {
@@ -39,7 +40,7 @@ impl Backing for std::fs::File {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         std::fs::File::set_len(self, len)
     }
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.metadata()?.len())
     }
 }
@@ -81,7 +82,7 @@ impl<K: Ord + Copy> Unsynced<K> {
     pub fn len(&self, key: K, backing: &impl Backing) -> io::Result<u64> {
         match self.files.get(&key) {
             Some(dirty) => Ok(dirty.len),
-            None => backing.len(),
+            None => backing.size(),
         }
     }
 
@@ -137,11 +138,13 @@ impl<K: Ord + Copy> Unsynced<K> {
     }
 
     fn entry(&mut self, key: K, backing: &impl Backing) -> io::Result<&mut Dirty> {
-        if !self.files.contains_key(&key) {
-            let len = backing.len()?;
-            self.files.insert(key, Dirty { len, keep: len, pages: BTreeMap::new() });
+        match self.files.entry(key) {
+            Entry::Occupied(entry) => Ok(entry.into_mut()),
+            Entry::Vacant(entry) => {
+                let len = backing.size()?;
+                Ok(entry.insert(Dirty { len, keep: len, pages: BTreeMap::new() }))
+            }
         }
-        Ok(self.files.get_mut(&key).expect("inserted above"))
     }
 
     /// Writes `data` at `offset` into the cache (the file grows if it ends past its length).
@@ -264,7 +267,7 @@ mod tests {
             self.0.resize(len as usize, 0);
             Ok(())
         }
-        fn len(&self) -> io::Result<u64> {
+        fn size(&self) -> io::Result<u64> {
             Ok(self.0.len() as u64)
         }
     }

@@ -123,7 +123,7 @@ fn fsync_fails_with_eio_losing_the_unsynced_data_and_waits_when_delayed() {
     }
     let (dir, mount) = mounted("fsync-modes", Commit::AnySync);
     let path = dir.join("data/f");
-    let mut file = OpenOptions::new().create(true).read(true).write(true).open(&path).unwrap();
+    let mut file = OpenOptions::new().create_new(true).read(true).write(true).open(&path).unwrap();
     file.write_all(b"durable ").unwrap();
     file.sync_all().unwrap();
     file.write_all(b"doomed").unwrap();

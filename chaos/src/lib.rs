@@ -9,7 +9,7 @@
 //! through a FUSE file system ([`disk`], [`lazyfs`]), of the leader or a random member),
 //! heals, checks liveness ([`liveness`]) and judges
 //! the recorded history ([`recorder`]) with the same checkers and the same JSON Lines history
-//! as `cargo sim` ([`run`]). Everything it starts is gone when it exits, also on Ctrl-C
+//! as `cargo sim` ([`run`]), and the simulator's HTML page ([`page`]). Everything it starts is gone when it exits, also on Ctrl-C
 //! ([`interrupt`]).
 //!
 //! The same scenario thus runs three ways: simulated, on real detcd, and on real etcd 3.4 —
@@ -29,6 +29,7 @@ pub mod interrupt;
 pub mod lazyfs;
 pub mod liveness;
 pub mod network;
+pub mod page;
 pub mod partition;
 pub mod recorder;
 pub mod relay;

@@ -111,19 +111,7 @@ fn run_command(args: RunArgs) -> i32 {
                 eprintln!("detcd-chaos: the run could not be judged: the machine failed it (see machine: above)");
                 2
             } else {
-                let posix = options.faults.iter().any(|f| f.is_disk())
-                    && options.disk_sync == Commit::Directory;
-                println!(
-                    "FAILED; run again with: detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}{}",
-                    report.scenario,
-                    report.binary,
-                    options.members,
-                    options.clients,
-                    options.duration.as_millis(),
-                    options.seed,
-                    fault_names(&options.faults),
-                    if posix { " --disk-sync posix" } else { "" },
-                );
+                println!("FAILED; run again with: {}", run::replay_command(&options));
                 1
             }
         }
@@ -189,14 +177,6 @@ fn options(args: RunArgs) -> Result<Options, String> {
         disk_sync,
         out: args.out,
     })
-}
-
-fn fault_names(faults: &[Fault]) -> String {
-    if faults.is_empty() {
-        return "none".into();
-    }
-    let names: Vec<&str> = faults.iter().map(|fault| fault.name()).collect();
-    names.join(",")
 }
 
 /// `detcd` beside this executable (cargo puts both in target/<profile>/), else on PATH.

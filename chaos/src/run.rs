@@ -15,6 +15,7 @@ use crate::faults::{self, Fault, Fired, Step};
 use crate::interrupt;
 use crate::liveness;
 use crate::network::Network;
+use crate::page;
 use crate::recorder::Recorder;
 use crate::relay::Relays;
 use crate::workloads::{Ctx, Scenario, Verdict};
@@ -69,6 +70,8 @@ pub struct Report {
     pub passed: bool,
     /// The history file (JSON Lines, what `detcd-sim check` reads).
     pub history: PathBuf,
+    /// The HTML page (the simulator's report).
+    pub page: PathBuf,
     /// Why the machine, not the system under test, may explain a failure (a member's disk was
     /// full): such a run is no finding.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +101,7 @@ impl Report {
         )];
         lines.extend(self.verdicts.iter().map(|v| format!("{}: {}", v.checker, v.summary)));
         lines.push(format!("history: {}", self.history.display()));
+        lines.push(format!("report: {}", self.page.display()));
         if let Some(machine) = &self.machine {
             lines.push(format!("machine: {machine}"));
         }
@@ -254,13 +258,43 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         verdicts,
         passed,
         history: stem.with_extension("history.jsonl"),
+        page: stem.with_extension("html"),
         machine: machine_trouble(&logs),
         disks,
         network_log: has_network.then(|| logs.join("network.log")),
     };
     write_files(&stem, &ops, &report)
+        .and_then(|()| {
+            page::write(
+                &stem,
+                &report,
+                &ops,
+                clock.elapsed().as_secs_f64(),
+                &replay_command(options),
+            )
+        })
         .map_err(|e| ClusterError::Failed(format!("writing {}: {e}", stem.display())))?;
     Ok(report)
+}
+
+/// The command that runs `options` again (the same faults at the same offsets; the system
+/// under test is not deterministic).
+pub fn replay_command(options: &Options) -> String {
+    let names: Vec<&str> = options.faults.iter().map(|fault| fault.name()).collect();
+    let faults = if names.is_empty() { "none".to_string() } else { names.join(",") };
+    let posix =
+        options.faults.iter().any(|f| f.is_disk()) && options.disk_sync == Commit::Directory;
+    format!(
+        "detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}{}",
+        options.scenario.name(),
+        options.binary.kind.name(),
+        options.members,
+        options.clients,
+        options.duration.as_millis(),
+        options.seed,
+        faults,
+        if posix { " --disk-sync posix" } else { "" },
+    )
 }
 
 /// What in the members' logs (`dir`) says the machine failed them: a full disk.

@@ -230,7 +230,7 @@ pub fn run(
             Fault::Kill => {
                 detail = cluster.kill(index);
                 interrupt::sleep(hold)?;
-                cluster.restart(index)?;
+                cluster.restart(index).map_err(|e| with_loss(e, &detail))?;
             }
             Fault::Pause => {
                 cluster.pause(index);
@@ -265,7 +265,7 @@ pub fn run(
                     .collect();
                 detail = lost.join("; ");
                 interrupt::sleep(hold)?;
-                cluster.restart_all()?;
+                cluster.restart_all().map_err(|e| with_loss(e, &detail))?;
             }
         }
         let healed = clock.elapsed().as_secs_f64();
@@ -304,6 +304,17 @@ fn clock_fault(
     }
     let after = cluster.clocks().ok_or_else(no_clocks)?.offset_ms(index);
     Ok(format!("clock +{}ms (now +{after}ms ahead)", after - before))
+}
+
+/// A restart's failure, saying what the kill before it lost (a member that cannot start on
+/// what it had synced is a finding about its disk use, not a broken harness).
+fn with_loss(error: ClusterError, lost: &str) -> ClusterError {
+    match error {
+        ClusterError::Failed(why) if !lost.is_empty() => {
+            ClusterError::Failed(format!("after the kill ({lost}): {why}"))
+        }
+        other => other,
+    }
 }
 
 /// Fails or slows member `index`'s fsyncs as `step` says for `hold`; a member that exited on

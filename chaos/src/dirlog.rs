@@ -61,6 +61,35 @@ struct Change {
     graves: Vec<PathBuf>,
 }
 
+/// `path` with its `before` prefix replaced by `now`, if it lies under `before`.
+fn rebase(path: &mut PathBuf, before: &Path, now: &Path) {
+    if let Ok(rest) = path.strip_prefix(before) {
+        *path = if rest.as_os_str().is_empty() { now.to_path_buf() } else { now.join(rest) };
+    }
+}
+
+impl Change {
+    /// What lay under `before` lies under `now`.
+    fn moved(&mut self, before: &Path, now: &Path) {
+        self.dirs = std::mem::take(&mut self.dirs)
+            .into_iter()
+            .map(|mut dir| {
+                rebase(&mut dir, before, now);
+                dir
+            })
+            .collect();
+        for step in &mut self.undo {
+            match step {
+                Undo::Remove(path) | Undo::Mkdir(path) => rebase(path, before, now),
+                Undo::Move { from, to } => {
+                    rebase(from, before, now);
+                    rebase(to, before, now);
+                }
+            }
+        }
+    }
+}
+
 /// The directory changes not yet durable.
 #[derive(Debug)]
 pub struct DirLog {
@@ -171,14 +200,24 @@ impl DirLog {
             }
             (Commit::Directory, None) => {}
         }
-        self.changes.retain(|change| {
-            if change.dirs.is_empty() {
-                for grave in &change.graves {
-                    let _ = fs::remove_file(grave);
+        let mut index = 0;
+        while index < self.changes.len() {
+            if !self.changes[index].dirs.is_empty() {
+                index += 1;
+                continue;
+            }
+            let change = self.changes.remove(index);
+            for grave in &change.graves {
+                let _ = fs::remove_file(grave);
+            }
+            // A durable rename stays: what older changes name under its old path now lives
+            // under its new one (a directory made as `wal.tmp` and renamed to `wal`).
+            if let Some(Undo::Move { from: now, to: before }) = change.undo.first() {
+                for older in &mut self.changes[..index] {
+                    older.moved(before, now);
                 }
             }
-            !change.dirs.is_empty()
-        });
+        }
     }
 
     /// Undoes every change not durable, newest first; returns how many changes were undone
@@ -302,6 +341,36 @@ mod tests {
         assert_eq!(names(&root), ["f"]);
         assert_eq!(Commit::parse("posix"), Ok(Commit::Directory));
         assert!(Commit::parse("ext4").is_err());
+        let _ = fs::remove_dir_all(root.parent().unwrap());
+    }
+
+    #[test]
+    fn a_durable_rename_of_a_directory_moves_the_older_changes_inside_it() {
+        // etcd's WAL: files made in `wal.tmp`, `wal.tmp` renamed to `wal`, the parent synced.
+        let (root, grave) = tree("rebase");
+        let mut log = DirLog::new(Commit::Directory, grave).unwrap();
+        fs::create_dir(root.join("wal.tmp")).unwrap();
+        log.created(&root.join("wal.tmp"));
+        fs::write(root.join("wal.tmp/0.wal"), b"entries").unwrap();
+        log.created(&root.join("wal.tmp/0.wal"));
+        log.rename(&root.join("wal.tmp"), &root.join("wal")).unwrap();
+        log.synced(Some(&root));
+        assert_eq!(log.pending(), 1, "the file's name in its directory is not durable yet");
+        let (undone, failed) = log.undo_all();
+        assert_eq!((undone, failed), (1, Vec::<String>::new()));
+        assert_eq!(names(&root), ["wal"]);
+        assert!(names(&root.join("wal")).is_empty());
+        let _ = fs::remove_dir_all(root.parent().unwrap());
+        // Synced under its new name, the directory keeps the file.
+        let (root, grave) = tree("rebase-synced");
+        let mut log = DirLog::new(Commit::Directory, grave).unwrap();
+        fs::create_dir(root.join("wal.tmp")).unwrap();
+        fs::write(root.join("wal.tmp/0.wal"), b"entries").unwrap();
+        log.created(&root.join("wal.tmp/0.wal"));
+        log.rename(&root.join("wal.tmp"), &root.join("wal")).unwrap();
+        log.synced(Some(&root));
+        log.synced(Some(&root.join("wal")));
+        assert_eq!(log.pending(), 0);
         let _ = fs::remove_dir_all(root.parent().unwrap());
     }
 

@@ -18,10 +18,15 @@
 //!   member ends, so members are started only from the thread that owns the cluster (the run's
 //!   main thread), which lives as long as the command;
 //! - the network, if any, is dropped after the members (a field drops after `drop` ran), so no
-//!   member outlives its namespace's removal.
+//!   member outlives its namespace's removal;
+//! - with disk faults, each member's data directory is a `lazyfs` mount over `infraN.backing`,
+//!   mounted before the member first starts and unmounted after it is killed for good; every
+//!   kill (by a fault or a heal) loses the member's unsynced writes before it can restart.
 
 use crate::clock::Clocks;
+use crate::dirlog::Commit;
 use crate::interrupt::{self, Interrupted};
+use crate::lazyfs::{self, Counts, FsyncMode, Mounted};
 use crate::network::{self, Network};
 use crate::scratch::{free_port, scratch_dir};
 use std::fmt;
@@ -171,16 +176,20 @@ pub struct Cluster {
     dir: PathBuf,
     network: Option<Network>,
     clocks: Option<Clocks>,
+    /// Each member's file system, when the run has disk faults.
+    disks: Vec<Mounted>,
 }
 
 impl Cluster {
     /// Starts `size` members (in `network`'s namespaces, if given, else on loopback; with
-    /// libfaketime at `faketime` preloaded, if given) and waits until each serves clients.
+    /// libfaketime at `faketime` preloaded, if given; on `lazyfs` mounts committing directory
+    /// changes as `disk` says, if given) and waits until each serves clients.
     pub fn start(
         binary: Binary,
         size: usize,
         network: Option<Network>,
         faketime: Option<PathBuf>,
+        disk: Option<Commit>,
     ) -> Result<Cluster, ClusterError> {
         if !binary.path.is_file() {
             return Err(ClusterError::Failed(format!(
@@ -206,7 +215,21 @@ impl Cluster {
                 paused: false,
             })
             .collect();
-        let mut cluster = Cluster { binary, members, dir, network, clocks: None };
+        let mut cluster =
+            Cluster { binary, members, dir, network, clocks: None, disks: Vec::new() };
+        if let Some(commit) = disk {
+            for index in 0..size {
+                let name = &cluster.members[index].name;
+                let mounted = lazyfs::mount(
+                    &cluster.dir.join(format!("{name}.backing")),
+                    &cluster.dir.join(format!("{name}.grave")),
+                    &cluster.members[index].data_dir,
+                    commit,
+                )
+                .map_err(|e| ClusterError::Failed(format!("mounting {name}'s disk: {e}")))?;
+                cluster.disks.push(mounted);
+            }
+        }
         if let Some(library) = faketime {
             let clocks = Clocks::create(library, &cluster.dir, size)
                 .map_err(|e| ClusterError::Failed(format!("clock files: {e}")))?;
@@ -312,16 +335,59 @@ impl Cluster {
         )))
     }
 
-    /// SIGKILLs member `index`.
-    pub fn kill(&mut self, index: usize) {
+    /// SIGKILLs member `index` and, with disk faults, loses its unsynced writes; says what was
+    /// lost (empty without disk faults).
+    pub fn kill(&mut self, index: usize) -> String {
         self.members[index].kill();
+        let Some(disk) = self.disks.get(index) else { return String::new() };
+        let (files, changes, failed) = disk.control.lose_unsynced();
+        let mut lost =
+            format!("lost unsynced writes to {files} files, {changes} directory changes");
+        if !failed.is_empty() {
+            lost.push_str(&format!(" ({} undo steps failed: {})", failed.len(), failed.join("; ")));
+        }
+        lost
+    }
+
+    /// Sets member `index`'s fsync behaviour; false without disk faults.
+    pub fn set_fsync(&mut self, index: usize, mode: FsyncMode) -> bool {
+        self.disks.get(index).map(|disk| disk.control.set_fsync(mode)).is_some()
+    }
+
+    /// What member `index`'s file system did, with disk faults.
+    pub fn disk_counts(&self, index: usize) -> Option<Counts> {
+        self.disks.get(index).map(|disk| disk.control.counts())
+    }
+
+    /// How member `index` exited, if it did (its process is then reaped and gone).
+    pub fn exited(&mut self, index: usize) -> Option<String> {
+        let member = &mut self.members[index];
+        let status = member.process.as_mut().and_then(|child| child.try_wait().ok().flatten())?;
+        member.process = None;
+        Some(status.to_string())
     }
 
     /// Starts member `index` again on its data directory and waits until it serves clients.
     pub fn restart(&mut self, index: usize) -> Result<(), ClusterError> {
-        self.members[index].kill();
+        // A member that died on its own crashed too: its unsynced writes go as at a kill.
+        self.kill(index);
         self.spawn(index)?;
         self.wait_ready(index)
+    }
+
+    /// Starts every member that is down, all before waiting for any (a member of a cluster
+    /// that was wholly down is ready only once a quorum runs), then waits for each.
+    pub fn restart_all(&mut self) -> Result<(), ClusterError> {
+        let down: Vec<usize> =
+            (0..self.members.len()).filter(|&i| !self.members[i].is_running()).collect();
+        for &index in &down {
+            self.kill(index);
+            self.spawn(index)?;
+        }
+        for &index in &down {
+            self.wait_ready(index)?;
+        }
+        Ok(())
     }
 
     pub fn pause(&mut self, index: usize) {
@@ -403,6 +469,9 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         for member in &mut self.members {
             member.kill();
+        }
+        for disk in self.disks.drain(..) {
+            let _ = disk.unmount();
         }
         let _ = fs::remove_dir_all(&self.dir);
     }

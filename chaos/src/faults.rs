@@ -1,6 +1,7 @@
 //! Faults on a real cluster, drawn from the seed: SIGKILL and restart, SIGSTOP/SIGCONT pauses,
-//! partitions (isolate, halves, bridge, one-way), degraded links (loss, delay) and clock jumps
-//! and drift (`clock`), each of the leader or of a random member.
+//! partitions (isolate, halves, bridge, one-way), degraded links (loss, delay), clock jumps
+//! and drift (`clock`), and failing or slow fsyncs (`disk`), each of the leader or of a random
+//! member. With disk faults on, a kill also loses the member's unsynced writes (`lazyfs`).
 //!
 //! The *schedule* is a pure function of the seed, the fault kinds, the member count and the
 //! chaos length, so a seed names the same faults every time even though the system under test
@@ -14,11 +15,13 @@
 //! and degraded links hold a few election timeouts long too; their shape is drawn with the
 //! schedule (`partition`), their sides only when they fire, around the target of the moment.
 //! A seed's schedule of kills and pauses (`--faults kill,pause`) is the one it was before
-//! network and clock faults existed: their draws are made only for steps of their kind.
+//! network, clock and disk faults existed: their draws are made only for steps of their kind.
 
 use crate::clock::ClockStep;
 use crate::cluster::{Cluster, ClusterError};
+use crate::disk::DiskStep;
 use crate::interrupt;
+use crate::lazyfs::FsyncMode;
 use crate::partition::{self, Net};
 use detcd_proto::client::GrpcClient;
 use rand::{Rng, SeedableRng};
@@ -40,10 +43,17 @@ pub enum Fault {
     Netem,
     /// A member's clocks jump ahead or run fast for a while (needs libfaketime and detcd).
     Clock,
+    /// A member's fsyncs fail or are slow for a while, and every kill loses unsynced writes
+    /// (needs FUSE).
+    Disk,
+    /// Every member SIGKILLed at once, losing its unsynced writes (a power failure of the
+    /// whole cluster; needs FUSE), down for a while, then all restarted together.
+    Power,
 }
 
 impl Fault {
-    pub const NAMES: [&'static str; 5] = ["kill", "pause", "partition", "netem", "clock"];
+    pub const NAMES: [&'static str; 7] =
+        ["kill", "pause", "partition", "netem", "clock", "disk", "power"];
 
     pub fn parse(name: &str) -> Result<Fault, String> {
         match name {
@@ -52,6 +62,8 @@ impl Fault {
             "partition" => Ok(Fault::Partition),
             "netem" => Ok(Fault::Netem),
             "clock" => Ok(Fault::Clock),
+            "disk" => Ok(Fault::Disk),
+            "power" => Ok(Fault::Power),
             other => Err(format!("unknown fault '{other}'; known: {}", Fault::NAMES.join(", "))),
         }
     }
@@ -63,12 +75,19 @@ impl Fault {
             Fault::Partition => "partition",
             Fault::Netem => "netem",
             Fault::Clock => "clock",
+            Fault::Disk => "disk",
+            Fault::Power => "power",
         }
     }
 
     /// Whether the fault needs the members in network namespaces.
     pub fn is_network(self) -> bool {
         matches!(self, Fault::Partition | Fault::Netem)
+    }
+
+    /// Whether the fault needs the members' data directories on the lazy file system.
+    pub fn is_disk(self) -> bool {
+        matches!(self, Fault::Disk | Fault::Power)
     }
 }
 
@@ -97,6 +116,9 @@ pub struct Step {
     /// A clock fault's jump or drift.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock: Option<ClockStep>,
+    /// A disk fault's effect on fsync.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskStep>,
 }
 
 /// What a fault did.
@@ -117,12 +139,16 @@ impl Fired {
     /// `kill infra2 (leader) for 1200ms@2.1s`, `partition isolate infra1 (leader) for
     /// 2500ms@3.0s`.
     pub fn describe(&self) -> String {
-        let fault = match (self.step.net, self.step.clock) {
-            (Some(net), _) => format!("{} {}", self.step.fault.name(), net.name()),
-            (_, Some(clock)) => format!("{} {}", self.step.fault.name(), clock.name()),
+        let fault = match (self.step.net, self.step.clock, self.step.disk) {
+            (Some(net), _, _) => format!("{} {}", self.step.fault.name(), net.name()),
+            (_, Some(clock), _) => format!("{} {}", self.step.fault.name(), clock.name()),
+            (_, _, Some(disk)) => format!("{} {}", self.step.fault.name(), disk.name()),
             _ => self.step.fault.name().to_string(),
         };
-        let leader = if self.step.target == Target::Leader { " (leader)" } else { "" };
+        let leader = match (self.step.target, self.step.fault) {
+            (_, Fault::Power) | (Target::Member(_), _) => "",
+            (Target::Leader, _) => " (leader)",
+        };
         format!("{fault} {}{leader} for {}ms@{:.1}s", self.member, self.step.hold_ms, self.began)
     }
 }
@@ -150,16 +176,19 @@ pub fn schedule(
             Target::Member(rng.gen_range(0..members))
         };
         let hold_ms = match fault {
-            Fault::Kill => rng.gen_range(500..3_000),
+            Fault::Kill | Fault::Power => rng.gen_range(500..3_000),
             Fault::Pause if rng.gen_bool(1.0 / 3.0) => {
                 rng.gen_range(ttl_secs * 1_000 + 1_000..ttl_secs * 1_000 + 2_500)
             }
             Fault::Pause => rng.gen_range(1_500..2_500),
-            Fault::Partition | Fault::Netem | Fault::Clock => rng.gen_range(2_000..5_000),
+            Fault::Partition | Fault::Netem | Fault::Clock | Fault::Disk => {
+                rng.gen_range(2_000..5_000)
+            }
         };
         let net = fault.is_network().then(|| Net::draw(&mut rng, fault == Fault::Netem));
         let clock = (fault == Fault::Clock).then(|| ClockStep::draw(&mut rng));
-        steps.push(Step { at_ms: at, fault, target, hold_ms, net, clock });
+        let disk = (fault == Fault::Disk).then(|| DiskStep::draw(&mut rng));
+        steps.push(Step { at_ms: at, fault, target, hold_ms, net, clock, disk });
         at += hold_ms + rng.gen_range(1_000..3_000);
     }
     steps
@@ -190,15 +219,18 @@ pub fn run(
             Target::Member(index) => index.min(cluster.members.len() - 1),
             Target::Leader => runtime.block_on(leader(cluster)).unwrap_or(0),
         };
-        let member = cluster.members[index].name.clone();
+        let member = match step.fault {
+            Fault::Power => "every member".to_string(),
+            _ => cluster.members[index].name.clone(),
+        };
         let began = clock.elapsed().as_secs_f64();
         let hold = Duration::from_millis(step.hold_ms);
         let mut detail = String::new();
         match step.fault {
             Fault::Kill => {
-                cluster.kill(index);
+                detail = cluster.kill(index);
                 interrupt::sleep(hold)?;
-                cluster.restart(index)?;
+                cluster.restart(index).map_err(|e| with_loss(e, &detail))?;
             }
             Fault::Pause => {
                 cluster.pause(index);
@@ -223,6 +255,18 @@ pub fn run(
                 detail = format!("{links}; {dropped} packets dropped");
             }
             Fault::Clock => detail = clock_fault(cluster, index, step, hold)?,
+            Fault::Disk => detail = disk_fault(cluster, index, step, hold)?,
+            Fault::Power => {
+                let lost: Vec<String> = (0..cluster.members.len())
+                    .map(|i| {
+                        let lost = cluster.kill(i);
+                        format!("{}: {lost}", cluster.members[i].name)
+                    })
+                    .collect();
+                detail = lost.join("; ");
+                interrupt::sleep(hold)?;
+                cluster.restart_all().map_err(|e| with_loss(e, &detail))?;
+            }
         }
         let healed = clock.elapsed().as_secs_f64();
         fired.push(Fired { step: step.clone(), member, began, healed, detail });
@@ -260,6 +304,52 @@ fn clock_fault(
     }
     let after = cluster.clocks().ok_or_else(no_clocks)?.offset_ms(index);
     Ok(format!("clock +{}ms (now +{after}ms ahead)", after - before))
+}
+
+/// A restart's failure, saying what the kill before it lost (a member that cannot start on
+/// what it had synced is a finding about its disk use, not a broken harness).
+fn with_loss(error: ClusterError, lost: &str) -> ClusterError {
+    match error {
+        ClusterError::Failed(why) if !lost.is_empty() => {
+            ClusterError::Failed(format!("after the kill ({lost}): {why}"))
+        }
+        other => other,
+    }
+}
+
+/// Fails or slows member `index`'s fsyncs as `step` says for `hold`; a member that exited on
+/// a failed fsync (as etcd and detcd do) has lost its unsynced writes and is restarted.
+fn disk_fault(
+    cluster: &mut Cluster,
+    index: usize,
+    step: &Step,
+    hold: Duration,
+) -> Result<String, ClusterError> {
+    let disk = step.disk.unwrap_or(DiskStep::FailFsync);
+    let before = cluster.disk_counts(index).unwrap_or_default();
+    if !cluster.set_fsync(index, disk.mode()) {
+        return Err(ClusterError::Failed(
+            "a disk fault on a cluster without its file system".into(),
+        ));
+    }
+    let slept = interrupt::sleep(hold);
+    cluster.set_fsync(index, FsyncMode::Normal);
+    slept?;
+    // A member exits on the failed fsync's error report, which may come just after the hold.
+    interrupt::sleep(Duration::from_millis(500))?;
+    let after = cluster.disk_counts(index).unwrap_or_default();
+    let mut detail = match disk {
+        DiskStep::FailFsync => format!("{} fsyncs failed", after.failed - before.failed),
+        DiskStep::SlowFsync { ms } => {
+            format!("{} fsyncs delayed {ms}ms", after.delayed - before.delayed)
+        }
+    };
+    if let Some(exit) = cluster.exited(index) {
+        let lost = cluster.kill(index);
+        detail.push_str(&format!("; the member exited ({exit}); {lost}; restarted"));
+        cluster.restart(index)?;
+    }
+    Ok(detail)
 }
 
 /// The index of the member that says it leads, if one answers within a second.
@@ -319,13 +409,14 @@ mod tests {
             for step in &steps {
                 assert_eq!(step.net.is_some(), step.fault.is_network(), "{step:?}");
                 assert_eq!(step.clock.is_some(), step.fault == Fault::Clock, "{step:?}");
+                assert_eq!(step.disk.is_some(), step.fault == Fault::Disk, "{step:?}");
                 if step.fault.is_network() {
                     assert!(step.hold_ms >= 2_000, "a cut outlasts an election: {step:?}");
                 }
                 kinds_seen.insert(step.fault.name());
             }
         }
-        assert_eq!(kinds_seen.len(), 5, "{kinds_seen:?}");
+        assert_eq!(kinds_seen.len(), 7, "{kinds_seen:?}");
         let only_partitions = schedule(3, &[Fault::Partition], 3, chaos, 2);
         assert!(only_partitions.iter().all(|s| matches!(
             s.net,

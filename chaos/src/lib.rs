@@ -5,10 +5,11 @@
 //! ([`network`]), runs a scenario's workload through the real gRPC client ([`workloads`]),
 //! injects faults drawn from the seed ([`faults`]: SIGKILL and restart, SIGSTOP/SIGCONT
 //! pauses, partitions and degraded links ([`partition`]), clock jumps and drift through
-//! libfaketime ([`clock`]), of the leader or a random member),
+//! libfaketime ([`clock`]), failing and slow fsyncs and the loss of unsynced writes at kills
+//! through a FUSE file system ([`disk`], [`lazyfs`]), of the leader or a random member),
 //! heals, checks liveness ([`liveness`]) and judges
 //! the recorded history ([`recorder`]) with the same checkers and the same JSON Lines history
-//! as `cargo sim` ([`run`]). Everything it starts is gone when it exits, also on Ctrl-C
+//! as `cargo sim` ([`run`]), and the simulator's HTML page ([`page`]). Everything it starts is gone when it exits, also on Ctrl-C
 //! ([`interrupt`]).
 //!
 //! The same scenario thus runs three ways: simulated, on real detcd, and on real etcd 3.4 —
@@ -20,14 +21,19 @@
 
 pub mod clock;
 pub mod cluster;
+pub mod dirlog;
+pub mod disk;
 pub mod faults;
 pub mod freeze;
 pub mod interrupt;
+pub mod lazyfs;
 pub mod liveness;
 pub mod network;
+pub mod page;
 pub mod partition;
 pub mod recorder;
 pub mod relay;
 pub mod run;
 pub mod scratch;
+pub mod unsynced;
 pub mod workloads;

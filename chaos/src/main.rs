@@ -8,8 +8,10 @@
 use clap::{Parser, Subcommand};
 use detcd_chaos::clock;
 use detcd_chaos::cluster::{Binary, ClusterError, Kind};
+use detcd_chaos::dirlog::Commit;
 use detcd_chaos::faults::Fault;
 use detcd_chaos::interrupt;
+use detcd_chaos::lazyfs;
 use detcd_chaos::network;
 use detcd_chaos::run::{self, Options};
 use detcd_chaos::workloads::Scenario;
@@ -58,11 +60,19 @@ struct RunArgs {
     duration: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Fault kinds, comma-separated: kill, pause, partition, netem, clock; `none` for none.
-    /// The network kinds put each member in its own network namespace (root only); clock
-    /// runs detcd under libfaketime (etcd ignores it).
+    /// Fault kinds, comma-separated: kill, pause, partition, netem, clock, disk, power; `none`
+    /// for none. The network kinds put each member in its own network namespace (root only);
+    /// clock runs detcd under libfaketime (etcd ignores it); disk and power put each member's
+    /// data directory on a FUSE file system that, at every kill, loses what the member had not
+    /// fsynced (root and /dev/fuse): disk also fails or slows a member's fsyncs for a while,
+    /// power kills every member at once.
     #[arg(long, default_value = "kill,pause")]
     faults: String,
+    /// With disk faults, what makes a create, rename or unlink durable: `journal`, any fsync
+    /// on the member's disk (as ext4's one journal, what servers on Linux meet); `posix`, only
+    /// an fsync of its directory (the letter of POSIX, stricter than ext4).
+    #[arg(long, default_value = "journal", value_parser = ["journal", "posix"])]
+    disk_sync: String,
     /// Where the history, report and member logs go.
     #[arg(long, default_value = "target/detcd-chaos")]
     out: PathBuf,
@@ -101,16 +111,7 @@ fn run_command(args: RunArgs) -> i32 {
                 eprintln!("detcd-chaos: the run could not be judged: the machine failed it (see machine: above)");
                 2
             } else {
-                println!(
-                    "FAILED; run again with: detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}",
-                    report.scenario,
-                    report.binary,
-                    options.members,
-                    options.clients,
-                    options.duration.as_millis(),
-                    options.seed,
-                    fault_names(&options.faults)
-                );
+                println!("FAILED; run again with: {}", run::replay_command(&options));
                 1
             }
         }
@@ -157,6 +158,10 @@ fn options(args: RunArgs) -> Result<Options, String> {
         }
         clock::library().map_err(|why| format!("clock faults refused: {why}"))?;
     }
+    if faults.iter().any(|f: &Fault| f.is_disk()) {
+        lazyfs::usable().map_err(|why| format!("disk faults refused: {why}"))?;
+    }
+    let disk_sync = Commit::parse(&args.disk_sync)?;
     let clients = args.clients.unwrap_or(default_clients);
     if clients == 0 {
         return Err("--clients must be at least 1".into());
@@ -169,16 +174,9 @@ fn options(args: RunArgs) -> Result<Options, String> {
         duration: parse_duration(&args.duration)?,
         seed: args.seed,
         faults,
+        disk_sync,
         out: args.out,
     })
-}
-
-fn fault_names(faults: &[Fault]) -> String {
-    if faults.is_empty() {
-        return "none".into();
-    }
-    let names: Vec<&str> = faults.iter().map(|fault| fault.name()).collect();
-    names.join(",")
 }
 
 /// `detcd` beside this executable (cargo puts both in target/<profile>/), else on PATH.

@@ -10,10 +10,12 @@
 
 use crate::clock;
 use crate::cluster::{Binary, Cluster, ClusterError};
+use crate::dirlog::Commit;
 use crate::faults::{self, Fault, Fired, Step};
 use crate::interrupt;
 use crate::liveness;
 use crate::network::Network;
+use crate::page;
 use crate::recorder::Recorder;
 use crate::relay::Relays;
 use crate::workloads::{Ctx, Scenario, Verdict};
@@ -46,6 +48,8 @@ pub struct Options {
     pub duration: Duration,
     pub seed: u64,
     pub faults: Vec<Fault>,
+    /// With disk faults, when a directory change is durable (`--disk-sync`).
+    pub disk_sync: Commit,
     pub out: PathBuf,
 }
 
@@ -66,10 +70,15 @@ pub struct Report {
     pub passed: bool,
     /// The history file (JSON Lines, what `detcd-sim check` reads).
     pub history: PathBuf,
+    /// The HTML page (the simulator's report).
+    pub page: PathBuf,
     /// Why the machine, not the system under test, may explain a failure (a member's disk was
     /// full): such a run is no finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+    /// What each member's file system did, with disk faults.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disks: Vec<String>,
     /// The network's log (every partition applied and healed), when the run had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_log: Option<PathBuf>,
@@ -92,9 +101,11 @@ impl Report {
         )];
         lines.extend(self.verdicts.iter().map(|v| format!("{}: {}", v.checker, v.summary)));
         lines.push(format!("history: {}", self.history.display()));
+        lines.push(format!("report: {}", self.page.display()));
         if let Some(machine) = &self.machine {
             lines.push(format!("machine: {machine}"));
         }
+        lines.extend(self.disks.iter().map(|disk| format!("disk {disk}")));
         if let Some(log) = &self.network_log {
             lines.push(format!("network log: {}", log.display()));
         }
@@ -125,7 +136,9 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     } else {
         None
     };
-    let mut cluster = Cluster::start(options.binary.clone(), options.members, network, faketime)?;
+    let disk = options.faults.iter().any(|f| f.is_disk()).then_some(options.disk_sync);
+    let mut cluster =
+        Cluster::start(options.binary.clone(), options.members, network, faketime, disk)?;
     let endpoints = cluster.endpoints();
     // In a network, each client reaches the members from its own address, through relays.
     let relays = match cluster.network() {
@@ -200,6 +213,15 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     // The cluster's work is done: keep its logs, stop it, then judge.
     let crash = cluster.crashed();
     let has_network = cluster.network().is_some();
+    let disks: Vec<String> = (0..options.members)
+        .filter_map(|index| {
+            let c = cluster.disk_counts(index)?;
+            Some(format!(
+                "{}: {} fsyncs ({} failed, {} delayed), unsynced writes lost to {} files, {} directory changes undone",
+                cluster.members[index].name, c.fsyncs, c.failed, c.delayed, c.files_lost, c.changes_undone
+            ))
+        })
+        .collect();
     let stem = options.out.join(format!(
         "{}-{}-{}",
         scenario.name(),
@@ -236,12 +258,43 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         verdicts,
         passed,
         history: stem.with_extension("history.jsonl"),
+        page: stem.with_extension("html"),
         machine: machine_trouble(&logs),
+        disks,
         network_log: has_network.then(|| logs.join("network.log")),
     };
     write_files(&stem, &ops, &report)
+        .and_then(|()| {
+            page::write(
+                &stem,
+                &report,
+                &ops,
+                clock.elapsed().as_secs_f64(),
+                &replay_command(options),
+            )
+        })
         .map_err(|e| ClusterError::Failed(format!("writing {}: {e}", stem.display())))?;
     Ok(report)
+}
+
+/// The command that runs `options` again (the same faults at the same offsets; the system
+/// under test is not deterministic).
+pub fn replay_command(options: &Options) -> String {
+    let names: Vec<&str> = options.faults.iter().map(|fault| fault.name()).collect();
+    let faults = if names.is_empty() { "none".to_string() } else { names.join(",") };
+    let posix =
+        options.faults.iter().any(|f| f.is_disk()) && options.disk_sync == Commit::Directory;
+    format!(
+        "detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}{}",
+        options.scenario.name(),
+        options.binary.kind.name(),
+        options.members,
+        options.clients,
+        options.duration.as_millis(),
+        options.seed,
+        faults,
+        if posix { " --disk-sync posix" } else { "" },
+    )
 }
 
 /// What in the members' logs (`dir`) says the machine failed them: a full disk.

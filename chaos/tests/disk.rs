@@ -196,3 +196,36 @@ fn register_on_real_detcd_under_kills_losing_unsynced_writes_passes_and_unmounts
     assert!(report.contains("lost unsynced writes to"), "the kills' losses: {report}");
     let _ = fs::remove_dir_all(&out);
 }
+
+/// A member whose fsync failed exits (raft stopped for good), as etcd does, so the harness
+/// restarts it from its disk; before it did, it stayed up serving nothing, and seed 4 (one failed
+/// fsync on each member in turn) left no member serving: liveness failed.
+#[test]
+fn members_whose_fsync_failed_exit_and_come_back_so_the_cluster_lives() {
+    if !fuse_usable() {
+        return;
+    }
+    let _one = serial();
+    let out = out_dir("disk-fsync-exit");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_detcd-chaos"))
+        .args(["run", "register", "--binary", "detcd", "--members", "3", "--clients", "4"])
+        .args(["--duration", "20000ms", "--seed", "4", "--faults", "kill,disk", "--binary-path"])
+        .arg(detcd())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("detcd-chaos runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("fail-fsync infra1") && stdout.contains("fail-fsync infra3"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("liveness: ok"), "{stdout}");
+    let logs: String = fs::read_dir(out.join("register-detcd-4.logs"))
+        .expect("member logs")
+        .filter_map(|entry| fs::read_to_string(entry.ok()?.path()).ok())
+        .collect();
+    assert!(logs.contains("raft stopped for good"), "no member exited on its failed fsync");
+    let _ = fs::remove_dir_all(&out);
+}

@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio_stream::{Stream, StreamExt};
 use tonic::service::Routes;
 use tonic::transport::Server;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 /// Largest gRPC message accepted or sent (etcd: 1.5 MiB requests plus gRPC overhead; peers carry
 /// snapshots, so they get more).
@@ -245,14 +245,32 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     );
     tokio::spawn(ready);
 
-    tokio::select! {
-        () = wait_for_signal() => info!("received shutdown signal, stopping"),
+    let outcome = tokio::select! {
+        () = wait_for_signal() => {
+            info!("received shutdown signal, stopping");
+            Ok(())
+        }
         // As etcd: a member removed from the cluster stops for good (its data directory is of
         // no further use).
-        () = member.removed() => warn!("the member has been permanently removed from the cluster; stopping"),
-    }
+        () = member.removed() => {
+            warn!("the member has been permanently removed from the cluster; stopping");
+            Ok(())
+        }
+        // A removed member's raft stops too; only a raft that stopped on its own (a failed
+        // fsync poisoned the WAL) makes the process exit with an error, as etcd exits, so a
+        // supervisor restarts it from what its disk holds instead of leaving it serving nothing.
+        () = member.stopped() => {
+            if member.is_removed() {
+                warn!("the member has been permanently removed from the cluster; stopping");
+                Ok(())
+            } else {
+                error!("raft stopped for good (see the storage error above): exiting");
+                Err("raft stopped for good after a storage error; restart the member".to_string())
+            }
+        }
+    };
     member.shutdown().await;
-    Ok(())
+    outcome
 }
 
 fn local(bound: &Bound) -> String {

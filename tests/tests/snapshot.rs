@@ -218,27 +218,40 @@ fn a_key_space_goes_from_etcd_to_detcd_and_back_unchanged() {
     ok(&etcd_ep, &["put", "b", "5"]);
     let original = picture(&etcd_ep);
     assert!(original.contains("compacted true") && original.contains("TTL(900s)"), "{original}");
-    let scratch = etcd.data_dir().to_path_buf();
-    let from_etcd = scratch.join("from-etcd.db");
-    let from_etcd = from_etcd.to_str().expect("utf-8");
-    ok(&etcd_ep, &["snapshot", "save", from_etcd]);
+    // Into detcd (the same keys, revisions, compaction point and leases) and back into etcd.
+    let (in_detcd, back_in_etcd) = through_detcd_and_back(&mut etcd, "kv", &[], picture);
+    assert_eq!(in_detcd, original);
+    assert_eq!(back_in_etcd, original);
+}
 
-    // Into detcd: the same keys, revisions, compaction point and leases.
+/// Takes `etcd`'s snapshot, restores it into a new one-member detcd, and detcd's own snapshot
+/// back into `etcd` (snapshots saved with `flags`, etcdctl's credentials say); answers what
+/// `picture` shows on detcd, then on etcd.
+fn through_detcd_and_back(
+    etcd: &mut EtcdCluster,
+    name: &str,
+    flags: &[&str],
+    picture: fn(&str) -> String,
+) -> (String, String) {
+    let scratch = etcd.data_dir().to_path_buf();
+    let from_etcd = scratch.join(format!("{name}-from-etcd.db"));
+    let from_etcd = from_etcd.to_str().expect("utf-8");
+    ok(&etcd.members[0].endpoint(), &[flags, &["snapshot", "save", from_etcd]].concat());
+
     let mut target = Cluster::plan(1);
     let data_dir = target.data_dir(0).to_str().expect("utf-8").to_string();
     let (restored, out, err) = detcd_restore(&target, from_etcd, &data_dir);
     assert!(restored, "{out}{err}");
     target.start_planned();
     let detcd_ep = target.nodes[0].endpoint();
-    assert_eq!(picture(&detcd_ep), original);
+    let in_detcd = picture(&detcd_ep);
 
-    // And back into etcd from detcd's snapshot.
-    let from_detcd = scratch.join("from-detcd.db");
+    let from_detcd = scratch.join(format!("{name}-from-detcd.db"));
     let from_detcd = from_detcd.to_str().expect("utf-8");
-    ok(&detcd_ep, &["snapshot", "save", from_detcd]);
-    restore_into_etcd(&mut etcd, from_detcd);
+    ok(&detcd_ep, &[flags, &["snapshot", "save", from_detcd]].concat());
+    restore_into_etcd(etcd, from_detcd);
     etcd.restart(0);
-    assert_eq!(picture(&etcd.members[0].endpoint()), original);
+    (in_detcd, picture(&etcd.members[0].endpoint()))
 }
 
 /// What a client sees of an auth store: users, roles, a role's permissions and a user's roles (as
@@ -282,23 +295,8 @@ fn an_auth_store_goes_from_etcd_to_detcd_and_back_unchanged() {
     }
     let original = auth_picture(&etcd_ep);
     assert!(original.contains("read true 1\nwrite true\nwrong password true"), "{original}");
-    let scratch = etcd.data_dir().to_path_buf();
-    let from_etcd = scratch.join("auth-from-etcd.db");
-    let from_etcd = from_etcd.to_str().expect("utf-8");
-    ok(&etcd_ep, &["--user", "root:rootpw", "snapshot", "save", from_etcd]);
-
-    let mut target = Cluster::plan(1);
-    let data_dir = target.data_dir(0).to_str().expect("utf-8").to_string();
-    let (restored, out, err) = detcd_restore(&target, from_etcd, &data_dir);
-    assert!(restored, "{out}{err}");
-    target.start_planned();
-    let detcd_ep = target.nodes[0].endpoint();
-    assert_eq!(auth_picture(&detcd_ep), original);
-
-    let from_detcd = scratch.join("auth-from-detcd.db");
-    let from_detcd = from_detcd.to_str().expect("utf-8");
-    ok(&detcd_ep, &["--user", "root:rootpw", "snapshot", "save", from_detcd]);
-    restore_into_etcd(&mut etcd, from_detcd);
-    etcd.restart(0);
-    assert_eq!(auth_picture(&etcd.members[0].endpoint()), original);
+    let root = ["--user", "root:rootpw"];
+    let (in_detcd, back_in_etcd) = through_detcd_and_back(&mut etcd, "auth", &root, auth_picture);
+    assert_eq!(in_detcd, original);
+    assert_eq!(back_in_etcd, original);
 }

@@ -28,7 +28,7 @@ use crate::lease::ExpiryTracker;
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::{DetRuntime, NodeClock};
-use openraft_rt::AsyncRuntime;
+use openraft_rt::{AsyncRuntime, WatchReceiver};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -201,5 +201,17 @@ impl Member {
     /// Whether raft stopped for good (a poisoned WAL, a fatal storage error): only a restart helps.
     pub fn is_stopped(&self) -> bool {
         !self.node().is_running()
+    }
+
+    /// Resolves once raft has stopped for good (`is_stopped`), or at once if it has. A server
+    /// then exits, as etcd exits on a failed fsync, so that its supervisor starts it again from
+    /// what its disk holds (the simulator restarts such a member when it heals).
+    pub async fn stopped(&self) {
+        let mut metrics = self.node().raft.metrics();
+        while !self.is_stopped() {
+            if metrics.changed().await.is_err() {
+                return;
+            }
+        }
     }
 }

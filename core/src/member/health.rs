@@ -47,15 +47,6 @@ impl HealthProbe {
             }
         }
     }
-
-    /// The probe for an HTTP path's first segment (`livez`, `readyz`).
-    pub fn named(name: &str) -> Option<HealthProbe> {
-        match name {
-            "livez" => Some(HealthProbe::Livez),
-            "readyz" => Some(HealthProbe::Readyz),
-            _ => None,
-        }
-    }
 }
 
 /// Whether every check passed.

@@ -10,7 +10,9 @@ fn a_dropped_cluster_leaves_no_process_and_no_data_behind() {
     let endpoints = cluster.endpoints();
     let health = detcd_tests::etcdctl::run(&endpoints.join(","), &["endpoint", "health"]);
     assert!(health.ok, "{health:?}");
-    assert_eq!(health.stderr.matches("is healthy").count(), 3, "{}", health.stderr);
+    // etcdctl 3.4 prints health to stderr, 3.5 to stdout.
+    let printed = format!("{}{}", health.stdout, health.stderr);
+    assert_eq!(printed.matches("is healthy").count(), 3, "{printed}");
     let pids: Vec<u32> = cluster.members.iter().filter_map(|m| m.pid()).collect();
     assert_eq!(pids.len(), 3);
     let data = cluster.data_dir().to_path_buf();

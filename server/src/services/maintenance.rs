@@ -41,6 +41,16 @@ impl MaintenanceService {
         MaintenanceService { member, data_dir: None }
     }
 
+    /// The member's state now: its archive bytes and the state machine they hold (a copy, so
+    /// the replica is locked only while the archive is taken). `call` names the method in errors.
+    fn state_now(&self, call: &str) -> Result<(Vec<u8>, detcd_core::apply::StateMachine), Status> {
+        let archive = self.member.archive();
+        let machine = detcd_core::member::archive::decode(&archive)
+            .map_err(|e| Status::internal(format!("{call}: {e}")))?
+            .machine;
+        Ok((archive, machine))
+    }
+
     /// Status reports the bytes under `data_dir` as the db size.
     pub fn with_data_dir(self, data_dir: impl Into<PathBuf>) -> Self {
         MaintenanceService { data_dir: Some(Arc::from(data_dir.into())), ..self }
@@ -132,10 +142,7 @@ impl Maintenance for MaintenanceService {
         request: Request<pb::HashRequest>,
     ) -> Result<Response<pb::HashResponse>, Status> {
         super::admin_only(&self.member, &request)?;
-        let archive = self.member.archive();
-        let machine = detcd_core::member::archive::decode(&archive)
-            .map_err(|e| Status::internal(format!("hash: {e}")))?
-            .machine;
+        let (_, machine) = self.state_now("hash")?;
         let mut header = self.member.header_now();
         header.revision = machine.revision();
         let hash = crate::snapshot::backend_hash(&machine);
@@ -168,10 +175,7 @@ impl Maintenance for MaintenanceService {
         request: Request<pb::SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
         super::admin_only(&self.member, &request)?;
-        let archive = self.member.archive();
-        let machine = detcd_core::member::archive::decode(&archive)
-            .map_err(|e| Status::internal(format!("snapshot: {e}")))?
-            .machine;
+        let (archive, machine) = self.state_now("snapshot")?;
         let file = crate::snapshot::seal_database(&machine, archive);
         let header = super::proto_header(&self.member);
         let total = file.len();

@@ -57,13 +57,23 @@ pub fn read_key(file: &FlagFile) -> Result<PrivateKeyDer<'static>, String> {
     })
 }
 
+/// A CA bundle: the trust anchors, and the certificates they came from.
+#[derive(Debug, Clone)]
+pub struct TrustedCas {
+    pub roots: Arc<RootCertStore>,
+    pub certs: Arc<[CertificateDer<'static>]>,
+}
+
 /// A CA bundle as trust anchors.
-pub fn read_roots(file: &FlagFile) -> Result<Arc<RootCertStore>, String> {
+pub fn read_roots(file: &FlagFile) -> Result<TrustedCas, String> {
+    let certs = read_certs(file)?;
     let mut roots = RootCertStore::empty();
-    for cert in read_certs(file)? {
-        roots.add(cert).map_err(|e| file.error(format!("not a usable CA certificate: {e}")))?;
+    for cert in &certs {
+        roots
+            .add(cert.clone())
+            .map_err(|e| file.error(format!("not a usable CA certificate: {e}")))?;
     }
-    Ok(Arc::new(roots))
+    Ok(TrustedCas { roots: Arc::new(roots), certs: certs.into() })
 }
 
 /// A certificate chain and its key, checked to belong together.

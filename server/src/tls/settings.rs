@@ -7,9 +7,10 @@
 //! the same certificate. Everything is read here, at start-up, so every problem with a flag or a
 //! file ends start-up with one line naming it; later renewals are `reload`'s.
 
+use super::anchor_leaf::AnchorAsLeaf;
 use super::auto::self_signed;
 use super::crl::RevocationFile;
-use super::files::{read_roots, FlagFile};
+use super::files::{read_roots, FlagFile, TrustedCas};
 use super::policy::{policy, Policy};
 use super::reload::ReloadingKey;
 use super::verify::{ClientCheck, PeerServerCheck};
@@ -19,7 +20,7 @@ use tokio_rustls::rustls::client::danger::ServerCertVerifier;
 use tokio_rustls::rustls::client::WebPkiServerVerifier;
 use tokio_rustls::rustls::server::danger::ClientCertVerifier;
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+use tokio_rustls::rustls::{ClientConfig, ServerConfig};
 use tracing::warn;
 
 /// The TLS flags of one side, with the names they were given under.
@@ -111,7 +112,7 @@ fn side_key(
     Ok(Some(Arc::new(ReloadingKey::load(cert, key, policy.provider.clone())?)))
 }
 
-fn side_roots(side: &Side) -> Result<Option<Arc<RootCertStore>>, String> {
+fn side_roots(side: &Side) -> Result<Option<TrustedCas>, String> {
     let [_, _, ca_flag, auth_flag, _, _] = side.flags;
     let roots = side.trusted_ca_file.as_deref().map(|ca| read_roots(&FlagFile::new(ca_flag, ca)));
     let roots = roots.transpose()?;
@@ -124,7 +125,7 @@ fn side_roots(side: &Side) -> Result<Option<Arc<RootCertStore>>, String> {
 fn server_config(
     side: &Side,
     key: Arc<ReloadingKey>,
-    roots: Option<&Arc<RootCertStore>>,
+    roots: Option<&TrustedCas>,
     policy: &Policy,
     http1: bool,
 ) -> Result<Arc<ServerConfig>, String> {
@@ -136,11 +137,15 @@ fn server_config(
         .with_protocol_versions(&policy.versions)
         .map_err(|e| format!("TLS versions: {e}"))?;
     let builder = match roots.filter(|_| side.client_cert_auth) {
-        Some(roots) => {
-            let verifier =
-                WebPkiClientVerifier::builder_with_provider(roots.clone(), policy.provider.clone())
-                    .build()
-                    .map_err(|e| format!("{auth_flag} with {ca_flag}: {e}"))?;
+        Some(trusted) => {
+            let webpki = WebPkiClientVerifier::builder_with_provider(
+                trusted.roots.clone(),
+                policy.provider.clone(),
+            )
+            .build()
+            .map_err(|e| format!("{auth_flag} with {ca_flag}: {e}"))?;
+            let verifier: Arc<dyn ClientCertVerifier> =
+                Arc::new(AnchorAsLeaf { inner: webpki, trusted: trusted.certs.clone() });
             let plain =
                 side.allowed_cn.is_none() && side.allowed_hostname.is_none() && revoked.is_none();
             let verifier: Arc<dyn ClientCertVerifier> = if plain {
@@ -175,13 +180,13 @@ fn server_config(
 fn peer_client_config(
     side: &Side,
     key: Arc<ReloadingKey>,
-    roots: Option<Arc<RootCertStore>>,
+    roots: Option<TrustedCas>,
     policy: &Policy,
 ) -> Result<Arc<ClientConfig>, String> {
     let [_, _, ca_flag, _, auto_flag, _] = side.flags;
     let inner: Option<Arc<dyn ServerCertVerifier>> = match roots {
-        Some(roots) => Some(
-            WebPkiServerVerifier::builder_with_provider(roots, policy.provider.clone())
+        Some(trusted) => Some(
+            WebPkiServerVerifier::builder_with_provider(trusted.roots, policy.provider.clone())
                 .build()
                 .map_err(|e| format!("{ca_flag}: {e}"))?,
         ),

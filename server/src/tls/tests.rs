@@ -10,8 +10,9 @@ use super::policy::policy;
 use super::reload::ReloadingKey;
 use super::settings::{Side, TlsConfigs};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer,
-    KeyIdMethod, KeyPair, RevocationReason, RevokedCertParams, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, RevocationReason,
+    RevokedCertParams, SerialNumber,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +42,8 @@ impl Ca {
         params.distinguished_name.push(DnType::CommonName, name);
         let cert = params.self_signed(&key).unwrap();
         std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        // The CA's own key, for tests where a client presents the CA certificate itself.
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
         Ca { issuer: Issuer::new(params, key), dir: dir.to_path_buf() }
     }
 
@@ -354,6 +357,69 @@ async fn a_revoked_client_certificate_is_refused_and_a_renewed_list_is_read_at_t
     ca.revocation_list("revoke.crl", &[0x5678]);
     assert!(handshake(server.clone(), as_client(&revoked_cert, &revoked_key)).await.is_ok());
     assert!(handshake(server, as_client(&good_cert, &good_key)).await.is_err());
+}
+
+/// A self-signed CA certificate written as `<name>.pem` and `<name>.key`, as etcd's fixture
+/// `CommonName-root.crt` is: marked as a CA, with the given validity and extended key usage.
+fn self_signed_ca(
+    dir: &Path,
+    name: &str,
+    valid: (i32, i32),
+    usage: &[ExtendedKeyUsagePurpose],
+) -> String {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, "root");
+    params.not_before = rcgen::date_time_ymd(valid.0, 1, 1);
+    params.not_after = rcgen::date_time_ymd(valid.1, 1, 1);
+    params.extended_key_usages = usage.to_vec();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+    std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn a_client_may_present_a_trusted_ca_certificate_itself_as_go_allows() {
+    let dir = scratch("anchor-leaf");
+    let ca = Ca::new(&dir, "ca");
+    let (server_cert, server_key) = ca.leaf("server", "server");
+    let ca_pem = ca.path("ca.pem");
+    // The client's certificate is the CA certificate of the server's CA file.
+    let as_client = |cert: &str, key: &str| {
+        let side = peer_side(cert, key, &ca_pem, None);
+        build(&no_side("client"), &side, &dir).unwrap().peer_client.unwrap()
+    };
+    let server =
+        build(&client_side(&server_cert, &server_key, Some(&ca_pem)), &no_side("peer"), &dir);
+    let server = server.unwrap().client.unwrap();
+    let identity = handshake(server.clone(), as_client(&ca_pem, &ca.path("ca.key"))).await;
+    assert_eq!(identity.unwrap(), Some(ClientIdentity { common_name: "ca".into() }));
+
+    // A CA certificate the server does not trust is still refused, as is a trusted one that is
+    // expired or whose extended key usage is for servers only; a usable one with client usage
+    // passes.
+    let other = Ca::new(&dir, "other");
+    let error = handshake(server, as_client(&other.path("other.pem"), &other.path("other.key")));
+    assert!(error.await.unwrap_err().contains("invalid peer certificate"));
+    let cases = [
+        ("expired", (2000, 2001), vec![], false),
+        ("server-only", (2000, 2100), vec![ExtendedKeyUsagePurpose::ServerAuth], false),
+        ("client-usage", (2000, 2100), vec![ExtendedKeyUsagePurpose::ClientAuth], true),
+    ];
+    for (name, valid, usage, accepted) in cases {
+        let root = self_signed_ca(&dir, name, valid, &usage);
+        let (pem, key) = (format!("{root}.pem"), format!("{root}.key"));
+        let server = client_side(&server_cert, &server_key, Some(&pem));
+        let server = build(&server, &no_side("peer"), &dir).unwrap().client.unwrap();
+        // This client trusts the server's CA; it presents the root the server trusts.
+        let side = peer_side(&pem, &key, &ca_pem, None);
+        let client = build(&no_side("client"), &side, &dir).unwrap().peer_client.unwrap();
+        let outcome = handshake(server, client).await;
+        assert_eq!(outcome.is_ok(), accepted, "{name}: {outcome:?}");
+    }
 }
 
 #[test]

@@ -5,18 +5,44 @@
 //! so load spreads evenly however the numbers divide. Each tonic `Channel` made from its own
 //! `Endpoint` is its own HTTP/2 connection. Clients record into their own `Recorder`; the run
 //! merges them after the last client stops, so the hot path shares nothing but the budget counter.
+//! With `--user`, every connection authenticates before the clock starts (see [`crate::auth`]).
 
+use crate::auth::Token;
 use crate::keys::{self, KeyPicker};
 use crate::options::{Budget, Plan, TlsFiles, Workload};
 use crate::requests;
 use crate::summary::{Recorder, Summary};
 use crate::watch;
 use detcd_proto::etcdserverpb::kv_client::KvClient;
+use detcd_proto::etcdserverpb::watch_client::WatchClient;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+/// The KV client every workload sends with: the connection, and its token if any.
+pub type Kv = KvClient<InterceptedService<Channel, Token>>;
+/// The watch client of the watch workload.
+pub type Watch = WatchClient<InterceptedService<Channel, Token>>;
+
+/// One gRPC connection and the token its requests carry.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    channel: Channel,
+    token: Token,
+}
+
+impl Connection {
+    pub fn kv(&self) -> Kv {
+        KvClient::with_interceptor(self.channel.clone(), self.token.clone())
+    }
+
+    pub fn watch(&self) -> Watch {
+        WatchClient::with_interceptor(self.channel.clone(), self.token.clone())
+    }
+}
 
 /// A request slower than this counts as an error ("timed out") and the client moves on.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,7 +81,7 @@ pub struct ClientPlan {
 
 /// Runs the plan and summarises it.
 pub async fn run(plan: &Plan) -> Result<Summary, String> {
-    let channels = connections(plan)?;
+    let connections = connections(plan).await?;
     let client_plan = ClientPlan {
         workload: plan.workload,
         key_size: plan.key_size,
@@ -66,12 +92,12 @@ pub async fn run(plan: &Plan) -> Result<Summary, String> {
     let started = Instant::now();
     let mut clients = JoinSet::new();
     for client in 0..plan.clients {
-        let channel = channels[client % channels.len()].clone();
+        let connection = connections[client % connections.len()].clone();
         let tickets = Arc::clone(&tickets);
         clients.spawn(async move {
             match client_plan.workload {
-                Workload::Watch => watch::client(channel, client, client_plan, &tickets).await,
-                _ => request_client(channel, client, client_plan, &tickets).await,
+                Workload::Watch => watch::client(connection, client, client_plan, &tickets).await,
+                _ => request_client(connection, client, client_plan, &tickets).await,
             }
         });
     }
@@ -83,19 +109,22 @@ pub async fn run(plan: &Plan) -> Result<Summary, String> {
     Ok(total.summarise(started.elapsed()))
 }
 
-fn connections(plan: &Plan) -> Result<Vec<Channel>, String> {
-    (0..plan.conns)
-        .map(|i| {
-            let url = plan.endpoints[i % plan.endpoints.len()].clone();
-            let mut endpoint =
-                Endpoint::from_shared(url.clone()).map_err(|e| format!("{url}: {e}"))?;
-            if let Some(files) = plan.tls.as_ref().filter(|_| url.starts_with("https://")) {
-                endpoint =
-                    endpoint.tls_config(tls_config(files)).map_err(|e| format!("{url}: {e}"))?;
-            }
-            Ok(endpoint.connect_timeout(CONNECT_TIMEOUT).tcp_nodelay(true).connect_lazy())
-        })
-        .collect()
+async fn connections(plan: &Plan) -> Result<Vec<Connection>, String> {
+    let mut connections = Vec::with_capacity(plan.conns);
+    for i in 0..plan.conns {
+        let url = plan.endpoints[i % plan.endpoints.len()].clone();
+        let mut endpoint = Endpoint::from_shared(url.clone()).map_err(|e| format!("{url}: {e}"))?;
+        if let Some(files) = plan.tls.as_ref().filter(|_| url.starts_with("https://")) {
+            endpoint = endpoint.tls_config(tls_config(files)).map_err(|e| format!("{url}: {e}"))?;
+        }
+        let channel = endpoint.connect_timeout(CONNECT_TIMEOUT).tcp_nodelay(true).connect_lazy();
+        let token = match &plan.user {
+            Some(user) => Token::authenticate(channel.clone(), &url, user).await?,
+            None => Token::none(),
+        };
+        connections.push(Connection { channel, token });
+    }
+    Ok(connections)
 }
 
 /// tonic's TLS settings for `https://` endpoints.
@@ -112,12 +141,12 @@ fn tls_config(files: &TlsFiles) -> ClientTlsConfig {
 
 /// One client of the put, range or txn workload.
 async fn request_client(
-    channel: Channel,
+    connection: Connection,
     client: usize,
     plan: ClientPlan,
     tickets: &Tickets,
 ) -> Recorder {
-    let mut kv = KvClient::new(channel);
+    let mut kv = connection.kv();
     let mut keys = KeyPicker::new(plan.key_size, plan.key_space, client);
     let value = keys::value(plan.val_size);
     let mut recorder = Recorder::new();

@@ -5,6 +5,7 @@
 //! both servers through exactly the same code. Exit status: 0 when any request succeeded, 1 when
 //! none did, 2 for bad flags.
 
+mod auth;
 mod driver;
 mod keys;
 mod options;

@@ -60,6 +60,10 @@ pub struct CommonArgs {
     /// Client key file for mutual TLS (with `--cert`).
     #[arg(long, global = true, requires = "cert")]
     pub key: Option<String>,
+    /// `name:password` of the user to authenticate as (as etcdctl's `--user`), for a cluster
+    /// with auth enabled.
+    #[arg(long, global = true)]
+    pub user: Option<String>,
     /// `text` (etcd benchmark style) or `tsv` (one line, for scripts).
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -137,6 +141,22 @@ pub struct Plan {
     pub output: Output,
     /// TLS for `https://` endpoints: the CA, and the client's certificate and key, as PEM text.
     pub tls: Option<TlsFiles>,
+    /// The user every connection authenticates as (`--user`).
+    pub user: Option<Credentials>,
+}
+
+/// A user name and password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub name: String,
+    pub password: String,
+}
+
+/// Never prints the password.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("name", &self.name).finish_non_exhaustive()
+    }
 }
 
 /// The PEM contents of the TLS files, read once when the plan is made.
@@ -187,6 +207,7 @@ impl Args {
             workload,
             output: c.output,
             tls: tls_files(c)?,
+            user: c.user.as_deref().map(credentials).transpose()?,
         })
     }
 }
@@ -205,6 +226,17 @@ fn tls_files(c: &CommonArgs) -> Result<Option<TlsFiles>, String> {
         return Ok(None);
     }
     Ok(Some(TlsFiles { ca, identity: cert.zip(key) }))
+}
+
+/// `name:password`, split at the first colon (a password may hold colons, a name may not, as
+/// etcdctl splits it); both parts must be non-empty.
+fn credentials(text: &str) -> Result<Credentials, String> {
+    match text.split_once(':') {
+        Some((name, password)) if !name.is_empty() && !password.is_empty() => {
+            Ok(Credentials { name: name.to_string(), password: password.to_string() })
+        }
+        _ => Err("--user takes name:password, both non-empty".into()),
+    }
 }
 
 fn workload(arg: WorkloadArg) -> Workload {
@@ -287,6 +319,18 @@ mod tests {
         let plan = plan(&["range", "--consistency", "s", "--endpoints", "a:1,http://b:2"]).unwrap();
         assert_eq!(plan.workload, Workload::Range { serializable: true });
         assert_eq!(plan.endpoints, vec!["http://a:1".to_string(), "http://b:2".to_string()]);
+    }
+
+    #[test]
+    fn user_splits_at_the_first_colon_and_refuses_a_missing_part() {
+        assert_eq!(plan(&["put"]).unwrap().user, None);
+        let user = plan(&["put", "--user", "bench:pa:ss"]).unwrap().user.unwrap();
+        assert_eq!((user.name.as_str(), user.password.as_str()), ("bench", "pa:ss"));
+        assert!(!format!("{user:?}").contains("pa:ss"), "the password is never printed");
+        for bad in ["bench", "bench:", ":secret"] {
+            let err = plan(&["put", "--user", bad]).unwrap_err();
+            assert_eq!(err, "--user takes name:password, both non-empty", "{bad}");
+        }
     }
 
     #[test]

@@ -4,12 +4,11 @@
 //! The txn mirrors what applications do most: one comparison, then one put. Its comparison
 //! (`version(key) != -1`) always holds, so every txn writes and both servers do the same work.
 
+use crate::driver::Kv;
 use crate::options::Workload;
 use detcd_proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
-use detcd_proto::etcdserverpb::kv_client::KvClient;
 use detcd_proto::etcdserverpb::request_op::Request;
 use detcd_proto::etcdserverpb::{Compare, PutRequest, RangeRequest, RequestOp, TxnRequest};
-use tonic::transport::Channel;
 
 pub fn put(key: Vec<u8>, value: Vec<u8>) -> PutRequest {
     PutRequest { key, value, ..Default::default() }
@@ -33,7 +32,7 @@ pub fn txn(key: Vec<u8>, value: Vec<u8>) -> TxnRequest {
 
 /// Sends one request of `workload` (not `Watch`, which has its own loop) for `key`.
 pub async fn send(
-    kv: &mut KvClient<Channel>,
+    kv: &mut Kv,
     workload: Workload,
     key: Vec<u8>,
     value: &[u8],

@@ -6,18 +6,15 @@
 //! attributed exactly. Events may arrive before the put's reply; `seen` remembers the highest
 //! revision delivered so none is waited for twice.
 
-use crate::driver::{status_line, ClientPlan, Tickets, REQUEST_TIMEOUT};
+use crate::driver::{status_line, ClientPlan, Connection, Kv, Tickets, REQUEST_TIMEOUT};
 use crate::keys;
 use crate::requests;
 use crate::summary::Recorder;
-use detcd_proto::etcdserverpb::kv_client::KvClient;
-use detcd_proto::etcdserverpb::watch_client::WatchClient;
 use detcd_proto::etcdserverpb::watch_request::RequestUnion;
 use detcd_proto::etcdserverpb::{WatchCreateRequest, WatchRequest, WatchResponse};
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 use tonic::Streaming;
 
 /// One open watch on one key.
@@ -30,12 +27,12 @@ struct Session {
 }
 
 impl Session {
-    async fn open(channel: Channel, key: Vec<u8>) -> Result<Session, String> {
+    async fn open(connection: &Connection, key: Vec<u8>) -> Result<Session, String> {
         let (requests, outgoing) = mpsc::channel(1);
         let create = WatchCreateRequest { key, ..Default::default() };
         let create = WatchRequest { request_union: Some(RequestUnion::CreateRequest(create)) };
         requests.send(create).await.map_err(|_| "watch request stream closed".to_string())?;
-        let stream = WatchClient::new(channel).watch(ReceiverStream::new(outgoing)).await;
+        let stream = connection.watch().watch(ReceiverStream::new(outgoing)).await;
         let responses = stream.map_err(|s| status_line(&s))?.into_inner();
         let mut session = Session { _requests: requests, responses, seen: 0 };
         let first = session.next().await?;
@@ -67,7 +64,7 @@ impl Session {
 
 /// One watch client; a watch that cannot be opened is one error and ends the client.
 pub async fn client(
-    channel: Channel,
+    connection: Connection,
     client: usize,
     plan: ClientPlan,
     tickets: &Tickets,
@@ -75,14 +72,14 @@ pub async fn client(
     let key = keys::key(client as u64, plan.key_size);
     let value = keys::value(plan.val_size);
     let mut recorder = Recorder::new();
-    let mut session = match Session::open(channel.clone(), key.clone()).await {
+    let mut session = match Session::open(&connection, key.clone()).await {
         Ok(session) => session,
         Err(error) => {
             recorder.failure(error);
             return recorder;
         }
     };
-    let mut kv = KvClient::new(channel);
+    let mut kv = connection.kv();
     while tickets.take() {
         let started = Instant::now();
         let seen = put_and_see(&mut kv, &mut session, key.clone(), &value);
@@ -96,7 +93,7 @@ pub async fn client(
 }
 
 async fn put_and_see(
-    kv: &mut KvClient<Channel>,
+    kv: &mut Kv,
     session: &mut Session,
     key: Vec<u8>,
     value: &[u8],

@@ -16,7 +16,7 @@ use detcd_core::member::{
 use detcd_core::peer::{
     AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
 };
-use detcd_core::peer::{MembershipChange, Noticed, PeerTransport, Reply};
+use detcd_core::peer::{ForwardedRange, MembershipChange, Noticed, PeerTransport, Reply};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::watch::{WatchRequest, WatchResponse};
 use madsim::net::rpc::Request;
@@ -99,7 +99,7 @@ carried_peer! {
     TransferLeader = 0xdec0_0104,
     InstallSnapshot = 0xdec0_0105,
     Forward<Command> = 0xdec0_0106,
-    Forward<RangeRequest> = 0xdec0_0107,
+    Forward<ForwardedRange> = 0xdec0_0107,
     Forward<LeaseKeepAliveRequest> = 0xdec0_0108,
     Forward<LeaseTimeToLiveRequest> = 0xdec0_0109,
     Forward<LeaseLeasesRequest> = 0xdec0_010a,
@@ -412,9 +412,9 @@ impl PeerTransport for SimPeerTransport {
         &self,
         _target: NodeId,
         info: &MemberInfo,
-        call: Forward<RangeRequest>,
+        call: Forward<ForwardedRange>,
         timeout: Duration,
-    ) -> Reply<Forward<RangeRequest>> {
+    ) -> Reply<Forward<ForwardedRange>> {
         self.send(info, call, timeout)
     }
 

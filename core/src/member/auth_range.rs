@@ -5,18 +5,17 @@
 //! by that member's replica, which may be behind the leader's: a permission granted (and
 //! acknowledged) before the read was called could deny it, and one revoked before it could
 //! still allow it. So the leader checks it after its read index, against the state it serves
-//! from, under the same lock; a follower sends it to the leader through the log
-//! (`Command::As(info, Range)`), where apply checks it at its place in the log (the peer
-//! protocol's plain range carries no caller). A caller resolved at an older auth revision than
-//! the one the check sees gets `AuthOldRevision`, as every request does.
+//! from, under the same lock. A follower forwards it to the leader in the range lane with its
+//! caller (`peer::ForwardedRange`), and the leader serves it exactly as its own. A caller
+//! resolved at an older auth revision than the one the check sees gets `AuthOldRevision`, as
+//! every request does.
 
-use super::auth::Authorized;
 use super::route::LeaderRequest;
 use super::Member;
 use crate::api::{RangeRequest, RangeResponse};
-use crate::apply::{Command, Proposal, Response};
 use crate::auth::AuthInfo;
 use crate::error::Result;
+use crate::peer::ForwardedRange;
 
 #[derive(Debug, Clone)]
 pub(super) struct AuthorizedRange {
@@ -37,14 +36,14 @@ impl LeaderRequest for AuthorizedRange {
         Ok(response)
     }
 
-    type Wire = Command;
+    type Wire = ForwardedRange;
 
-    fn into_wire(self) -> Command {
-        Authorized { info: Some(self.info), request: self.request }.into_command()
+    fn into_wire(self) -> ForwardedRange {
+        ForwardedRange { caller: Some(self.info), request: self.request }
     }
 
-    fn from_wire(response: Response, member: &Member) -> Result<RangeResponse> {
-        super::propose::forwarded::<RangeRequest>(member, response)
+    fn from_wire(response: RangeResponse, _member: &Member) -> Result<RangeResponse> {
+        Ok(response)
     }
 
     fn may_repeat(&self) -> bool {

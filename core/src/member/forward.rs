@@ -7,13 +7,13 @@
 //! is not the leader refuses (`NoLeader` / `LeaderChanged`) rather than forwarding again, so a
 //! request is never bounced around.
 
+use super::auth_range::AuthorizedRange;
 use super::route::LeaderRequest;
 use super::Member;
-use crate::api::RangeRequest;
 use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use crate::apply::Command;
 use crate::error::{Error, Result};
-use crate::peer::{ForwardReply, Forwarded, MembershipChange};
+use crate::peer::{ForwardReply, Forwarded, ForwardedRange, MembershipChange};
 use crate::raft::types::NodeId;
 use std::future::Future;
 
@@ -31,6 +31,19 @@ impl ForwardServed for Command {
     }
 }
 
+/// A linearizable range is served as the leader serves its own clients' ranges: checked for its
+/// caller when it has one.
+impl ForwardServed for ForwardedRange {
+    async fn serve_forwarded(self, member: &Member) -> Result<Self::Answer> {
+        match self.caller {
+            Some(info) => {
+                AuthorizedRange { info, request: self.request }.serve_on_leader(member).await
+            }
+            None => self.request.serve_on_leader(member).await,
+        }
+    }
+}
+
 /// The kinds that travel as themselves are served as the leader serves them for its own clients.
 macro_rules! served_on_leader {
     ($($request:ty,)*) => {$(
@@ -43,7 +56,6 @@ macro_rules! served_on_leader {
 }
 
 served_on_leader! {
-    RangeRequest,
     LeaseKeepAliveRequest,
     LeaseTimeToLiveRequest,
     LeaseLeasesRequest,

@@ -34,12 +34,11 @@ use super::node::Node;
 use super::removal::Removal;
 use super::route::LeaderRequest;
 use super::Member;
-use crate::api::RangeRequest;
 use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use crate::apply::Command;
 use crate::error::{Error, Result};
 use crate::peer::{BoxFuture, Forward, ForwardReply, MembershipChange, Noticed, PeerCall};
-use crate::peer::{Forwarded, PeerTransport};
+use crate::peer::{Forwarded, ForwardedRange, PeerTransport};
 use crate::probes::{self, Probe};
 use crate::raft::types::{MemberInfo, NodeId};
 use crate::runtime::DetRuntime;
@@ -198,7 +197,7 @@ macro_rules! lanes {
 
 lanes! {
     Command => proposals,
-    RangeRequest => ranges,
+    ForwardedRange => ranges,
     LeaseKeepAliveRequest => keep_alives,
     LeaseTimeToLiveRequest => time_to_lives,
     LeaseLeasesRequest => leases,
@@ -419,7 +418,8 @@ mod tests {
         let (range, _range_waits) = oneshot::channel();
         let (write, _write_waits) = oneshot::channel();
         let (renew, _renew_waits) = oneshot::channel();
-        lanes.ranges.push(&arrivals, 1, RangeRequest::default(), range);
+        let forwarded = ForwardedRange { caller: None, request: Default::default() };
+        lanes.ranges.push(&arrivals, 1, forwarded, range);
         lanes.proposals.push(&arrivals, 1, put("k"), write);
         lanes.keep_alives.push(&arrivals, 1, LeaseKeepAliveRequest { id: 7 }, renew);
         let mut order = Vec::new();

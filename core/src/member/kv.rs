@@ -7,6 +7,7 @@ use super::Member;
 use crate::api::{RangeRequest, RangeResponse};
 use crate::client::outcome::Rpc;
 use crate::error::Result;
+use crate::peer::ForwardedRange;
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::raft::types::NodeId;
@@ -34,10 +35,10 @@ impl LeaderRequest for RangeRequest {
         member.linearizable_range_here(&self).await
     }
 
-    type Wire = RangeRequest;
+    type Wire = ForwardedRange;
 
-    fn into_wire(self) -> RangeRequest {
-        self
+    fn into_wire(self) -> ForwardedRange {
+        ForwardedRange { caller: None, request: self }
     }
 
     fn from_wire(response: RangeResponse, _member: &Member) -> Result<RangeResponse> {

@@ -12,12 +12,11 @@
 use super::forward::ForwardServed;
 use super::removal::Removal;
 use super::Member;
-use crate::api::RangeRequest;
 use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use crate::apply::Command;
 use crate::error::Error;
 use crate::peer::{AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader};
-use crate::peer::{ForwardReply, MembershipChange, Noticed, PeerCall, RaftReply};
+use crate::peer::{ForwardReply, ForwardedRange, MembershipChange, Noticed, PeerCall, RaftReply};
 use crate::raft::types::Snapshot;
 use std::future::Future;
 
@@ -84,7 +83,7 @@ macro_rules! forwarded_batches {
 
 forwarded_batches! {
     Command,
-    RangeRequest,
+    ForwardedRange,
     LeaseKeepAliveRequest,
     LeaseTimeToLiveRequest,
     LeaseLeasesRequest,

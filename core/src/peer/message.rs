@@ -19,8 +19,7 @@
 //! addition), as etcd's peers tell a removed member so.
 
 use super::request::MembershipChange;
-use super::request::{ForwardReply, Forwarded};
-use crate::api::RangeRequest;
+use super::request::{ForwardReply, Forwarded, ForwardedRange};
 use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use crate::apply::Command;
 use crate::raft::types::*;
@@ -170,7 +169,7 @@ peer_calls! {
         |call| voter(&call.vote);
     ForwardProposals(Forward<Command>) => ForwardReply<Command>, forward_proposals,
         |call| call.from;
-    ForwardRanges(Forward<RangeRequest>) => ForwardReply<RangeRequest>, forward_ranges,
+    ForwardRanges(Forward<ForwardedRange>) => ForwardReply<ForwardedRange>, forward_ranges,
         |call| call.from;
     ForwardKeepAlives(Forward<LeaseKeepAliveRequest>) => ForwardReply<LeaseKeepAliveRequest>,
         forward_keep_alives, |call| call.from;

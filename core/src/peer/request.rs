@@ -14,6 +14,7 @@ use crate::api::{
     LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
 };
 use crate::apply::{Command, Response};
+use crate::auth::AuthInfo;
 use crate::error::Error;
 use crate::raft::types::{MemberInfo, NodeId};
 use serde::de::DeserializeOwned;
@@ -34,8 +35,17 @@ impl Forwarded for Command {
     type Answer = Response;
 }
 
-/// A linearizable range: served by the leader after a read index.
-impl Forwarded for RangeRequest {
+/// A linearizable range, and the caller the leader checks it for: `None` when nobody is to be
+/// checked (auth is off, or the member reads for itself).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForwardedRange {
+    pub caller: Option<AuthInfo>,
+    pub request: RangeRequest,
+}
+
+/// A linearizable range: checked (when it has a caller) and served by the leader after a read
+/// index.
+impl Forwarded for ForwardedRange {
     type Answer = RangeResponse;
 }
 

@@ -12,13 +12,13 @@
 use super::call_stream::CallStream;
 use super::codec::{decode, encode};
 use crate::tls::PeerConnector;
-use detcd_core::api::RangeRequest;
 use detcd_core::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use detcd_core::apply::Command;
 use detcd_core::peer::{
     AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
 };
-use detcd_core::peer::{MembershipChange, Noticed, PeerCall, PeerMessage, PeerTransport, Reply};
+use detcd_core::peer::{ForwardedRange, MembershipChange, Noticed, PeerCall, PeerMessage};
+use detcd_core::peer::{PeerTransport, Reply};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_proto::detcdpeerpb::peer_client::PeerClient;
 use detcd_proto::detcdpeerpb::PeerFrame;
@@ -196,9 +196,9 @@ impl PeerTransport for GrpcPeerTransport {
         &self,
         target: NodeId,
         info: &MemberInfo,
-        call: Forward<RangeRequest>,
+        call: Forward<ForwardedRange>,
         timeout: Duration,
-    ) -> Reply<Forward<RangeRequest>> {
+    ) -> Reply<Forward<ForwardedRange>> {
         self.send(target, info, call, timeout)
     }
 

@@ -28,9 +28,12 @@ use crate::lease::ExpiryTracker;
 use crate::plant::{self, Bug};
 use crate::probes::{self, Probe};
 use crate::runtime::{DetRuntime, NodeClock};
-use openraft_rt::{AsyncRuntime, WatchReceiver};
+use openraft_rt::AsyncRuntime;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+
+/// How often `Member::stopped` looks whether raft has stopped.
+const STOPPED_POLL: Duration = Duration::from_millis(100);
 
 /// How often the leader looks for expired leases (etcd checks every 500 ms).
 const EXPIRY_CHECK: Duration = Duration::from_millis(500);
@@ -206,12 +209,12 @@ impl Member {
     /// Resolves once raft has stopped for good (`is_stopped`), or at once if it has. A server
     /// then exits, as etcd exits on a failed fsync, so that its supervisor starts it again from
     /// what its disk holds (the simulator restarts such a member when it heals).
+    ///
+    /// It looks every [`STOPPED_POLL`] rather than at every change of raft's metrics: those
+    /// change with every commit, and waking a task for each one cost the server's put rate.
     pub async fn stopped(&self) {
-        let mut metrics = self.node().raft.metrics();
         while !self.is_stopped() {
-            if metrics.changed().await.is_err() {
-                return;
-            }
+            DetRuntime::sleep(STOPPED_POLL).await;
         }
     }
 }

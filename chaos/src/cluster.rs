@@ -29,6 +29,7 @@ use crate::interrupt::{self, Interrupted};
 use crate::lazyfs::{self, Counts, FsyncMode, Mounted};
 use crate::network::{self, Network};
 use crate::scratch::{free_port, scratch_dir};
+use detcd_core::plant::Bug;
 use std::fmt;
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -62,6 +63,9 @@ impl Kind {
 pub struct Binary {
     pub kind: Kind,
     pub path: PathBuf,
+    /// The planted bug every member switches on (`DETCD_PLANTED_BUG`, detcd built with the
+    /// `planted-bugs` feature only).
+    pub plant: Option<Bug>,
 }
 
 /// Why a cluster could not do what it was asked (a harness failure, not a finding).
@@ -259,7 +263,11 @@ impl Cluster {
     fn spawn(&mut self, index: usize) -> Result<(), ClusterError> {
         let initial = self.initial_cluster();
         let binary = self.binary.path.clone();
-        let environment = self.clocks.as_ref().map(|c| c.environment(index)).unwrap_or_default();
+        let mut environment =
+            self.clocks.as_ref().map(|c| c.environment(index)).unwrap_or_default();
+        if let Some(bug) = self.binary.plant {
+            environment.push(("DETCD_PLANTED_BUG".into(), bug.name().into()));
+        }
         let member = &mut self.members[index];
         member.starts += 1;
         member.log = member.data_dir.with_extension(format!("log.{}", member.starts));

@@ -15,6 +15,7 @@ use detcd_chaos::lazyfs;
 use detcd_chaos::network;
 use detcd_chaos::run::{self, Options};
 use detcd_chaos::workloads::Scenario;
+use detcd_core::plant::Bug;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,6 +74,12 @@ struct RunArgs {
     /// an fsync of its directory (the letter of POSIX, stricter than ext4).
     #[arg(long, default_value = "journal", value_parser = ["journal", "posix"])]
     disk_sync: String,
+    /// A planted bug (`detcd-sim list --plants` names them) every detcd member switches on:
+    /// needs a detcd built with the `planted-bugs` feature, e.g.
+    /// `cargo build -p detcd-server --features planted-bugs --target-dir target/planted` and
+    /// `--binary-path target/planted/debug/detcd` (`scripts/chaos-planted` does both).
+    #[arg(long)]
+    plant: Option<String>,
     /// Where the history, report and member logs go.
     #[arg(long, default_value = "target/detcd-chaos")]
     out: PathBuf,
@@ -136,6 +143,10 @@ fn options(args: RunArgs) -> Result<Options, String> {
         (None, Kind::Etcd) => PathBuf::from(ETCD),
         (None, Kind::Detcd) => find_detcd()?,
     };
+    let plant = args.plant.as_deref().map(Bug::parse).transpose()?;
+    if plant.is_some() && kind == Kind::Etcd {
+        return Err("--plant plants a bug in detcd; etcd has none to plant".into());
+    }
     if args.members == 0 {
         return Err("--members must be at least 1".into());
     }
@@ -168,7 +179,7 @@ fn options(args: RunArgs) -> Result<Options, String> {
     }
     Ok(Options {
         scenario,
-        binary: Binary { kind, path },
+        binary: Binary { kind, path, plant },
         members: args.members,
         clients,
         duration: parse_duration(&args.duration)?,

@@ -247,7 +247,10 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     let passed = verdicts.iter().all(|v| v.ok != Some(false));
     let report = Report {
         scenario: scenario.name().into(),
-        binary: options.binary.kind.name().into(),
+        binary: match options.binary.plant {
+            Some(bug) => format!("{} with {} planted", options.binary.kind.name(), bug.name()),
+            None => options.binary.kind.name().into(),
+        },
         seed: options.seed,
         members: options.members,
         clients: options.clients,
@@ -285,7 +288,7 @@ pub fn replay_command(options: &Options) -> String {
     let posix =
         options.faults.iter().any(|f| f.is_disk()) && options.disk_sync == Commit::Directory;
     format!(
-        "detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}{}",
+        "detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}{}{}",
         options.scenario.name(),
         options.binary.kind.name(),
         options.members,
@@ -294,6 +297,13 @@ pub fn replay_command(options: &Options) -> String {
         options.seed,
         faults,
         if posix { " --disk-sync posix" } else { "" },
+        options
+            .binary
+            .plant
+            .map(|bug| {
+                format!(" --binary-path {} --plant {}", options.binary.path.display(), bug.name())
+            })
+            .unwrap_or_default(),
     )
 }
 

@@ -4,9 +4,13 @@
 //! Each bug has one site in the core, a line that asks `active(Bug::X)`. The switch is per thread
 //! (one simulation per thread), set by the simulator at the start of a run like `buggify::reset`.
 //!
+//! A server built with the cargo feature `planted-bugs` (off by default, refused in a release
+//! build) carries the same sites for real-process runs (`detcd-chaos run --plant`): there one bug
+//! is chosen for the whole process at start (`set_for_process`), since a process is one run.
+//!
 //! Invariants: with no bug planted every site behaves exactly as the code without the site;
-//! outside the simulator (`--cfg madsim` off) `active` is the constant `false`, so the server
-//! build carries no planted behaviour at all.
+//! outside the simulator (`--cfg madsim` off) and without `planted-bugs`, `active` is the
+//! constant `false`, so the server build carries no planted behaviour at all.
 //!
 //! Two bugs break an invariant the core checks with `invariant!` (`revision-skip` the revision
 //! step, `group-commit-overreach` acknowledging before the fsync): those checks stand aside while
@@ -189,10 +193,35 @@ pub fn active(bug: Bug) -> bool {
     simulated::active(bug)
 }
 
-#[cfg(not(madsim))]
+#[cfg(all(not(madsim), not(feature = "planted-bugs")))]
 #[inline(always)]
 pub fn active(_bug: Bug) -> bool {
     false
+}
+
+#[cfg(all(feature = "planted-bugs", not(debug_assertions)))]
+compile_error!("the planted-bugs feature is for test builds only: never in a release build");
+
+/// One bug for the whole process, in a server built with `planted-bugs`.
+#[cfg(all(not(madsim), feature = "planted-bugs"))]
+static PROCESS_PLANT: std::sync::OnceLock<Bug> = std::sync::OnceLock::new();
+
+/// Plants `bug` in this process, once, before the member starts; `Err` with the bug already
+/// planted if another one was.
+#[cfg(all(not(madsim), feature = "planted-bugs"))]
+pub fn set_for_process(bug: Bug) -> Result<(), Bug> {
+    let planted = *PROCESS_PLANT.get_or_init(|| bug);
+    if planted == bug {
+        Ok(())
+    } else {
+        Err(planted)
+    }
+}
+
+/// Whether `bug` is planted in this process.
+#[cfg(all(not(madsim), feature = "planted-bugs"))]
+pub fn active(bug: Bug) -> bool {
+    PROCESS_PLANT.get() == Some(&bug)
 }
 
 #[cfg(test)]
@@ -208,9 +237,20 @@ mod tests {
         assert!(error.contains("stale-read") && error.contains("revision-skip"));
     }
 
-    #[cfg(not(madsim))]
+    #[cfg(all(not(madsim), not(feature = "planted-bugs")))]
     #[test]
     fn never_active_outside_the_simulator() {
         assert!(Bug::ALL.into_iter().all(|bug| !super::active(bug)));
+    }
+
+    #[cfg(all(not(madsim), feature = "planted-bugs"))]
+    #[test]
+    fn a_process_plants_one_bug_for_good() {
+        assert!(Bug::ALL.into_iter().all(|bug| !super::active(bug)));
+        assert_eq!(super::set_for_process(Bug::TornTxn), Ok(()));
+        assert_eq!(super::set_for_process(Bug::TornTxn), Ok(()), "the same bug again is fine");
+        assert_eq!(super::set_for_process(Bug::StaleRead), Err(Bug::TornTxn));
+        let active: Vec<Bug> = Bug::ALL.into_iter().filter(|bug| super::active(*bug)).collect();
+        assert_eq!(active, [Bug::TornTxn]);
     }
 }

@@ -16,6 +16,7 @@ mod http;
 mod identity;
 mod logging;
 mod peer;
+mod planted;
 mod run;
 mod services;
 mod snapshot;
@@ -40,6 +41,14 @@ fn main() {
     }
     let flags = flags::Flags::parse();
     logging::init(&flags.log_level);
+    match planted::from_environment() {
+        Ok(None) => {}
+        Ok(Some(bug)) => tracing::warn!(
+            bug = bug.name(),
+            "a planted bug is switched on: this binary is for testing the testbed, never for data"
+        ),
+        Err(reason) => fail(&reason),
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     match worker_threads() {
         Ok(Some(threads)) => _ = builder.worker_threads(threads),

@@ -62,3 +62,24 @@ fn a_worker_thread_count_that_is_not_a_number_is_refused_in_one_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr, "detcd: TOKIO_WORKER_THREADS must be a positive number, not \"two\"\n");
 }
+
+#[test]
+fn a_planted_bug_is_refused_by_a_detcd_built_without_them() {
+    let output = Command::new(detcd_binary())
+        .env("DETCD_PLANTED_BUG", "torn-txn")
+        .env("ETCD_DATA_DIR", "/nonexistent/never-created")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "detcd: DETCD_PLANTED_BUG=torn-txn needs a detcd built with the planted-bugs feature"
+        ),
+        "{stderr}"
+    );
+    let output =
+        Command::new(detcd_binary()).env("DETCD_PLANTED_BUG", "nope").output().expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("detcd: DETCD_PLANTED_BUG: unknown planted bug 'nope'"), "{stderr}");
+}

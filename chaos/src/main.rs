@@ -36,7 +36,7 @@ struct Cli {
 enum Command {
     /// One run: a real cluster, the scenario's clients, the seed's faults, heal, liveness,
     /// checkers; writes `<out>/<scenario>-<binary>-<seed>.{history.jsonl,json,logs/}`.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The scenarios.
     List,
 }
@@ -93,7 +93,7 @@ fn main() {
             }
             0
         }
-        Command::Run(args) => run_command(args),
+        Command::Run(args) => run_command(*args),
     };
     std::process::exit(status);
 }

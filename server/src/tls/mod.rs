@@ -6,8 +6,8 @@
 //! - `auto`: the self-signed certificates of `--auto-tls` and `--peer-auto-tls`;
 //! - `hostname`: whether a certificate is valid for `--peer-cert-allowed-hostname`;
 //! - `crl`: the revocation lists of `--client-crl-file` and `--peer-crl-file`, read per handshake;
-//! - `anchor_leaf`: a client certificate that is itself a trusted CA certificate, accepted as Go
-//!   accepts it;
+//! - `anchor_leaf`: whether a client certificate that is itself a trusted CA certificate is
+//!   accepted, as Go accepts it;
 //! - `verify`: the peer's allowed common name, revoked certificates refused, and accepting any
 //!   certificate where etcd does;
 //! - `settings`: the flags of one side (client or peer) turned into rustls configurations;

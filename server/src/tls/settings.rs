@@ -7,7 +7,6 @@
 //! the same certificate. Everything is read here, at start-up, so every problem with a flag or a
 //! file ends start-up with one line naming it; later renewals are `reload`'s.
 
-use super::anchor_leaf::AnchorAsLeaf;
 use super::auto::self_signed;
 use super::crl::RevocationFile;
 use super::files::{read_roots, FlagFile, TrustedCas};
@@ -144,20 +143,13 @@ fn server_config(
             )
             .build()
             .map_err(|e| format!("{auth_flag} with {ca_flag}: {e}"))?;
-            let verifier: Arc<dyn ClientCertVerifier> =
-                Arc::new(AnchorAsLeaf { inner: webpki, trusted: trusted.certs.clone() });
-            let plain =
-                side.allowed_cn.is_none() && side.allowed_hostname.is_none() && revoked.is_none();
-            let verifier: Arc<dyn ClientCertVerifier> = if plain {
-                verifier
-            } else {
-                Arc::new(ClientCheck {
-                    inner: verifier,
-                    allowed: side.allowed_cn.clone(),
-                    allowed_hostname: side.allowed_hostname.clone(),
-                    revoked,
-                })
-            };
+            let verifier: Arc<dyn ClientCertVerifier> = Arc::new(ClientCheck {
+                inner: webpki,
+                trusted: trusted.certs.clone(),
+                allowed: side.allowed_cn.clone(),
+                allowed_hostname: side.allowed_hostname.clone(),
+                revoked,
+            });
             builder.with_client_cert_verifier(verifier)
         }
         None => {

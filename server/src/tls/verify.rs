@@ -1,13 +1,15 @@
-//! Certificate checks beyond chain validation: `--peer-cert-allowed-cn`,
+//! Certificate checks beyond webpki's chain validation: `--peer-cert-allowed-cn`,
 //! `--peer-cert-allowed-hostname`, the revocation lists
-//! (`--client-crl-file`, `--peer-crl-file`), and the peer client's acceptance of any server
-//! certificate where etcd skips verification.
+//! (`--client-crl-file`, `--peer-crl-file`), a client certificate that is itself a trusted CA
+//! certificate (accepted as Go accepts it, `anchor_leaf`), and the peer client's acceptance of
+//! any server certificate where etcd skips verification.
 //!
 //! As in etcd, the allowed common name is required of the certificate at the other end of a peer
 //! connection in both directions: of a connecting member's client certificate, and of the server
 //! certificate of the member connected to. Signatures are always checked, also when the chain is
 //! not: a peer must hold the key of the certificate it shows.
 
+use super::anchor_leaf::accepted_as_itself;
 use super::crl::RevocationFile;
 use super::hostname::valid_for;
 use super::identity::common_name;
@@ -23,7 +25,7 @@ use tokio_rustls::rustls::server::danger::{ClientCertVerified, ClientCertVerifie
 use tokio_rustls::rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, Error, SignatureScheme,
 };
-use tracing::warn;
+use tracing::{debug, warn};
 
 /// `Ok` when `allowed` is unset or is the certificate's common name; else the reason.
 fn check_cn(end_entity: &CertificateDer<'_>, allowed: Option<&str>) -> Result<(), String> {
@@ -68,11 +70,14 @@ fn check_names(
     })
 }
 
-/// A client certificate verifier that also requires the allowed common name or host name, when there is one,
-/// and refuses revoked certificates, when there is a revocation list.
+/// A client certificate verifier: webpki's (`inner`), except that a trusted CA certificate may be
+/// presented as itself; then the allowed common name or host name, when there is one, and no
+/// revoked certificate, when there is a revocation list.
 #[derive(Debug)]
 pub struct ClientCheck {
     pub inner: Arc<dyn ClientCertVerifier>,
+    /// The trusted CA certificates, as the CA file holds them.
+    pub trusted: Arc<[CertificateDer<'static>]>,
     pub allowed: Option<String>,
     pub allowed_hostname: Option<String>,
     pub revoked: Option<RevocationFile>,
@@ -89,7 +94,16 @@ impl ClientCertVerifier for ClientCheck {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, Error> {
-        let verified = self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        let verified = match self.inner.verify_client_cert(end_entity, intermediates, now) {
+            Ok(verified) => verified,
+            Err(refused) => match accepted_as_itself(&self.trusted, end_entity, now) {
+                Ok(()) => {
+                    debug!("client presented a trusted CA certificate itself; accepted as Go does");
+                    ClientCertVerified::assertion()
+                }
+                Err(_) => return Err(refused),
+            },
+        };
         check_names(end_entity, self.allowed.as_deref(), self.allowed_hostname.as_deref())?;
         if let Some(revoked) = &self.revoked {
             let presented: Vec<&CertificateDer<'_>> =

@@ -29,7 +29,7 @@ use crate::interrupt::{self, Interrupted};
 use crate::lazyfs::{self, Counts, FsyncMode, Mounted};
 use crate::network::{self, Network};
 use crate::scratch::{free_port, scratch_dir};
-use detcd_core::plant::Bug;
+use detcd_core::plant::{Bug, PROCESS_VARIABLE};
 use std::fmt;
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -266,7 +266,7 @@ impl Cluster {
         let mut environment =
             self.clocks.as_ref().map(|c| c.environment(index)).unwrap_or_default();
         if let Some(bug) = self.binary.plant {
-            environment.push(("DETCD_PLANTED_BUG".into(), bug.name().into()));
+            environment.push((PROCESS_VARIABLE.into(), bug.name().into()));
         }
         let member = &mut self.members[index];
         member.starts += 1;

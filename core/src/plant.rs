@@ -16,6 +16,10 @@
 //! step, `group-commit-overreach` acknowledging before the fsync): those checks stand aside while
 //! that bug is planted, so the scenario's checkers, not a panic, have to find it.
 
+/// The environment variable that names the bug a server built with `planted-bugs` switches on
+/// (read by the server at start, set by `detcd-chaos run --plant`).
+pub const PROCESS_VARIABLE: &str = "DETCD_PLANTED_BUG";
+
 /// The bugs that can be planted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bug {

@@ -6,10 +6,7 @@
 //! it does not compile) honours it. Every other binary refuses to start when it is set, so a
 //! chaos run that believes it planted a bug can never pass against a binary that has none.
 
-use detcd_core::plant::Bug;
-
-/// The environment variable naming the bug.
-pub const VARIABLE: &str = "DETCD_PLANTED_BUG";
+use detcd_core::plant::{Bug, PROCESS_VARIABLE as VARIABLE};
 
 /// Plants the bug `DETCD_PLANTED_BUG` names, if any; the reason this binary cannot otherwise.
 pub fn from_environment() -> Result<Option<Bug>, String> {

@@ -10,6 +10,7 @@ mod authority;
 mod corrupt_check;
 mod flags;
 mod gateway;
+mod go_duration;
 mod grpc_metrics;
 mod health_probes;
 mod http;
@@ -21,6 +22,7 @@ mod run;
 mod services;
 mod snapshot;
 mod status;
+mod tcp_gateway;
 mod tls;
 mod urls;
 
@@ -32,12 +34,22 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    // `detcd snapshot ...` is etcdctl's offline snapshot tool; everything else is the server.
-    if std::env::args().nth(1).as_deref() == Some("snapshot") {
-        if let Err(reason) = snapshot::cli::run(std::env::args().skip(1)) {
-            fail(&reason);
+    // `detcd snapshot ...` is etcdctl's offline snapshot tool, `detcd gateway start` etcd's TCP
+    // gateway; everything else is the server.
+    match std::env::args().nth(1).as_deref() {
+        Some("snapshot") => {
+            if let Err(reason) = snapshot::cli::run(std::env::args().skip(1)) {
+                fail(&reason);
+            }
+            return;
         }
-        return;
+        Some("gateway") => {
+            if let Err(reason) = tcp_gateway::run(std::env::args().skip(1)) {
+                fail(&reason);
+            }
+            return;
+        }
+        _ => {}
     }
     let flags = flags::Flags::parse();
     logging::init(&flags.log_level);

@@ -51,8 +51,8 @@ fn register_on_real_etcd_under_kills_and_pauses_passes() {
     }
 }
 
-/// `scenario` on real detcd under kills and pauses: exit 0 and `verdict` printed.
-fn passes_on_detcd(scenario: &str, verdict: &str) {
+/// `scenario` on real detcd under kills and pauses: exit 0 and `verdict` printed; its output.
+fn passes_on_detcd(scenario: &str, verdict: &str) -> String {
     let _one = serial();
     let out = out_dir(scenario);
     let output = chaos(&[scenario, "--binary", "detcd", "--duration", "10s", "--seed", "2"], &out);
@@ -61,6 +61,7 @@ fn passes_on_detcd(scenario: &str, verdict: &str) {
     assert!(stdout.contains(verdict), "{stdout}");
     assert!(stdout.contains("liveness: ok"), "{stdout}");
     let _ = std::fs::remove_dir_all(&out);
+    stdout.into_owned()
 }
 
 #[test]
@@ -72,7 +73,9 @@ fn bank_on_real_detcd_under_kills_and_pauses_passes() {
 /// mutex's is-owner compare, and nothing is lost.
 #[test]
 fn lock_on_real_detcd_under_kills_and_pauses_passes() {
-    passes_on_detcd("lock", "lock (fenced): ok");
+    let stdout = passes_on_detcd("lock", "lock (fenced): ok");
+    // The lock's keys were read back, so `expired_owner` was judged too.
+    assert!(!stdout.contains(" 0 lock keys"), "{stdout}");
 }
 
 /// The negative control: holders frozen past their session's TTL write without a fence, and

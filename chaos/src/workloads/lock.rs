@@ -4,22 +4,26 @@
 //! The simulator's `lock` shapes: each client takes the lock, reads the counter, waits a
 //! little, sometimes freezes longer than its lease's TTL (its whole client, keep-alives
 //! included: see `freeze`), writes `read + 1` and unlocks, and records a `hold` (token = its
-//! key's create revision, acquired, released, and when its lease may have expired). With
+//! key's create revision, acquired, released, and when its lease may have expired). A client
+//! also freezes, now and then, while it *waits* for the lock, and a holder now and then works
+//! slowly (its session alive), so a waiter's lease can expire in the queue while the lock is
+//! still taken: a recipe must then refuse it the lock, not hand it over when its turn comes. With
 //! fencing (`lock`) the write is a txn guarded by the mutex's is-owner compare, so the cluster
 //! refuses a write from a holder that lost the lock; without (`lock-unfenced`) it is a plain put
 //! and a holder waking from a freeze overwrites a newer value: the lost update Jepsen found in
 //! etcd's locks, the negative control. Each counter value names its writer, so after the run
 //! one reader walks the counter's revisions back and records the writes in the order the
-//! cluster applied them (`counter-history`), answers lost in the chaos included.
-//!
-//! Left out for now (the simulator has them): freezes while *waiting* for the lock, and the
-//! lock's keys from the committed log, so the checker's `expired_owner` rule is not judged.
+//! cluster applied them (`counter-history`), answers lost in the chaos included, and reads of
+//! the lock's prefix at every revision record every incarnation of its keys, created and
+//! deleted at which revision (`lock-keys`): the committed log's view the checker's
+//! `expired_owner` rule needs (the simulator reads the log itself). Nothing compacts during a
+//! run, so every revision can be read.
 
 use super::{jitter, Ctx, Verdict};
 use crate::freeze::Freezable;
 use crate::recorder::Recorder;
 use detcd_check::history::Operation;
-use detcd_check::lock::{self, Hold, LockHistory, ProtectedWrite};
+use detcd_check::lock::{self, Hold, LockHistory, LockKey, ProtectedWrite};
 use detcd_core::api::{LeaseTimeToLiveRequest, RangeRequest, RangeResponse, RequestOp, TxnRequest};
 use detcd_core::client::{ops, Client};
 use detcd_core::recipes::{Mutex, Session};
@@ -27,6 +31,7 @@ use detcd_proto::client::GrpcClient;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Session TTL (seconds): short, so a freeze outlives it in a short run.
@@ -36,6 +41,15 @@ const FREEZE_CHANCE: f64 = 0.25;
 /// How long a frozen holder stays frozen (milliseconds): past the TTL, the lease's expiry at
 /// the cluster and the next holder's lock, read and write.
 const FREEZE_MS: std::ops::Range<u64> = 3_500..5_000;
+/// Chance that a holder that does not freeze works slowly, its session kept alive: long enough
+/// for a waiter frozen behind it to lose its lease while the lock is still taken.
+const SLOW_CHANCE: f64 = 0.2;
+/// How long such a holder holds on (milliseconds): past a waiter's TTL after its freeze began.
+const SLOW_MS: std::ops::Range<u64> = 2_500..4_000;
+/// Chance that a client freezes while it waits for the lock, some time into the wait.
+const WAIT_FREEZE_CHANCE: f64 = 0.2;
+/// How far into a lock call such a freeze begins (milliseconds).
+const WAIT_FREEZE_AFTER_MS: std::ops::Range<u64> = 0..400;
 /// How long one lock call may wait before the client gives up on it.
 const LOCK_PATIENCE: Duration = Duration::from_secs(8);
 const MUTEX: &str = "lock";
@@ -77,6 +91,15 @@ async fn hold(
 ) {
     let called = ctx.recorder.now();
     let pending = ctx.recorder.invoke(ctx.index, "hold", Some(MUTEX), json!({"fenced": fenced}));
+    if ctx.rng.gen_bool(WAIT_FREEZE_CHANCE) {
+        let after = Duration::from_millis(ctx.rng.gen_range(WAIT_FREEZE_AFTER_MS));
+        let hold_for = Duration::from_millis(ctx.rng.gen_range(FREEZE_MS));
+        let frozen = client.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            frozen.freeze(hold_for);
+        });
+    }
     let why = match tokio::time::timeout(LOCK_PATIENCE, mutex.lock()).await {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
@@ -94,6 +117,9 @@ async fn hold(
         if ctx.rng.gen_bool(FREEZE_CHANCE) {
             let millis = ctx.rng.gen_range(FREEZE_MS);
             client.freeze(Duration::from_millis(millis));
+        } else if ctx.rng.gen_bool(SLOW_CHANCE) {
+            let millis = ctx.rng.gen_range(SLOW_MS);
+            tokio::time::sleep(Duration::from_millis(millis)).await;
         }
         let write = ProtectedWrite {
             client: ctx.index,
@@ -162,13 +188,53 @@ async fn write_counter(
     }
 }
 
-/// Records the counter's writes in the order the cluster applied them, as `counter-history`.
-pub async fn record_counter_history(client: &GrpcClient, recorder: &Recorder, index: u64) {
+/// After the run: records the counter's writes in the order the cluster applied them
+/// (`counter-history`) and every incarnation of the lock's keys (`lock-keys`).
+pub async fn record_after_run(client: &GrpcClient, recorder: &Recorder, index: u64) {
     let pending = recorder.invoke(index, "counter-history", Some(COUNTER), json!(null));
     match counter_history(client).await {
         Some(writes) => recorder.complete(pending, json!(writes)),
         None => recorder.unknown(pending),
     }
+    let pending = recorder.invoke(index, "lock-keys", Some(MUTEX), json!(null));
+    match lock_keys(client).await {
+        Some(keys) => recorder.complete(pending, json!(keys)),
+        None => recorder.unknown(pending),
+    }
+}
+
+/// Every key ever created under the lock's prefix: the prefix read at every revision from 1 to
+/// now (nothing is compacted during a run), an incarnation (key and create revision) present at
+/// one revision and gone at the next was deleted there. A watch from revision 1 would say the
+/// same in one call, but etcd 3.4 cannot tell when such a watch has caught up (it answers a
+/// progress request at once, before the old events), and the reads work on every etcd.
+async fn lock_keys(client: &GrpcClient) -> Option<Vec<LockKey>> {
+    let prefix = format!("{MUTEX}/");
+    let range =
+        |revision| RangeRequest { revision, keys_only: true, ..ops::get_prefix(prefix.as_bytes()) };
+    let now = read_with_retries(client, range(0)).await?.header.revision;
+    let mut keys: Vec<LockKey> = Vec::new();
+    // Incarnations alive at the previous revision: (key, create revision) -> index in `keys`.
+    let mut alive: BTreeMap<(Vec<u8>, i64), usize> = BTreeMap::new();
+    for revision in 1..=now {
+        let response = read_with_retries(client, range(revision)).await?;
+        let present: BTreeMap<(Vec<u8>, i64), ()> =
+            response.kvs.into_iter().map(|kv| ((kv.key, kv.create_revision), ())).collect();
+        alive.retain(|incarnation, index| {
+            let stays = present.contains_key(incarnation);
+            if !stays {
+                keys[*index].deleted = Some(revision);
+            }
+            stays
+        });
+        for incarnation in present.into_keys() {
+            alive.entry(incarnation.clone()).or_insert_with(|| {
+                keys.push(LockKey { created: incarnation.1, deleted: None });
+                keys.len() - 1
+            });
+        }
+    }
+    Some(keys)
 }
 
 /// Walks the counter key's versions from the newest back to its creation.
@@ -219,8 +285,10 @@ pub fn verdict(ops: &[Operation], fenced: bool) -> Verdict {
     };
     let started = Instant::now();
     let holds: Vec<Hold> = items(ops, "hold");
-    let work = format!("{} holds, {} writes", holds.len(), writes.len());
-    let input = LockHistory { holds, writes, initial: 0, fenced, keys: Vec::new() };
+    // Without the keys (the watch could not finish), `expired_owner` is not judged.
+    let keys = items::<Vec<LockKey>>(ops, "lock-keys").pop().unwrap_or_default();
+    let work = format!("{} holds, {} writes, {} lock keys", holds.len(), writes.len(), keys.len());
+    let input = LockHistory { holds, writes, initial: 0, fenced, keys };
     let verdict = lock::check(&input);
     let seconds = started.elapsed().as_secs_f64();
     let (ok, summary) = match verdict.findings().first() {

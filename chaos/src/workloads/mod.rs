@@ -131,7 +131,7 @@ impl Scenario {
     /// client `index` (one no workload client uses).
     pub async fn finish(self, client: &GrpcClient, recorder: &Recorder, index: u64) {
         if let Scenario::Lock { .. } = self {
-            lock::record_counter_history(client, recorder, index).await;
+            lock::record_after_run(client, recorder, index).await;
         }
     }
 

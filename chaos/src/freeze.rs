@@ -45,8 +45,9 @@ impl<C: Client> Freezable<C> {
         }
     }
 
-    /// `call`, sent only when not frozen and answered only when not frozen.
-    async fn gated<T>(&self, call: impl Future<Output = T>) -> T {
+    /// `call`, sent only when not frozen and answered only when not frozen (also for calls
+    /// outside the `Client` trait, such as the Lock service's).
+    pub async fn gated<T>(&self, call: impl Future<Output = T>) -> T {
         self.thawed().await;
         let answer = call.await;
         self.thawed().await;

@@ -24,7 +24,10 @@ use crate::freeze::Freezable;
 use crate::recorder::Recorder;
 use detcd_check::history::Operation;
 use detcd_check::lock::{self, Hold, LockHistory, LockKey, ProtectedWrite};
-use detcd_core::api::{LeaseTimeToLiveRequest, RangeRequest, RangeResponse, RequestOp, TxnRequest};
+use detcd_core::api::{
+    Compare, CompareResult, CompareTarget, LeaseTimeToLiveRequest, RangeRequest, RangeResponse,
+    RequestOp, TxnRequest,
+};
 use detcd_core::client::{ops, Client};
 use detcd_core::recipes::{Mutex, Session};
 use detcd_proto::client::GrpcClient;
@@ -50,6 +53,11 @@ const SLOW_MS: std::ops::Range<u64> = 2_500..4_000;
 const WAIT_FREEZE_CHANCE: f64 = 0.2;
 /// How far into a lock call such a freeze begins (milliseconds).
 const WAIT_FREEZE_AFTER_MS: std::ops::Range<u64> = 0..400;
+/// Chance that a hold takes the lock through the server's Lock service instead of the recipe in
+/// the client: both run the core's `Mutex`, on the member or here, on the same keys.
+const SERVICE_CHANCE: f64 = 0.5;
+/// How many revisions back from the Lock service's answer its key's incarnation is looked for.
+const TOKEN_SEARCH: i64 = 1_000;
 /// How long one lock call may wait before the client gives up on it.
 const LOCK_PATIENCE: Duration = Duration::from_secs(8);
 const MUTEX: &str = "lock";
@@ -100,17 +108,17 @@ async fn hold(
             frozen.freeze(hold_for);
         });
     }
-    let why = match tokio::time::timeout(LOCK_PATIENCE, mutex.lock()).await {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(error.to_string()),
-        Err(_) => Some("gave up waiting for the lock".to_string()),
+    let through_service = ctx.rng.gen_bool(SERVICE_CHANCE);
+    let taken = match through_service {
+        true => lock_through_service(ctx, client, session).await,
+        false => lock_with_recipe(mutex).await,
     };
-    if let Some(why) = why {
+    let (token, key) = match taken {
+        Ok(taken) => taken,
         // Not a hold: the checker skips outputs that are not holds.
-        return ctx.recorder.complete(pending, json!({"error": why}));
-    }
+        Err(why) => return ctx.recorder.complete(pending, json!({"error": why})),
+    };
     let acquired = ctx.recorder.now();
-    let token = mutex.revision();
     let expired_from = if lease_alive(session).await { ctx.recorder.now() } else { called };
     if let Some(read) = read_counter(client).await {
         jitter(ctx, 10, 100).await;
@@ -128,17 +136,57 @@ async fn hold(
             wrote: read + 1,
             time: ctx.recorder.now(),
         };
-        write_counter(client, mutex, fenced, &write).await;
+        let is_owner = ops::compare(&key, CompareTarget::Create(token), CompareResult::Equal);
+        write_counter(client, is_owner, fenced, &write).await;
     }
     let still_owner = lease_alive(session).await;
     let released = ctx.recorder.now();
-    let _ = mutex.unlock().await;
+    if through_service {
+        let _ = client.gated(ctx.client.unlock(&key)).await;
+    } else {
+        let _ = mutex.unlock().await;
+    }
     let lease_expired = (!still_owner).then_some(expired_from);
     let hold = Hold { client: ctx.index, token, acquired, released: Some(released), lease_expired };
     match serde_json::to_value(&hold) {
         Ok(output) => ctx.recorder.complete(pending, output),
         Err(_) => ctx.recorder.unknown(pending),
     }
+}
+
+/// The lock through the recipe in this client: its token and key, or why not.
+async fn lock_with_recipe(mutex: &mut Mutex<Recipes>) -> Result<(i64, Vec<u8>), String> {
+    match tokio::time::timeout(LOCK_PATIENCE, mutex.lock()).await {
+        Ok(Ok(())) => Ok((mutex.revision(), mutex.key().to_vec())),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("gave up waiting for the lock".to_string()),
+    }
+}
+
+/// The lock through the server's Lock service for the session's lease (the recipe runs on the
+/// member), held back like every call of a frozen client: its token and key, or why not. The
+/// token is the key's create revision, read at the answer's revision or, if the key was gone
+/// by then, at the newest earlier revision that still had it.
+async fn lock_through_service(
+    ctx: &Ctx,
+    client: &Recipes,
+    session: &Session<Recipes>,
+) -> Result<(i64, Vec<u8>), String> {
+    let call = client.gated(ctx.client.lock(MUTEX.as_bytes(), session.lease()));
+    let granted = match tokio::time::timeout(LOCK_PATIENCE, call).await {
+        Ok(Ok(granted)) => granted,
+        Ok(Err(error)) => return Err(error.to_string()),
+        Err(_) => return Err("gave up waiting for the lock (Lock service)".to_string()),
+    };
+    let oldest = (granted.header.revision - TOKEN_SEARCH).max(1);
+    for revision in (oldest..=granted.header.revision).rev() {
+        let request = RangeRequest { key: granted.key.clone(), revision, ..Default::default() };
+        let Ok(response) = client.range(request).await else { break };
+        if let Some(kv) = response.kvs.first() {
+            return Ok((kv.create_revision, granted.key));
+        }
+    }
+    Err(format!("the Lock service granted {:?}, which no revision shows", granted.key))
 }
 
 /// Whether the session's lease is surely alive now; unknown counts as not alive (a hold may
@@ -168,17 +216,12 @@ async fn read_counter(client: &Recipes) -> Option<i64> {
 
 /// Writes the counter: guarded by the is-owner compare when fenced, a plain put otherwise. The
 /// answer does not matter: the counter's history says what was applied.
-async fn write_counter(
-    client: &Recipes,
-    mutex: &Mutex<Recipes>,
-    fenced: bool,
-    write: &ProtectedWrite,
-) {
+async fn write_counter(client: &Recipes, is_owner: Compare, fenced: bool, write: &ProtectedWrite) {
     let value = serde_json::to_vec(write).unwrap_or_default();
     let put = ops::put(COUNTER.as_bytes(), &value, 0);
     if fenced {
         let txn = TxnRequest {
-            compare: vec![mutex.is_owner()],
+            compare: vec![is_owner],
             success: vec![RequestOp::Put(put)],
             failure: vec![],
         };

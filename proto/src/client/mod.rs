@@ -14,9 +14,11 @@
 mod as_client;
 mod endpoints;
 mod error;
+mod lock;
 mod watcher;
 
 pub use error::{GrpcError, GrpcResult};
+pub use lock::LockGranted;
 pub use watcher::GrpcWatcher;
 
 use crate::convert::*;

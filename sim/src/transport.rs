@@ -16,7 +16,9 @@ use detcd_core::member::{
 use detcd_core::peer::{
     AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
 };
-use detcd_core::peer::{ForwardedRange, MembershipChange, Noticed, PeerTransport, Reply};
+use detcd_core::peer::{
+    ForwardedRange, MembershipChange, Noticed, PeerTransport, ReadIndex, Reply,
+};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::watch::{WatchRequest, WatchResponse};
 use madsim::net::rpc::Request;
@@ -104,6 +106,7 @@ carried_peer! {
     Forward<LeaseTimeToLiveRequest> = 0xdec0_0109,
     Forward<LeaseLeasesRequest> = 0xdec0_010a,
     Forward<MembershipChange> = 0xdec0_010b,
+    Forward<ReadIndex> = 0xdec0_010c,
 }
 
 fn serve_peer<C: CarriedPeer>(endpoint: &Endpoint, member: &Member) {
@@ -435,6 +438,16 @@ impl PeerTransport for SimPeerTransport {
         call: Forward<LeaseTimeToLiveRequest>,
         timeout: Duration,
     ) -> Reply<Forward<LeaseTimeToLiveRequest>> {
+        self.send(info, call, timeout)
+    }
+
+    fn forward_read_indexes(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: Forward<ReadIndex>,
+        timeout: Duration,
+    ) -> Reply<Forward<ReadIndex>> {
         self.send(info, call, timeout)
     }
 

@@ -51,6 +51,7 @@ mod one_change;
 mod propose;
 mod publish;
 mod quota;
+mod read_index;
 mod ready;
 mod removal;
 mod request;

@@ -5,7 +5,7 @@
 //! listens on `PEER_PORT` for peers and `CLIENT_PORT` for clients at its own simulated address.
 
 use detcd_core::api::*;
-use detcd_core::apply::{AlarmRequest, Command};
+use detcd_core::apply::{AlarmRequest, Command, DowngradeRequest};
 use detcd_core::auth::request::*;
 use detcd_core::auth::Caller;
 use detcd_core::member::PeerServed;
@@ -171,6 +171,7 @@ carried! {
     HashKvRequest = 0xdec0_001c,
     AlarmRequest = 0xdec0_001d,
     MoveLeaderRequest = 0xdec0_001e,
+    DowngradeRequest = 0xdec0_001f,
     AuthEnableRequest = 0xdec0_0030,
     AuthDisableRequest = 0xdec0_0031,
     AuthStatusRequest = 0xdec0_0032,

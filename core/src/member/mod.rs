@@ -37,6 +37,7 @@ mod auth_range;
 mod catch_up;
 mod cluster;
 mod config;
+mod downgrade;
 mod forward;
 mod forward_queue;
 mod health;

@@ -23,7 +23,11 @@
 //!   `move_leader`; and `removal` (`Removal`: what this member knows of removals);
 //! - life: `ready` (`Readiness`), `catch_up`, `restore`, `archive`, and the probes etcd's
 //!   `/livez` and `/readyz` answer (`health`);
-//! - the API's other rooms: `kv`, `auth` (with `token_ttl`), `lock_election`, `local_client`.
+//! - the API's other rooms: `kv`, `auth` (with `token_ttl`), `lock_election`, `local_client`,
+//!   `downgrade` (etcd 3.5's Downgrade);
+//! - `read_index`: etcd's `linearizableReadNotify` from any member (a read index through the
+//!   leader, then waiting to apply that far), for reads of state outside the key space
+//!   (`MemberList{linearizable}`, Downgrade's checks).
 //!
 //! Invariants: a response never claims an outcome the member does not know (a forward or a
 //! proposal that may still commit ends in `Timeout` or `LeaderChanged`, which clients must treat as

@@ -8,11 +8,11 @@ use detcd_core::api::*;
 use detcd_core::apply::{AlarmRequest, Command, DowngradeRequest};
 use detcd_core::auth::request::*;
 use detcd_core::auth::Caller;
-use detcd_core::member::PeerServed;
 use detcd_core::member::{
     CallerRequest, HashKvRequest, Member, MemberListRequest, MoveLeaderRequest, StatusRequest,
     WatchStream,
 };
+use detcd_core::member::{PeerServed, RangeStreamRequest};
 use detcd_core::peer::{
     AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
 };
@@ -172,6 +172,7 @@ carried! {
     AlarmRequest = 0xdec0_001d,
     MoveLeaderRequest = 0xdec0_001e,
     DowngradeRequest = 0xdec0_001f,
+    RangeStreamRequest = 0xdec0_0020,
     AuthEnableRequest = 0xdec0_0030,
     AuthDisableRequest = 0xdec0_0031,
     AuthStatusRequest = 0xdec0_0032,

@@ -2,22 +2,25 @@
 //! - `MemberList{linearizable}` (`member::read_index`): a stranded follower still lists its own
 //!   view, but refuses a linearizable list until the network heals;
 //! - `Downgrade` (`member::downgrade`): enabled through a follower, the state reaches every
-//!   member through raft, survives a crash and restart, and a cancel clears it.
+//!   member through raft, survives a crash and restart, and a cancel clears it;
+//! - `RangeStream` (etcd 3.7, `member::range_stream`): a range over many keys, asked of a
+//!   follower, comes in chunks that merge into the plain range at the same revision.
 //!
 //! Each test runs on several seeds, each twice under madsim's determinism check.
 #![cfg(madsim)]
 
 mod support;
 
+use detcd_core::api::{RangeRequest, RequestOp, TxnRequest};
 use detcd_core::apply::{DowngradeAction, DowngradeInfo, DowngradeRequest};
-use detcd_core::member::MemberListRequest;
+use detcd_core::member::{MemberListRequest, RangeStreamRequest};
 use detcd_core::Error;
 use detcd_sim::check_determinism;
 use detcd_sim::client::Outcome;
 use detcd_sim::cluster::{Cluster, ClusterOptions};
 use detcd_sim::faults::{Fault, Target};
 use std::time::Duration;
-use support::on_client;
+use support::{on_client, put};
 
 const SEEDS: std::ops::Range<u64> = 0..3;
 const ELECTION_LIMIT: Duration = Duration::from_secs(15);
@@ -98,6 +101,42 @@ async fn downgrade_state_is_replicated_and_survives_a_restart() {
     })
     .await;
     all_report(&cluster, &DowngradeInfo::default()).await;
+}
+
+async fn a_range_streams_in_chunks() {
+    let cluster = Cluster::start(ClusterOptions::default());
+    let leader = cluster.wait_for_leader(ELECTION_LIMIT).await.expect("leader");
+    assert!(cluster.wait_for_all_ready(ELECTION_LIMIT).await, "every member ready");
+    let follower = cluster.ids().into_iter().find(|id| *id != leader).expect("a follower");
+    on_client(vec![follower], |mut client| async move {
+        for batch in 0..12 {
+            let keys = (0..100).map(|i| format!("key/{:05}", batch * 100 + i));
+            let success = keys.map(|key| RequestOp::Put(put(&key, "v"))).collect();
+            let written = client.call(TxnRequest { success, ..Default::default() }).await;
+            assert!(written.is_ok(), "{written:?}");
+        }
+        let all =
+            RangeRequest { key: "key/".into(), range_end: "key0".into(), ..Default::default() };
+        let Outcome::Ok(plain) = client.call(all.clone()).await else { panic!("a plain range") };
+        let at = RangeRequest { revision: plain.header.revision, ..all };
+        let Outcome::Ok(chunks) = client.call(RangeStreamRequest(at)).await else {
+            panic!("a stream")
+        };
+        assert_eq!(chunks.len(), 2, "1200 keys, 1000 a chunk");
+        assert!(chunks[0].header.is_none() && chunks[0].count == 0);
+        let last = chunks.last().expect("a chunk");
+        assert_eq!(last.header.as_ref().map(|h| h.revision), Some(plain.header.revision));
+        let kvs: Vec<_> = chunks.iter().flat_map(|chunk| chunk.kvs.clone()).collect();
+        assert_eq!((kvs, last.more, last.count), (plain.kvs, plain.more, plain.count));
+    })
+    .await;
+}
+
+#[test]
+fn a_range_streams_in_chunks_that_merge_into_the_plain_range() {
+    for seed in SEEDS {
+        check_determinism(seed, a_range_streams_in_chunks);
+    }
 }
 
 #[test]

@@ -116,6 +116,21 @@ pub enum Error {
     /// authenticates again and retries.
     #[error("etcdserver: revision of auth store is old")]
     AuthOldRevision,
+    /// etcd's Downgrade errors (`member::downgrade`): a target version that does not parse,
+    /// one that is not exactly one minor version below the cluster's, an enable while a
+    /// downgrade is enabled, a cancel while none is.
+    #[error("etcdserver: wrong downgrade target version format")]
+    WrongDowngradeVersionFormat,
+    #[error("etcdserver: invalid downgrade target version")]
+    InvalidDowngradeTargetVersion,
+    #[error("etcdserver: cluster has a downgrade job in progress")]
+    DowngradeInProcess,
+    #[error("etcdserver: no inflight downgrade job")]
+    NoInflightDowngrade,
+    /// A request with an action etcd does not know (a Downgrade action other than validate,
+    /// enable, cancel): nothing was done.
+    #[error("etcdserver: unknown method")]
+    UnknownMethod,
     /// A refusal no caller tells apart from others (bad input to a tool, an etcd message detcd
     /// has no variant for); nothing changed.
     #[error("etcdserver: {0}")]

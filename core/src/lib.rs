@@ -54,6 +54,7 @@ pub mod raft;
 pub mod recipes;
 pub mod runtime;
 pub mod storage;
+pub mod version;
 pub mod watch;
 
 pub use error::{Error, Result};

@@ -30,4 +30,6 @@ pub struct MemberStatus {
     pub db_size: i64,
     /// The backend quota this member enforces (`--quota-backend-bytes`), 0 when it has none.
     pub db_size_quota: i64,
+    /// The cluster's downgrade state as this member applied it (etcd 3.6's `downgradeInfo`).
+    pub downgrade: crate::apply::DowngradeInfo,
 }

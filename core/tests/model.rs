@@ -313,6 +313,8 @@ impl Model {
             Command::Noop => Ok(Response::Noop(self.header())),
             // The generators never propose alarms; `core/tests/quota.rs` covers them.
             Command::Alarm(_) => panic!("the model has no alarms"),
+            // Nor downgrades; `apply::snapshot`'s tests and `tests/downgrade.rs` cover them.
+            Command::DowngradeInfoSet(_) => panic!("the model has no downgrades"),
             // The auth store has its own tests (tests/auth.rs); the generated logs hold none.
             Command::Auth(_) | Command::As(..) => Err(Error::Other("not modelled".into())),
             Command::Range(r) => self.range(r).map(Response::Range),

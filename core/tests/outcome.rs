@@ -4,7 +4,7 @@
 //! until the table gives it a class.
 
 use detcd_core::api::*;
-use detcd_core::apply::{AlarmAction, AlarmRequest, AlarmType};
+use detcd_core::apply::{AlarmAction, AlarmRequest, AlarmType, DowngradeAction};
 use detcd_core::client::outcome::{classify, is_read, resend, Class, Failure, Rpc};
 use detcd_core::client::ClientError;
 use detcd_core::Error;
@@ -63,6 +63,12 @@ fn table() -> Vec<(Error, Class)> {
         (Error::InvalidAuthToken, Refused),
         (Error::InvalidAuthMgmt, Refused),
         (Error::AuthOldRevision, Refused),
+        // Downgrade's refusals: checked before anything was proposed.
+        (Error::WrongDowngradeVersionFormat, Refused),
+        (Error::InvalidDowngradeTargetVersion, Refused),
+        (Error::DowngradeInProcess, Refused),
+        (Error::NoInflightDowngrade, Refused),
+        (Error::UnknownMethod, Refused),
     ]
 }
 
@@ -113,6 +119,11 @@ fn listed(error: &Error) -> usize {
         Error::InvalidAuthToken => 40,
         Error::InvalidAuthMgmt => 41,
         Error::AuthOldRevision => 42,
+        Error::WrongDowngradeVersionFormat => 43,
+        Error::InvalidDowngradeTargetVersion => 44,
+        Error::DowngradeInProcess => 45,
+        Error::NoInflightDowngrade => 46,
+        Error::UnknownMethod => 47,
     }
 }
 
@@ -121,7 +132,7 @@ fn every_member_error_has_its_class() {
     let table = table();
     let mut seen: Vec<usize> = table.iter().map(|(error, _)| listed(error)).collect();
     seen.sort_unstable();
-    assert_eq!(seen, (0..=42).collect::<Vec<_>>(), "each variant exactly once");
+    assert_eq!(seen, (0..=47).collect::<Vec<_>>(), "each variant exactly once");
     for (error, class) in table {
         assert_eq!(classify(&Failure::Answered(error.clone())), class, "{error:?}");
     }
@@ -213,6 +224,10 @@ fn reads_are_the_calls_that_change_nothing() {
         (Rpc::Alarm(&list), true),
         (Rpc::Alarm(&disarm), false),
         (Rpc::MoveLeader, false),
+        (Rpc::Downgrade(&DowngradeAction::Validate), true),
+        (Rpc::Downgrade(&DowngradeAction::Enable), false),
+        (Rpc::Downgrade(&DowngradeAction::Cancel), false),
+        (Rpc::Downgrade(&DowngradeAction::Unknown(7)), true),
     ];
     for (rpc, read) in table {
         assert_eq!(is_read(rpc), read, "{rpc:?}");

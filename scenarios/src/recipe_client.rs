@@ -63,7 +63,7 @@ impl Crew {
     /// Asks the cluster for its members until it answers (the setup runs on a healthy cluster).
     pub async fn find_members(&self, mut client: SimClient) {
         for _ in 0..100 {
-            if let Outcome::Ok(list) = client.call(MemberListRequest).await {
+            if let Outcome::Ok(list) = client.call(MemberListRequest::default()).await {
                 let ids = list.into_iter().map(|member| member.id).collect();
                 *self.members.lock().unwrap_or_else(|p| p.into_inner()) = ids;
                 return;

@@ -524,7 +524,7 @@ async fn replace_canceled(
 
 async fn member_ids(ctx: &mut ClientContext) -> Option<Vec<NodeId>> {
     for _ in 0..20 {
-        if let Outcome::Ok(members) = ctx.client.call(MemberListRequest).await {
+        if let Outcome::Ok(members) = ctx.client.call(MemberListRequest::default()).await {
             return Some(members.into_iter().map(|m| m.id).collect());
         }
         madsim::time::sleep(Duration::from_millis(200)).await;

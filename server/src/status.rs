@@ -48,6 +48,12 @@ pub fn status_of(error: Error) -> Status {
         | Error::AuthFailed
         | Error::InvalidAuthMgmt
         | Error::AuthOldRevision => Code::InvalidArgument,
+        Error::WrongDowngradeVersionFormat | Error::InvalidDowngradeTargetVersion => {
+            Code::InvalidArgument
+        }
+        Error::DowngradeInProcess | Error::NoInflightDowngrade => Code::FailedPrecondition,
+        // etcd has no code for it (`togRPCError`'s default).
+        Error::UnknownMethod => Code::Unknown,
         Error::PermissionDenied => Code::PermissionDenied,
         Error::InvalidAuthToken => Code::Unauthenticated,
         // A refusal with no code of its own: the cluster does not accept it as it stands.

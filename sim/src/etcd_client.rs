@@ -176,7 +176,7 @@ impl Client for SimEtcdClient {
     }
 
     async fn member_list(&self) -> ClientResult<Vec<MemberSummary>> {
-        self.call(MemberListRequest).await
+        self.call(MemberListRequest::default()).await
     }
 
     async fn status(&self) -> ClientResult<MemberStatus> {

@@ -5,18 +5,20 @@
 //! listens on `PEER_PORT` for peers and `CLIENT_PORT` for clients at its own simulated address.
 
 use detcd_core::api::*;
-use detcd_core::apply::{AlarmRequest, Command};
+use detcd_core::apply::{AlarmRequest, Command, DowngradeRequest};
 use detcd_core::auth::request::*;
 use detcd_core::auth::Caller;
-use detcd_core::member::PeerServed;
 use detcd_core::member::{
     CallerRequest, HashKvRequest, Member, MemberListRequest, MoveLeaderRequest, StatusRequest,
     WatchStream,
 };
+use detcd_core::member::{PeerServed, RangeStreamRequest};
 use detcd_core::peer::{
     AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
 };
-use detcd_core::peer::{ForwardedRange, MembershipChange, Noticed, PeerTransport, Reply};
+use detcd_core::peer::{
+    ForwardedRange, MembershipChange, Noticed, PeerTransport, ReadIndex, Reply,
+};
 use detcd_core::raft::types::{MemberInfo, NodeId};
 use detcd_core::watch::{WatchRequest, WatchResponse};
 use madsim::net::rpc::Request;
@@ -104,6 +106,7 @@ carried_peer! {
     Forward<LeaseTimeToLiveRequest> = 0xdec0_0109,
     Forward<LeaseLeasesRequest> = 0xdec0_010a,
     Forward<MembershipChange> = 0xdec0_010b,
+    Forward<ReadIndex> = 0xdec0_010c,
 }
 
 fn serve_peer<C: CarriedPeer>(endpoint: &Endpoint, member: &Member) {
@@ -168,6 +171,8 @@ carried! {
     HashKvRequest = 0xdec0_001c,
     AlarmRequest = 0xdec0_001d,
     MoveLeaderRequest = 0xdec0_001e,
+    DowngradeRequest = 0xdec0_001f,
+    RangeStreamRequest = 0xdec0_0020,
     AuthEnableRequest = 0xdec0_0030,
     AuthDisableRequest = 0xdec0_0031,
     AuthStatusRequest = 0xdec0_0032,
@@ -435,6 +440,16 @@ impl PeerTransport for SimPeerTransport {
         call: Forward<LeaseTimeToLiveRequest>,
         timeout: Duration,
     ) -> Reply<Forward<LeaseTimeToLiveRequest>> {
+        self.send(info, call, timeout)
+    }
+
+    fn forward_read_indexes(
+        &self,
+        _target: NodeId,
+        info: &MemberInfo,
+        call: Forward<ReadIndex>,
+        timeout: Duration,
+    ) -> Reply<Forward<ReadIndex>> {
         self.send(info, call, timeout)
     }
 

@@ -13,6 +13,7 @@
 //! A node may call `validate` and `check_size` before proposing; `apply` calls them again.
 
 use super::alarm::{AlarmRequest, AlarmResponse};
+use super::downgrade::{DowngradeInfoSet, DowngradeInfoSetResponse};
 use crate::api::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse, PutRequest,
@@ -49,6 +50,8 @@ pub enum Command {
     /// A client's command with who sent it: apply checks the caller's permission first
     /// (`crate::auth::guard`) and answers with the inner command's response.
     As(AuthInfo, Box<Command>),
+    /// Enable or cancel a downgrade (`downgrade`): replicated, so every member agrees on it.
+    DowngradeInfoSet(DowngradeInfoSet),
 }
 
 /// What applying a command answers; the variant matches the command's.
@@ -64,6 +67,7 @@ pub enum Response {
     LeaseRevoke(LeaseRevokeResponse),
     Alarm(AlarmResponse),
     Auth(ResponseHeader, AuthAnswer),
+    DowngradeInfoSet(DowngradeInfoSetResponse),
 }
 
 impl Response {
@@ -79,6 +83,7 @@ impl Response {
             Response::LeaseRevoke(r) => &r.header,
             Response::Alarm(r) => &r.header,
             Response::Auth(h, _) => h,
+            Response::DowngradeInfoSet(r) => &r.header,
         }
     }
 }
@@ -96,6 +101,7 @@ impl Response {
             Response::LeaseRevoke(r) => &mut r.header,
             Response::Alarm(r) => &mut r.header,
             Response::Auth(h, _) => h,
+            Response::DowngradeInfoSet(r) => &mut r.header,
         }
     }
 }
@@ -110,7 +116,7 @@ impl Command {
             Command::Txn(t) => check_txn(t),
             Command::Noop | Command::Compact(_) => Ok(()),
             Command::LeaseGrant(_) | Command::LeaseRevoke(_) | Command::Alarm(_) => Ok(()),
-            Command::Auth(_) => Ok(()),
+            Command::Auth(_) | Command::DowngradeInfoSet(_) => Ok(()),
             Command::As(_, inner) => inner.validate(),
         }
     }
@@ -133,6 +139,7 @@ impl Command {
             Command::Txn(t) => txn_len(t),
             Command::Compact(_) | Command::LeaseGrant(_) | Command::LeaseRevoke(_) => 2 * 8,
             Command::Alarm(_) => 3 * 8,
+            Command::DowngradeInfoSet(set) => 8 + bytes_len(set.version.as_bytes()),
             Command::Auth(a) => a.encoded_len(),
             Command::As(info, inner) => bytes_len(info.user.as_bytes()) + 8 + inner.encoded_len(),
         }

@@ -1,6 +1,7 @@
 //! The replicated state machine: commands from the raft log in, responses and events out.
 //!
 //! - [`alarm`]: the raised alarms (NOSPACE caps what `apply` accepts);
+//! - [`downgrade`]: the cluster's downgrade state (etcd's `Downgrade` enable / cancel);
 //! - [`command`]: the [`Command`] enum (everything that goes through the log), the [`Response`]
 //!   enum, and the size check every command passes before it changes anything;
 //! - [`state_machine`]: [`StateMachine`] = MVCC store + lessor + last applied index, with one
@@ -17,6 +18,7 @@
 pub mod alarm;
 pub mod command;
 pub mod counters;
+pub mod downgrade;
 pub mod import;
 pub mod proposal;
 pub mod snapshot;
@@ -25,5 +27,7 @@ pub mod state_machine;
 pub use alarm::{AlarmAction, AlarmMember, AlarmRequest, AlarmResponse, AlarmType, Alarms};
 pub use command::{Command, Response, MAX_REQUEST_BYTES};
 pub use counters::ApplyCounters;
+pub use downgrade::{DowngradeAction, DowngradeInfo, DowngradeInfoSet, DowngradeRequest};
+pub use downgrade::{DowngradeInfoSetResponse, DowngradeResponse};
 pub use proposal::Proposal;
 pub use state_machine::StateMachine;

@@ -8,6 +8,7 @@
 //! variant; that is the invariant `applied` relies on.
 
 use super::alarm::{AlarmRequest, AlarmResponse};
+use super::downgrade::{DowngradeInfoSet, DowngradeInfoSetResponse};
 use super::{Command, Response};
 use crate::api::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
@@ -57,4 +58,5 @@ proposals! {
     LeaseGrantRequest => LeaseGrant(LeaseGrantResponse),
     LeaseRevokeRequest => LeaseRevoke(LeaseRevokeResponse),
     AlarmRequest => Alarm(AlarmResponse),
+    DowngradeInfoSet => DowngradeInfoSet(DowngradeInfoSetResponse),
 }

@@ -21,6 +21,7 @@
 
 use super::alarm::{AlarmResponse, AlarmType, Alarms};
 use super::command::{Command, Response};
+use super::downgrade::{DowngradeInfo, DowngradeInfoSetResponse};
 use crate::api::{
     LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeResponse,
     LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, RangeRequest, RangeResponse,
@@ -42,6 +43,7 @@ pub struct StateMachine {
     pub(super) applied_index: u64,
     pub(super) alarms: Alarms,
     pub(super) auth: AuthStore,
+    pub(super) downgrade: DowngradeInfo,
 }
 
 impl Default for StateMachine {
@@ -63,6 +65,7 @@ impl StateMachine {
             applied_index: 0,
             alarms: Alarms::default(),
             auth: AuthStore::default(),
+            downgrade: DowngradeInfo::default(),
         }
     }
 
@@ -81,6 +84,11 @@ impl StateMachine {
 
     pub fn auth(&self) -> &AuthStore {
         &self.auth
+    }
+
+    /// The cluster's downgrade state.
+    pub fn downgrade(&self) -> &DowngradeInfo {
+        &self.downgrade
     }
 
     /// The index of the last log entry applied.
@@ -179,6 +187,11 @@ impl StateMachine {
                 let answer = self.auth.apply(auth, None)?;
                 (Response::Auth(self.header(), answer), Vec::new())
             }
+            Command::DowngradeInfoSet(set) => {
+                self.downgrade.apply(set);
+                let answer = DowngradeInfoSetResponse { header: self.header() };
+                (Response::DowngradeInfoSet(answer), Vec::new())
+            }
             // Handled above.
             Command::As(..) => unreachable_as()?,
         })
@@ -252,7 +265,8 @@ fn adds_data(command: &Command) -> bool {
         | Command::Compact(_)
         | Command::LeaseRevoke(_)
         | Command::Alarm(_)
-        | Command::Auth(_) => false,
+        | Command::Auth(_)
+        | Command::DowngradeInfoSet(_) => false,
     }
 }
 
@@ -273,6 +287,8 @@ fn check_caller(
         Command::Noop | Command::Compact(_) | Command::LeaseGrant(_) | Command::Alarm(_) => Ok(()),
         // Checked by the auth store itself (`AuthStore::apply`).
         Command::Auth(_) => Ok(()),
+        // Proposed by the member for a caller it checked (root only, as etcd).
+        Command::DowngradeInfoSet(_) => Ok(()),
         Command::As(..) => unreachable_as().map(|_| ()),
     }
 }

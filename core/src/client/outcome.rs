@@ -27,7 +27,7 @@
 //! `RetryElsewhere` are promises that nothing changed. When in doubt, a kind is `Unknown`.
 
 use crate::api::{RequestOp, TxnRequest};
-use crate::apply::{AlarmAction, AlarmRequest};
+use crate::apply::{AlarmAction, AlarmRequest, DowngradeAction};
 use crate::Error;
 
 /// What one failed attempt was, in terms every transport can state.
@@ -121,6 +121,11 @@ pub(super) fn class_of(error: &Error) -> Class {
         | Error::InvalidAuthToken
         | Error::InvalidAuthMgmt
         | Error::AuthOldRevision
+        | Error::WrongDowngradeVersionFormat
+        | Error::InvalidDowngradeTargetVersion
+        | Error::DowngradeInProcess
+        | Error::NoInflightDowngrade
+        | Error::UnknownMethod
         | Error::Other(_) => Class::Refused,
     }
 }
@@ -143,6 +148,7 @@ pub enum Rpc<'a> {
     HashKv,
     Alarm(&'a AlarmRequest),
     MoveLeader,
+    Downgrade(&'a DowngradeAction),
     /// One of the Auth service's calls (every one goes through the log).
     Auth,
 }
@@ -163,6 +169,9 @@ pub fn is_read(rpc: Rpc<'_>) -> bool {
         Rpc::Txn(txn) => txn_only_reads(txn),
         Rpc::Alarm(alarm) => alarm.action == AlarmAction::Get,
         Rpc::MoveLeader => false,
+        Rpc::Downgrade(action) => {
+            matches!(action, DowngradeAction::Validate | DowngradeAction::Unknown(_))
+        }
         Rpc::Put
         | Rpc::DeleteRange
         | Rpc::Compact

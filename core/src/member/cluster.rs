@@ -40,6 +40,7 @@ impl Membership {
                 .config
                 .quota_backend_bytes
                 .map_or(0, |quota| i64::try_from(quota).unwrap_or(i64::MAX)),
+            downgrade: state.machine.downgrade().clone(),
         }
     }
 

@@ -13,7 +13,7 @@ use super::Member;
 use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use crate::apply::Command;
 use crate::error::{Error, Result};
-use crate::peer::{ForwardReply, Forwarded, ForwardedRange, MembershipChange};
+use crate::peer::{ForwardReply, Forwarded, ForwardedRange, MembershipChange, ReadIndex};
 use crate::raft::types::NodeId;
 use std::future::Future;
 
@@ -60,6 +60,7 @@ served_on_leader! {
     LeaseTimeToLiveRequest,
     LeaseLeasesRequest,
     MembershipChange,
+    ReadIndex,
 }
 
 impl Member {

@@ -38,7 +38,7 @@ use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveReque
 use crate::apply::Command;
 use crate::error::{Error, Result};
 use crate::peer::{BoxFuture, Forward, ForwardReply, MembershipChange, Noticed, PeerCall};
-use crate::peer::{Forwarded, ForwardedRange, PeerTransport};
+use crate::peer::{Forwarded, ForwardedRange, PeerTransport, ReadIndex};
 use crate::probes::{self, Probe};
 use crate::raft::types::{MemberInfo, NodeId};
 use crate::runtime::DetRuntime;
@@ -202,6 +202,7 @@ lanes! {
     LeaseTimeToLiveRequest => time_to_lives,
     LeaseLeasesRequest => leases,
     MembershipChange => membership_changes,
+    ReadIndex => read_indexes,
 }
 
 impl Lanes {

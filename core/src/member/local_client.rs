@@ -136,7 +136,7 @@ impl Client for LocalClient {
     }
 
     async fn member_list(&self) -> ClientResult<Vec<MemberSummary>> {
-        self.serve(MemberListRequest).await
+        self.serve(MemberListRequest::default()).await
     }
 
     async fn status(&self) -> ClientResult<MemberStatus> {

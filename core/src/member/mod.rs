@@ -23,7 +23,11 @@
 //!   `move_leader`; and `removal` (`Removal`: what this member knows of removals);
 //! - life: `ready` (`Readiness`), `catch_up`, `restore`, `archive`, and the probes etcd's
 //!   `/livez` and `/readyz` answer (`health`);
-//! - the API's other rooms: `kv`, `auth` (with `token_ttl`), `lock_election`, `local_client`.
+//! - the API's other rooms: `kv`, `auth` (with `token_ttl`), `lock_election`, `local_client`,
+//!   `downgrade` (etcd 3.5's Downgrade), `range_stream` (etcd 3.7's RangeStream);
+//! - `read_index`: etcd's `linearizableReadNotify` from any member (a read index through the
+//!   leader, then waiting to apply that far), for reads of state outside the key space
+//!   (`MemberList{linearizable}`, Downgrade's checks).
 //!
 //! Invariants: a response never claims an outcome the member does not know (a forward or a
 //! proposal that may still commit ends in `Timeout` or `LeaderChanged`, which clients must treat as
@@ -37,6 +41,7 @@ mod auth_range;
 mod catch_up;
 mod cluster;
 mod config;
+mod downgrade;
 mod forward;
 mod forward_queue;
 mod health;
@@ -51,6 +56,8 @@ mod one_change;
 mod propose;
 mod publish;
 mod quota;
+pub mod range_stream;
+mod read_index;
 mod ready;
 mod removal;
 mod request;
@@ -69,6 +76,7 @@ pub use local_client::{LocalClient, LocalWatcher};
 pub use lock_election::LeaderKey;
 pub use move_leader::MoveLeaderRequest;
 pub use quota::DEFAULT_QUOTA_BYTES;
+pub use range_stream::{RangeChunk, RangeStreamRequest};
 pub use request::{HashKvRequest, MemberListRequest, MemberRequest, StatusRequest};
 pub use serve_peer::PeerServed;
 pub use watch::WatchStream;

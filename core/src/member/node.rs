@@ -87,10 +87,17 @@ impl Node {
     /// `Stopped` when raft stopped, `Timeout` when leadership could not be confirmed in time.
     /// The one mapping of a read index's outcome, for reads and lease deadlines alike.
     pub(super) async fn confirm_leadership(&self) -> Result<()> {
+        self.read_index().await.map(|_| ())
+    }
+
+    /// Confirms leadership as `confirm_leadership` does and answers the read index: the log
+    /// index every read that began before the call must see applied (this leader has applied
+    /// it when the call returns).
+    pub(super) async fn read_index(&self) -> Result<u64> {
         let read = self.raft.ensure_linearizable(ReadPolicy::ReadIndex);
         match DetRuntime::timeout(self.config.request_timeout, read).await {
             Err(_) => Err(Error::Timeout),
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(read)) => Ok(read.log_id().index()),
             Ok(Err(error)) if error.forward_to_leader().is_some() => Err(Error::NoLeader),
             Ok(Err(_)) if !self.is_running() => Err(Error::Stopped),
             Ok(Err(_)) => Err(Error::Timeout),

@@ -37,7 +37,8 @@ fn cost(command: &Command) -> Option<u64> {
         | Command::DeleteRange(_)
         | Command::Compact(_)
         | Command::LeaseRevoke(_)
-        | Command::Alarm(_) => None,
+        | Command::Alarm(_)
+        | Command::DowngradeInfoSet(_) => None,
     }
 }
 

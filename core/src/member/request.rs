@@ -34,9 +34,13 @@ pub trait MemberRequest: Send + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StatusRequest;
 
-/// etcd's `MemberListRequest`: the cluster's members as the member asked sees them.
+/// etcd's `MemberListRequest`: the cluster's members as the member asked sees them; with
+/// `linearizable` (etcd 3.5), only once it has applied the membership the cluster had when
+/// asked (see `read_index`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct MemberListRequest;
+pub struct MemberListRequest {
+    pub linearizable: bool,
+}
 
 /// etcd's `HashKVRequest`: the hash of the member's key space at `revision` (0 = current).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -51,6 +55,16 @@ impl Member {
             return Err(Error::Stopped);
         }
         request.serve(self).await
+    }
+
+    /// Every member of the configuration this member has applied; with `linearizable`, after
+    /// a read index through the leader (`read_index`), so a member cut off from the leader
+    /// answers the read index's error rather than a membership that may be stale.
+    pub async fn list_members(&self, request: MemberListRequest) -> Result<Vec<MemberSummary>> {
+        if request.linearizable {
+            self.linearizable_read_notify().await?;
+        }
+        Ok(self.member_list())
     }
 
     /// The hash of this member's key space at `revision` (0 = its current revision).
@@ -82,7 +96,7 @@ impl MemberRequest for MemberListRequest {
     }
 
     async fn serve(self, member: &Member) -> Result<Vec<MemberSummary>> {
-        Ok(member.member_list())
+        member.list_members(self).await
     }
 }
 

@@ -15,6 +15,7 @@ use super::Member;
 use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use crate::apply::Command;
 use crate::error::Error;
+use crate::peer::ReadIndex;
 use crate::peer::{AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader};
 use crate::peer::{ForwardReply, ForwardedRange, MembershipChange, Noticed, PeerCall, RaftReply};
 use crate::raft::types::Snapshot;
@@ -88,6 +89,7 @@ forwarded_batches! {
     LeaseTimeToLiveRequest,
     LeaseLeasesRequest,
     MembershipChange,
+    ReadIndex,
 }
 
 async fn serve_batch<R: ForwardServed>(member: &Member, batch: Forward<R>) -> ForwardReply<R> {

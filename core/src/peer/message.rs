@@ -19,7 +19,7 @@
 //! addition), as etcd's peers tell a removed member so.
 
 use super::request::MembershipChange;
-use super::request::{ForwardReply, Forwarded, ForwardedRange};
+use super::request::{ForwardReply, Forwarded, ForwardedRange, ReadIndex};
 use crate::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use crate::apply::Command;
 use crate::raft::types::*;
@@ -179,6 +179,8 @@ peer_calls! {
         forward_leases, |call| call.from;
     ForwardMembershipChanges(Forward<MembershipChange>) => ForwardReply<MembershipChange>,
         forward_membership_changes, |call| call.from;
+    ForwardReadIndexes(Forward<ReadIndex>) => ForwardReply<ReadIndex>, forward_read_indexes,
+        |call| call.from;
 }
 
 /// A peer's reply, with the notice a member adds when its applied membership, up to

@@ -13,4 +13,4 @@ pub use message::{AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote,
 pub use message::{BoxFuture, Noticed, OnLeftOut, PeerCall, PeerMessage, PeerTransport};
 pub use message::{RaftReply, Reply};
 pub use raft_network::Network;
-pub use request::{ForwardReply, Forwarded, ForwardedRange, MembershipChange};
+pub use request::{ForwardReply, Forwarded, ForwardedRange, MembershipChange, ReadIndex};

@@ -61,6 +61,15 @@ impl Forwarded for LeaseLeasesRequest {
     type Answer = LeaseLeasesResponse;
 }
 
+/// A read index (etcd's `linearizableReadNotify`): the leader confirms it still leads and
+/// answers the log index a read that started before this request must see applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadIndex;
+
+impl Forwarded for ReadIndex {
+    type Answer = u64;
+}
+
 /// A membership change: made by the leader, answered with nothing but success.
 impl Forwarded for MembershipChange {
     type Answer = ();

@@ -56,6 +56,7 @@ impl fmt::Display for crate::apply::Command {
             // Never a password hash or a token in a log line.
             Auth(_) => write!(f, "auth"),
             As(info, inner) => write!(f, "{inner} as {:?}", info.user),
+            DowngradeInfoSet(set) => write!(f, "downgrade {} {:?}", set.enabled, set.version),
         }
     }
 }

@@ -241,7 +241,7 @@ impl GrpcClient {
     pub async fn member_list(&self) -> GrpcResult<Vec<MemberSummary>> {
         let response = self
             .call(outcome::is_read(Rpc::MemberList), |c| async move {
-                ClusterClient::new(c).member_list(pb::MemberListRequest {}).await
+                ClusterClient::new(c).member_list(pb::MemberListRequest::default()).await
             })
             .await?;
         Ok(response.into_inner().members.into_iter().map(member_from_proto).collect())

@@ -6,7 +6,7 @@ use detcd_core::Error;
 use tonic::Code;
 
 /// Every error whose etcd message is fixed, so its text names it on the wire.
-const KNOWN: [Error; 40] = [
+const KNOWN: [Error; 45] = [
     Error::FutureRevision,
     Error::LeaseNotFound,
     Error::LeaseExists,
@@ -47,6 +47,11 @@ const KNOWN: [Error; 40] = [
     Error::InvalidAuthToken,
     Error::InvalidAuthMgmt,
     Error::AuthOldRevision,
+    Error::WrongDowngradeVersionFormat,
+    Error::InvalidDowngradeTargetVersion,
+    Error::DowngradeInProcess,
+    Error::NoInflightDowngrade,
+    Error::UnknownMethod,
 ];
 
 /// The core error a status with this code and message stands for, or `None` when it is no etcd
@@ -128,7 +133,12 @@ mod tests {
             | Error::AuthNotEnabled
             | Error::InvalidAuthToken
             | Error::InvalidAuthMgmt
-            | Error::AuthOldRevision => true,
+            | Error::AuthOldRevision
+            | Error::WrongDowngradeVersionFormat
+            | Error::InvalidDowngradeTargetVersion
+            | Error::DowngradeInProcess
+            | Error::NoInflightDowngrade
+            | Error::UnknownMethod => true,
         }
     }
 

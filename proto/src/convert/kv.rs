@@ -131,6 +131,17 @@ pub fn range_response_to_proto(r: RangeResponse) -> pb::RangeResponse {
     }
 }
 
+/// One chunk of a range stream as etcd's `RangeStreamResponse`.
+pub fn range_chunk_to_proto(chunk: detcd_core::member::RangeChunk) -> pb::RangeStreamResponse {
+    let range_response = pb::RangeResponse {
+        header: chunk.header.and_then(header_to_proto),
+        kvs: chunk.kvs.into_iter().map(key_value_to_proto).collect(),
+        more: chunk.more,
+        count: chunk.count,
+    };
+    pb::RangeStreamResponse { range_response: Some(range_response) }
+}
+
 pub fn range_response_from_proto(r: pb::RangeResponse) -> RangeResponse {
     RangeResponse {
         header: header_from_proto(r.header),

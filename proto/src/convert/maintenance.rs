@@ -4,6 +4,7 @@ use super::kv::header_to_proto;
 use super::{ConvertError, ConvertResult};
 use crate::etcdserverpb as pb;
 use detcd_core::apply::{AlarmAction, AlarmMember, AlarmRequest, AlarmResponse, AlarmType};
+use detcd_core::apply::{DowngradeAction, DowngradeInfo, DowngradeRequest, DowngradeResponse};
 use detcd_core::kv::ResponseHeader;
 use detcd_core::member::{MemberStatus, MemberSummary};
 use detcd_core::raft::types::MemberInfo;
@@ -46,7 +47,40 @@ pub fn status_response_to_proto(
         db_size_in_use: status.db_size,
         is_learner: status.is_learner,
         db_size_quota: status.db_size_quota,
+        // detcd's files are not etcd's bbolt schema: no storage version, as etcd before 3.6.
+        storage_version: String::new(),
+        downgrade_info: Some(pb::DowngradeInfo {
+            enabled: status.downgrade.enabled,
+            target_version: status.downgrade.target_version,
+        }),
     }
+}
+
+/// etcd's `DowngradeRequest`; an action etcd does not define is kept, for the member to refuse.
+pub fn downgrade_request_from_proto(r: pb::DowngradeRequest) -> DowngradeRequest {
+    use pb::downgrade_request::DowngradeAction as PbAction;
+    let action = match PbAction::try_from(r.action) {
+        Ok(PbAction::Validate) => DowngradeAction::Validate,
+        Ok(PbAction::Enable) => DowngradeAction::Enable,
+        Ok(PbAction::Cancel) => DowngradeAction::Cancel,
+        Err(_) => DowngradeAction::Unknown(r.action),
+    };
+    DowngradeRequest { action, version: r.version }
+}
+
+pub fn downgrade_request_to_proto(r: DowngradeRequest) -> pb::DowngradeRequest {
+    use pb::downgrade_request::DowngradeAction as PbAction;
+    let action = match r.action {
+        DowngradeAction::Validate => PbAction::Validate as i32,
+        DowngradeAction::Enable => PbAction::Enable as i32,
+        DowngradeAction::Cancel => PbAction::Cancel as i32,
+        DowngradeAction::Unknown(action) => action,
+    };
+    pb::DowngradeRequest { action, version: r.version }
+}
+
+pub fn downgrade_response_to_proto(r: DowngradeResponse) -> pb::DowngradeResponse {
+    pb::DowngradeResponse { header: header_to_proto(r.header), version: r.version }
 }
 
 pub fn hash_kv_response_to_proto(
@@ -87,6 +121,13 @@ pub fn status_from_proto(status: pb::StatusResponse) -> MemberStatus {
         compact_revision: 0,
         db_size: status.db_size,
         db_size_quota: status.db_size_quota,
+        downgrade: status
+            .downgrade_info
+            .map(|info| DowngradeInfo {
+                enabled: info.enabled,
+                target_version: info.target_version,
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -126,6 +126,7 @@ pub fn router(member: Member, token: String, data_dir: &str, max_streams: u32) -
         .route("/maintenance/defragment", rpc!(maintenance, defragment))
         // etcd binds Hash and HashKV to the same path; grpc-gateway keeps the later, HashKV.
         .route("/maintenance/hash", rpc!(maintenance, hash_kv))
+        .route("/maintenance/downgrade", rpc!(maintenance, downgrade))
         .route("/lock/lock", rpc!(lock, lock))
         .route("/lock/unlock", rpc!(lock, unlock))
         .route("/election/campaign", rpc!(election, campaign))

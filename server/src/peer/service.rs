@@ -40,6 +40,7 @@ async fn answer(member: &Member, payload: &[u8]) -> Result<Vec<u8>, Status> {
         PeerMessage::ForwardKeepAlives(call) => reply(member.serve_peer(call).await),
         PeerMessage::ForwardTimeToLives(call) => reply(member.serve_peer(call).await),
         PeerMessage::ForwardLeases(call) => reply(member.serve_peer(call).await),
+        PeerMessage::ForwardReadIndexes(call) => reply(member.serve_peer(call).await),
         PeerMessage::ForwardMembershipChanges(call) => reply(member.serve_peer(call).await),
     }
 }

@@ -14,6 +14,7 @@ use super::codec::{decode, encode};
 use crate::tls::PeerConnector;
 use detcd_core::api::{LeaseKeepAliveRequest, LeaseLeasesRequest, LeaseTimeToLiveRequest};
 use detcd_core::apply::Command;
+use detcd_core::peer::ReadIndex;
 use detcd_core::peer::{
     AppendEntries, Forward, InstallSnapshot, PreVote, RequestVote, TransferLeader,
 };
@@ -219,6 +220,16 @@ impl PeerTransport for GrpcPeerTransport {
         call: Forward<LeaseTimeToLiveRequest>,
         timeout: Duration,
     ) -> Reply<Forward<LeaseTimeToLiveRequest>> {
+        self.send(target, info, call, timeout)
+    }
+
+    fn forward_read_indexes(
+        &self,
+        target: NodeId,
+        info: &MemberInfo,
+        call: Forward<ReadIndex>,
+        timeout: Duration,
+    ) -> Reply<Forward<ReadIndex>> {
         self.send(target, info, call, timeout)
     }
 

@@ -6,7 +6,7 @@
 
 use crate::identity::member_id;
 use crate::status::status_of;
-use detcd_core::member::{Member, MemberSummary, MembershipChange};
+use detcd_core::member::{Member, MemberListRequest, MemberSummary, MembershipChange};
 use detcd_core::raft::types::MemberInfo;
 use detcd_proto::convert::{member_list_response_to_proto, member_to_proto};
 use detcd_proto::etcdserverpb as pb;
@@ -80,10 +80,13 @@ impl Cluster for ClusterService {
 
     async fn member_list(
         &self,
-        _request: Request<pb::MemberListRequest>,
+        request: Request<pb::MemberListRequest>,
     ) -> Result<Response<pb::MemberListResponse>, Status> {
+        let linearizable = request.into_inner().linearizable;
+        let request = MemberListRequest { linearizable };
+        let members = self.member.list_members(request).await.map_err(status_of)?;
         let header = self.member.cluster_header();
-        Ok(Response::new(member_list_response_to_proto(header, self.member.member_list())))
+        Ok(Response::new(member_list_response_to_proto(header, members)))
     }
 
     async fn member_promote(

@@ -2,10 +2,12 @@
 
 use super::{call_as, caller_of};
 use crate::status::invalid;
-use detcd_core::member::Member;
+use detcd_core::member::{Member, RangeStreamRequest};
 use detcd_proto::convert::*;
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::kv_server::Kv;
+use std::pin::Pin;
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 pub struct KvService {
@@ -28,6 +30,21 @@ impl Kv for KvService {
         let request = range_request_from_proto(request.into_inner()).map_err(invalid)?;
         let answer = call_as(&self.member, caller, request).await?;
         Ok(Response::new(range_response_to_proto(answer)))
+    }
+
+    type RangeStreamStream =
+        Pin<Box<dyn Stream<Item = Result<pb::RangeStreamResponse, Status>> + Send>>;
+
+    /// etcd 3.7's RangeStream: the range's chunks (`member::range_stream`) as a stream.
+    async fn range_stream(
+        &self,
+        request: Request<pb::RangeRequest>,
+    ) -> Result<Response<Self::RangeStreamStream>, Status> {
+        let caller = caller_of(&request);
+        let request = range_request_from_proto(request.into_inner()).map_err(invalid)?;
+        let chunks = call_as(&self.member, caller, RangeStreamRequest(request)).await?;
+        let messages = chunks.into_iter().map(|chunk| Ok(range_chunk_to_proto(chunk)));
+        Ok(Response::new(Box::pin(tokio_stream::iter(messages.collect::<Vec<_>>()))))
     }
 
     async fn put(

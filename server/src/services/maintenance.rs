@@ -1,7 +1,8 @@
 //! etcd's `Maintenance` service: Status, HashKV, Alarm (through the log, `apply::alarm`),
 //! Defragment (nothing to defragment: succeeds; compaction already freed the space the quota
 //! counts, see `mvcc::size`), Snapshot (the member's state as a detcd snapshot file), MoveLeader
-//! (`member::move_leader`). Hash answers `Unimplemented`.
+//! (`member::move_leader`), Hash (of the backend database a snapshot would hold), Downgrade
+//! (`member::downgrade`).
 //!
 //! Status reports as its db size what etcd's stands for, the member's footprint on disk: here
 //! the bytes under `--data-dir` (WAL segments and snapshots), read by the server since the core
@@ -11,8 +12,9 @@ use super::call;
 use crate::status::invalid;
 use detcd_core::member::{HashKvRequest, Member, MoveLeaderRequest};
 use detcd_proto::convert::{
-    alarm_request_from_proto, alarm_response_to_proto, alarm_text, hash_kv_response_to_proto,
-    header_to_proto, status_response_to_proto,
+    alarm_request_from_proto, alarm_response_to_proto, alarm_text, downgrade_request_from_proto,
+    downgrade_response_to_proto, hash_kv_response_to_proto, header_to_proto,
+    status_response_to_proto,
 };
 use detcd_proto::etcdserverpb as pb;
 use detcd_proto::etcdserverpb::maintenance_server::Maintenance;
@@ -27,8 +29,7 @@ use tracing::debug;
 /// Bytes per snapshot message (etcd sends 32 KiB).
 const SNAPSHOT_CHUNK: usize = 32 * 1024;
 
-/// The etcd version detcd reports: the API level it serves, which clients use to pick features.
-pub const ETCD_VERSION: &str = "3.4.23";
+pub use detcd_core::version::ETCD_VERSION;
 
 pub struct MaintenanceService {
     member: Member,
@@ -201,6 +202,17 @@ impl Maintenance for MaintenanceService {
         let target_id = request.into_inner().target_id;
         let header = call(&self.member, MoveLeaderRequest { target_id }).await?;
         Ok(Response::new(pb::MoveLeaderResponse { header: header_to_proto(header) }))
+    }
+
+    /// etcd 3.5's Downgrade (validate / enable / cancel, `member::downgrade`); root only.
+    async fn downgrade(
+        &self,
+        request: Request<pb::DowngradeRequest>,
+    ) -> Result<Response<pb::DowngradeResponse>, Status> {
+        let caller = super::caller_of(&request);
+        let request = downgrade_request_from_proto(request.into_inner());
+        let answer = super::call_as(&self.member, caller, request).await?;
+        Ok(Response::new(downgrade_response_to_proto(answer)))
     }
 }
 

@@ -3,8 +3,9 @@
 //! No handler decides anything: behaviour lives in `detcd_core::member`, so the simulator tests
 //! the code these handlers run. (One exception: `Maintenance.Hash` hashes the etcd backend
 //! database a snapshot would hold, a format only the server writes.) Every method of etcd 3.4's
-//! API is served; newer etcds' methods that detcd lacks (`Downgrade`) are not in the service
-//! definition, so gRPC answers them `Unimplemented`, as etcd 3.4 does.
+//! API is served, 3.5's `Downgrade` and `MemberList{linearizable}`, and 3.7's `RangeStream`
+//! (chunked in core); newer etcds' methods
+//! that detcd lacks are not in the service definition, so gRPC answers them `Unimplemented`.
 
 mod auth;
 mod caller;

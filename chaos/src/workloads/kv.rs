@@ -18,20 +18,34 @@
 //! the wire); any other certain refusal, and a read that got no answer, leave the history; a
 //! write whose fate is open is unknown.
 //!
-//! Left out (the simulator has them, but they need the committed log, which a real cluster does
-//! not hand out): serializable past reads and the `past_reads` checker that judges them, and the
-//! resolution of unknown outcomes from the log (here they stay unknown, which only costs search).
+//! Unknown outcomes are resolved before the check, as the simulator resolves them from its
+//! committed log (`scenarios/src/resolve.rs`, etcd's robustness tests' "patching"): a real
+//! cluster hands out no log, so the run keeps the `watch` scenario's archive (every event from
+//! revision 1, one stream of the command; compactions never pass it) and records it as
+//! `watch-committed`. Every value written is new, so an unknown put or CAS whose value the
+//! archive holds once took effect at that revision (it becomes an operation returning at the end
+//! of the history with that revision), one whose value it lacks had no effect and is dropped, as
+//! is an unknown read; unknown deletes and compactions stay unknown. Only a complete archive is
+//! used, and only up to the first event on a key no operation names (the liveness probe's
+//! write). The archive is the system under test's own account, as in etcd's robustness tests:
+//! a write it lost would be resolved as never applied, which only ever drops an operation whose
+//! answer never came.
+//!
+//! Left out (the simulator has them, but they need the committed log from the members'
+//! replicas): serializable past reads and the `past_reads` checker that judges them.
 
 use super::register::linearizable;
-use super::{pace, Ctx, Verdict};
+use super::{pace, watch, Ctx, Verdict};
 use detcd_check::history::Operation;
 use detcd_check::models::etcd::Etcd;
+use detcd_check::watch as check;
 use detcd_core::api::*;
 use detcd_core::client::{ClientError, ClientResult};
 use detcd_core::kv::{prefix_end, KeyValue};
 use detcd_core::Error;
 use rand::Rng;
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
 const KEYS: usize = 4;
 
@@ -273,6 +287,8 @@ async fn cas(ctx: &mut Ctx, key: &str, value: &str) -> Option<i64> {
 /// must keep readable), plainly or inside a txn.
 async fn compact_and_read(ctx: &mut Ctx, seen: &mut Seen, key: &str) -> Option<i64> {
     let revision = seen.compaction_target(&mut ctx.rng);
+    // Never past the archive (see the module doc): it must stay complete.
+    let revision = revision.min(ctx.shared.archive.next()).max(1);
     let pending = ctx.recorder.invoke(ctx.index, "compact", None, json!({"revision": revision}));
     let request = CompactionRequest { revision, ..Default::default() };
     let outcome = ctx.client.compact(request).await;
@@ -377,7 +393,133 @@ async fn past_txn(ctx: &mut Ctx, key: &str, revision: i64) -> Option<i64> {
     )
 }
 
-/// The etcd model's verdict.
+/// The etcd model's verdict, on the history with unknown outcomes resolved by the archive.
 pub fn verdict(ops: &[Operation]) -> Verdict {
-    linearizable(&Etcd, "linearizable (etcd model)", ops)
+    let name = "linearizable (etcd model)";
+    let archive = watch::committed(ops).filter(|c| c.trouble.is_none());
+    let history: Vec<Operation> =
+        ops.iter().filter(|op| op.f != "watch-committed").cloned().collect();
+    let Some(archive) = archive else {
+        let mut verdict = linearizable(&Etcd, name, &history);
+        verdict.summary += "; unknown outcomes left unknown (no complete archive)";
+        return verdict;
+    };
+    let (history, resolved) = resolve(&history, &archive.events);
+    let mut verdict = linearizable(&Etcd, name, &history);
+    verdict.summary += &format!(
+        "; unknown outcomes: {} committed, {} without effect, {} left unknown",
+        resolved.committed, resolved.dropped, resolved.unknown
+    );
+    verdict
+}
+
+/// What resolving did.
+#[derive(Debug, Default)]
+struct Resolved {
+    committed: usize,
+    dropped: usize,
+    unknown: usize,
+}
+
+/// `history` with the unknown outcomes the archive decides made known, or dropped (see the
+/// module doc).
+fn resolve(history: &[Operation], events: &[check::Event]) -> (Vec<Operation>, Resolved) {
+    let mut named = BTreeSet::new();
+    for op in history {
+        collect_keys(&op.input, &mut named);
+    }
+    let outside = events.iter().position(|e| !named.contains(e.key.as_str()));
+    let events = &events[..outside.unwrap_or(events.len())];
+    let mut puts: BTreeMap<(&str, &str), Vec<i64>> = BTreeMap::new();
+    for event in events.iter().filter(|e| e.kind == check::EventKind::Put) {
+        let value = event.value.as_deref().unwrap_or_default();
+        puts.entry((event.key.as_str(), value)).or_default().push(event.revision);
+    }
+    let end = history.iter().map(|op| op.ret.unwrap_or(op.call)).fold(0.0, f64::max) + 1e-3;
+    let mut resolved = Resolved::default();
+    let mut operations = Vec::with_capacity(history.len());
+    for op in history {
+        if op.ret.is_some() {
+            operations.push(op.clone());
+            continue;
+        }
+        let written = match op.f.as_str() {
+            "range" => None,
+            "txn" if reads_only(&op.input) => None,
+            "put" => Some(op.input.get("key").zip(op.input.get("value"))),
+            "txn" => Some(single_put(&op.input)),
+            _ => Some(None),
+        };
+        let Some(written) = written else {
+            resolved.dropped += 1;
+            continue;
+        };
+        let Some((Value::String(key), Value::String(value))) = written else {
+            resolved.unknown += 1;
+            operations.push(op.clone());
+            continue;
+        };
+        match puts.get(&(key.as_str(), value.as_str())).map(Vec::as_slice) {
+            None => resolved.dropped += 1,
+            Some([revision]) => {
+                resolved.committed += 1;
+                let output = if op.f == "txn" {
+                    json!({"revision": revision, "succeeded": true})
+                } else {
+                    json!({"revision": revision})
+                };
+                operations.push(Operation { ret: Some(end), output, ..op.clone() });
+            }
+            Some(_) => {
+                resolved.unknown += 1;
+                operations.push(op.clone());
+            }
+        }
+    }
+    (operations, resolved)
+}
+
+/// Every string under a `key` field of `input`, at any depth (txn requests nest them).
+fn collect_keys<'a>(input: &'a Value, keys: &mut BTreeSet<&'a str>) {
+    match input {
+        Value::Object(fields) => {
+            for (name, value) in fields {
+                match (name.as_str(), value) {
+                    ("key", Value::String(key)) => {
+                        keys.insert(key.as_str());
+                    }
+                    _ => collect_keys(value, keys),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_keys(item, keys)),
+        _ => {}
+    }
+}
+
+/// Whether a txn's branches hold only ranges: it cannot change the store.
+fn reads_only(input: &Value) -> bool {
+    ["success", "failure"].iter().all(|branch| {
+        input
+            .get(*branch)
+            .and_then(Value::as_array)
+            .is_none_or(|requests| requests.iter().all(|request| request.get("range").is_some()))
+    })
+}
+
+/// The key and value of a txn whose only write is one put in `success` (the CAS).
+fn single_put(input: &Value) -> Option<(&Value, &Value)> {
+    let writes = |branch: &str| {
+        input.get(branch).and_then(Value::as_array).map(|requests| {
+            requests.iter().filter(|r| r.get("range").is_none()).collect::<Vec<_>>()
+        })
+    };
+    let (success, failure) = (writes("success")?, writes("failure")?);
+    match (success.as_slice(), failure.is_empty()) {
+        ([request], true) => {
+            let put = request.get("put")?;
+            Some((put.get("key")?, put.get("value")?))
+        }
+        _ => None,
+    }
 }

@@ -168,15 +168,13 @@ impl Scenario {
     ) -> Result<(), String> {
         match self {
             Scenario::Bank => bank::open_accounts(client, within).await,
-            Scenario::Watch => {
+            Scenario::Watch | Scenario::Kv => {
                 watch::start_archive(endpoints.to_vec(), shared.clone());
                 Ok(())
             }
-            Scenario::Register
-            | Scenario::Lock { .. }
-            | Scenario::Kv
-            | Scenario::Lease
-            | Scenario::Queue => Ok(()),
+            Scenario::Register | Scenario::Lock { .. } | Scenario::Lease | Scenario::Queue => {
+                Ok(())
+            }
         }
     }
 
@@ -204,10 +202,10 @@ impl Scenario {
     ) {
         match self {
             Scenario::Lock { .. } => lock::record_counter_history(client, recorder, index).await,
-            Scenario::Watch => watch::finish(client, recorder, index, shared).await,
+            Scenario::Watch | Scenario::Kv => watch::finish(client, recorder, index, shared).await,
             Scenario::Lease => lease::final_reads(client, recorder, index, shared).await,
             Scenario::Queue => queue::finish(client, recorder, index, shared).await,
-            Scenario::Register | Scenario::Bank | Scenario::Kv => {}
+            Scenario::Register | Scenario::Bank => {}
         }
     }
 

@@ -89,7 +89,8 @@ impl Default for Archive {
 }
 
 impl Archive {
-    fn next(&self) -> i64 {
+    /// One past the newest revision the archive holds: compactions must not go beyond it.
+    pub fn next(&self) -> i64 {
         self.next.load(Ordering::SeqCst)
     }
 }
@@ -219,13 +220,13 @@ pub async fn finish(client: &GrpcClient, recorder: &Recorder, index: u64, shared
 
 /// What `watch-committed` records.
 #[derive(Serialize, Deserialize)]
-struct Committed {
+pub struct Committed {
     /// The cluster's revision after the heal: the archive holds every event up to it.
-    revision: i64,
-    events: Vec<check::Event>,
+    pub revision: i64,
+    pub events: Vec<check::Event>,
     /// Why the archive is incomplete, if it is (then nothing is judged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    trouble: Option<String>,
+    pub trouble: Option<String>,
 }
 
 /// A core event in the checker's shape; `prev` keeps the previous value. `create` is etcd's
@@ -602,7 +603,8 @@ async fn replace_canceled(
     Ok(())
 }
 
-fn committed(ops: &[Operation]) -> Option<Committed> {
+/// The archive recorded by [`finish`], if it was.
+pub fn committed(ops: &[Operation]) -> Option<Committed> {
     ops.iter()
         .filter(|op| op.f == "watch-committed" && op.ret.is_some())
         .find_map(|op| serde_json::from_value(op.output.clone()).ok())

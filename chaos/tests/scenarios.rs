@@ -1,12 +1,13 @@
 //! The simulator's `kv`, `watch`, `lease` and `queue` on real processes: each passes briefly on
 //! a real detcd cluster without faults (the workload runs, records a history its checkers can
 //! judge, and they judge it ok), and their checkers flag hand-made histories that break them
+//! (`kv` also: an unknown put resolved from the archive)
 //! (so these runs could fail).
 
 mod common;
 
 use common::{chaos, out_dir, serial};
-use detcd_chaos::workloads::{lease, queue, watch};
+use detcd_chaos::workloads::{kv, lease, queue, watch};
 use detcd_check::history::Operation;
 use serde_json::{json, Value};
 
@@ -207,4 +208,54 @@ fn the_queue_checker_flags_a_lost_and_a_duplicated_value() {
     let duplicate = queue::verdict(&ops);
     assert_eq!(duplicate.ok, Some(false), "{}", duplicate.summary);
     assert!(duplicate.summary.contains("duplicate"), "{}", duplicate.summary);
+}
+
+/// `kv`: an unknown put the archive holds is resolved as committed at its revision; a read that
+/// names a value at a revision the history cannot reach is not linearizable.
+#[test]
+fn the_kv_checker_resolves_unknown_puts_from_the_archive_and_flags_a_bad_read() {
+    let put = |client: u64, call: f64, ret: Option<f64>, value: &str, output: Value| {
+        op(client, call, ret, "put", Some("k0"), json!({"key": "k0", "value": value}), output)
+    };
+    let read = |revision: i64, value: &str, mod_revision: i64, version: i64| {
+        let kv = json!({"key": "k0", "value": value, "create_revision": 2, "mod_revision": mod_revision, "version": version, "lease": 0});
+        op(
+            2,
+            5.0,
+            Some(5.1),
+            "range",
+            Some("k0"),
+            json!({"key": "k0"}),
+            json!({"revision": revision, "kvs": [kv]}),
+        )
+    };
+    let archive = op(
+        4,
+        30.0,
+        Some(30.0),
+        "watch-committed",
+        None,
+        Value::Null,
+        json!({
+            "revision": 3,
+            "events": [
+                {"revision": 2, "key": "k0", "kind": "put", "value": "c0-1", "prev_value": null},
+                {"revision": 3, "key": "k0", "kind": "put", "value": "c1-1", "prev_value": "c0-1"},
+            ],
+        }),
+    );
+    let history = |last: Operation| {
+        vec![
+            put(0, 1.0, Some(1.1), "c0-1", json!({"revision": 2})),
+            put(1, 2.0, None, "c1-1", Value::Null),
+            last,
+            archive.clone(),
+        ]
+    };
+    let ok = kv::verdict(&history(read(3, "c1-1", 3, 2)));
+    assert_eq!(ok.ok, Some(true), "{}", ok.summary);
+    assert!(ok.summary.contains("1 committed"), "{}", ok.summary);
+    let bad = kv::verdict(&history(read(2, "c1-1", 3, 2)));
+    assert_eq!(bad.ok, Some(false), "{}", bad.summary);
+    assert!(bad.summary.contains("NOT LINEARIZABLE"), "{}", bad.summary);
 }

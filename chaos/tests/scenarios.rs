@@ -1,8 +1,7 @@
 //! The simulator's `kv`, `watch`, `lease` and `queue` on real processes: each passes briefly on
 //! a real detcd cluster without faults (the workload runs, records a history its checkers can
 //! judge, and they judge it ok), and their checkers flag hand-made histories that break them
-//! (`kv` also: an unknown put resolved from the archive)
-//! (so these runs could fail).
+//! (so these runs could fail); `kv`'s also resolves an unknown put from the archive.
 
 mod common;
 

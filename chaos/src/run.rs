@@ -18,7 +18,7 @@ use crate::network::Network;
 use crate::page;
 use crate::recorder::Recorder;
 use crate::relay::Relays;
-use crate::workloads::{Ctx, Scenario, Verdict};
+use crate::workloads::{Ctx, Scenario, Shared, Verdict};
 use detcd_check::history::Operation;
 use detcd_proto::client::GrpcClient;
 use rand::SeedableRng;
@@ -28,6 +28,7 @@ use std::fs;
 use std::future::Future;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
@@ -161,8 +162,12 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     let recorder = Recorder::new(clock);
     let scenario = options.scenario;
 
+    let shared = Arc::new(Shared {
+        clocks_move: options.faults.contains(&Fault::Clock),
+        ..Default::default()
+    });
     let setup_client = client_from(&endpoints, 0)?;
-    block_on(&runtime, scenario.setup(&setup_client, SETUP_BOUND))?
+    block_on(&runtime, scenario.setup(&setup_client, SETUP_BOUND, &endpoints, &shared))?
         .map_err(ClusterError::Failed)?;
 
     // Chaos: the clients on the runtime, the faults on this thread.
@@ -170,12 +175,15 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     let until = chaos_start + options.duration;
     let mut clients = Vec::new();
     for index in 0..options.clients {
+        let own = match &relays {
+            Some(relays) => relays.endpoints(index),
+            None => &endpoints[..],
+        };
         let ctx = Ctx {
             index: index as u64,
-            client: match &relays {
-                Some(relays) => client_from(relays.endpoints(index), index)?,
-                None => client_from(&endpoints, index)?,
-            },
+            client: client_from(own, index)?,
+            endpoints: rotated(own, index),
+            shared: shared.clone(),
             recorder: recorder.clone(),
             rng: ChaCha8Rng::seed_from_u64(
                 options.seed.wrapping_mul(1_000).wrapping_add(index as u64),
@@ -197,6 +205,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
 
     // Heal, let the clients finish, liveness, then the final state.
     cluster.heal()?;
+    *shared.healed.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder.now());
     let grace = Instant::now() + CLIENTS_GRACE;
     while !clients.iter().all(|c| c.is_finished()) && Instant::now() < grace {
         interrupt::sleep(Duration::from_millis(50))?;
@@ -208,7 +217,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     let live = block_on(&runtime, liveness::check(&endpoints, LIVENESS_BOUND))?;
     let final_client = client_from(&endpoints, 0)?;
     let final_index = options.clients as u64;
-    block_on(&runtime, scenario.finish(&final_client, &recorder, final_index))?;
+    block_on(&runtime, scenario.finish(&final_client, &recorder, final_index, &shared))?;
 
     // The cluster's work is done: keep its logs, stop it, then judge.
     let crash = cluster.crashed();
@@ -343,9 +352,15 @@ fn block_on<F: Future>(runtime: &Runtime, future: F) -> Result<F::Output, Cluste
 /// A client whose endpoint list starts at member `index` (mod the member count), so clients
 /// spread over the members and each moves on to the next when its own fails.
 fn client_from(endpoints: &[String], index: usize) -> Result<GrpcClient, ClusterError> {
-    let n = endpoints.len();
-    let rotated: Vec<&str> = (0..n).map(|i| endpoints[(index + i) % n].as_str()).collect();
+    let rotated = rotated(endpoints, index);
+    let rotated: Vec<&str> = rotated.iter().map(String::as_str).collect();
     GrpcClient::new(&rotated).map_err(|e| ClusterError::Failed(e.to_string()))
+}
+
+/// `endpoints` starting at member `index` (mod the member count).
+fn rotated(endpoints: &[String], index: usize) -> Vec<String> {
+    let n = endpoints.len();
+    (0..n).map(|i| endpoints[(index + i) % n].clone()).collect()
 }
 
 /// `<stem>.history.jsonl` (one operation a line, as the simulator writes it) and

@@ -1,8 +1,9 @@
 //! The scenarios a chaos run can drive, each a workload over the real gRPC client plus the
 //! checkers of `detcd-check` that judge its history.
 //!
-//! These are small real-process versions of the simulator's `register`, `bank`, `lock` and
-//! `lock-unfenced` (`scenarios/src/kv.rs`, `bank.rs`, `lock.rs`): the same operation shapes in
+//! These are small real-process versions of the simulator's `register`, `bank`, `lock`,
+//! `lock-unfenced`, `kv`, `watch`, `lease` and `queue` (`scenarios/src/kv.rs`, `bank.rs`,
+//! `lock.rs`, `watch.rs`, `lease.rs`, `queue.rs`): the same operation shapes in
 //! the history (so the same checkers judge them and `detcd-sim check --model register` re-checks
 //! a register history), with simpler operation mixes. The simulator's workloads are written
 //! against its own client context (virtual time, madsim nodes, its outcome type), so sharing
@@ -14,8 +15,12 @@
 //! reachable, a read that got no answer) leaves the history.
 
 pub mod bank;
+pub mod kv;
+pub mod lease;
 pub mod lock;
+pub mod queue;
 pub mod register;
+pub mod watch;
 
 use crate::recorder::Recorder;
 use detcd_check::history::Operation;
@@ -23,6 +28,7 @@ use detcd_proto::client::GrpcClient;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One client of a run.
@@ -38,6 +44,31 @@ pub struct Ctx {
     pub until: Instant,
     /// The last operation's outcome was unknown (see [`pace`]).
     pub unknown: AtomicBool,
+    /// The client's endpoints, one per member, its own member first (a workload that must
+    /// choose its member, as a watcher does, opens a client per endpoint).
+    pub endpoints: Vec<String>,
+    /// What the run's clients and its setup and finish share.
+    pub shared: Arc<Shared>,
+}
+
+/// What a run's clients, its setup and its finish share (per scenario; unused parts stay
+/// default).
+#[derive(Default)]
+pub struct Shared {
+    /// The run may move members' clocks (`--faults clock`): lease TTLs and bounds allow for it.
+    pub clocks_move: bool,
+    /// `watch`: the reference stream of every committed event.
+    pub archive: watch::Archive,
+    /// `queue`: who is still producing and consuming.
+    pub crews: queue::Crews,
+    /// When the heal was complete (seconds on the history's clock), once it is.
+    pub healed: std::sync::Mutex<Option<f64>>,
+}
+
+impl Shared {
+    pub fn healed(&self) -> Option<f64> {
+        *self.healed.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Ctx {
@@ -79,10 +110,15 @@ pub enum Scenario {
     Register,
     Bank,
     Lock { fenced: bool },
+    Kv,
+    Watch,
+    Lease,
+    Queue,
 }
 
 impl Scenario {
-    pub const NAMES: [&'static str; 4] = ["register", "bank", "lock", "lock-unfenced"];
+    pub const NAMES: [&'static str; 8] =
+        ["register", "bank", "lock", "lock-unfenced", "kv", "watch", "lease", "queue"];
 
     pub fn parse(name: &str) -> Result<Scenario, String> {
         match name {
@@ -90,6 +126,10 @@ impl Scenario {
             "bank" => Ok(Scenario::Bank),
             "lock" => Ok(Scenario::Lock { fenced: true }),
             "lock-unfenced" => Ok(Scenario::Lock { fenced: false }),
+            "kv" => Ok(Scenario::Kv),
+            "watch" => Ok(Scenario::Watch),
+            "lease" => Ok(Scenario::Lease),
+            "queue" => Ok(Scenario::Queue),
             other => {
                 Err(format!("unknown scenario '{other}'; known: {}", Scenario::NAMES.join(", ")))
             }
@@ -102,19 +142,39 @@ impl Scenario {
             Scenario::Bank => "bank",
             Scenario::Lock { fenced: true } => "lock",
             Scenario::Lock { fenced: false } => "lock-unfenced",
+            Scenario::Kv => "kv",
+            Scenario::Watch => "watch",
+            Scenario::Lease => "lease",
+            Scenario::Queue => "queue",
         }
     }
 
-    /// The lease TTL the scenario's sessions use (what "a pause longer than a lease TTL" means).
+    /// The lease TTL the scenario's leases use (what "a pause longer than a lease TTL" means).
     pub fn ttl_secs(self) -> u64 {
-        lock::TTL as u64
+        match self {
+            Scenario::Lease => lease::TTL_MAX,
+            _ => lock::TTL as u64,
+        }
     }
 
-    /// Prepares the key space before the chaos (on a healthy cluster).
-    pub async fn setup(self, client: &GrpcClient, within: Duration) -> Result<(), String> {
+    /// Prepares the key space before the chaos (on a healthy cluster); `endpoints` are the
+    /// members' as the command reaches them.
+    pub async fn setup(
+        self,
+        client: &GrpcClient,
+        within: Duration,
+        endpoints: &[String],
+        shared: &Arc<Shared>,
+    ) -> Result<(), String> {
         match self {
             Scenario::Bank => bank::open_accounts(client, within).await,
-            Scenario::Register | Scenario::Lock { .. } => Ok(()),
+            Scenario::Watch | Scenario::Kv => {
+                watch::start_archive(endpoints.to_vec(), shared.clone());
+                Ok(())
+            }
+            Scenario::Register | Scenario::Lock { .. } | Scenario::Lease | Scenario::Queue => {
+                Ok(())
+            }
         }
     }
 
@@ -124,14 +184,28 @@ impl Scenario {
             Scenario::Register => register::client(ctx).await,
             Scenario::Bank => bank::client(ctx).await,
             Scenario::Lock { fenced } => lock::client(ctx, fenced).await,
+            Scenario::Kv => kv::client(ctx).await,
+            Scenario::Watch => watch::client(ctx).await,
+            Scenario::Lease => lease::client(ctx).await,
+            Scenario::Queue => queue::client(ctx).await,
         }
     }
 
     /// After the heal, with every client done: reads the final state a checker needs, as
     /// client `index` (one no workload client uses).
-    pub async fn finish(self, client: &GrpcClient, recorder: &Recorder, index: u64) {
-        if let Scenario::Lock { .. } = self {
-            lock::record_after_run(client, recorder, index).await;
+    pub async fn finish(
+        self,
+        client: &GrpcClient,
+        recorder: &Recorder,
+        index: u64,
+        shared: &Shared,
+    ) {
+        match self {
+            Scenario::Lock { .. } => lock::record_after_run(client, recorder, index).await,
+            Scenario::Watch | Scenario::Kv => watch::finish(client, recorder, index, shared).await,
+            Scenario::Lease => lease::final_reads(client, recorder, index, shared).await,
+            Scenario::Queue => queue::finish(client, recorder, index, shared).await,
+            Scenario::Register | Scenario::Bank => {}
         }
     }
 
@@ -141,6 +215,10 @@ impl Scenario {
             Scenario::Register => vec![register::verdict(ops)],
             Scenario::Bank => vec![bank::verdict(ops)],
             Scenario::Lock { fenced } => vec![lock::verdict(ops, fenced)],
+            Scenario::Kv => vec![kv::verdict(ops)],
+            Scenario::Watch => vec![watch::verdict(ops), watch::archive_verdict(ops)],
+            Scenario::Lease => vec![lease::verdict(ops)],
+            Scenario::Queue => vec![queue::verdict(ops)],
         }
     }
 }

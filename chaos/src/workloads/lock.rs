@@ -98,7 +98,10 @@ async fn hold(
     fenced: bool,
 ) {
     let called = ctx.recorder.now();
-    let pending = ctx.recorder.invoke(ctx.index, "hold", Some(MUTEX), json!({"fenced": fenced}));
+    let through_service = ctx.rng.gen_bool(SERVICE_CHANCE);
+    let through = if through_service { "lock service" } else { "recipe" };
+    let input = json!({"fenced": fenced, "through": through});
+    let pending = ctx.recorder.invoke(ctx.index, "hold", Some(MUTEX), input);
     if ctx.rng.gen_bool(WAIT_FREEZE_CHANCE) {
         let after = Duration::from_millis(ctx.rng.gen_range(WAIT_FREEZE_AFTER_MS));
         let hold_for = Duration::from_millis(ctx.rng.gen_range(FREEZE_MS));
@@ -108,7 +111,6 @@ async fn hold(
             frozen.freeze(hold_for);
         });
     }
-    let through_service = ctx.rng.gen_bool(SERVICE_CHANCE);
     let taken = match through_service {
         true => lock_through_service(ctx, client, session).await,
         false => lock_with_recipe(mutex).await,

@@ -177,6 +177,21 @@ fn settle<T>(
     }
 }
 
+/// Sends a range and records it as the model reads one: its pairs and the header's revision.
+async fn range_and_settle(
+    ctx: &Ctx,
+    pending: crate::recorder::Pending,
+    request: RangeRequest,
+) -> Option<i64> {
+    let outcome = ctx.client.range(request).await;
+    let output = |r: &RangeResponse| {
+        let mut output = range_output(r);
+        output["revision"] = json!(r.header.revision);
+        output
+    };
+    settle(ctx, pending, &outcome, output, |r| r.header.revision)
+}
+
 async fn put(ctx: &Ctx, key: &str, value: &str) -> Option<i64> {
     let pending =
         ctx.recorder.invoke(ctx.index, "put", Some(key), json!({"key": key, "value": value}));
@@ -236,18 +251,7 @@ async fn prefix_range(ctx: &Ctx) -> Option<i64> {
         ctx.recorder.invoke(ctx.index, "range", None, json!({"key": "k", "range_end": end}));
     let request =
         RangeRequest { key: b"k".to_vec(), range_end: prefix_end(b"k"), ..Default::default() };
-    let outcome = ctx.client.range(request).await;
-    settle(
-        ctx,
-        pending,
-        &outcome,
-        |r| {
-            let mut output = range_output(r);
-            output["revision"] = json!(r.header.revision);
-            output
-        },
-        |r| r.header.revision,
-    )
+    range_and_settle(ctx, pending, request).await
 }
 
 /// Compare-and-set as a txn: if the key holds a value some client may have written, write a
@@ -334,18 +338,7 @@ async fn past_range(ctx: &mut Ctx, key: &str, revision: i64) -> Option<i64> {
     let input = range_input(&key, &range_end, revision);
     let pending = ctx.recorder.invoke(ctx.index, "range", None, input);
     let request = RangeRequest { key, range_end, revision, ..Default::default() };
-    let outcome = ctx.client.range(request).await;
-    settle(
-        ctx,
-        pending,
-        &outcome,
-        |r| {
-            let mut output = range_output(r);
-            output["revision"] = json!(r.header.revision);
-            output
-        },
-        |r| r.header.revision,
-    )
+    range_and_settle(ctx, pending, request).await
 }
 
 /// A txn reading at a past revision in either branch (chosen by whether `key` exists): at a

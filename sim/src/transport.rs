@@ -109,11 +109,26 @@ carried_peer! {
     Forward<ReadIndex> = 0xdec0_010c,
 }
 
+/// A call's handler as madsim runs it: on the heap, behind a pointer.
+///
+/// madsim spawns a task per call and wraps the handler's future twice on the way (its RPC
+/// layer, then its task), and each wrapper holds the future it was given beside the one it
+/// awaits, so a handler's size doubles at each. A member's futures are kilobytes (raft's, a
+/// proposal's route), and the task was copied by its full size at every spawn, for every
+/// message of the run. Boxed, what madsim moves is a pointer; the handler's future is written
+/// once, where it runs. Nothing else changes: the same tasks are spawned and polled in the
+/// same order.
+fn handler<T>(
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> futures::future::BoxFuture<'static, T> {
+    Box::pin(future)
+}
+
 fn serve_peer<C: CarriedPeer>(endpoint: &Endpoint, member: &Member) {
     let member = member.clone();
     endpoint.add_rpc_handler(move |PeerWire(call): PeerWire<C>| {
         let member = member.clone();
-        async move { member.serve_peer(call).await }
+        handler(async move { member.serve_peer(call).await })
     });
 }
 
@@ -196,7 +211,7 @@ fn serve_call<R: Carried>(endpoint: &Endpoint, member: &Member) {
     let member = member.clone();
     endpoint.add_rpc_handler(move |ClientCall(caller, request): ClientCall<R>| {
         let member = member.clone();
-        async move { member.call_as(&caller, request).await }
+        handler(async move { member.call_as(&caller, request).await })
     });
 }
 
@@ -486,7 +501,7 @@ pub async fn serve(member: Member) -> io::Result<()> {
     let watch_member = member.clone();
     clients.add_rpc_handler(move |call: WatchCall| {
         let (member, watches) = (watch_member.clone(), watches.clone());
-        async move { watches.serve(&member, call).await }
+        handler(async move { watches.serve(&member, call).await })
     });
     serve_calls(&clients, &member);
     // The handlers run on their own tasks; the endpoints must stay bound.

@@ -79,6 +79,8 @@ pub struct Wal {
     state: WalState,
     /// Oldest first; the last one is the active segment. Never empty.
     segments: Vec<SegmentInfo>,
+    /// The active segment's file: named once when it becomes active, not at every append.
+    active_path: String,
     /// The active segment's length on disk: its records, then zeros (see the module docs).
     allocated: u64,
     /// The active segment has writes not yet fsynced.
@@ -96,7 +98,9 @@ impl Wal {
     pub async fn open(disk: Arc<dyn Disk>, options: WalOptions) -> Result<Wal, StorageError> {
         let recovered = recover(&disk, &options.dir).await?;
         let allocated = recovered.segments.last().map_or(0, |segment| segment.len);
+        let active_seq = recovered.segments.last().map_or(0, |segment| segment.seq);
         Ok(Wal {
+            active_path: join(&options.dir, &segment_name(active_seq)),
             disk,
             options,
             state: recovered.state,
@@ -319,6 +323,7 @@ impl Wal {
         let len = write_header(&self.disk, dir, seq, &self.state).await?;
         self.disk.sync_dir(dir).await.map_err(StorageError::io("fsync dir", dir))?;
         self.segments.push(SegmentInfo { seq, max_index: None, len });
+        self.active_path = path;
         self.allocated = len;
         probes::hit(Probe::WalSegmentRolled);
         Ok(())
@@ -384,7 +389,7 @@ impl Wal {
     }
 
     fn active_path(&self) -> String {
-        join(&self.options.dir, &segment_name(self.active().seq))
+        self.active_path.clone()
     }
 }
 

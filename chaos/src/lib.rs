@@ -28,6 +28,7 @@ pub mod freeze;
 pub mod interrupt;
 pub mod lazyfs;
 pub mod liveness;
+pub mod netdelay;
 pub mod network;
 pub mod page;
 pub mod partition;

@@ -250,9 +250,15 @@ pub fn run(
                 })?;
                 network.apply(&plan, &what).map_err(ClusterError::Failed)?;
                 let slept = interrupt::sleep(hold);
-                let dropped = network.heal().map_err(ClusterError::Failed)?;
+                let healed = network.heal().map_err(ClusterError::Failed)?;
                 slept?;
-                detail = format!("{links}; {dropped} packets dropped");
+                detail = format!("{links}; {} packets dropped", healed.dropped);
+                if step.fault == Fault::Netem {
+                    detail += &format!("; delay by {}", healed.latency);
+                    if healed.latency == "nfqueue" {
+                        detail += &format!(", {} packets delayed", healed.delayed);
+                    }
+                }
             }
             Fault::Clock => detail = clock_fault(cluster, index, step, hold)?,
             Fault::Disk => detail = disk_fault(cluster, index, step, hold)?,

@@ -27,6 +27,7 @@ pub mod faults;
 pub mod freeze;
 pub mod interrupt;
 pub mod lazyfs;
+pub mod latency;
 pub mod liveness;
 pub mod netdelay;
 pub mod network;

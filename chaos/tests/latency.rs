@@ -87,8 +87,11 @@ fn round_trips(stream: &mut TcpStream, count: usize) -> Vec<Duration> {
     times
 }
 
+/// Whether `pid` runs (a zombie whose parent has not reaped it yet does not).
 fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    state.is_some_and(|state| state != "Z")
 }
 
 fn namespaces_of(pid: u32) -> Vec<String> {
@@ -96,7 +99,8 @@ fn namespaces_of(pid: u32) -> Vec<String> {
     let prefix = format!("dchaos-{pid}-");
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter(|line| line.starts_with(&prefix))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| name.starts_with(&prefix))
         .map(String::from)
         .collect()
 }
@@ -167,4 +171,73 @@ fn a_degraded_link_delays_round_trips_by_its_delay_and_leaves_nothing_behind() {
     assert!(pids.iter().all(|&pid| !alive(pid)), "a dropped network's delayer lives: {pids:?}");
     let me = std::process::id();
     assert!(namespaces_of(me).is_empty(), "left {:?}", namespaces_of(me));
+}
+
+/// The pids in `namespace` whose command line is a delayer's (`... netdelay ...`).
+fn delayers_in(namespace: &str) -> Vec<u32> {
+    let output = std::process::Command::new("ip").args(["netns", "pids", namespace]).output();
+    let listed =
+        output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    listed
+        .split_whitespace()
+        .filter_map(|pid| pid.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmdline.split(|&b| b == 0).any(|word| word == b"netdelay")
+        })
+        .collect()
+}
+
+/// A run SIGKILLed while a delay holds: its delayer is told by the kernel (PDEATHSIG) and
+/// exits, and the next sweep removes the run's namespaces.
+#[test]
+fn a_killed_runs_delayer_exits_and_the_sweep_removes_its_namespaces() {
+    if let Err(why) = network::usable() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let _one = serial();
+    let out =
+        std::env::temp_dir().join(format!("detcd-chaos-test-delay-kill-{}", std::process::id()));
+    // Seed 3's first fault degrades the leader's link from about 4 s on, for about 5 s.
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_detcd-chaos"))
+        .args(["run", "register", "--binary", "detcd", "--duration", "20s", "--seed", "3"])
+        .args(["--faults", "netem", "--binary-path"])
+        .arg(common::detcd())
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("detcd-chaos starts");
+    let pid = run.id();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let delayers = loop {
+        let found: Vec<u32> = namespaces_of(pid).iter().flat_map(|ns| delayers_in(ns)).collect();
+        if !found.is_empty() {
+            break found;
+        }
+        if Instant::now() > deadline || run.try_wait().expect("wait").is_some() {
+            let _ = run.kill();
+            let _ = run.wait();
+            let _ = std::fs::remove_dir_all(&out);
+            // tc netem makes its delay without a process; nothing of a delayer to test then.
+            eprintln!("SKIPPED: no delayer appeared (tc netem here, or no way to delay)");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    run.kill().expect("SIGKILL");
+    run.wait().expect("reaped");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while delayers.iter().any(|&pid| alive(pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(delayers.iter().all(|&pid| !alive(pid)), "a killed run's delayer lives: {delayers:?}");
+    assert_eq!(namespaces_of(pid).len(), 3, "SIGKILL ran no clean-up");
+    network::sweep_leftovers();
+    assert!(namespaces_of(pid).is_empty(), "the sweep left {:?}", namespaces_of(pid));
+    let _ = std::fs::remove_dir_all(&out);
+    let _ =
+        std::fs::remove_dir_all(std::env::temp_dir().join(format!("detcd-chaos-detcd-{pid}-0")));
 }

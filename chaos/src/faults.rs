@@ -16,6 +16,8 @@
 //! schedule (`partition`), their sides only when they fire, around the target of the moment.
 //! A seed's schedule of kills and pauses (`--faults kill,pause`) is the one it was before
 //! network, clock and disk faults existed: their draws are made only for steps of their kind.
+//! A degraded link's fired detail names how its delay was made (`delay by netem` or
+//! `delay by nfqueue, N packets delayed`), so a report shows the latency was real.
 
 use crate::clock::ClockStep;
 use crate::cluster::{Cluster, ClusterError};

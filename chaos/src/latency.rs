@@ -245,11 +245,13 @@ fn spawn_delayer(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: between fork and exec only async-signal-safe calls (prctl, setns). SIGTERM at
-    // the run's death lets the delayer release what it holds; the namespace's file stays open
-    // in the parent until the spawn returned.
+    // SAFETY: between fork and exec only async-signal-safe calls (setpgid, prctl, setns). Its
+    // own process group keeps a terminal's Ctrl-C from it (the run stops it, after deleting
+    // the rule); SIGTERM at the run's death lets it release what it holds; the namespace's
+    // file stays open in the parent until the spawn returned.
     unsafe {
         command.pre_exec(move || {
+            libc::setpgid(0, 0);
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
             if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
                 return Err(std::io::Error::last_os_error());

@@ -256,10 +256,13 @@ pub fn run(
                 slept?;
                 detail = format!("{links}; {} packets dropped", healed.dropped);
                 if step.fault == Fault::Netem {
-                    detail += &format!("; delay by {}", healed.latency);
-                    if healed.latency == "nfqueue" {
-                        detail += &format!(", {} packets delayed", healed.delayed);
-                    }
+                    detail += &match healed.latency {
+                        "nfqueue" => {
+                            format!("; delay by nfqueue, {} packets delayed", healed.delayed)
+                        }
+                        "netem" => "; delay by netem".to_string(),
+                        _ => "; no delay (neither tc netem nor NFQUEUE here)".to_string(),
+                    };
                 }
             }
             Fault::Clock => detail = clock_fault(cluster, index, step, hold)?,

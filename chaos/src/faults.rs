@@ -16,6 +16,8 @@
 //! schedule (`partition`), their sides only when they fire, around the target of the moment.
 //! A seed's schedule of kills and pauses (`--faults kill,pause`) is the one it was before
 //! network, clock and disk faults existed: their draws are made only for steps of their kind.
+//! A degraded link's fired detail names how its delay was made (`delay by netem` or
+//! `delay by nfqueue, N packets delayed`), so a report shows the latency was real.
 
 use crate::clock::ClockStep;
 use crate::cluster::{Cluster, ClusterError};
@@ -250,9 +252,18 @@ pub fn run(
                 })?;
                 network.apply(&plan, &what).map_err(ClusterError::Failed)?;
                 let slept = interrupt::sleep(hold);
-                let dropped = network.heal().map_err(ClusterError::Failed)?;
+                let healed = network.heal().map_err(ClusterError::Failed)?;
                 slept?;
-                detail = format!("{links}; {dropped} packets dropped");
+                detail = format!("{links}; {} packets dropped", healed.dropped);
+                if step.fault == Fault::Netem {
+                    detail += &match healed.latency {
+                        "nfqueue" => {
+                            format!("; delay by nfqueue, {} packets delayed", healed.delayed)
+                        }
+                        "netem" => "; delay by netem".to_string(),
+                        _ => "; no delay (neither tc netem nor NFQUEUE here)".to_string(),
+                    };
+                }
             }
             Fault::Clock => detail = clock_fault(cluster, index, step, hold)?,
             Fault::Disk => detail = disk_fault(cluster, index, step, hold)?,

@@ -4,7 +4,8 @@
 //! loopback or, for network faults, each member in its own network namespace on a bridge
 //! ([`network`]), runs a scenario's workload through the real gRPC client ([`workloads`]),
 //! injects faults drawn from the seed ([`faults`]: SIGKILL and restart, SIGSTOP/SIGCONT
-//! pauses, partitions and degraded links ([`partition`]), clock jumps and drift through
+//! pauses, partitions and degraded links ([`partition`]; their latency by `tc netem` or an
+//! NFQUEUE delayer, [`latency`], [`netdelay`]), clock jumps and drift through
 //! libfaketime ([`clock`]), failing and slow fsyncs and the loss of unsynced writes at kills
 //! through a FUSE file system ([`disk`], [`lazyfs`]), of the leader or a random member),
 //! heals, checks liveness ([`liveness`]) and judges
@@ -26,8 +27,10 @@ pub mod disk;
 pub mod faults;
 pub mod freeze;
 pub mod interrupt;
+pub mod latency;
 pub mod lazyfs;
 pub mod liveness;
+pub mod netdelay;
 pub mod network;
 pub mod page;
 pub mod partition;

@@ -12,6 +12,7 @@ use detcd_chaos::dirlog::Commit;
 use detcd_chaos::faults::Fault;
 use detcd_chaos::interrupt;
 use detcd_chaos::lazyfs;
+use detcd_chaos::netdelay;
 use detcd_chaos::network;
 use detcd_chaos::run::{self, Options};
 use detcd_chaos::workloads::Scenario;
@@ -39,6 +40,15 @@ enum Command {
     Run(Box<RunArgs>),
     /// The scenarios.
     List,
+    /// (Internal) the latency of a degraded link where the kernel has no `tc netem`: holds each
+    /// packet of NFQUEUE queue `--queue`, in the namespace it is started in, for `--delay-ms`.
+    #[command(hide = true)]
+    Netdelay {
+        #[arg(long)]
+        queue: u16,
+        #[arg(long)]
+        delay_ms: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -94,6 +104,19 @@ fn main() {
             0
         }
         Command::Run(args) => run_command(*args),
+        Command::Netdelay { queue, delay_ms } => {
+            interrupt::install();
+            match netdelay::serve(queue, Duration::from_millis(delay_ms)) {
+                Ok(delayed) => {
+                    println!("delayed {delayed}");
+                    0
+                }
+                Err(why) => {
+                    eprintln!("detcd-chaos netdelay: {why}");
+                    2
+                }
+            }
+        }
     };
     std::process::exit(status);
 }

@@ -1,6 +1,8 @@
 //! A private network for one run: each member in its own network namespace, joined by a veth
 //! pair to a bridge on the host, on which the run's clients live; partitions and packet loss as
-//! `nftables` rules inside the members' namespaces, latency with `tc netem`.
+//! `nftables` rules inside the members' namespaces, latency with `tc netem` or, where the kernel
+//! has no `sch_netem`, an NFQUEUE rule and a delayer process in the member's namespace
+//! (`latency`, `netdelay`).
 //!
 //! Layout of a run with pid P on subnet 10.77.N.0/24 (N free on this machine when it starts):
 //! bridge `dcbP` holds 10.77.N.1 (the harness's own calls: setup, leader look-ups, liveness)
@@ -11,19 +13,23 @@
 //! A cut `a -> b` drops, in `b`'s namespace, every packet from `a`'s address (or, when `b` is
 //! a client, drops in `a`'s namespace every packet to the client's address), so a one-way cut
 //! is one rule and a partition two. Every rule has a counter: the heal reads how many packets
-//! each member's rules dropped before deleting them, so the trace proves a partition bit.
+//! each member's rules dropped before deleting them, so the trace proves a partition bit. A
+//! degraded link's delay holds the member's outgoing packets; the network log names the
+//! mechanism at creation and at each apply, and the heal says how many packets a delayer held.
 //!
 //! Invariants (what makes a run leave nothing behind):
 //! - every name carries the pid of the run that made it; dropping the [`Network`] deletes its
-//!   namespaces (their veths and rules go with them) and its bridge;
+//!   namespaces (their veths and rules go with them) and its bridge, after killing its delayers;
 //! - a run killed before its drop leaves them behind; [`sweep_leftovers`], called by every
-//!   [`Network::create`], deletes those of pids no longer alive;
+//!   [`Network::create`], kills whatever process still lives in the namespaces of pids no longer
+//!   alive (a delayer) and deletes those namespaces, bridges and veths;
 //! - one network per process at a time (the names hold only the pid).
 
+use crate::latency::{self, Delay, Mechanism};
 use crate::partition::{Node, Plan};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -49,10 +55,12 @@ pub struct Network {
     bridge: String,
     namespaces: Vec<String>,
     clients: usize,
-    /// Whether the kernel has `tc netem` (some have no sch_netem; loss still works).
-    netem: bool,
-    /// Members whose namespace carries rules or a qdisc now.
+    /// How a link is delayed here (netem, nfqueue, or not at all).
+    latency: Mechanism,
+    /// Members whose namespace carries nftables rules now.
     faulty: BTreeSet<usize>,
+    /// Delays in force, by member.
+    delays: BTreeMap<usize, Delay>,
     log: Vec<String>,
     clock: Instant,
 }
@@ -98,8 +106,9 @@ impl Network {
             bridge: format!("{BRIDGE_PREFIX}{pid}"),
             namespaces: Vec::new(),
             clients,
-            netem: false,
+            latency: Mechanism::Unavailable("not probed yet".into()),
             faulty: BTreeSet::new(),
+            delays: BTreeMap::new(),
             log: Vec::new(),
             clock,
         };
@@ -135,21 +144,34 @@ impl Network {
             run(&["ip", "-n", &namespace, "link", "set", "eth0", "up"], None)?;
             run(&["ip", "-n", &namespace, "link", "set", "lo", "up"], None)?;
         }
-        if let Some(first) = network.namespaces.first().cloned() {
-            let probe = ["tc", "-n", &first, "qdisc", "add", "dev", "eth0", "root", "netem"];
-            network.netem = run(&[&probe[..], &["delay", "1ms"]].concat(), None).is_ok();
-            if network.netem {
-                run(&["tc", "-n", &first, "qdisc", "del", "dev", "eth0", "root"], None)?;
-            }
+        // The delayer is this command's hidden `netdelay`; a library user (a test) names the
+        // detcd-chaos executable with `set_delayer`.
+        let exe = std::env::current_exe().ok();
+        let program = exe.filter(|exe| exe.file_name().is_some_and(|n| n == "detcd-chaos"));
+        if let Some(first) = network.namespaces.first() {
+            network.latency = latency::probe(first, program.as_deref());
         }
         network.note(format!(
-            "created bridge {} ({}) and namespaces {}; tc netem {}",
+            "created bridge {} ({}) and namespaces {}; {}",
             network.bridge,
             host,
             network.namespaces.join(" "),
-            if network.netem { "available" } else { "unavailable (no sch_netem): no delay" }
+            network.latency.describe()
         ));
         Ok(network)
+    }
+
+    /// Delays links with a delayer run as `program netdelay` (the detcd-chaos executable),
+    /// where the kernel has no `tc netem`; for users of this library other than detcd-chaos.
+    pub fn set_delayer(&mut self, program: &Path) {
+        if self.latency == Mechanism::Netem {
+            return;
+        }
+        if let Some(first) = self.namespaces.first() {
+            self.latency = latency::probe(first, Some(program));
+            let what = self.latency.describe();
+            self.note(what);
+        }
     }
 
     /// The bridge's own address, from which the harness's calls come.
@@ -177,9 +199,14 @@ impl Network {
         PathBuf::from("/run/netns").join(&self.namespaces[index])
     }
 
-    /// Whether latency can be added (the kernel has `tc netem`).
-    pub fn has_netem(&self) -> bool {
-        self.netem
+    /// How latency is added here.
+    pub fn latency(&self) -> &Mechanism {
+        &self.latency
+    }
+
+    /// The pids of the delayers running now.
+    pub fn delayer_pids(&self) -> Vec<u32> {
+        self.delays.values().filter_map(Delay::pid).collect()
     }
 
     /// What the network did, one line per event, with seconds on the run's clock.
@@ -253,24 +280,43 @@ impl Network {
         }
         if let Some((member, _, delay)) = plan.degrade.filter(|d| d.0 < members) {
             let namespace = self.namespaces[member].clone();
-            if self.netem {
-                let delay = format!("{delay}ms");
-                let add =
-                    ["tc", "-n", &namespace, "qdisc", "replace", "dev", "eth0", "root", "netem"];
-                run(&[&add[..], &["delay", &delay]].concat(), None)?;
-                self.faulty.insert(member);
-                self.note(format!("  {namespace}: tc netem delay {delay}"));
+            if let Mechanism::Unavailable(why) = &self.latency {
+                let line = format!("  {namespace}: no delay ({why})");
+                self.note(line);
             } else {
-                self.note(format!("  {namespace}: no delay (the kernel has no tc netem)"));
+                let path = self.namespace_path(member);
+                let started = Delay::start(&self.latency, &namespace, &path, delay)?;
+                let by = match started.pid() {
+                    Some(pid) => format!("nfqueue (delayer pid {pid})"),
+                    None => "tc netem".into(),
+                };
+                self.delays.insert(member, started);
+                self.note(format!("  {namespace}: delay {delay}ms by {by}"));
             }
         }
         Ok(())
     }
 
-    /// Removes every rule and qdisc in force; returns how many packets the rules dropped.
-    pub fn heal(&mut self) -> Result<u64, String> {
-        if self.faulty.is_empty() {
-            return Ok(0);
+    /// Removes every rule, qdisc and delayer in force; returns what they did.
+    pub fn heal(&mut self) -> Result<Healed, String> {
+        let mut healed = Healed { dropped: 0, delayed: 0, latency: self.latency.name() };
+        if self.faulty.is_empty() && self.delays.is_empty() {
+            return Ok(healed);
+        }
+        // Delays first: a delayer's packets leave at their time while the loss rules still hold.
+        let mut delayed = Vec::new();
+        let mut failed = None;
+        for (member, delay) in std::mem::take(&mut self.delays) {
+            let namespace = &self.namespaces[member];
+            match delay.stop() {
+                Ok(stopped) => {
+                    if let Some(packets) = stopped.delayed {
+                        healed.delayed += packets;
+                        delayed.push(format!("{namespace} delayed {packets}"));
+                    }
+                }
+                Err(why) => failed = Some(why),
+            }
         }
         let mut total = 0;
         let mut dropped = Vec::new();
@@ -289,17 +335,36 @@ impl Network {
                 &["ip", "netns", "exec", &namespace, "nft", "delete", "table", "inet", TABLE],
                 None,
             );
-            if self.netem {
-                let _ = run(&["tc", "-n", &namespace, "qdisc", "del", "dev", "eth0", "root"], None);
-            }
         }
-        self.note(format!("heal: {} packets dropped ({})", total, dropped.join(", ")));
-        Ok(total)
+        healed.dropped = total;
+        let delays = if delayed.is_empty() {
+            String::new()
+        } else {
+            format!("; {} packets delayed by nfqueue ({})", healed.delayed, delayed.join(", "))
+        };
+        self.note(format!("heal: {} packets dropped ({}){delays}", total, dropped.join(", ")));
+        match failed {
+            Some(why) => Err(why),
+            None => Ok(healed),
+        }
     }
+}
+
+/// What a heal undid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Healed {
+    /// Packets the loss and partition rules dropped.
+    pub dropped: u64,
+    /// Packets a delayer held (0 under netem, which counts nothing).
+    pub delayed: u64,
+    /// The latency mechanism: `netem`, `nfqueue` or `none`.
+    pub latency: &'static str,
 }
 
 impl Drop for Network {
     fn drop(&mut self) {
+        // Their processes first: a live process would keep its namespace alive.
+        self.delays.clear();
         for namespace in &self.namespaces {
             let _ = run(&["ip", "netns", "del", namespace], None);
         }
@@ -351,10 +416,18 @@ pub fn sweep_leftovers() -> Vec<String> {
     let mut removed = Vec::new();
     let namespaces = run(&["ip", "netns", "list"], None).unwrap_or_default();
     for name in namespaces.lines().filter_map(|line| line.split_whitespace().next()) {
-        if name.starts_with(NAMESPACE_PREFIX)
-            && dead(name)
-            && run(&["ip", "netns", "del", name], None).is_ok()
-        {
+        if !name.starts_with(NAMESPACE_PREFIX) || !dead(name) {
+            continue;
+        }
+        // A delayer that outlived its run (members die with it, by PDEATHSIG SIGKILL).
+        let pids = run(&["ip", "netns", "pids", name], None).unwrap_or_default();
+        for pid in pids.split_whitespace().filter_map(|pid| pid.parse::<libc::pid_t>().ok()) {
+            // SAFETY: a plain kill(2); the pid lives in a dead run's namespace, so it is ours.
+            if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                removed.push(format!("process {pid} in {name}"));
+            }
+        }
+        if run(&["ip", "netns", "del", name], None).is_ok() {
             removed.push(name.to_string());
         }
     }
@@ -373,7 +446,7 @@ pub fn sweep_leftovers() -> Vec<String> {
 }
 
 /// Runs `args` (with `stdin` fed in, if any) to its standard output, or its error in one line.
-fn run(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+pub(crate) fn run(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
     let mut command = Command::new(args[0]);
     command
         .args(&args[1..])

@@ -36,8 +36,8 @@ pub enum Net {
     /// One way only: the target hears no other member (`inbound`) or no other member hears
     /// it, while the other direction still flows.
     OneWay { inbound: bool },
-    /// The target's link drops `loss_pct` % of its packets each way and delays the rest by
-    /// `delay_ms` (where the kernel has `tc netem`).
+    /// The target's link drops `loss_pct` % of its packets each way and delays what it sends by
+    /// `delay_ms` (by `tc netem`, or an NFQUEUE delayer where the kernel lacks it: `latency`).
     Degrade { loss_pct: u8, delay_ms: u32 },
 }
 

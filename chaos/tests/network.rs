@@ -2,8 +2,9 @@
 //! member in its own network namespace, pass `register` while nftables rules cut the leader or
 //! a minority off, bridge the cluster or cut it one way; the network log shows each partition
 //! applied and healed and that its rules dropped packets; and a run SIGKILLed mid-partition
-//! leaves namespaces that the next run's sweep removes; lossy links (`netem`) drop packets and
-//! the run passes; without root the network faults are refused in one line.
+//! leaves namespaces that the next run's sweep removes; degraded links (`netem`) drop packets,
+//! delay the rest (by tc netem or the NFQUEUE delayer) and the run passes; without root the
+//! network faults are refused in one line.
 //!
 //! Namespaces need root (CAP_NET_ADMIN) and Debian's iproute2 and nftables (`scripts/test`
 //! installs them): without them each test says so and is skipped.
@@ -89,8 +90,9 @@ fn register_on_real_etcd_under_partitions_passes() {
     }
 }
 
-/// `netem` on real detcd: a member's link loses packets both ways (and, where the kernel has
-/// `tc netem`, delays the rest); the run passes and the rules dropped packets.
+/// `netem` on real detcd: a member's link loses packets both ways and delays the rest (by
+/// `tc netem`, or the NFQUEUE delayer where the kernel lacks it); the run passes, the rules
+/// dropped packets and the delay is in the log.
 #[test]
 fn register_on_real_detcd_under_lossy_links_passes() {
     if !namespaces_usable() {
@@ -109,7 +111,24 @@ fn register_on_real_detcd_under_lossy_links_passes() {
         .expect("the network log");
     assert!(log.contains("numgen random mod 100 <"), "no loss rule: {log}");
     assert!(heals(&log).iter().sum::<u64>() > 0, "the loss rules dropped nothing:\n{log}");
+    // The delay too: by tc netem, or else by the NFQUEUE delayer, which counts what it held
+    // (tests/latency.rs measures that it holds packets for the delay).
+    if log.contains("no latency (") {
+        eprintln!("SKIPPED the delay: this machine has no way to delay a link:\n{log}");
+    } else if log.contains("latency by nfqueue") {
+        assert!(log.contains(" by nfqueue (delayer pid "), "no delayer started:\n{log}");
+        assert!(log.contains(" packets delayed by nfqueue ("), "no delay counted:\n{log}");
+        assert!(report_has_delay(&out), "the report's faults do not say nfqueue delayed packets");
+    } else {
+        assert!(log.contains(" by tc netem"), "no netem delay:\n{log}");
+    }
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Whether the run's report says a fired fault's delay was made by nfqueue.
+fn report_has_delay(out: &Path) -> bool {
+    let report = std::fs::read_to_string(out.join("register-detcd-3.json")).unwrap_or_default();
+    report.contains("delay by nfqueue, ")
 }
 
 /// The names `ip netns list` shows that belong to run `pid`.

@@ -346,8 +346,13 @@ impl Cluster {
     /// SIGKILLs member `index` and, with disk faults, loses its unsynced writes; says what was
     /// lost (empty without disk faults).
     pub fn kill(&mut self, index: usize) -> String {
+        let Some(disk) = self.disks.get(index) else {
+            self.members[index].kill();
+            return String::new();
+        };
+        // Before the SIGKILL: an fsync the member is inside of completes only after it.
+        disk.control.cut_power();
         self.members[index].kill();
-        let Some(disk) = self.disks.get(index) else { return String::new() };
         let (files, changes, failed) = disk.control.lose_unsynced();
         let mut lost =
             format!("lost unsynced writes to {files} files, {changes} directory changes");

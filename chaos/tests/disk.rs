@@ -147,6 +147,36 @@ fn fsync_fails_with_eio_losing_the_unsynced_data_and_waits_when_delayed() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// A power cut while an fsync waits: the fsync never completes (EIO to its caller, nothing it
+/// was writing reaches the disk), as the machine lost power before it returned. Without this a
+/// process killed inside a slow fsync would still see it through (the kernel holds the killed
+/// process until its FUSE request is answered) and no loss could hit what it covered.
+#[test]
+fn a_power_cut_during_a_slow_fsync_makes_nothing_durable() {
+    if !fuse_usable() {
+        return;
+    }
+    let (dir, mount) = mounted("cut-in-fsync", Commit::AnySync);
+    let path = dir.join("data/f");
+    let mut file = OpenOptions::new().create_new(true).read(true).write(true).open(&path).unwrap();
+    file.write_all(b"durable ").unwrap();
+    file.sync_all().unwrap();
+    file.write_all(b"in flight").unwrap();
+    mount.control.set_fsync(FsyncMode::Delay(Duration::from_millis(400)));
+    let syncing = std::thread::spawn(move || file.sync_data());
+    std::thread::sleep(Duration::from_millis(100));
+    mount.control.cut_power();
+    let err = syncing.join().unwrap().expect_err("an fsync the power cut never completes");
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert_eq!(fs::read(dir.join("backing/f")).unwrap(), b"durable ");
+    let (files, _, failed) = mount.control.lose_unsynced();
+    assert_eq!((files, failed.len()), (1, 0), "{failed:?}");
+    mount.control.set_fsync(FsyncMode::Normal);
+    assert_eq!(fs::read(&path).unwrap(), b"durable ", "the restarted reader sees the loss");
+    mount.unmount().expect("unmount");
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// The mount points of the lazy file system under scratch directories of process `pid`.
 fn mounts_of(pid: u32) -> Vec<String> {
     let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();

@@ -182,6 +182,9 @@ pub struct Cluster {
     clocks: Option<Clocks>,
     /// Each member's file system, when the run has disk faults.
     disks: Vec<Mounted>,
+    /// What fsync does on every member when no disk fault holds (`--fsync-delay`: a slow disk
+    /// throughout the chaos phase); a disk fault hands back to it when it heals.
+    fsync_base: FsyncMode,
 }
 
 impl Cluster {
@@ -219,8 +222,15 @@ impl Cluster {
                 paused: false,
             })
             .collect();
-        let mut cluster =
-            Cluster { binary, members, dir, network, clocks: None, disks: Vec::new() };
+        let mut cluster = Cluster {
+            binary,
+            members,
+            dir,
+            network,
+            clocks: None,
+            disks: Vec::new(),
+            fsync_base: FsyncMode::Normal,
+        };
         if let Some(commit) = disk {
             for index in 0..size {
                 let name = &cluster.members[index].name;
@@ -346,8 +356,13 @@ impl Cluster {
     /// SIGKILLs member `index` and, with disk faults, loses its unsynced writes; says what was
     /// lost (empty without disk faults).
     pub fn kill(&mut self, index: usize) -> String {
+        let Some(disk) = self.disks.get(index) else {
+            self.members[index].kill();
+            return String::new();
+        };
+        // Before the SIGKILL: an fsync the member is inside of completes only after it.
+        disk.control.cut_power();
         self.members[index].kill();
-        let Some(disk) = self.disks.get(index) else { return String::new() };
         let (files, changes, failed) = disk.control.lose_unsynced();
         let mut lost =
             format!("lost unsynced writes to {files} files, {changes} directory changes");
@@ -360,6 +375,20 @@ impl Cluster {
     /// Sets member `index`'s fsync behaviour; false without disk faults.
     pub fn set_fsync(&mut self, index: usize, mode: FsyncMode) -> bool {
         self.disks.get(index).map(|disk| disk.control.set_fsync(mode)).is_some()
+    }
+
+    /// Gives member `index`'s fsyncs back to what they do when no disk fault holds.
+    pub fn reset_fsync(&mut self, index: usize) -> bool {
+        let base = self.fsync_base;
+        self.set_fsync(index, base)
+    }
+
+    /// Sets what every member's fsyncs do when no disk fault holds, from now on; false
+    /// without disk faults.
+    pub fn set_fsync_base(&mut self, mode: FsyncMode) -> bool {
+        self.fsync_base = mode;
+        self.disks.iter().for_each(|disk| disk.control.set_fsync(mode));
+        !self.disks.is_empty()
     }
 
     /// What member `index`'s file system did, with disk faults.
@@ -379,8 +408,18 @@ impl Cluster {
     pub fn restart(&mut self, index: usize) -> Result<(), ClusterError> {
         // A member that died on its own crashed too: its unsynced writes go as at a kill.
         self.kill(index);
-        self.spawn(index)?;
-        self.wait_ready(index)
+        self.start_at_full_speed(index)?;
+        self.wait_ready(index)?;
+        self.reset_fsync(index);
+        Ok(())
+    }
+
+    /// Spawns member `index` with its fsyncs at the disk's own speed until it is ready (the
+    /// caller resets them): under `--fsync-delay` a start-up's dozen fsyncs would take seconds,
+    /// and the next fault would find a member that never served between the two.
+    fn start_at_full_speed(&mut self, index: usize) -> Result<(), ClusterError> {
+        self.set_fsync(index, FsyncMode::Normal);
+        self.spawn(index)
     }
 
     /// Starts every member that is down, all before waiting for any (a member of a cluster
@@ -390,10 +429,13 @@ impl Cluster {
             (0..self.members.len()).filter(|&i| !self.members[i].is_running()).collect();
         for &index in &down {
             self.kill(index);
-            self.spawn(index)?;
+            self.start_at_full_speed(index)?;
         }
         for &index in &down {
             self.wait_ready(index)?;
+        }
+        for &index in &down {
+            self.reset_fsync(index);
         }
         Ok(())
     }

@@ -23,7 +23,6 @@ use crate::clock::ClockStep;
 use crate::cluster::{Cluster, ClusterError};
 use crate::disk::DiskStep;
 use crate::interrupt;
-use crate::lazyfs::FsyncMode;
 use crate::partition::{self, Net};
 use detcd_proto::client::GrpcClient;
 use rand::{Rng, SeedableRng};
@@ -344,7 +343,7 @@ fn disk_fault(
         ));
     }
     let slept = interrupt::sleep(hold);
-    cluster.set_fsync(index, FsyncMode::Normal);
+    cluster.reset_fsync(index);
     slept?;
     // A member exits on the failed fsync's error report, which may come just after the hold.
     interrupt::sleep(Duration::from_millis(500))?;

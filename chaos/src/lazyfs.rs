@@ -19,7 +19,12 @@
 //! - one thread serves the mount (a delayed fsync stalls the member's whole disk, as a slow
 //!   device does); the control never waits for a delayed fsync, which sleeps unlocked;
 //! - a failed fsync (EIO) loses the file's unsynced data, as Linux marks pages clean after a
-//!   failed writeback: a server that retries the fsync and carries on has lost writes.
+//!   failed writeback: a server that retries the fsync and carries on has lost writes;
+//! - an fsync still under way when the power is cut ([`Control::cut_power`], before the kill)
+//!   makes nothing durable: it answers EIO to a process that is gone. The kernel does not let a
+//!   process killed inside a FUSE request die until the request is answered, so without this a
+//!   delayed fsync would finish its work after the power cut, and a kill during a slow fsync
+//!   could never lose what that fsync was writing.
 
 use crate::dirlog::{Commit, DirLog};
 use crate::unsynced::Unsynced;
@@ -73,6 +78,10 @@ struct State {
     dirlog: DirLog,
     mode: FsyncMode,
     counts: Counts,
+    /// Power cuts so far: an fsync that began before the latest one does not complete.
+    cuts: u64,
+    /// A cut has begun and its loss is not yet done: no fsync completes meanwhile.
+    cutting: bool,
 }
 
 /// The handle the chaos command keeps: loses unsynced data, switches fsync's behaviour.
@@ -91,6 +100,7 @@ impl Control {
     /// undone, and the undo steps that failed.
     pub fn lose_unsynced(&self) -> (usize, usize, Vec<String>) {
         let mut state = lock(&self.state);
+        state.cutting = false;
         let files = state.unsynced.drop_all();
         let (changes, failed) = state.dirlog.undo_all();
         state.files.clear();
@@ -98,6 +108,14 @@ impl Control {
         state.counts.files_lost += files as u64;
         state.counts.changes_undone += changes as u64;
         (files, changes, failed)
+    }
+
+    /// The power fails now (call it before killing the member): an fsync under way or yet to
+    /// come makes nothing durable until [`Control::lose_unsynced`] has dropped what was lost.
+    pub fn cut_power(&self) {
+        let mut state = lock(&self.state);
+        state.cuts += 1;
+        state.cutting = true;
     }
 
     pub fn set_fsync(&self, mode: FsyncMode) {
@@ -192,6 +210,8 @@ pub fn mount(
         dirlog: DirLog::new(commit, grave.to_path_buf())?,
         mode: FsyncMode::Normal,
         counts: Counts::default(),
+        cuts: 0,
+        cutting: false,
     };
     let state = Arc::new(Mutex::new(state));
     let fs = LazyFs { state: state.clone() };
@@ -751,10 +771,13 @@ impl Filesystem for LazyFs {
 impl LazyFs {
     /// fsync or fsyncdir of `ino`, as the fsync mode says.
     fn sync(&self, ino: INodeNo, dir: bool) -> Result<(), Errno> {
-        let mode = {
+        let (mode, cuts) = {
             let mut state = self.state();
             state.counts.fsyncs += 1;
-            state.mode
+            if state.cutting {
+                return Err(Errno::EIO);
+            }
+            (state.mode, state.cuts)
         };
         match mode {
             FsyncMode::Normal => {}
@@ -772,6 +795,10 @@ impl LazyFs {
             }
         }
         let mut state = self.state();
+        if state.cutting || state.cuts != cuts {
+            // The power failed while this fsync waited: it never completed.
+            return Err(Errno::EIO);
+        }
         let path = state.path(ino)?;
         if dir {
             state.dirlog.synced(Some(&path));

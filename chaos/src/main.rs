@@ -84,6 +84,12 @@ struct RunArgs {
     /// an fsync of its directory (the letter of POSIX, stricter than ext4).
     #[arg(long, default_value = "journal", value_parser = ["journal", "posix"])]
     disk_sync: String,
+    /// With disk faults (disk or power), every member's every fsync waits this long throughout
+    /// the chaos phase (e.g. 300ms): a slow disk, so that kills and power cuts land while
+    /// fsyncs are under way and many writes queue behind each one. A `disk` fault overrides
+    /// it while it holds.
+    #[arg(long)]
+    fsync_delay: Option<String>,
     /// A planted bug (`detcd-sim list --plants` names them) every detcd member switches on:
     /// needs a detcd built with the `planted-bugs` feature, e.g.
     /// `cargo build -p detcd-server --features planted-bugs --target-dir target/planted` and
@@ -196,6 +202,10 @@ fn options(args: RunArgs) -> Result<Options, String> {
         lazyfs::usable().map_err(|why| format!("disk faults refused: {why}"))?;
     }
     let disk_sync = Commit::parse(&args.disk_sync)?;
+    let fsync_delay = args.fsync_delay.as_deref().map(parse_duration).transpose()?;
+    if fsync_delay.is_some() && !faults.iter().any(|f| f.is_disk()) {
+        return Err("--fsync-delay needs the members' disks: add disk or power to --faults".into());
+    }
     let clients = args.clients.unwrap_or(default_clients);
     if clients == 0 {
         return Err("--clients must be at least 1".into());
@@ -209,6 +219,7 @@ fn options(args: RunArgs) -> Result<Options, String> {
         seed: args.seed,
         faults,
         disk_sync,
+        fsync_delay,
         out: args.out,
     })
 }

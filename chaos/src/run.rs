@@ -13,6 +13,7 @@ use crate::cluster::{Binary, Cluster, ClusterError};
 use crate::dirlog::Commit;
 use crate::faults::{self, Fault, Fired, Step};
 use crate::interrupt;
+use crate::lazyfs::FsyncMode;
 use crate::liveness;
 use crate::network::Network;
 use crate::page;
@@ -51,6 +52,9 @@ pub struct Options {
     pub faults: Vec<Fault>,
     /// With disk faults, when a directory change is durable (`--disk-sync`).
     pub disk_sync: Commit,
+    /// With disk faults, how long every member's every fsync waits throughout the chaos phase
+    /// (`--fsync-delay`: a slow disk, so kills and power cuts land while fsyncs are under way).
+    pub fsync_delay: Option<Duration>,
     pub out: PathBuf,
 }
 
@@ -63,6 +67,9 @@ pub struct Report {
     pub members: usize,
     pub clients: usize,
     pub duration_secs: f64,
+    /// `--fsync-delay`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fsync_delay_ms: Option<u64>,
     pub planned: Vec<Step>,
     pub fired: Vec<Fired>,
     pub ops: usize,
@@ -89,8 +96,9 @@ impl Report {
     /// The summary lines, as `cargo sim run` prints them.
     pub fn summary(&self) -> Vec<String> {
         let faults: Vec<String> = self.fired.iter().map(Fired::describe).collect();
+        let slow = self.fsync_delay_ms.map(|ms| format!(" fsync-delay={ms}ms")).unwrap_or_default();
         let mut lines = vec![format!(
-            "{} binary={} seed={} members={} clients={} duration={:.1}s ops={} faults=[{}]",
+            "{} binary={} seed={} members={} clients={} duration={:.1}s{slow} ops={} faults=[{}]",
             self.scenario,
             self.binary,
             self.seed,
@@ -170,6 +178,11 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     block_on(&runtime, scenario.setup(&setup_client, SETUP_BOUND, &endpoints, &shared))?
         .map_err(ClusterError::Failed)?;
 
+    // A slow disk only for the chaos phase: set-up, liveness and the final reads run at the
+    // disk's own speed.
+    if let Some(delay) = options.fsync_delay {
+        cluster.set_fsync_base(FsyncMode::Delay(delay));
+    }
     // Chaos: the clients on the runtime, the faults on this thread.
     let chaos_start = Instant::now();
     let until = chaos_start + options.duration;
@@ -204,6 +217,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
     interrupt::sleep_until(until)?;
 
     // Heal, let the clients finish, liveness, then the final state.
+    cluster.set_fsync_base(FsyncMode::Normal);
     cluster.heal()?;
     *shared.healed.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder.now());
     let grace = Instant::now() + CLIENTS_GRACE;
@@ -264,6 +278,7 @@ pub fn run(options: &Options) -> Result<Report, ClusterError> {
         members: options.members,
         clients: options.clients,
         duration_secs: options.duration.as_secs_f64(),
+        fsync_delay_ms: options.fsync_delay.map(|delay| delay.as_millis() as u64),
         planned: steps,
         fired,
         ops: ops.len(),
@@ -297,7 +312,7 @@ pub fn replay_command(options: &Options) -> String {
     let posix =
         options.faults.iter().any(|f| f.is_disk()) && options.disk_sync == Commit::Directory;
     format!(
-        "detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}{}{}",
+        "detcd-chaos run {} --binary {} --members {} --clients {} --duration {}ms --seed {} --faults {}{}{}{}",
         options.scenario.name(),
         options.binary.kind.name(),
         options.members,
@@ -306,6 +321,10 @@ pub fn replay_command(options: &Options) -> String {
         options.seed,
         faults,
         if posix { " --disk-sync posix" } else { "" },
+        options
+            .fsync_delay
+            .map(|delay| format!(" --fsync-delay {}ms", delay.as_millis()))
+            .unwrap_or_default(),
         options
             .binary
             .plant

@@ -1,6 +1,7 @@
 //! The disk faults' file system mounted for real: what a process wrote and synced survives a
-//! loss, what it did not sync is gone, and fsync fails or waits on command; and `--faults
-//! kill,disk` end to end on real detcd, leaving no mount behind.
+//! loss, what it did not sync is gone, fsync fails or waits on command, and a power cut during
+//! a slow fsync makes nothing durable; and `--faults kill,disk` end to end on real detcd,
+//! leaving no mount behind, and one member with slow fsyncs (`--fsync-delay`) under power cuts.
 //!
 //! Needs FUSE (`/dev/fuse`) and root: without them each test says so and is skipped.
 
@@ -147,6 +148,36 @@ fn fsync_fails_with_eio_losing_the_unsynced_data_and_waits_when_delayed() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// A power cut while an fsync waits: the fsync never completes (EIO to its caller, nothing it
+/// was writing reaches the disk), as the machine lost power before it returned. Without this a
+/// process killed inside a slow fsync would still see it through (the kernel holds the killed
+/// process until its FUSE request is answered) and no loss could hit what it covered.
+#[test]
+fn a_power_cut_during_a_slow_fsync_makes_nothing_durable() {
+    if !fuse_usable() {
+        return;
+    }
+    let (dir, mount) = mounted("cut-in-fsync", Commit::AnySync);
+    let path = dir.join("data/f");
+    let mut file = OpenOptions::new().create_new(true).read(true).write(true).open(&path).unwrap();
+    file.write_all(b"durable ").unwrap();
+    file.sync_all().unwrap();
+    file.write_all(b"in flight").unwrap();
+    mount.control.set_fsync(FsyncMode::Delay(Duration::from_millis(400)));
+    let syncing = std::thread::spawn(move || file.sync_data());
+    std::thread::sleep(Duration::from_millis(100));
+    mount.control.cut_power();
+    let err = syncing.join().unwrap().expect_err("an fsync the power cut never completes");
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert_eq!(fs::read(dir.join("backing/f")).unwrap(), b"durable ");
+    let (files, _, failed) = mount.control.lose_unsynced();
+    assert_eq!((files, failed.len()), (1, 0), "{failed:?}");
+    mount.control.set_fsync(FsyncMode::Normal);
+    assert_eq!(fs::read(&path).unwrap(), b"durable ", "the restarted reader sees the loss");
+    mount.unmount().expect("unmount");
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// The mount points of the lazy file system under scratch directories of process `pid`.
 fn mounts_of(pid: u32) -> Vec<String> {
     let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
@@ -227,5 +258,44 @@ fn members_whose_fsync_failed_exit_and_come_back_so_the_cluster_lives() {
         .filter_map(|entry| fs::read_to_string(entry.ok()?.path()).ok())
         .collect();
     assert!(logs.contains("raft stopped for good"), "no member exited on its failed fsync");
+    let _ = fs::remove_dir_all(&out);
+}
+
+/// `--fsync-delay` on one member under power cuts: every fsync of the chaos phase waits (the
+/// summary counts them delayed), the member still restarts between cuts and serves, and detcd,
+/// which acknowledges nothing before its fsync, passes: the control for the planted
+/// `group-commit-overreach`, which `scripts/chaos-planted` catches with these knobs.
+#[test]
+fn register_on_one_detcd_with_slow_fsyncs_under_power_cuts_passes() {
+    if !fuse_usable() {
+        return;
+    }
+    let _one = serial();
+    let out = out_dir("disk-slow-fsync");
+    let args = [
+        "register",
+        "--binary",
+        "detcd",
+        "--members",
+        "1",
+        "--duration",
+        "10s",
+        "--seed",
+        "2",
+        "--faults",
+        "kill,power",
+        "--fsync-delay",
+        "100ms",
+    ];
+    let output = common::chaos(&args, &out);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("fsync-delay=100ms"), "{stdout}");
+    assert!(stdout.contains("linearizable (register model): ok"), "{stdout}");
+    let delayed = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("disk infra1: ")?.split(" delayed").next())
+        .and_then(|head| head.rsplit(", ").next()?.parse::<u64>().ok());
+    assert!(delayed.is_some_and(|n| n > 10), "few fsyncs delayed: {stdout}");
     let _ = fs::remove_dir_all(&out);
 }

@@ -1,4 +1,4 @@
-//! The simulator's `kv`, `watch`, `lease` and `queue` on real processes: each passes briefly on
+//! The simulator's `kv`, `watch`, `lease`, `queue` and `election` on real processes: each passes briefly on
 //! a real detcd cluster without faults (the workload runs, records a history its checkers can
 //! judge, and they judge it ok), and their checkers flag hand-made histories that break them
 //! (so these runs could fail); `kv`'s also resolves an unknown put from the archive.
@@ -6,7 +6,7 @@
 mod common;
 
 use common::{chaos, out_dir, serial};
-use detcd_chaos::workloads::{kv, lease, queue, watch};
+use detcd_chaos::workloads::{election, kv, lease, queue, watch};
 use detcd_check::history::Operation;
 use serde_json::{json, Value};
 
@@ -48,6 +48,11 @@ fn lease_on_real_detcd_passes() {
 #[test]
 fn queue_on_real_detcd_passes() {
     passes_without_faults("queue", &["queue: ok"]);
+}
+
+#[test]
+fn election_on_real_detcd_passes() {
+    passes_without_faults("election", &["election: ok"]);
 }
 
 fn op(
@@ -257,4 +262,40 @@ fn the_kv_checker_resolves_unknown_puts_from_the_archive_and_flags_a_bad_read() 
     let bad = kv::verdict(&history(read(2, "c1-1", 3, 2)));
     assert_eq!(bad.ok, Some(false), "{}", bad.summary);
     assert!(bad.summary.contains("NOT LINEARIZABLE"), "{}", bad.summary);
+}
+
+/// Terms of one election: a leader elected while another still led is `single_leader`; a new
+/// leader whose key is not newer than the last one's is `revision_order`. Campaigns that were
+/// refused (no term in their output) are not terms.
+#[test]
+fn the_election_checker_flags_two_leaders_at_once_and_a_revision_going_back() {
+    let term = |client: u64, revision: i64, elected: f64, ended: f64| {
+        let output = json!({
+            "election": "election", "client": client, "revision": revision,
+            "elected": elected, "ended": ended,
+        });
+        let input = json!({"value": format!("c{client}"), "through": "recipe"});
+        op(client, elected - 0.5, Some(ended + 0.1), "term", Some("election"), input, output)
+    };
+    let refused = op(
+        3,
+        1.0,
+        Some(9.0),
+        "term",
+        Some("election"),
+        json!({"value": "c3", "through": "election service"}),
+        json!({"error": "gave up campaigning (Election service)"}),
+    );
+
+    let ok = election::verdict(&[term(0, 5, 1.0, 2.0), term(1, 8, 2.5, 3.0), refused.clone()]);
+    assert_eq!(ok.ok, Some(true), "{}", ok.summary);
+    assert!(ok.summary.contains("2 terms"), "{}", ok.summary);
+
+    let two = election::verdict(&[term(0, 5, 1.0, 3.0), term(1, 8, 2.5, 4.0), refused]);
+    assert_eq!(two.ok, Some(false), "{}", two.summary);
+    assert!(two.summary.contains("single_leader"), "{}", two.summary);
+
+    let back = election::verdict(&[term(0, 8, 1.0, 2.0), term(1, 5, 2.5, 3.0)]);
+    assert_eq!(back.ok, Some(false), "{}", back.summary);
+    assert!(back.summary.contains("revision_order"), "{}", back.summary);
 }

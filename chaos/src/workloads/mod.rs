@@ -2,8 +2,8 @@
 //! checkers of `detcd-check` that judge its history.
 //!
 //! These are small real-process versions of the simulator's `register`, `bank`, `lock`,
-//! `lock-unfenced`, `kv`, `watch`, `lease` and `queue` (`scenarios/src/kv.rs`, `bank.rs`,
-//! `lock.rs`, `watch.rs`, `lease.rs`, `queue.rs`): the same operation shapes in
+//! `lock-unfenced`, `kv`, `watch`, `lease`, `queue` and `election` (`scenarios/src/kv.rs`,
+//! `bank.rs`, `lock.rs`, `watch.rs`, `lease.rs`, `queue.rs`, `election.rs`): the same operation shapes in
 //! the history (so the same checkers judge them and `detcd-sim check --model register` re-checks
 //! a register history), with simpler operation mixes. The simulator's workloads are written
 //! against its own client context (virtual time, madsim nodes, its outcome type), so sharing
@@ -15,6 +15,7 @@
 //! reachable, a read that got no answer) leaves the history.
 
 pub mod bank;
+pub mod election;
 pub mod kv;
 pub mod lease;
 pub mod lock;
@@ -114,11 +115,12 @@ pub enum Scenario {
     Watch,
     Lease,
     Queue,
+    Election,
 }
 
 impl Scenario {
-    pub const NAMES: [&'static str; 8] =
-        ["register", "bank", "lock", "lock-unfenced", "kv", "watch", "lease", "queue"];
+    pub const NAMES: [&'static str; 9] =
+        ["register", "bank", "lock", "lock-unfenced", "kv", "watch", "lease", "queue", "election"];
 
     pub fn parse(name: &str) -> Result<Scenario, String> {
         match name {
@@ -130,6 +132,7 @@ impl Scenario {
             "watch" => Ok(Scenario::Watch),
             "lease" => Ok(Scenario::Lease),
             "queue" => Ok(Scenario::Queue),
+            "election" => Ok(Scenario::Election),
             other => {
                 Err(format!("unknown scenario '{other}'; known: {}", Scenario::NAMES.join(", ")))
             }
@@ -146,6 +149,7 @@ impl Scenario {
             Scenario::Watch => "watch",
             Scenario::Lease => "lease",
             Scenario::Queue => "queue",
+            Scenario::Election => "election",
         }
     }
 
@@ -153,6 +157,7 @@ impl Scenario {
     pub fn ttl_secs(self) -> u64 {
         match self {
             Scenario::Lease => lease::TTL_MAX,
+            Scenario::Election => election::TTL as u64,
             _ => lock::TTL as u64,
         }
     }
@@ -172,9 +177,11 @@ impl Scenario {
                 watch::start_archive(endpoints.to_vec(), shared.clone());
                 Ok(())
             }
-            Scenario::Register | Scenario::Lock { .. } | Scenario::Lease | Scenario::Queue => {
-                Ok(())
-            }
+            Scenario::Register
+            | Scenario::Lock { .. }
+            | Scenario::Lease
+            | Scenario::Queue
+            | Scenario::Election => Ok(()),
         }
     }
 
@@ -188,6 +195,7 @@ impl Scenario {
             Scenario::Watch => watch::client(ctx).await,
             Scenario::Lease => lease::client(ctx).await,
             Scenario::Queue => queue::client(ctx).await,
+            Scenario::Election => election::client(ctx).await,
         }
     }
 
@@ -205,7 +213,7 @@ impl Scenario {
             Scenario::Watch | Scenario::Kv => watch::finish(client, recorder, index, shared).await,
             Scenario::Lease => lease::final_reads(client, recorder, index, shared).await,
             Scenario::Queue => queue::finish(client, recorder, index, shared).await,
-            Scenario::Register | Scenario::Bank => {}
+            Scenario::Register | Scenario::Bank | Scenario::Election => {}
         }
     }
 
@@ -219,6 +227,7 @@ impl Scenario {
             Scenario::Watch => vec![watch::verdict(ops), watch::archive_verdict(ops)],
             Scenario::Lease => vec![lease::verdict(ops)],
             Scenario::Queue => vec![queue::verdict(ops)],
+            Scenario::Election => vec![election::verdict(ops)],
         }
     }
 }

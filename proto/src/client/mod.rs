@@ -12,11 +12,13 @@
 //! on (see `endpoints`), so the caller's reopened watch goes to another member.
 
 mod as_client;
+mod election;
 mod endpoints;
 mod error;
 mod lock;
 mod watcher;
 
+pub use election::LeaderKey;
 pub use error::{GrpcError, GrpcResult};
 pub use lock::LockGranted;
 pub use watcher::GrpcWatcher;

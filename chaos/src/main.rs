@@ -53,7 +53,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// register, bank, lock or lock-unfenced.
+    /// A scenario `detcd-chaos list` names (register, bank, kv, watch, lease, lock, ...).
     scenario: String,
     /// The server: detcd or etcd.
     #[arg(long, value_parser = ["detcd", "etcd"])]

@@ -115,10 +115,11 @@ fn lease_verdict(result: &RunResult, clocky: bool) -> CheckerVerdict {
     }
     let seconds = started.elapsed().as_secs_f64();
     let details = serde_json::to_value(&findings).unwrap_or(Value::Null);
-    let (ok, summary) = match findings.first() {
-        None => (true, format!("ok ({leases} leases, {} reads)", reads.len())),
-        Some(first) => (false, format!("VIOLATED {}: {}", first.rule, first.message)),
-    };
+    let (ok, summary) =
+        match detcd_check::verdict::SafetyVerdict::from_findings(findings).violation_summary() {
+            None => (true, format!("ok ({leases} leases, {} reads)", reads.len())),
+            Some(violated) => (false, violated),
+        };
     CheckerVerdict { checker: "lease".into(), ok: Some(ok), seconds, summary, details }
 }
 

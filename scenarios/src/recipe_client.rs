@@ -268,9 +268,9 @@ pub fn safety(
     started: Instant,
 ) -> CheckerVerdict {
     let seconds = started.elapsed().as_secs_f64();
-    let (ok, summary) = match verdict.findings().first() {
+    let (ok, summary) = match verdict.violation_summary() {
         None => (true, format!("ok ({work})")),
-        Some(first) => (false, format!("VIOLATED {}: {}", first.rule, first.message)),
+        Some(violated) => (false, violated),
     };
     let details = serde_json::to_value(&verdict).unwrap_or(Value::Null);
     CheckerVerdict { checker: checker.to_string(), ok: Some(ok), seconds, summary, details }

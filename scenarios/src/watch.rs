@@ -152,7 +152,7 @@ fn watch_verdict(result: &RunResult) -> CheckerVerdict {
     let outcome = check::check(&history);
     let details = serde_json::to_value(&outcome).unwrap_or(Value::Null);
     let received: usize = history.watchers.iter().map(|w| w.received.len()).sum();
-    match outcome.findings().first() {
+    match outcome.violation_summary() {
         None => verdict(
             Some(true),
             format!(
@@ -162,9 +162,7 @@ fn watch_verdict(result: &RunResult) -> CheckerVerdict {
             ),
             details,
         ),
-        Some(first) => {
-            verdict(Some(false), format!("VIOLATED {}: {}", first.rule, first.message), details)
-        }
+        Some(violated) => verdict(Some(false), violated, details),
     }
 }
 

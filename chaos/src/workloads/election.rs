@@ -159,9 +159,9 @@ pub fn verdict(ops: &[Operation]) -> Verdict {
         .collect();
     let verdict = election::check(&terms);
     let seconds = started.elapsed().as_secs_f64();
-    let (ok, summary) = match verdict.findings().first() {
+    let (ok, summary) = match verdict.violation_summary() {
         None => (Some(true), format!("ok ({} terms, {seconds:.2}s)", terms.len())),
-        Some(first) => (Some(false), format!("VIOLATED {}: {}", first.rule, first.message)),
+        Some(violated) => (Some(false), violated),
     };
     Verdict { checker, ok, summary }
 }

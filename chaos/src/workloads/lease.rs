@@ -287,12 +287,13 @@ pub fn verdict(ops: &[Operation]) -> Verdict {
         findings.extend(check::check(&history).findings().iter().cloned());
     }
     let seconds = started.elapsed().as_secs_f64();
-    let (ok, summary) = match findings.first() {
-        None => (
-            Some(true),
-            format!("ok ({} leases, {} reads, {seconds:.2}s)", leases.len(), reads.len()),
-        ),
-        Some(first) => (Some(false), format!("VIOLATED {}: {}", first.rule, first.message)),
-    };
+    let (ok, summary) =
+        match detcd_check::verdict::SafetyVerdict::from_findings(findings).violation_summary() {
+            None => (
+                Some(true),
+                format!("ok ({} leases, {} reads, {seconds:.2}s)", leases.len(), reads.len()),
+            ),
+            Some(violated) => (Some(false), violated),
+        };
     Verdict { checker, ok, summary }
 }

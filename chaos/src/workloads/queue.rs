@@ -212,9 +212,9 @@ pub fn verdict(ops: &[Operation]) -> Verdict {
     );
     let verdict = queue::check(&history);
     let seconds = started.elapsed().as_secs_f64();
-    let (ok, summary) = match verdict.findings().first() {
+    let (ok, summary) = match verdict.violation_summary() {
         None => (Some(true), format!("ok ({work}, {seconds:.2}s)")),
-        Some(first) => (Some(false), format!("VIOLATED {}: {}", first.rule, first.message)),
+        Some(violated) => (Some(false), violated),
     };
     Verdict { checker, ok, summary }
 }

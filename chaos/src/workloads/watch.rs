@@ -633,7 +633,7 @@ pub fn verdict(ops: &[Operation]) -> Verdict {
     let outcome = check::check(&history);
     let received: usize = history.watchers.iter().map(|w| w.received.len()).sum();
     let seconds = started.elapsed().as_secs_f64();
-    let (ok, summary) = match outcome.findings().first() {
+    let (ok, summary) = match outcome.violation_summary() {
         None => (
             Some(true),
             format!(
@@ -642,7 +642,7 @@ pub fn verdict(ops: &[Operation]) -> Verdict {
                 history.committed.len()
             ),
         ),
-        Some(first) => (Some(false), format!("VIOLATED {}: {}", first.rule, first.message)),
+        Some(violated) => (Some(false), violated),
     };
     Verdict { checker, ok, summary }
 }

@@ -11,7 +11,8 @@
 //! heals, checks liveness ([`liveness`]) and judges
 //! the recorded history ([`recorder`]) with the same checkers and the same JSON Lines history
 //! as `cargo sim` ([`run`]), and the simulator's HTML page ([`page`]). Everything it starts is gone when it exits, also on Ctrl-C
-//! ([`interrupt`]).
+//! ([`interrupt`]). `detcd-chaos check <scenario> <history.jsonl>` judges a recorded history
+//! again ([`rejudge`]).
 //!
 //! The same scenario thus runs three ways: simulated, on real detcd, and on real etcd 3.4 —
 //! the last proving the harness on a trusted system. The schedule of faults is reproducible
@@ -35,6 +36,7 @@ pub mod network;
 pub mod page;
 pub mod partition;
 pub mod recorder;
+pub mod rejudge;
 pub mod relay;
 pub mod run;
 pub mod scratch;

@@ -1,9 +1,11 @@
-//! The `detcd-chaos` command line: `detcd-chaos run <scenario> --binary detcd|etcd ...`.
+//! The `detcd-chaos` command line: `detcd-chaos run <scenario> --binary detcd|etcd ...`, and
+//! `detcd-chaos check <scenario> <history.jsonl>` to judge a recorded run again.
 //!
 //! Exit status, as `detcd-sim run`: 0 when no checker found a violation, 1 when one did, 2 when
 //! the run could not be made or judged (bad arguments, a cluster that would not start, a
 //! failure on a machine whose disk filled up under the members), 130 when interrupted (after
-//! cleaning up).
+//! cleaning up). `check`: 0, 1 as `run`; 2 when the history cannot be read or a checker could
+//! not decide.
 
 use clap::{Parser, Subcommand};
 use detcd_chaos::clock;
@@ -40,6 +42,14 @@ enum Command {
     Run(Box<RunArgs>),
     /// The scenarios.
     List,
+    /// Judges a history a run wrote again, with this build's checkers, and prints every
+    /// verdict (liveness and the members' state need the live cluster and are not judged).
+    Check {
+        /// The scenario that wrote it.
+        scenario: String,
+        /// `<out>/<scenario>-<binary>-<seed>.history.jsonl`.
+        history: PathBuf,
+    },
     /// (Internal) the latency of a degraded link where the kernel has no `tc netem`: holds each
     /// packet of NFQUEUE queue `--queue`, in the namespace it is started in, for `--delay-ms`.
     #[command(hide = true)]
@@ -110,6 +120,7 @@ fn main() {
             0
         }
         Command::Run(args) => run_command(*args),
+        Command::Check { scenario, history } => check_command(&scenario, &history),
         Command::Netdelay { queue, delay_ms } => {
             interrupt::install();
             match netdelay::serve(queue, Duration::from_millis(delay_ms)) {
@@ -159,6 +170,29 @@ fn run_command(args: RunArgs) -> i32 {
         }
         Err(ClusterError::Failed(why)) => {
             eprintln!("detcd-chaos: the run could not be made: {why}");
+            2
+        }
+    }
+}
+
+fn check_command(scenario: &str, history: &std::path::Path) -> i32 {
+    let verdicts = Scenario::parse(scenario)
+        .and_then(|scenario| detcd_chaos::rejudge::judge_file(scenario, history));
+    match verdicts {
+        Ok(verdicts) => {
+            for verdict in &verdicts {
+                println!("{}: {}", verdict.checker, verdict.summary);
+            }
+            if verdicts.iter().any(|v| v.ok == Some(false)) {
+                1
+            } else if verdicts.iter().any(|v| v.ok.is_none()) {
+                2
+            } else {
+                0
+            }
+        }
+        Err(message) => {
+            eprintln!("detcd-chaos: {message}");
             2
         }
     }

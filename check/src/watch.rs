@@ -19,7 +19,7 @@
 //! | reliable | `gap` | an owed event was skipped for good: a later event came and it never did, or a resumption started past it |
 //! | resumable | `cancel` | a cancel for compaction (`compact_revision` c) while the watcher needed nothing below c; or any message after a cancel |
 //! | bookmarkable | `progress` | a progress notification at revision R while an owed event <= R was not yet received |
-//! | `prev_kv` | `prev_kv` | with `prev_kv` asked, the previous value differs from the committed one; without it, a previous value came anyway (etcd sends none) |
+//! | `prev_kv` | `prev_kv` | with `prev_kv` asked, the previous value differs from the committed one (a missing one is excused once a compaction at or past the event's revision was asked for: etcd does not return a compacted previous pair, see `compacted_to`); without it, a previous value came anyway (etcd sends none) |
 //! | `is_create` | `create` | a received event's `create` flag differs from the committed event's |
 //! | filters | `filter` | a watcher received an event of a kind its filters exclude |
 //!
@@ -58,6 +58,10 @@ use crate::verdict::{finding, Finding, SafetyVerdict};
 pub struct WatchHistory {
     pub committed: Vec<Event>,
     pub watchers: Vec<Watcher>,
+    /// The highest revision a compaction was asked for in the run (acknowledged or of unknown
+    /// outcome), when the history records compactions; `None`: not recorded (see `prev_kv`).
+    #[serde(default)]
+    pub compacted_to: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +187,8 @@ struct Walk<'a> {
     last_revision: i64,
     /// The least revision the server may still need for this watcher (see the module doc).
     needs_from: i64,
+    /// `WatchHistory::compacted_to`.
+    compacted_to: Option<i64>,
     findings: Vec<Finding>,
 }
 
@@ -207,6 +213,7 @@ fn check_watcher<'a>(
         skipped: BTreeMap::new(),
         last_revision: 0,
         needs_from: watcher.start_revision,
+        compacted_to: history.compacted_to,
         findings: Vec::new(),
     };
     let mut messages = watcher.received.iter().enumerate();
@@ -237,6 +244,16 @@ fn check_watcher<'a>(
 }
 
 impl<'a> Walk<'a> {
+    /// Whether a missing previous value is etcd's answer for a compacted one: etcd reads the
+    /// previous pair at `revision - 1` when it sends the event, and documents that a compacted
+    /// previous pair is not returned, so once a compaction at or past the event's revision
+    /// was asked for, an event may come without it. A wrong previous value is never excused.
+    fn prev_compacted(&self, event: &Event, committed: &Event) -> bool {
+        event.prev_value.is_none()
+            && committed.prev_value.is_some()
+            && self.compacted_to.is_some_and(|compacted| compacted >= event.revision)
+    }
+
     fn report(&mut self, rule: &'static str, message: usize, text: String) {
         self.findings.push(finding(
             rule,
@@ -333,7 +350,10 @@ impl<'a> Walk<'a> {
                     event.key, event.revision
                 ),
             );
-        } else if watcher.prev_kv && event.prev_value != committed.prev_value {
+        } else if watcher.prev_kv
+            && event.prev_value != committed.prev_value
+            && !self.prev_compacted(event, committed)
+        {
             self.report(
                 "prev_kv",
                 m,

@@ -234,6 +234,37 @@ fn prev_kv_a_wrong_previous_value_breaks_prev_kv_alone() {
     );
 }
 
+/// `history` as a run that asked for compactions up to `compacted_to`.
+fn compacted(mut history: WatchHistory, compacted_to: i64) -> WatchHistory {
+    history.compacted_to = Some(compacted_to);
+    history
+}
+
+#[test]
+fn prev_kv_a_missing_previous_value_is_excused_only_once_a_compaction_reached_the_event() {
+    // etcd reads the previous pair at revision - 1 when it sends the event; once that revision
+    // is compacted it sends the event without one, as its API documents.
+    let a5_without_prev = with(a5(), "prev_value", Value::Null);
+    let received = json!([
+        events(json!([a2()])),
+        events(json!([a3(), b3()])),
+        events(json!([a5_without_prev]))
+    ]);
+    assert_only(&history(received.clone()), "prev_kv");
+    assert_only(&compacted(history(received.clone()), 4), "prev_kv");
+    assert_ok(&compacted(history(received), 5));
+}
+
+#[test]
+fn prev_kv_a_wrong_previous_value_is_never_excused_by_a_compaction() {
+    let received = json!([
+        events(json!([a2()])),
+        events(json!([a3(), b3()])),
+        events(json!([with(a5(), "prev_value", json!("1"))]))
+    ]);
+    assert_only(&compacted(history(received), 6), "prev_kv");
+}
+
 #[test]
 fn prev_kv_a_previous_value_nobody_asked_for_breaks_prev_kv_alone() {
     let unasked = json!({"prev_kv": false});

@@ -276,8 +276,12 @@ async fn writer(mut ctx: Ctx) {
             let target = (newest - lag).min(ctx.shared.archive.next());
             if target > compacted {
                 compacted = target;
+                // Recorded, so the checker knows which previous values etcd may leave out.
+                let input = json!({ "revision": target });
+                let pending = ctx.recorder.invoke(ctx.index, "compact", None, input);
                 let request = CompactionRequest { revision: target, ..Default::default() };
-                let _ = ctx.client.compact(request).await;
+                let outcome = ctx.client.compact(request).await;
+                settle(&ctx, pending, &outcome, |_| (json!({}), target));
             }
         }
         jitter(&mut ctx, 5, 60).await;
@@ -629,7 +633,12 @@ pub fn verdict(ops: &[Operation]) -> Verdict {
     // Create-ness is left to the checker, which derives it from the complete sequence, so the
     // archive's own `create_revision` cannot vouch for itself.
     let events = committed.events.into_iter().map(|e| check::Event { create: None, ..e });
-    let history = WatchHistory { committed: events.collect(), watchers };
+    let compacted_to = ops
+        .iter()
+        .filter(|op| op.f == "compact")
+        .filter_map(|op| op.input.get("revision")?.as_i64())
+        .max();
+    let history = WatchHistory { committed: events.collect(), watchers, compacted_to };
     let outcome = check::check(&history);
     let received: usize = history.watchers.iter().map(|w| w.received.len()).sum();
     let seconds = started.elapsed().as_secs_f64();

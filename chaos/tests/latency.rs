@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::serial;
+use common::{namespaces_of, serial};
 use detcd_chaos::latency::Mechanism;
 use detcd_chaos::network::{self, Network};
 use detcd_chaos::partition::Plan;
@@ -92,17 +92,6 @@ fn alive(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
     state.is_some_and(|state| state != "Z")
-}
-
-fn namespaces_of(pid: u32) -> Vec<String> {
-    let output = std::process::Command::new("ip").args(["netns", "list"]).output().expect("ip");
-    let prefix = format!("dchaos-{pid}-");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .filter(|name| name.starts_with(&prefix))
-        .map(String::from)
-        .collect()
 }
 
 #[test]

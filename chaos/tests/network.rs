@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{chaos, detcd, etcd_installed, out_dir, serial};
+use common::{chaos, detcd, etcd_installed, namespaces_of, out_dir, serial};
 use detcd_chaos::network;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -129,18 +129,6 @@ fn register_on_real_detcd_under_lossy_links_passes() {
 fn report_has_delay(out: &Path) -> bool {
     let report = std::fs::read_to_string(out.join("register-detcd-3.json")).unwrap_or_default();
     report.contains("delay by nfqueue, ")
-}
-
-/// The names `ip netns list` shows that belong to run `pid`.
-fn namespaces_of(pid: u32) -> Vec<String> {
-    let output = Command::new("ip").args(["netns", "list"]).output().expect("ip runs");
-    let prefix = format!("dchaos-{pid}-");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .filter(|name| name.starts_with(&prefix))
-        .map(String::from)
-        .collect()
 }
 
 fn link_exists(name: &str) -> bool {

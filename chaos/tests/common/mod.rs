@@ -1,5 +1,6 @@
 //! What the end-to-end tests of `detcd-chaos` share: one cluster at a time, the workspace's
-//! `detcd`, a fresh output directory, running the command, and reading /proc.
+//! `detcd`, a fresh output directory, running the command, and reading /proc and the run's
+//! network namespaces.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::{Path, PathBuf};
@@ -92,4 +93,16 @@ pub fn alive(pid: u32) -> bool {
     let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
     // A zombie is gone for every purpose but its parent's wait.
     !matches!(state, None | Some("Z"))
+}
+
+/// The names `ip netns list` shows that belong to run `pid`.
+pub fn namespaces_of(pid: u32) -> Vec<String> {
+    let output = Command::new("ip").args(["netns", "list"]).output().expect("ip runs");
+    let prefix = format!("dchaos-{pid}-");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| name.starts_with(&prefix))
+        .map(String::from)
+        .collect()
 }

@@ -19,6 +19,7 @@ use detcd_chaos::network;
 use detcd_chaos::run::{self, Options};
 use detcd_chaos::workloads::Scenario;
 use detcd_core::plant::Bug;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -180,8 +181,11 @@ fn check_command(scenario: &str, history: &std::path::Path) -> i32 {
         .and_then(|scenario| detcd_chaos::rejudge::judge_file(scenario, history));
     match verdicts {
         Ok(verdicts) => {
+            // A reader that stops early (`| head -1`) closes the pipe: the verdicts stand, so
+            // the exit status still says them.
+            let mut stdout = std::io::stdout().lock();
             for verdict in &verdicts {
-                println!("{}: {}", verdict.checker, verdict.summary);
+                let _ = writeln!(stdout, "{}: {}", verdict.checker, verdict.summary);
             }
             if verdicts.iter().any(|v| v.ok == Some(false)) {
                 1

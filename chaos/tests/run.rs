@@ -105,7 +105,42 @@ fn lock_unfenced_on_real_etcd_is_flagged() {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("lock (unfenced): VIOLATED lost_update"), "{stdout}");
     assert!(stdout.contains("FAILED; run again with: detcd-chaos run lock-unfenced"), "{stdout}");
+    // Its history, judged again, gives the same verdict: what `detcd-chaos check` is for.
+    let history = out.join("lock-unfenced-etcd-1.history.jsonl");
+    let again = Command::new(env!("CARGO_BIN_EXE_detcd-chaos"))
+        .arg("check")
+        .arg("lock-unfenced")
+        .arg(&history)
+        .output()
+        .expect("detcd-chaos check runs");
+    let rejudged = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(1), "{rejudged}");
+    assert!(rejudged.contains("lock (unfenced): VIOLATED lost_update"), "{rejudged}");
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn check_refuses_a_history_it_cannot_read_and_says_where() {
+    let dir = out_dir("check-bad-history");
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let garbage = dir.join("garbage.history.jsonl");
+    std::fs::write(&garbage, "{\"client\": 1}\nnot json\n").expect("write");
+    for (scenario, path, says) in [
+        ("register", garbage.clone(), "line 1: not an operation"),
+        ("register", dir.join("missing.jsonl"), "cannot read"),
+        ("no-such-scenario", garbage.clone(), "unknown scenario"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_detcd-chaos"))
+            .arg("check")
+            .arg(scenario)
+            .arg(&path)
+            .output()
+            .expect("detcd-chaos check runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{scenario} {}: {stderr}", path.display());
+        assert!(stderr.contains(says), "{scenario} {}: {stderr}", path.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -33,7 +33,6 @@ use detcd_core::plant::{Bug, PROCESS_VARIABLE};
 use std::fmt;
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -307,19 +306,7 @@ impl Cluster {
             None => None,
         };
         let namespace_fd = namespace.as_ref().map(|file| file.as_raw_fd());
-        // SAFETY: between fork and exec only async-signal-safe calls (setpgid, prctl, setns).
-        unsafe {
-            command.pre_exec(move || {
-                libc::setpgid(0, 0);
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                if let Some(fd) = namespace_fd {
-                    if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        crate::child::confine(&mut command, libc::SIGKILL, namespace_fd);
         let child = command
             .spawn()
             .map_err(|e| ClusterError::Failed(format!("starting {}: {e}", binary.display())))?;

@@ -19,7 +19,6 @@ use crate::network::run;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -245,20 +244,9 @@ fn spawn_delayer(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: between fork and exec only async-signal-safe calls (setpgid, prctl, setns). Its
-    // own process group keeps a terminal's Ctrl-C from it (the run stops it, after deleting
-    // the rule); SIGTERM at the run's death lets it release what it holds; the namespace's
-    // file stays open in the parent until the spawn returned.
-    unsafe {
-        command.pre_exec(move || {
-            libc::setpgid(0, 0);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    // Its own process group keeps a terminal's Ctrl-C from it (the run stops it, after deleting
+    // the rule); SIGTERM at the run's death lets it release what it holds.
+    crate::child::confine(&mut command, libc::SIGTERM, Some(fd));
     let mut child =
         command.spawn().map_err(|e| format!("starting {} netdelay: {e}", program.display()))?;
     drop(namespace);

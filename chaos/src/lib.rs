@@ -19,8 +19,10 @@
 //! from the seed; the system under test is not, so a finding here is turned into a simulator
 //! seed or plan to be replayed.
 //!
-//! `scratch` (free ports, scratch directories) is shared with `detcd-tests`.
+//! `scratch` (free ports, scratch directories) is shared with `detcd-tests`; `child` is how
+//! every process the run starts is confined (its own group, its namespace, dying with the run).
 
+pub mod child;
 pub mod clock;
 pub mod cluster;
 pub mod dirlog;
